@@ -1,0 +1,129 @@
+//! Printing results: one JSON object with `--json`, else a short aligned table.
+
+use std::io::Write;
+
+use anyhow::Context;
+use serde_json::{Map, Value, json};
+
+use quantmc::{PricingResult, VarResult, hardware};
+
+fn emit(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{text}").context("writing to stdout")
+}
+
+fn table(rows: &[(&str, String)]) -> String {
+    let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
+    rows.iter()
+        .map(|(label, value)| format!("{label:<width$}  {value}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn print_price(result: &PricingResult, json: bool) -> anyhow::Result<()> {
+    if json {
+        return emit(&serde_json::to_string(result)?);
+    }
+    let mut rows = vec![
+        ("price", format!("{:.6}", result.price)),
+        ("std error", format!("{:.6}", result.std_error)),
+        (
+            "95% CI",
+            format!("[{:.6}, {:.6}]", result.ci95[0], result.ci95[1]),
+        ),
+    ];
+    if let Some(exact) = result.closed_form {
+        let gap = if result.std_error > 0.0 {
+            format!(
+                " ({:+.2} SE from the estimate)",
+                (exact - result.price) / result.std_error
+            )
+        } else {
+            String::new()
+        };
+        rows.push(("closed form", format!("{exact:.6}{gap}")));
+    }
+    rows.extend([
+        ("paths", result.paths.to_string()),
+        ("seed", result.seed.to_string()),
+        ("backend", result.backend.clone()),
+        ("elapsed", format!("{:.3} s", result.elapsed_s)),
+        ("paths/s", format!("{:.3e}", result.paths_per_sec)),
+    ]);
+    emit(&table(&rows))
+}
+
+/// `{"0.95": x, "0.99": y}` keyed by the levels as the user wrote them.
+fn by_level(result: &VarResult, pick: impl Fn(&quantmc::RiskLevel) -> f64) -> Value {
+    let map: Map<String, Value> = result
+        .levels
+        .iter()
+        .map(|level| (level.confidence.label.clone(), json!(pick(level))))
+        .collect();
+    Value::Object(map)
+}
+
+pub fn print_var(result: &VarResult, json: bool) -> anyhow::Result<()> {
+    if json {
+        let object = json!({
+            "scenarios": result.scenarios,
+            "seed": result.seed,
+            "backend": result.backend,
+            "elapsed_s": result.elapsed_s,
+            "mean": result.mean,
+            "std": result.std,
+            "var": by_level(result, |l| l.var),
+            "es": by_level(result, |l| l.es),
+            "parametric_var": by_level(result, |l| l.parametric_var),
+            "parametric_es": by_level(result, |l| l.parametric_es),
+        });
+        return emit(&object.to_string());
+    }
+    let header = table(&[
+        ("scenarios", result.scenarios.to_string()),
+        ("seed", result.seed.to_string()),
+        ("backend", result.backend.clone()),
+        ("elapsed", format!("{:.3} s", result.elapsed_s)),
+        ("mean P&L", format!("{:.2}", result.mean)),
+        ("std P&L", format!("{:.2}", result.std)),
+    ]);
+    let mut lines = vec![
+        header,
+        String::new(),
+        format!(
+            "{:>10}  {:>14}  {:>14}  {:>14}  {:>14}",
+            "confidence", "VaR", "ES", "parametric VaR", "parametric ES"
+        ),
+    ];
+    for level in &result.levels {
+        lines.push(format!(
+            "{:>10}  {:>14.2}  {:>14.2}  {:>14.2}  {:>14.2}",
+            level.confidence.label, level.var, level.es, level.parametric_var, level.parametric_es
+        ));
+    }
+    emit(&lines.join("\n"))
+}
+
+pub fn print_info() -> anyhow::Result<()> {
+    let hw = hardware::detect();
+    let physical = hw
+        .physical_cores
+        .map_or_else(|| "unknown".to_string(), |n| n.to_string());
+    let backends = quantmc::backend::availability()
+        .into_iter()
+        .map(|(backend, status)| format!("  {:<7} {status}", backend.name()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    emit(&format!(
+        "{}\n\nbackends:\n{backends}",
+        table(&[
+            ("cpu", hw.cpu_model.clone()),
+            (
+                "cores",
+                format!("{} logical, {physical} physical", hw.logical_cores)
+            ),
+            ("simd", hw.simd.to_string()),
+            ("gpu adapters", quantmc::backend::gpu_adapters_summary()),
+        ])
+    ))
+}

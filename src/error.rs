@@ -1,0 +1,120 @@
+//! Errors, one enum per area, each message naming the field and the bad value.
+//!
+//! Every public entry point validates its whole job before any work starts, so a
+//! caller gets the first problem with the input as a typed value, never a panic.
+
+use std::path::PathBuf;
+
+/// Bad input: a job, a market, a product or a portfolio that cannot be simulated.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InputError {
+    /// A number that is NaN, infinite, or outside the range its field allows.
+    #[error("invalid {field} = {value}: {reason}")]
+    Invalid {
+        field: String,
+        value: String,
+        reason: String,
+    },
+    /// A name that is not one of the accepted choices.
+    #[error("unknown {field} '{value}' (expected one of: {expected})")]
+    Unknown {
+        field: String,
+        value: String,
+        expected: String,
+    },
+    /// Sizes that must agree do not.
+    #[error("dimension mismatch in {field}: expected {expected}, found {found}")]
+    Dimension {
+        field: String,
+        expected: usize,
+        found: usize,
+    },
+    /// The correlation matrix is not a valid correlation matrix.
+    #[error("invalid correlation matrix: {0}")]
+    Correlation(String),
+    /// The portfolio file could not be read.
+    #[error("cannot read portfolio file {path}: {message}")]
+    PortfolioRead { path: PathBuf, message: String },
+    /// The portfolio file is not the JSON the format asks for.
+    #[error("malformed portfolio file {path}: {message}")]
+    PortfolioFormat { path: PathBuf, message: String },
+}
+
+impl InputError {
+    /// A value outside its allowed range; `value` is shown with `Debug`, so NaN and
+    /// infinities print as themselves.
+    pub fn invalid(field: impl Into<String>, value: impl std::fmt::Debug, reason: &str) -> Self {
+        InputError::Invalid {
+            field: field.into(),
+            value: format!("{value:?}"),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// A compute tier that cannot run this job here.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BackendError {
+    /// The tier exists in the API but is not available in this build or release.
+    #[error("backend '{backend}' is not available: {reason}")]
+    Unavailable {
+        backend: &'static str,
+        reason: String,
+    },
+    /// The tier was compiled out with a cargo feature.
+    #[error("backend '{backend}' is not compiled in (rebuild with `--features {feature}`)")]
+    NotCompiledWith {
+        backend: &'static str,
+        feature: &'static str,
+    },
+    /// The tier started but failed while running the job.
+    #[error("backend '{backend}' failed: {reason}")]
+    Failed {
+        backend: &'static str,
+        reason: String,
+    },
+}
+
+/// Any error the library returns.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Checks that `value` is finite, naming `field` otherwise.
+pub(crate) fn finite(field: &str, value: f64) -> Result<f64, InputError> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(InputError::invalid(field, value, "must be a finite number"))
+    }
+}
+
+/// Checks that `value` is finite and strictly positive.
+pub(crate) fn positive(field: &str, value: f64) -> Result<f64, InputError> {
+    finite(field, value)?;
+    if value > 0.0 {
+        Ok(value)
+    } else {
+        Err(InputError::invalid(field, value, "must be greater than 0"))
+    }
+}
+
+/// Checks that a probability-like level lies strictly inside (0, 1).
+pub(crate) fn open_unit(field: &str, value: f64) -> Result<f64, InputError> {
+    finite(field, value)?;
+    if value > 0.0 && value < 1.0 {
+        Ok(value)
+    } else {
+        Err(InputError::invalid(
+            field,
+            value,
+            "must lie strictly between 0 and 1",
+        ))
+    }
+}

@@ -1,0 +1,126 @@
+//! Deterministic reductions shared by every tier: sample moments merged in a
+//! fixed order, and exact tail quantiles by selection.
+
+use crate::risk::TailMeasure;
+
+/// Count, mean and sum of squared deviations of a sample (Chan et al.'s
+/// parallel form), so partial results from fixed chunks merge exactly the same
+/// way whatever ran them.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Moments {
+    pub count: u64,
+    pub mean: f64,
+    pub m2: f64,
+}
+
+impl Moments {
+    /// Moments of a chunk from its sums taken about `shift`, a value from the
+    /// chunk itself, so the sum of squares does not cancel catastrophically.
+    pub fn from_shifted_sums(count: u64, shift: f64, sum: f64, sum_sq: f64) -> Self {
+        if count == 0 {
+            return Self::default();
+        }
+        let n = count as f64;
+        let centred = sum / n;
+        Self {
+            count,
+            mean: shift + centred,
+            m2: (sum_sq - sum * centred).max(0.0),
+        }
+    }
+
+    /// Moments of a slice of samples, summed about its first element.
+    pub fn of(samples: &[f64]) -> Self {
+        let Some(&shift) = samples.first() else {
+            return Self::default();
+        };
+        let (sum, sum_sq) = samples.iter().fold((0.0, 0.0), |(s, q), &x| {
+            let d = x - shift;
+            (s + d, q + d * d)
+        });
+        Self::from_shifted_sums(samples.len() as u64, shift, sum, sum_sq)
+    }
+
+    /// Moments of a long sample: each fixed chunk of [`crate::backend::CHUNK`]
+    /// values summed alone, the chunks merged in order.
+    pub fn of_chunked(samples: &[f64]) -> Self {
+        samples
+            .chunks(crate::backend::CHUNK as usize)
+            .map(Self::of)
+            .fold(Self::default(), Self::merge)
+    }
+
+    /// The moments of both samples together.
+    pub fn merge(self, other: Self) -> Self {
+        if self.count == 0 {
+            return other;
+        }
+        if other.count == 0 {
+            return self;
+        }
+        let count = self.count + other.count;
+        let (na, nb, n) = (self.count as f64, other.count as f64, count as f64);
+        let delta = other.mean - self.mean;
+        Self {
+            count,
+            mean: self.mean + delta * nb / n,
+            m2: self.m2 + other.m2 + delta * delta * na * nb / n,
+        }
+    }
+
+    /// Sample standard deviation (n - 1 denominator); 0 for fewer than 2 samples.
+    pub fn std_dev(&self) -> f64 {
+        if self.count < 2 {
+            0.0
+        } else {
+            (self.m2 / (self.count - 1) as f64).sqrt()
+        }
+    }
+}
+
+/// How many of `scenarios` sorted P&L values lie in the tail at `confidence`:
+/// `ceil((1 - confidence) * scenarios)`, at least 1. A relative slack of 1e-12
+/// keeps decimal levels exact (`(1 - 0.95) * 1e6` is 50000.000000000004 in f64,
+/// and the tail is 50,000 scenarios, not 50,001).
+pub fn tail_count(confidence: f64, scenarios: usize) -> usize {
+    let exact = (1.0 - confidence) * scenarios as f64;
+    let count = (exact * (1.0 - 1e-12)).ceil() as usize;
+    count.clamp(1, scenarios)
+}
+
+/// VaR and ES of a simulated P&L sample at each confidence level.
+///
+/// With `m = tail_count(confidence, n)`, VaR is minus the m-th smallest P&L and ES
+/// minus the mean of the m smallest, the empirical quantile and tail mean. Each
+/// is found by selection (`select_nth_unstable_by`), O(n) per level, never a full
+/// sort; `pnl` is reordered in place. Levels are processed from the widest tail
+/// down, each selection working inside the previous one's lower part.
+pub fn tail_measures(pnl: &mut [f64], confidences: &[f64]) -> Vec<TailMeasure> {
+    let n = pnl.len();
+    let mut order: Vec<usize> = (0..confidences.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(tail_count(confidences[i], n)));
+    let mut out = vec![TailMeasure { var: 0.0, es: 0.0 }; confidences.len()];
+    let mut window = n;
+    for i in order {
+        let m = tail_count(confidences[i], n);
+        let (_, &mut quantile, _) = pnl[..window].select_nth_unstable_by(m - 1, f64::total_cmp);
+        window = m;
+        let tail_sum = pairwise_sum(&pnl[..m]);
+        out[i] = TailMeasure {
+            var: -quantile,
+            es: -tail_sum / m as f64,
+        };
+    }
+    out
+}
+
+/// Pairwise (cascade) summation: error grows with log n rather than n.
+pub fn pairwise_sum(values: &[f64]) -> f64 {
+    const LEAF: usize = 256;
+    if values.len() <= LEAF {
+        values.iter().sum()
+    } else {
+        let (left, right) = values.split_at(values.len() / 2);
+        pairwise_sum(left) + pairwise_sum(right)
+    }
+}
