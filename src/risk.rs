@@ -49,11 +49,20 @@ impl Portfolio {
             path: path.to_path_buf(),
             message: err.to_string(),
         })?;
-        let portfolio: Portfolio =
-            serde_json::from_str(&text).map_err(|err| InputError::PortfolioFormat {
-                path: path.to_path_buf(),
-                message: err.to_string(),
-            })?;
+        let malformed = |message: String| InputError::PortfolioFormat {
+            path: path.to_path_buf(),
+            message,
+        };
+        // serde_path_to_error names where in the document a problem is
+        // (`assets[2].sigma`), which serde_json alone does not.
+        let mut reader = serde_json::Deserializer::from_str(&text);
+        let portfolio: Portfolio = serde_path_to_error::deserialize(&mut reader)
+            .map_err(|err| match err.path().to_string() {
+                place if place == "." => err.into_inner().to_string(),
+                place => format!("at {place}: {}", err.into_inner()),
+            })
+            .map_err(malformed)?;
+        reader.end().map_err(|err| malformed(err.to_string()))?;
         portfolio.validate()?;
         Ok(portfolio)
     }

@@ -39,7 +39,7 @@ impl CliError {
     name = "quantmc",
     version,
     about = "Reproducible Monte Carlo option pricing and portfolio VaR/ES",
-    allow_negative_numbers = true
+    propagate_version = true
 )]
 struct Cli {
     #[command(subcommand)]
@@ -83,6 +83,7 @@ impl RunArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
 struct PriceArgs {
     /// call or put.
     #[arg(long, default_value = "call", value_parser = parse_option_kind)]
@@ -120,6 +121,7 @@ struct PriceArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
 struct VarArgs {
     /// Portfolio JSON file (see examples/portfolio.json).
     #[arg(long)]

@@ -1,0 +1,267 @@
+//! The `quantmc` binary: exit codes, stderr, JSON keys and count spellings.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+const PORTFOLIO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portfolio.json");
+
+fn quantmc() -> Command {
+    Command::cargo_bin("quantmc").unwrap()
+}
+
+fn json_of(args: &[&str]) -> Value {
+    let output = quantmc().args(args).arg("--json").output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("stdout is one JSON object")
+}
+
+#[test]
+fn price_json_has_the_documented_keys() {
+    let v = json_of(&[
+        "price",
+        "--spot",
+        "150",
+        "--strike",
+        "155",
+        "--maturity",
+        "0.25",
+        "--vol",
+        "0.3",
+        "--paths",
+        "20000",
+        "--backend",
+        "scalar",
+    ]);
+    for key in [
+        "price",
+        "std_error",
+        "ci95",
+        "paths",
+        "seed",
+        "backend",
+        "elapsed_s",
+        "paths_per_sec",
+    ] {
+        assert!(v.get(key).is_some(), "missing key {key} in {v}");
+    }
+    assert_eq!(v["paths"], 20000);
+    assert_eq!(v["seed"], 42);
+    assert_eq!(v["ci95"].as_array().unwrap().len(), 2);
+    assert!(v["backend"].as_str().unwrap().starts_with("scalar"));
+    let price = v["price"].as_f64().unwrap();
+    assert!(v["ci95"][0].as_f64().unwrap() < price && price < v["ci95"][1].as_f64().unwrap());
+}
+
+#[test]
+fn var_json_keys_levels_as_the_user_wrote_them() {
+    let v = json_of(&[
+        "var",
+        "--portfolio",
+        PORTFOLIO,
+        "--scenarios",
+        "20_000",
+        "--confidence",
+        "0.975",
+        "--confidence",
+        "0.990",
+        "--dist",
+        "student-t",
+        "--dof",
+        "4",
+    ]);
+    for key in [
+        "scenarios",
+        "seed",
+        "backend",
+        "elapsed_s",
+        "mean",
+        "std",
+        "var",
+        "es",
+        "parametric_var",
+        "parametric_es",
+    ] {
+        assert!(v.get(key).is_some(), "missing key {key} in {v}");
+    }
+    assert_eq!(v["scenarios"], 20000);
+    for key in ["var", "es", "parametric_var", "parametric_es"] {
+        let levels: Vec<&String> = v[key].as_object().unwrap().keys().collect();
+        assert_eq!(levels, ["0.975", "0.990"], "{key}");
+    }
+}
+
+#[test]
+fn var_defaults_to_95_and_99_percent() {
+    let v = json_of(&["var", "--portfolio", PORTFOLIO, "--scenarios", "1e4"]);
+    let levels: Vec<&String> = v["var"].as_object().unwrap().keys().collect();
+    assert_eq!(levels, ["0.95", "0.99"]);
+}
+
+#[test]
+fn counts_accept_every_documented_spelling() {
+    for count in ["10000", "1e4", "10_000", "10K"] {
+        let v = json_of(&["price", "--paths", count]);
+        assert_eq!(v["paths"], 10000, "{count}");
+    }
+}
+
+#[test]
+fn same_seed_same_json_price() {
+    let args = [
+        "price",
+        "--style",
+        "asian-arithmetic",
+        "--steps",
+        "8",
+        "--paths",
+        "5000",
+        "--seed",
+        "7",
+    ];
+    assert_eq!(json_of(&args)["price"], json_of(&args)["price"]);
+}
+
+#[test]
+fn human_output_is_a_table() {
+    quantmc()
+        .args([
+            "price",
+            "--paths",
+            "1000",
+            "--option",
+            "put",
+            "--antithetic",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("std error"))
+        .stdout(predicate::str::contains("closed form"));
+    quantmc()
+        .args(["var", "--portfolio", PORTFOLIO, "--scenarios", "1000"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("parametric VaR"));
+}
+
+#[test]
+fn info_lists_hardware_and_backends() {
+    quantmc()
+        .arg("info")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("cpu"))
+        .stdout(predicate::str::contains("cores"))
+        .stdout(predicate::str::contains("simd"))
+        .stdout(predicate::str::contains("gpu"))
+        .stdout(predicate::str::contains("scalar"));
+}
+
+/// Each bad input exits 2 with an `Error:` line that names the problem.
+#[test]
+fn bad_input_exits_2_with_a_message() {
+    let dir = std::env::temp_dir().join(format!("quantmc-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let malformed = dir.join("malformed.json");
+    std::fs::write(&malformed, "{\"value\": ").unwrap();
+    let asymmetric = dir.join("asymmetric.json");
+    std::fs::write(
+        &asymmetric,
+        r#"{"value": 1e6, "assets": [{"name": "A", "weight": 0.5, "mu": 0, "sigma": 0.01},
+            {"name": "B", "weight": 0.5, "mu": 0, "sigma": 0.01}], "correlation": [[1, 0.2], [0.3, 1]]}"#,
+    )
+    .unwrap();
+    let malformed = malformed.to_str().unwrap();
+    let asymmetric = asymmetric.to_str().unwrap();
+
+    let cases: &[(&[&str], &str)] = &[
+        (&["price", "--spot", "0"], "spot"),
+        (&["price", "--spot", "-1"], "spot"),
+        (&["price", "--spot", "nan"], "spot"),
+        (&["price", "--strike", "0"], "strike"),
+        (&["price", "--strike", "inf"], "strike"),
+        (&["price", "--maturity", "0"], "maturity"),
+        (&["price", "--vol", "0"], "vol"),
+        (&["price", "--vol", "-0.2"], "vol"),
+        (&["price", "--rate", "NaN"], "rate"),
+        (&["price", "--dividend", "inf"], "dividend"),
+        (&["price", "--paths", "0"], "paths"),
+        (&["price", "--paths", "lots"], "paths"),
+        (&["price", "--paths", "1.5"], "paths"),
+        (&["price", "--paths", "-3"], "paths"),
+        (&["price", "--paths", "1001", "--antithetic"], "even"),
+        (
+            &["price", "--style", "asian-arithmetic", "--steps", "0"],
+            "steps",
+        ),
+        (
+            &["price", "--steps", "1e10", "--style", "asian-geometric"],
+            "steps",
+        ),
+        (&["price", "--option", "straddle"], "straddle"),
+        (&["price", "--style", "bermudan"], "bermudan"),
+        (&["price", "--backend", "tpu"], "tpu"),
+        (&["price", "--threads", "0"], "threads"),
+        (&["price", "--spot"], "spot"),
+        (&["price", "--bogus"], "bogus"),
+        (&["var"], "portfolio"),
+        (
+            &["var", "--portfolio", "/nonexistent/p.json"],
+            "cannot read portfolio file",
+        ),
+        (
+            &["var", "--portfolio", malformed],
+            "malformed portfolio file",
+        ),
+        (&["var", "--portfolio", asymmetric], "not symmetric"),
+        (
+            &["var", "--portfolio", PORTFOLIO, "--confidence", "1"],
+            "confidence",
+        ),
+        (
+            &["var", "--portfolio", PORTFOLIO, "--confidence", "0"],
+            "confidence",
+        ),
+        (
+            &["var", "--portfolio", PORTFOLIO, "--confidence", "abc"],
+            "confidence",
+        ),
+        (
+            &["var", "--portfolio", PORTFOLIO, "--scenarios", "0"],
+            "scenarios",
+        ),
+        (
+            &["var", "--portfolio", PORTFOLIO, "--horizon-days", "0"],
+            "horizon_days",
+        ),
+        (
+            &[
+                "var",
+                "--portfolio",
+                PORTFOLIO,
+                "--dist",
+                "student-t",
+                "--dof",
+                "2",
+            ],
+            "dof",
+        ),
+        (
+            &["var", "--portfolio", PORTFOLIO, "--dist", "cauchy"],
+            "cauchy",
+        ),
+    ];
+    for (args, needle) in cases {
+        quantmc()
+            .args(*args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(*needle))
+            .stderr(predicate::str::contains("panicked").not());
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
