@@ -9,9 +9,13 @@ use crate::error::{BackendError, InputError, Result};
 use crate::pricing::{PricingEstimate, PricingJob, named_choices};
 use crate::risk::{RiskEstimate, RiskModel, VarJob};
 
+mod rayon;
 mod scalar;
+pub mod simd;
 
+pub use rayon::RayonBackend;
 pub use scalar::ScalarBackend;
+pub use simd::SimdBackend;
 
 /// Paths (or pairs, or scenarios) per chunk. Every tier reduces whole chunks and
 /// merges them in chunk order, and the size never depends on the thread count,
@@ -98,17 +102,21 @@ pub trait ComputeBackend: Send + Sync {
     fn risk(&self, job: &VarJob, model: &RiskModel) -> Result<RiskEstimate>;
 }
 
-/// Builds the tier that `options` asks for. `Auto` resolves to the scalar tier
-/// until the faster tiers land.
+/// Builds the tier that `options` asks for. `Auto` resolves to the rayon tier
+/// until the measured selector lands.
 pub fn resolve(options: &RunOptions) -> Result<Box<dyn ComputeBackend>> {
     if options.threads == Some(0) {
         return Err(InputError::invalid("threads", 0, "must be at least 1").into());
     }
     match options.backend {
-        Backend::Auto | Backend::Scalar => Ok(Box::new(ScalarBackend)),
-        Backend::Simd | Backend::Rayon | Backend::Gpu => Err(BackendError::Unavailable {
+        Backend::Scalar => Ok(Box::new(ScalarBackend)),
+        Backend::Simd => Ok(Box::new(SimdBackend)),
+        Backend::Auto | Backend::Rayon => Ok(Box::new(RayonBackend {
+            threads: options.threads,
+        })),
+        Backend::Gpu => Err(BackendError::Unavailable {
             backend: options.backend.name(),
-            reason: "this tier is not implemented in this release; use --backend scalar"
+            reason: "the GPU tier is not implemented in this release; use rayon, simd or scalar"
                 .to_string(),
         }
         .into()),

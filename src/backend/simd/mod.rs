@@ -1,0 +1,70 @@
+//! The SIMD tier: one core, eight lanes of f64 per group, built with `wide`.
+
+mod kernels;
+pub mod math;
+mod philox;
+
+pub use kernels::{fill_pnl, price_chunk};
+pub use math::{box_muller_x8, uniform_x8};
+pub use philox::{LANES, StreamGroup, philox_x8};
+
+use super::{Backend, CHUNK, ComputeBackend};
+use crate::error::Result;
+use crate::hardware::compiled_simd;
+use crate::pricing::{PathSetup, PricingEstimate, PricingJob};
+use crate::risk::{RiskEstimate, RiskModel, VarJob};
+use crate::stats::{Moments, tail_measures};
+
+/// One core, vectorised.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SimdBackend;
+
+/// The job's samples split into the fixed chunks every tier reduces.
+pub(crate) fn chunk_bounds(samples: u64) -> impl Iterator<Item = (u64, u64)> {
+    (0..samples.div_ceil(CHUNK)).map(move |c| (c * CHUNK, ((c + 1) * CHUNK).min(samples)))
+}
+
+/// Folds per-chunk moments, in chunk order, into the discounted estimate.
+pub(crate) fn finish_price(
+    job: &PricingJob,
+    chunks: impl IntoIterator<Item = Moments>,
+) -> PricingEstimate {
+    let total = chunks.into_iter().fold(Moments::default(), Moments::merge);
+    let discount = job.discount();
+    PricingEstimate {
+        mean: discount * total.mean,
+        std_dev: discount * total.std_dev(),
+        samples: job.samples(),
+    }
+}
+
+impl ComputeBackend for SimdBackend {
+    fn kind(&self) -> Backend {
+        Backend::Simd
+    }
+
+    fn describe(&self) -> String {
+        format!("simd ({}, f64x{LANES}, 1 thread)", compiled_simd())
+    }
+
+    fn price(&self, job: &PricingJob) -> Result<PricingEstimate> {
+        let setup = PathSetup::new(job);
+        let chunks = chunk_bounds(job.samples())
+            .map(|(start, end)| price_chunk(&setup, job.seed, job.antithetic, start, end));
+        Ok(finish_price(job, chunks))
+    }
+
+    fn risk(&self, job: &VarJob, model: &RiskModel) -> Result<RiskEstimate> {
+        let mut pnl = vec![0.0; job.scenarios as usize];
+        for (chunk, out) in pnl.chunks_mut(CHUNK as usize).enumerate() {
+            fill_pnl(model, job.seed, chunk as u64 * CHUNK, out);
+        }
+        let moments = Moments::of_chunked(&pnl);
+        let levels: Vec<f64> = job.confidences.iter().map(|c| c.level).collect();
+        Ok(RiskEstimate {
+            mean: moments.mean,
+            std_dev: moments.std_dev(),
+            tails: tail_measures(&mut pnl, &levels),
+        })
+    }
+}

@@ -1,0 +1,144 @@
+//! The vectorised math and the SIMD Philox against `std` and the scalar
+//! generator, over 10^7 arguments each across the ranges the kernels use.
+
+use quantmc::backend::simd::{LANES, StreamGroup, philox_x8, uniform_x8};
+use quantmc::rng::{SUBSTREAM_NORMALS, philox4x32_10, seed_key, stream_counter, uniform};
+use wide::{f64x8, u32x8};
+
+const ARGUMENTS: usize = 10_000_000;
+
+/// Arguments from the Philox uniforms, mapped by `map`.
+fn arguments(seed: u64, map: impl Fn(f64) -> f64) -> impl Iterator<Item = [f64; LANES]> {
+    (0..(ARGUMENTS / LANES) as u64).map(move |group| {
+        std::array::from_fn(|lane| {
+            let [w0, w1, _, _] = philox4x32_10(
+                stream_counter(0, 9, group * LANES as u64 + lane as u64),
+                seed_key(seed),
+            );
+            map(uniform(w0, w1))
+        })
+    })
+}
+
+/// Largest relative error of `fast` against `exact` over the arguments, with
+/// `floor` as the smallest magnitude the error is measured relative to.
+fn max_relative_error(
+    args: impl Iterator<Item = [f64; LANES]>,
+    fast: impl Fn(f64x8) -> f64x8,
+    exact: impl Fn(f64) -> f64,
+    floor: f64,
+) -> f64 {
+    let mut worst: f64 = 0.0;
+    for xs in args {
+        let got = fast(f64x8::new(xs));
+        for (x, g) in xs.iter().zip(got.to_array()) {
+            let e = exact(*x);
+            worst = worst.max((g - e).abs() / e.abs().max(floor));
+        }
+    }
+    worst
+}
+
+const EPS: f64 = f64::EPSILON;
+
+#[test]
+fn ln_is_accurate_over_the_uniforms_range() {
+    // ln u for u in (0, 1), including the smallest uniforms 2^-53 .. 2^-20.
+    let wide_range = arguments(1, |u| u);
+    let tiny = arguments(2, |u| u * 1e-6);
+    let err = max_relative_error(
+        wide_range.chain(tiny),
+        |x| x.ln(),
+        f64::ln,
+        f64::MIN_POSITIVE,
+    );
+    println!("ln: max relative error {err:.3e} ({:.2} eps)", err / EPS);
+    assert!(err < 4.0 * EPS, "{err}");
+}
+
+#[test]
+fn sqrt_is_correctly_rounded() {
+    let err = max_relative_error(arguments(3, |u| 80.0 * u), |x| x.sqrt(), f64::sqrt, 0.0);
+    println!("sqrt: max relative error {err:.3e}");
+    assert_eq!(err, 0.0);
+}
+
+#[test]
+fn sin_and_cos_are_accurate_over_a_turn() {
+    let tau = std::f64::consts::TAU;
+    // Relative to max(|value|, 2^-10) to stay meaningful at the zero crossings.
+    let floor = 1.0 / 1024.0;
+    let sin_err = max_relative_error(
+        arguments(4, |u| tau * u),
+        |x| x.sin_cos().0,
+        f64::sin,
+        floor,
+    );
+    let cos_err = max_relative_error(
+        arguments(5, |u| tau * u),
+        |x| x.sin_cos().1,
+        f64::cos,
+        floor,
+    );
+    println!(
+        "sin: {sin_err:.3e} ({:.2} eps), cos: {cos_err:.3e} ({:.2} eps) max relative error",
+        sin_err / EPS,
+        cos_err / EPS
+    );
+    assert!(sin_err < 4.0 * EPS && cos_err < 4.0 * EPS);
+}
+
+#[test]
+fn exp_is_accurate_over_log_prices() {
+    // Log prices and their increments: -40 .. 40 covers any sane spot and path.
+    let err = max_relative_error(
+        arguments(6, |u| 80.0 * u - 40.0),
+        |x| x.exp(),
+        f64::exp,
+        0.0,
+    );
+    println!("exp: max relative error {err:.3e} ({:.2} eps)", err / EPS);
+    assert!(err < 4.0 * EPS, "{err}");
+}
+
+#[test]
+fn simd_philox_and_uniforms_match_the_scalar_generator_bit_for_bit() {
+    for (seed, first) in [
+        (0u64, 0u64),
+        (42, 1_000),
+        (u64::MAX, (1 << 32) - 3),
+        (7, u64::MAX - 20),
+    ] {
+        let group = StreamGroup::new(seed, first);
+        for block in [0u32, 1, 31] {
+            let words = group.block(block, SUBSTREAM_NORMALS).map(u32x8::to_array);
+            let u1 = uniform_x8(u32x8::new(words[0]), u32x8::new(words[1])).to_array();
+            for lane in 0..LANES {
+                let index = first.wrapping_add(lane as u64);
+                let expected = philox4x32_10(
+                    stream_counter(block, SUBSTREAM_NORMALS, index),
+                    seed_key(seed),
+                );
+                let got = [
+                    words[0][lane],
+                    words[1][lane],
+                    words[2][lane],
+                    words[3][lane],
+                ];
+                assert_eq!(got, expected, "seed {seed} index {index} block {block}");
+                assert_eq!(
+                    u1[lane].to_bits(),
+                    uniform(expected[0], expected[1]).to_bits()
+                );
+            }
+        }
+    }
+    // The raw 8-lane function against the published answers, lane by lane.
+    let counter = [0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344].map(u32x8::splat);
+    let out = philox_x8(counter, [0xa409_3822, 0x299f_31d0]).map(u32x8::to_array);
+    let expected = [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1];
+    let (w0, w1, w2, w3) = (out[0], out[1], out[2], out[3]);
+    for got in (0..LANES).map(|lane| [w0[lane], w1[lane], w2[lane], w3[lane]]) {
+        assert_eq!(got, expected);
+    }
+}

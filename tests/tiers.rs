@@ -1,0 +1,214 @@
+//! Every fast tier against the scalar oracle at the same seed, one generated
+//! test module per tier, plus thread-count invariance of the rayon tier.
+
+use quantmc::backend::CHUNK;
+use quantmc::{
+    Backend, Confidence, Market, OptionKind, OptionSpec, Portfolio, PricingJob, ReturnDistribution,
+    RunOptions, Style, VarJob,
+};
+
+fn pricing_job(
+    kind: OptionKind,
+    style: Style,
+    steps: u32,
+    paths: u64,
+    antithetic: bool,
+) -> PricingJob {
+    PricingJob {
+        market: Market {
+            spot: 100.0,
+            rate: 0.03,
+            dividend: 0.01,
+            vol: 0.25,
+        },
+        option: OptionSpec {
+            kind,
+            style,
+            strike: 102.0,
+            maturity: 0.8,
+            steps,
+        },
+        paths,
+        seed: 0xfeed_beef,
+        antithetic,
+    }
+}
+
+fn var_job(distribution: ReturnDistribution, scenarios: u64) -> VarJob {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portfolio.json");
+    VarJob {
+        portfolio: Portfolio::from_file(path.as_ref()).unwrap(),
+        scenarios,
+        confidences: vec![
+            Confidence::new(0.95),
+            Confidence::new(0.99),
+            Confidence::new(0.5),
+        ],
+        horizon_days: 5.0,
+        distribution,
+        seed: 77,
+    }
+}
+
+/// Relative difference, with an absolute floor for values near zero.
+fn close(a: f64, b: f64, relative: f64) -> bool {
+    (a - b).abs() <= relative * a.abs().max(b.abs()).max(1e-6)
+}
+
+/// Path counts that are 1, below, at and above the lane count, and past a chunk.
+const PATH_COUNTS: &[u64] = &[1, 7, 8, 9, 100, CHUNK + 3];
+const PRODUCTS: &[(OptionKind, Style, u32)] = &[
+    (OptionKind::Call, Style::European, 1),
+    (OptionKind::Put, Style::European, 1),
+    (OptionKind::Call, Style::AsianArithmetic, 12),
+    (OptionKind::Put, Style::AsianArithmetic, 7),
+    (OptionKind::Call, Style::AsianGeometric, 5),
+    (OptionKind::Put, Style::AsianGeometric, 12),
+];
+
+fn check_pricing_against_scalar(options: RunOptions) {
+    for &(kind, style, steps) in PRODUCTS {
+        for &paths in PATH_COUNTS {
+            for antithetic in [false, true] {
+                let paths = if antithetic { 2 * paths } else { paths };
+                let job = pricing_job(kind, style, steps, paths, antithetic);
+                let oracle = quantmc::price(&job, Backend::Scalar).unwrap();
+                let fast = quantmc::price(&job, options).unwrap();
+                let what = format!("{kind} {style} N={steps} paths={paths} anti={antithetic}");
+                assert!(
+                    close(fast.price, oracle.price, 1e-9),
+                    "{what}: {} vs {}",
+                    fast.price,
+                    oracle.price
+                );
+                assert!(
+                    close(fast.std_error, oracle.std_error, 1e-9),
+                    "{what}: SE {} vs {}",
+                    fast.std_error,
+                    oracle.std_error
+                );
+                assert_eq!(fast.paths, oracle.paths);
+            }
+        }
+    }
+}
+
+fn check_var_against_scalar(options: RunOptions) {
+    for distribution in [
+        ReturnDistribution::Normal,
+        ReturnDistribution::StudentT { dof: 4.5 },
+    ] {
+        for scenarios in [1, 13, 1000, CHUNK + 5] {
+            let job = var_job(distribution, scenarios);
+            let oracle = quantmc::var(&job, Backend::Scalar).unwrap();
+            let fast = quantmc::var(&job, options).unwrap();
+            let what = format!("{distribution:?} scenarios={scenarios}");
+            assert!(close(fast.mean, oracle.mean, 1e-9), "{what}: mean");
+            assert!(close(fast.std, oracle.std, 1e-9), "{what}: std");
+            for (f, o) in fast.levels.iter().zip(&oracle.levels) {
+                assert_eq!(f.confidence, o.confidence);
+                assert!(
+                    close(f.var, o.var, 1e-9),
+                    "{what} {}: VaR {} vs {}",
+                    f.confidence,
+                    f.var,
+                    o.var
+                );
+                assert!(
+                    close(f.es, o.es, 1e-9),
+                    "{what} {}: ES {} vs {}",
+                    f.confidence,
+                    f.es,
+                    o.es
+                );
+                assert_eq!(f.parametric_var, o.parametric_var);
+            }
+        }
+    }
+}
+
+macro_rules! tier_tests {
+    ($($name:ident => $options:expr, $label:literal;)+) => {$(
+        mod $name {
+            use super::*;
+
+            #[test]
+            fn prices_agree_with_the_scalar_tier() {
+                check_pricing_against_scalar($options);
+            }
+
+            #[test]
+            fn var_and_es_agree_with_the_scalar_tier() {
+                check_var_against_scalar($options);
+            }
+
+            #[test]
+            fn reports_which_tier_ran() {
+                let job = pricing_job(OptionKind::Call, Style::European, 1, 10, false);
+                let result = quantmc::price(&job, $options).unwrap();
+                assert!(result.backend.starts_with($label), "{}", result.backend);
+            }
+        }
+    )+};
+}
+
+tier_tests! {
+    simd => RunOptions::from(Backend::Simd), "simd";
+    rayon => RunOptions::from(Backend::Rayon), "rayon";
+    rayon_one_thread => RunOptions { backend: Backend::Rayon, threads: Some(1) }, "rayon";
+    rayon_many_threads => RunOptions { backend: Backend::Rayon, threads: Some(7) }, "rayon";
+}
+
+#[test]
+fn rayon_results_are_bit_identical_for_any_thread_count() {
+    let price_job = pricing_job(
+        OptionKind::Call,
+        Style::AsianArithmetic,
+        16,
+        2 * (9 * CHUNK + 11),
+        true,
+    );
+    let var = var_job(ReturnDistribution::StudentT { dof: 5.0 }, 7 * CHUNK + 3);
+    let run = |threads| RunOptions {
+        backend: Backend::Rayon,
+        threads: Some(threads),
+    };
+    let reference_price = quantmc::price(&price_job, run(1)).unwrap();
+    let reference_var = quantmc::var(&var, run(1)).unwrap();
+    for threads in [2, 3, 8, 64] {
+        let price = quantmc::price(&price_job, run(threads)).unwrap();
+        assert_eq!(
+            price.price.to_bits(),
+            reference_price.price.to_bits(),
+            "{threads} threads"
+        );
+        assert_eq!(
+            price.std_error.to_bits(),
+            reference_price.std_error.to_bits()
+        );
+        let v = quantmc::var(&var, run(threads)).unwrap();
+        assert_eq!(
+            v.mean.to_bits(),
+            reference_var.mean.to_bits(),
+            "{threads} threads"
+        );
+        assert_eq!(v.std.to_bits(), reference_var.std.to_bits());
+        assert_eq!(v.levels, reference_var.levels, "{threads} threads");
+    }
+}
+
+#[test]
+fn simd_and_rayon_price_identically() {
+    // Same kernel, same chunks, same merge order: the same bits.
+    let job = pricing_job(
+        OptionKind::Put,
+        Style::AsianGeometric,
+        12,
+        3 * CHUNK + 5,
+        false,
+    );
+    let simd = quantmc::price(&job, Backend::Simd).unwrap();
+    let rayon = quantmc::price(&job, Backend::Rayon).unwrap();
+    assert_eq!(simd.price.to_bits(), rayon.price.to_bits());
+    assert_eq!(simd.std_error.to_bits(), rayon.std_error.to_bits());
+}
