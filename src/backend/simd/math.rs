@@ -35,6 +35,8 @@ pub fn uniform_x8(lo: u32x8, hi: u32x8) -> f64x8 {
 /// Cephes minimax polynomials (the same coefficients `wide` uses) are accurate to
 /// about 1 ulp. The quarter turn then swaps and negates the pair.
 #[inline(always)]
+// The Cephes coefficients are kept digit for digit as published.
+#[allow(clippy::excessive_precision)]
 pub fn sin_cos_turn(u: f64x8) -> (f64x8, f64x8) {
     let s = f64x8::splat;
     let quarter = (u * s(4.0)).round();
