@@ -206,7 +206,12 @@ fn the_quantile_is_exact_over_the_sample() {
 fn var_results_are_reproducible() {
     let job = job(ReturnDistribution::StudentT { dof: 4.0 }, 20_000, 1.0);
     let a = quantmc::var(&job, Backend::Scalar).unwrap();
-    let b = quantmc::var(&job, Backend::Auto).unwrap();
+    let b = quantmc::var(&job, Backend::Scalar).unwrap();
     assert_eq!(a.levels, b.levels);
     assert_eq!(a.mean.to_bits(), b.mean.to_bits());
+    let auto = quantmc::var(&job, Backend::Auto).unwrap();
+    for (x, y) in auto.levels.iter().zip(&a.levels) {
+        assert!((x.var - y.var).abs() < 1e-9 * y.var.abs());
+        assert!((x.es - y.es).abs() < 1e-9 * y.es.abs());
+    }
 }
