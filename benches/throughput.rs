@@ -34,12 +34,22 @@ fn pricing_job(style: Style, steps: u32, paths: u64) -> PricingJob {
     }
 }
 
-fn bench_pricing(c: &mut Criterion, name: &str, job: PricingJob) {
+/// A group reporting paths (or scenarios) per second, sized for slow tiers.
+fn throughput_group<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+    elements: u64,
+) -> criterion::BenchmarkGroup<'a, criterion::measurement::WallTime> {
     let mut group = c.benchmark_group(name);
     group
-        .throughput(Throughput::Elements(job.paths))
+        .throughput(Throughput::Elements(elements))
         .sample_size(10)
         .measurement_time(Duration::from_secs(5));
+    group
+}
+
+fn bench_pricing(c: &mut Criterion, name: &str, job: PricingJob) {
+    let mut group = throughput_group(c, name, job.paths);
     for tier in TIERS {
         group.bench_with_input(BenchmarkId::from_parameter(tier), &job, |b, job| {
             b.iter(|| quantmc::price(black_box(job), tier).unwrap())
@@ -71,11 +81,7 @@ fn var(c: &mut Criterion) {
         distribution: ReturnDistribution::StudentT { dof: 5.0 },
         seed: 42,
     };
-    let mut group = c.benchmark_group("var_student_t_10_assets_1e6");
-    group
-        .throughput(Throughput::Elements(job.scenarios))
-        .sample_size(10)
-        .measurement_time(Duration::from_secs(5));
+    let mut group = throughput_group(c, "var_student_t_10_assets_1e6", job.scenarios);
     for tier in TIERS {
         group.bench_with_input(BenchmarkId::from_parameter(tier), &job, |b, job| {
             b.iter(|| quantmc::var(black_box(job), tier).unwrap())

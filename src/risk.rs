@@ -381,6 +381,20 @@ pub struct RiskEstimate {
     pub tails: Vec<TailMeasure>,
 }
 
+impl RiskEstimate {
+    /// Moments (fixed chunks, merged in order) and tail measures (by selection)
+    /// of a simulated P&L sample, which is reordered in place.
+    pub fn of_sample(pnl: &mut [f64], confidences: &[Confidence]) -> Self {
+        let moments = crate::stats::Moments::of_chunked(pnl);
+        let levels: Vec<f64> = confidences.iter().map(|c| c.level).collect();
+        Self {
+            mean: moments.mean,
+            std_dev: moments.std_dev(),
+            tails: crate::stats::tail_measures(pnl, &levels),
+        }
+    }
+}
+
 /// VaR and ES at one confidence level, simulated and closed-form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiskLevel {

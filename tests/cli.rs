@@ -265,3 +265,23 @@ fn bad_input_exits_2_with_a_message() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn threads_come_from_the_flag_else_rayon_num_threads() {
+    let backend = |args: &[&str], env: Option<&str>| {
+        let mut cmd = quantmc();
+        cmd.args(["price", "--paths", "1000", "--backend", "rayon", "--json"])
+            .args(args);
+        match env {
+            Some(n) => cmd.env("RAYON_NUM_THREADS", n),
+            None => cmd.env_remove("RAYON_NUM_THREADS"),
+        };
+        let out = cmd.output().unwrap();
+        assert!(out.status.success());
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["backend"].as_str().unwrap().to_string()
+    };
+    assert!(backend(&["--threads", "5"], None).contains("5 threads"));
+    assert!(backend(&[], Some("3")).contains("3 threads"));
+    assert!(backend(&["--threads", "1"], Some("3")).contains("1 thread)"));
+}

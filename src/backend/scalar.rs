@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::pricing::{PathSetup, PricingEstimate, PricingJob, Style};
 use crate::risk::{RiskEstimate, RiskModel, VarJob};
 use crate::rng::{SUBSTREAM_NORMALS, chi_square, fill_normals, normal_pair};
-use crate::stats::{Moments, tail_measures};
+use crate::stats::Moments;
 
 /// The reference tier: one path at a time, f64, one thread.
 #[derive(Debug, Clone, Copy, Default)]
@@ -101,12 +101,6 @@ impl ComputeBackend for ScalarBackend {
         let mut pnl: Vec<f64> = (0..job.scenarios)
             .map(|index| scenario_pnl(model, job.seed, index, &mut normals))
             .collect();
-        let moments = Moments::of_chunked(&pnl);
-        let levels: Vec<f64> = job.confidences.iter().map(|c| c.level).collect();
-        Ok(RiskEstimate {
-            mean: moments.mean,
-            std_dev: moments.std_dev(),
-            tails: tail_measures(&mut pnl, &levels),
-        })
+        Ok(RiskEstimate::of_sample(&mut pnl, &job.confidences))
     }
 }

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::hardware::compiled_simd;
 use crate::pricing::{PathSetup, PricingEstimate, PricingJob};
 use crate::risk::{RiskEstimate, RiskModel, VarJob};
-use crate::stats::{Moments, tail_measures};
+use crate::stats::Moments;
 
 /// One core, vectorised.
 #[derive(Debug, Clone, Copy, Default)]
@@ -59,12 +59,6 @@ impl ComputeBackend for SimdBackend {
         for (chunk, out) in pnl.chunks_mut(CHUNK as usize).enumerate() {
             fill_pnl(model, job.seed, chunk as u64 * CHUNK, out);
         }
-        let moments = Moments::of_chunked(&pnl);
-        let levels: Vec<f64> = job.confidences.iter().map(|c| c.level).collect();
-        Ok(RiskEstimate {
-            mean: moments.mean,
-            std_dev: moments.std_dev(),
-            tails: tail_measures(&mut pnl, &levels),
-        })
+        Ok(RiskEstimate::of_sample(&mut pnl, &job.confidences))
     }
 }
