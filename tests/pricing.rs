@@ -92,26 +92,11 @@ fn put_call_parity_holds_with_common_random_numbers() {
     for &(spot, strike, maturity, rate, dividend, vol) in &GRID[..8] {
         let m = market(spot, rate, dividend, vol);
         let paths = 100_000;
-        let call = quantmc::price(
-            &job(
-                m,
-                spec(OptionKind::Call, Style::European, strike, maturity, 1),
-                paths,
-                5,
-            ),
-            Backend::Scalar,
-        )
-        .unwrap();
-        let put = quantmc::price(
-            &job(
-                m,
-                spec(OptionKind::Put, Style::European, strike, maturity, 1),
-                paths,
-                5,
-            ),
-            Backend::Scalar,
-        )
-        .unwrap();
+        let price = |kind| {
+            let option = spec(kind, Style::European, strike, maturity, 1);
+            quantmc::price(&job(m, option, paths, 5), Backend::Scalar).unwrap()
+        };
+        let (call, put) = (price(OptionKind::Call), price(OptionKind::Put));
         // With the same draws, C - P estimates the discounted forward minus the
         // discounted strike; its error is that of the forward's estimator.
         let forward_pv = spot * (-dividend * maturity).exp();

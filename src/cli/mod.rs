@@ -1,4 +1,4 @@
-//! Raw flags (clap) turned into validated library jobs, run, and printed.
+//! Raw flags (clap) turned into typed library jobs, run, and printed.
 
 mod count;
 mod output;
@@ -160,7 +160,8 @@ fn parse_style(text: &str) -> Result<Style, String> {
         .map_err(|err: quantmc::InputError| err.to_string())
 }
 
-/// Parses the arguments, builds validated jobs, runs them and prints.
+/// Parses the arguments, builds typed jobs, runs them (the library validates
+/// every job before any work) and prints.
 pub fn run() -> Result<(), CliError> {
     let cli = Cli::parse();
     match cli.command {
@@ -200,7 +201,6 @@ fn price_job(args: &PriceArgs) -> Result<PricingJob, quantmc::Error> {
         seed: args.run.seed,
         antithetic: args.antithetic,
     };
-    job.validate()?;
     Ok(job)
 }
 
@@ -225,6 +225,5 @@ fn var_job(args: &VarArgs) -> Result<VarJob, quantmc::Error> {
         distribution,
         seed: args.run.seed,
     };
-    job.validate()?;
     Ok(job)
 }
