@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{BackendError, InputError, Result};
 use crate::pricing::{PricingEstimate, PricingJob, named_choices};
 use crate::risk::{RiskEstimate, RiskModel, VarJob};
+use crate::stats::Moments;
 
 mod rayon;
 mod scalar;
@@ -21,6 +22,26 @@ pub use simd::SimdBackend;
 /// merges them in chunk order, and the size never depends on the thread count,
 /// so a reduction's bits do not depend on how the chunks were scheduled.
 pub const CHUNK: u64 = 1 << 14;
+
+/// The job's samples split into the fixed chunks every tier reduces.
+pub(crate) fn chunk_bounds(samples: u64) -> impl Iterator<Item = (u64, u64)> {
+    (0..samples.div_ceil(CHUNK)).map(move |c| (c * CHUNK, ((c + 1) * CHUNK).min(samples)))
+}
+
+/// Folds per-chunk moments of undiscounted payoffs, in chunk order, into the
+/// discounted estimate.
+pub(crate) fn finish_price(
+    job: &PricingJob,
+    chunks: impl IntoIterator<Item = Moments>,
+) -> PricingEstimate {
+    let total = chunks.into_iter().fold(Moments::default(), Moments::merge);
+    let discount = job.discount();
+    PricingEstimate {
+        mean: discount * total.mean,
+        std_dev: discount * total.std_dev(),
+        samples: job.samples(),
+    }
+}
 
 /// Which compute tier runs a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

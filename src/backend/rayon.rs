@@ -3,8 +3,8 @@
 
 use rayon::prelude::*;
 
-use super::simd::{chunk_bounds, fill_pnl, finish_price, price_chunk};
-use super::{Backend, CHUNK, ComputeBackend};
+use super::simd::{fill_pnl, price_chunk};
+use super::{Backend, CHUNK, ComputeBackend, chunk_bounds, finish_price};
 use crate::error::{BackendError, Result};
 use crate::hardware::compiled_simd;
 use crate::pricing::{PathSetup, PricingEstimate, PricingJob};

@@ -1,7 +1,7 @@
 //! The scalar tier: the plain f64 reference every other tier is checked against.
 //! It favours reading like the mathematics over speed.
 
-use super::{Backend, CHUNK, ComputeBackend};
+use super::{Backend, CHUNK, ComputeBackend, chunk_bounds, finish_price};
 use crate::error::Result;
 use crate::pricing::{PathSetup, PricingEstimate, PricingJob, Style};
 use crate::risk::{RiskEstimate, RiskModel, VarJob};
@@ -79,21 +79,13 @@ impl ComputeBackend for ScalarBackend {
 
     fn price(&self, job: &PricingJob) -> Result<PricingEstimate> {
         let setup = PathSetup::new(job);
-        let samples = job.samples();
-        let mut total = Moments::default();
         let mut chunk = Vec::with_capacity(CHUNK as usize);
-        for start in (0..samples).step_by(CHUNK as usize) {
-            let end = (start + CHUNK).min(samples);
+        let moments = chunk_bounds(job.samples()).map(|(start, end)| {
             chunk.clear();
             chunk.extend((start..end).map(|index| sample_payoff(&setup, job, index)));
-            total = total.merge(Moments::of(&chunk));
-        }
-        let discount = job.discount();
-        Ok(PricingEstimate {
-            mean: discount * total.mean,
-            std_dev: discount * total.std_dev(),
-            samples,
-        })
+            Moments::of(&chunk)
+        });
+        Ok(finish_price(job, moments))
     }
 
     fn risk(&self, job: &VarJob, model: &RiskModel) -> Result<RiskEstimate> {

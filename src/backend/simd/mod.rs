@@ -8,35 +8,15 @@ pub use kernels::{fill_pnl, price_chunk};
 pub use math::{box_muller_x8, sin_cos_turn, uniform_x8};
 pub use philox::{LANES, StreamGroup, philox_x8};
 
-use super::{Backend, CHUNK, ComputeBackend};
+use super::{Backend, CHUNK, ComputeBackend, chunk_bounds, finish_price};
 use crate::error::Result;
 use crate::hardware::compiled_simd;
 use crate::pricing::{PathSetup, PricingEstimate, PricingJob};
 use crate::risk::{RiskEstimate, RiskModel, VarJob};
-use crate::stats::Moments;
 
 /// One core, vectorised.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SimdBackend;
-
-/// The job's samples split into the fixed chunks every tier reduces.
-pub(crate) fn chunk_bounds(samples: u64) -> impl Iterator<Item = (u64, u64)> {
-    (0..samples.div_ceil(CHUNK)).map(move |c| (c * CHUNK, ((c + 1) * CHUNK).min(samples)))
-}
-
-/// Folds per-chunk moments, in chunk order, into the discounted estimate.
-pub(crate) fn finish_price(
-    job: &PricingJob,
-    chunks: impl IntoIterator<Item = Moments>,
-) -> PricingEstimate {
-    let total = chunks.into_iter().fold(Moments::default(), Moments::merge);
-    let discount = job.discount();
-    PricingEstimate {
-        mean: discount * total.mean,
-        std_dev: discount * total.std_dev(),
-        samples: job.samples(),
-    }
-}
 
 impl ComputeBackend for SimdBackend {
     fn kind(&self) -> Backend {
