@@ -8,8 +8,8 @@
 
 use wide::f64x8;
 
-use super::math::{normals_x8, uniform_x8};
-use super::philox::{LANES, StreamGroup};
+use super::math::{exp, normals_x8, uniform_x8};
+use super::philox::{LANES, RoundKeys, StreamGroup};
 use crate::pricing::{OptionKind, PathSetup, Style};
 use crate::risk::RiskModel;
 use crate::rng::{
@@ -30,7 +30,7 @@ impl PathState {
         self.log_price += f64x8::splat(setup.drift) + shock;
         match setup.style {
             Style::European => {}
-            Style::AsianArithmetic => self.running += self.log_price.exp(),
+            Style::AsianArithmetic => self.running += exp(self.log_price),
             Style::AsianGeometric => self.running += self.log_price,
         }
     }
@@ -39,9 +39,9 @@ impl PathState {
     fn payoff(&self, setup: &PathSetup) -> f64x8 {
         let fixings = f64x8::splat(f64::from(setup.steps));
         let underlying = match setup.style {
-            Style::European => self.log_price.exp(),
+            Style::European => exp(self.log_price),
             Style::AsianArithmetic => self.running / fixings,
-            Style::AsianGeometric => (self.running / fixings).exp(),
+            Style::AsianGeometric => exp(self.running / fixings),
         };
         let strike = f64x8::splat(setup.strike);
         match setup.kind {
@@ -53,8 +53,8 @@ impl PathState {
 
 /// Undiscounted samples `first .. first + 8` (pair averages when antithetic).
 #[inline(always)]
-fn samples_x8(setup: &PathSetup, seed: u64, antithetic: bool, first: u64) -> f64x8 {
-    let streams = StreamGroup::new(seed, first);
+fn samples_x8(setup: &PathSetup, keys: &RoundKeys, antithetic: bool, first: u64) -> f64x8 {
+    let streams = StreamGroup::new(keys, first);
     let start = PathState {
         log_price: f64x8::splat(setup.log_spot),
         running: f64x8::ZERO,
@@ -98,13 +98,14 @@ pub fn price_chunk(
     start: u64,
     end: u64,
 ) -> Moments {
+    let keys = RoundKeys::for_seed(seed);
     if start >= end {
         return Moments::default();
     }
     let mut shift = None;
     let (mut sum, mut sum_sq) = (f64x8::ZERO, f64x8::ZERO);
     for first in (start..end).step_by(LANES) {
-        let values = samples_x8(setup, seed, antithetic, first);
+        let values = samples_x8(setup, &keys, antithetic, first);
         let shift = *shift.get_or_insert_with(|| values.as_array()[0]);
         let mut deviation = values - f64x8::splat(shift);
         let valid = (end - first).min(LANES as u64) as usize;
@@ -149,8 +150,8 @@ fn chi_square_x8(streams: &StreamGroup, dof: f64) -> f64x8 {
 
 /// P&L of scenarios `first .. first + 8`.
 #[inline(always)]
-fn pnl_x8(model: &RiskModel, seed: u64, first: u64) -> f64x8 {
-    let streams = StreamGroup::new(seed, first);
+fn pnl_x8(model: &RiskModel, keys: &RoundKeys, first: u64) -> f64x8 {
+    let streams = StreamGroup::new(keys, first);
     let mut shock = f64x8::ZERO;
     for (block, loadings) in model.loadings.chunks(2).enumerate() {
         let (z0, z1) = normals_x8(streams.block(block as u32, SUBSTREAM_NORMALS));
@@ -168,15 +169,16 @@ fn pnl_x8(model: &RiskModel, seed: u64, first: u64) -> f64x8 {
 
 /// Writes the P&L of scenarios `first .. first + out.len()` into `out`.
 pub fn fill_pnl(model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {
+    let keys = RoundKeys::for_seed(seed);
     let mut groups = out.chunks_exact_mut(LANES);
     let mut index = first;
     for group in &mut groups {
-        group.copy_from_slice(pnl_x8(model, seed, index).as_array());
+        group.copy_from_slice(pnl_x8(model, &keys, index).as_array());
         index += LANES as u64;
     }
     let tail = groups.into_remainder();
     if !tail.is_empty() {
-        let values = pnl_x8(model, seed, index);
+        let values = pnl_x8(model, &keys, index);
         tail.copy_from_slice(&values.as_array()[..tail.len()]);
     }
 }

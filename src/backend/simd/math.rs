@@ -1,8 +1,10 @@
 //! Vectorised uniforms and Box-Muller on eight f64 lanes.
 //!
-//! `ln`, `sqrt` and `exp` are `wide`'s vectorised implementations (Cephes/VCL
+//! `ln` and `sqrt` are `wide`'s vectorised implementations (Cephes/VCL
 //! polynomials with double-word range reduction), which replace libm in the hot
-//! loops. Box-Muller's angle is always `2 pi u` with `u` in (0, 1), so
+//! loops. [`exp`] is this crate's: the same reduction and polynomial as
+//! `wide`'s, without its subnormal and infinity branches, which cost about
+//! three quarters of its instructions and which the kernels never need. Box-Muller's angle is always `2 pi u` with `u` in (0, 1), so
 //! [`sin_cos_turn`] reduces `u` itself by quarter turns (exactly) instead of the
 //! angle, and skips the general reduction and special-case handling, which made
 //! the sine/cosine the most expensive step. `tests/simd_math.rs` measures every
@@ -10,7 +12,7 @@
 //! On AVX2 an `f64x8` is two 256-bit registers, on AVX-512 one.
 
 use bytemuck::cast;
-use wide::{f64x8, i32x8, u32x8};
+use wide::{f64x8, i32x8, u32x8, u64x8};
 
 use crate::rng::UNIFORM_STEP;
 
@@ -39,7 +41,8 @@ pub fn uniform_x8(lo: u32x8, hi: u32x8) -> f64x8 {
 #[allow(clippy::excessive_precision)]
 pub fn sin_cos_turn(u: f64x8) -> (f64x8, f64x8) {
     let s = f64x8::splat;
-    let quarter = (u * s(4.0)).round();
+    // Ties (u exactly an odd eighth) may go either way: r = +-1/8 both hold.
+    let quarter = (u * s(4.0)).round_ties_even();
     let x = (u - quarter * s(0.25)) * s(std::f64::consts::TAU);
     let x2 = x * x;
     let sin_poly = s(1.589_623_015_765_465_680_60e-10)
@@ -66,6 +69,70 @@ pub fn sin_cos_turn(u: f64x8) -> (f64x8, f64x8) {
         sin_negative.select(-sin, sin),
         cos_negative.select(-cos, cos),
     )
+}
+
+/// `e^x`, within about 1 ulp for `x` in [-708.39, 709.78]; `+inf` above, `0`
+/// below (where `std` returns subnormals under 1e-307).
+///
+/// `x = n ln 2 + r` with `n = round(x / ln 2)` (ln 2 split in two so `n ln2_hi`
+/// is exact) and `|r| <= ln 2 / 2`; `e^r` is its Taylor series to `r^13`
+/// (truncation below 1e-17) evaluated in Estrin form, and `2^n` is built in the
+/// exponent bits.
+// ln 2's low part is kept digit for digit as fdlibm publishes it.
+#[allow(clippy::excessive_precision)]
+#[inline(always)]
+pub fn exp(x: f64x8) -> f64x8 {
+    let s = f64x8::splat;
+    const LN2_HI: f64 = 0.693_145_751_953_125;
+    const LN2_LO: f64 = 1.428_606_820_309_417_232_12e-6;
+    // round_ties_even and fast_max/min are single instructions; wide's round
+    // (ties away) and NaN-aware max/min are several each.
+    let n = (x * s(std::f64::consts::LOG2_E))
+        .round_ties_even()
+        .fast_max(s(-1022.0))
+        .fast_min(s(1023.0));
+    let r = n.mul_neg_add(s(LN2_HI), x);
+    let r = n.mul_neg_add(s(LN2_LO), r);
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let r8 = r4 * r4;
+    // 1/k!, each rounded once to f64.
+    const INVERSE_FACTORIAL: [f64; 14] = [
+        1.0,
+        1.0,
+        1.0 / 2.0,
+        1.0 / 6.0,
+        1.0 / 24.0,
+        1.0 / 120.0,
+        1.0 / 720.0,
+        1.0 / 5040.0,
+        1.0 / 40320.0,
+        1.0 / 362880.0,
+        1.0 / 3628800.0,
+        1.0 / 39916800.0,
+        1.0 / 479001600.0,
+        1.0 / 6227020800.0,
+    ];
+    let c = |k: usize| s(INVERSE_FACTORIAL[k]);
+    let poly = r8.mul_add(
+        r4.mul_add(
+            r.mul_add(c(13), c(12)),
+            r2.mul_add(r.mul_add(c(11), c(10)), r.mul_add(c(9), c(8))),
+        ),
+        r4.mul_add(
+            r2.mul_add(r.mul_add(c(7), c(6)), r.mul_add(c(5), c(4))),
+            r2.mul_add(r.mul_add(c(3), c(2)), r),
+        ),
+    );
+    // 2^n: n + 1023 lands in the low mantissa bits of n + 1023 + 2^52.
+    let biased: u64x8 = cast(n + s(1023.0 + 4_503_599_627_370_496.0));
+    let scale: f64x8 = cast(biased << 52);
+    let value = (poly + s(1.0)) * scale;
+    let value = x
+        .simd_gt(s(709.782_712_893_384))
+        .select(s(f64::INFINITY), value);
+    x.simd_lt(s(-708.396_418_532_264_1))
+        .select(f64x8::ZERO, value)
 }
 
 /// [`crate::rng::box_muller`] lane by lane: `(r cos, r sin)` of `2 pi u2`.

@@ -5,8 +5,8 @@ pub mod math;
 mod philox;
 
 pub use kernels::{fill_pnl, price_chunk};
-pub use math::{box_muller_x8, sin_cos_turn, uniform_x8};
-pub use philox::{LANES, StreamGroup, philox_x8};
+pub use math::{box_muller_x8, exp, sin_cos_turn, uniform_x8};
+pub use philox::{LANES, RoundKeys, StreamGroup, philox_x8};
 
 use super::{Backend, CHUNK, ComputeBackend, chunk_bounds, finish_price};
 use crate::error::Result;
