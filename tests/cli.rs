@@ -285,3 +285,43 @@ fn threads_come_from_the_flag_else_rayon_num_threads() {
     assert!(backend(&[], Some("3")).contains("3 threads"));
     assert!(backend(&["--threads", "1"], Some("3")).contains("1 thread)"));
 }
+
+#[cfg(feature = "gpu")]
+#[test]
+fn gpu_refuses_a_software_adapter_unless_allowed() {
+    use quantmc::backend::gpu::{ALLOW_SOFTWARE_ENV, adapters};
+    let adapters = adapters();
+    if adapters.is_empty() || adapters.iter().any(|a| a.device_type != "Cpu") {
+        eprintln!("SKIPPED: this test needs a machine whose only adapters are software ones");
+        return;
+    }
+    let args = ["price", "--paths", "1000", "--backend", "gpu"];
+    quantmc()
+        .args(args)
+        .env_remove(ALLOW_SOFTWARE_ENV)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("software"))
+        .stderr(predicate::str::contains(ALLOW_SOFTWARE_ENV));
+    quantmc()
+        .args(args)
+        .env(ALLOW_SOFTWARE_ENV, "1")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("gpu ("));
+}
+
+#[cfg(feature = "gpu")]
+#[test]
+fn gpu_without_any_adapter_is_a_clear_error_not_a_hang() {
+    quantmc()
+        .args(["price", "--paths", "1000", "--backend", "gpu"])
+        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+        .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+        .env("QUANTMC_ALLOW_SOFTWARE_GPU", "1")
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("Error: backend 'gpu'"))
+        .stderr(predicate::str::contains("panicked").not());
+}

@@ -289,3 +289,14 @@ fn zero_threads_is_an_error() {
     let err = quantmc::price(&good_pricing(), options).unwrap_err();
     assert_names(&err.to_string(), &["threads", "0"]);
 }
+
+#[cfg(not(feature = "gpu"))]
+#[test]
+fn the_gpu_tier_says_it_is_not_compiled_in() {
+    let err = quantmc::price(&good_pricing(), Backend::Gpu).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Backend(quantmc::BackendError::NotCompiledWith { backend: "gpu", .. })
+    ));
+    assert_names(&err.to_string(), &["gpu", "--features gpu"]);
+}

@@ -5,11 +5,15 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{BackendError, InputError, Result};
+#[cfg(not(feature = "gpu"))]
+use crate::error::BackendError;
+use crate::error::{InputError, Result};
 use crate::pricing::{PricingEstimate, PricingJob, named_choices};
 use crate::risk::{RiskEstimate, RiskModel, VarJob};
 use crate::stats::Moments;
 
+#[cfg(feature = "gpu")]
+pub mod gpu;
 mod rayon;
 mod scalar;
 pub mod simd;
@@ -135,10 +139,12 @@ pub fn resolve(options: &RunOptions) -> Result<Box<dyn ComputeBackend>> {
         Backend::Auto | Backend::Rayon => Ok(Box::new(RayonBackend {
             threads: options.threads,
         })),
-        Backend::Gpu => Err(BackendError::Unavailable {
-            backend: options.backend.name(),
-            reason: "the GPU tier is not implemented in this release; use rayon, simd or scalar"
-                .to_string(),
+        #[cfg(feature = "gpu")]
+        Backend::Gpu => Ok(Box::new(gpu::GpuBackend::new()?)),
+        #[cfg(not(feature = "gpu"))]
+        Backend::Gpu => Err(BackendError::NotCompiledWith {
+            backend: "gpu",
+            feature: "gpu",
         }
         .into()),
     }
@@ -165,7 +171,17 @@ pub fn availability() -> Vec<(Backend, String)> {
     .collect()
 }
 
-/// One line on the GPU adapters this build can see.
-pub fn gpu_adapters_summary() -> String {
-    "not probed: this release has no GPU tier".to_string()
+/// The GPU adapters this build can see, one line each: name, type, API, driver.
+pub fn gpu_adapters() -> Vec<String> {
+    #[cfg(feature = "gpu")]
+    {
+        gpu::adapters()
+            .into_iter()
+            .map(|a| format!("{} ({}, {}, {})", a.name, a.device_type, a.api, a.driver))
+            .collect()
+    }
+    #[cfg(not(feature = "gpu"))]
+    {
+        vec!["not compiled in (build with --features gpu)".to_string()]
+    }
 }

@@ -114,16 +114,25 @@ pub fn print_info() -> anyhow::Result<()> {
         .map(|(backend, status)| format!("  {:<7} {status}", backend.name()))
         .collect::<Vec<_>>()
         .join("\n");
+    let adapters = quantmc::backend::gpu_adapters();
+    let adapters = if adapters.is_empty() {
+        "  none found".to_string()
+    } else {
+        adapters
+            .iter()
+            .map(|a| format!("  {a}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let hardware = table(&[
+        ("cpu", hw.cpu_model.clone()),
+        (
+            "cores",
+            format!("{} logical, {physical} physical", hw.logical_cores),
+        ),
+        ("simd", hw.simd.to_string()),
+    ]);
     emit(&format!(
-        "{}\n\nbackends:\n{backends}",
-        table(&[
-            ("cpu", hw.cpu_model.clone()),
-            (
-                "cores",
-                format!("{} logical, {physical} physical", hw.logical_cores)
-            ),
-            ("simd", hw.simd.to_string()),
-            ("gpu adapters", quantmc::backend::gpu_adapters_summary()),
-        ])
+        "{hardware}\n\ngpu adapters:\n{adapters}\n\nbackends:\n{backends}"
     ))
 }

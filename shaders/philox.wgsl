@@ -1,0 +1,49 @@
+// Philox4x32-10 with quantmc's stream layout (see src/rng/mod.rs): draw block
+// `block` of (substream, index) under key [seed lo, seed hi] is the block of
+// counter [block, substream, index lo, index hi]. Identical to the CPU's bit
+// for bit: WGSL has no 32x32 -> 64-bit multiply, so the high half is built from
+// 16-bit halves.
+
+const PHILOX_M0: u32 = 0xD2511F53u;
+const PHILOX_M1: u32 = 0xCD9E8D57u;
+const PHILOX_W0: u32 = 0x9E3779B9u;
+const PHILOX_W1: u32 = 0xBB67AE85u;
+
+// (high, low) 32-bit halves of the 64-bit product a * b.
+fn mulhilo(a: u32, b: u32) -> vec2<u32> {
+    let a_lo = a & 0xffffu;
+    let a_hi = a >> 16u;
+    let b_lo = b & 0xffffu;
+    let b_hi = b >> 16u;
+    let ll = a_lo * b_lo;
+    let lh = a_lo * b_hi;
+    let hl = a_hi * b_lo;
+    let hh = a_hi * b_hi;
+    let middle = (ll >> 16u) + (lh & 0xffffu) + (hl & 0xffffu);
+    let high = hh + (lh >> 16u) + (hl >> 16u) + (middle >> 16u);
+    return vec2<u32>(high, a * b);
+}
+
+fn philox4x32_10(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
+    var c = counter;
+    var k = key;
+    for (var round = 0u; round < 10u; round++) {
+        if (round > 0u) {
+            k = k + vec2<u32>(PHILOX_W0, PHILOX_W1);
+        }
+        let p0 = mulhilo(PHILOX_M0, c.x);
+        let p1 = mulhilo(PHILOX_M1, c.z);
+        c = vec4<u32>(p1.x ^ c.y ^ k.x, p1.y, p0.x ^ c.w ^ k.y, p0.y);
+    }
+    return c;
+}
+
+// 64-bit stream index as (lo, hi): `base + offset` with the carry.
+fn stream_index(base: vec2<u32>, offset: u32) -> vec2<u32> {
+    let lo = base.x + offset;
+    return vec2<u32>(lo, base.y + select(0u, 1u, lo < base.x));
+}
+
+fn stream_block(block: u32, substream: u32, index: vec2<u32>, key: vec2<u32>) -> vec4<u32> {
+    return philox4x32_10(vec4<u32>(block, substream, index.x, index.y), key);
+}

@@ -1,0 +1,28 @@
+// Test hook: Philox blocks and f32 uniforms for given counters, so the tests can
+// compare the device's generator with the CPU's word for word. Entry 2i holds
+// block i's words, entry 2i + 1 the bits of its two uniforms.
+
+struct CheckParams {
+    key: vec2<u32>,
+    count: u32,
+    _pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: CheckParams;
+@group(0) @binding(1) var<storage, read> counters: array<vec4<u32>>;
+@group(0) @binding(2) var<storage, read_write> results: array<vec4<u32>>;
+
+@compute @workgroup_size(64)
+fn check(@builtin(global_invocation_id) id: vec3<u32>) {
+    if (id.x >= params.count) {
+        return;
+    }
+    let w = philox4x32_10(counters[id.x], params.key);
+    results[2u * id.x] = w;
+    results[2u * id.x + 1u] = vec4<u32>(
+        bitcast<u32>(uniform01(w.x, w.y)),
+        bitcast<u32>(uniform01(w.z, w.w)),
+        0u,
+        0u,
+    );
+}

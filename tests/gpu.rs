@@ -1,0 +1,191 @@
+//! The GPU tier's real shaders against the scalar oracle.
+//!
+//! Needs a GPU adapter (lavapipe counts when `QUANTMC_ALLOW_SOFTWARE_GPU=1`).
+//! Without one the tests print why and pass, unless `QUANTMC_REQUIRE_GPU=1`
+//! (set by `.ci/run`), where a missing adapter fails them.
+#![cfg(feature = "gpu")]
+
+use quantmc::backend::gpu::GpuBackend;
+use quantmc::rng::{philox4x32_10, seed_key, stream_counter, uniform};
+use quantmc::{
+    Backend, Confidence, Market, OptionKind, OptionSpec, Portfolio, PricingJob, ReturnDistribution,
+    Style, VarJob,
+};
+
+/// The GPU tier, or `None` (with a visible message) where none can run here.
+fn gpu() -> Option<GpuBackend> {
+    match GpuBackend::new() {
+        Ok(gpu) => Some(gpu),
+        Err(err) if std::env::var("QUANTMC_REQUIRE_GPU").is_ok_and(|v| v == "1") => {
+            panic!("QUANTMC_REQUIRE_GPU=1 but the GPU tier cannot run: {err}")
+        }
+        Err(err) => {
+            eprintln!("SKIPPED: no usable GPU adapter ({err})");
+            None
+        }
+    }
+}
+
+fn pricing_job(
+    kind: OptionKind,
+    style: Style,
+    steps: u32,
+    paths: u64,
+    antithetic: bool,
+) -> PricingJob {
+    PricingJob {
+        market: Market {
+            spot: 100.0,
+            rate: 0.03,
+            dividend: 0.01,
+            vol: 0.25,
+        },
+        option: OptionSpec {
+            kind,
+            style,
+            strike: 102.0,
+            maturity: 0.8,
+            steps,
+        },
+        paths,
+        seed: 0xfeed_beef,
+        antithetic,
+    }
+}
+
+fn relative(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(1e-12)
+}
+
+#[test]
+fn device_philox_matches_the_cpu_word_for_word() {
+    let Some(gpu) = gpu() else { return };
+    let seed = 0x0123_4567_89ab_cdef_u64;
+    let mut counters = vec![
+        [0u32; 4],
+        [u32::MAX; 4],
+        [0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344],
+    ];
+    for index in [0u64, 1, 255, 256, (1 << 32) - 1, 1 << 32, u64::MAX] {
+        for (block, substream) in [(0, 0), (1, 0), (7, 1), (63, 1)] {
+            counters.push(stream_counter(block, substream, index));
+        }
+    }
+    let key = seed_key(seed);
+    let device = gpu.philox_blocks(&counters, key).unwrap();
+    assert_eq!(device.len(), counters.len());
+    for (counter, (words, uniforms)) in counters.iter().zip(&device) {
+        let expected = philox4x32_10(*counter, key);
+        assert_eq!(*words, expected, "counter {counter:08x?}");
+        // The same uniforms as the CPU, rounded to f32 (within one f32 ulp).
+        for (got, (lo, hi)) in uniforms
+            .iter()
+            .zip([(expected[0], expected[1]), (expected[2], expected[3])])
+        {
+            let cpu = uniform(lo, hi);
+            assert!(*got > 0.0 && *got <= 1.0);
+            assert!(
+                (f64::from(*got) - cpu).abs() <= f64::from(f32::EPSILON) * cpu,
+                "uniform {got} vs {cpu}"
+            );
+        }
+    }
+    // The published known answer, through the device.
+    let answer = gpu
+        .philox_blocks(
+            &[[0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344]],
+            [0xa409_3822, 0x299f_31d0],
+        )
+        .unwrap();
+    assert_eq!(
+        answer[0].0,
+        [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1]
+    );
+}
+
+#[test]
+fn every_product_agrees_with_the_scalar_tier() {
+    let Some(_) = gpu() else { return };
+    let products = [
+        (OptionKind::Call, Style::European, 1),
+        (OptionKind::Put, Style::European, 1),
+        (OptionKind::Call, Style::AsianArithmetic, 12),
+        (OptionKind::Put, Style::AsianArithmetic, 7),
+        (OptionKind::Call, Style::AsianGeometric, 5),
+        (OptionKind::Put, Style::AsianGeometric, 12),
+    ];
+    for (kind, style, steps) in products {
+        for (paths, antithetic) in [(1, false), (257, false), (50_000, false), (50_000, true)] {
+            let job = pricing_job(kind, style, steps, paths, antithetic);
+            let oracle = quantmc::price(&job, Backend::Scalar).unwrap();
+            let device = quantmc::price(&job, Backend::Gpu).unwrap();
+            let what = format!("{kind} {style} N={steps} paths={paths} anti={antithetic}");
+            assert!(
+                relative(device.price, oracle.price) < 1e-4,
+                "{what}: {} vs {}",
+                device.price,
+                oracle.price
+            );
+            if paths > 1 {
+                assert!(
+                    relative(device.std_error, oracle.std_error) < 1e-3,
+                    "{what}: SE"
+                );
+            }
+            assert!(device.backend.starts_with("gpu"), "{}", device.backend);
+        }
+    }
+}
+
+#[test]
+fn a_job_past_one_dispatch_agrees_with_the_scalar_tier() {
+    let Some(_) = gpu() else { return };
+    // 2e7 paths: more than one batch (2^24) and more than 65,535 workgroups.
+    let job = pricing_job(OptionKind::Call, Style::European, 1, 20_000_000, false);
+    let oracle = quantmc::price(&job, Backend::Scalar).unwrap();
+    let device = quantmc::price(&job, Backend::Gpu).unwrap();
+    println!("2e7 paths: gpu {} scalar {}", device.price, oracle.price);
+    assert!(relative(device.price, oracle.price) < 1e-4);
+    assert!(relative(device.std_error, oracle.std_error) < 1e-3);
+}
+
+#[test]
+fn var_and_es_agree_with_the_scalar_tier() {
+    let Some(_) = gpu() else { return };
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portfolio.json");
+    for distribution in [
+        ReturnDistribution::Normal,
+        ReturnDistribution::StudentT { dof: 4.5 },
+    ] {
+        for scenarios in [1, 300, 100_000] {
+            let job = VarJob {
+                portfolio: Portfolio::from_file(path.as_ref()).unwrap(),
+                scenarios,
+                confidences: vec![Confidence::new(0.95), Confidence::new(0.99)],
+                horizon_days: 5.0,
+                distribution,
+                seed: 77,
+            };
+            let oracle = quantmc::var(&job, Backend::Scalar).unwrap();
+            let device = quantmc::var(&job, Backend::Gpu).unwrap();
+            let what = format!("{distribution:?} scenarios={scenarios}");
+            for (d, o) in device.levels.iter().zip(&oracle.levels) {
+                assert!(
+                    relative(d.var, o.var) < 1e-3,
+                    "{what} {}: VaR {} vs {}",
+                    d.confidence,
+                    d.var,
+                    o.var
+                );
+                assert!(
+                    relative(d.es, o.es) < 1e-3,
+                    "{what} {}: ES {} vs {}",
+                    d.confidence,
+                    d.es,
+                    o.es
+                );
+            }
+            assert!(relative(device.mean, oracle.mean) < 1e-3, "{what}: mean");
+        }
+    }
+}
