@@ -1,28 +1,12 @@
 // Philox4x32-10 with quantmc's stream layout (see src/rng/mod.rs): draw block
 // `block` of (substream, index) under key [seed lo, seed hi] is the block of
 // counter [block, substream, index lo, index hi]. Identical to the CPU's bit
-// for bit: WGSL has no 32x32 -> 64-bit multiply, so the high half is built from
-// 16-bit halves.
+// for bit. `mulhilo` comes from mulhilo_int64.wgsl or mulhilo_16bit.wgsl.
 
 const PHILOX_M0: u32 = 0xD2511F53u;
 const PHILOX_M1: u32 = 0xCD9E8D57u;
 const PHILOX_W0: u32 = 0x9E3779B9u;
 const PHILOX_W1: u32 = 0xBB67AE85u;
-
-// (high, low) 32-bit halves of the 64-bit product a * b.
-fn mulhilo(a: u32, b: u32) -> vec2<u32> {
-    let a_lo = a & 0xffffu;
-    let a_hi = a >> 16u;
-    let b_lo = b & 0xffffu;
-    let b_hi = b >> 16u;
-    let ll = a_lo * b_lo;
-    let lh = a_lo * b_hi;
-    let hl = a_hi * b_lo;
-    let hh = a_hi * b_hi;
-    let middle = (ll >> 16u) + (lh & 0xffffu) + (hl & 0xffffu);
-    let high = hh + (lh >> 16u) + (hl >> 16u) + (middle >> 16u);
-    return vec2<u32>(high, a * b);
-}
 
 fn philox4x32_10(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
     var c = counter;

@@ -12,6 +12,9 @@
 //! * One [`ComputeBackend`] trait carried by compute tiers chosen with
 //!   [`Backend`]: `Scalar` (the reference), `Simd`, `Rayon`, `Gpu`, and `Auto`.
 //!
+//! Cargo features: `gpu` (default) builds the wgpu tier; without it
+//! `Backend::Gpu` returns [`BackendError::NotCompiledWith`].
+//!
 //! ```
 //! use quantmc::{Backend, Market, OptionKind, OptionSpec, PricingJob, Style};
 //!

@@ -72,35 +72,44 @@ fn device_philox_matches_the_cpu_word_for_word() {
         }
     }
     let key = seed_key(seed);
-    let device = gpu.philox_blocks(&counters, key).unwrap();
-    assert_eq!(device.len(), counters.len());
-    for (counter, (words, uniforms)) in counters.iter().zip(&device) {
-        let expected = philox4x32_10(*counter, key);
-        assert_eq!(*words, expected, "counter {counter:08x?}");
-        // The same uniforms as the CPU, rounded to f32 (within one f32 ulp).
-        for (got, (lo, hi)) in uniforms
-            .iter()
-            .zip([(expected[0], expected[1]), (expected[2], expected[3])])
-        {
-            let cpu = uniform(lo, hi);
-            assert!(*got > 0.0 && *got <= 1.0);
-            assert!(
-                (f64::from(*got) - cpu).abs() <= f64::from(f32::EPSILON) * cpu,
-                "uniform {got} vs {cpu}"
-            );
+    println!(
+        "kernels multiply with 64-bit integers: {}",
+        gpu.uses_int64()
+    );
+    for sixteen_bit in [false, true] {
+        let device = gpu.philox_blocks(&counters, key, sixteen_bit).unwrap();
+        assert_eq!(device.len(), counters.len());
+        for (counter, (words, uniforms)) in counters.iter().zip(&device) {
+            let expected = philox4x32_10(*counter, key);
+            assert_eq!(*words, expected, "counter {counter:08x?}");
+            // The same uniforms as the CPU, rounded to f32 (within one f32 ulp).
+            for (got, (lo, hi)) in uniforms
+                .iter()
+                .zip([(expected[0], expected[1]), (expected[2], expected[3])])
+            {
+                let cpu = uniform(lo, hi);
+                assert!(*got > 0.0 && *got <= 1.0);
+                assert!(
+                    (f64::from(*got) - cpu).abs() <= f64::from(f32::EPSILON) * cpu,
+                    "uniform {got} vs {cpu}"
+                );
+            }
         }
     }
-    // The published known answer, through the device.
-    let answer = gpu
-        .philox_blocks(
-            &[[0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344]],
-            [0xa409_3822, 0x299f_31d0],
-        )
-        .unwrap();
-    assert_eq!(
-        answer[0].0,
-        [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1]
-    );
+    // The published known answer, through the device, with both multiplies.
+    for sixteen_bit in [false, true] {
+        let answer = gpu
+            .philox_blocks(
+                &[[0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344]],
+                [0xa409_3822, 0x299f_31d0],
+                sixteen_bit,
+            )
+            .unwrap();
+        assert_eq!(
+            answer[0].0,
+            [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1]
+        );
+    }
 }
 
 #[test]

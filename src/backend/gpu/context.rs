@@ -10,7 +10,10 @@ use crate::error::BackendError;
 pub const ALLOW_SOFTWARE_ENV: &str = "QUANTMC_ALLOW_SOFTWARE_GPU";
 
 /// The WGSL sources, one concern per file, joined at compile time (WGSL has no
-/// includes): the generator and normals first, then each kernel.
+/// includes): the 32x32 -> 64-bit multiply for the adapter, the generator and
+/// normals, then each kernel.
+const MULHILO_INT64_WGSL: &str = include_str!("../../../shaders/mulhilo_int64.wgsl");
+const MULHILO_16BIT_WGSL: &str = include_str!("../../../shaders/mulhilo_16bit.wgsl");
 const COMMON_WGSL: &str = concat!(
     include_str!("../../../shaders/philox.wgsl"),
     include_str!("../../../shaders/normals.wgsl"),
@@ -84,7 +87,12 @@ pub(crate) struct GpuContext {
     pub queue: wgpu::Queue,
     pub price: Kernel,
     pub scenario: Kernel,
+    /// The Philox test hook with the multiply the kernels use, and with the
+    /// 16-bit one (the same kernel where the adapter lacks 64-bit integers).
     pub check: Kernel,
+    pub check_16bit: Kernel,
+    /// Whether the kernels multiply with 64-bit integers (SHADER_INT64).
+    pub int64: bool,
     /// Seconds spent creating all of the above.
     pub setup_s: f64,
     /// The last error wgpu reported outside an error scope (e.g. device loss),
@@ -135,10 +143,16 @@ impl GpuContext {
         // Device and queue, with the adapter's real limits (larger storage
         // buffers and dispatches than the defaults).
         let limits = adapter.limits();
+        let int64 = adapter.features().contains(wgpu::Features::SHADER_INT64);
+        let required_features = if int64 {
+            wgpu::Features::SHADER_INT64
+        } else {
+            wgpu::Features::empty()
+        };
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("quantmc"),
-                required_features: wgpu::Features::empty(),
+                required_features,
                 required_limits: limits.clone(),
                 ..Default::default()
             })
@@ -153,9 +167,21 @@ impl GpuContext {
         }));
         // Shader modules and pipelines.
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let price = Self::kernel(&device, "price", PRICE_WGSL, "price");
-        let scenario = Self::kernel(&device, "var", VAR_WGSL, "scenario");
-        let check = Self::kernel(&device, "philox_check", CHECK_WGSL, "check");
+        let mulhilo = if int64 {
+            MULHILO_INT64_WGSL
+        } else {
+            MULHILO_16BIT_WGSL
+        };
+        let price = Self::kernel(&device, mulhilo, "price", PRICE_WGSL, "price");
+        let scenario = Self::kernel(&device, mulhilo, "var", VAR_WGSL, "scenario");
+        let check = Self::kernel(&device, mulhilo, "philox_check", CHECK_WGSL, "check");
+        let check_16bit = Self::kernel(
+            &device,
+            MULHILO_16BIT_WGSL,
+            "philox_check_16bit",
+            CHECK_WGSL,
+            "check",
+        );
         if let Some(error) = scope.pop().await {
             return Err(BackendError::Failed {
                 backend: "gpu",
@@ -170,15 +196,23 @@ impl GpuContext {
             price,
             scenario,
             check,
+            check_16bit,
+            int64,
             setup_s: start.elapsed().as_secs_f64(),
             uncaptured,
         })
     }
 
-    fn kernel(device: &wgpu::Device, label: &str, source: &str, entry: &str) -> Kernel {
+    fn kernel(
+        device: &wgpu::Device,
+        mulhilo: &str,
+        label: &str,
+        source: &str,
+        entry: &str,
+    ) -> Kernel {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(label),
-            source: wgpu::ShaderSource::Wgsl(format!("{COMMON_WGSL}\n{source}").into()),
+            source: wgpu::ShaderSource::Wgsl(format!("{mulhilo}\n{COMMON_WGSL}\n{source}").into()),
         });
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(label),

@@ -213,13 +213,20 @@ impl GpuBackend {
         })
     }
 
+    /// Whether the kernels use 64-bit integer multiplies (else 16-bit halves).
+    pub fn uses_int64(&self) -> bool {
+        self.context.int64
+    }
+
     /// Philox blocks and f32 uniform pairs of `counters` under `key`, computed by
-    /// the device: the hook the tests use to compare the device's generator
-    /// with the CPU's.
+    /// the device with the multiply the kernels use (`sixteen_bit = false`) or
+    /// with the 16-bit fallback: the hook the tests use to compare the device's
+    /// generator with the CPU's.
     pub fn philox_blocks(
         &self,
         counters: &[[u32; 4]],
         key: [u32; 2],
+        sixteen_bit: bool,
     ) -> Result<Vec<([u32; 4], [f32; 2])>> {
         let count = counters.len() as u64;
         let params = self.uniform(&CheckParams {
@@ -237,12 +244,12 @@ impl GpuBackend {
             });
         let results = self.storage(32 * count);
         let groups = count.div_ceil(64) as u32;
-        let bytes = self.run(
-            &self.context.check,
-            &[&params, &input, &results],
-            &results,
-            (groups, 1),
-        )?;
+        let kernel = if sixteen_bit {
+            &self.context.check_16bit
+        } else {
+            &self.context.check
+        };
+        let bytes = self.run(kernel, &[&params, &input, &results], &results, (groups, 1))?;
         let entries: &[[u32; 4]] = bytemuck::cast_slice(&bytes);
         Ok(entries
             .chunks_exact(2)
@@ -262,8 +269,13 @@ impl ComputeBackend for GpuBackend {
 
     fn describe(&self) -> String {
         let adapter = &self.context.adapter;
+        let multiply = if self.context.int64 {
+            "int64 mulhi"
+        } else {
+            "16-bit mulhi"
+        };
         format!(
-            "gpu ({}, {}, {}, f32; setup {:.3} s)",
+            "gpu ({}, {}, {}, f32, {multiply}; setup {:.3} s)",
             adapter.name, adapter.device_type, adapter.api, self.context.setup_s
         )
     }
