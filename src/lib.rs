@@ -38,12 +38,14 @@
 //! ```
 
 pub mod backend;
+pub mod calibrate;
 pub mod closed_form;
 pub mod error;
 pub mod hardware;
 pub mod pricing;
 pub mod risk;
 pub mod rng;
+pub mod selector;
 pub mod stats;
 
 use std::time::Instant;
@@ -63,7 +65,8 @@ pub const Z_95: f64 = 1.959_963_984_540_054;
 /// The job is validated first; nothing runs on bad input.
 pub fn price(job: &PricingJob, options: impl Into<RunOptions>) -> Result<PricingResult> {
     job.validate()?;
-    let tier = backend::resolve(&options.into())?;
+    let selected = backend::resolve(&options.into(), selector::Work::pricing(job))?;
+    let tier = selected.tier;
     let start = Instant::now();
     let estimate = tier.price(job)?;
     let elapsed_s = start.elapsed().as_secs_f64();
@@ -79,6 +82,7 @@ pub fn price(job: &PricingJob, options: impl Into<RunOptions>) -> Result<Pricing
         paths: job.paths,
         seed: job.seed,
         backend: tier.describe(),
+        selection: selected.reason,
         elapsed_s,
         paths_per_sec: job.paths as f64 / elapsed_s.max(f64::MIN_POSITIVE),
     })
@@ -90,7 +94,8 @@ pub fn price(job: &PricingJob, options: impl Into<RunOptions>) -> Result<Pricing
 pub fn var(job: &VarJob, options: impl Into<RunOptions>) -> Result<VarResult> {
     job.validate()?;
     let model = job.risk_model()?;
-    let tier = backend::resolve(&options.into())?;
+    let selected = backend::resolve(&options.into(), selector::Work::risk(job))?;
+    let tier = selected.tier;
     let start = Instant::now();
     let estimate = tier.risk(job, &model)?;
     let elapsed_s = start.elapsed().as_secs_f64();
@@ -113,6 +118,7 @@ pub fn var(job: &VarJob, options: impl Into<RunOptions>) -> Result<VarResult> {
         scenarios: job.scenarios,
         seed: job.seed,
         backend: tier.describe(),
+        selection: selected.reason,
         elapsed_s,
         mean: estimate.mean,
         std: estimate.std_dev,

@@ -220,6 +220,8 @@ pub struct PricingResult {
     pub seed: u64,
     /// The tier that ran, with what it ran on.
     pub backend: String,
+    /// Why that tier: `requested`, or `Backend::Auto`'s reason.
+    pub selection: String,
     pub elapsed_s: f64,
     pub paths_per_sec: f64,
 }

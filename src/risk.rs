@@ -411,6 +411,8 @@ pub struct VarResult {
     pub scenarios: u64,
     pub seed: u64,
     pub backend: String,
+    /// Why that tier: `requested`, or `Backend::Auto`'s reason.
+    pub selection: String,
     pub elapsed_s: f64,
     /// Mean simulated P&L over the horizon.
     pub mean: f64,

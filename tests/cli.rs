@@ -325,3 +325,56 @@ fn gpu_without_any_adapter_is_a_clear_error_not_a_hang() {
         .stderr(predicate::str::contains("Error: backend 'gpu'"))
         .stderr(predicate::str::contains("panicked").not());
 }
+
+#[test]
+fn results_say_which_tier_auto_chose_and_why() {
+    let v = json_of(&["price", "--paths", "1000"]);
+    let selection = v["selection"].as_str().unwrap();
+    assert!(selection.starts_with("simd:"), "{selection}");
+    let v = json_of(&["price", "--paths", "1000", "--backend", "rayon"]);
+    assert_eq!(v["selection"], "requested");
+}
+
+#[test]
+fn a_corrupt_calibration_file_warns_and_falls_back() {
+    let path =
+        std::env::temp_dir().join(format!("quantmc-corrupt-cal-{}.json", std::process::id()));
+    std::fs::write(&path, "not json").unwrap();
+    quantmc()
+        .args(["price", "--paths", "1000"])
+        .env("QUANTMC_CALIBRATION", &path)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: ignoring the calibration file",
+        ))
+        .stderr(predicate::str::contains("corrupt"));
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn calibrate_writes_the_file_that_info_and_auto_then_read() {
+    let path = std::env::temp_dir().join(format!("quantmc-cal-{}/cal.json", std::process::id()));
+    let out = quantmc()
+        .args(["calibrate", "--json"])
+        .env("QUANTMC_CALIBRATION", &path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["timings"].as_array().unwrap().len() >= 8);
+    assert!(path.exists());
+    quantmc()
+        .arg("info")
+        .env("QUANTMC_CALIBRATION", &path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(path.to_str().unwrap()))
+        .stdout(predicate::str::contains("auto would pick"))
+        .stderr(predicate::str::contains("warning").not());
+    std::fs::remove_dir_all(path.parent().unwrap()).ok();
+}

@@ -10,6 +10,7 @@ use crate::error::BackendError;
 use crate::error::{InputError, Result};
 use crate::pricing::{PricingEstimate, PricingJob, named_choices};
 use crate::risk::{RiskEstimate, RiskModel, VarJob};
+use crate::selector::{self, Work};
 use crate::stats::Moments;
 
 #[cfg(feature = "gpu")]
@@ -127,18 +128,49 @@ pub trait ComputeBackend: Send + Sync {
     fn risk(&self, job: &VarJob, model: &RiskModel) -> Result<RiskEstimate>;
 }
 
-/// Builds the tier that `options` asks for. `Auto` resolves to the rayon tier
-/// until the measured selector lands.
-pub fn resolve(options: &RunOptions) -> Result<Box<dyn ComputeBackend>> {
+/// A tier ready to run, with why it was chosen.
+pub struct Selected {
+    pub tier: Box<dyn ComputeBackend>,
+    /// `requested` for an explicit backend; Auto's reason otherwise.
+    pub reason: String,
+}
+
+/// Builds the tier that `options` asks for; `Auto` decides from `work` (see
+/// [`crate::selector`]).
+pub fn resolve(options: &RunOptions, work: Work) -> Result<Selected> {
     if options.threads == Some(0) {
         return Err(InputError::invalid("threads", 0, "must be at least 1").into());
     }
-    match options.backend {
+    if options.backend != Backend::Auto {
+        return Ok(Selected {
+            tier: build(options.backend, options.threads)?,
+            reason: "requested".to_string(),
+        });
+    }
+    let cores = options.threads.unwrap_or_else(::rayon::current_num_threads);
+    let decision = selector::decide(work, cores, gpu_class, selector::calibration());
+    match build(decision.backend, options.threads) {
+        Ok(tier) => Ok(Selected {
+            tier,
+            reason: decision.reason,
+        }),
+        Err(err) if decision.backend == Backend::Gpu => {
+            let fallback = selector::fall_back_from_gpu(work, cores, &err.to_string());
+            Ok(Selected {
+                tier: build(fallback.backend, options.threads)?,
+                reason: fallback.reason,
+            })
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// The tier itself; `Auto` is resolved before this.
+fn build(backend: Backend, threads: Option<usize>) -> Result<Box<dyn ComputeBackend>> {
+    match backend {
         Backend::Scalar => Ok(Box::new(ScalarBackend)),
         Backend::Simd => Ok(Box::new(SimdBackend)),
-        Backend::Auto | Backend::Rayon => Ok(Box::new(RayonBackend {
-            threads: options.threads,
-        })),
+        Backend::Auto | Backend::Rayon => Ok(Box::new(RayonBackend { threads })),
         #[cfg(feature = "gpu")]
         Backend::Gpu => Ok(Box::new(gpu::GpuBackend::new()?)),
         #[cfg(not(feature = "gpu"))]
@@ -150,25 +182,30 @@ pub fn resolve(options: &RunOptions) -> Result<Box<dyn ComputeBackend>> {
     }
 }
 
+/// The best adapter's class, probed only when Auto considers the GPU.
+pub fn gpu_class() -> Option<selector::GpuClass> {
+    #[cfg(feature = "gpu")]
+    {
+        gpu::best_adapter_class()
+    }
+    #[cfg(not(feature = "gpu"))]
+    {
+        None
+    }
+}
+
 /// Every tier with what it would run on here, or why it cannot run.
 pub fn availability() -> Vec<(Backend, String)> {
-    [
-        Backend::Scalar,
-        Backend::Simd,
-        Backend::Rayon,
-        Backend::Gpu,
-        Backend::Auto,
-    ]
-    .into_iter()
-    .map(|backend| {
-        let status = match resolve(&backend.into()) {
-            Ok(tier) if backend == Backend::Auto => format!("-> {}", tier.describe()),
-            Ok(tier) => format!("available: {}", tier.describe()),
-            Err(err) => format!("unavailable: {err}"),
-        };
-        (backend, status)
-    })
-    .collect()
+    [Backend::Scalar, Backend::Simd, Backend::Rayon, Backend::Gpu]
+        .into_iter()
+        .map(|backend| {
+            let status = match build(backend, None) {
+                Ok(tier) => format!("available: {}", tier.describe()),
+                Err(err) => format!("unavailable: {err}"),
+            };
+            (backend, status)
+        })
+        .collect()
 }
 
 /// The GPU adapters this build can see, one line each: name, type, API, driver.

@@ -52,8 +52,14 @@ enum Command {
     Price(PriceArgs),
     /// Portfolio Value-at-Risk and Expected Shortfall by Monte Carlo.
     Var(VarArgs),
-    /// Show the detected hardware and the available backends.
+    /// Show the detected hardware, the available backends and Auto's choices.
     Info,
+    /// Time each tier at a few sizes and store where each starts to win, for Auto.
+    Calibrate {
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Options shared by the simulating commands.
@@ -176,6 +182,28 @@ pub fn run() -> Result<(), CliError> {
             output::print_var(&result, args.run.json)?;
         }
         Command::Info => output::print_info()?,
+        Command::Calibrate { json } => {
+            let (calibration, timings) = quantmc::calibrate::run(|t| {
+                if !json {
+                    eprintln!(
+                        "  {:<7} {:>5} {:>9.2e} work units  {:.6} s",
+                        t.backend.name(),
+                        format!("{:?}", t.workload).to_lowercase(),
+                        t.units,
+                        t.seconds
+                    );
+                }
+            })?;
+            let path = quantmc::selector::calibration_path().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no cache directory; set {} to a file path",
+                    quantmc::selector::CALIBRATION_ENV
+                )
+            })?;
+            quantmc::selector::save_to(&calibration, &path)
+                .map_err(|err| anyhow::anyhow!("writing {}: {err}", path.display()))?;
+            output::print_calibration(&calibration, &timings, &path, json)?;
+        }
     }
     Ok(())
 }

@@ -5,6 +5,8 @@ use std::io::Write;
 use anyhow::Context;
 use serde_json::{Map, Value, json};
 
+use quantmc::calibrate::Timing;
+use quantmc::selector::{self, Calibration, Work, Workload};
 use quantmc::{PricingResult, VarResult, hardware};
 
 fn emit(text: &str) -> anyhow::Result<()> {
@@ -47,6 +49,7 @@ pub fn print_price(result: &PricingResult, json: bool) -> anyhow::Result<()> {
         ("paths", result.paths.to_string()),
         ("seed", result.seed.to_string()),
         ("backend", result.backend.clone()),
+        ("selection", result.selection.clone()),
         ("elapsed", format!("{:.3} s", result.elapsed_s)),
         ("paths/s", format!("{:.3e}", result.paths_per_sec)),
     ]);
@@ -69,6 +72,7 @@ pub fn print_var(result: &VarResult, json: bool) -> anyhow::Result<()> {
             "scenarios": result.scenarios,
             "seed": result.seed,
             "backend": result.backend,
+            "selection": result.selection,
             "elapsed_s": result.elapsed_s,
             "mean": result.mean,
             "std": result.std,
@@ -83,6 +87,7 @@ pub fn print_var(result: &VarResult, json: bool) -> anyhow::Result<()> {
         ("scenarios", result.scenarios.to_string()),
         ("seed", result.seed.to_string()),
         ("backend", result.backend.clone()),
+        ("selection", result.selection.clone()),
         ("elapsed", format!("{:.3} s", result.elapsed_s)),
         ("mean P&L", format!("{:.2}", result.mean)),
         ("std P&L", format!("{:.2}", result.std)),
@@ -132,7 +137,61 @@ pub fn print_info() -> anyhow::Result<()> {
         ),
         ("simd", hw.simd.to_string()),
     ]);
+    let cores = rayon::current_num_threads();
+    let calibration = selector::calibration();
+    let choices = [
+        (Workload::Pricing, 1, 1e3, "European, 1e3 paths"),
+        (Workload::Pricing, 1, 1e5, "European, 1e5 paths"),
+        (Workload::Pricing, 1, 1e7, "European, 1e7 paths"),
+        (Workload::Pricing, 64, 1e4, "Asian 64 steps, 1e4 paths"),
+        (Workload::Pricing, 64, 1e6, "Asian 64 steps, 1e6 paths"),
+        (Workload::Pricing, 1, 1e9, "European, 1e9 paths"),
+        (Workload::Risk, 10, 1e4, "VaR 10 assets, 1e4 scenarios"),
+        (Workload::Risk, 10, 1e7, "VaR 10 assets, 1e7 scenarios"),
+    ]
+    .iter()
+    .map(|&(workload, per_sample, samples, label)| {
+        let work = Work {
+            workload,
+            units: per_sample as f64 * samples,
+            samples: samples as u64,
+        };
+        let decision = selector::decide(work, cores, quantmc::backend::gpu_class, calibration);
+        format!("  {label:<30} -> {}", decision.reason)
+    })
+    .collect::<Vec<_>>()
+    .join("\n");
+    let source = match selector::calibration_path() {
+        Some(path) if path.exists() => format!("calibration: {}", path.display()),
+        _ => "calibration: built-in defaults (run `quantmc calibrate` to measure this machine)"
+            .to_string(),
+    };
     emit(&format!(
-        "{hardware}\n\ngpu adapters:\n{adapters}\n\nbackends:\n{backends}"
+        "{hardware}\n\ngpu adapters:\n{adapters}\n\nbackends:\n{backends}\n\nauto would pick ({source}):\n{choices}"
+    ))
+}
+
+pub fn print_calibration(
+    calibration: &Calibration,
+    timings: &[Timing],
+    path: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
+        return emit(
+            &json!({"path": path, "calibration": calibration, "timings": timings}).to_string(),
+        );
+    }
+    let show =
+        |value: Option<f64>| value.map_or_else(|| "never".to_string(), |v| format!("{v:.2e}"));
+    emit(&format!(
+        "wrote {}\n{}",
+        path.display(),
+        table(&[
+            ("pricing: rayon from", show(calibration.pricing.rayon)),
+            ("pricing: gpu from", show(calibration.pricing.gpu)),
+            ("var: rayon from", show(calibration.risk.rayon)),
+            ("var: gpu from", show(calibration.risk.gpu)),
+        ])
     ))
 }

@@ -57,6 +57,26 @@ pub fn adapters() -> Vec<AdapterSummary> {
         .collect()
 }
 
+/// The class of the best adapter present (software last), without opening a
+/// device: what `Backend::Auto` asks before considering the GPU.
+pub fn best_adapter_class() -> Option<crate::selector::GpuClass> {
+    use crate::selector::GpuClass;
+    let adapters = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()));
+    adapters
+        .iter()
+        .filter_map(|adapter| {
+            let device_type = adapter.get_info().device_type;
+            rank(device_type, true).map(|r| (r, device_type))
+        })
+        .min_by_key(|(r, _)| *r)
+        .map(|(_, device_type)| match device_type {
+            wgpu::DeviceType::DiscreteGpu => GpuClass::Discrete,
+            wgpu::DeviceType::IntegratedGpu => GpuClass::Integrated,
+            wgpu::DeviceType::Cpu => GpuClass::Software,
+            _ => GpuClass::Other,
+        })
+}
+
 /// Preference among adapter types: a discrete GPU first, then an integrated
 /// one; a software adapter only when allowed, and last.
 fn rank(device_type: wgpu::DeviceType, allow_software: bool) -> Option<u8> {

@@ -12,7 +12,7 @@ mod context;
 use bytemuck::{Pod, Zeroable};
 use wgpu::util::DeviceExt;
 
-pub use context::{ALLOW_SOFTWARE_ENV, AdapterSummary, adapters};
+pub use context::{ALLOW_SOFTWARE_ENV, AdapterSummary, adapters, best_adapter_class};
 use context::{GpuContext, Kernel};
 
 use super::{Backend, ComputeBackend, finish_price};

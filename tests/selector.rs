@@ -1,0 +1,188 @@
+//! Backend::Auto's choices on synthetic hardware, and the calibration file's
+//! round trip, including corrupt and stale files.
+
+use std::cell::Cell;
+
+use quantmc::Backend;
+use quantmc::backend::CHUNK;
+use quantmc::selector::{
+    CALIBRATION_VERSION, Calibration, CalibrationProblem, Crossovers, Fingerprint, GpuClass, Work,
+    Workload, decide, load_from, save_to,
+};
+
+fn calibration(rayon: Option<f64>, gpu: Option<f64>) -> Calibration {
+    let crossovers = Crossovers { rayon, gpu };
+    Calibration {
+        version: CALIBRATION_VERSION,
+        machine: Fingerprint::current(),
+        pricing: crossovers,
+        risk: crossovers,
+    }
+}
+
+fn pricing(paths: u64) -> Work {
+    Work {
+        workload: Workload::Pricing,
+        units: paths as f64,
+        samples: paths,
+    }
+}
+
+#[test]
+fn no_gpu_small_jobs_stay_on_one_core_and_large_ones_use_all() {
+    let cal = calibration(Some(3e4), Some(1e7));
+    let no_gpu = || None;
+    assert_eq!(
+        decide(pricing(1_000), 8, no_gpu, &cal).backend,
+        Backend::Simd
+    );
+    let big = decide(pricing(100_000_000), 8, no_gpu, &cal);
+    assert_eq!(big.backend, Backend::Rayon);
+    assert_eq!(
+        big.reason,
+        "rayon: 8 cores, 1.0e8 work units > 3.0e4 crossover"
+    );
+}
+
+#[test]
+fn one_core_never_gets_threads() {
+    let cal = calibration(Some(3e4), None);
+    let decision = decide(pricing(100_000_000), 1, || None, &cal);
+    assert_eq!(decision.backend, Backend::Simd);
+    assert!(decision.reason.contains("1 core"));
+}
+
+#[test]
+fn a_single_chunk_job_stays_on_one_core_whatever_its_work() {
+    let cal = calibration(Some(10.0), None);
+    let asian = Work {
+        workload: Workload::Pricing,
+        units: 64.0 * CHUNK as f64,
+        samples: CHUNK,
+    };
+    assert_eq!(decide(asian, 16, || None, &cal).backend, Backend::Simd);
+}
+
+#[test]
+fn a_software_gpu_is_never_picked() {
+    let cal = calibration(Some(3e4), Some(1e5));
+    let decision = decide(pricing(1_000_000_000), 4, || Some(GpuClass::Software), &cal);
+    assert_eq!(decision.backend, Backend::Rayon);
+}
+
+#[test]
+fn a_discrete_gpu_is_picked_above_its_crossover_only() {
+    let cal = calibration(Some(3e4), Some(1e7));
+    let probed = Cell::new(false);
+    let probe = || {
+        probed.set(true);
+        Some(GpuClass::Discrete)
+    };
+    let small = decide(pricing(1_000_000), 4, probe, &cal);
+    assert_eq!(small.backend, Backend::Rayon);
+    assert!(
+        !probed.get(),
+        "a job below the GPU crossover must not probe adapters"
+    );
+    let large = decide(pricing(100_000_000), 4, probe, &cal);
+    assert_eq!(large.backend, Backend::Gpu);
+    assert!(probed.get());
+    assert!(
+        large.reason.starts_with("gpu: Discrete adapter"),
+        "{}",
+        large.reason
+    );
+}
+
+#[test]
+fn without_a_measured_gpu_crossover_the_gpu_is_not_used() {
+    let cal = calibration(Some(3e4), None);
+    let decision = decide(pricing(1_000_000_000), 4, || Some(GpuClass::Discrete), &cal);
+    assert_eq!(decision.backend, Backend::Rayon);
+}
+
+#[test]
+fn when_threads_never_won_auto_stays_on_simd() {
+    let cal = calibration(None, None);
+    assert_eq!(
+        decide(pricing(1_000_000_000), 64, || None, &cal).backend,
+        Backend::Simd
+    );
+}
+
+#[test]
+fn the_builtin_calibration_is_used_for_the_right_workload() {
+    let cal = Calibration::builtin();
+    let var_work = Work {
+        workload: Workload::Risk,
+        units: 10.0 * 1e7,
+        samples: 10_000_000,
+    };
+    assert_eq!(decide(var_work, 2, || None, &cal).backend, Backend::Rayon);
+}
+
+fn temp_file(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("quantmc-selector-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn calibration_files_round_trip() {
+    let path = temp_file("nested/calibration.json");
+    let cal = calibration(Some(32_768.0), Some(5e7));
+    save_to(&cal, &path).unwrap();
+    assert_eq!(load_from(&path).unwrap(), Some(cal));
+    assert_eq!(load_from(&temp_file("absent.json")).unwrap(), None);
+}
+
+#[test]
+fn corrupt_and_stale_files_are_reported_not_used() {
+    let corrupt = temp_file("corrupt.json");
+    std::fs::write(&corrupt, "{\"version\": 1, \"pricing\": ").unwrap();
+    assert!(matches!(
+        load_from(&corrupt),
+        Err(CalibrationProblem::Corrupt { .. })
+    ));
+
+    let negative = temp_file("negative.json");
+    save_to(&calibration(Some(-5.0), None), &negative).unwrap();
+    let err = load_from(&negative).unwrap_err();
+    assert!(err.to_string().contains("pricing.rayon"), "{err}");
+
+    let stale = temp_file("stale.json");
+    let mut other_machine = calibration(Some(1e4), None);
+    other_machine.machine.cpu_model = "Some Other CPU".into();
+    other_machine.machine.logical_cores += 62;
+    save_to(&other_machine, &stale).unwrap();
+    let err = load_from(&stale).unwrap_err();
+    assert!(matches!(err, CalibrationProblem::Stale { .. }));
+    assert!(err.to_string().contains("Some Other CPU"), "{err}");
+
+    let old_format = temp_file("old.json");
+    let mut old = calibration(Some(1e4), None);
+    old.version = CALIBRATION_VERSION + 1;
+    save_to(&old, &old_format).unwrap();
+    assert!(matches!(
+        load_from(&old_format),
+        Err(CalibrationProblem::Stale { .. })
+    ));
+}
+
+#[test]
+fn crossovers_come_from_consistent_wins() {
+    use quantmc::calibrate::crossover;
+    let sizes = [1e3, 1e4, 1e5, 1e6];
+    // Loses, ties (noise), then wins clearly.
+    assert_eq!(
+        crossover(&sizes, &[2.0, 1.0, 0.5, 0.4], &[1.0, 1.0, 1.0, 1.0]),
+        Some((1e4f64 * 1e5).sqrt())
+    );
+    assert_eq!(crossover(&sizes, &[0.5; 4], &[1.0; 4]), Some(0.0));
+    assert_eq!(crossover(&sizes, &[0.5, 0.5, 0.5, 2.0], &[1.0; 4]), None);
+    // A win that is lost again at a larger size does not count.
+    assert_eq!(
+        crossover(&sizes, &[0.5, 2.0, 0.5, 0.5], &[1.0; 4]),
+        Some((1e4f64 * 1e5).sqrt())
+    );
+}
