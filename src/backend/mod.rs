@@ -182,11 +182,13 @@ fn build(backend: Backend, threads: Option<usize>) -> Result<Box<dyn ComputeBack
     }
 }
 
-/// The best adapter's class, probed only when Auto considers the GPU.
+/// The best adapter's class, probed the first time Auto considers the GPU and
+/// remembered for the process.
 pub fn gpu_class() -> Option<selector::GpuClass> {
     #[cfg(feature = "gpu")]
     {
-        gpu::best_adapter_class()
+        static CLASS: std::sync::OnceLock<Option<selector::GpuClass>> = std::sync::OnceLock::new();
+        *CLASS.get_or_init(gpu::best_adapter_class)
     }
     #[cfg(not(feature = "gpu"))]
     {
