@@ -7,10 +7,9 @@
 
 use quantmc::backend::gpu::GpuBackend;
 use quantmc::rng::{philox4x32_10, seed_key, stream_counter, uniform};
-use quantmc::{
-    Backend, Confidence, Market, OptionKind, OptionSpec, Portfolio, PricingJob, ReturnDistribution,
-    Style, VarJob,
-};
+mod common;
+use common::pricing_job;
+use quantmc::{Backend, Confidence, OptionKind, Portfolio, ReturnDistribution, Style, VarJob};
 
 /// The GPU tier, or `None` (with a visible message) where none can run here.
 fn gpu() -> Option<GpuBackend> {
@@ -23,33 +22,6 @@ fn gpu() -> Option<GpuBackend> {
             eprintln!("SKIPPED: no usable GPU adapter ({err})");
             None
         }
-    }
-}
-
-fn pricing_job(
-    kind: OptionKind,
-    style: Style,
-    steps: u32,
-    paths: u64,
-    antithetic: bool,
-) -> PricingJob {
-    PricingJob {
-        market: Market {
-            spot: 100.0,
-            rate: 0.03,
-            dividend: 0.01,
-            vol: 0.25,
-        },
-        option: OptionSpec {
-            kind,
-            style,
-            strike: 102.0,
-            maturity: 0.8,
-            steps,
-        },
-        paths,
-        seed: 0xfeed_beef,
-        antithetic,
     }
 }
 

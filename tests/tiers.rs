@@ -2,37 +2,11 @@
 //! test module per tier, plus thread-count invariance of the rayon tier.
 
 use quantmc::backend::CHUNK;
+mod common;
+use common::pricing_job;
 use quantmc::{
-    Backend, Confidence, Market, OptionKind, OptionSpec, Portfolio, PricingJob, ReturnDistribution,
-    RunOptions, Style, VarJob,
+    Backend, Confidence, OptionKind, Portfolio, ReturnDistribution, RunOptions, Style, VarJob,
 };
-
-fn pricing_job(
-    kind: OptionKind,
-    style: Style,
-    steps: u32,
-    paths: u64,
-    antithetic: bool,
-) -> PricingJob {
-    PricingJob {
-        market: Market {
-            spot: 100.0,
-            rate: 0.03,
-            dividend: 0.01,
-            vol: 0.25,
-        },
-        option: OptionSpec {
-            kind,
-            style,
-            strike: 102.0,
-            maturity: 0.8,
-            steps,
-        },
-        paths,
-        seed: 0xfeed_beef,
-        antithetic,
-    }
-}
 
 fn var_job(distribution: ReturnDistribution, scenarios: u64) -> VarJob {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portfolio.json");
