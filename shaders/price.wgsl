@@ -1,10 +1,10 @@
-// One invocation per path (or antithetic pair); each workgroup reduces its
-// payoffs to (count, mean, M2) in workgroup memory, two passes so the spread is
+// One invocation per stream, which carries two samples (paths, or antithetic
+// pairs) of the layout; each workgroup reduces its payoffs to (count, mean, M2) in workgroup memory, two passes so the spread is
 // not lost to cancellation in f32. The host merges the partials in f64 in
 // workgroup order.
 
 struct PriceParams {
-    base: vec2<u32>,
+    base: vec2<u32>, // first stream of the batch: its first sample is 2 base
     count: u32,
     steps: u32,
     key: vec2<u32>,
@@ -24,6 +24,7 @@ struct PriceParams {
 @group(0) @binding(1) var<storage, read_write> partials: array<vec4<f32>>;
 
 const WORKGROUP: u32 = 256u;
+const SAMPLES_PER_GROUP: u32 = 512u;
 var<workgroup> scratch: array<f32, 256>;
 
 fn payoff(underlying: f32) -> f32 {
@@ -33,20 +34,14 @@ fn payoff(underlying: f32) -> f32 {
     return max(underlying - params.strike, 0.0);
 }
 
-// Undiscounted payoff of one path whose normals are multiplied by `sign`.
-fn path_payoff(index: vec2<u32>, sign: f32) -> f32 {
-    var log_price = params.log_spot;
-    var running = 0.0;
-    var pending_sine = 0.0;
+// Undiscounted payoffs of the two paths of stream `stream` (samples 2 stream
+// and 2 stream + 1), their normals multiplied by `sign`: block `step` of the
+// stream gives the even sample its cosine half and the odd one its sine half.
+fn path_payoffs(stream: vec2<u32>, sign: f32) -> vec2<f32> {
+    var log_price = vec2<f32>(params.log_spot);
+    var running = vec2<f32>(0.0);
     for (var step = 0u; step < params.steps; step++) {
-        var z: f32;
-        if (step % 2u == 0u) {
-            let pair = normal_pair(stream_block(step / 2u, SUBSTREAM_NORMALS, index, params.key));
-            pending_sine = pair.y;
-            z = pair.x;
-        } else {
-            z = pending_sine;
-        }
+        let z = normal_pair(stream_block(step, SUBSTREAM_NORMALS, stream, params.key));
         log_price += params.drift + params.diffusion * sign * z;
         if (params.style == 1u) {
             running += exp(log_price);
@@ -55,12 +50,13 @@ fn path_payoff(index: vec2<u32>, sign: f32) -> f32 {
         }
     }
     let fixings = f32(params.steps);
+    var underlying = exp(log_price);
     if (params.style == 1u) {
-        return payoff(running / fixings);
+        underlying = running / fixings;
     } else if (params.style == 2u) {
-        return payoff(exp(running / fixings));
+        underlying = exp(running / fixings);
     }
-    return payoff(exp(log_price));
+    return vec2<f32>(payoff(underlying.x), payoff(underlying.y));
 }
 
 fn workgroup_sum(lid: u32, value: f32) -> f32 {
@@ -77,35 +73,36 @@ fn workgroup_sum(lid: u32, value: f32) -> f32 {
     return total;
 }
 
+// Invocation `i` of a batch runs stream `base + i`, whose samples are the
+// batch's samples `2 i` and `2 i + 1`, where they fall before `count`.
 @compute @workgroup_size(256)
 fn price(
     @builtin(workgroup_id) workgroup: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
     let group = workgroup.y * params.grid_x + workgroup.x;
-    let first = group * WORKGROUP;
-    let offset = first + lid;
-    let valid = group < params.groups && offset < params.count;
-    var value = 0.0;
-    if (valid) {
-        let index = stream_index(params.base, offset);
+    let first = group * SAMPLES_PER_GROUP;
+    let offset = first + 2u * lid;
+    let in_grid = group < params.groups;
+    let valid = vec2<bool>(in_grid && offset < params.count, in_grid && offset + 1u < params.count);
+    var values = vec2<f32>(0.0);
+    if (valid.x) {
+        let stream = stream_index(params.base, offset / 2u);
         if (params.antithetic == 1u) {
-            value = 0.5 * (path_payoff(index, 1.0) + path_payoff(index, -1.0));
+            values = 0.5 * (path_payoffs(stream, 1.0) + path_payoffs(stream, -1.0));
         } else {
-            value = path_payoff(index, 1.0);
+            values = path_payoffs(stream, 1.0);
         }
+        values = select(vec2<f32>(0.0), values, valid);
     }
     var n = 0u;
-    if (group < params.groups) {
-        n = min(WORKGROUP, params.count - first);
+    if (in_grid) {
+        n = min(SAMPLES_PER_GROUP, params.count - first);
     }
-    let mean = workgroup_sum(lid, value) / max(f32(n), 1.0);
-    var deviation = 0.0;
-    if (valid) {
-        deviation = (value - mean) * (value - mean);
-    }
-    let m2 = workgroup_sum(lid, deviation);
-    if (lid == 0u && group < params.groups) {
+    let mean = workgroup_sum(lid, values.x + values.y) / max(f32(n), 1.0);
+    let deviation = select(vec2<f32>(0.0), (values - mean) * (values - mean), valid);
+    let m2 = workgroup_sum(lid, deviation.x + deviation.y);
+    if (lid == 0u && in_grid) {
         partials[group] = vec4<f32>(f32(n), mean, m2, 0.0);
     }
 }

@@ -96,7 +96,13 @@ fn every_product_agrees_with_the_scalar_tier() {
         (OptionKind::Put, Style::AsianGeometric, 12),
     ];
     for (kind, style, steps) in products {
-        for (paths, antithetic) in [(1, false), (257, false), (50_000, false), (50_000, true)] {
+        for (paths, antithetic) in [
+            (1, false),
+            (257, false),
+            (513, false),
+            (50_000, false),
+            (50_000, true),
+        ] {
             let job = pricing_job(kind, style, steps, paths, antithetic);
             let oracle = quantmc::price(&job, Backend::Scalar).unwrap();
             let device = quantmc::price(&job, Backend::Gpu).unwrap();

@@ -2,8 +2,8 @@
 //! integration, and the statistics of the normals.
 
 use quantmc::rng::{
-    Philox4x32, SUBSTREAM_NORMALS, chi_square, fill_normals, normal_pair, philox4x32_10, seed_key,
-    stream_counter, uniform,
+    Philox4x32, SUBSTREAM_NORMALS, box_muller, chi_square, fill_normals, normal_pair, path_normal,
+    philox4x32_10, seed_key, stream_counter, uniform,
 };
 use rand::RngExt;
 use rand_core::{Rng, SeedableRng};
@@ -160,6 +160,26 @@ fn sine_and_cosine_halves_are_uncorrelated() {
     }
     let correlation = product / n as f64;
     assert!(correlation.abs() < 4.0 / (n as f64).sqrt(), "{correlation}");
+}
+
+#[test]
+fn pricing_samples_read_the_halves_of_their_streams_blocks() {
+    let seed = 0xdead_beef_0bad_cafe;
+    for sample in [0u64, 1, 2, 3, 16_385, (1 << 33) + 1] {
+        for step in [0u32, 1, 5, 63] {
+            let [w0, w1, w2, w3] = philox4x32_10(
+                stream_counter(step, SUBSTREAM_NORMALS, sample / 2),
+                seed_key(seed),
+            );
+            let (cosine, sine) = box_muller(uniform(w0, w1), uniform(w2, w3));
+            let expected = if sample % 2 == 0 { cosine } else { sine };
+            assert_eq!(
+                path_normal(seed, sample, step).to_bits(),
+                expected.to_bits(),
+                "sample {sample} step {step}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -186,3 +186,39 @@ fn simd_and_rayon_price_identically() {
     assert_eq!(simd.price.to_bits(), rayon.price.to_bits());
     assert_eq!(simd.std_error.to_bits(), rayon.std_error.to_bits());
 }
+
+#[test]
+fn simd_chunks_may_start_and_end_on_any_sample() {
+    // Groups hold sixteen samples, two per stream: ranges that start or end
+    // on an odd sample or inside a group must count exactly their samples.
+    use quantmc::backend::simd::price_chunk;
+    use quantmc::pricing::PathSetup;
+    let job = pricing_job(OptionKind::Call, Style::AsianArithmetic, 3, 101, false);
+    let setup = PathSetup::new(&job);
+    let chunk = |start, end| price_chunk(&setup, job.seed, false, start, end);
+    let whole = chunk(0, 101);
+    assert_eq!(whole.count, 101);
+    let singles: Vec<f64> = (0..101).map(|i| chunk(i, i + 1).mean).collect();
+    let reference = quantmc::stats::Moments::of(&singles);
+    assert!(close(whole.mean, reference.mean, 1e-12));
+    assert!(close(whole.m2, reference.m2, 1e-12));
+    for (start, end) in [
+        (1, 2),
+        (1, 17),
+        (3, 40),
+        (15, 16),
+        (16, 33),
+        (17, 100),
+        (31, 101),
+    ] {
+        let part = chunk(start, end);
+        let expected = quantmc::stats::Moments::of(&singles[start as usize..end as usize]);
+        assert_eq!(part.count, end - start);
+        assert!(close(part.mean, expected.mean, 1e-12), "{start}..{end}");
+        assert!(close(part.m2, expected.m2, 1e-12), "{start}..{end}");
+    }
+    // And the whole range is the scalar tier's sample: its discounted mean is
+    // the scalar price of the same 101 paths.
+    let oracle = quantmc::price(&job, Backend::Scalar).unwrap();
+    assert!(close(job.discount() * whole.mean, oracle.price, 1e-9));
+}

@@ -5,28 +5,21 @@ use super::{Backend, CHUNK, ComputeBackend, chunk_bounds, finish_price};
 use crate::error::Result;
 use crate::pricing::{PathSetup, PricingEstimate, PricingJob, Style};
 use crate::risk::{RiskEstimate, RiskModel, VarJob};
-use crate::rng::{SUBSTREAM_NORMALS, chi_square, fill_normals, normal_pair};
+use crate::rng::{SUBSTREAM_NORMALS, chi_square, fill_normals, path_normal};
 use crate::stats::Moments;
 
 /// The reference tier: one path at a time, f64, one thread.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ScalarBackend;
 
-/// Undiscounted payoff of path `index`, its normals multiplied by `sign` (+1, or
-/// -1 for the antithetic twin).
-fn path_payoff(setup: &PathSetup, seed: u64, index: u64, sign: f64) -> f64 {
+/// Undiscounted payoff of the path of sample `sample`, its normals multiplied
+/// by `sign` (+1, or -1 for the antithetic twin).
+fn path_payoff(setup: &PathSetup, seed: u64, sample: u64, sign: f64) -> f64 {
     let mut log_price = setup.log_spot;
     let mut arithmetic_sum = 0.0;
     let mut log_sum = 0.0;
-    let mut pending_sine = 0.0;
     for step in 0..setup.steps {
-        let z = if step % 2 == 0 {
-            let (cosine, sine) = normal_pair(seed, SUBSTREAM_NORMALS, index, step / 2);
-            pending_sine = sine;
-            cosine
-        } else {
-            pending_sine
-        };
+        let z = path_normal(seed, sample, step);
         log_price += setup.drift + setup.diffusion * sign * z;
         match setup.style {
             Style::European => {}

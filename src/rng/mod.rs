@@ -3,19 +3,25 @@
 //! # Stream layout (the contract every tier implements)
 //!
 //! Every random number quantmc draws is a pure function of
-//! `(seed, substream, index, draw)`:
+//! `(seed, substream, stream, block)`: one Philox4x32-10 call with
+//! `key = [seed as u32, (seed >> 32) as u32]` and
+//! `counter = [block, substream, stream as u32, (stream >> 32) as u32]`.
+//! Its outputs `[w0, w1, w2, w3]` become two uniforms `u1 = uniform(w0, w1)`
+//! and `u2 = uniform(w2, w3)` (see [`uniform`]), and Box-Muller turns them into
+//! the block's two normals, its cosine half `r cos(2 pi u2)` and its sine half
+//! `r sin(2 pi u2)`, with `r = sqrt(-2 ln u1)` (see [`normal_pair`]).
 //!
-//! * `index` is the path number (pricing; for antithetic runs the pair number)
-//!   or the scenario number (VaR), `0..n`.
-//! * `draw` counts the standard normals that path or scenario uses, `0, 1, ...`.
-//! * Draw block `b = draw / 2` is one Philox4x32-10 call with
-//!   `key = [seed as u32, (seed >> 32) as u32]` and
-//!   `counter = [b, substream, index as u32, (index >> 32) as u32]`.
-//! * Its outputs `[w0, w1, w2, w3]` become two uniforms
-//!   `u1 = uniform(w0, w1)` and `u2 = uniform(w2, w3)` (see [`uniform`]), and
-//!   Box-Muller turns them into `z[2b] = r cos(2 pi u2)` and
-//!   `z[2b + 1] = r sin(2 pi u2)` with `r = sqrt(-2 ln u1)`. An odd count discards
-//!   the last sine.
+//! Who reads which block:
+//!
+//! * **Pricing.** Sample `i` (a path, or for antithetic runs a pair of mirrored
+//!   paths) takes its step-`j` normal from block `j` of stream `i / 2`: the
+//!   cosine half when `i` is even, the sine half when `i` is odd (see
+//!   [`path_normal`]). Two neighbouring samples share every block, so no normal
+//!   is drawn and thrown away whatever the step count, and a one-step European
+//!   path costs half a Philox call and half a Box-Muller.
+//! * **VaR.** Scenario `s` takes the shock of asset `a` from block `a / 2` of
+//!   stream `s`: the cosine half for even `a`, the sine half for odd `a` (see
+//!   [`fill_normals`]); an odd asset count leaves the last sine unused.
 //!
 //! Substreams: [`SUBSTREAM_NORMALS`] carries the path increments and the
 //! scenario shocks; [`SUBSTREAM_CHI_SQUARE`] carries the draws of the Student-t
@@ -46,10 +52,10 @@ pub fn seed_key(seed: u64) -> [u32; 2] {
     [seed as u32, (seed >> 32) as u32]
 }
 
-/// The Philox counter of draw block `block` of `(substream, index)`.
+/// The Philox counter of block `block` of `(substream, stream)`.
 #[inline(always)]
-pub fn stream_counter(block: u32, substream: u32, index: u64) -> [u32; 4] {
-    [block, substream, index as u32, (index >> 32) as u32]
+pub fn stream_counter(block: u32, substream: u32, stream: u64) -> [u32; 4] {
+    [block, substream, stream as u32, (stream >> 32) as u32]
 }
 
 /// 2^-52, the spacing of the uniforms.
@@ -67,11 +73,21 @@ pub fn uniform(lo: u32, hi: u32) -> f64 {
     (x as f64 + 0.5) * UNIFORM_STEP
 }
 
-/// The two standard normals of one draw block (Box-Muller).
+/// The two standard normals (cosine half, sine half) of block `block` of
+/// `(substream, stream)`, by Box-Muller.
 #[inline(always)]
-pub fn normal_pair(seed: u64, substream: u32, index: u64, block: u32) -> (f64, f64) {
-    let [w0, w1, w2, w3] = philox4x32_10(stream_counter(block, substream, index), seed_key(seed));
+pub fn normal_pair(seed: u64, substream: u32, stream: u64, block: u32) -> (f64, f64) {
+    let [w0, w1, w2, w3] = philox4x32_10(stream_counter(block, substream, stream), seed_key(seed));
     box_muller(uniform(w0, w1), uniform(w2, w3))
+}
+
+/// The step-`step` normal of pricing sample `sample`: block `step` of stream
+/// `sample / 2`, its cosine half for an even sample and its sine half for an
+/// odd one.
+#[inline(always)]
+pub fn path_normal(seed: u64, sample: u64, step: u32) -> f64 {
+    let (cosine, sine) = normal_pair(seed, SUBSTREAM_NORMALS, sample / 2, step);
+    if sample % 2 == 0 { cosine } else { sine }
 }
 
 /// Box-Muller: two independent standard normals from two uniforms in (0, 1).
@@ -82,10 +98,12 @@ pub fn box_muller(u1: f64, u2: f64) -> (f64, f64) {
     (radius * cos, radius * sin)
 }
 
-/// Fills `out` with normals `0..out.len()` of `(seed, substream, index)`.
-pub fn fill_normals(seed: u64, substream: u32, index: u64, out: &mut [f64]) {
+/// Fills `out` with the shocks of scenario `scenario` for assets
+/// `0..out.len()`: asset `a` reads block `a / 2` of stream `scenario`, its
+/// cosine half for even `a` and its sine half for odd `a`.
+pub fn fill_normals(seed: u64, substream: u32, scenario: u64, out: &mut [f64]) {
     for (block, pair) in out.chunks_mut(2).enumerate() {
-        let (z0, z1) = normal_pair(seed, substream, index, block as u32);
+        let (z0, z1) = normal_pair(seed, substream, scenario, block as u32);
         pair[0] = z0;
         if let Some(second) = pair.get_mut(1) {
             *second = z1;

@@ -24,6 +24,8 @@ use crate::stats::Moments;
 
 /// Invocations per workgroup in the price and scenario kernels.
 const WORKGROUP: u64 = 256;
+/// Samples per price workgroup: each invocation runs one stream, two samples.
+const PRICE_GROUP: u64 = 2 * WORKGROUP;
 /// Most samples one dispatch covers: 65,536 workgroups.
 pub const MAX_BATCH: u64 = 1 << 24;
 
@@ -111,15 +113,13 @@ fn grid(groups: u64, max_per_dimension: u32) -> (u32, u32) {
 
 impl GpuBackend {
     /// Samples per batch: [`MAX_BATCH`], or fewer where the adapter's storage
-    /// buffers are smaller than a batch of f32 scenario results.
+    /// buffers are smaller than a batch of f32 scenario results. Always a
+    /// multiple of [`PRICE_GROUP`], so every pricing batch starts on a stream.
     fn batch(&self) -> u64 {
         let limits = &self.context.limits;
         let by_binding = limits.max_storage_buffer_binding_size / 4;
         let by_grid = u64::from(limits.max_compute_workgroups_per_dimension).pow(2) * WORKGROUP;
-        MAX_BATCH
-            .min(by_binding / WORKGROUP * WORKGROUP)
-            .min(by_grid)
-            .max(WORKGROUP)
+        (MAX_BATCH.min(by_binding).min(by_grid) / PRICE_GROUP * PRICE_GROUP).max(PRICE_GROUP)
     }
 
     /// Runs `kernel` over a `(x, y)` grid with `resources` bound in order and
@@ -288,10 +288,10 @@ impl ComputeBackend for GpuBackend {
         let mut partials = Vec::new();
         for start in (0..samples).step_by(batch as usize) {
             let count = (samples - start).min(batch);
-            let groups = count.div_ceil(WORKGROUP);
+            let groups = count.div_ceil(PRICE_GROUP);
             let (grid_x, grid_y) = grid(groups, max_dim);
             let params = self.uniform(&PriceParams {
-                base: split(start),
+                base: split(start / 2),
                 count: count as u32,
                 steps: setup.steps,
                 key: seed_key(job.seed),

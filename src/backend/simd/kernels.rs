@@ -1,10 +1,12 @@
-//! The SIMD kernels: eight paths or scenarios per group, the stream layout of
-//! [`crate::rng`] lane by lane. The rayon tier runs these same kernels per chunk.
+//! The SIMD kernels: eight streams per group, the stream layout of
+//! [`crate::rng`] lane by lane. A pricing group is sixteen samples (each
+//! stream's block feeds an even and an odd sample), a VaR group eight
+//! scenarios. The rayon tier runs these same kernels per chunk.
 //!
-//! A chunk whose length is not a multiple of eight runs its last group full
-//! width and drops the extra lanes: those lanes are just the next paths of the
-//! layout, so every path's value is the same function wherever it falls, and
-//! no second (scalar) code path exists to drift from this one.
+//! A chunk that does not fill its first or last group runs those groups full
+//! width and masks or drops the extra lanes: they are just neighbouring samples
+//! of the layout, so every sample's value is the same function wherever it
+//! falls, and no second (scalar) code path exists to drift from this one.
 
 use wide::f64x8;
 
@@ -51,43 +53,52 @@ impl PathState {
     }
 }
 
-/// Undiscounted samples `first .. first + 8` (pair averages when antithetic).
+/// Undiscounted samples of streams `first .. first + 8` (pair averages when
+/// antithetic): the even samples `2 (first + l)`, which read the cosine half
+/// of each block, and the odd samples `2 (first + l) + 1`, which read the sine
+/// half (see [`crate::rng`]).
 #[inline(always)]
-fn samples_x8(setup: &PathSetup, keys: &RoundKeys, antithetic: bool, first: u64) -> f64x8 {
+fn samples_x16(setup: &PathSetup, keys: &RoundKeys, antithetic: bool, first: u64) -> [f64x8; 2] {
     let streams = StreamGroup::new(keys, first);
     let start = PathState {
         log_price: f64x8::splat(setup.log_spot),
         running: f64x8::ZERO,
     };
-    let (mut up, mut down) = (start, start);
+    let (mut up, mut down) = ([start; 2], [start; 2]);
     let diffusion = f64x8::splat(setup.diffusion);
-    let mut pending_sine = f64x8::ZERO;
     for step in 0..setup.steps {
-        let z = if step % 2 == 0 {
-            let (cosine, sine) = normals_x8(streams.block(step / 2, SUBSTREAM_NORMALS));
-            pending_sine = sine;
-            cosine
-        } else {
-            pending_sine
-        };
-        let shock = diffusion * z;
-        up.step(setup, shock);
-        if antithetic {
-            down.step(setup, -shock);
+        let (cosine, sine) = normals_x8(streams.block(step, SUBSTREAM_NORMALS));
+        for (half, z) in [cosine, sine].into_iter().enumerate() {
+            let shock = diffusion * z;
+            up[half].step(setup, shock);
+            if antithetic {
+                down[half].step(setup, -shock);
+            }
         }
     }
-    if antithetic {
-        f64x8::splat(0.5) * (up.payoff(setup) + down.payoff(setup))
-    } else {
-        up.payoff(setup)
-    }
+    std::array::from_fn(|half| {
+        if antithetic {
+            f64x8::splat(0.5) * (up[half].payoff(setup) + down[half].payoff(setup))
+        } else {
+            up[half].payoff(setup)
+        }
+    })
 }
 
-/// Lanes `0 .. valid` set, the rest clear.
+/// Which samples of streams `first .. first + 8` fall in `start .. end`: the
+/// masks of the even and the odd samples.
 #[inline(always)]
-fn lane_mask(valid: usize) -> f64x8 {
-    let lanes = f64x8::new(std::array::from_fn(|lane| lane as f64));
-    lanes.simd_lt(f64x8::splat(valid as f64))
+fn sample_masks(first: u64, start: u64, end: u64) -> [f64x8; 2] {
+    std::array::from_fn(|half| {
+        f64x8::new(std::array::from_fn(|lane| {
+            let sample = 2 * (first + lane as u64) + half as u64;
+            if (start..end).contains(&sample) {
+                f64::from_bits(u64::MAX)
+            } else {
+                0.0
+            }
+        }))
+    })
 }
 
 /// Moments of undiscounted samples `start .. end` (one chunk).
@@ -104,16 +115,20 @@ pub fn price_chunk(
     }
     let mut shift = None;
     let (mut sum, mut sum_sq) = (f64x8::ZERO, f64x8::ZERO);
-    for first in (start..end).step_by(LANES) {
-        let values = samples_x8(setup, &keys, antithetic, first);
-        let shift = *shift.get_or_insert_with(|| values.as_array()[0]);
-        let mut deviation = values - f64x8::splat(shift);
-        let valid = (end - first).min(LANES as u64) as usize;
-        if valid < LANES {
-            deviation = lane_mask(valid).select(deviation, f64x8::ZERO);
+    for first in (start / 2..end.div_ceil(2)).step_by(LANES) {
+        let values = samples_x16(setup, &keys, antithetic, first);
+        // Sums are taken of deviations from sample `start`, the first one.
+        let shift = *shift.get_or_insert(values[(start % 2) as usize].as_array()[0]);
+        let whole = 2 * first >= start && 2 * (first + LANES as u64) <= end;
+        let masks = (!whole).then(|| sample_masks(first, start, end));
+        for half in 0..2 {
+            let mut deviation = values[half] - f64x8::splat(shift);
+            if let Some(masks) = &masks {
+                deviation = masks[half].select(deviation, f64x8::ZERO);
+            }
+            sum += deviation;
+            sum_sq += deviation * deviation;
         }
-        sum += deviation;
-        sum_sq += deviation * deviation;
     }
     Moments::from_shifted_sums(
         end - start,
