@@ -2,7 +2,7 @@
 //! generator, over 10^7 arguments each across the ranges the kernels use.
 
 use quantmc::backend::simd::{
-    LANES, RoundKeys, StreamGroup, exp, philox_x8, sin_cos_turn, uniform_x8,
+    LANES, RoundKeys, StreamGroup, Streams, exp, philox_x8, sin_cos_turn, uniform_x8,
 };
 use quantmc::rng::{SUBSTREAM_NORMALS, philox4x32_10, seed_key, stream_counter, uniform};
 use wide::{f64x8, u32x8};
@@ -156,6 +156,29 @@ fn simd_philox_and_uniforms_match_the_scalar_generator_bit_for_bit() {
                     u1[lane].to_bits(),
                     uniform(expected[0], expected[1]).to_bits()
                 );
+            }
+        }
+    }
+    // Two groups drawn together (their rounds interleaved), including pairs
+    // where one group or the pair straddles a multiple of 2^32.
+    for first in [
+        0u64,
+        40,
+        (1 << 32) - 8,
+        (1 << 32) - 11,
+        (1 << 32) - 16,
+        u64::MAX - 30,
+    ] {
+        let keys = RoundKeys::for_seed(99);
+        let groups = Streams::<2>::new(&keys, first).blocks(5, SUBSTREAM_NORMALS);
+        for (group, words) in groups.iter().enumerate() {
+            let words = words.map(u32x8::to_array);
+            let lanes = (0..LANES).map(|lane| words.map(|word| word[lane]));
+            for (lane, got) in lanes.enumerate() {
+                let index = first.wrapping_add((group * LANES + lane) as u64);
+                let expected =
+                    philox4x32_10(stream_counter(5, SUBSTREAM_NORMALS, index), seed_key(99));
+                assert_eq!(got, expected, "first {first} group {group} lane {lane}");
             }
         }
     }

@@ -7,10 +7,13 @@ use crate::rng::{PHILOX_M0, PHILOX_M1, PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1, seed
 /// Paths, pairs or scenarios one SIMD group carries.
 pub const LANES: usize = 8;
 
-/// The ten round keys of a Philox key, each word broadcast to all lanes, so
-/// the rounds read them instead of stepping and broadcasting the key.
+/// The ten round keys of a Philox key, as words and broadcast to all lanes,
+/// so the rounds read them instead of stepping and broadcasting the key.
 #[derive(Debug, Clone, Copy)]
-pub struct RoundKeys([[u32x8; 2]; PHILOX_ROUNDS]);
+pub struct RoundKeys {
+    words: [[u32; 2]; PHILOX_ROUNDS],
+    lanes: [[u32x8; 2]; PHILOX_ROUNDS],
+}
 
 impl RoundKeys {
     /// The round keys of `seed` in quantmc's stream layout.
@@ -19,62 +22,166 @@ impl RoundKeys {
     }
 
     pub fn new(key: [u32; 2]) -> Self {
-        let mut round_key = key;
-        Self(std::array::from_fn(|round| {
-            if round > 0 {
-                round_key[0] = round_key[0].wrapping_add(PHILOX_W0);
-                round_key[1] = round_key[1].wrapping_add(PHILOX_W1);
-            }
-            round_key.map(u32x8::splat)
-        }))
+        let words: [[u32; 2]; PHILOX_ROUNDS] = std::array::from_fn(|round| {
+            let round = round as u32;
+            [
+                key[0].wrapping_add(PHILOX_W0.wrapping_mul(round)),
+                key[1].wrapping_add(PHILOX_W1.wrapping_mul(round)),
+            ]
+        });
+        Self {
+            words,
+            lanes: words.map(|pair| pair.map(u32x8::splat)),
+        }
     }
+}
+
+/// One Philox round on eight counters.
+#[inline(always)]
+fn round([c0, c1, c2, c3]: [u32x8; 4], [k0, k1]: [u32x8; 2]) -> [u32x8; 4] {
+    // Two vpmuludq pairs per call on AVX2: the 32x32 -> 64-bit products.
+    let (lo0, hi0) = u32x8::splat(PHILOX_M0).mul_keep_low_high(c0);
+    let (lo1, hi1) = u32x8::splat(PHILOX_M1).mul_keep_low_high(c2);
+    [hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0]
+}
+
+/// Rounds `FROM..10` of Philox4x32-10 on `G` groups of eight counters,
+/// written out and interleaved group by group within each round: as a loop
+/// LLVM keeps the branch and reloads the multipliers every round, and one
+/// group's rounds are a dependency chain that leaves the vector pipes idle.
+#[inline(always)]
+fn rounds_from<const FROM: usize, const G: usize>(
+    mut c: [[u32x8; 4]; G],
+    keys: &RoundKeys,
+) -> [[u32x8; 4]; G] {
+    macro_rules! unrolled {
+        ($($round:literal)+) => {$(
+            if $round >= FROM {
+                for group in &mut c {
+                    *group = round(*group, keys.lanes[$round]);
+                }
+            }
+        )+};
+    }
+    unrolled!(0 1 2 3 4 5 6 7 8 9);
+    c
+}
+
+/// `a * b` as (low word, high word).
+#[inline(always)]
+fn mul_low_high(a: u32, b: u32) -> (u32, u32) {
+    let product = u64::from(a) * u64::from(b);
+    (product as u32, (product >> 32) as u32)
 }
 
 /// Eight Philox4x32-10 blocks: lane `l` of the output is the scalar
 /// [`crate::rng::philox4x32_10`] of lane `l` of the counter words.
 #[inline(always)]
 pub fn philox_x8(counter: [u32x8; 4], keys: &RoundKeys) -> [u32x8; 4] {
-    let [mut c0, mut c1, mut c2, mut c3] = counter;
-    let (m0, m1) = (u32x8::splat(PHILOX_M0), u32x8::splat(PHILOX_M1));
-    for &[k0, k1] in &keys.0 {
-        // Two vpmuludq pairs per call on AVX2: the 32x32 -> 64-bit products.
-        let (lo0, hi0) = m0.mul_keep_low_high(c0);
-        let (lo1, hi1) = m1.mul_keep_low_high(c2);
-        (c0, c1, c2, c3) = (hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0);
-    }
-    [c0, c1, c2, c3]
+    let [out] = rounds_from::<0, 1>([counter], keys);
+    out
 }
 
-/// Eight consecutive streams `first .. first + 8` of one seed: their index
-/// words and the seed's round keys (computed once per job or chunk).
+/// Philox of counters `[block, substream, low, high]` for `G` groups whose
+/// words other than `low` are the same in every lane. The first two rounds
+/// then have one lane-invariant multiply each, done once on scalars: 18 of the
+/// 20 wide multiplies remain.
+#[inline(always)]
+fn philox_shared<const G: usize>(
+    block: u32,
+    substream: u32,
+    low: &[u32x8; G],
+    high: &[u32; G],
+    keys: &RoundKeys,
+) -> [[u32x8; 4]; G] {
+    let (m0, m1) = (u32x8::splat(PHILOX_M0), u32x8::splat(PHILOX_M1));
+    // Round 0: the block word's product is lane-invariant.
+    let [k0, k1] = keys.words[0];
+    let (lo0, hi0) = mul_low_high(PHILOX_M0, block);
+    let first: [_; G] = std::array::from_fn(|group| {
+        let (lo1, hi1) = m1.mul_keep_low_high(low[group]);
+        (
+            hi1 ^ u32x8::splat(substream ^ k0),
+            lo1,
+            hi0 ^ high[group] ^ k1,
+        )
+    });
+    // Round 1: the third word came from lane-invariant inputs, so its
+    // product is lane-invariant too.
+    let [k0, k1] = keys.lanes[1];
+    let second = first.map(|(c0, c1, c2)| {
+        let (next_lo0, next_hi0) = m0.mul_keep_low_high(c0);
+        let (next_lo1, next_hi1) = mul_low_high(PHILOX_M1, c2);
+        [
+            u32x8::splat(next_hi1) ^ c1 ^ k0,
+            u32x8::splat(next_lo1),
+            next_hi0 ^ u32x8::splat(lo0) ^ k1,
+            next_lo0,
+        ]
+    });
+    rounds_from::<2, G>(second, keys)
+}
+
+/// `G` groups of eight consecutive streams, `first .. first + 8 G`, of one
+/// seed: their index words and the seed's round keys (computed once per job
+/// or chunk). Drawing a block for several groups at once interleaves their
+/// Philox rounds.
 #[derive(Debug, Clone, Copy)]
-pub struct StreamGroup<'a> {
-    low: u32x8,
-    high: u32x8,
+pub struct Streams<'a, const G: usize> {
+    low: [u32x8; G],
+    high: [u32x8; G],
+    /// The high index word of each group when every group's eight streams
+    /// share theirs (all but groups that straddle a multiple of 2^32).
+    shared_high: Option<[u32; G]>,
     keys: &'a RoundKeys,
 }
 
-impl<'a> StreamGroup<'a> {
+/// Eight consecutive streams.
+pub type StreamGroup<'a> = Streams<'a, 1>;
+
+impl<'a, const G: usize> Streams<'a, G> {
     pub fn new(keys: &'a RoundKeys, first: u64) -> Self {
-        let indices: [u64; LANES] = std::array::from_fn(|lane| first + lane as u64);
+        let index = |group: usize, lane: usize| first.wrapping_add((group * LANES + lane) as u64);
+        let word = |shift: u32| {
+            std::array::from_fn(|group| {
+                u32x8::new(std::array::from_fn(|lane| {
+                    (index(group, lane) >> shift) as u32
+                }))
+            })
+        };
+        let shared = (0..G).all(|group| index(group, 0) >> 32 == index(group, LANES - 1) >> 32);
         Self {
-            low: u32x8::new(indices.map(|i| i as u32)),
-            high: u32x8::new(indices.map(|i| (i >> 32) as u32)),
+            low: word(0),
+            high: word(32),
+            shared_high: shared
+                .then(|| std::array::from_fn(|group| (index(group, 0) >> 32) as u32)),
             keys,
         }
     }
 
-    /// Draw block `block` of `substream` for all eight streams.
+    /// Block `block` of `substream` for every stream, group by group.
     #[inline(always)]
-    pub fn block(&self, block: u32, substream: u32) -> [u32x8; 4] {
-        philox_x8(
+    pub fn blocks(&self, block: u32, substream: u32) -> [[u32x8; 4]; G] {
+        if let Some(high) = &self.shared_high {
+            return philox_shared(block, substream, &self.low, high, self.keys);
+        }
+        let counters = std::array::from_fn(|group| {
             [
                 u32x8::splat(block),
                 u32x8::splat(substream),
-                self.low,
-                self.high,
-            ],
-            self.keys,
-        )
+                self.low[group],
+                self.high[group],
+            ]
+        });
+        rounds_from::<0, G>(counters, self.keys)
+    }
+}
+
+impl StreamGroup<'_> {
+    /// Block `block` of `substream` for all eight streams.
+    #[inline(always)]
+    pub fn block(&self, block: u32, substream: u32) -> [u32x8; 4] {
+        let [words] = self.blocks(block, substream);
+        words
     }
 }
