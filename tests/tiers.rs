@@ -222,3 +222,27 @@ fn simd_chunks_may_start_and_end_on_any_sample() {
     let oracle = quantmc::price(&job, Backend::Scalar).unwrap();
     assert!(close(job.discount() * whole.mean, oracle.price, 1e-9));
 }
+
+#[test]
+fn rayon_tails_past_the_parallel_selection_size_match_simd() {
+    // From 2^20 scenarios the rayon tier selects its tails in parallel; the
+    // SIMD tier, with the same P&L bits, selects in one thread.
+    let job = var_job(ReturnDistribution::StudentT { dof: 6.0 }, (1 << 20) + 3);
+    let simd = quantmc::var(&job, Backend::Simd).unwrap();
+    for threads in [1, 2, 5] {
+        let options = RunOptions {
+            backend: Backend::Rayon,
+            threads: Some(threads),
+        };
+        let rayon = quantmc::var(&job, options).unwrap();
+        for (r, s) in rayon.levels.iter().zip(&simd.levels) {
+            assert_eq!(r.var.to_bits(), s.var.to_bits(), "{threads} threads");
+            assert!(
+                close(r.es, s.es, 1e-12),
+                "{threads} threads: {} vs {}",
+                r.es,
+                s.es
+            );
+        }
+    }
+}
