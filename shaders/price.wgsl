@@ -34,21 +34,19 @@ fn payoff(underlying: f32) -> f32 {
     return max(underlying - params.strike, 0.0);
 }
 
-// Undiscounted payoffs of the two paths of stream `stream` (samples 2 stream
-// and 2 stream + 1), their normals multiplied by `sign`: block `step` of the
-// stream gives the even sample its cosine half and the odd one its sine half.
-fn path_payoffs(stream: vec2<u32>, sign: f32) -> vec2<f32> {
-    var log_price = vec2<f32>(params.log_spot);
-    var running = vec2<f32>(0.0);
-    for (var step = 0u; step < params.steps; step++) {
-        let z = normal_pair(stream_block(step, SUBSTREAM_NORMALS, stream, params.key));
-        log_price += params.drift + params.diffusion * sign * z;
-        if (params.style == 1u) {
-            running += exp(log_price);
-        } else if (params.style == 2u) {
-            running += log_price;
-        }
+// The running sum of a path after a fixing at `log_price`: the sum of prices
+// (arithmetic Asian) or of log prices (geometric Asian); unused for European.
+fn accumulate(running: vec2<f32>, log_price: vec2<f32>) -> vec2<f32> {
+    if (params.style == 1u) {
+        return running + exp(log_price);
+    } else if (params.style == 2u) {
+        return running + log_price;
     }
+    return running;
+}
+
+// Undiscounted payoffs of two paths from their final log prices and sums.
+fn payoffs(log_price: vec2<f32>, running: vec2<f32>) -> vec2<f32> {
     let fixings = f32(params.steps);
     var underlying = exp(log_price);
     if (params.style == 1u) {
@@ -57,6 +55,33 @@ fn path_payoffs(stream: vec2<u32>, sign: f32) -> vec2<f32> {
         underlying = exp(running / fixings);
     }
     return vec2<f32>(payoff(underlying.x), payoff(underlying.y));
+}
+
+// Undiscounted values of the two samples of stream `stream` (samples 2 stream
+// and 2 stream + 1): block `step` of the stream gives the even sample its
+// cosine half and the odd one its sine half. Antithetic samples average the
+// path with its mirror, which reuses the same normals negated rather than
+// drawing them again.
+fn sample_values(stream: vec2<u32>) -> vec2<f32> {
+    let antithetic = params.antithetic == 1u;
+    var up = vec2<f32>(params.log_spot);
+    var down = up;
+    var up_sum = vec2<f32>(0.0);
+    var down_sum = vec2<f32>(0.0);
+    for (var step = 0u; step < params.steps; step++) {
+        let shock = params.diffusion * normal_pair(stream_block(step, SUBSTREAM_NORMALS, stream, params.key));
+        up += params.drift + shock;
+        up_sum = accumulate(up_sum, up);
+        if (antithetic) {
+            down += params.drift - shock;
+            down_sum = accumulate(down_sum, down);
+        }
+    }
+    let values = payoffs(up, up_sum);
+    if (antithetic) {
+        return 0.5 * (values + payoffs(down, down_sum));
+    }
+    return values;
 }
 
 fn workgroup_sum(lid: u32, value: f32) -> f32 {
@@ -87,13 +112,7 @@ fn price(
     let valid = vec2<bool>(in_grid && offset < params.count, in_grid && offset + 1u < params.count);
     var values = vec2<f32>(0.0);
     if (valid.x) {
-        let stream = stream_index(params.base, offset / 2u);
-        if (params.antithetic == 1u) {
-            values = 0.5 * (path_payoffs(stream, 1.0) + path_payoffs(stream, -1.0));
-        } else {
-            values = path_payoffs(stream, 1.0);
-        }
-        values = select(vec2<f32>(0.0), values, valid);
+        values = select(vec2<f32>(0.0), sample_values(stream_index(params.base, offset / 2u)), valid);
     }
     var n = 0u;
     if (in_grid) {
