@@ -2,7 +2,7 @@
 //! generator, over 10^7 arguments each across the ranges the kernels use.
 
 use quantmc::backend::simd::{
-    LANES, RoundKeys, StreamGroup, Streams, exp, philox_x8, sin_cos_turn, uniform_x8,
+    LANE_STREAM, LANES, RoundKeys, StreamGroup, Streams, exp, philox_x8, sin_cos_turn, uniform_x8,
 };
 use quantmc::rng::{SUBSTREAM_NORMALS, philox4x32_10, seed_key, stream_counter, uniform};
 use wide::{f64x8, u32x8};
@@ -139,23 +139,24 @@ fn simd_philox_and_uniforms_match_the_scalar_generator_bit_for_bit() {
         for block in [0u32, 1, 31] {
             let words = group.block(block, SUBSTREAM_NORMALS).map(u32x8::to_array);
             let u1 = uniform_x8(u32x8::new(words[0]), u32x8::new(words[1])).to_array();
-            for lane in 0..LANES {
-                let index = first.wrapping_add(lane as u64);
+            let lanes = (0..LANES).map(|lane| words.map(|word| word[lane]));
+            for (lane, got) in lanes.enumerate() {
+                // Word lanes carry streams in LANE_STREAM order...
+                let index = first.wrapping_add(LANE_STREAM[lane] as u64);
                 let expected = philox4x32_10(
                     stream_counter(block, SUBSTREAM_NORMALS, index),
                     seed_key(seed),
                 );
-                let got = [
-                    words[0][lane],
-                    words[1][lane],
-                    words[2][lane],
-                    words[3][lane],
-                ];
                 assert_eq!(got, expected, "seed {seed} index {index} block {block}");
-                assert_eq!(
-                    u1[lane].to_bits(),
-                    uniform(expected[0], expected[1]).to_bits()
+            }
+            // ... and the uniforms come out in stream order.
+            for (offset, u) in u1.iter().enumerate() {
+                let index = first.wrapping_add(offset as u64);
+                let [w0, w1, _, _] = philox4x32_10(
+                    stream_counter(block, SUBSTREAM_NORMALS, index),
+                    seed_key(seed),
                 );
+                assert_eq!(u.to_bits(), uniform(w0, w1).to_bits(), "stream {index}");
             }
         }
     }
@@ -175,7 +176,7 @@ fn simd_philox_and_uniforms_match_the_scalar_generator_bit_for_bit() {
             let words = words.map(u32x8::to_array);
             let lanes = (0..LANES).map(|lane| words.map(|word| word[lane]));
             for (lane, got) in lanes.enumerate() {
-                let index = first.wrapping_add((group * LANES + lane) as u64);
+                let index = first.wrapping_add((group * LANES + LANE_STREAM[lane]) as u64);
                 let expected =
                     philox4x32_10(stream_counter(5, SUBSTREAM_NORMALS, index), seed_key(99));
                 assert_eq!(got, expected, "first {first} group {group} lane {lane}");

@@ -12,22 +12,33 @@
 //! On AVX2 an `f64x8` is two 256-bit registers, on AVX-512 one.
 
 use bytemuck::cast;
-use wide::{f64x8, i32x8, u32x8, u64x8};
+use wide::{f64x4, f64x8, u32x8, u64x4, u64x8};
 
 use crate::rng::UNIFORM_STEP;
 
-const SIGN_BIT: u32 = 0x8000_0000;
-
-/// [`crate::rng::uniform`] lane by lane, bit for bit:
-/// `x = hi * 2^20 + (lo >> 12)`, `u = (x + 1/2) 2^-52`. Every step is exact in
-/// f64, and the u32 -> f64 conversion goes through i32 (the only one x86 has)
-/// by flipping the sign bit and adding 2^31 back.
+/// [`crate::rng::uniform`] of eight word pairs, bit for bit, built in the bits
+/// of the doubles rather than by integer-to-float conversions.
+///
+/// Output lane `j` is the uniform of word lanes `2j` (for `j < 4`) and
+/// `2 (j - 4) + 1` (for `j >= 4`): pairing the words in place is cheaper than
+/// gathering them in order, and [`super::LANE_STREAM`] assigns the streams to
+/// word lanes so that the uniforms come out in stream order. With `x` the top
+/// 52 bits of `hi:lo`, `from_bits(0x3FF << 52 | x) = 1 + x 2^-52` exactly, and
+/// subtracting `1 - 2^-53` leaves `(x + 1/2) 2^-52`, which is representable,
+/// so the one rounding is exact.
 #[inline(always)]
 pub fn uniform_x8(lo: u32x8, hi: u32x8) -> f64x8 {
-    let hi = f64x8::from_i32x8(cast::<u32x8, i32x8>(hi ^ u32x8::splat(SIGN_BIT)))
-        + f64x8::splat(2_147_483_648.0);
-    let lo = f64x8::from_i32x8(cast::<u32x8, i32x8>(lo >> 12));
-    (hi * f64x8::splat(1_048_576.0) + lo + f64x8::splat(0.5)) * f64x8::splat(UNIFORM_STEP)
+    const LOW_WORD: u64 = 0xFFFF_FFFF;
+    const ONE_BITS: u64 = 0x3FF0_0000_0000_0000;
+    // 64-bit lane i of each holds word lanes 2i (low half) and 2i + 1 (high half).
+    let (lo, hi): (u64x4, u64x4) = (cast(lo), cast(hi));
+    let even = (hi << 32) | (lo & u64x4::splat(LOW_WORD));
+    let odd = (hi & u64x4::splat(!LOW_WORD)) | (lo >> 32);
+    let unit = |bits: u64x4| {
+        cast::<u64x4, f64x4>((bits >> 12) | u64x4::splat(ONE_BITS))
+            - f64x4::splat(1.0 - UNIFORM_STEP / 2.0)
+    };
+    cast([unit(even), unit(odd)])
 }
 
 /// `(sin 2 pi u, cos 2 pi u)` for `u` in [0, 1].

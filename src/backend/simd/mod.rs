@@ -6,7 +6,7 @@ mod philox;
 
 pub use kernels::{fill_pnl, price_chunk};
 pub use math::{box_muller_x8, exp, sin_cos_turn, uniform_x8};
-pub use philox::{LANES, RoundKeys, StreamGroup, Streams, philox_x8};
+pub use philox::{LANE_STREAM, LANES, RoundKeys, StreamGroup, Streams, philox_x8};
 
 use super::{Backend, CHUNK, ComputeBackend, chunk_bounds, finish_price};
 use crate::error::Result;

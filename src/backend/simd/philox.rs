@@ -7,6 +7,12 @@ use crate::rng::{PHILOX_M0, PHILOX_M1, PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1, seed
 /// Paths, pairs or scenarios one SIMD group carries.
 pub const LANES: usize = 8;
 
+/// The stream (offset from the group's first) each 32-bit word lane carries:
+/// word lanes `2i` and `2i + 1` carry streams `i` and `4 + i`, so that
+/// [`super::uniform_x8`], which pairs words where they lie, yields the
+/// uniforms of streams `0..8` in order.
+pub const LANE_STREAM: [usize; LANES] = [0, 4, 1, 5, 2, 6, 3, 7];
+
 /// The ten round keys of a Philox key, as words and broadcast to all lanes,
 /// so the rounds read them instead of stepping and broadcasting the key.
 #[derive(Debug, Clone, Copy)]
@@ -141,25 +147,27 @@ pub type StreamGroup<'a> = Streams<'a, 1>;
 
 impl<'a, const G: usize> Streams<'a, G> {
     pub fn new(keys: &'a RoundKeys, first: u64) -> Self {
-        let index = |group: usize, lane: usize| first.wrapping_add((group * LANES + lane) as u64);
+        let stream =
+            |group: usize, offset: usize| first.wrapping_add((group * LANES + offset) as u64);
         let word = |shift: u32| {
             std::array::from_fn(|group| {
                 u32x8::new(std::array::from_fn(|lane| {
-                    (index(group, lane) >> shift) as u32
+                    (stream(group, LANE_STREAM[lane]) >> shift) as u32
                 }))
             })
         };
-        let shared = (0..G).all(|group| index(group, 0) >> 32 == index(group, LANES - 1) >> 32);
+        let shared = (0..G).all(|group| stream(group, 0) >> 32 == stream(group, LANES - 1) >> 32);
         Self {
             low: word(0),
             high: word(32),
             shared_high: shared
-                .then(|| std::array::from_fn(|group| (index(group, 0) >> 32) as u32)),
+                .then(|| std::array::from_fn(|group| (stream(group, 0) >> 32) as u32)),
             keys,
         }
     }
 
-    /// Block `block` of `substream` for every stream, group by group.
+    /// Block `block` of `substream` for every stream, group by group, word
+    /// lanes in [`LANE_STREAM`] order.
     #[inline(always)]
     pub fn blocks(&self, block: u32, substream: u32) -> [[u32x8; 4]; G] {
         if let Some(high) = &self.shared_high {
