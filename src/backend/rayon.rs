@@ -8,7 +8,7 @@ use super::{Backend, CHUNK, ComputeBackend, chunk_bounds, finish_price};
 use crate::error::{BackendError, Result};
 use crate::hardware::compiled_simd;
 use crate::pricing::{PathSetup, PricingEstimate, PricingJob};
-use crate::risk::{RiskEstimate, RiskModel, TailMeasure, VarJob};
+use crate::risk::{Confidence, RiskEstimate, RiskModel, TailMeasure, VarJob};
 use crate::stats::{Moments, pairwise_sum, tail_count, tail_measures};
 
 /// All cores, deterministic.
@@ -71,29 +71,37 @@ impl ComputeBackend for RayonBackend {
             pnl.par_chunks_mut(CHUNK as usize)
                 .enumerate()
                 .for_each(|(chunk, out)| fill_pnl(model, job.seed, chunk as u64 * CHUNK, out));
-            let moments = pnl
-                .par_chunks(CHUNK as usize)
-                .map(Moments::of)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .fold(Moments::default(), Moments::merge);
-            let tails = if pnl.len() < PARALLEL_SELECTION_MIN {
-                let levels: Vec<f64> = job.confidences.iter().map(|c| c.level).collect();
-                tail_measures(&mut pnl, &levels)
-            } else {
-                let counts: Vec<usize> = job
-                    .confidences
-                    .iter()
-                    .map(|c| tail_count(c.level, pnl.len()))
-                    .collect();
-                parallel_tails(&pnl, &counts)
-            };
-            RiskEstimate {
-                mean: moments.mean,
-                std_dev: moments.std_dev(),
-                tails,
-            }
+            summarise(&mut pnl, &job.confidences)
         })
+    }
+}
+
+/// Mean, spread and tails of a simulated P&L sample on the current rayon pool:
+/// moments per fixed chunk merged in order, tails by [`parallel_tails`] from
+/// [`PARALLEL_SELECTION_MIN`] values up (one thread's selection below), so
+/// the figures do not depend on the thread count. The GPU tier summarises its
+/// read-back sample with it too.
+pub(crate) fn summarise(pnl: &mut [f64], confidences: &[Confidence]) -> RiskEstimate {
+    let moments = pnl
+        .par_chunks(CHUNK as usize)
+        .map(Moments::of)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .fold(Moments::default(), Moments::merge);
+    let tails = if pnl.len() < PARALLEL_SELECTION_MIN {
+        let levels: Vec<f64> = confidences.iter().map(|c| c.level).collect();
+        tail_measures(pnl, &levels)
+    } else {
+        let counts: Vec<usize> = confidences
+            .iter()
+            .map(|c| tail_count(c.level, pnl.len()))
+            .collect();
+        parallel_tails(pnl, &counts)
+    };
+    RiskEstimate {
+        mean: moments.mean,
+        std_dev: moments.std_dev(),
+        tails,
     }
 }
 

@@ -15,6 +15,7 @@ use wgpu::util::DeviceExt;
 pub use context::{ALLOW_SOFTWARE_ENV, AdapterSummary, adapters, best_adapter_class};
 use context::{GpuContext, Kernel};
 
+use super::rayon::summarise;
 use super::{Backend, ComputeBackend, finish_price};
 use crate::error::{BackendError, Result};
 use crate::pricing::{OptionKind, PathSetup, PricingEstimate, PricingJob, Style};
@@ -378,6 +379,7 @@ impl ComputeBackend for GpuBackend {
                     .map(|&s| model.mean + f64::from(s)),
             );
         }
-        Ok(RiskEstimate::of_sample(&mut pnl, &job.confidences))
+        // The host's cores summarise the read-back sample (deterministically).
+        Ok(summarise(&mut pnl, &job.confidences))
     }
 }
