@@ -110,7 +110,7 @@ impl From<Backend> for RunOptions {
 /// * **Precision.** CPU tiers compute in f64 and agree with the scalar tier to
 ///   1e-9 relative; the GPU tier computes in f32 on the device and agrees to
 ///   1e-4 relative on prices and 1e-3 on VaR/ES.
-/// * **Errors, not panics.** A tier that cannot run returns [`BackendError`].
+/// * **Errors, not panics.** A tier that cannot run returns [`BackendError`](crate::error::BackendError).
 pub trait ComputeBackend: Send + Sync {
     /// The tier this is.
     fn kind(&self) -> Backend;

@@ -30,7 +30,7 @@ const PRICE_GROUP: u64 = 2 * WORKGROUP;
 /// Most samples one dispatch covers: 65,536 workgroups.
 pub const MAX_BATCH: u64 = 1 << 24;
 
-/// The GPU tier. Creating it opens the process's [`GpuContext`] (once).
+/// The GPU tier. Creating it opens the process's `GpuContext` (once).
 pub struct GpuBackend {
     context: &'static GpuContext,
 }
