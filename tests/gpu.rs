@@ -8,7 +8,7 @@
 use quantmc::backend::gpu::GpuBackend;
 use quantmc::rng::{philox4x32_10, seed_key, stream_counter, uniform};
 mod common;
-use common::pricing_job;
+use common::{PRODUCTS, pricing_job};
 use quantmc::{Backend, Confidence, OptionKind, Portfolio, ReturnDistribution, Style, VarJob};
 
 /// The GPU tier, or `None` (with a visible message) where none can run here.
@@ -87,15 +87,7 @@ fn device_philox_matches_the_cpu_word_for_word() {
 #[test]
 fn every_product_agrees_with_the_scalar_tier() {
     let Some(_) = gpu() else { return };
-    let products = [
-        (OptionKind::Call, Style::European, 1),
-        (OptionKind::Put, Style::European, 1),
-        (OptionKind::Call, Style::AsianArithmetic, 12),
-        (OptionKind::Put, Style::AsianArithmetic, 7),
-        (OptionKind::Call, Style::AsianGeometric, 5),
-        (OptionKind::Put, Style::AsianGeometric, 12),
-    ];
-    for (kind, style, steps) in products {
+    for &(kind, style, steps) in PRODUCTS {
         for (paths, antithetic) in [
             (1, false),
             (257, false),

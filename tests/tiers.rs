@@ -3,7 +3,7 @@
 
 use quantmc::backend::CHUNK;
 mod common;
-use common::pricing_job;
+use common::{PRODUCTS, pricing_job};
 use quantmc::{
     Backend, Confidence, OptionKind, Portfolio, ReturnDistribution, RunOptions, Style, VarJob,
 };
@@ -31,14 +31,6 @@ fn close(a: f64, b: f64, relative: f64) -> bool {
 
 /// Path counts that are 1, below, at and above the lane count, and past a chunk.
 const PATH_COUNTS: &[u64] = &[1, 7, 8, 9, 100, CHUNK + 3];
-const PRODUCTS: &[(OptionKind, Style, u32)] = &[
-    (OptionKind::Call, Style::European, 1),
-    (OptionKind::Put, Style::European, 1),
-    (OptionKind::Call, Style::AsianArithmetic, 12),
-    (OptionKind::Put, Style::AsianArithmetic, 7),
-    (OptionKind::Call, Style::AsianGeometric, 5),
-    (OptionKind::Put, Style::AsianGeometric, 12),
-];
 
 fn check_pricing_against_scalar(options: RunOptions) {
     for &(kind, style, steps) in PRODUCTS {

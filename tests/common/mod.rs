@@ -2,6 +2,17 @@
 
 use quantmc::{Market, OptionKind, OptionSpec, PricingJob, Style};
 
+/// Every product, call and put, at several step counts, the same in every
+/// tier comparison.
+pub const PRODUCTS: &[(OptionKind, Style, u32)] = &[
+    (OptionKind::Call, Style::European, 1),
+    (OptionKind::Put, Style::European, 1),
+    (OptionKind::Call, Style::AsianArithmetic, 12),
+    (OptionKind::Put, Style::AsianArithmetic, 7),
+    (OptionKind::Call, Style::AsianGeometric, 5),
+    (OptionKind::Put, Style::AsianGeometric, 12),
+];
+
 /// A mid-range market and contract, the same in every tier comparison.
 pub fn pricing_job(
     kind: OptionKind,
