@@ -13,11 +13,12 @@ pub const LANES: usize = 8;
 /// uniforms of streams `0..8` in order.
 pub const LANE_STREAM: [usize; LANES] = [0, 4, 1, 5, 2, 6, 3, 7];
 
-/// The ten round keys of a Philox key, as words and broadcast to all lanes,
-/// so the rounds read them instead of stepping and broadcasting the key.
+/// The ten round keys of a Philox key, each word broadcast to all lanes, so
+/// the rounds read them instead of stepping and broadcasting the key; and the
+/// key itself, for the first round's scalar half.
 #[derive(Debug, Clone, Copy)]
 pub struct RoundKeys {
-    words: [[u32; 2]; PHILOX_ROUNDS],
+    key: [u32; 2],
     lanes: [[u32x8; 2]; PHILOX_ROUNDS],
 }
 
@@ -28,16 +29,15 @@ impl RoundKeys {
     }
 
     pub fn new(key: [u32; 2]) -> Self {
-        let words: [[u32; 2]; PHILOX_ROUNDS] = std::array::from_fn(|round| {
-            let round = round as u32;
-            [
-                key[0].wrapping_add(PHILOX_W0.wrapping_mul(round)),
-                key[1].wrapping_add(PHILOX_W1.wrapping_mul(round)),
-            ]
-        });
         Self {
-            words,
-            lanes: words.map(|pair| pair.map(u32x8::splat)),
+            key,
+            lanes: std::array::from_fn(|round| {
+                let round = round as u32;
+                [
+                    u32x8::splat(key[0].wrapping_add(PHILOX_W0.wrapping_mul(round))),
+                    u32x8::splat(key[1].wrapping_add(PHILOX_W1.wrapping_mul(round))),
+                ]
+            }),
         }
     }
 }
@@ -102,7 +102,7 @@ fn philox_shared<const G: usize>(
 ) -> [[u32x8; 4]; G] {
     let (m0, m1) = (u32x8::splat(PHILOX_M0), u32x8::splat(PHILOX_M1));
     // Round 0: the block word's product is lane-invariant.
-    let [k0, k1] = keys.words[0];
+    let [k0, k1] = keys.key;
     let (lo0, hi0) = mul_low_high(PHILOX_M0, block);
     let first: [_; G] = std::array::from_fn(|group| {
         let (lo1, hi1) = m1.mul_keep_low_high(low[group]);
