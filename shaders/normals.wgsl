@@ -1,8 +1,6 @@
 // Uniforms and Box-Muller normals in f32, from the same Philox words as the CPU.
 
 const TAU: f32 = 6.283185307179586;
-const SUBSTREAM_NORMALS: u32 = 0u;
-const SUBSTREAM_CHI_SQUARE: u32 = 1u;
 
 // The CPU's uniform (x + 1/2) 2^-52, x the top 52 bits of hi:lo, rounded to
 // f32: the top 24 bits of x are exact in f32, the next 28 plus the half are

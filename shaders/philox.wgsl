@@ -1,12 +1,8 @@
 // Philox4x32-10 with quantmc's stream layout (see src/rng/mod.rs): draw block
 // `block` of (substream, index) under key [seed lo, seed hi] is the block of
 // counter [block, substream, index lo, index hi]. Identical to the CPU's bit
-// for bit. `mulhilo` comes from mulhilo_int64.wgsl or mulhilo_16bit.wgsl.
-
-const PHILOX_M0: u32 = 0xD2511F53u;
-const PHILOX_M1: u32 = 0xCD9E8D57u;
-const PHILOX_W0: u32 = 0x9E3779B9u;
-const PHILOX_W1: u32 = 0xBB67AE85u;
+// for bit. `mulhilo` comes from mulhilo_int64.wgsl or mulhilo_16bit.wgsl; the
+// PHILOX_* constants are generated from src/rng/philox.rs.
 
 fn philox4x32_10(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
     var c = counter;

@@ -1,12 +1,7 @@
 // Test hook: Philox blocks and f32 uniforms for given counters, so the tests can
 // compare the device's generator with the CPU's word for word. Entry 2i holds
-// block i's words, entry 2i + 1 the bits of its two uniforms.
-
-struct CheckParams {
-    key: vec2<u32>,
-    count: u32,
-    _pad: u32,
-}
+// block i's words, entry 2i + 1 the bits of its two uniforms. `CheckParams`
+// is generated from its Rust twin (src/backend/gpu/shader.rs).
 
 @group(0) @binding(0) var<uniform> params: CheckParams;
 @group(0) @binding(1) var<storage, read> counters: array<vec4<u32>>;

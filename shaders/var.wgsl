@@ -1,32 +1,18 @@
 // One invocation per scenario: the scenario's shock sum_j loadings[j] z[j],
 // scaled by sqrt((dof - 2) / W) for Student-t, written as f32. The host adds the
 // mean in f64 and finds the quantiles by selection after read-back.
-
-struct VarParams {
-    base: vec2<u32>,
-    count: u32,
-    assets: u32,
-    key: vec2<u32>,
-    student_t: u32,
-    grid_x: u32,
-    dof: f32,
-    chi_d: f32,     // Marsaglia-Tsang d = dof/2 - 1/3
-    chi_c: f32,     // c = 1 / sqrt(9 d)
-    _pad: u32,
-}
+// `VarParams` and the constants are generated from src/backend/gpu/shader.rs.
 
 @group(0) @binding(0) var<uniform> params: VarParams;
 @group(0) @binding(1) var<storage, read> loadings: array<f32>;
 @group(0) @binding(2) var<storage, read_write> shocks: array<f32>;
-
-const MAX_ATTEMPTS: u32 = 64u;
 
 // The CPU's chi_square: Marsaglia-Tsang, attempt t reading blocks 2t and 2t+1
 // of the chi-square substream.
 fn chi_square(index: vec2<u32>) -> f32 {
     let d = params.chi_d;
     let c = params.chi_c;
-    for (var attempt = 0u; attempt < MAX_ATTEMPTS; attempt++) {
+    for (var attempt = 0u; attempt < CHI_SQUARE_MAX_ATTEMPTS; attempt++) {
         let x = normal_pair(stream_block(2u * attempt, SUBSTREAM_CHI_SQUARE, index, params.key)).x;
         let w = stream_block(2u * attempt + 1u, SUBSTREAM_CHI_SQUARE, index, params.key);
         let u = uniform01(w.x, w.y);
@@ -41,9 +27,9 @@ fn chi_square(index: vec2<u32>) -> f32 {
     return 2.0 * d;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP)
 fn scenario(@builtin(global_invocation_id) id: vec3<u32>) {
-    let offset = id.y * params.grid_x * 256u + id.x;
+    let offset = id.y * params.grid_x * WORKGROUP + id.x;
     if (offset >= params.count) {
         return;
     }

@@ -4,19 +4,23 @@
 use serde::Serialize;
 
 use crate::selector::{
-    CALIBRATION_VERSION, Calibration, Crossovers, Fingerprint, GpuClass, Workload,
+    CALIBRATION_VERSION, Calibration, Crossovers, Fingerprint, GpuClass, Tuning, Workload,
 };
 use crate::{
     Asset, Backend, Confidence, Market, OptionKind, OptionSpec, Portfolio, PricingJob, Result,
-    ReturnDistribution, Style, VarJob,
+    ReturnDistribution, Style, Tier, VarJob,
 };
 
 /// One measurement: the best of a few runs.
 #[derive(Debug, Clone, Serialize)]
 pub struct Timing {
+    /// Pricing or risk.
     pub workload: Workload,
+    /// The job's work units.
     pub units: f64,
+    /// The tier timed.
     pub backend: Backend,
+    /// Best of the repeats, seconds.
     pub seconds: f64,
 }
 
@@ -158,17 +162,24 @@ pub fn run(progress: impl Fn(&Timing)) -> Result<(Calibration, Vec<Timing>)> {
             .map(|(a, b)| a.min(*b))
             .collect()
     };
-    let crossovers = |units: &[f64], times: &[Vec<f64>]| Crossovers {
-        rayon: crossover(units, &times[1], &times[0]),
-        gpu: times
-            .get(2)
-            .and_then(|g| crossover(units, g, &best_cpu(times))),
+    let crossovers = |units: &[f64], times: &[Vec<f64>]| {
+        Crossovers::new([
+            (Tier::Rayon, crossover(units, &times[1], &times[0])),
+            (
+                Tier::Gpu,
+                times
+                    .get(2)
+                    .and_then(|g| crossover(units, g, &best_cpu(times))),
+            ),
+        ])
     };
     let calibration = Calibration {
         version: CALIBRATION_VERSION,
         machine: Fingerprint::current(),
-        pricing: crossovers(&price_units, &pricing),
-        risk: crossovers(&risk_units, &risk),
+        tuning: Tuning {
+            pricing: crossovers(&price_units, &pricing),
+            risk: crossovers(&risk_units, &risk),
+        },
     };
     Ok((calibration, timings))
 }

@@ -1,8 +1,9 @@
-//! Closed-form prices: checks beside the simulation now, control variates later.
+//! Closed-form prices of the log-normal products: checks beside the
+//! simulation now, control variates later. Each product module picks its own.
 
 use statrs::distribution::{ContinuousCDF, Normal};
 
-use crate::pricing::{Market, OptionKind, OptionSpec, Style};
+use crate::market::{Market, OptionKind};
 
 fn standard_normal() -> Normal {
     Normal::standard()
@@ -58,25 +59,4 @@ pub fn geometric_asian(
     let mean = spot.ln() + (rate - dividend - 0.5 * vol * vol) * maturity * (n + 1.0) / (2.0 * n);
     let var = vol * vol * maturity * (n + 1.0) * (2.0 * n + 1.0) / (6.0 * n * n);
     lognormal_option(kind, mean, var, strike, (-rate * maturity).exp())
-}
-
-/// The closed-form price of `option` when one exists (European, geometric Asian);
-/// `None` for the arithmetic Asian.
-pub fn reference_price(market: &Market, option: &OptionSpec) -> Option<f64> {
-    match option.style {
-        Style::European => Some(black_scholes(
-            option.kind,
-            market,
-            option.strike,
-            option.maturity,
-        )),
-        Style::AsianGeometric => Some(geometric_asian(
-            option.kind,
-            market,
-            option.strike,
-            option.maturity,
-            option.steps,
-        )),
-        Style::AsianArithmetic => None,
-    }
 }

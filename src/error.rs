@@ -118,3 +118,40 @@ pub(crate) fn open_unit(field: &str, value: f64) -> Result<f64, InputError> {
         ))
     }
 }
+
+/// `NAMES`, `name()`, `FromStr` (an unknown name is an [`InputError::Unknown`]
+/// naming the field) and `Display` for an enum of named choices.
+macro_rules! named_choices {
+    ($ty:ty, $field:literal, [$($variant:path => $name:literal),+ $(,)?]) => {
+        impl $ty {
+            /// The names the CLI and JSON accept, in order.
+            pub const NAMES: &'static [&'static str] = &[$($name),+];
+
+            /// The name the CLI and JSON use.
+            pub fn name(self) -> &'static str {
+                match self { $($variant => $name),+ }
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = $crate::error::InputError;
+            fn from_str(text: &str) -> Result<Self, $crate::error::InputError> {
+                match text {
+                    $($name => Ok($variant),)+
+                    other => Err($crate::error::InputError::Unknown {
+                        field: $field.to_string(),
+                        value: other.to_string(),
+                        expected: Self::NAMES.join(", "),
+                    }),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+pub(crate) use named_choices;

@@ -60,3 +60,16 @@ pub fn detect() -> &'static Hardware {
         }
     })
 }
+
+/// The kind of GPU adapter the machine has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GpuClass {
+    /// A discrete card.
+    Discrete,
+    /// A GPU sharing the CPU's memory.
+    Integrated,
+    /// Virtual or unknown hardware.
+    Other,
+    /// A CPU-type adapter such as lavapipe: never chosen by Auto.
+    Software,
+}

@@ -8,6 +8,9 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     match cli::run() {
         Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`quantmc ... | head`) is the reader's choice, not an
+        // error: stop quietly, as ripgrep does.
+        Err(err) if err.is_broken_pipe() => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("Error: {err:#}");
             ExitCode::from(err.exit_code())

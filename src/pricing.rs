@@ -1,144 +1,18 @@
 //! Option pricing jobs and results: plain data, validated before any work.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
-use crate::error::{InputError, finite, positive};
-
-/// Call or put.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OptionKind {
-    Call,
-    Put,
-}
-
-/// How the payoff reads the path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Style {
-    /// Payoff on the terminal price.
-    European,
-    /// Payoff on the arithmetic mean of the fixings `t_i = i T / N`, `i = 1..N`.
-    AsianArithmetic,
-    /// Payoff on the geometric mean of the same fixings.
-    AsianGeometric,
-}
-
-impl Style {
-    /// Whether the payoff reads intermediate fixings.
-    pub fn is_asian(self) -> bool {
-        !matches!(self, Style::European)
-    }
-}
-
-macro_rules! named_choices {
-    ($ty:ty, $field:literal, [$($variant:path => $name:literal),+ $(,)?]) => {
-        impl $ty {
-            /// The names the CLI and JSON accept, in order.
-            pub const NAMES: &'static [&'static str] = &[$($name),+];
-
-            /// The name the CLI and JSON use.
-            pub fn name(self) -> &'static str {
-                match self { $($variant => $name),+ }
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = InputError;
-            fn from_str(text: &str) -> Result<Self, InputError> {
-                match text {
-                    $($name => Ok($variant),)+
-                    other => Err(InputError::Unknown {
-                        field: $field.to_string(),
-                        value: other.to_string(),
-                        expected: Self::NAMES.join(", "),
-                    }),
-                }
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.name())
-            }
-        }
-    };
-}
-pub(crate) use named_choices;
-
-named_choices!(OptionKind, "option", [OptionKind::Call => "call", OptionKind::Put => "put"]);
-named_choices!(Style, "style", [
-    Style::European => "european",
-    Style::AsianArithmetic => "asian-arithmetic",
-    Style::AsianGeometric => "asian-geometric",
-]);
-
-/// Black-Scholes market: the underlying follows
-/// `dS = (rate - dividend) S dt + vol S dW` under the pricing measure.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Market {
-    /// Price of the underlying today, > 0.
-    pub spot: f64,
-    /// Continuously compounded risk-free rate (any finite value).
-    pub rate: f64,
-    /// Continuous dividend yield (any finite value).
-    pub dividend: f64,
-    /// Annualised volatility, > 0.
-    pub vol: f64,
-}
-
-impl Market {
-    pub fn validate(&self) -> Result<(), InputError> {
-        positive("spot", self.spot)?;
-        finite("rate", self.rate)?;
-        finite("dividend", self.dividend)?;
-        positive("vol", self.vol)?;
-        Ok(())
-    }
-}
-
-/// The contract being priced.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct OptionSpec {
-    pub kind: OptionKind,
-    pub style: Style,
-    /// Strike, > 0.
-    pub strike: f64,
-    /// Years to expiry, > 0.
-    pub maturity: f64,
-    /// Number of equally spaced fixings for Asian styles, >= 1; ignored (and
-    /// simulated as one exact step) for European.
-    pub steps: u32,
-}
-
-impl OptionSpec {
-    pub fn validate(&self) -> Result<(), InputError> {
-        positive("strike", self.strike)?;
-        positive("maturity", self.maturity)?;
-        if self.style.is_asian() && self.steps == 0 {
-            return Err(InputError::invalid(
-                "steps",
-                self.steps,
-                "an Asian option needs at least 1 fixing",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Time steps the simulation takes: the fixings for Asians, one exact step
-    /// to maturity for Europeans.
-    pub fn time_steps(&self) -> u32 {
-        if self.style.is_asian() { self.steps } else { 1 }
-    }
-}
+use crate::error::InputError;
+pub use crate::market::{Market, OptionKind};
+pub use crate::products::{OptionSpec, PathSetup, Style};
+use crate::tier::Tier;
 
 /// One pricing run: what to price, how many paths, which stream.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PricingJob {
+    /// The market the option is priced in.
     pub market: Market,
+    /// The contract.
     pub option: OptionSpec,
     /// Number of simulated paths, >= 1 (even with `antithetic`).
     pub paths: u64,
@@ -149,6 +23,7 @@ pub struct PricingJob {
 }
 
 impl PricingJob {
+    /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), InputError> {
         self.market.validate()?;
         self.option.validate()?;
@@ -185,6 +60,16 @@ impl PricingJob {
         }
     }
 
+    /// The per-step constants of the job's paths.
+    pub fn setup(&self) -> PathSetup {
+        PathSetup::new(&self.market, &self.option)
+    }
+
+    /// The closed-form price of the job's option, where one is known.
+    pub fn closed_form(&self) -> Option<f64> {
+        self.option.style.closed_form(&self.market, &self.option)
+    }
+
     /// `exp(-rate * maturity)`.
     pub fn discount(&self) -> f64 {
         (-self.market.rate * self.option.maturity).exp()
@@ -199,8 +84,11 @@ pub const MAX_PATHS: u64 = 1 << 52;
 /// discounted payoff (over pair averages when antithetic).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PricingEstimate {
+    /// Mean discounted payoff.
     pub mean: f64,
+    /// Standard deviation of one sample's discounted payoff.
     pub std_dev: f64,
+    /// Independent samples (paths, or pairs when antithetic).
     pub samples: u64,
 }
 
@@ -216,61 +104,21 @@ pub struct PricingResult {
     /// The closed-form price where one exists (European, geometric Asian), so the
     /// estimate can be checked at a glance; `None` for the arithmetic Asian.
     pub closed_form: Option<f64>,
+    /// Simulated paths.
     pub paths: u64,
+    /// The seed of the Philox streams.
     pub seed: u64,
+    /// The tier that ran, for scripts: `scalar`, `simd`, `rayon` or `gpu`.
+    pub tier: Tier,
     /// The tier that ran, with what it ran on.
     pub backend: String,
     /// Why that tier: `requested`, or `Backend::Auto`'s reason.
     pub selection: String,
+    /// What the caller should know about the run (e.g. a GPU that could not
+    /// start); empty when there is nothing to say.
+    pub warnings: Vec<String>,
+    /// Seconds the tier spent on the job.
     pub elapsed_s: f64,
+    /// `paths / elapsed_s`.
     pub paths_per_sec: f64,
-}
-
-/// Per-step constants of the exact log-normal scheme, computed once per job:
-/// `ln S(t + dt) = ln S(t) + drift + diffusion * z`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PathSetup {
-    pub log_spot: f64,
-    pub spot: f64,
-    /// `(rate - dividend - vol^2 / 2) dt`.
-    pub drift: f64,
-    /// `vol sqrt(dt)`.
-    pub diffusion: f64,
-    pub strike: f64,
-    /// Time steps per path (fixings for Asians, 1 for European).
-    pub steps: u32,
-    pub kind: OptionKind,
-    pub style: Style,
-}
-
-impl PathSetup {
-    pub fn new(job: &PricingJob) -> Self {
-        let Market {
-            spot,
-            rate,
-            dividend,
-            vol,
-        } = job.market;
-        let steps = job.option.time_steps();
-        let dt = job.option.maturity / f64::from(steps);
-        Self {
-            log_spot: spot.ln(),
-            spot,
-            drift: (rate - dividend - 0.5 * vol * vol) * dt,
-            diffusion: vol * dt.sqrt(),
-            strike: job.option.strike,
-            steps,
-            kind: job.option.kind,
-            style: job.option.style,
-        }
-    }
-
-    /// The undiscounted payoff on an underlying average (or terminal price).
-    #[inline(always)]
-    pub fn payoff(&self, underlying: f64) -> f64 {
-        match self.kind {
-            OptionKind::Call => (underlying - self.strike).max(0.0),
-            OptionKind::Put => (self.strike - underlying).max(0.0),
-        }
-    }
 }

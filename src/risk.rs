@@ -10,6 +10,8 @@ use statrs::distribution::{Continuous, ContinuousCDF, Normal, StudentsT};
 
 use crate::error::{InputError, finite, open_unit, positive};
 use crate::pricing::MAX_PATHS;
+pub use crate::stats::TailMeasure;
+use crate::tier::Tier;
 
 /// One holding of a portfolio.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -365,13 +367,6 @@ impl RiskModel {
     }
 }
 
-/// Value-at-Risk and Expected Shortfall at one level, as positive losses.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct TailMeasure {
-    pub var: f64,
-    pub es: f64,
-}
-
 /// What a backend measures over the simulated P&L.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiskEstimate {
@@ -385,12 +380,12 @@ impl RiskEstimate {
     /// Moments (fixed chunks, merged in order) and tail measures (by selection)
     /// of a simulated P&L sample, which is reordered in place.
     pub fn of_sample(pnl: &mut [f64], confidences: &[Confidence]) -> Self {
-        let moments = crate::stats::Moments::of_chunked(pnl);
         let levels: Vec<f64> = confidences.iter().map(|c| c.level).collect();
+        let (moments, tails) = crate::stats::summarise(pnl, &levels);
         Self {
             mean: moments.mean,
             std_dev: moments.std_dev(),
-            tails: crate::stats::tail_measures(pnl, &levels),
+            tails,
         }
     }
 }
@@ -410,9 +405,13 @@ pub struct RiskLevel {
 pub struct VarResult {
     pub scenarios: u64,
     pub seed: u64,
+    /// The tier that ran, for scripts: `scalar`, `simd`, `rayon` or `gpu`.
+    pub tier: Tier,
     pub backend: String,
     /// Why that tier: `requested`, or `Backend::Auto`'s reason.
     pub selection: String,
+    /// What the caller should know about the run; empty when nothing.
+    pub warnings: Vec<String>,
     pub elapsed_s: f64,
     /// Mean simulated P&L over the horizon.
     pub mean: f64,

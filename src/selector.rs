@@ -7,33 +7,38 @@
 //! are paid back); above `gpu`, a (real) GPU beats the CPU (setup and transfers
 //! are paid back). The scalar tier is the reference, never the fastest.
 
+use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Once, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::Backend;
+pub use crate::hardware::GpuClass;
 use crate::pricing::PricingJob;
 use crate::risk::VarJob;
+use crate::rng::CHUNK;
+use crate::tier::Tier;
 
-/// Where the calibration is read and written, overriding the cache directory.
-pub const CALIBRATION_ENV: &str = "QUANTMC_CALIBRATION";
-
-/// Bumped when the file's meaning changes; older files are stale.
-pub const CALIBRATION_VERSION: u32 = 1;
+/// Bumped when the file's meaning changes; older files are stale. Version 2
+/// keys the crossovers by tier.
+pub const CALIBRATION_VERSION: u32 = 2;
 
 /// Which crossovers apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Workload {
+    /// Option pricing: work is paths x time steps.
     Pricing,
+    /// VaR/ES: work is scenarios x assets.
     Risk,
 }
 
 /// A job's size in the units the crossovers are measured in.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Work {
+    /// Which crossovers apply.
     pub workload: Workload,
+    /// Paths x time steps, or scenarios x assets.
     pub units: f64,
     /// Independent samples (paths, pairs or scenarios): the rayon tier splits
     /// them into fixed chunks, so it cannot help a job of a single chunk.
@@ -60,36 +65,95 @@ impl Work {
     }
 }
 
-/// The kind of GPU adapter the machine has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GpuClass {
-    Discrete,
-    Integrated,
-    /// Virtual or unknown hardware.
-    Other,
-    /// A CPU-type adapter such as lavapipe: never chosen by Auto.
-    Software,
+/// Where each tier starts to beat the tiers below it, in work units, keyed by
+/// tier (a JSON object such as `{"rayon": 32768.0}`); a tier without an entry
+/// never won in calibration (or, for the GPU, was not measured). The SIMD tier
+/// is the baseline and needs none; the scalar tier is never picked.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(into = "BTreeMap<Tier, f64>", from = "BTreeMap<Tier, f64>")]
+pub struct Crossovers {
+    by_tier: [Option<f64>; Tier::ALL.len()],
 }
 
-/// Crossovers of one workload, in work units; `None` where the faster tier
-/// never won in calibration (or, for the GPU, was not measured).
+impl Crossovers {
+    /// Crossovers from `(tier, work units)` pairs.
+    pub fn new(entries: impl IntoIterator<Item = (Tier, Option<f64>)>) -> Self {
+        let mut crossovers = Self::default();
+        for (tier, units) in entries {
+            crossovers.by_tier[tier as usize] = units;
+        }
+        crossovers
+    }
+
+    /// The crossover of `tier`, if it has one.
+    pub fn get(&self, tier: Tier) -> Option<f64> {
+        self.by_tier[tier as usize]
+    }
+
+    /// Every tier that has a crossover, with it.
+    pub fn entries(&self) -> impl Iterator<Item = (Tier, f64)> + '_ {
+        Tier::ALL
+            .into_iter()
+            .filter_map(|tier| self.get(tier).map(|units| (tier, units)))
+    }
+}
+
+impl From<Crossovers> for BTreeMap<Tier, f64> {
+    fn from(crossovers: Crossovers) -> Self {
+        crossovers.entries().collect()
+    }
+}
+
+impl From<BTreeMap<Tier, f64>> for Crossovers {
+    fn from(map: BTreeMap<Tier, f64>) -> Self {
+        Self::new(map.into_iter().map(|(tier, units)| (tier, Some(units))))
+    }
+}
+
+/// Crossovers for both workloads: what Auto decides with.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Crossovers {
-    pub rayon: Option<f64>,
-    pub gpu: Option<f64>,
+pub struct Tuning {
+    /// Option pricing.
+    pub pricing: Crossovers,
+    /// VaR/ES.
+    pub risk: Crossovers,
+}
+
+impl Tuning {
+    /// Built-in crossovers, measured with `quantmc calibrate` on the 2-core
+    /// development machine (see the README). No GPU crossover: without a
+    /// measurement on this machine, Auto stays on the CPU.
+    pub fn builtin() -> Self {
+        Self {
+            pricing: Crossovers::new([(Tier::Rayon, Some(BUILTIN_PRICING_RAYON))]),
+            risk: Crossovers::new([(Tier::Rayon, Some(BUILTIN_RISK_RAYON))]),
+        }
+    }
+
+    fn crossovers(&self, workload: Workload) -> &Crossovers {
+        match workload {
+            Workload::Pricing => &self.pricing,
+            Workload::Risk => &self.risk,
+        }
+    }
 }
 
 /// The machine a calibration was measured on: a file from another machine, or
 /// another quantmc, is stale.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
+    /// The processor's name.
     pub cpu_model: String,
+    /// Logical cores.
     pub logical_cores: usize,
+    /// The SIMD instruction set the binary was built for.
     pub simd: String,
+    /// quantmc's version.
     pub quantmc: String,
 }
 
 impl Fingerprint {
+    /// This machine and this build.
     pub fn current() -> Self {
         let hw = crate::hardware::detect();
         Self {
@@ -104,35 +168,22 @@ impl Fingerprint {
 /// What `quantmc calibrate` stores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
+    /// [`CALIBRATION_VERSION`] when written.
     pub version: u32,
+    /// Where it was measured.
     pub machine: Fingerprint,
-    pub pricing: Crossovers,
-    pub risk: Crossovers,
+    /// The crossovers.
+    #[serde(flatten)]
+    pub tuning: Tuning,
 }
 
 impl Calibration {
-    /// Built-in crossovers, measured with `quantmc calibrate` on the 2-core
-    /// development machine (see the README). No GPU crossover: without a
-    /// measurement on this machine, Auto stays on the CPU.
+    /// The built-in crossovers ([`Tuning::builtin`]) for this machine.
     pub fn builtin() -> Self {
         Self {
             version: CALIBRATION_VERSION,
             machine: Fingerprint::current(),
-            pricing: Crossovers {
-                rayon: Some(BUILTIN_PRICING_RAYON),
-                gpu: None,
-            },
-            risk: Crossovers {
-                rayon: Some(BUILTIN_RISK_RAYON),
-                gpu: None,
-            },
-        }
-    }
-
-    fn crossovers(&self, workload: Workload) -> &Crossovers {
-        match workload {
-            Workload::Pricing => &self.pricing,
-            Workload::Risk => &self.risk,
+            tuning: Tuning::builtin(),
         }
     }
 }
@@ -147,6 +198,7 @@ const BUILTIN_RISK_RAYON: f64 = 327_680.0;
 
 /// Why a calibration file was not used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[allow(missing_docs)]
 pub enum CalibrationProblem {
     #[error("cannot read {path}: {message}")]
     Unreadable { path: PathBuf, message: String },
@@ -162,15 +214,6 @@ pub enum CalibrationProblem {
         expected: String,
         expected_version: String,
     },
-}
-
-/// The calibration file's path: `$QUANTMC_CALIBRATION`, else
-/// `<cache dir>/quantmc/calibration.json`.
-pub fn calibration_path() -> Option<PathBuf> {
-    match std::env::var_os(CALIBRATION_ENV) {
-        Some(path) => Some(PathBuf::from(path)),
-        None => dirs::cache_dir().map(|dir| dir.join("quantmc").join("calibration.json")),
-    }
 }
 
 /// Reads a calibration file, checking it was measured here by this version.
@@ -212,55 +255,69 @@ pub fn load_from(path: &Path) -> Result<Option<Calibration>, CalibrationProblem>
             expected_version: format!("{} (format {CALIBRATION_VERSION})", here.quantmc),
         });
     }
-    for (name, value) in [
-        ("pricing.rayon", calibration.pricing.rayon),
-        ("pricing.gpu", calibration.pricing.gpu),
-        ("risk.rayon", calibration.risk.rayon),
-        ("risk.gpu", calibration.risk.gpu),
+    for (workload, crossovers) in [
+        ("pricing", &calibration.tuning.pricing),
+        ("risk", &calibration.tuning.risk),
     ] {
-        if value.is_some_and(|v| !v.is_finite() || v < 0.0) {
-            return Err(CalibrationProblem::Corrupt {
-                path: path.to_path_buf(),
-                message: format!("{name} = {value:?} is not a work count"),
-            });
+        for (tier, value) in crossovers.entries() {
+            if !value.is_finite() || value < 0.0 {
+                return Err(CalibrationProblem::Corrupt {
+                    path: path.to_path_buf(),
+                    message: format!("{workload}.{tier} = {value:?} is not a work count"),
+                });
+            }
         }
     }
     Ok(Some(calibration))
 }
 
-/// Writes `calibration` to `path`, creating its folder.
+/// Writes `calibration` to `path`, creating its folder (user-only on Unix).
+///
+/// The file is written whole to a temporary file beside it, flushed to disk
+/// and renamed over `path`, so a concurrent reader sees the old file or the
+/// new one, never a truncated one, and a symlink at `path` is replaced, not
+/// followed.
 pub fn save_to(calibration: &Calibration, path: &Path) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.exists() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&dir)?;
     }
     let text = serde_json::to_string_pretty(calibration).map_err(std::io::Error::other)?;
-    std::fs::write(path, text + "\n")
-}
-
-/// The process's calibration: the file if usable, else the built-in defaults.
-/// A corrupt or stale file is reported once on stderr and ignored.
-pub fn calibration() -> &'static Calibration {
-    static CALIBRATION: OnceLock<Calibration> = OnceLock::new();
-    CALIBRATION.get_or_init(|| {
-        let Some(path) = calibration_path() else {
-            return Calibration::builtin();
-        };
-        match load_from(&path) {
-            Ok(Some(calibration)) => calibration,
-            Ok(None) => Calibration::builtin(),
-            Err(problem) => {
-                eprintln!("warning: ignoring the calibration file: {problem}");
-                Calibration::builtin()
-            }
-        }
-    })
+    let name = path.file_name().map_or_else(
+        || "calibration".into(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        file.write_all(text.as_bytes())?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
 }
 
 /// Auto's choice and the reason, e.g.
 /// `rayon: 2 cores, 3.2e8 work units > 3.2e4 crossover`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
-    pub backend: Backend,
+    /// The tier.
+    pub tier: Tier,
+    /// Why, in words.
     pub reason: String,
 }
 
@@ -271,18 +328,18 @@ pub fn decide(
     work: Work,
     cores: usize,
     gpu: impl FnOnce() -> Option<GpuClass>,
-    calibration: &Calibration,
+    tuning: &Tuning,
 ) -> Decision {
-    let crossovers = calibration.crossovers(work.workload);
+    let crossovers = tuning.crossovers(work.workload);
     let units = work.units;
-    if let Some(gpu_crossover) = crossovers.gpu
+    if let Some(gpu_crossover) = crossovers.get(Tier::Gpu)
         && units > gpu_crossover
     {
         match gpu() {
             Some(GpuClass::Software) => {}
             Some(class) => {
                 return Decision {
-                    backend: Backend::Gpu,
+                    tier: Tier::Gpu,
                     reason: format!(
                         "gpu: {class:?} adapter, {units:.1e} work units > {gpu_crossover:.1e} crossover"
                     ),
@@ -297,42 +354,39 @@ pub fn decide(
 /// The best CPU tier for `work`.
 fn cpu_decision(work: Work, cores: usize, crossovers: &Crossovers) -> Decision {
     let units = work.units;
-    match crossovers.rayon {
+    match crossovers.get(Tier::Rayon) {
         _ if cores < 2 => Decision {
-            backend: Backend::Simd,
+            tier: Tier::Simd,
             reason: "simd: 1 core, so threads cannot help".to_string(),
         },
-        _ if work.samples <= crate::backend::CHUNK => Decision {
-            backend: Backend::Simd,
+        _ if work.samples <= CHUNK => Decision {
+            tier: Tier::Simd,
             reason: format!(
                 "simd: {} samples fit one {}-sample chunk, so threads cannot help",
-                work.samples,
-                crate::backend::CHUNK
+                work.samples, CHUNK
             ),
         },
         Some(crossover) if units > crossover => Decision {
-            backend: Backend::Rayon,
+            tier: Tier::Rayon,
             reason: format!(
                 "rayon: {cores} cores, {units:.1e} work units > {crossover:.1e} crossover"
             ),
         },
         Some(crossover) => Decision {
-            backend: Backend::Simd,
+            tier: Tier::Simd,
             reason: format!("simd: {units:.1e} work units <= {crossover:.1e} rayon crossover"),
         },
         None => Decision {
-            backend: Backend::Simd,
+            tier: Tier::Simd,
             reason: "simd: threads never won in calibration".to_string(),
         },
     }
 }
 
-/// The CPU choice after a GPU that `decide` picked failed to start; says so
-/// once per process on stderr.
-pub fn fall_back_from_gpu(work: Work, cores: usize, why: &str) -> Decision {
-    static WARNED: Once = Once::new();
-    WARNED.call_once(|| eprintln!("warning: the GPU could not start ({why}); using the CPU"));
-    let mut decision = cpu_decision(work, cores, calibration().crossovers(work.workload));
+/// The CPU choice after a GPU that [`decide`] picked failed to start (`why`);
+/// the reason says so.
+pub fn fall_back_from_gpu(work: Work, cores: usize, tuning: &Tuning, why: &str) -> Decision {
+    let mut decision = cpu_decision(work, cores, tuning.crossovers(work.workload));
     decision.reason = format!("{} (GPU unavailable: {why})", decision.reason);
     decision
 }

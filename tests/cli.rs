@@ -289,7 +289,8 @@ fn threads_come_from_the_flag_else_rayon_num_threads() {
 #[cfg(feature = "gpu")]
 #[test]
 fn gpu_refuses_a_software_adapter_unless_allowed() {
-    use quantmc::backend::gpu::{ALLOW_SOFTWARE_ENV, adapters};
+    use quantmc::backend::gpu::adapters;
+    const ALLOW_SOFTWARE_ENV: &str = "QUANTMC_ALLOW_SOFTWARE_GPU";
     let adapters = adapters();
     if adapters.is_empty() || adapters.iter().any(|a| a.device_type != "Cpu") {
         eprintln!("SKIPPED: this test needs a machine whose only adapters are software ones");

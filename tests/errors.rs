@@ -285,6 +285,7 @@ fn zero_threads_is_an_error() {
     let options = RunOptions {
         backend: Backend::Scalar,
         threads: Some(0),
+        ..RunOptions::default()
     };
     let err = quantmc::price(&good_pricing(), options).unwrap_err();
     assert_names(&err.to_string(), &["threads", "0"]);

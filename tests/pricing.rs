@@ -259,3 +259,51 @@ fn a_single_path_prices_with_zero_standard_error() {
     assert!(result.backend.starts_with("scalar"));
     assert!(result.paths_per_sec > 0.0);
 }
+
+#[test]
+fn digitals_match_their_closed_form_within_4_se_on_every_cpu_tier() {
+    for (i, &(spot, strike, maturity, rate, dividend, vol)) in GRID.iter().enumerate() {
+        let m = market(spot, rate, dividend, vol);
+        for kind in [OptionKind::Call, OptionKind::Put] {
+            let job = job(
+                m,
+                spec(kind, Style::Digital, strike, maturity, 1),
+                200_000,
+                2000 + i as u64,
+            );
+            let exact = job.closed_form().unwrap();
+            for backend in [Backend::Scalar, Backend::Simd, Backend::Rayon] {
+                let result = quantmc::price(&job, backend).unwrap();
+                assert_eq!(result.closed_form, Some(exact));
+                let gap = (result.price - exact).abs();
+                assert!(
+                    gap <= 4.0 * result.std_error + 1e-12,
+                    "row {i} {kind} on {backend}: {} vs {exact} (SE {})",
+                    result.price,
+                    result.std_error
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_digital_call_and_put_pay_one_discounted_unit_together() {
+    // With common random numbers every path pays exactly one of the two.
+    let m = market(100.0, 0.04, 0.01, 0.3);
+    let call = job(
+        m,
+        spec(OptionKind::Call, Style::Digital, 97.0, 0.6, 1),
+        10_001,
+        5,
+    );
+    let put = job(
+        m,
+        spec(OptionKind::Put, Style::Digital, 97.0, 0.6, 1),
+        10_001,
+        5,
+    );
+    let sum = quantmc::price(&call, Backend::Scalar).unwrap().price
+        + quantmc::price(&put, Backend::Scalar).unwrap().price;
+    assert!((sum - (-0.04f64 * 0.6).exp()).abs() < 1e-12, "{sum}");
+}

@@ -1,23 +1,35 @@
-//! Backend::Auto's choices on synthetic hardware, and the calibration file's
+//! Tier::Auto's choices on synthetic hardware, and the calibration file's
 //! round trip, including corrupt and stale files.
 
 use std::cell::Cell;
 
-use quantmc::Backend;
-use quantmc::backend::CHUNK;
+use quantmc::Tier;
+use quantmc::rng::CHUNK;
 use quantmc::selector::{
-    CALIBRATION_VERSION, Calibration, CalibrationProblem, Crossovers, Fingerprint, GpuClass, Work,
-    Workload, decide, load_from, save_to,
+    CALIBRATION_VERSION, Calibration, CalibrationProblem, Crossovers, Fingerprint, GpuClass,
+    Tuning, Work, Workload, load_from, save_to,
 };
 
 fn calibration(rayon: Option<f64>, gpu: Option<f64>) -> Calibration {
-    let crossovers = Crossovers { rayon, gpu };
+    let crossovers = Crossovers::new([(Tier::Rayon, rayon), (Tier::Gpu, gpu)]);
     Calibration {
         version: CALIBRATION_VERSION,
         machine: Fingerprint::current(),
-        pricing: crossovers,
-        risk: crossovers,
+        tuning: Tuning {
+            pricing: crossovers,
+            risk: crossovers,
+        },
     }
+}
+
+/// Auto's decision with the calibration's crossovers.
+fn decide(
+    work: Work,
+    cores: usize,
+    gpu: impl FnOnce() -> Option<GpuClass>,
+    calibration: &Calibration,
+) -> quantmc::selector::Decision {
+    quantmc::selector::decide(work, cores, gpu, &calibration.tuning)
 }
 
 fn pricing(paths: u64) -> Work {
@@ -32,12 +44,9 @@ fn pricing(paths: u64) -> Work {
 fn no_gpu_small_jobs_stay_on_one_core_and_large_ones_use_all() {
     let cal = calibration(Some(3e4), Some(1e7));
     let no_gpu = || None;
-    assert_eq!(
-        decide(pricing(1_000), 8, no_gpu, &cal).backend,
-        Backend::Simd
-    );
+    assert_eq!(decide(pricing(1_000), 8, no_gpu, &cal).tier, Tier::Simd);
     let big = decide(pricing(100_000_000), 8, no_gpu, &cal);
-    assert_eq!(big.backend, Backend::Rayon);
+    assert_eq!(big.tier, Tier::Rayon);
     assert_eq!(
         big.reason,
         "rayon: 8 cores, 1.0e8 work units > 3.0e4 crossover"
@@ -48,7 +57,7 @@ fn no_gpu_small_jobs_stay_on_one_core_and_large_ones_use_all() {
 fn one_core_never_gets_threads() {
     let cal = calibration(Some(3e4), None);
     let decision = decide(pricing(100_000_000), 1, || None, &cal);
-    assert_eq!(decision.backend, Backend::Simd);
+    assert_eq!(decision.tier, Tier::Simd);
     assert!(decision.reason.contains("1 core"));
 }
 
@@ -60,14 +69,14 @@ fn a_single_chunk_job_stays_on_one_core_whatever_its_work() {
         units: 64.0 * CHUNK as f64,
         samples: CHUNK,
     };
-    assert_eq!(decide(asian, 16, || None, &cal).backend, Backend::Simd);
+    assert_eq!(decide(asian, 16, || None, &cal).tier, Tier::Simd);
 }
 
 #[test]
 fn a_software_gpu_is_never_picked() {
     let cal = calibration(Some(3e4), Some(1e5));
     let decision = decide(pricing(1_000_000_000), 4, || Some(GpuClass::Software), &cal);
-    assert_eq!(decision.backend, Backend::Rayon);
+    assert_eq!(decision.tier, Tier::Rayon);
 }
 
 #[test]
@@ -79,13 +88,13 @@ fn a_discrete_gpu_is_picked_above_its_crossover_only() {
         Some(GpuClass::Discrete)
     };
     let small = decide(pricing(1_000_000), 4, probe, &cal);
-    assert_eq!(small.backend, Backend::Rayon);
+    assert_eq!(small.tier, Tier::Rayon);
     assert!(
         !probed.get(),
         "a job below the GPU crossover must not probe adapters"
     );
     let large = decide(pricing(100_000_000), 4, probe, &cal);
-    assert_eq!(large.backend, Backend::Gpu);
+    assert_eq!(large.tier, Tier::Gpu);
     assert!(probed.get());
     assert!(
         large.reason.starts_with("gpu: Discrete adapter"),
@@ -98,15 +107,15 @@ fn a_discrete_gpu_is_picked_above_its_crossover_only() {
 fn without_a_measured_gpu_crossover_the_gpu_is_not_used() {
     let cal = calibration(Some(3e4), None);
     let decision = decide(pricing(1_000_000_000), 4, || Some(GpuClass::Discrete), &cal);
-    assert_eq!(decision.backend, Backend::Rayon);
+    assert_eq!(decision.tier, Tier::Rayon);
 }
 
 #[test]
 fn when_threads_never_won_auto_stays_on_simd() {
     let cal = calibration(None, None);
     assert_eq!(
-        decide(pricing(1_000_000_000), 64, || None, &cal).backend,
-        Backend::Simd
+        decide(pricing(1_000_000_000), 64, || None, &cal).tier,
+        Tier::Simd
     );
 }
 
@@ -118,7 +127,7 @@ fn the_builtin_calibration_is_used_for_the_right_workload() {
         units: 10.0 * 1e7,
         samples: 10_000_000,
     };
-    assert_eq!(decide(var_work, 2, || None, &cal).backend, Backend::Rayon);
+    assert_eq!(decide(var_work, 2, || None, &cal).tier, Tier::Rayon);
 }
 
 fn temp_file(name: &str) -> std::path::PathBuf {

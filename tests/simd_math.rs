@@ -1,10 +1,10 @@
 //! The vectorised math and the SIMD Philox against `std` and the scalar
 //! generator, over 10^7 arguments each across the ranges the kernels use.
 
-use quantmc::backend::simd::{
+use quantmc::rng::{SUBSTREAM_NORMALS, philox4x32_10, seed_key, stream_counter, uniform};
+use quantmc::simd::{
     LANE_STREAM, LANES, RoundKeys, StreamGroup, Streams, exp, philox_x8, sin_cos_turn, uniform_x8,
 };
-use quantmc::rng::{SUBSTREAM_NORMALS, philox4x32_10, seed_key, stream_counter, uniform};
 use wide::{f64x8, u32x8};
 
 const ARGUMENTS: usize = 10_000_000;

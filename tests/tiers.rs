@@ -1,7 +1,7 @@
 //! Every fast tier against the scalar oracle at the same seed, one generated
 //! test module per tier, plus thread-count invariance of the rayon tier.
 
-use quantmc::backend::CHUNK;
+use quantmc::rng::CHUNK;
 mod common;
 use common::{PRODUCTS, pricing_job};
 use quantmc::{
@@ -121,8 +121,8 @@ macro_rules! tier_tests {
 tier_tests! {
     simd => RunOptions::from(Backend::Simd), "simd";
     rayon => RunOptions::from(Backend::Rayon), "rayon";
-    rayon_one_thread => RunOptions { backend: Backend::Rayon, threads: Some(1) }, "rayon";
-    rayon_many_threads => RunOptions { backend: Backend::Rayon, threads: Some(7) }, "rayon";
+    rayon_one_thread => RunOptions { backend: Backend::Rayon, threads: Some(1), ..RunOptions::default() }, "rayon";
+    rayon_many_threads => RunOptions { backend: Backend::Rayon, threads: Some(7), ..RunOptions::default() }, "rayon";
 }
 
 #[test]
@@ -138,6 +138,7 @@ fn rayon_results_are_bit_identical_for_any_thread_count() {
     let run = |threads| RunOptions {
         backend: Backend::Rayon,
         threads: Some(threads),
+        ..RunOptions::default()
     };
     let reference_price = quantmc::price(&price_job, run(1)).unwrap();
     let reference_var = quantmc::var(&var, run(1)).unwrap();
@@ -180,42 +181,6 @@ fn simd_and_rayon_price_identically() {
 }
 
 #[test]
-fn simd_chunks_may_start_and_end_on_any_sample() {
-    // Groups hold sixteen samples, two per stream: ranges that start or end
-    // on an odd sample or inside a group must count exactly their samples.
-    use quantmc::backend::simd::price_chunk;
-    use quantmc::pricing::PathSetup;
-    let job = pricing_job(OptionKind::Call, Style::AsianArithmetic, 3, 101, false);
-    let setup = PathSetup::new(&job);
-    let chunk = |start, end| price_chunk(&setup, job.seed, false, start, end);
-    let whole = chunk(0, 101);
-    assert_eq!(whole.count, 101);
-    let singles: Vec<f64> = (0..101).map(|i| chunk(i, i + 1).mean).collect();
-    let reference = quantmc::stats::Moments::of(&singles);
-    assert!(close(whole.mean, reference.mean, 1e-12));
-    assert!(close(whole.m2, reference.m2, 1e-12));
-    for (start, end) in [
-        (1, 2),
-        (1, 17),
-        (3, 40),
-        (15, 16),
-        (16, 33),
-        (17, 100),
-        (31, 101),
-    ] {
-        let part = chunk(start, end);
-        let expected = quantmc::stats::Moments::of(&singles[start as usize..end as usize]);
-        assert_eq!(part.count, end - start);
-        assert!(close(part.mean, expected.mean, 1e-12), "{start}..{end}");
-        assert!(close(part.m2, expected.m2, 1e-12), "{start}..{end}");
-    }
-    // And the whole range is the scalar tier's sample: its discounted mean is
-    // the scalar price of the same 101 paths.
-    let oracle = quantmc::price(&job, Backend::Scalar).unwrap();
-    assert!(close(job.discount() * whole.mean, oracle.price, 1e-9));
-}
-
-#[test]
 fn rayon_tails_past_the_parallel_selection_size_match_simd() {
     // From 2^20 scenarios the rayon tier selects its tails in parallel; the
     // SIMD tier, with the same P&L bits, selects in one thread.
@@ -225,6 +190,7 @@ fn rayon_tails_past_the_parallel_selection_size_match_simd() {
         let options = RunOptions {
             backend: Backend::Rayon,
             threads: Some(threads),
+            ..RunOptions::default()
         };
         let rayon = quantmc::var(&job, options).unwrap();
         for (r, s) in rayon.levels.iter().zip(&simd.levels) {

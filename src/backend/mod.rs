@@ -1,36 +1,175 @@
-//! Compute backends: one trait, one implementation per tier.
+//! Compute tiers: executors that run kernels over a job's fixed chunks.
+//!
+//! # Design
+//!
+//! Products are defined once ([`crate::products`]); a *kernel* turns a chunk of
+//! a job into figures, and an *executor* decides where the chunks run:
+//!
+//! | tier     | executor        | kernel                                   |
+//! |----------|-----------------|------------------------------------------|
+//! | `scalar` | [`Serial`]      | [`ScalarKernel`]: one f64 path at a time, the oracle |
+//! | `simd`   | [`Serial`]      | [`VectorKernel`]: sixteen paths in `f64x8` lanes |
+//! | `rayon`  | [`Rayon`]       | [`VectorKernel`]                          |
+//! | `gpu`    | `gpu::GpuBackend` | the products' WGSL twins, specialised by pipeline overrides |
+//!
+//! A new CPU tier is a new [`Executor`]; a new device is a new
+//! [`ComputeBackend`]. Neither touches a product.
+//!
+//! Contracts every tier keeps:
+//!
+//! * **Stream layout.** Path, pair or scenario `i` draws exactly the numbers
+//!   [`crate::rng`] assigns to `(seed, substream, i, draw)`, whatever order or
+//!   thread visits it. Antithetic pair `p` uses stream `p`'s draws for both
+//!   halves.
+//! * **Determinism.** CPU reductions run over fixed chunks of
+//!   [`CHUNK`](crate::rng::CHUNK) samples combined in chunk order
+//!   ([`crate::stats::Moments::merge`]), so the result is a function of the job
+//!   alone, never of scheduling or thread count. The GPU reduces over a grid
+//!   that depends on the job alone, so it too repeats bit for bit on one
+//!   adapter.
+//! * **Precision.** CPU tiers compute in f64 and agree with the scalar tier to
+//!   1e-9 relative; the GPU tier computes in f32 on the device and agrees to
+//!   1e-4 relative on prices and 1e-3 on VaR/ES.
+//! * **Errors, not panics.** A tier that cannot run returns
+//!   [`BackendError`](crate::error::BackendError).
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
-#[cfg(not(feature = "gpu"))]
-use crate::error::BackendError;
-use crate::error::{InputError, Result};
-use crate::pricing::{PricingEstimate, PricingJob, named_choices};
+use crate::error::{BackendError, Result};
+use crate::pricing::{PricingEstimate, PricingJob};
+use crate::products::PathSetup;
 use crate::risk::{RiskEstimate, RiskModel, VarJob};
-use crate::selector::{self, Work};
-use crate::stats::Moments;
+use crate::rng::chunk_bounds;
+use crate::stats::{Moments, TailMeasure};
 
 #[cfg(feature = "gpu")]
 pub mod gpu;
 mod rayon;
 mod scalar;
-pub mod simd;
+mod serial;
+mod vector;
 
-pub use rayon::RayonBackend;
-pub use scalar::ScalarBackend;
-pub use simd::SimdBackend;
+pub(crate) use rayon::Rayon;
+pub(crate) use scalar::ScalarKernel;
+pub(crate) use serial::Serial;
+pub(crate) use vector::VectorKernel;
 
-/// Paths (or pairs, or scenarios) per chunk. Every tier reduces whole chunks and
-/// merges them in chunk order, and the size never depends on the thread count,
-/// so a reduction's bits do not depend on how the chunks were scheduled.
-pub const CHUNK: u64 = 1 << 14;
+pub use crate::tier::{Backend, Tier};
 
-/// The job's samples split into the fixed chunks every tier reduces.
-pub(crate) fn chunk_bounds(samples: u64) -> impl Iterator<Item = (u64, u64)> {
-    (0..samples.div_ceil(CHUNK)).map(move |c| (c * CHUNK, ((c + 1) * CHUNK).min(samples)))
+/// A tier ready to run jobs.
+///
+/// One method per workload, each taking a validated plain-data job and
+/// returning plain-data figures; timing, closed forms and provenance are added
+/// by the library around the call, so a tier is only its kernels.
+pub trait ComputeBackend: Send + Sync {
+    /// The tier this is.
+    fn tier(&self) -> Tier;
+
+    /// What it runs on, e.g. `scalar (f64, 1 thread)` or
+    /// `rayon (avx2+fma, 2 threads)`.
+    fn describe(&self) -> String;
+
+    /// Mean and standard deviation of the discounted payoff over the job's
+    /// samples (pair averages when antithetic). `job` is valid.
+    fn price(&self, job: &PricingJob) -> Result<PricingEstimate>;
+
+    /// Mean, standard deviation and tail measures of the simulated P&L, one tail
+    /// per confidence level of `job`, with `model = job.risk_model()`. `job` is
+    /// valid.
+    fn risk(&self, job: &VarJob, model: &RiskModel) -> Result<RiskEstimate>;
+}
+
+/// Figures of one fixed chunk of a job, computed on one thread.
+pub(crate) trait CpuKernel: Sync {
+    /// How the kernel computes, for [`ComputeBackend::describe`].
+    fn describe(&self) -> String;
+    /// Moments of the undiscounted samples `start .. end` (one chunk).
+    fn price_chunk(&self, setup: &PathSetup, job: &PricingJob, start: u64, end: u64) -> Moments;
+    /// The P&L of scenarios `first .. first + out.len()`, written to `out`.
+    fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]);
+}
+
+/// Where a CPU tier's chunks run: one thread, or a pool.
+pub(crate) trait Executor: Sync {
+    /// The threads, for [`ComputeBackend::describe`].
+    fn threads(&self) -> usize;
+    /// `chunk` of every `(start, end)` range, in order.
+    fn map_chunks(
+        &self,
+        chunks: &[(u64, u64)],
+        chunk: &(dyn Fn(u64, u64) -> Moments + Sync),
+    ) -> Vec<Moments>;
+    /// Calls `fill(first, out)` for each [`CHUNK`]-sized piece of `pnl`.
+    fn fill_chunks(&self, pnl: &mut [f64], fill: &(dyn Fn(u64, &mut [f64]) + Sync));
+    /// Moments and tails of a P&L sample (which is reordered).
+    fn summarise(&self, pnl: &mut [f64], levels: &[f64]) -> (Moments, Vec<TailMeasure>);
+}
+
+/// A CPU tier: an executor running a kernel.
+pub(crate) struct CpuTier<E, K> {
+    pub tier: Tier,
+    pub executor: E,
+    pub kernel: K,
+}
+
+impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
+    fn tier(&self) -> Tier {
+        self.tier
+    }
+
+    fn describe(&self) -> String {
+        let threads = self.executor.threads();
+        let plural = if threads == 1 { "" } else { "s" };
+        format!(
+            "{} ({}, {threads} thread{plural})",
+            self.tier().name(),
+            self.kernel.describe()
+        )
+    }
+
+    fn price(&self, job: &PricingJob) -> Result<PricingEstimate> {
+        let setup = job.setup();
+        let chunks: Vec<(u64, u64)> = chunk_bounds(job.samples()).collect();
+        let moments = self.executor.map_chunks(&chunks, &|start, end| {
+            self.kernel.price_chunk(&setup, job, start, end)
+        });
+        Ok(finish_price(job, moments))
+    }
+
+    fn risk(&self, job: &VarJob, model: &RiskModel) -> Result<RiskEstimate> {
+        let mut pnl = allocate(job.scenarios)?;
+        self.executor.fill_chunks(&mut pnl, &|first, out| {
+            self.kernel.fill_pnl(model, job.seed, first, out)
+        });
+        let levels: Vec<f64> = job.confidences.iter().map(|c| c.level).collect();
+        let (moments, tails) = self.executor.summarise(&mut pnl, &levels);
+        Ok(RiskEstimate {
+            mean: moments.mean,
+            std_dev: moments.std_dev(),
+            tails,
+        })
+    }
+}
+
+/// A zeroed P&L buffer of `scenarios` values; running out of memory is an
+/// error naming the size, never an abort.
+pub(crate) fn allocate(scenarios: u64) -> Result<Vec<f64>> {
+    let too_big = |reason: String| BackendError::Failed {
+        backend: "memory",
+        reason,
+    };
+    let count = usize::try_from(scenarios).map_err(|_| {
+        too_big(format!(
+            "{scenarios} scenarios do not fit this machine's memory space"
+        ))
+    })?;
+    let mut pnl = Vec::new();
+    pnl.try_reserve_exact(count).map_err(|err| {
+        too_big(format!(
+            "cannot hold {scenarios} scenarios ({} bytes): {err}",
+            scenarios.saturating_mul(8)
+        ))
+    })?;
+    pnl.resize(count, 0.0);
+    Ok(pnl)
 }
 
 /// Folds per-chunk moments of undiscounted payoffs, in chunk order, into the
@@ -48,133 +187,34 @@ pub(crate) fn finish_price(
     }
 }
 
-/// Which compute tier runs a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Backend {
-    /// Pick a tier from the detected hardware and the job's size.
-    #[default]
-    Auto,
-    /// The plain f64 reference, one path at a time: the oracle.
-    Scalar,
-    /// One core, vectorised.
-    Simd,
-    /// All cores, deterministic.
-    Rayon,
-    /// WGSL compute shaders through wgpu.
-    Gpu,
-}
-
-named_choices!(Backend, "backend", [
-    Backend::Auto => "auto",
-    Backend::Scalar => "scalar",
-    Backend::Simd => "simd",
-    Backend::Rayon => "rayon",
-    Backend::Gpu => "gpu",
-]);
-
-/// How to run a job: which tier, and for the multicore tier how many threads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct RunOptions {
-    pub backend: Backend,
-    /// Worker threads for the rayon tier; `None` uses `RAYON_NUM_THREADS` or all
-    /// cores. Never changes the result, only the speed.
-    pub threads: Option<usize>,
-}
-
-impl From<Backend> for RunOptions {
-    fn from(backend: Backend) -> Self {
-        Self {
-            backend,
-            threads: None,
-        }
-    }
-}
-
-/// A compute tier.
-///
-/// # Design
-///
-/// One method per workload, each taking a validated plain-data job and returning
-/// plain-data figures; timing, closed forms and provenance are added by the
-/// library around the call, so a tier is only its kernels.
-///
-/// Contracts every implementation keeps:
-///
-/// * **Stream layout.** Path, pair or scenario `i` draws exactly the numbers
-///   [`crate::rng`] assigns to `(seed, substream, i, draw)`, whatever order or
-///   thread visits it. Antithetic pair `p` uses stream `p` for both halves.
-/// * **Determinism.** Reductions run over fixed chunks of [`CHUNK`] samples
-///   combined in chunk order ([`crate::stats::Moments::merge`]), so the result
-///   is a function of the job alone, never of scheduling or thread count.
-/// * **Precision.** CPU tiers compute in f64 and agree with the scalar tier to
-///   1e-9 relative; the GPU tier computes in f32 on the device and agrees to
-///   1e-4 relative on prices and 1e-3 on VaR/ES.
-/// * **Errors, not panics.** A tier that cannot run returns [`BackendError`](crate::error::BackendError).
-pub trait ComputeBackend: Send + Sync {
-    /// The tier this is.
-    fn kind(&self) -> Backend;
-
-    /// What it runs on, e.g. `scalar (f64, 1 thread)` or
-    /// `rayon (avx2+fma, 2 threads)`.
-    fn describe(&self) -> String;
-
-    /// Mean and standard deviation of the discounted payoff over the job's
-    /// samples (pair averages when antithetic).
-    fn price(&self, job: &PricingJob) -> Result<PricingEstimate>;
-
-    /// Mean, standard deviation and tail measures of the simulated P&L, one tail
-    /// per confidence level of `job`, with `model = job.risk_model()`.
-    fn risk(&self, job: &VarJob, model: &RiskModel) -> Result<RiskEstimate>;
-}
-
-/// A tier ready to run, with why it was chosen.
-pub struct Selected {
-    pub tier: Box<dyn ComputeBackend>,
-    /// `requested` for an explicit backend; Auto's reason otherwise.
-    pub reason: String,
-}
-
-/// Builds the tier that `options` asks for; `Auto` decides from `work` (see
-/// [`crate::selector`]).
-pub fn resolve(options: &RunOptions, work: Work) -> Result<Selected> {
-    if options.threads == Some(0) {
-        return Err(InputError::invalid("threads", 0, "must be at least 1").into());
-    }
-    if options.backend != Backend::Auto {
-        return Ok(Selected {
-            tier: build(options.backend, options.threads)?,
-            reason: "requested".to_string(),
-        });
-    }
-    let cores = options.threads.unwrap_or_else(::rayon::current_num_threads);
-    let decision = selector::decide(work, cores, gpu_class, selector::calibration());
-    match build(decision.backend, options.threads) {
-        Ok(tier) => Ok(Selected {
+/// Builds `tier`; `threads` sizes the rayon tier's pool, and
+/// `allow_software_gpu` lets the GPU tier run on a CPU-type adapter.
+#[cfg_attr(not(feature = "gpu"), allow(unused_variables))]
+pub fn build(
+    tier: Tier,
+    threads: Option<usize>,
+    allow_software_gpu: bool,
+) -> Result<Box<dyn ComputeBackend>> {
+    match tier {
+        Tier::Scalar => Ok(Box::new(CpuTier {
             tier,
-            reason: decision.reason,
-        }),
-        Err(err) if decision.backend == Backend::Gpu => {
-            let fallback = selector::fall_back_from_gpu(work, cores, &err.to_string());
-            Ok(Selected {
-                tier: build(fallback.backend, options.threads)?,
-                reason: fallback.reason,
-            })
-        }
-        Err(err) => Err(err),
-    }
-}
-
-/// The tier itself; `Auto` is resolved before this.
-fn build(backend: Backend, threads: Option<usize>) -> Result<Box<dyn ComputeBackend>> {
-    match backend {
-        Backend::Scalar => Ok(Box::new(ScalarBackend)),
-        Backend::Simd => Ok(Box::new(SimdBackend)),
-        Backend::Auto | Backend::Rayon => Ok(Box::new(RayonBackend { threads })),
+            executor: Serial,
+            kernel: ScalarKernel,
+        })),
+        Tier::Simd => Ok(Box::new(CpuTier {
+            tier,
+            executor: Serial,
+            kernel: VectorKernel,
+        })),
+        Tier::Rayon => Ok(Box::new(CpuTier {
+            tier,
+            executor: Rayon::new(threads)?,
+            kernel: VectorKernel,
+        })),
         #[cfg(feature = "gpu")]
-        Backend::Gpu => Ok(Box::new(gpu::GpuBackend::new()?)),
+        Tier::Gpu => Ok(Box::new(gpu::GpuBackend::new(allow_software_gpu)?)),
         #[cfg(not(feature = "gpu"))]
-        Backend::Gpu => Err(BackendError::NotCompiledWith {
+        Tier::Gpu => Err(BackendError::NotCompiledWith {
             backend: "gpu",
             feature: "gpu",
         }
@@ -182,12 +222,13 @@ fn build(backend: Backend, threads: Option<usize>) -> Result<Box<dyn ComputeBack
     }
 }
 
-/// The best adapter's class, probed the first time Auto considers the GPU and
-/// remembered for the process.
-pub fn gpu_class() -> Option<selector::GpuClass> {
+/// The best adapter's class, probed the first time it is asked for and
+/// remembered for the process; `None` without the `gpu` feature or adapter.
+pub fn gpu_class() -> Option<crate::hardware::GpuClass> {
     #[cfg(feature = "gpu")]
     {
-        static CLASS: std::sync::OnceLock<Option<selector::GpuClass>> = std::sync::OnceLock::new();
+        static CLASS: std::sync::OnceLock<Option<crate::hardware::GpuClass>> =
+            std::sync::OnceLock::new();
         *CLASS.get_or_init(gpu::best_adapter_class)
     }
     #[cfg(not(feature = "gpu"))]
@@ -197,15 +238,15 @@ pub fn gpu_class() -> Option<selector::GpuClass> {
 }
 
 /// Every tier with what it would run on here, or why it cannot run.
-pub fn availability() -> Vec<(Backend, String)> {
-    [Backend::Scalar, Backend::Simd, Backend::Rayon, Backend::Gpu]
+pub fn availability(allow_software_gpu: bool) -> Vec<(Tier, String)> {
+    Tier::ALL
         .into_iter()
-        .map(|backend| {
-            let status = match build(backend, None) {
+        .map(|tier| {
+            let status = match build(tier, None, allow_software_gpu) {
                 Ok(tier) => format!("available: {}", tier.describe()),
                 Err(err) => format!("unavailable: {err}"),
             };
-            (backend, status)
+            (tier, status)
         })
         .collect()
 }

@@ -1,408 +1,91 @@
-//! The rayon tier: all cores, the SIMD kernel per fixed chunk, partial results
-//! combined in chunk order, so the bits never depend on the thread count.
+//! The rayon executor: chunks on all cores, partial results combined in chunk
+//! order, so the bits never depend on the thread count.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
 
-use super::simd::{fill_pnl, price_chunk};
-use super::{Backend, CHUNK, ComputeBackend, chunk_bounds, finish_price};
+use super::Executor;
 use crate::error::{BackendError, Result};
-use crate::hardware::compiled_simd;
-use crate::pricing::{PathSetup, PricingEstimate, PricingJob};
-use crate::risk::{Confidence, RiskEstimate, RiskModel, TailMeasure, VarJob};
-use crate::stats::{Moments, pairwise_sum, tail_count, tail_measures};
+use crate::rng::CHUNK;
+use crate::stats::{Moments, TailMeasure, summarise_parallel};
 
-/// All cores, deterministic.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RayonBackend {
-    /// Worker threads; `None` uses rayon's global pool (`RAYON_NUM_THREADS`, else
-    /// all cores).
-    pub threads: Option<usize>,
+/// All cores, or a pool of a requested size.
+pub(crate) struct Rayon {
+    /// `None` runs on rayon's global pool (`RAYON_NUM_THREADS`, else all cores).
+    pool: Option<Arc<rayon::ThreadPool>>,
 }
 
-impl RayonBackend {
-    /// Runs `work` on a pool of the requested size.
-    fn run<T: Send>(&self, work: impl FnOnce() -> T + Send) -> Result<T> {
-        match self.threads {
-            None => Ok(work()),
-            Some(threads) => {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .map_err(|err| BackendError::Failed {
-                        backend: "rayon",
-                        reason: format!("cannot start {threads} threads: {err}"),
-                    })?;
-                Ok(pool.install(work))
-            }
+/// Pools by thread count, built once per count for the process: a job never
+/// pays for starting threads after the first one of its size.
+fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let mut pools = POOLS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(pool) = pools.get(&threads) {
+        return Ok(Arc::clone(pool));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|err| BackendError::Failed {
+            backend: "rayon",
+            reason: format!("cannot start {threads} threads: {err}"),
+        })?;
+    let pool = Arc::new(pool);
+    pools.insert(threads, Arc::clone(&pool));
+    Ok(pool)
+}
+
+impl Rayon {
+    /// The executor on `threads` threads, or on the global pool.
+    pub fn new(threads: Option<usize>) -> Result<Self> {
+        Ok(Self {
+            pool: threads.map(pool).transpose()?,
+        })
+    }
+
+    fn install<T: Send>(&self, work: impl FnOnce() -> T + Send) -> T {
+        match &self.pool {
+            None => work(),
+            Some(pool) => pool.install(work),
+        }
+    }
+}
+
+impl Executor for Rayon {
+    fn threads(&self) -> usize {
+        match &self.pool {
+            None => rayon::current_num_threads(),
+            Some(pool) => pool.current_num_threads(),
         }
     }
 
-    fn thread_count(&self) -> usize {
-        self.threads.unwrap_or_else(rayon::current_num_threads)
-    }
-}
-
-impl ComputeBackend for RayonBackend {
-    fn kind(&self) -> Backend {
-        Backend::Rayon
-    }
-
-    fn describe(&self) -> String {
-        let threads = self.thread_count();
-        let plural = if threads == 1 { "" } else { "s" };
-        format!("rayon ({}, {threads} thread{plural})", compiled_simd())
-    }
-
-    fn price(&self, job: &PricingJob) -> Result<PricingEstimate> {
-        let setup = PathSetup::new(job);
-        let chunks: Vec<(u64, u64)> = chunk_bounds(job.samples()).collect();
-        let moments: Vec<Moments> = self.run(|| {
+    fn map_chunks(
+        &self,
+        chunks: &[(u64, u64)],
+        chunk: &(dyn Fn(u64, u64) -> Moments + Sync),
+    ) -> Vec<Moments> {
+        self.install(|| {
             chunks
                 .par_iter()
-                .map(|&(start, end)| price_chunk(&setup, job.seed, job.antithetic, start, end))
+                .map(|&(start, end)| chunk(start, end))
                 .collect()
-        })?;
-        Ok(finish_price(job, moments))
+        })
     }
 
-    fn risk(&self, job: &VarJob, model: &RiskModel) -> Result<RiskEstimate> {
-        self.run(|| {
-            let mut pnl = vec![0.0; job.scenarios as usize];
+    fn fill_chunks(&self, pnl: &mut [f64], fill: &(dyn Fn(u64, &mut [f64]) + Sync)) {
+        self.install(|| {
             pnl.par_chunks_mut(CHUNK as usize)
                 .enumerate()
-                .for_each(|(chunk, out)| fill_pnl(model, job.seed, chunk as u64 * CHUNK, out));
-            summarise(&mut pnl, &job.confidences)
+                .for_each(|(chunk, out)| fill(chunk as u64 * CHUNK, out))
         })
     }
-}
 
-/// Mean, spread and tails of a simulated P&L sample on the current rayon pool:
-/// moments per fixed chunk merged in order, tails by [`parallel_tails`] from
-/// [`PARALLEL_SELECTION_MIN`] values up (one thread's selection below), so
-/// the figures do not depend on the thread count. The GPU tier summarises its
-/// read-back sample with it too.
-pub(crate) fn summarise(pnl: &mut [f64], confidences: &[Confidence]) -> RiskEstimate {
-    let moments = pnl
-        .par_chunks(CHUNK as usize)
-        .map(Moments::of)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .fold(Moments::default(), Moments::merge);
-    let tails = if pnl.len() < PARALLEL_SELECTION_MIN {
-        let levels: Vec<f64> = confidences.iter().map(|c| c.level).collect();
-        tail_measures(pnl, &levels)
-    } else {
-        let counts: Vec<usize> = confidences
-            .iter()
-            .map(|c| tail_count(c.level, pnl.len()))
-            .collect();
-        parallel_tails(pnl, &counts)
-    };
-    RiskEstimate {
-        mean: moments.mean,
-        std_dev: moments.std_dev(),
-        tails,
-    }
-}
-
-/// Samples from which the tails are found in parallel ([`parallel_tails`]).
-/// Below it, one thread's `select_nth_unstable` is as fast. The choice depends
-/// on the sample size alone, so the result still does not depend on the
-/// thread count.
-const PARALLEL_SELECTION_MIN: usize = 1 << 20;
-
-/// Values in the strided sample that brackets each tail's quantile.
-const BRACKET_SAMPLE: usize = 1 << 16;
-
-/// VaR and ES for tail sizes `counts` (the `m` smallest of `pnl` each), in one
-/// parallel pass over the sample for all levels together.
-///
-/// A strided subsample (every `n / 65,536`-th value, the same whatever the
-/// thread count) is sorted, and each level's quantile is bracketed by the
-/// subsample's values six binomial standard deviations either side of its
-/// rank. One pass over fixed chunks then counts and sums, per level, the values
-/// below the bracket and collects those inside it; the quantile is selected
-/// among those few. Counts are integers and sums are per chunk, combined in
-/// chunk order, so the result is the same on any thread count. Should a
-/// bracket miss (the subsample would have to be wildly unrepresentative), that
-/// level falls back to exact radix selection ([`radix_tail`]).
-fn parallel_tails(pnl: &[f64], counts: &[usize]) -> Vec<TailMeasure> {
-    bracketed_tails(pnl, counts)
-        .into_iter()
-        .zip(counts)
-        .map(|(tail, &m)| tail.unwrap_or_else(|| radix_tail(pnl, m)))
-        .collect()
-}
-
-/// The bracketed selection of [`parallel_tails`]: `None` for a level whose
-/// bracket missed its quantile.
-fn bracketed_tails(pnl: &[f64], counts: &[usize]) -> Vec<Option<TailMeasure>> {
-    let n = pnl.len();
-    let mut sample: Vec<f64> = pnl
-        .iter()
-        .step_by((n / BRACKET_SAMPLE).max(1))
-        .copied()
-        .collect();
-    sample.sort_unstable_by(f64::total_cmp);
-    let s = sample.len() as f64;
-    let brackets: Vec<(f64, f64)> = counts
-        .iter()
-        .map(|&m| {
-            let p = m as f64 / n as f64;
-            let centre = p * s;
-            let margin = 6.0 * (s * p * (1.0 - p)).sqrt() + 2.0;
-            let low = centre - margin;
-            let high = centre + margin;
-            (
-                if low < 0.0 {
-                    f64::NEG_INFINITY
-                } else {
-                    sample[low as usize]
-                },
-                if high >= s - 1.0 {
-                    f64::INFINITY
-                } else {
-                    sample[high.ceil() as usize]
-                },
-            )
-        })
-        .collect();
-    // Per chunk and level: (count below, sum below, values inside the bracket).
-    let parts: Vec<Vec<(u64, f64, Vec<f64>)>> = pnl
-        .par_chunks(CHUNK as usize)
-        .map(|chunk| {
-            let mut below = Vec::new();
-            brackets
-                .iter()
-                .map(|&(low, high)| {
-                    below.clear();
-                    let mut inside = Vec::new();
-                    for &x in chunk {
-                        if x < low {
-                            below.push(x);
-                        } else if x <= high {
-                            inside.push(x);
-                        }
-                    }
-                    (below.len() as u64, pairwise_sum(&below), inside)
-                })
-                .collect()
-        })
-        .collect();
-    counts
-        .iter()
-        .enumerate()
-        .map(|(level, &m)| {
-            let (mut count_below, mut sum_below, mut inside) = (0u64, 0.0, Vec::new());
-            for part in &parts {
-                let (count, sum, values) = &part[level];
-                count_below += count;
-                sum_below += sum;
-                inside.extend_from_slice(values);
-            }
-            let rank = (m as u64 - 1).checked_sub(count_below);
-            match rank {
-                Some(rank) if (rank as usize) < inside.len() => {
-                    let (_, &mut quantile, _) =
-                        inside.select_nth_unstable_by(rank as usize, f64::total_cmp);
-                    let more: Vec<f64> = inside.iter().copied().filter(|&x| x < quantile).collect();
-                    let count_below = count_below + more.len() as u64;
-                    let sum_below = sum_below + pairwise_sum(&more);
-                    Some(tail_from(quantile, count_below, sum_below, m))
-                }
-                _ => None,
-            }
-        })
-        .collect()
-}
-
-/// The tail measure of the `m` smallest values, given the quantile (the m-th
-/// smallest) and the count and sum of the values strictly below it: values
-/// equal to the quantile fill the tail up to `m`.
-fn tail_from(quantile: f64, count_below: u64, sum_below: f64, m: usize) -> TailMeasure {
-    let tail_sum = sum_below + (m as u64 - count_below) as f64 * quantile;
-    TailMeasure {
-        var: -quantile,
-        es: -tail_sum / m as f64,
-    }
-}
-
-/// A total-order key: `a < b` as f64 (NaN aside) iff `key(a) < key(b)` as u64.
-#[inline]
-fn order_key(x: f64) -> u64 {
-    let bits = x.to_bits();
-    if bits >> 63 == 1 {
-        !bits
-    } else {
-        bits | (1 << 63)
-    }
-}
-
-#[inline]
-fn from_order_key(key: u64) -> f64 {
-    f64::from_bits(if key >> 63 == 1 {
-        key & !(1 << 63)
-    } else {
-        !key
-    })
-}
-
-/// Bits of the key a radix pass looks at.
-const RADIX_BITS: u32 = 16;
-
-/// VaR and ES from the `m` smallest of `pnl`, by parallel radix selection:
-/// exact whatever the data, the fallback of [`parallel_tails`].
-///
-/// Four passes over the keys' 16-bit digits, each a parallel histogram of the
-/// values that share the digits found so far, pin down the m-th smallest value
-/// exactly without moving or copying the sample. Histograms are integer counts,
-/// so any split of the work gives the same counts. The tail sum then runs over
-/// fixed chunks in order, so ES is bit-for-bit the same on any thread count.
-fn radix_tail(pnl: &[f64], m: usize) -> TailMeasure {
-    let mut prefix = 0u64;
-    let mut rank = (m - 1) as u64; // rank of the target among those matching `prefix`
-    for pass in 0..(64 / RADIX_BITS) {
-        let known_bits = pass * RADIX_BITS;
-        let shift = 64 - known_bits - RADIX_BITS;
-        let matches = move |key: u64| {
-            known_bits == 0 || key >> (64 - known_bits) == prefix >> (64 - known_bits)
-        };
-        let histogram = pnl
-            .par_chunks(CHUNK as usize)
-            .fold(
-                || vec![0u64; 1 << RADIX_BITS],
-                |mut counts, chunk| {
-                    for &x in chunk {
-                        let key = order_key(x);
-                        if matches(key) {
-                            counts[((key >> shift) & ((1 << RADIX_BITS) - 1)) as usize] += 1;
-                        }
-                    }
-                    counts
-                },
-            )
-            .reduce(
-                || vec![0u64; 1 << RADIX_BITS],
-                |mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                    a
-                },
-            );
-        let mut below = 0u64;
-        for (digit, &count) in histogram.iter().enumerate() {
-            if below + count > rank {
-                prefix |= (digit as u64) << shift;
-                rank -= below;
-                break;
-            }
-            below += count;
-        }
-    }
-    let quantile = from_order_key(prefix);
-    let (count_below, sum_below) = pnl
-        .par_chunks(CHUNK as usize)
-        .map(|chunk| {
-            let below: Vec<f64> = chunk.iter().copied().filter(|&x| x < quantile).collect();
-            (below.len() as u64, pairwise_sum(&below))
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .fold((0u64, 0.0), |(n, s), (cn, cs)| (n + cn, s + cs));
-    tail_from(quantile, count_below, sum_below, m)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A deterministic heavy-tailed sample with ties.
-    fn sample(n: usize) -> Vec<f64> {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        (0..n)
-            .map(|i| {
-                state = state
-                    .wrapping_mul(6_364_136_223_846_793_005)
-                    .wrapping_add(1);
-                let u = ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
-                let x = (u / (1.0 - u)).ln() * 1000.0;
-                // Every 97th value repeats a round number: ties at the quantile.
-                if i % 97 == 0 { x.round() } else { x }
-            })
-            .collect()
-    }
-
-    fn exact(pnl: &[f64], counts: &[usize]) -> Vec<TailMeasure> {
-        counts
-            .iter()
-            .map(|&m| {
-                let mut sorted = pnl.to_vec();
-                sorted.sort_unstable_by(f64::total_cmp);
-                let quantile = sorted[m - 1];
-                let below: Vec<f64> = sorted.iter().copied().filter(|&x| x < quantile).collect();
-                tail_from(quantile, below.len() as u64, pairwise_sum(&below), m)
-            })
-            .collect()
-    }
-
-    fn assert_close(got: &[TailMeasure], want: &[TailMeasure]) {
-        for (g, w) in got.iter().zip(want) {
-            assert_eq!(g.var, w.var);
-            assert!(
-                (g.es - w.es).abs() <= 1e-12 * w.es.abs(),
-                "{} vs {}",
-                g.es,
-                w.es
-            );
-        }
-    }
-
-    #[test]
-    fn bracketed_selection_is_exact() {
-        let pnl = sample(300_001);
-        let counts = [1, 2, 15_001, 3_001, 150_001, 299_999, 300_001];
-        let bracketed = bracketed_tails(&pnl, &counts);
-        assert!(bracketed.iter().all(Option::is_some), "a bracket missed");
-        assert_close(&parallel_tails(&pnl, &counts), &exact(&pnl, &counts));
-    }
-
-    #[test]
-    fn a_misleading_subsample_falls_back_to_radix_selection() {
-        // Every value the strided subsample sees is huge, so every bracket
-        // misses and each level must come from radix selection.
-        let n = 1 << 17;
-        let stride = n / BRACKET_SAMPLE;
-        let mut pnl = sample(n);
-        for (i, x) in pnl.iter_mut().enumerate() {
-            if i % stride == 0 {
-                *x = 1e9 + i as f64;
-            }
-        }
-        let counts = [6_554, 20_000, 60_000];
-        assert!(bracketed_tails(&pnl, &counts).iter().all(Option::is_none));
-        assert_close(&parallel_tails(&pnl, &counts), &exact(&pnl, &counts));
-        for &m in &counts {
-            assert_close(&[radix_tail(&pnl, m)], &exact(&pnl, &[m]));
-        }
-    }
-
-    #[test]
-    fn parallel_tails_do_not_depend_on_the_thread_count() {
-        let pnl = sample(5 * CHUNK as usize + 7);
-        let counts = [300, 4_100];
-        let run = |threads| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .unwrap()
-                .install(|| parallel_tails(&pnl, &counts))
-        };
-        let one = run(1);
-        for threads in [2, 3, 8] {
-            let many = run(threads);
-            for (a, b) in one.iter().zip(&many) {
-                assert_eq!(a.var.to_bits(), b.var.to_bits());
-                assert_eq!(a.es.to_bits(), b.es.to_bits());
-            }
-        }
+    fn summarise(&self, pnl: &mut [f64], levels: &[f64]) -> (Moments, Vec<TailMeasure>) {
+        self.install(|| summarise_parallel(pnl, levels))
     }
 }

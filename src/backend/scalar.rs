@@ -1,52 +1,70 @@
-//! The scalar tier: the plain f64 reference every other tier is checked against.
-//! It favours reading like the mathematics over speed.
+//! The scalar kernel: the plain f64 reference every other tier is checked
+//! against. It runs the products' own definitions on `f64`, one path at a
+//! time, with its normals from [`crate::rng`]'s scalar functions (libm's `ln`,
+//! `sin_cos` and `exp`), so it shares no arithmetic with the SIMD kernels
+//! beyond the products' formulas.
 
-use super::{Backend, CHUNK, ComputeBackend, chunk_bounds, finish_price};
-use crate::error::Result;
-use crate::pricing::{PathSetup, PricingEstimate, PricingJob, Style};
-use crate::risk::{RiskEstimate, RiskModel, VarJob};
+use super::CpuKernel;
+use crate::pricing::PricingJob;
+use crate::products::{PathSetup, PathState, Product, Specialised, specialise};
+use crate::risk::RiskModel;
 use crate::rng::{SUBSTREAM_NORMALS, chi_square, fill_normals, path_normal};
 use crate::stats::Moments;
 
-/// The reference tier: one path at a time, f64, one thread.
+/// One path at a time, f64: the oracle.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ScalarBackend;
+pub(crate) struct ScalarKernel;
 
 /// Undiscounted payoff of the path of sample `sample`, its normals multiplied
 /// by `sign` (+1, or -1 for the antithetic twin).
-fn path_payoff(setup: &PathSetup, seed: u64, sample: u64, sign: f64) -> f64 {
-    let mut log_price = setup.log_spot;
-    let mut arithmetic_sum = 0.0;
-    let mut log_sum = 0.0;
+fn path_payoff<P: Product, const PUT: bool>(
+    setup: &PathSetup,
+    seed: u64,
+    sample: u64,
+    sign: f64,
+) -> f64 {
+    let mut path = PathState::start(setup.log_spot);
     for step in 0..setup.steps {
         let z = path_normal(seed, sample, step);
-        log_price += setup.drift + setup.diffusion * sign * z;
-        match setup.style {
-            Style::European => {}
-            Style::AsianArithmetic => arithmetic_sum += log_price.exp(),
-            Style::AsianGeometric => log_sum += log_price,
-        }
+        path.advance::<P>(setup.drift + setup.diffusion * sign * z);
     }
-    let fixings = f64::from(setup.steps);
-    let underlying = match setup.style {
-        Style::European => log_price.exp(),
-        Style::AsianArithmetic => arithmetic_sum / fixings,
-        Style::AsianGeometric => (log_sum / fixings).exp(),
-    };
-    setup.payoff(underlying)
+    P::payoff::<f64, PUT>(&path, &setup.terms())
 }
 
-/// One independent sample: a path's payoff, or the mean of a pair's.
-pub(crate) fn sample_payoff(setup: &PathSetup, job: &PricingJob, index: u64) -> f64 {
-    if job.antithetic {
-        0.5 * (path_payoff(setup, job.seed, index, 1.0) + path_payoff(setup, job.seed, index, -1.0))
-    } else {
-        path_payoff(setup, job.seed, index, 1.0)
+/// The samples `start .. end` of one job, one at a time.
+struct Chunk<'a> {
+    setup: &'a PathSetup,
+    seed: u64,
+    start: u64,
+    end: u64,
+}
+
+impl Specialised for Chunk<'_> {
+    type Output = Moments;
+
+    fn run<P: Product, const PUT: bool, const ANTITHETIC: bool>(self) -> Moments {
+        let Chunk {
+            setup,
+            seed,
+            start,
+            end,
+        } = self;
+        let samples: Vec<f64> = (start..end)
+            .map(|index| {
+                let up = path_payoff::<P, PUT>(setup, seed, index, 1.0);
+                if ANTITHETIC {
+                    0.5 * (up + path_payoff::<P, PUT>(setup, seed, index, -1.0))
+                } else {
+                    up
+                }
+            })
+            .collect();
+        Moments::of(&samples)
     }
 }
 
 /// P&L of scenario `index`; `normals` is scratch of the portfolio's size.
-pub(crate) fn scenario_pnl(model: &RiskModel, seed: u64, index: u64, normals: &mut [f64]) -> f64 {
+fn scenario_pnl(model: &RiskModel, seed: u64, index: u64, normals: &mut [f64]) -> f64 {
     fill_normals(seed, SUBSTREAM_NORMALS, index, normals);
     let shock: f64 = model
         .loadings
@@ -61,31 +79,25 @@ pub(crate) fn scenario_pnl(model: &RiskModel, seed: u64, index: u64, normals: &m
     model.mean + scale * shock
 }
 
-impl ComputeBackend for ScalarBackend {
-    fn kind(&self) -> Backend {
-        Backend::Scalar
-    }
-
+impl CpuKernel for ScalarKernel {
     fn describe(&self) -> String {
-        "scalar (f64, 1 thread)".to_string()
+        "f64".to_string()
     }
 
-    fn price(&self, job: &PricingJob) -> Result<PricingEstimate> {
-        let setup = PathSetup::new(job);
-        let mut chunk = Vec::with_capacity(CHUNK as usize);
-        let moments = chunk_bounds(job.samples()).map(|(start, end)| {
-            chunk.clear();
-            chunk.extend((start..end).map(|index| sample_payoff(&setup, job, index)));
-            Moments::of(&chunk)
-        });
-        Ok(finish_price(job, moments))
+    fn price_chunk(&self, setup: &PathSetup, job: &PricingJob, start: u64, end: u64) -> Moments {
+        let chunk = Chunk {
+            setup,
+            seed: job.seed,
+            start,
+            end,
+        };
+        specialise(setup.style, setup.kind, job.antithetic, chunk)
     }
 
-    fn risk(&self, job: &VarJob, model: &RiskModel) -> Result<RiskEstimate> {
+    fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {
         let mut normals = vec![0.0; model.loadings.len()];
-        let mut pnl: Vec<f64> = (0..job.scenarios)
-            .map(|index| scenario_pnl(model, job.seed, index, &mut normals))
-            .collect();
-        Ok(RiskEstimate::of_sample(&mut pnl, &job.confidences))
+        for (index, value) in (first..).zip(out.iter_mut()) {
+            *value = scenario_pnl(model, seed, index, &mut normals);
+        }
     }
 }

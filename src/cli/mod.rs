@@ -5,12 +5,60 @@ mod output;
 
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 
+use quantmc::selector::{self, Calibration};
 use quantmc::{
     Backend, Confidence, Market, OptionKind, OptionSpec, Portfolio, PricingJob, ReturnDistribution,
-    RunOptions, Style, VarJob,
+    RunOptions, Style, Tuning, VarJob,
 };
+
+/// Where the calibration is read and written, overriding the cache directory.
+pub const CALIBRATION_ENV: &str = "QUANTMC_CALIBRATION";
+/// Lets `--backend gpu` run on a software (CPU-type) adapter such as lavapipe.
+pub const ALLOW_SOFTWARE_ENV: &str = "QUANTMC_ALLOW_SOFTWARE_GPU";
+
+/// What the command takes from the environment, read once here: the library
+/// reads none of it itself.
+pub struct Environment {
+    /// `$QUANTMC_CALIBRATION`, else `<cache dir>/quantmc/calibration.json`.
+    pub calibration_path: Option<PathBuf>,
+    /// The calibration at that path, when it is usable.
+    pub calibration: Option<Calibration>,
+    /// `QUANTMC_ALLOW_SOFTWARE_GPU=1`.
+    pub allow_software_gpu: bool,
+}
+
+impl Environment {
+    /// Reads the environment and the calibration file; a corrupt or stale file
+    /// is reported on stderr and ignored.
+    fn read(load_calibration: bool) -> Self {
+        let calibration_path = match std::env::var_os(CALIBRATION_ENV) {
+            Some(path) => Some(PathBuf::from(path)),
+            None => dirs::cache_dir().map(|dir| dir.join("quantmc").join("calibration.json")),
+        };
+        let calibration = match (&calibration_path, load_calibration) {
+            (Some(path), true) => selector::load_from(path).unwrap_or_else(|problem| {
+                eprintln!("warning: ignoring the calibration file: {problem}");
+                None
+            }),
+            _ => None,
+        };
+        Self {
+            calibration_path,
+            calibration,
+            allow_software_gpu: std::env::var(ALLOW_SOFTWARE_ENV).is_ok_and(|v| v == "1"),
+        }
+    }
+
+    /// Auto's crossovers: the calibration's, else the built-in ones.
+    pub fn tuning(&self) -> Tuning {
+        self.calibration
+            .as_ref()
+            .map_or_else(Tuning::builtin, |c| c.tuning)
+    }
+}
 
 use count::parse_count;
 
@@ -26,6 +74,19 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// Whether the error is a write to a closed pipe.
+    pub fn is_broken_pipe(&self) -> bool {
+        match self {
+            CliError::Other(err) => err.chain().any(|cause| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }),
+            CliError::Library(_) => false,
+        }
+    }
+
+    /// The exit code the error ends the command with.
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Library(_) => 2,
@@ -48,7 +109,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Price a European or Asian option by Monte Carlo.
+    /// Price an option by Monte Carlo.
     Price(PriceArgs),
     /// Portfolio Value-at-Risk and Expected Shortfall by Monte Carlo.
     Var(VarArgs),
@@ -80,11 +141,20 @@ struct RunArgs {
 }
 
 impl RunArgs {
-    fn options(&self) -> RunOptions {
+    fn options(&self, env: &Environment) -> RunOptions {
         RunOptions {
             backend: self.backend,
             threads: self.threads,
+            tuning: Some(env.tuning()),
+            allow_software_gpu: env.allow_software_gpu,
         }
+    }
+}
+
+/// Prints the library's warnings about a run on stderr.
+fn warn(warnings: &[String]) {
+    for warning in warnings {
+        eprintln!("warning: {warning}");
     }
 }
 
@@ -94,8 +164,8 @@ struct PriceArgs {
     /// call or put.
     #[arg(long, default_value = "call", value_parser = parse_option_kind)]
     option: OptionKind,
-    /// european, asian-arithmetic or asian-geometric.
-    #[arg(long, default_value = "european", value_parser = parse_style)]
+    /// The product.
+    #[arg(long, default_value = "european", value_parser = clap::builder::PossibleValuesParser::new(Style::NAMES).try_map(|name| name.parse::<Style>()))]
     style: Style,
     #[arg(long, default_value_t = 100.0)]
     spot: f64,
@@ -161,27 +231,25 @@ fn parse_option_kind(text: &str) -> Result<OptionKind, String> {
         .map_err(|err: quantmc::InputError| err.to_string())
 }
 
-fn parse_style(text: &str) -> Result<Style, String> {
-    text.parse()
-        .map_err(|err: quantmc::InputError| err.to_string())
-}
-
 /// Parses the arguments, builds typed jobs, runs them (the library validates
 /// every job before any work) and prints.
 pub fn run() -> Result<(), CliError> {
     let cli = Cli::parse();
+    let env = Environment::read(!matches!(cli.command, Command::Calibrate { .. }));
     match cli.command {
         Command::Price(args) => {
             let job = price_job(&args)?;
-            let result = quantmc::price(&job, args.run.options())?;
+            let result = quantmc::price(&job, args.run.options(&env))?;
+            warn(&result.warnings);
             output::print_price(&result, args.run.json)?;
         }
         Command::Var(args) => {
             let job = var_job(&args)?;
-            let result = quantmc::var(&job, args.run.options())?;
+            let result = quantmc::var(&job, args.run.options(&env))?;
+            warn(&result.warnings);
             output::print_var(&result, args.run.json)?;
         }
-        Command::Info => output::print_info()?,
+        Command::Info => output::print_info(&env)?,
         Command::Calibrate { json } => {
             let (calibration, timings) = quantmc::calibrate::run(|t| {
                 if !json {
@@ -194,11 +262,8 @@ pub fn run() -> Result<(), CliError> {
                     );
                 }
             })?;
-            let path = quantmc::selector::calibration_path().ok_or_else(|| {
-                anyhow::anyhow!(
-                    "no cache directory; set {} to a file path",
-                    quantmc::selector::CALIBRATION_ENV
-                )
+            let path = env.calibration_path.clone().ok_or_else(|| {
+                anyhow::anyhow!("no cache directory; set {CALIBRATION_ENV} to a file path")
             })?;
             quantmc::selector::save_to(&calibration, &path)
                 .map_err(|err| anyhow::anyhow!("writing {}: {err}", path.display()))?;

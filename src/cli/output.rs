@@ -5,8 +5,11 @@ use std::io::Write;
 use anyhow::Context;
 use serde_json::{Map, Value, json};
 
+use quantmc::Tier;
 use quantmc::calibrate::Timing;
 use quantmc::selector::{self, Calibration, Work, Workload};
+
+use super::Environment;
 use quantmc::{PricingResult, VarResult, hardware};
 
 fn emit(text: &str) -> anyhow::Result<()> {
@@ -22,6 +25,7 @@ fn table(rows: &[(&str, String)]) -> String {
         .join("\n")
 }
 
+/// Prints a priced option.
 pub fn print_price(result: &PricingResult, json: bool) -> anyhow::Result<()> {
     if json {
         return emit(&serde_json::to_string(result)?);
@@ -66,13 +70,16 @@ fn by_level(result: &VarResult, pick: impl Fn(&quantmc::RiskLevel) -> f64) -> Va
     Value::Object(map)
 }
 
+/// Prints a VaR/ES run.
 pub fn print_var(result: &VarResult, json: bool) -> anyhow::Result<()> {
     if json {
         let object = json!({
             "scenarios": result.scenarios,
             "seed": result.seed,
+            "tier": result.tier,
             "backend": result.backend,
             "selection": result.selection,
+            "warnings": result.warnings,
             "elapsed_s": result.elapsed_s,
             "mean": result.mean,
             "std": result.std,
@@ -109,12 +116,13 @@ pub fn print_var(result: &VarResult, json: bool) -> anyhow::Result<()> {
     emit(&lines.join("\n"))
 }
 
-pub fn print_info() -> anyhow::Result<()> {
+/// Prints the hardware, the tiers and what Auto would pick.
+pub fn print_info(env: &Environment) -> anyhow::Result<()> {
     let hw = hardware::detect();
     let physical = hw
         .physical_cores
         .map_or_else(|| "unknown".to_string(), |n| n.to_string());
-    let backends = quantmc::backend::availability()
+    let backends = quantmc::backend::availability(env.allow_software_gpu)
         .into_iter()
         .map(|(backend, status)| format!("  {:<7} {status}", backend.name()))
         .collect::<Vec<_>>()
@@ -138,7 +146,7 @@ pub fn print_info() -> anyhow::Result<()> {
         ("simd", hw.simd.to_string()),
     ]);
     let cores = rayon::current_num_threads();
-    let calibration = selector::calibration();
+    let tuning = env.tuning();
     let choices = [
         (Workload::Pricing, 1, 1e3, "European, 1e3 paths"),
         (Workload::Pricing, 1, 1e5, "European, 1e5 paths"),
@@ -156,13 +164,13 @@ pub fn print_info() -> anyhow::Result<()> {
             units: per_sample as f64 * samples,
             samples: samples as u64,
         };
-        let decision = selector::decide(work, cores, quantmc::backend::gpu_class, calibration);
+        let decision = selector::decide(work, cores, quantmc::backend::gpu_class, &tuning);
         format!("  {label:<30} -> {}", decision.reason)
     })
     .collect::<Vec<_>>()
     .join("\n");
-    let source = match selector::calibration_path() {
-        Some(path) if path.exists() => format!("calibration: {}", path.display()),
+    let source = match (&env.calibration, &env.calibration_path) {
+        (Some(_), Some(path)) => format!("calibration: {}", path.display()),
         _ => "calibration: built-in defaults (run `quantmc calibrate` to measure this machine)"
             .to_string(),
     };
@@ -171,6 +179,7 @@ pub fn print_info() -> anyhow::Result<()> {
     ))
 }
 
+/// Prints a calibration and its timings.
 pub fn print_calibration(
     calibration: &Calibration,
     timings: &[Timing],
@@ -184,14 +193,16 @@ pub fn print_calibration(
     }
     let show =
         |value: Option<f64>| value.map_or_else(|| "never".to_string(), |v| format!("{v:.2e}"));
-    emit(&format!(
-        "wrote {}\n{}",
-        path.display(),
-        table(&[
-            ("pricing: rayon from", show(calibration.pricing.rayon)),
-            ("pricing: gpu from", show(calibration.pricing.gpu)),
-            ("var: rayon from", show(calibration.risk.rayon)),
-            ("var: gpu from", show(calibration.risk.gpu)),
-        ])
-    ))
+    let tuning = &calibration.tuning;
+    let mut rows = Vec::new();
+    for (workload, crossovers) in [("pricing", &tuning.pricing), ("var", &tuning.risk)] {
+        for tier in [Tier::Rayon, Tier::Gpu] {
+            rows.push((
+                format!("{workload}: {tier} from"),
+                show(crossovers.get(tier)),
+            ));
+        }
+    }
+    let rows: Vec<(&str, String)> = rows.iter().map(|(l, v)| (l.as_str(), v.clone())).collect();
+    emit(&format!("wrote {}\n{}", path.display(), table(&rows)))
 }

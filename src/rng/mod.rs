@@ -43,6 +43,18 @@ pub const SUBSTREAM_NORMALS: u32 = 0;
 /// Substream of the chi-square mixing variable of Student-t scenarios.
 pub const SUBSTREAM_CHI_SQUARE: u32 = 1;
 
+/// Samples (paths, pairs or scenarios) per chunk: the unit of every reduction.
+/// Every tier reduces whole chunks and merges them in chunk order, and the size
+/// never depends on the thread count or the tier, so a reduction's bits do not
+/// depend on how the chunks were scheduled.
+pub const CHUNK: u64 = 1 << 14;
+
+/// The first `samples` samples split into the fixed chunks every tier reduces,
+/// as `(start, end)` ranges.
+pub fn chunk_bounds(samples: u64) -> impl Iterator<Item = (u64, u64)> {
+    (0..samples.div_ceil(CHUNK)).map(move |c| (c * CHUNK, ((c + 1) * CHUNK).min(samples)))
+}
+
 /// Most Marsaglia-Tsang attempts per chi-square draw (see [`chi_square`]).
 pub const CHI_SQUARE_MAX_ATTEMPTS: u32 = 64;
 

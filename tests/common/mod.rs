@@ -11,6 +11,8 @@ pub const PRODUCTS: &[(OptionKind, Style, u32)] = &[
     (OptionKind::Put, Style::AsianArithmetic, 7),
     (OptionKind::Call, Style::AsianGeometric, 5),
     (OptionKind::Put, Style::AsianGeometric, 12),
+    (OptionKind::Call, Style::Digital, 1),
+    (OptionKind::Put, Style::Digital, 1),
 ];
 
 /// A mid-range market and contract, the same in every tier comparison.

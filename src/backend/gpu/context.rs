@@ -1,33 +1,25 @@
 //! The wgpu context: instance, adapter, device, shader modules and pipelines,
 //! created once per process and reused (wgpu's `repeated_compute` pattern).
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
+use super::shader::{self, Multiply};
 use crate::error::BackendError;
-
-/// Lets `--backend gpu` run on a software (CPU-type) adapter such as lavapipe.
-pub const ALLOW_SOFTWARE_ENV: &str = "QUANTMC_ALLOW_SOFTWARE_GPU";
-
-/// The WGSL sources, one concern per file, joined at compile time (WGSL has no
-/// includes): the 32x32 -> 64-bit multiply for the adapter, the generator and
-/// normals, then each kernel.
-const MULHILO_INT64_WGSL: &str = include_str!("../../../shaders/mulhilo_int64.wgsl");
-const MULHILO_16BIT_WGSL: &str = include_str!("../../../shaders/mulhilo_16bit.wgsl");
-const COMMON_WGSL: &str = concat!(
-    include_str!("../../../shaders/philox.wgsl"),
-    include_str!("../../../shaders/normals.wgsl"),
-);
-const PRICE_WGSL: &str = include_str!("../../../shaders/price.wgsl");
-const VAR_WGSL: &str = include_str!("../../../shaders/var.wgsl");
-const CHECK_WGSL: &str = include_str!("../../../shaders/philox_check.wgsl");
+use crate::hardware::GpuClass;
+use crate::products::Style;
 
 /// What `quantmc info` shows of an adapter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdapterSummary {
+    /// The adapter's name.
     pub name: String,
+    /// Discrete, integrated, CPU, ...
     pub device_type: String,
+    /// Vulkan, Metal, DX12, ...
     pub api: String,
+    /// The driver and its version.
     pub driver: String,
 }
 
@@ -59,8 +51,7 @@ pub fn adapters() -> Vec<AdapterSummary> {
 
 /// The class of the best adapter present (software last), without opening a
 /// device: what `Backend::Auto` asks before considering the GPU.
-pub fn best_adapter_class() -> Option<crate::selector::GpuClass> {
-    use crate::selector::GpuClass;
+pub fn best_adapter_class() -> Option<GpuClass> {
     let adapters = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()));
     adapters
         .iter()
@@ -69,12 +60,16 @@ pub fn best_adapter_class() -> Option<crate::selector::GpuClass> {
             rank(device_type, true).map(|r| (r, device_type))
         })
         .min_by_key(|(r, _)| *r)
-        .map(|(_, device_type)| match device_type {
-            wgpu::DeviceType::DiscreteGpu => GpuClass::Discrete,
-            wgpu::DeviceType::IntegratedGpu => GpuClass::Integrated,
-            wgpu::DeviceType::Cpu => GpuClass::Software,
-            _ => GpuClass::Other,
-        })
+        .map(|(_, device_type)| class(device_type))
+}
+
+fn class(device_type: wgpu::DeviceType) -> GpuClass {
+    match device_type {
+        wgpu::DeviceType::DiscreteGpu => GpuClass::Discrete,
+        wgpu::DeviceType::IntegratedGpu => GpuClass::Integrated,
+        wgpu::DeviceType::Cpu => GpuClass::Software,
+        _ => GpuClass::Other,
+    }
 }
 
 /// Preference among adapter types: a discrete GPU first, then an integrated
@@ -90,30 +85,32 @@ fn rank(device_type: wgpu::DeviceType, allow_software: bool) -> Option<u8> {
     }
 }
 
-pub(crate) fn software_allowed() -> bool {
-    std::env::var(ALLOW_SOFTWARE_ENV).is_ok_and(|v| v == "1")
-}
-
 /// A compute pipeline and the layout its bind group is made from.
 pub(crate) struct Kernel {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
 }
 
+/// The pricing pipeline of one product, call or put, plain or antithetic.
+pub(crate) type PriceKey = (Style, bool, bool);
+
 pub(crate) struct GpuContext {
     pub adapter: AdapterSummary,
+    pub class: GpuClass,
     pub limits: wgpu::Limits,
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
-    pub price: Kernel,
+    /// The multiply the kernels use: 64-bit where the adapter has SHADER_INT64.
+    pub multiply: Multiply,
+    /// The pricing bind group layout: params at a dynamic offset, partials.
+    pub price_layout: wgpu::BindGroupLayout,
+    /// Pricing pipelines, compiled on first use and kept.
+    price: Mutex<HashMap<PriceKey, Arc<wgpu::ComputePipeline>>>,
+    pub reduce: Kernel,
     pub scenario: Kernel,
-    /// The Philox test hook with the multiply the kernels use, and with the
-    /// 16-bit one (the same kernel where the adapter lacks 64-bit integers).
-    pub check: Kernel,
-    pub check_16bit: Kernel,
-    /// Whether the kernels multiply with 64-bit integers (SHADER_INT64).
-    pub int64: bool,
-    /// Seconds spent creating all of the above.
+    /// The Philox test hooks, compiled only when a test asks.
+    check: Mutex<HashMap<Multiply, Arc<Kernel>>>,
+    /// Seconds spent creating the device and the fixed pipelines.
     pub setup_s: f64,
     /// The last error wgpu reported outside an error scope (e.g. device loss),
     /// kept instead of wgpu's default of panicking.
@@ -127,20 +124,28 @@ fn unavailable(reason: impl Into<String>) -> BackendError {
     }
 }
 
+fn compile_failed(adapter: &str, error: impl std::fmt::Display) -> BackendError {
+    BackendError::Failed {
+        backend: "gpu",
+        reason: format!("the WGSL kernels did not compile on {adapter}: {error}"),
+    }
+}
+
 impl GpuContext {
-    /// The process's context, created on first use. A failure is remembered:
-    /// a machine without a usable adapter does not probe again on every call.
+    /// The process's context, created on first use on the best adapter
+    /// (software ones included; the caller decides whether to use one). A
+    /// failure is remembered: a machine without a usable adapter does not
+    /// probe again on every call.
     pub fn get() -> Result<&'static GpuContext, BackendError> {
         static CONTEXT: OnceLock<Result<GpuContext, BackendError>> = OnceLock::new();
         CONTEXT
-            .get_or_init(|| pollster::block_on(Self::create(software_allowed())))
+            .get_or_init(|| pollster::block_on(Self::create()))
             .as_ref()
             .map_err(Clone::clone)
     }
 
-    async fn create(allow_software: bool) -> Result<Self, BackendError> {
+    async fn create() -> Result<Self, BackendError> {
         let start = Instant::now();
-        // Instance and adapter.
         let instance = instance();
         let candidates = instance.enumerate_adapters(wgpu::Backends::all()).await;
         if candidates.is_empty() {
@@ -150,15 +155,10 @@ impl GpuContext {
         }
         let adapter = candidates
             .into_iter()
-            .filter_map(|a| rank(a.get_info().device_type, allow_software).map(|r| (r, a)))
+            .filter_map(|a| rank(a.get_info().device_type, true).map(|r| (r, a)))
             .min_by_key(|(r, _)| *r)
             .map(|(_, a)| a)
-            .ok_or_else(|| {
-                unavailable(format!(
-                    "only software (CPU-type) adapters found, e.g. lavapipe; they are not GPUs. \
-                     Set {ALLOW_SOFTWARE_ENV}=1 to run the GPU kernels on one anyway"
-                ))
-            })?;
+            .ok_or_else(|| unavailable("no usable GPU adapter found"))?;
         let info = adapter.get_info();
         // Device and queue, with the adapter's real limits (larger storage
         // buffers and dispatches than the defaults).
@@ -185,54 +185,63 @@ impl GpuContext {
                 *slot = Some(error.to_string());
             }
         }));
-        // Shader modules and pipelines.
-        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let mulhilo = if int64 {
-            MULHILO_INT64_WGSL
+        let multiply = if int64 {
+            Multiply::Int64
         } else {
-            MULHILO_16BIT_WGSL
+            Multiply::SixteenBit
         };
-        let price = Self::kernel(&device, mulhilo, "price", PRICE_WGSL, "price");
-        let scenario = Self::kernel(&device, mulhilo, "var", VAR_WGSL, "scenario");
-        let check = Self::kernel(&device, mulhilo, "philox_check", CHECK_WGSL, "check");
-        let check_16bit = Self::kernel(
-            &device,
-            MULHILO_16BIT_WGSL,
-            "philox_check_16bit",
-            CHECK_WGSL,
-            "check",
-        );
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let price_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("price"),
+            entries: &[
+                wgpu::BindGroupLayoutEntry {
+                    binding: 0,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: true,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                },
+                wgpu::BindGroupLayoutEntry {
+                    binding: 1,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage { read_only: false },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                },
+            ],
+        });
+        let reduce = Self::kernel(&device, "reduce", &shader::reduce_module(), "reduce");
+        let scenario = Self::kernel(&device, "var", &shader::var_module(multiply), "scenario");
         if let Some(error) = scope.pop().await {
-            return Err(BackendError::Failed {
-                backend: "gpu",
-                reason: format!("the WGSL kernels did not compile on {}: {error}", info.name),
-            });
+            return Err(compile_failed(&info.name, error));
         }
         Ok(Self {
             adapter: AdapterSummary::of(&info),
+            class: class(info.device_type),
             limits,
             device,
             queue,
-            price,
+            multiply,
+            price_layout,
+            price: Mutex::default(),
+            reduce,
             scenario,
-            check,
-            check_16bit,
-            int64,
+            check: Mutex::default(),
             setup_s: start.elapsed().as_secs_f64(),
             uncaptured,
         })
     }
 
-    fn kernel(
-        device: &wgpu::Device,
-        mulhilo: &str,
-        label: &str,
-        source: &str,
-        entry: &str,
-    ) -> Kernel {
+    fn kernel(device: &wgpu::Device, label: &str, source: &str, entry: &str) -> Kernel {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(label),
-            source: wgpu::ShaderSource::Wgsl(format!("{mulhilo}\n{COMMON_WGSL}\n{source}").into()),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
         });
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(label),
@@ -244,6 +253,74 @@ impl GpuContext {
         });
         let layout = pipeline.get_bind_group_layout(0);
         Kernel { pipeline, layout }
+    }
+
+    /// The pricing pipeline for `key`, compiled the first time it is asked
+    /// for: the product's module with PUT and ANTITHETIC fixed as overrides.
+    pub fn price_pipeline(
+        &self,
+        key: PriceKey,
+    ) -> Result<Arc<wgpu::ComputePipeline>, BackendError> {
+        let mut cache = self.price.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(pipeline) = cache.get(&key) {
+            return Ok(Arc::clone(pipeline));
+        }
+        let (style, put, antithetic) = key;
+        let device = &self.device;
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(style.name()),
+            source: wgpu::ShaderSource::Wgsl(
+                shader::price_module(self.multiply, style.wgsl()).into(),
+            ),
+        });
+        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("price"),
+            bind_group_layouts: &[Some(&self.price_layout)],
+            immediate_size: 0,
+        });
+        let constants = [
+            ("PUT", f64::from(u8::from(put))),
+            ("ANTITHETIC", f64::from(u8::from(antithetic))),
+        ];
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(style.name()),
+            layout: Some(&layout),
+            module: &module,
+            entry_point: Some("price"),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants: &constants,
+                ..Default::default()
+            },
+            cache: None,
+        });
+        if let Some(error) = pollster::block_on(scope.pop()) {
+            return Err(compile_failed(&self.adapter.name, error));
+        }
+        let pipeline = Arc::new(pipeline);
+        cache.insert(key, Arc::clone(&pipeline));
+        Ok(pipeline)
+    }
+
+    /// The Philox test hook with `multiply`, compiled on first use.
+    pub fn check_kernel(&self, multiply: Multiply) -> Result<Arc<Kernel>, BackendError> {
+        let mut cache = self.check.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(kernel) = cache.get(&multiply) {
+            return Ok(Arc::clone(kernel));
+        }
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let kernel = Self::kernel(
+            &self.device,
+            "philox_check",
+            &shader::check_module(multiply),
+            "check",
+        );
+        if let Some(error) = pollster::block_on(scope.pop()) {
+            return Err(compile_failed(&self.adapter.name, error));
+        }
+        let kernel = Arc::new(kernel);
+        cache.insert(multiply, Arc::clone(&kernel));
+        Ok(kernel)
     }
 
     /// An error wgpu reported outside a scope since the last call, if any.

@@ -1,34 +1,50 @@
-//! The GPU tier: WGSL compute shaders (`shaders/`) through wgpu, f32 on the
-//! device, partial results combined in f64 on the host in a fixed order.
+//! The GPU tier: the products' WGSL twins through wgpu, f32 on the device.
 //!
-//! Jobs run in batches of at most [`MAX_BATCH`] samples, each its own dispatch
-//! (a 2-D grid of 256-wide workgroups, within the 65,535-per-dimension limit)
-//! and its own submission, so no single submission runs long enough for a
-//! display watchdog to kill it, and device memory stays bounded whatever the
-//! path or scenario count.
+//! Pricing runs grid-stride kernels (see `shaders/price.wgsl`): a job is a
+//! few dispatches over ranges of streams, each sized so that it stays short
+//! (about [`DISPATCH_WORK_DISCRETE`] path-steps on a discrete card), all queued
+//! in one submission with the final reduction, and one 16-byte read-back.
+//! Sums are double-f32 on the device and combined in f64 on the host.
+//!
+//! VaR runs one invocation per scenario in batches of at most [`MAX_BATCH`]
+//! scenarios, read back and summarised on the host's cores.
+//!
+//! Every buffer is created once and reused across batches and jobs (grown
+//! when a larger job needs more), and pipelines are compiled once per
+//! product, call/put and antithetic choice.
 
 mod context;
+mod shader;
 
-use bytemuck::{Pod, Zeroable};
-use wgpu::util::DeviceExt;
+use std::num::NonZeroU64;
+use std::sync::{Mutex, OnceLock};
 
-pub use context::{ALLOW_SOFTWARE_ENV, AdapterSummary, adapters, best_adapter_class};
+use bytemuck::Pod;
+
+pub use context::{AdapterSummary, adapters, best_adapter_class};
 use context::{GpuContext, Kernel};
+use shader::{CheckParams, Multiply, PriceParams, ReduceParams, VarParams, WORKGROUP};
 
-use super::rayon::summarise;
-use super::{Backend, ComputeBackend, finish_price};
+use super::{ComputeBackend, finish_price};
 use crate::error::{BackendError, Result};
-use crate::pricing::{OptionKind, PathSetup, PricingEstimate, PricingJob, Style};
+use crate::hardware::GpuClass;
+use crate::pricing::{PricingEstimate, PricingJob};
 use crate::risk::{RiskEstimate, RiskModel, VarJob};
 use crate::rng::{chi_square_constants, seed_key};
-use crate::stats::Moments;
+use crate::stats::{Moments, summarise_parallel};
+use crate::tier::Tier;
 
-/// Invocations per workgroup in the price and scenario kernels.
-const WORKGROUP: u64 = 256;
-/// Samples per price workgroup: each invocation runs one stream, two samples.
-const PRICE_GROUP: u64 = 2 * WORKGROUP;
-/// Most samples one dispatch covers: 65,536 workgroups.
+/// Most scenarios one VaR dispatch covers.
 pub const MAX_BATCH: u64 = 1 << 24;
+/// Path-steps one pricing dispatch covers on a discrete card: about 20 ms at
+/// 2e11 path-steps/s, far inside display watchdogs.
+pub const DISPATCH_WORK_DISCRETE: u64 = 1 << 32;
+/// Path-steps one pricing dispatch covers on other adapters (integrated,
+/// virtual, software), which may be 30x slower.
+pub const DISPATCH_WORK_OTHER: u64 = 1 << 27;
+/// Most invocations in one pricing dispatch: enough to fill the largest cards
+/// several times over (an H200 holds about 270,000 resident invocations).
+const MAX_INVOCATIONS: u64 = 1 << 20;
 
 /// The GPU tier. Creating it opens the process's `GpuContext` (once).
 pub struct GpuBackend {
@@ -36,10 +52,23 @@ pub struct GpuBackend {
 }
 
 impl GpuBackend {
-    pub fn new() -> Result<Self> {
-        Ok(Self {
-            context: GpuContext::get()?,
-        })
+    /// The GPU tier on the best adapter; a software (CPU-type) adapter only
+    /// when `allow_software` is set.
+    pub fn new(allow_software: bool) -> Result<Self> {
+        let context = GpuContext::get()?;
+        if context.class == GpuClass::Software && !allow_software {
+            return Err(BackendError::Unavailable {
+                backend: "gpu",
+                reason: format!(
+                    "only software (CPU-type) adapters found ({}); they are not GPUs. \
+                     Set QUANTMC_ALLOW_SOFTWARE_GPU=1 (RunOptions::allow_software_gpu) \
+                     to run the GPU kernels on one anyway",
+                    context.adapter.name
+                ),
+            }
+            .into());
+        }
+        Ok(Self { context })
     }
 
     /// The adapter this tier runs on.
@@ -51,6 +80,11 @@ impl GpuBackend {
     pub fn setup_seconds(&self) -> f64 {
         self.context.setup_s
     }
+
+    /// Whether the kernels use 64-bit integer multiplies (else 16-bit halves).
+    pub fn uses_int64(&self) -> bool {
+        self.context.multiply == Multiply::Int64
+    }
 }
 
 fn failed(reason: impl Into<String>) -> BackendError {
@@ -58,48 +92,6 @@ fn failed(reason: impl Into<String>) -> BackendError {
         backend: "gpu",
         reason: reason.into(),
     }
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct PriceParams {
-    base: [u32; 2],
-    count: u32,
-    steps: u32,
-    key: [u32; 2],
-    style: u32,
-    is_put: u32,
-    antithetic: u32,
-    groups: u32,
-    grid_x: u32,
-    _pad: u32,
-    log_spot: f32,
-    drift: f32,
-    diffusion: f32,
-    strike: f32,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct VarParams {
-    base: [u32; 2],
-    count: u32,
-    assets: u32,
-    key: [u32; 2],
-    student_t: u32,
-    grid_x: u32,
-    dof: f32,
-    chi_d: f32,
-    chi_c: f32,
-    _pad: u32,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy, Pod, Zeroable)]
-struct CheckParams {
-    key: [u32; 2],
-    count: u32,
-    _pad: u32,
 }
 
 fn split(index: u64) -> [u32; 2] {
@@ -112,37 +104,214 @@ fn grid(groups: u64, max_per_dimension: u32) -> (u32, u32) {
     (x as u32, groups.div_ceil(x) as u32)
 }
 
-impl GpuBackend {
-    /// Samples per batch: [`MAX_BATCH`], or fewer where the adapter's storage
-    /// buffers are smaller than a batch of f32 scenario results. Always a
-    /// multiple of [`PRICE_GROUP`], so every pricing batch starts on a stream.
-    fn batch(&self) -> u64 {
-        let limits = &self.context.limits;
-        let by_binding = limits.max_storage_buffer_binding_size / 4;
-        let by_grid = u64::from(limits.max_compute_workgroups_per_dimension).pow(2) * WORKGROUP;
-        (MAX_BATCH.min(by_binding).min(by_grid) / PRICE_GROUP * PRICE_GROUP).max(PRICE_GROUP)
+/// A buffer kept for the process and grown when a job needs more.
+struct Pooled {
+    buffer: Option<wgpu::Buffer>,
+    usage: wgpu::BufferUsages,
+    label: &'static str,
+}
+
+impl Pooled {
+    const fn new(label: &'static str, usage: wgpu::BufferUsages) -> Self {
+        Self {
+            buffer: None,
+            usage,
+            label,
+        }
     }
 
-    /// Runs `kernel` over a `(x, y)` grid with `resources` bound in order and
-    /// returns the contents of `output` after the run. Out-of-memory and
-    /// validation errors become [`BackendError::Failed`], never a panic.
-    fn run(
+    /// The buffer, at least `size` bytes (rounded up to a power of two so a
+    /// growing series of jobs reallocates rarely).
+    fn get(&mut self, device: &wgpu::Device, size: u64) -> &wgpu::Buffer {
+        let size = size.max(16).next_power_of_two();
+        if self.buffer.as_ref().is_none_or(|b| b.size() < size) {
+            self.buffer = Some(device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(self.label),
+                size,
+                usage: self.usage,
+                mapped_at_creation: false,
+            }));
+        }
+        self.buffer.as_ref().expect("just created")
+    }
+}
+
+/// The buffers a job uses, kept across jobs.
+struct Pool {
+    params: Pooled,
+    reduce_params: Pooled,
+    partials: Pooled,
+    loadings: Pooled,
+    staging: Pooled,
+}
+
+fn pool() -> &'static Mutex<Pool> {
+    use wgpu::BufferUsages as U;
+    static POOL: OnceLock<Mutex<Pool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        Mutex::new(Pool {
+            params: Pooled::new("params", U::UNIFORM | U::COPY_DST),
+            reduce_params: Pooled::new("reduce params", U::UNIFORM | U::COPY_DST),
+            partials: Pooled::new("partials", U::STORAGE | U::COPY_SRC | U::COPY_DST),
+            loadings: Pooled::new("loadings", U::STORAGE | U::COPY_DST),
+            staging: Pooled::new("staging", U::MAP_READ | U::COPY_DST),
+        })
+    })
+}
+
+impl GpuBackend {
+    /// Submits `encoder` (which ends by copying `bytes` bytes into `staging`)
+    /// and returns those bytes. Out-of-memory and validation errors become
+    /// [`BackendError::Failed`], never a panic.
+    fn submit_and_read(
         &self,
-        kernel: &Kernel,
-        resources: &[&wgpu::Buffer],
-        output: &wgpu::Buffer,
-        (x, y): (u32, u32),
+        encoder: wgpu::CommandEncoder,
+        staging: &wgpu::Buffer,
+        bytes: u64,
+        scopes: (wgpu::ErrorScopeGuard, wgpu::ErrorScopeGuard),
     ) -> Result<Vec<u8>, BackendError> {
+        let (memory, validation) = scopes;
+        let device = &self.context.device;
+        self.context.queue.submit([encoder.finish()]);
+        let (sender, receiver) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, ..bytes, move |result| {
+            // The receiver outlives this callback; a send can only fail if
+            // the caller already returned with an error.
+            let _ = sender.send(result);
+        });
+        device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|err| failed(format!("waiting for the device: {err}")))?;
+        if let Some(error) = pollster::block_on(validation.pop()) {
+            return Err(failed(format!("invalid dispatch: {error}")));
+        }
+        if let Some(error) = pollster::block_on(memory.pop()) {
+            return Err(failed(format!("out of device memory: {error}")));
+        }
+        if let Some(error) = self.context.take_uncaptured() {
+            return Err(failed(error));
+        }
+        receiver
+            .recv()
+            .map_err(|_| failed("the device dropped the read-back"))?
+            .map_err(|err| failed(format!("cannot read results back: {err}")))?;
+        let data = staging
+            .get_mapped_range(..bytes)
+            .map_err(|err| failed(format!("cannot read results back: {err}")))?
+            .to_vec();
+        staging.unmap();
+        Ok(data)
+    }
+
+    fn scopes(&self) -> (wgpu::ErrorScopeGuard, wgpu::ErrorScopeGuard) {
         let device = &self.context.device;
         let memory = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let size = output.size();
+        (memory, validation)
+    }
+
+    fn write<T: Pod>(&self, buffer: &wgpu::Buffer, offset: u64, values: &[T]) {
+        self.context
+            .queue
+            .write_buffer(buffer, offset, bytemuck::cast_slice(values));
+    }
+
+    /// Path-steps one pricing dispatch covers on this adapter.
+    fn dispatch_work(&self) -> u64 {
+        match self.context.class {
+            GpuClass::Discrete => DISPATCH_WORK_DISCRETE,
+            _ => DISPATCH_WORK_OTHER,
+        }
+    }
+
+    /// VaR scenarios per batch: [`MAX_BATCH`], or fewer where the adapter's
+    /// storage buffers are smaller than a batch of f32 results.
+    fn var_batch(&self) -> u64 {
+        let limits = &self.context.limits;
+        let by_binding = limits.max_storage_buffer_binding_size / 4;
+        let by_grid =
+            u64::from(limits.max_compute_workgroups_per_dimension).pow(2) * u64::from(WORKGROUP);
+        MAX_BATCH
+            .min(by_binding)
+            .min(by_grid)
+            .max(u64::from(WORKGROUP))
+    }
+
+    /// Philox blocks and f32 uniform pairs of `counters` under `key`, computed by
+    /// the device with the multiply the kernels use (`sixteen_bit = false`) or
+    /// with the 16-bit fallback: the hook the tests use to compare the device's
+    /// generator with the CPU's. Its pipeline is compiled on first use.
+    pub fn philox_blocks(
+        &self,
+        counters: &[[u32; 4]],
+        key: [u32; 2],
+        sixteen_bit: bool,
+    ) -> Result<Vec<([u32; 4], [f32; 2])>> {
+        use wgpu::util::DeviceExt;
+        let multiply = if sixteen_bit {
+            Multiply::SixteenBit
+        } else {
+            self.context.multiply
+        };
+        let kernel = self.context.check_kernel(multiply)?;
+        let device = &self.context.device;
+        let count = counters.len() as u64;
+        let scopes = self.scopes();
+        let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("check params"),
+            contents: bytemuck::bytes_of(&CheckParams {
+                key,
+                count: count as u32,
+                _pad: 0,
+            }),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let input = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("counters"),
+            contents: bytemuck::cast_slice(counters),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let size = (32 * count).max(32);
+        let results = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("check results"),
+            size,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
         let staging = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("staging"),
+            label: Some("check staging"),
             size,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
+        let encoder = self.encode(
+            &kernel,
+            &[&params, &input, &results],
+            (count.div_ceil(64) as u32, 1),
+        );
+        let mut encoder = encoder;
+        encoder.copy_buffer_to_buffer(&results, 0, &staging, 0, size);
+        let bytes = self.submit_and_read(encoder, &staging, size, scopes)?;
+        let entries: &[[u32; 4]] = bytemuck::cast_slice(&bytes);
+        Ok(entries
+            .chunks_exact(2)
+            .take(counters.len())
+            .map(|pair| {
+                let [u1, u2, _, _] = pair[1];
+                (pair[0], [f32::from_bits(u1), f32::from_bits(u2)])
+            })
+            .collect())
+    }
+
+    /// An encoder holding one dispatch of `kernel` with `resources` bound in
+    /// order.
+    fn encode(
+        &self,
+        kernel: &Kernel,
+        resources: &[&wgpu::Buffer],
+        (x, y): (u32, u32),
+    ) -> wgpu::CommandEncoder {
+        let device = &self.context.device;
         let entries: Vec<wgpu::BindGroupEntry> = resources
             .iter()
             .enumerate()
@@ -163,114 +332,64 @@ impl GpuBackend {
             pass.set_bind_group(0, &bind_group, &[]);
             pass.dispatch_workgroups(x, y, 1);
         }
-        encoder.copy_buffer_to_buffer(output, 0, &staging, 0, size);
-        self.context.queue.submit([encoder.finish()]);
-        let (sender, receiver) = std::sync::mpsc::channel();
-        staging.map_async(wgpu::MapMode::Read, .., move |result| {
-            // The receiver outlives this callback; a send can only fail if
-            // `run` already returned with an error.
-            let _ = sender.send(result);
-        });
-        device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|err| failed(format!("waiting for the device: {err}")))?;
-        if let Some(error) = pollster::block_on(validation.pop()) {
-            return Err(failed(format!("invalid dispatch: {error}")));
-        }
-        if let Some(error) = pollster::block_on(memory.pop()) {
-            return Err(failed(format!("out of device memory: {error}")));
-        }
-        if let Some(error) = self.context.take_uncaptured() {
-            return Err(failed(error));
-        }
-        receiver
-            .recv()
-            .map_err(|_| failed("the device dropped the read-back"))?
-            .map_err(|err| failed(format!("cannot read results back: {err}")))?;
-        let bytes = staging
-            .get_mapped_range(..)
-            .map_err(|err| failed(format!("cannot read results back: {err}")))?
-            .to_vec();
-        staging.unmap();
-        Ok(bytes)
-    }
-
-    fn uniform<T: Pod>(&self, value: &T) -> wgpu::Buffer {
-        self.context
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("params"),
-                contents: bytemuck::bytes_of(value),
-                usage: wgpu::BufferUsages::UNIFORM,
-            })
-    }
-
-    fn storage(&self, bytes: u64) -> wgpu::Buffer {
-        self.context.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("results"),
-            size: bytes.max(16),
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        })
-    }
-
-    /// Whether the kernels use 64-bit integer multiplies (else 16-bit halves).
-    pub fn uses_int64(&self) -> bool {
-        self.context.int64
-    }
-
-    /// Philox blocks and f32 uniform pairs of `counters` under `key`, computed by
-    /// the device with the multiply the kernels use (`sixteen_bit = false`) or
-    /// with the 16-bit fallback: the hook the tests use to compare the device's
-    /// generator with the CPU's.
-    pub fn philox_blocks(
-        &self,
-        counters: &[[u32; 4]],
-        key: [u32; 2],
-        sixteen_bit: bool,
-    ) -> Result<Vec<([u32; 4], [f32; 2])>> {
-        let count = counters.len() as u64;
-        let params = self.uniform(&CheckParams {
-            key,
-            count: count as u32,
-            _pad: 0,
-        });
-        let input = self
-            .context
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("counters"),
-                contents: bytemuck::cast_slice(counters),
-                usage: wgpu::BufferUsages::STORAGE,
-            });
-        let results = self.storage(32 * count);
-        let groups = count.div_ceil(64) as u32;
-        let kernel = if sixteen_bit {
-            &self.context.check_16bit
-        } else {
-            &self.context.check
-        };
-        let bytes = self.run(kernel, &[&params, &input, &results], &results, (groups, 1))?;
-        let entries: &[[u32; 4]] = bytemuck::cast_slice(&bytes);
-        Ok(entries
-            .chunks_exact(2)
-            .take(counters.len())
-            .map(|pair| {
-                let [u1, u2, _, _] = pair[1];
-                (pair[0], [f32::from_bits(u1), f32::from_bits(u2)])
-            })
-            .collect())
+        encoder
     }
 }
 
+/// The dispatches of one pricing job: each covers a range of streams.
+fn price_dispatches(job: &PricingJob, dispatch_work: u64) -> Vec<(PriceParams, u32)> {
+    let setup = job.setup();
+    let samples = job.samples();
+    let streams_total = samples.div_ceil(2);
+    let per_dispatch = (dispatch_work / u64::from(setup.steps) / 2).max(1);
+    let mut dispatches = Vec::new();
+    let mut first_partial = 0u32;
+    let mut first = 0u64;
+    while first < streams_total {
+        let streams = (streams_total - first).min(per_dispatch);
+        let last = first + streams == streams_total;
+        let invocations = streams
+            .min(MAX_INVOCATIONS)
+            .next_multiple_of(u64::from(WORKGROUP));
+        let workgroups = (invocations / u64::from(WORKGROUP)) as u32;
+        let odd_limit = if last && samples % 2 == 1 {
+            streams - 1
+        } else {
+            streams
+        };
+        dispatches.push((
+            PriceParams {
+                base: split(first),
+                streams: streams as u32,
+                odd_limit: odd_limit as u32,
+                key: seed_key(job.seed),
+                steps: setup.steps,
+                invocations: invocations as u32,
+                first_partial,
+                log_spot: setup.log_spot as f32,
+                drift: setup.drift as f32,
+                diffusion: setup.diffusion as f32,
+                strike: setup.strike as f32,
+                fixings: setup.steps as f32,
+                _pad0: 0,
+                _pad1: 0,
+            },
+            workgroups,
+        ));
+        first_partial += workgroups;
+        first += streams;
+    }
+    dispatches
+}
+
 impl ComputeBackend for GpuBackend {
-    fn kind(&self) -> Backend {
-        Backend::Gpu
+    fn tier(&self) -> Tier {
+        Tier::Gpu
     }
 
     fn describe(&self) -> String {
         let adapter = &self.context.adapter;
-        let multiply = if self.context.int64 {
+        let multiply = if self.uses_int64() {
             "int64 mulhi"
         } else {
             "16-bit mulhi"
@@ -282,104 +401,171 @@ impl ComputeBackend for GpuBackend {
     }
 
     fn price(&self, job: &PricingJob) -> Result<PricingEstimate> {
-        let setup = PathSetup::new(job);
-        let samples = job.samples();
-        let batch = self.batch();
-        let max_dim = self.context.limits.max_compute_workgroups_per_dimension;
-        let mut partials = Vec::new();
-        for start in (0..samples).step_by(batch as usize) {
-            let count = (samples - start).min(batch);
-            let groups = count.div_ceil(PRICE_GROUP);
-            let (grid_x, grid_y) = grid(groups, max_dim);
-            let params = self.uniform(&PriceParams {
-                base: split(start / 2),
-                count: count as u32,
-                steps: setup.steps,
-                key: seed_key(job.seed),
-                style: match setup.style {
-                    Style::European => 0,
-                    Style::AsianArithmetic => 1,
-                    Style::AsianGeometric => 2,
-                },
-                is_put: u32::from(setup.kind == OptionKind::Put),
-                antithetic: u32::from(job.antithetic),
-                groups: groups as u32,
-                grid_x,
-                _pad: 0,
-                log_spot: setup.log_spot as f32,
-                drift: setup.drift as f32,
-                diffusion: setup.diffusion as f32,
-                strike: setup.strike as f32,
-            });
-            let output = self.storage(16 * groups);
-            let bytes = self.run(
-                &self.context.price,
-                &[&params, &output],
-                &output,
-                (grid_x, grid_y),
-            )?;
-            let values: &[[f32; 4]] = bytemuck::cast_slice(&bytes);
-            partials.extend(
-                values
-                    .iter()
-                    .take(groups as usize)
-                    .map(|&[n, mean, m2, _]| Moments {
-                        count: n as u64,
-                        mean: f64::from(mean),
-                        m2: f64::from(m2),
-                    }),
+        let context = self.context;
+        let device = &context.device;
+        let option = &job.option;
+        let pipeline = context.price_pipeline((
+            option.style,
+            option.kind == crate::OptionKind::Put,
+            job.antithetic,
+        ))?;
+        let dispatches = price_dispatches(job, self.dispatch_work());
+        let partials_count: u32 = dispatches.iter().map(|(_, w)| w).sum();
+        let stride = (size_of::<PriceParams>() as u64).next_multiple_of(u64::from(
+            context.limits.min_uniform_buffer_offset_alignment,
+        ));
+        let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
+        let scopes = self.scopes();
+        let params = pool
+            .params
+            .get(device, stride * dispatches.len() as u64)
+            .clone();
+        let reduce_params = pool.reduce_params.get(device, 16).clone();
+        let partials = pool
+            .partials
+            .get(device, 16 * (u64::from(partials_count) + 1))
+            .clone();
+        let staging = pool.staging.get(device, 16).clone();
+        for (index, (dispatch, _)) in dispatches.iter().enumerate() {
+            self.write(
+                &params,
+                stride * index as u64,
+                std::slice::from_ref(dispatch),
             );
         }
-        Ok(finish_price(job, partials))
+        self.write(
+            &reduce_params,
+            0,
+            &[ReduceParams {
+                count: partials_count,
+                ..Default::default()
+            }],
+        );
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("price"),
+            layout: &context.price_layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &params,
+                        offset: 0,
+                        size: NonZeroU64::new(size_of::<PriceParams>() as u64),
+                    }),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: partials.as_entire_binding(),
+                },
+            ],
+        });
+        let reduce_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("reduce"),
+            layout: &context.reduce.layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: reduce_params.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: partials.as_entire_binding(),
+                },
+            ],
+        });
+        let mut encoder = device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&pipeline);
+            for (index, (_, workgroups)) in dispatches.iter().enumerate() {
+                pass.set_bind_group(0, &bind_group, &[(stride * index as u64) as u32]);
+                pass.dispatch_workgroups(*workgroups, 1, 1);
+            }
+        }
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&context.reduce.pipeline);
+            pass.set_bind_group(0, &reduce_group, &[]);
+            pass.dispatch_workgroups(1, 1, 1);
+        }
+        encoder.copy_buffer_to_buffer(&partials, 16 * u64::from(partials_count), &staging, 0, 16);
+        let bytes = self.submit_and_read(encoder, &staging, 16, scopes)?;
+        drop(pool);
+        let [sum_hi, sum_lo, squares_hi, squares_lo]: [f32; 4] =
+            bytemuck::pod_read_unaligned(&bytes[..16]);
+        let n = job.samples();
+        let sum = f64::from(sum_hi) + f64::from(sum_lo);
+        let squares = f64::from(squares_hi) + f64::from(squares_lo);
+        let mean = sum / n as f64;
+        let moments = Moments {
+            count: n,
+            mean,
+            m2: (squares - sum * mean).max(0.0),
+        };
+        Ok(finish_price(job, [moments]))
     }
 
     fn risk(&self, job: &VarJob, model: &RiskModel) -> Result<RiskEstimate> {
-        let loadings: Vec<f32> = model.loadings.iter().map(|&b| b as f32).collect();
-        let loadings = self
-            .context
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("loadings"),
-                contents: bytemuck::cast_slice(&loadings),
-                usage: wgpu::BufferUsages::STORAGE,
-            });
+        let context = self.context;
+        let device = &context.device;
         let (dof, (chi_d, chi_c)) = match model.dof {
             Some(dof) => (dof, chi_square_constants(dof)),
             None => (0.0, (0.0, 0.0)),
         };
-        let batch = self.batch();
-        let max_dim = self.context.limits.max_compute_workgroups_per_dimension;
-        let mut pnl = Vec::with_capacity(job.scenarios as usize);
+        let batch = self.var_batch();
+        let max_dim = context.limits.max_compute_workgroups_per_dimension;
+        let mut pnl = super::allocate(job.scenarios)?;
+        let loadings: Vec<f32> = model.loadings.iter().map(|&b| b as f32).collect();
+        let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
+        let loadings_buffer = pool.loadings.get(device, 4 * loadings.len() as u64).clone();
+        self.write(&loadings_buffer, 0, &loadings);
+        let params = pool
+            .params
+            .get(device, size_of::<VarParams>() as u64)
+            .clone();
+        let shocks = pool.partials.get(device, 4 * batch).clone();
+        let staging = pool.staging.get(device, 4 * batch).clone();
         for start in (0..job.scenarios).step_by(batch as usize) {
             let count = (job.scenarios - start).min(batch);
-            let (grid_x, grid_y) = grid(count.div_ceil(WORKGROUP), max_dim);
-            let params = self.uniform(&VarParams {
-                base: split(start),
-                count: count as u32,
-                assets: model.loadings.len() as u32,
-                key: seed_key(job.seed),
-                student_t: u32::from(model.dof.is_some()),
-                grid_x,
-                dof: dof as f32,
-                chi_d: chi_d as f32,
-                chi_c: chi_c as f32,
-                _pad: 0,
-            });
-            let shocks = self.storage(4 * count);
-            let bytes = self.run(
-                &self.context.scenario,
-                &[&params, &loadings, &shocks],
-                &shocks,
-                (grid_x, grid_y),
-            )?;
-            let shocks: &[f32] = bytemuck::cast_slice(&bytes);
-            pnl.extend(
-                shocks[..count as usize]
-                    .iter()
-                    .map(|&s| model.mean + f64::from(s)),
+            let (grid_x, grid_y) = grid(count.div_ceil(u64::from(WORKGROUP)), max_dim);
+            self.write(
+                &params,
+                0,
+                &[VarParams {
+                    base: split(start),
+                    count: count as u32,
+                    assets: model.loadings.len() as u32,
+                    key: seed_key(job.seed),
+                    student_t: u32::from(model.dof.is_some()),
+                    grid_x,
+                    dof: dof as f32,
+                    chi_d: chi_d as f32,
+                    chi_c: chi_c as f32,
+                    _pad: 0,
+                }],
             );
+            let scopes = self.scopes();
+            let mut encoder = self.encode(
+                &context.scenario,
+                &[&params, &loadings_buffer, &shocks],
+                (grid_x, grid_y),
+            );
+            encoder.copy_buffer_to_buffer(&shocks, 0, &staging, 0, 4 * count);
+            let bytes = self.submit_and_read(encoder, &staging, 4 * count, scopes)?;
+            let values: &[f32] = bytemuck::cast_slice(&bytes);
+            let out = &mut pnl[start as usize..(start + count) as usize];
+            for (out, &shock) in out.iter_mut().zip(values) {
+                *out = model.mean + f64::from(shock);
+            }
         }
+        drop(pool);
         // The host's cores summarise the read-back sample (deterministically).
-        Ok(summarise(&mut pnl, &job.confidences))
+        let levels: Vec<f64> = job.confidences.iter().map(|c| c.level).collect();
+        let (moments, tails) = summarise_parallel(&mut pnl, &levels);
+        Ok(RiskEstimate {
+            mean: moments.mean,
+            std_dev: moments.std_dev(),
+            tails,
+        })
     }
 }

@@ -1,15 +1,33 @@
 //! Deterministic reductions shared by every tier: sample moments merged in a
 //! fixed order, and exact tail quantiles by selection.
 
-use crate::risk::TailMeasure;
+mod tails;
+
+use serde::{Deserialize, Serialize};
+
+pub use tails::summarise_parallel;
+
+use crate::rng::CHUNK;
+
+/// Value-at-Risk and Expected Shortfall at one level, as positive losses.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TailMeasure {
+    /// Minus the tail quantile of the P&L.
+    pub var: f64,
+    /// Minus the mean of the P&L in the tail.
+    pub es: f64,
+}
 
 /// Count, mean and sum of squared deviations of a sample (Chan et al.'s
 /// parallel form), so partial results from fixed chunks merge exactly the same
 /// way whatever ran them.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Moments {
+    /// Samples.
     pub count: u64,
+    /// Their mean.
     pub mean: f64,
+    /// Sum of squared deviations from the mean.
     pub m2: f64,
 }
 
@@ -41,11 +59,11 @@ impl Moments {
         Self::from_shifted_sums(samples.len() as u64, shift, sum, sum_sq)
     }
 
-    /// Moments of a long sample: each fixed chunk of [`crate::backend::CHUNK`]
+    /// Moments of a long sample: each fixed chunk of [`CHUNK`]
     /// values summed alone, the chunks merged in order.
     pub fn of_chunked(samples: &[f64]) -> Self {
         samples
-            .chunks(crate::backend::CHUNK as usize)
+            .chunks(CHUNK as usize)
             .map(Self::of)
             .fold(Self::default(), Self::merge)
     }
@@ -112,6 +130,12 @@ pub fn tail_measures(pnl: &mut [f64], confidences: &[f64]) -> Vec<TailMeasure> {
         };
     }
     out
+}
+
+/// Moments (fixed chunks, merged in order) and tail measures (by selection)
+/// of a simulated P&L sample on one thread; `pnl` is reordered in place.
+pub fn summarise(pnl: &mut [f64], levels: &[f64]) -> (Moments, Vec<TailMeasure>) {
+    (Moments::of_chunked(pnl), tail_measures(pnl, levels))
 }
 
 /// Pairwise (cascade) summation: error grows with log n rather than n.

@@ -1,0 +1,10 @@
+// Arithmetic Asian (the twin of src/products/asian_arithmetic.rs): the running
+// statistic is the sum of the fixing prices.
+
+fn product_observe(running: vec2<f32>, log_price: vec2<f32>) -> vec2<f32> {
+    return running + exp(log_price);
+}
+
+fn product_payoff(log_price: vec2<f32>, running: vec2<f32>) -> vec2<f32> {
+    return vanilla(running / params.fixings);
+}

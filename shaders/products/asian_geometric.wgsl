@@ -1,0 +1,10 @@
+// Geometric Asian (the twin of src/products/asian_geometric.rs): the running
+// statistic is the sum of the fixing log prices.
+
+fn product_observe(running: vec2<f32>, log_price: vec2<f32>) -> vec2<f32> {
+    return running + log_price;
+}
+
+fn product_payoff(log_price: vec2<f32>, running: vec2<f32>) -> vec2<f32> {
+    return vanilla(exp(running / params.fixings));
+}

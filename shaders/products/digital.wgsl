@@ -1,0 +1,15 @@
+// Cash-or-nothing digital (the twin of src/products/digital.rs): pays 1 when
+// the terminal price ends beyond the strike.
+
+fn product_observe(running: vec2<f32>, log_price: vec2<f32>) -> vec2<f32> {
+    return running;
+}
+
+fn product_payoff(log_price: vec2<f32>, running: vec2<f32>) -> vec2<f32> {
+    let terminal = exp(log_price);
+    var beyond = terminal > vec2<f32>(params.strike);
+    if (PUT) {
+        beyond = terminal < vec2<f32>(params.strike);
+    }
+    return select(vec2<f32>(0.0), vec2<f32>(1.0), beyond);
+}

@@ -1,0 +1,324 @@
+//! The WGSL side of the kernels, described from Rust: parameter structs whose
+//! WGSL declarations are generated from the Rust definitions, the constants
+//! the shaders share with the CPU, and each kernel's module source. A unit
+//! test parses and validates every module with naga on any machine, and
+//! checks each generated struct's layout against Rust's.
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::rng::{
+    CHI_SQUARE_MAX_ATTEMPTS, PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1, SUBSTREAM_CHI_SQUARE,
+    SUBSTREAM_NORMALS,
+};
+
+/// Invocations per workgroup in every kernel.
+pub(crate) const WORKGROUP: u32 = 256;
+
+const MULHILO_INT64_WGSL: &str = include_str!("../../../shaders/mulhilo_int64.wgsl");
+const MULHILO_16BIT_WGSL: &str = include_str!("../../../shaders/mulhilo_16bit.wgsl");
+const PHILOX_WGSL: &str = include_str!("../../../shaders/philox.wgsl");
+const NORMALS_WGSL: &str = include_str!("../../../shaders/normals.wgsl");
+const DOUBLE_F32_WGSL: &str = include_str!("../../../shaders/double_f32.wgsl");
+const PRICE_WGSL: &str = include_str!("../../../shaders/price.wgsl");
+const REDUCE_WGSL: &str = include_str!("../../../shaders/reduce.wgsl");
+const VAR_WGSL: &str = include_str!("../../../shaders/var.wgsl");
+const CHECK_WGSL: &str = include_str!("../../../shaders/philox_check.wgsl");
+
+/// The WGSL name of a field type.
+pub(crate) trait WgslType {
+    const NAME: &'static str;
+}
+impl WgslType for u32 {
+    const NAME: &'static str = "u32";
+}
+impl WgslType for f32 {
+    const NAME: &'static str = "f32";
+}
+impl WgslType for [u32; 2] {
+    const NAME: &'static str = "vec2<u32>";
+}
+
+/// A `#[repr(C)]` plain-data struct and its WGSL declaration from one list of
+/// fields. Fields must sit at offsets WGSL's layout rules agree with (pad to
+/// them); the naga test checks every struct.
+macro_rules! wgsl_struct {
+    ($(#[doc = $doc:literal])* $name:ident { $($(#[doc = $fdoc:literal])* $field:ident: $ty:ty,)+ }) => {
+        $(#[doc = $doc])*
+        #[repr(C)]
+        #[derive(Debug, Clone, Copy, Default, Pod, Zeroable)]
+        pub(crate) struct $name {
+            $($(#[doc = $fdoc])* pub $field: $ty,)+
+        }
+
+        impl $name {
+            /// The WGSL declaration.
+            pub(crate) fn wgsl() -> String {
+                let mut text = format!("struct {} {{\n", stringify!($name));
+                $(text += &format!("    {}: {},\n", stringify!($field), <$ty as WgslType>::NAME);)+
+                text + "}\n"
+            }
+
+            /// Each field's byte offset in Rust, for the layout test.
+            #[cfg(test)]
+            pub(crate) fn offsets() -> Vec<(&'static str, usize)> {
+                vec![$((stringify!($field), std::mem::offset_of!($name, $field)),)+]
+            }
+        }
+    };
+}
+
+wgsl_struct! {
+    /// One pricing dispatch: a range of streams and the job's constants.
+    PriceParams {
+        /// First stream of the dispatch (low, high word).
+        base: [u32; 2],
+        /// Streams in the dispatch.
+        streams: u32,
+        /// Streams below this carry a valid odd sample (the job's last
+        /// stream may not).
+        odd_limit: u32,
+        /// The Philox key.
+        key: [u32; 2],
+        /// Time steps per path.
+        steps: u32,
+        /// Invocations in the dispatch: the grid stride.
+        invocations: u32,
+        /// Where this dispatch's workgroups write their partials.
+        first_partial: u32,
+        /// `ln S(0)`.
+        log_spot: f32,
+        /// Per-step drift.
+        drift: f32,
+        /// Per-step diffusion.
+        diffusion: f32,
+        /// The strike.
+        strike: f32,
+        /// Time steps, as the averaging products divide by them.
+        fixings: f32,
+        /// Padding to 16 bytes.
+        _pad0: u32,
+        /// Padding to 16 bytes.
+        _pad1: u32,
+    }
+}
+
+wgsl_struct! {
+    /// The final reduction: how many partials there are.
+    ReduceParams {
+        /// Partials to add; the sum goes to entry `count`.
+        count: u32,
+        /// Padding.
+        _pad0: u32,
+        /// Padding.
+        _pad1: u32,
+        /// Padding.
+        _pad2: u32,
+    }
+}
+
+wgsl_struct! {
+    /// One batch of VaR scenarios.
+    VarParams {
+        /// First scenario of the batch (low, high word).
+        base: [u32; 2],
+        /// Scenarios in the batch.
+        count: u32,
+        /// Assets.
+        assets: u32,
+        /// The Philox key.
+        key: [u32; 2],
+        /// 1 for Student-t scenarios.
+        student_t: u32,
+        /// Workgroups per row of the 2-D grid.
+        grid_x: u32,
+        /// Degrees of freedom.
+        dof: f32,
+        /// Marsaglia-Tsang `d = dof/2 - 1/3`.
+        chi_d: f32,
+        /// Marsaglia-Tsang `c = 1 / sqrt(9 d)`.
+        chi_c: f32,
+        /// Padding.
+        _pad: u32,
+    }
+}
+
+wgsl_struct! {
+    /// The Philox test hook.
+    CheckParams {
+        /// The Philox key.
+        key: [u32; 2],
+        /// Counters to run.
+        count: u32,
+        /// Padding.
+        _pad: u32,
+    }
+}
+
+/// Constants the shaders share with the CPU, generated from the Rust ones.
+fn constants() -> String {
+    [
+        ("WORKGROUP", WORKGROUP),
+        ("PHILOX_M0", PHILOX_M0),
+        ("PHILOX_M1", PHILOX_M1),
+        ("PHILOX_W0", PHILOX_W0),
+        ("PHILOX_W1", PHILOX_W1),
+        ("SUBSTREAM_NORMALS", SUBSTREAM_NORMALS),
+        ("SUBSTREAM_CHI_SQUARE", SUBSTREAM_CHI_SQUARE),
+        ("CHI_SQUARE_MAX_ATTEMPTS", CHI_SQUARE_MAX_ATTEMPTS),
+    ]
+    .iter()
+    .map(|(name, value)| format!("const {name}: u32 = {value}u;\n"))
+    .collect()
+}
+
+/// Which 32x32 -> 64-bit multiply the generator uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Multiply {
+    /// One 64-bit multiply (SHADER_INT64).
+    Int64,
+    /// Four 16-bit multiplies and the carries.
+    SixteenBit,
+}
+
+/// A kernel's WGSL module: the generated prelude, the generator, then the
+/// kernel's own files.
+fn module(multiply: Multiply, structs: &[String], parts: &[&str]) -> String {
+    let mulhilo = match multiply {
+        Multiply::Int64 => MULHILO_INT64_WGSL,
+        Multiply::SixteenBit => MULHILO_16BIT_WGSL,
+    };
+    let mut source = constants();
+    for declaration in structs {
+        source += declaration;
+    }
+    for part in [mulhilo, PHILOX_WGSL, NORMALS_WGSL].iter().chain(parts) {
+        source += "\n";
+        source += part;
+    }
+    source
+}
+
+/// The pricing module of the product whose WGSL twin is `product`.
+pub(crate) fn price_module(multiply: Multiply, product: &str) -> String {
+    module(
+        multiply,
+        &[PriceParams::wgsl()],
+        &[DOUBLE_F32_WGSL, product, PRICE_WGSL],
+    )
+}
+
+/// The final reduction's module.
+pub(crate) fn reduce_module() -> String {
+    let mut source = constants() + &ReduceParams::wgsl();
+    source += DOUBLE_F32_WGSL;
+    source += REDUCE_WGSL;
+    source
+}
+
+/// The VaR scenario module.
+pub(crate) fn var_module(multiply: Multiply) -> String {
+    module(multiply, &[VarParams::wgsl()], &[VAR_WGSL])
+}
+
+/// The Philox test hook's module.
+pub(crate) fn check_module(multiply: Multiply) -> String {
+    module(multiply, &[CheckParams::wgsl()], &[CHECK_WGSL])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::products::Style;
+
+    /// Parses and validates `source` with naga, as wgpu would on a device.
+    fn validate(label: &str, source: &str) -> naga::Module {
+        let module = naga::front::wgsl::parse_str(source)
+            .unwrap_or_else(|err| panic!("{label}: {}", err.emit_to_string(source)));
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::all(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|err| panic!("{label}: {}", err.emit_to_string(source)));
+        module
+    }
+
+    /// The struct `name` in `module` has Rust's field offsets and size.
+    fn assert_layout(module: &naga::Module, name: &str, offsets: &[(&str, usize)], size: usize) {
+        let mut layouter = naga::proc::Layouter::default();
+        layouter.update(module.to_ctx()).unwrap();
+        let (handle, ty) = module
+            .types
+            .iter()
+            .find(|(_, ty)| ty.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no struct {name}"));
+        let naga::TypeInner::Struct { members, span } = &ty.inner else {
+            panic!("{name} is not a struct");
+        };
+        let wgsl: Vec<(&str, usize)> = members
+            .iter()
+            .map(|m| (m.name.as_deref().unwrap_or(""), m.offset as usize))
+            .collect();
+        assert_eq!(wgsl, offsets, "{name}: WGSL offsets differ from Rust's");
+        assert_eq!(
+            *span as usize, size,
+            "{name}: WGSL size differs from Rust's"
+        );
+        assert_eq!(layouter[handle].size as usize, size);
+    }
+
+    #[test]
+    fn every_module_parses_and_validates_with_both_multiplies() {
+        for multiply in [Multiply::Int64, Multiply::SixteenBit] {
+            for &style in Style::ALL {
+                let module = validate(
+                    &format!("price {style}"),
+                    &price_module(multiply, style.wgsl()),
+                );
+                assert_layout(
+                    &module,
+                    "PriceParams",
+                    &PriceParams::offsets(),
+                    size_of::<PriceParams>(),
+                );
+            }
+            let module = validate("var", &var_module(multiply));
+            assert_layout(
+                &module,
+                "VarParams",
+                &VarParams::offsets(),
+                size_of::<VarParams>(),
+            );
+            let module = validate("check", &check_module(multiply));
+            assert_layout(
+                &module,
+                "CheckParams",
+                &CheckParams::offsets(),
+                size_of::<CheckParams>(),
+            );
+        }
+        let module = validate("reduce", &reduce_module());
+        assert_layout(
+            &module,
+            "ReduceParams",
+            &ReduceParams::offsets(),
+            size_of::<ReduceParams>(),
+        );
+    }
+
+    #[test]
+    fn a_broken_shader_fails_validation() {
+        let broken = price_module(Multiply::Int64, "fn product_observe() {}");
+        assert!(
+            naga::front::wgsl::parse_str(&broken)
+                .ok()
+                .and_then(|m| naga::valid::Validator::new(
+                    naga::valid::ValidationFlags::all(),
+                    naga::valid::Capabilities::all()
+                )
+                .validate(&m)
+                .ok())
+                .is_none()
+        );
+    }
+}

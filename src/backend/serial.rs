@@ -1,0 +1,37 @@
+//! The serial executor: every chunk on the calling thread, in order. With the
+//! scalar kernel it is the scalar tier, with the vector kernel the SIMD tier.
+
+use super::Executor;
+use crate::rng::CHUNK;
+use crate::stats::{Moments, TailMeasure, summarise};
+
+/// One thread.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Serial;
+
+impl Executor for Serial {
+    fn threads(&self) -> usize {
+        1
+    }
+
+    fn map_chunks(
+        &self,
+        chunks: &[(u64, u64)],
+        chunk: &(dyn Fn(u64, u64) -> Moments + Sync),
+    ) -> Vec<Moments> {
+        chunks
+            .iter()
+            .map(|&(start, end)| chunk(start, end))
+            .collect()
+    }
+
+    fn fill_chunks(&self, pnl: &mut [f64], fill: &(dyn Fn(u64, &mut [f64]) + Sync)) {
+        for (chunk, out) in pnl.chunks_mut(CHUNK as usize).enumerate() {
+            fill(chunk as u64 * CHUNK, out);
+        }
+    }
+
+    fn summarise(&self, pnl: &mut [f64], levels: &[f64]) -> (Moments, Vec<TailMeasure>) {
+        summarise(pnl, levels)
+    }
+}

@@ -1,0 +1,279 @@
+//! Products, each defined once: its path statistic, its payoff, its closed form
+//! and its WGSL twin, in one module (plus the twin in `shaders/products/`).
+//!
+//! # The product contract
+//!
+//! A path starts at `ln S(0)` with a running statistic of 0. At each of the
+//! product's time steps the log price moves by `drift + diffusion z` (the exact
+//! log-normal step, [`PathSetup`]) and the product folds the new log price
+//! into its running statistic ([`Product::observe`]); at expiry it turns the
+//! final state into an undiscounted payoff ([`Product::payoff`]). Both are
+//! generic over [`Lane`], so the scalar oracle runs them on `f64` and the SIMD
+//! kernels on eight lanes, from the same definition; the GPU runs the WGSL twin
+//! ([`Product::WGSL`]), which defines `product_observe` and `product_payoff`
+//! with the same meaning in f32 on two paths at once (`vec2<f32>`).
+//!
+//! Adding a product is a module here, one line in [`products!`]'s list below,
+//! and its WGSL twin: every tier, the CLI's `--style`, the closed form beside
+//! the estimate and the tier tests pick it up from there.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{InputError, named_choices, positive};
+use crate::lane::Lane;
+use crate::market::{Market, OptionKind};
+
+/// A path's state: its log price and the product's running statistic.
+#[derive(Debug, Clone, Copy)]
+pub struct PathState<L> {
+    /// `ln S(t)` after the last step.
+    pub log_price: L,
+    /// What the product accumulates over the fixings (see [`Product::observe`]).
+    pub running: L,
+}
+
+impl<L: Lane> PathState<L> {
+    /// A path at `ln S(0)` with nothing accumulated.
+    #[inline(always)]
+    pub fn start(log_spot: L) -> Self {
+        Self {
+            log_price: log_spot,
+            running: L::splat(0.0),
+        }
+    }
+
+    /// One time step: the log price moves by `increment` and the product
+    /// observes the new price.
+    #[inline(always)]
+    pub fn advance<P: Product>(&mut self, increment: L) {
+        self.log_price += increment;
+        self.running = P::observe(self.running, self.log_price);
+    }
+}
+
+/// The contract's numbers a payoff reads, in the lane type.
+#[derive(Debug, Clone, Copy)]
+pub struct Terms<L> {
+    /// The strike.
+    pub strike: L,
+    /// Time steps taken (the fixings of an averaging product).
+    pub fixings: L,
+}
+
+/// `max(S - K, 0)` for a call, `max(K - S, 0)` for a put.
+#[inline(always)]
+pub fn vanilla<L: Lane, const PUT: bool>(underlying: L, strike: L) -> L {
+    if PUT {
+        (strike - underlying).positive_part()
+    } else {
+        (underlying - strike).positive_part()
+    }
+}
+
+/// One product: what it accumulates along a path and what it pays.
+pub trait Product {
+    /// The time steps the product always takes (one exact step to maturity for
+    /// a payoff on the terminal price); `None` when it takes the contract's
+    /// fixings.
+    const STEPS: Option<u32>;
+    /// The WGSL twin: `product_observe` and `product_payoff` over two paths,
+    /// reading the `PUT` override and `params.strike` / `params.fixings`.
+    const WGSL: &'static str;
+    /// The running statistic after a fixing at `log_price`.
+    fn observe<L: Lane>(running: L, log_price: L) -> L;
+    /// The undiscounted payoff of a finished path.
+    fn payoff<L: Lane, const PUT: bool>(path: &PathState<L>, terms: &Terms<L>) -> L;
+    /// The exact price, where one is known.
+    fn closed_form(market: &Market, option: &OptionSpec) -> Option<f64>;
+}
+
+/// Code that runs for one product, call or put, plain or antithetic, as
+/// compile-time parameters, so every combination gets its own loop (the way
+/// the SIMD tier specialises; the GPU does the same with pipeline overrides).
+pub(crate) trait Specialised {
+    /// What the code returns.
+    type Output;
+    /// Runs the code for product `P`.
+    fn run<P: Product, const PUT: bool, const ANTITHETIC: bool>(self) -> Self::Output;
+}
+
+fn with_flags<P: Product, S: Specialised>(
+    kind: OptionKind,
+    antithetic: bool,
+    code: S,
+) -> S::Output {
+    match (kind == OptionKind::Put, antithetic) {
+        (false, false) => code.run::<P, false, false>(),
+        (false, true) => code.run::<P, false, true>(),
+        (true, false) => code.run::<P, true, false>(),
+        (true, true) => code.run::<P, true, true>(),
+    }
+}
+
+/// Declares the product list once: the modules, the [`Style`] enum with its
+/// names, and the dispatch from a `Style` to its product type.
+macro_rules! products {
+    ($($(#[doc = $doc:literal])* $variant:ident => $name:literal, $module:ident::$product:ident;)+) => {
+        $(mod $module;)+
+        $(pub use $module::$product;)+
+
+        /// Which product: how the payoff reads the path.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum Style {
+            $($(#[doc = $doc])* $variant,)+
+        }
+
+        named_choices!(Style, "style", [$(Style::$variant => $name),+]);
+
+        /// Runs `code` specialised for `style`, `kind` and `antithetic`.
+        pub(crate) fn specialise<S: Specialised>(
+            style: Style,
+            kind: OptionKind,
+            antithetic: bool,
+            code: S,
+        ) -> S::Output {
+            match style {
+                $(Style::$variant => with_flags::<$module::$product, S>(kind, antithetic, code),)+
+            }
+        }
+
+        impl Style {
+            /// Every product, in the CLI's order.
+            pub const ALL: &'static [Style] = &[$(Style::$variant),+];
+
+            /// The time steps the product always takes, or `None` when it
+            /// takes the contract's fixings ([`Product::STEPS`]).
+            pub fn fixed_steps(self) -> Option<u32> {
+                match self {
+                    $(Style::$variant => <$module::$product as Product>::STEPS,)+
+                }
+            }
+
+            /// The product's WGSL twin ([`Product::WGSL`]).
+            pub fn wgsl(self) -> &'static str {
+                match self {
+                    $(Style::$variant => <$module::$product as Product>::WGSL,)+
+                }
+            }
+
+            /// The closed-form price of `option` (of this style), if known.
+            pub fn closed_form(self, market: &Market, option: &OptionSpec) -> Option<f64> {
+                match self {
+                    $(Style::$variant => <$module::$product>::closed_form(market, option),)+
+                }
+            }
+        }
+    };
+}
+
+products! {
+    /// Payoff on the terminal price.
+    European => "european", european::European;
+    /// Payoff on the arithmetic mean of the fixings `t_i = i T / N`, `i = 1..N`.
+    AsianArithmetic => "asian-arithmetic", asian_arithmetic::AsianArithmetic;
+    /// Payoff on the geometric mean of the same fixings.
+    AsianGeometric => "asian-geometric", asian_geometric::AsianGeometric;
+    /// Cash-or-nothing digital: pays 1 when the terminal price ends beyond the strike.
+    Digital => "digital", digital::Digital;
+}
+
+impl Style {
+    /// Whether the payoff reads intermediate fixings.
+    pub fn is_asian(self) -> bool {
+        self.fixed_steps().is_none()
+    }
+}
+
+/// The contract being priced.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OptionSpec {
+    /// Call or put.
+    pub kind: OptionKind,
+    /// The product.
+    pub style: Style,
+    /// Strike, > 0.
+    pub strike: f64,
+    /// Years to expiry, > 0.
+    pub maturity: f64,
+    /// Number of equally spaced fixings for the averaging styles, >= 1;
+    /// ignored by a style that fixes its own steps (European: one exact step).
+    pub steps: u32,
+}
+
+impl OptionSpec {
+    /// Checks every field, naming the first bad one.
+    pub fn validate(&self) -> Result<(), InputError> {
+        positive("strike", self.strike)?;
+        positive("maturity", self.maturity)?;
+        if self.style.is_asian() && self.steps == 0 {
+            return Err(InputError::invalid(
+                "steps",
+                self.steps,
+                "an Asian option needs at least 1 fixing",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Time steps the simulation takes: the fixings, or the steps the style
+    /// fixes itself.
+    pub fn time_steps(&self) -> u32 {
+        self.style.fixed_steps().unwrap_or(self.steps)
+    }
+}
+
+/// Per-step constants of the exact log-normal scheme, computed once per job:
+/// `ln S(t + dt) = ln S(t) + drift + diffusion * z`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PathSetup {
+    /// `ln S(0)`.
+    pub log_spot: f64,
+    /// `S(0)`.
+    pub spot: f64,
+    /// `(rate - dividend - vol^2 / 2) dt`.
+    pub drift: f64,
+    /// `vol sqrt(dt)`.
+    pub diffusion: f64,
+    /// The strike.
+    pub strike: f64,
+    /// Time steps per path.
+    pub steps: u32,
+    /// Call or put.
+    pub kind: OptionKind,
+    /// The product.
+    pub style: Style,
+}
+
+impl PathSetup {
+    /// The constants of `option` in `market`.
+    pub fn new(market: &Market, option: &OptionSpec) -> Self {
+        let Market {
+            spot,
+            rate,
+            dividend,
+            vol,
+        } = *market;
+        let steps = option.time_steps();
+        let dt = option.maturity / f64::from(steps);
+        Self {
+            log_spot: spot.ln(),
+            spot,
+            drift: (rate - dividend - 0.5 * vol * vol) * dt,
+            diffusion: vol * dt.sqrt(),
+            strike: option.strike,
+            steps,
+            kind: option.kind,
+            style: option.style,
+        }
+    }
+
+    /// The payoff's terms in lane type `L`.
+    #[inline(always)]
+    pub fn terms<L: Lane>(&self) -> Terms<L> {
+        Terms {
+            strike: L::splat(self.strike),
+            fixings: L::splat(f64::from(self.steps)),
+        }
+    }
+}
