@@ -11,22 +11,31 @@ pub enum InputError {
     /// A number that is NaN, infinite, or outside the range its field allows.
     #[error("invalid {field} = {value}: {reason}")]
     Invalid {
+        /// The field, e.g. `spot` or `assets[2].sigma`.
         field: String,
+        /// The value as given.
         value: String,
+        /// What the field allows.
         reason: String,
     },
     /// A name that is not one of the accepted choices.
     #[error("unknown {field} '{value}' (expected one of: {expected})")]
     Unknown {
+        /// The field.
         field: String,
+        /// The name as given.
         value: String,
+        /// The accepted names.
         expected: String,
     },
     /// Sizes that must agree do not.
     #[error("dimension mismatch in {field}: expected {expected}, found {found}")]
     Dimension {
+        /// The field.
         field: String,
+        /// The size it must have.
         expected: usize,
+        /// The size it has.
         found: usize,
     },
     /// The correlation matrix is not a valid correlation matrix.
@@ -34,10 +43,20 @@ pub enum InputError {
     Correlation(String),
     /// The portfolio file could not be read.
     #[error("cannot read portfolio file {path}: {message}")]
-    PortfolioRead { path: PathBuf, message: String },
+    PortfolioRead {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
     /// The portfolio file is not the JSON the format asks for.
     #[error("malformed portfolio file {path}: {message}")]
-    PortfolioFormat { path: PathBuf, message: String },
+    PortfolioFormat {
+        /// The file.
+        path: PathBuf,
+        /// Where and why.
+        message: String,
+    },
 }
 
 impl InputError {
@@ -58,19 +77,25 @@ pub enum BackendError {
     /// The tier exists in the API but is not available in this build or release.
     #[error("backend '{backend}' is not available: {reason}")]
     Unavailable {
+        /// The tier.
         backend: &'static str,
+        /// Why.
         reason: String,
     },
     /// The tier was compiled out with a cargo feature.
     #[error("backend '{backend}' is not compiled in (rebuild with `--features {feature}`)")]
     NotCompiledWith {
+        /// The tier.
         backend: &'static str,
+        /// The cargo feature that builds it.
         feature: &'static str,
     },
     /// The tier started but failed while running the job.
     #[error("backend '{backend}' failed: {reason}")]
     Failed {
+        /// The tier (or `memory` for the host's).
         backend: &'static str,
+        /// What failed.
         reason: String,
     },
 }
@@ -78,12 +103,15 @@ pub enum BackendError {
 /// Any error the library returns.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
+    /// Bad input.
     #[error(transparent)]
     Input(#[from] InputError),
+    /// A tier that cannot run.
     #[error(transparent)]
     Backend(#[from] BackendError),
 }
 
+/// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Checks that `value` is finite, naming `field` otherwise.

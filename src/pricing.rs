@@ -34,7 +34,7 @@ impl PricingJob {
                 "must be at least 1",
             ));
         }
-        if self.antithetic && self.paths % 2 != 0 {
+        if self.antithetic && !self.paths.is_multiple_of(2) {
             return Err(InputError::invalid(
                 "paths",
                 self.paths,

@@ -17,6 +17,7 @@ use crate::tier::Tier;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Asset {
+    /// The asset's name.
     pub name: String,
     /// Fraction of the portfolio's value held (negative for a short position).
     pub weight: f64,
@@ -36,6 +37,7 @@ pub struct Asset {
 pub struct Portfolio {
     /// Total value in currency units, > 0.
     pub value: f64,
+    /// The holdings.
     pub assets: Vec<Asset>,
     /// Symmetric, unit-diagonal, positive semi-definite k x k matrix.
     pub correlation: Vec<Vec<f64>>,
@@ -69,6 +71,7 @@ impl Portfolio {
         Ok(portfolio)
     }
 
+    /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), InputError> {
         positive("value", self.value)?;
         if self.assets.is_empty() {
@@ -172,10 +175,15 @@ pub enum ReturnDistribution {
     /// Multivariate Student-t standardised to the same covariance:
     /// `X = h mu + sqrt(h) L z sqrt((dof - 2) / W)`, one `W ~ chi-square(dof)` per
     /// scenario, `dof > 2`.
-    StudentT { dof: f64 },
+    /// Student-t with `dof` degrees of freedom, > 2.
+    StudentT {
+        /// Degrees of freedom, > 2.
+        dof: f64,
+    },
 }
 
 impl ReturnDistribution {
+    /// Checks the degrees of freedom.
     pub fn validate(&self) -> Result<(), InputError> {
         if let ReturnDistribution::StudentT { dof } = *self {
             finite("dof", dof)?;
@@ -195,7 +203,9 @@ impl ReturnDistribution {
 /// results (`"0.95"` stays `"0.95"`, `"0.950"` stays `"0.950"`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Confidence {
+    /// The level, in (0, 1).
     pub level: f64,
+    /// The text it was given as.
     pub label: String,
 }
 
@@ -208,6 +218,7 @@ impl Confidence {
         }
     }
 
+    /// Checks the level lies in (0, 1).
     pub fn validate(&self) -> Result<(), InputError> {
         open_unit("confidence", self.level).map(|_| ())
     }
@@ -238,6 +249,7 @@ impl fmt::Display for Confidence {
 /// One VaR/ES run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VarJob {
+    /// The portfolio.
     pub portfolio: Portfolio,
     /// Number of simulated scenarios, >= 1.
     pub scenarios: u64,
@@ -245,11 +257,14 @@ pub struct VarJob {
     pub confidences: Vec<Confidence>,
     /// Horizon in days, > 0: means scale with it, covariances too.
     pub horizon_days: f64,
+    /// The return distribution.
     pub distribution: ReturnDistribution,
+    /// Selects the Philox key; the same seed gives the same sample on every tier.
     pub seed: u64,
 }
 
 impl VarJob {
+    /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), InputError> {
         self.portfolio.validate()?;
         if self.scenarios == 0 {
@@ -330,8 +345,11 @@ impl VarJob {
 /// scenarios x assets matrix ever exists.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RiskModel {
+    /// Mean P&L over the horizon.
     pub mean: f64,
+    /// Each asset shock's weight in the P&L, currency units.
     pub loadings: Vec<f64>,
+    /// Student-t degrees of freedom; `None` for normal scenarios.
     pub dof: Option<f64>,
 }
 
@@ -370,7 +388,9 @@ impl RiskModel {
 /// What a backend measures over the simulated P&L.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiskEstimate {
+    /// Mean simulated P&L.
     pub mean: f64,
+    /// Standard deviation of the simulated P&L.
     pub std_dev: f64,
     /// One per confidence level, in the job's order.
     pub tails: Vec<TailMeasure>,
@@ -393,29 +413,39 @@ impl RiskEstimate {
 /// VaR and ES at one confidence level, simulated and closed-form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiskLevel {
+    /// The level.
     pub confidence: Confidence,
+    /// Simulated VaR.
     pub var: f64,
+    /// Simulated ES.
     pub es: f64,
+    /// Closed-form VaR for the same distribution.
     pub parametric_var: f64,
+    /// Closed-form ES for the same distribution.
     pub parametric_es: f64,
 }
 
 /// A VaR/ES run's figures with provenance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VarResult {
+    /// Simulated scenarios.
     pub scenarios: u64,
+    /// The seed of the Philox streams.
     pub seed: u64,
     /// The tier that ran, for scripts: `scalar`, `simd`, `rayon` or `gpu`.
     pub tier: Tier,
+    /// The tier that ran, with what it ran on.
     pub backend: String,
     /// Why that tier: `requested`, or `Backend::Auto`'s reason.
     pub selection: String,
     /// What the caller should know about the run; empty when nothing.
     pub warnings: Vec<String>,
+    /// Seconds the tier spent on the job.
     pub elapsed_s: f64,
     /// Mean simulated P&L over the horizon.
     pub mean: f64,
     /// Standard deviation of the simulated P&L.
     pub std: f64,
+    /// VaR and ES per confidence level, in the job's order.
     pub levels: Vec<RiskLevel>,
 }

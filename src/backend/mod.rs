@@ -5,14 +5,14 @@
 //! Products are defined once ([`crate::products`]); a *kernel* turns a chunk of
 //! a job into figures, and an *executor* decides where the chunks run:
 //!
-//! | tier     | executor        | kernel                                   |
-//! |----------|-----------------|------------------------------------------|
-//! | `scalar` | [`Serial`]      | [`ScalarKernel`]: one f64 path at a time, the oracle |
-//! | `simd`   | [`Serial`]      | [`VectorKernel`]: sixteen paths in `f64x8` lanes |
-//! | `rayon`  | [`Rayon`]       | [`VectorKernel`]                          |
-//! | `gpu`    | `gpu::GpuBackend` | the products' WGSL twins, specialised by pipeline overrides |
+//! | tier     | executor     | kernel                                              |
+//! |----------|--------------|-----------------------------------------------------|
+//! | `scalar` | `Serial`     | `ScalarKernel`: one f64 path at a time, the oracle  |
+//! | `simd`   | `Serial`     | `VectorKernel`: sixteen paths in `f64x8` lanes      |
+//! | `rayon`  | `Rayon`      | `VectorKernel`                                      |
+//! | `gpu`    | `GpuBackend` | the products' WGSL twins, specialised by overrides  |
 //!
-//! A new CPU tier is a new [`Executor`]; a new device is a new
+//! A new CPU tier is a new `Executor`; a new device is a new
 //! [`ComputeBackend`]. Neither touches a product.
 //!
 //! Contracts every tier keeps:
@@ -31,7 +31,7 @@
 //!   1e-9 relative; the GPU tier computes in f32 on the device and agrees to
 //!   1e-4 relative on prices and 1e-3 on VaR/ES.
 //! * **Errors, not panics.** A tier that cannot run returns
-//!   [`BackendError`](crate::error::BackendError).
+//!   [`crate::error::BackendError`].
 
 use crate::error::{BackendError, Result};
 use crate::pricing::{PricingEstimate, PricingJob};

@@ -13,7 +13,7 @@
 //! ([`Product::WGSL`]), which defines `product_observe` and `product_payoff`
 //! with the same meaning in f32 on two paths at once (`vec2<f32>`).
 //!
-//! Adding a product is a module here, one line in [`products!`]'s list below,
+//! Adding a product is a module here, one line in the `products!` list below,
 //! and its WGSL twin: every tier, the CLI's `--style`, the closed form beside
 //! the estimate and the tier tests pick it up from there.
 

@@ -99,7 +99,11 @@ pub fn normal_pair(seed: u64, substream: u32, stream: u64, block: u32) -> (f64, 
 #[inline(always)]
 pub fn path_normal(seed: u64, sample: u64, step: u32) -> f64 {
     let (cosine, sine) = normal_pair(seed, SUBSTREAM_NORMALS, sample / 2, step);
-    if sample % 2 == 0 { cosine } else { sine }
+    if sample.is_multiple_of(2) {
+        cosine
+    } else {
+        sine
+    }
 }
 
 /// Box-Muller: two independent standard normals from two uniforms in (0, 1).

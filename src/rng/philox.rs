@@ -6,11 +6,15 @@
 
 use rand_core::{Infallible, SeedableRng, TryRng, utils};
 
-/// Round multipliers and Weyl key increments from the paper.
+/// Round multiplier of counter words 0 and 1 (Salmon et al., 2011).
 pub const PHILOX_M0: u32 = 0xD251_1F53;
+/// Round multiplier of counter words 2 and 3.
 pub const PHILOX_M1: u32 = 0xCD9E_8D57;
+/// Weyl increment of key word 0 per round.
 pub const PHILOX_W0: u32 = 0x9E37_79B9;
+/// Weyl increment of key word 1 per round.
 pub const PHILOX_W1: u32 = 0xBB67_AE85;
+/// Rounds of Philox4x32-10.
 pub const PHILOX_ROUNDS: usize = 10;
 
 #[inline(always)]

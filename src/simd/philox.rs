@@ -28,6 +28,7 @@ impl RoundKeys {
         Self::new(seed_key(seed))
     }
 
+    /// The round keys of a Philox key.
     pub fn new(key: [u32; 2]) -> Self {
         Self {
             key,
@@ -146,6 +147,7 @@ pub struct Streams<'a, const G: usize> {
 pub type StreamGroup<'a> = Streams<'a, 1>;
 
 impl<'a, const G: usize> Streams<'a, G> {
+    /// Streams `first ..` under `keys`.
     pub fn new(keys: &'a RoundKeys, first: u64) -> Self {
         let stream =
             |group: usize, offset: usize| first.wrapping_add((group * LANES + offset) as u64);

@@ -9,8 +9,8 @@ use super::{Moments, TailMeasure, pairwise_sum, tail_count, tail_measures};
 use crate::rng::CHUNK;
 
 /// Mean, spread and tails of a simulated P&L sample on the current rayon pool:
-/// moments per fixed chunk merged in order, tails by [`parallel_tails`] from
-/// [`PARALLEL_SELECTION_MIN`] values up (one thread's selection below), so
+/// moments per fixed chunk merged in order, tails by the bracketed selection from
+/// 2^20 values up (one thread's selection below), so
 /// the figures do not depend on the thread count. The rayon and GPU tiers
 /// summarise their samples with it.
 pub fn summarise_parallel(pnl: &mut [f64], levels: &[f64]) -> (Moments, Vec<TailMeasure>) {
