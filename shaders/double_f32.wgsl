@@ -23,3 +23,19 @@ fn df_add_pair(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
     let squares = two_sum(q.x, q.y + a.w + b.w);
     return vec4<f32>(sum, squares);
 }
+
+var<workgroup> scratch: array<vec4<f32>, WORKGROUP>;
+
+// The workgroup's (sum, squares) pairs added in a fixed tree; invocation 0
+// gets the total.
+fn workgroup_total(lid: u32, value: vec4<f32>) -> vec4<f32> {
+    scratch[lid] = value;
+    workgroupBarrier();
+    for (var stride = WORKGROUP / 2u; stride > 0u; stride = stride / 2u) {
+        if (lid < stride) {
+            scratch[lid] = df_add_pair(scratch[lid], scratch[lid + stride]);
+        }
+        workgroupBarrier();
+    }
+    return scratch[0];
+}

@@ -18,8 +18,6 @@ override ANTITHETIC: bool = false;
 @group(0) @binding(0) var<uniform> params: PriceParams;
 @group(0) @binding(1) var<storage, read_write> partials: array<vec4<f32>>;
 
-var<workgroup> scratch: array<vec4<f32>, WORKGROUP>;
-
 // max(S - K, 0) or max(K - S, 0) on two underlyings.
 fn vanilla(underlying: vec2<f32>) -> vec2<f32> {
     if (PUT) {
@@ -67,15 +65,8 @@ fn price(
         sum = df_add(sum, values.x + values.y);
         squares = df_add(squares, values.x * values.x + values.y * values.y);
     }
-    scratch[lid] = vec4<f32>(sum, squares);
-    workgroupBarrier();
-    for (var stride = WORKGROUP / 2u; stride > 0u; stride = stride / 2u) {
-        if (lid < stride) {
-            scratch[lid] = df_add_pair(scratch[lid], scratch[lid + stride]);
-        }
-        workgroupBarrier();
-    }
+    let total = workgroup_total(lid, vec4<f32>(sum, squares));
     if (lid == 0u) {
-        partials[params.first_partial + workgroup.x] = scratch[0];
+        partials[params.first_partial + workgroup.x] = total;
     }
 }

@@ -5,23 +5,14 @@
 @group(0) @binding(0) var<uniform> params: ReduceParams;
 @group(0) @binding(1) var<storage, read_write> partials: array<vec4<f32>>;
 
-var<workgroup> scratch: array<vec4<f32>, WORKGROUP>;
-
 @compute @workgroup_size(WORKGROUP)
 fn reduce(@builtin(local_invocation_index) lid: u32) {
     var acc = vec4<f32>(0.0);
     for (var i = lid; i < params.count; i += WORKGROUP) {
         acc = df_add_pair(acc, partials[i]);
     }
-    scratch[lid] = acc;
-    workgroupBarrier();
-    for (var stride = WORKGROUP / 2u; stride > 0u; stride = stride / 2u) {
-        if (lid < stride) {
-            scratch[lid] = df_add_pair(scratch[lid], scratch[lid + stride]);
-        }
-        workgroupBarrier();
-    }
+    let total = workgroup_total(lid, acc);
     if (lid == 0u) {
-        partials[params.count] = scratch[0];
+        partials[params.count] = total;
     }
 }

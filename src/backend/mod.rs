@@ -35,7 +35,7 @@
 
 use crate::error::{BackendError, Result};
 use crate::pricing::{PricingEstimate, PricingJob};
-use crate::products::PathSetup;
+use crate::products::{PathSetup, Product, Specialised, specialise};
 use crate::risk::{RiskEstimate, RiskModel, VarJob};
 use crate::rng::chunk_bounds;
 use crate::stats::{Moments, TailMeasure};
@@ -85,6 +85,50 @@ pub(crate) trait CpuKernel: Sync {
     fn price_chunk(&self, setup: &PathSetup, job: &PricingJob, start: u64, end: u64) -> Moments;
     /// The P&L of scenarios `first .. first + out.len()`, written to `out`.
     fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]);
+}
+
+/// A pricing kernel for one product, call or put, plain or antithetic, as
+/// compile-time parameters.
+pub(crate) trait ChunkKernel {
+    /// Moments of the undiscounted samples `start .. end`.
+    fn moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+        setup: &PathSetup,
+        seed: u64,
+        start: u64,
+        end: u64,
+    ) -> Moments;
+}
+
+/// Samples `start .. end` of a job, run by kernel `K` specialised for the
+/// job's product ([`crate::products::specialise`]).
+pub(crate) struct Chunk<'a, K> {
+    pub setup: &'a PathSetup,
+    pub seed: u64,
+    pub start: u64,
+    pub end: u64,
+    pub kernel: std::marker::PhantomData<K>,
+}
+
+impl<'a, K: ChunkKernel> Chunk<'a, K> {
+    /// Runs the chunk.
+    pub fn moments(setup: &'a PathSetup, job: &PricingJob, start: u64, end: u64) -> Moments {
+        let chunk = Self {
+            setup,
+            seed: job.seed,
+            start,
+            end,
+            kernel: std::marker::PhantomData,
+        };
+        specialise(setup.style, setup.kind, job.antithetic, chunk)
+    }
+}
+
+impl<K: ChunkKernel> Specialised for Chunk<'_, K> {
+    type Output = Moments;
+
+    fn run<P: Product, const PUT: bool, const ANTITHETIC: bool>(self) -> Moments {
+        K::moments::<P, PUT, ANTITHETIC>(self.setup, self.seed, self.start, self.end)
+    }
 }
 
 /// Where a CPU tier's chunks run: one thread, or a pool.

@@ -4,9 +4,9 @@
 //! `sin_cos` and `exp`), so it shares no arithmetic with the SIMD kernels
 //! beyond the products' formulas.
 
-use super::CpuKernel;
+use super::{Chunk, ChunkKernel, CpuKernel};
 use crate::pricing::PricingJob;
-use crate::products::{PathSetup, PathState, Product, Specialised, specialise};
+use crate::products::{PathSetup, PathState, Product};
 use crate::risk::RiskModel;
 use crate::rng::{SUBSTREAM_NORMALS, chi_square, fill_normals, path_normal};
 use crate::stats::Moments;
@@ -31,24 +31,13 @@ fn path_payoff<P: Product, const PUT: bool>(
     P::payoff::<f64, PUT>(&path, &setup.terms())
 }
 
-/// The samples `start .. end` of one job, one at a time.
-struct Chunk<'a> {
-    setup: &'a PathSetup,
-    seed: u64,
-    start: u64,
-    end: u64,
-}
-
-impl Specialised for Chunk<'_> {
-    type Output = Moments;
-
-    fn run<P: Product, const PUT: bool, const ANTITHETIC: bool>(self) -> Moments {
-        let Chunk {
-            setup,
-            seed,
-            start,
-            end,
-        } = self;
+impl ChunkKernel for ScalarKernel {
+    fn moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+        setup: &PathSetup,
+        seed: u64,
+        start: u64,
+        end: u64,
+    ) -> Moments {
         let samples: Vec<f64> = (start..end)
             .map(|index| {
                 let up = path_payoff::<P, PUT>(setup, seed, index, 1.0);
@@ -85,13 +74,7 @@ impl CpuKernel for ScalarKernel {
     }
 
     fn price_chunk(&self, setup: &PathSetup, job: &PricingJob, start: u64, end: u64) -> Moments {
-        let chunk = Chunk {
-            setup,
-            seed: job.seed,
-            start,
-            end,
-        };
-        specialise(setup.style, setup.kind, job.antithetic, chunk)
+        Chunk::<Self>::moments(setup, job, start, end)
     }
 
     fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {

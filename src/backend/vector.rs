@@ -10,10 +10,10 @@
 
 use wide::f64x8;
 
-use super::CpuKernel;
+use super::{Chunk, ChunkKernel, CpuKernel};
 use crate::hardware::compiled_simd;
 use crate::pricing::PricingJob;
-use crate::products::{PathSetup, PathState, Product, Specialised, specialise};
+use crate::products::{PathSetup, PathState, Product};
 use crate::risk::RiskModel;
 use crate::rng::{
     CHI_SQUARE_MAX_ATTEMPTS, SUBSTREAM_CHI_SQUARE, SUBSTREAM_NORMALS, chi_square_constants,
@@ -32,13 +32,7 @@ impl CpuKernel for VectorKernel {
     }
 
     fn price_chunk(&self, setup: &PathSetup, job: &PricingJob, start: u64, end: u64) -> Moments {
-        let chunk = Chunk {
-            setup,
-            seed: job.seed,
-            start,
-            end,
-        };
-        specialise(setup.style, setup.kind, job.antithetic, chunk)
+        Chunk::<Self>::moments(setup, job, start, end)
     }
 
     fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {
@@ -108,19 +102,14 @@ fn sample_masks(first: u64, start: u64, end: u64) -> [f64x8; 2] {
     })
 }
 
-/// The samples `start .. end` of one job, sixteen streams at a time.
-struct Chunk<'a> {
-    setup: &'a PathSetup,
-    seed: u64,
-    start: u64,
-    end: u64,
-}
-
-impl Specialised for Chunk<'_> {
-    type Output = Moments;
-
-    fn run<P: Product, const PUT: bool, const ANTITHETIC: bool>(self) -> Moments {
-        chunk_moments::<P, PUT, ANTITHETIC>(self.setup, self.seed, self.start, self.end)
+impl ChunkKernel for VectorKernel {
+    fn moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+        setup: &PathSetup,
+        seed: u64,
+        start: u64,
+        end: u64,
+    ) -> Moments {
+        chunk_moments::<P, PUT, ANTITHETIC>(setup, seed, start, end)
     }
 }
 
