@@ -195,6 +195,11 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
 
 /// A zeroed P&L buffer of `scenarios` values; running out of memory is an
 /// error naming the size, never an abort.
+///
+/// The memory comes zeroed from the allocator (`calloc`, as `vec![0.0; n]`
+/// does), so its pages are first touched by the threads that fill them
+/// rather than by a serial memset: measured 8-10% of a rayon VaR run at 1e7
+/// scenarios on 2 cores.
 pub(crate) fn allocate(scenarios: u64) -> Result<Vec<f64>> {
     let too_big = |reason: String| BackendError::Failed {
         backend: "memory",
@@ -205,15 +210,28 @@ pub(crate) fn allocate(scenarios: u64) -> Result<Vec<f64>> {
             "{scenarios} scenarios do not fit this machine's memory space"
         ))
     })?;
-    let mut pnl = Vec::new();
-    pnl.try_reserve_exact(count).map_err(|err| {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<f64>(count).map_err(|_| {
         too_big(format!(
-            "cannot hold {scenarios} scenarios ({} bytes): {err}",
-            scenarios.saturating_mul(8)
+            "{scenarios} scenarios do not fit this machine's memory space"
         ))
     })?;
-    pnl.resize(count, 0.0);
-    Ok(pnl)
+    // SAFETY: `layout` has a non-zero size (count > 0), as `alloc_zeroed`
+    // requires.
+    let pointer = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<f64>();
+    if pointer.is_null() {
+        return Err(too_big(format!(
+            "cannot hold {scenarios} scenarios ({} bytes): out of memory",
+            layout.size()
+        ))
+        .into());
+    }
+    // SAFETY: `pointer` was allocated by the global allocator with the layout
+    // of `count` f64s, which `Vec` uses for a capacity of `count`; all-zero
+    // bits are a valid f64 (0.0), so all `count` elements are initialised.
+    Ok(unsafe { Vec::from_raw_parts(pointer, count, count) })
 }
 
 /// Folds per-chunk moments of undiscounted payoffs, in chunk order, into the
