@@ -379,3 +379,48 @@ fn calibrate_writes_the_file_that_info_and_auto_then_read() {
         .stderr(predicate::str::contains("warning").not());
     std::fs::remove_dir_all(path.parent().unwrap()).ok();
 }
+
+#[test]
+fn json_results_carry_the_tier_for_scripts() {
+    for (command, backend) in [("price", "scalar"), ("price", "simd"), ("var", "rayon")] {
+        let mut args = vec![command, "--backend", backend, "--json", "--seed", "3"];
+        if command == "price" {
+            args.extend(["--paths", "1000"]);
+        } else {
+            args.extend([
+                "--portfolio",
+                "examples/portfolio.json",
+                "--scenarios",
+                "1000",
+            ]);
+        }
+        let out = quantmc()
+            .args(&args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let json: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(json["tier"], backend);
+        assert_eq!(json["warnings"], serde_json::json!([]));
+    }
+}
+
+#[test]
+fn a_closed_pipe_on_stdout_ends_quietly() {
+    // `quantmc info | head -c 1`: the reader leaves early; no error, no panic.
+    let binary = env!("CARGO_BIN_EXE_quantmc");
+    let mut child = std::process::Command::new(binary)
+        .arg("info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}: {stderr}", out.status);
+    assert!(!stderr.contains("Error"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
