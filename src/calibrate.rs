@@ -24,7 +24,9 @@ pub struct Timing {
     pub seconds: f64,
 }
 
-const REPEATS: usize = 3;
+/// Runs per measurement; the minimum is kept, so a run slowed by other work
+/// on the machine does not count.
+const REPEATS: usize = 5;
 const ASSETS: usize = 10;
 
 fn european(paths: u64) -> PricingJob {
@@ -182,4 +184,20 @@ pub fn run(progress: impl Fn(&Timing)) -> Result<(Calibration, Vec<Timing>)> {
         },
     };
     Ok((calibration, timings))
+}
+
+/// Why `calibration`, measured on a machine with `cores` logical cores, is not
+/// to be trusted, or `None`: with two or more cores all-core work beats one
+/// core at large sizes unless the machine was busy while it was measured.
+pub fn inconsistency(calibration: &Calibration, cores: usize) -> Option<String> {
+    let tuning = &calibration.tuning;
+    (cores >= 2
+        && tuning.pricing.get(Tier::Rayon).is_none()
+        && tuning.risk.get(Tier::Rayon).is_none())
+    .then(|| {
+        format!(
+            "on {cores} cores the rayon tier never beat one core, even at 2^24 paths: \
+             the machine was probably busy; not saved, run `quantmc calibrate` again when it is idle"
+        )
+    })
 }

@@ -41,6 +41,17 @@ pub enum InputError {
     /// The correlation matrix is not a valid correlation matrix.
     #[error("invalid correlation matrix: {0}")]
     Correlation(String),
+    /// Inputs that are each in range but whose result overflows (or
+    /// underflows to meaninglessness) in f64 arithmetic.
+    #[error("{quantity} = {value} is not a finite number: the inputs overflow f64 arithmetic ({inputs})")]
+    Overflow {
+        /// What came out non-finite, e.g. `price`.
+        quantity: String,
+        /// Its value.
+        value: String,
+        /// The inputs that produced it.
+        inputs: String,
+    },
     /// The portfolio file could not be read.
     #[error("cannot read portfolio file {path}: {message}")]
     PortfolioRead {
@@ -120,6 +131,27 @@ pub(crate) fn finite(field: &str, value: f64) -> Result<f64, InputError> {
         Ok(value)
     } else {
         Err(InputError::invalid(field, value, "must be a finite number"))
+    }
+}
+
+/// Checks that `value` lies in `[low, high]`.
+pub(crate) fn within(field: &str, value: f64, low: f64, high: f64) -> Result<f64, InputError> {
+    finite(field, value)?;
+    if (low..=high).contains(&value) {
+        Ok(value)
+    } else {
+        let show = |x: f64| {
+            if x == 0.0 || (1e-4..=1e6).contains(&x.abs()) {
+                format!("{x}")
+            } else {
+                format!("{x:e}")
+            }
+        };
+        Err(InputError::invalid(
+            field,
+            value,
+            &format!("must lie between {} and {}", show(low), show(high)),
+        ))
     }
 }
 

@@ -48,6 +48,7 @@ pub mod backend;
 pub mod calibrate;
 pub mod closed_form;
 pub mod error;
+pub mod files;
 pub mod hardware;
 pub mod lane;
 pub mod market;
@@ -103,6 +104,9 @@ impl From<Backend> for RunOptions {
     }
 }
 
+/// Most rayon threads per logical core a job may ask for.
+pub const MAX_THREADS_PER_CORE: usize = 4;
+
 /// A tier ready to run, with why it was chosen.
 struct Selected {
     tier: Box<dyn ComputeBackend>,
@@ -115,8 +119,21 @@ struct Selected {
 /// [`selector`]). A GPU that Auto picked but that cannot start falls back to
 /// the CPU with a warning.
 fn resolve(options: &RunOptions, work: selector::Work) -> Result<Selected> {
-    if options.threads == Some(0) {
-        return Err(InputError::invalid("threads", 0, "must be at least 1").into());
+    let cores = hardware::detect().logical_cores;
+    match options.threads {
+        Some(0) => return Err(InputError::invalid("threads", 0, "must be at least 1").into()),
+        Some(threads) if threads > MAX_THREADS_PER_CORE * cores => {
+            return Err(InputError::invalid(
+                "threads",
+                threads,
+                &format!(
+                    "must be at most {} ({MAX_THREADS_PER_CORE}x the {cores} logical cores): more threads only add start-up time and memory",
+                    MAX_THREADS_PER_CORE * cores
+                ),
+            )
+            .into());
+        }
+        _ => {}
     }
     let build = |tier| backend::build(tier, options.threads, options.allow_software_gpu);
     if let Some(tier) = options.backend.tier() {
@@ -127,7 +144,7 @@ fn resolve(options: &RunOptions, work: selector::Work) -> Result<Selected> {
         });
     }
     let tuning = options.tuning.unwrap_or_else(Tuning::builtin);
-    let cores = options.threads.unwrap_or_else(rayon::current_num_threads);
+    let cores = options.threads.unwrap_or(cores);
     let decision = selector::decide(work, cores, backend::gpu_class, &tuning);
     match build(decision.tier) {
         Ok(tier) => Ok(Selected {
@@ -152,13 +169,32 @@ fn resolve(options: &RunOptions, work: selector::Work) -> Result<Selected> {
 ///
 /// The job is validated first; nothing runs on bad input.
 pub fn price(job: &PricingJob, options: impl Into<RunOptions>) -> Result<PricingResult> {
-    job.validate()?;
+    let valid = pricing::ValidPricing::new(job)?;
     let selected = resolve(&options.into(), selector::Work::pricing(job))?;
     let tier = selected.tier;
     let start = Instant::now();
-    let estimate = tier.price(job)?;
+    let estimate = tier.price(valid)?;
     let elapsed_s = start.elapsed().as_secs_f64();
     let std_error = estimate.std_dev / (estimate.samples as f64).sqrt();
+    for (quantity, value) in [("price", estimate.mean), ("std_error", std_error)] {
+        if !value.is_finite() {
+            return Err(job.overflow(quantity, value).into());
+        }
+    }
+    let mut warnings = selected.warnings;
+    if estimate.std_dev == 0.0 {
+        let n = estimate.samples as f64;
+        warnings.push(format!(
+            "every one of the {} samples paid the same discounted {}, so the spread and the \
+             standard error cannot be estimated from them and the 95% interval is not one; \
+             by the rule of three, with 95% confidence fewer than 3/{} = {:.2e} of samples pay \
+             anything else",
+            estimate.samples,
+            estimate.mean,
+            estimate.samples,
+            3.0 / n
+        ));
+    }
     Ok(PricingResult {
         price: estimate.mean,
         std_error,
@@ -172,7 +208,7 @@ pub fn price(job: &PricingJob, options: impl Into<RunOptions>) -> Result<Pricing
         tier: tier.tier(),
         backend: tier.describe(),
         selection: selected.reason,
-        warnings: selected.warnings,
+        warnings,
         elapsed_s,
         paths_per_sec: job.paths as f64 / elapsed_s.max(f64::MIN_POSITIVE),
     })
@@ -182,28 +218,51 @@ pub fn price(job: &PricingJob, options: impl Into<RunOptions>) -> Result<Pricing
 ///
 /// The job is validated first; nothing runs on bad input.
 pub fn var(job: &VarJob, options: impl Into<RunOptions>) -> Result<VarResult> {
-    job.validate()?;
-    let model = job.risk_model()?;
+    let valid = job.checked()?;
+    let model = valid.model();
     let selected = resolve(&options.into(), selector::Work::risk(job))?;
     let tier = selected.tier;
     let start = Instant::now();
-    let estimate = tier.risk(job, &model)?;
+    let estimate = tier.risk(&valid)?;
     let elapsed_s = start.elapsed().as_secs_f64();
     let levels = job
         .confidences
         .iter()
         .zip(&estimate.tails)
         .map(|(confidence, tail)| {
-            let parametric = model.parametric(confidence.level);
-            RiskLevel {
+            let parametric = model.parametric(confidence.level)?;
+            Ok(RiskLevel {
                 confidence: confidence.clone(),
                 var: tail.var,
                 es: tail.es,
                 parametric_var: parametric.var,
                 parametric_es: parametric.es,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<Vec<RiskLevel>>>()?;
+    let figures = [("mean", estimate.mean), ("std", estimate.std_dev)]
+        .into_iter()
+        .chain(levels.iter().flat_map(|level| {
+            [
+                ("VaR", level.var),
+                ("ES", level.es),
+                ("parametric VaR", level.parametric_var),
+                ("parametric ES", level.parametric_es),
+            ]
+        }));
+    for (quantity, value) in figures {
+        if !value.is_finite() {
+            return Err(InputError::Overflow {
+                quantity: quantity.to_string(),
+                value: format!("{value:?}"),
+                inputs: format!(
+                    "portfolio value = {:?}, horizon_days = {:?}, and the assets' weights, mu and sigma",
+                    job.portfolio.value, job.horizon_days
+                ),
+            }
+            .into());
+        }
+    }
     Ok(VarResult {
         scenarios: job.scenarios,
         seed: job.seed,

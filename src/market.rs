@@ -3,7 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{InputError, finite, named_choices, positive};
+use crate::error::{InputError, named_choices, positive, within};
+
+/// Largest spot or strike accepted, and the inverse is the smallest: payoffs
+/// and their squares stay far inside f64 over any path count.
+pub const MAX_PRICE: f64 = 1e100;
+/// Largest |rate| or |dividend| accepted (10,000% a year).
+pub const MAX_RATE: f64 = 100.0;
+/// Largest volatility accepted (10,000% a year).
+pub const MAX_VOL: f64 = 100.0;
 
 /// Call or put.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -32,12 +40,14 @@ pub struct Market {
 }
 
 impl Market {
-    /// Checks every field, naming the first bad one.
+    /// Checks every field, naming the first bad one: spot in
+    /// [1e-100, 1e100], |rate| and |dividend| at most 100, vol in (0, 100].
     pub fn validate(&self) -> Result<(), InputError> {
-        positive("spot", self.spot)?;
-        finite("rate", self.rate)?;
-        finite("dividend", self.dividend)?;
+        within("spot", self.spot, 1.0 / MAX_PRICE, MAX_PRICE)?;
+        within("rate", self.rate, -MAX_RATE, MAX_RATE)?;
+        within("dividend", self.dividend, -MAX_RATE, MAX_RATE)?;
         positive("vol", self.vol)?;
+        within("vol", self.vol, 0.0, MAX_VOL)?;
         Ok(())
     }
 }

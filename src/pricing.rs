@@ -27,18 +27,22 @@ impl PricingJob {
     pub fn validate(&self) -> Result<(), InputError> {
         self.market.validate()?;
         self.option.validate()?;
-        if self.paths == 0 {
-            return Err(InputError::invalid(
-                "paths",
-                self.paths,
-                "must be at least 1",
-            ));
-        }
         if self.antithetic && !self.paths.is_multiple_of(2) {
             return Err(InputError::invalid(
                 "paths",
                 self.paths,
                 "must be even with antithetic sampling (paths are simulated in pairs)",
+            ));
+        }
+        if self.samples() < 2 {
+            return Err(InputError::invalid(
+                "paths",
+                self.paths,
+                if self.antithetic {
+                    "must be at least 4 with antithetic sampling: a standard error needs 2 pairs"
+                } else {
+                    "must be at least 2: a standard error needs 2 samples"
+                },
             ));
         }
         if self.paths > MAX_PATHS {
@@ -48,7 +52,38 @@ impl PricingJob {
                 "exceeds the largest supported count, 2^52",
             ));
         }
+        // Each input is in range; their combination must still leave the
+        // scheme's constants finite and the discount factor meaningful.
+        let setup = self.setup();
+        let discount = self.discount();
+        for (quantity, value) in [
+            ("drift per step", setup.drift),
+            ("diffusion per step", setup.diffusion),
+            ("discount factor", discount),
+        ] {
+            if !value.is_finite() || (quantity == "discount factor" && value == 0.0) {
+                return Err(self.overflow(quantity, value));
+            }
+        }
         Ok(())
+    }
+
+    /// The error for a non-finite `quantity`, naming the job's inputs.
+    pub(crate) fn overflow(&self, quantity: &str, value: f64) -> InputError {
+        let Market {
+            spot,
+            rate,
+            dividend,
+            vol,
+        } = self.market;
+        InputError::Overflow {
+            quantity: quantity.to_string(),
+            value: format!("{value:?}"),
+            inputs: format!(
+                "spot = {spot:?}, strike = {:?}, maturity = {:?}, rate = {rate:?}, dividend = {dividend:?}, vol = {vol:?}",
+                self.option.strike, self.option.maturity
+            ),
+        }
     }
 
     /// Independent samples the estimator averages: paths, or pairs when antithetic.
@@ -73,6 +108,26 @@ impl PricingJob {
     /// `exp(-rate * maturity)`.
     pub fn discount(&self) -> f64 {
         (-self.market.rate * self.option.maturity).exp()
+    }
+}
+
+/// A job that has passed [`PricingJob::validate`]: the only form the compute
+/// tiers accept, so no tier ever runs on unchecked input.
+#[derive(Debug, Clone, Copy)]
+pub struct ValidPricing<'a>(&'a PricingJob);
+
+impl<'a> ValidPricing<'a> {
+    /// Validates `job`.
+    pub fn new(job: &'a PricingJob) -> Result<Self, InputError> {
+        job.validate()?;
+        Ok(Self(job))
+    }
+}
+
+impl std::ops::Deref for ValidPricing<'_> {
+    type Target = PricingJob;
+    fn deref(&self) -> &PricingJob {
+        self.0
     }
 }
 

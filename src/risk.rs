@@ -8,6 +8,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{Continuous, ContinuousCDF, Normal, StudentsT};
 
+
 use crate::error::{InputError, finite, open_unit, positive};
 use crate::pricing::MAX_PATHS;
 pub use crate::stats::TailMeasure;
@@ -43,30 +44,49 @@ pub struct Portfolio {
     pub correlation: Vec<Vec<f64>>,
 }
 
+/// Largest portfolio file read: a portfolio of 10^5 assets is a few MB.
+pub const MAX_PORTFOLIO_BYTES: u64 = 256 << 20;
+
 /// Largest gap from symmetry, unit diagonal or semi-definiteness tolerated.
 const CORRELATION_TOLERANCE: f64 = 1e-9;
 
 impl Portfolio {
     /// Reads and validates a portfolio file.
+    ///
+    /// Only a regular file of at most [`MAX_PORTFOLIO_BYTES`] is read (a
+    /// device such as `/dev/zero` or a pipe is refused before reading), and
+    /// the document and each asset must be JSON objects: serde would also
+    /// accept them as positional arrays, which the format does not define.
     pub fn from_file(path: &Path) -> Result<Self, InputError> {
-        let text = std::fs::read_to_string(path).map_err(|err| InputError::PortfolioRead {
+        let unreadable = |message: String| InputError::PortfolioRead {
             path: path.to_path_buf(),
-            message: err.to_string(),
-        })?;
+            message,
+        };
+        let text = crate::files::read_capped(path, MAX_PORTFOLIO_BYTES).map_err(unreadable)?;
         let malformed = |message: String| InputError::PortfolioFormat {
             path: path.to_path_buf(),
             message,
         };
+        let document: serde_json::Value =
+            serde_json::from_str(&text).map_err(|err| malformed(err.to_string()))?;
+        if !document.is_object() {
+            return Err(malformed("the document must be a JSON object".into()));
+        }
+        if let Some(assets) = document.get("assets").and_then(|a| a.as_array()) {
+            if let Some(i) = assets.iter().position(|asset| !asset.is_object()) {
+                return Err(malformed(format!(
+                    "at assets[{i}]: an asset must be a JSON object with name, weight, mu and sigma"
+                )));
+            }
+        }
         // serde_path_to_error names where in the document a problem is
         // (`assets[2].sigma`), which serde_json alone does not.
-        let mut reader = serde_json::Deserializer::from_str(&text);
-        let portfolio: Portfolio = serde_path_to_error::deserialize(&mut reader)
+        let portfolio: Portfolio = serde_path_to_error::deserialize(document)
             .map_err(|err| match err.path().to_string() {
                 place if place == "." => err.into_inner().to_string(),
                 place => format!("at {place}: {}", err.into_inner()),
             })
             .map_err(malformed)?;
-        reader.end().map_err(|err| malformed(err.to_string()))?;
         portfolio.validate()?;
         Ok(portfolio)
     }
@@ -142,6 +162,13 @@ impl Portfolio {
 /// the matrix is not positive semi-definite and is reported as such.
 pub fn cholesky(matrix: &[Vec<f64>]) -> Result<Vec<Vec<f64>>, InputError> {
     let k = matrix.len();
+    if let Some((i, row)) = matrix.iter().enumerate().find(|(_, row)| row.len() != k) {
+        return Err(InputError::Dimension {
+            field: format!("correlation[{i}] (columns)"),
+            expected: k,
+            found: row.len(),
+        });
+    }
     let mut lower = vec![vec![0.0; k]; k];
     for j in 0..k {
         let pivot = matrix[j][j] - (0..j).map(|m| lower[j][m] * lower[j][m]).sum::<f64>();
@@ -222,6 +249,15 @@ impl Confidence {
     pub fn validate(&self) -> Result<(), InputError> {
         open_unit("confidence", self.level).map(|_| ())
     }
+
+    /// Scenarios in the tail of `scenarios` at this level,
+    /// `ceil((1 - level) n)`: exact from the decimal text where it is one
+    /// ([`crate::stats::tail_count_decimal`]), else from the float.
+    pub fn tail_count(&self, scenarios: usize) -> usize {
+        crate::stats::tail_count_decimal(&self.label, scenarios)
+            .filter(|_| self.label.trim().parse::<f64>().ok() == Some(self.level))
+            .unwrap_or_else(|| crate::stats::tail_count(self.level, scenarios))
+    }
 }
 
 impl FromStr for Confidence {
@@ -295,17 +331,45 @@ impl VarJob {
                 "at least one confidence level is needed",
             ));
         }
-        for confidence in &self.confidences {
+        for (i, confidence) in self.confidences.iter().enumerate() {
             confidence.validate()?;
+            if self.confidences[..i]
+                .iter()
+                .any(|other| other.level == confidence.level)
+            {
+                return Err(InputError::invalid(
+                    "confidence",
+                    confidence.level,
+                    "is given twice",
+                ));
+            }
         }
         positive("horizon_days", self.horizon_days)?;
         self.distribution.validate()?;
         Ok(())
     }
 
-    /// The portfolio reduced to what each scenario needs (see [`RiskModel`]).
-    /// The job must be valid.
+    /// Scenarios in the tail at each confidence level, in order.
+    pub fn tail_counts(&self) -> Vec<usize> {
+        self.confidences
+            .iter()
+            .map(|c| c.tail_count(self.scenarios as usize))
+            .collect()
+    }
+
+    /// The job checked and reduced to its [`RiskModel`]: what the compute
+    /// tiers take.
+    pub fn checked(&self) -> Result<ValidVar<'_>, InputError> {
+        Ok(ValidVar {
+            job: self,
+            model: self.risk_model()?,
+        })
+    }
+
+    /// The portfolio reduced to what each scenario needs (see [`RiskModel`]);
+    /// the job is validated first.
     pub fn risk_model(&self) -> Result<RiskModel, InputError> {
+        self.validate()?;
         let h = self.horizon_days;
         let value = self.portfolio.value;
         let lower = cholesky(&self.portfolio.correlation)?;
@@ -334,6 +398,28 @@ impl VarJob {
     }
 }
 
+/// A VaR job that has passed [`VarJob::validate`], with its risk model: the
+/// only form the compute tiers accept.
+#[derive(Debug, Clone)]
+pub struct ValidVar<'a> {
+    job: &'a VarJob,
+    model: RiskModel,
+}
+
+impl ValidVar<'_> {
+    /// The job's risk model.
+    pub fn model(&self) -> &RiskModel {
+        &self.model
+    }
+}
+
+impl std::ops::Deref for ValidVar<'_> {
+    type Target = VarJob;
+    fn deref(&self) -> &VarJob {
+        self.job
+    }
+}
+
 /// What every scenario needs, in currency units: scenario `s`'s P&L is
 /// `mean + scale_s * sum_j loadings[j] * z[s][j]`, with `z[s]` the scenario's
 /// standard normals (draws `0..k` of its stream) and `scale_s = 1` (normal) or
@@ -359,11 +445,13 @@ impl RiskModel {
         self.loadings.iter().map(|b| b * b).sum::<f64>().sqrt()
     }
 
-    /// Closed-form VaR and ES at `confidence` for the same distribution.
-    pub fn parametric(&self, confidence: f64) -> TailMeasure {
+    /// Closed-form VaR and ES at `confidence` for the same distribution; an
+    /// error (naming the field) for a level outside (0, 1) or `dof <= 2`.
+    pub fn parametric(&self, confidence: f64) -> Result<TailMeasure, InputError> {
+        open_unit("confidence", confidence)?;
         let tail = 1.0 - confidence;
         let sd = self.std_dev();
-        match self.dof {
+        Ok(match self.dof {
             None => {
                 let n = Normal::standard();
                 let z = n.inverse_cdf(confidence);
@@ -373,16 +461,60 @@ impl RiskModel {
                 }
             }
             Some(dof) => {
-                let t = StudentsT::new(0.0, 1.0, dof).expect("dof > 2 was validated");
-                let q = t.inverse_cdf(confidence);
+                ReturnDistribution::StudentT { dof }.validate()?;
+                let q = student_t_quantile(confidence, dof);
                 let scale = sd * ((dof - 2.0) / dof).sqrt();
                 TailMeasure {
                     var: -self.mean + scale * q,
-                    es: -self.mean + scale * t.pdf(q) / tail * (dof + q * q) / (dof - 1.0),
+                    es: -self.mean
+                        + scale * student_t_pdf(q, dof) / tail * (dof + q * q) / (dof - 1.0),
                 }
             }
-        }
+        })
     }
+}
+
+/// Degrees of freedom from which the Student-t quantile comes from its
+/// Cornish-Fisher expansion about the normal one: `statrs`' inverse
+/// incomplete beta stops converging for large dof (it never returns at 2e7)
+/// and drifts before that, while the expansion's error there is below 1e-12.
+const DOF_EXPANSION: f64 = 1000.0;
+
+/// The standard Student-t quantile at `p`.
+fn student_t_quantile(p: f64, dof: f64) -> f64 {
+    if dof < DOF_EXPANSION {
+        return StudentsT::new(0.0, 1.0, dof)
+            .map(|t| t.inverse_cdf(p))
+            .unwrap_or(f64::NAN);
+    }
+    // Abramowitz and Stegun 26.7.5 (Hill's expansion), four terms.
+    let z = Normal::standard().inverse_cdf(p);
+    let z2 = z * z;
+    let g1 = z * (z2 + 1.0) / 4.0;
+    let g2 = z * ((5.0 * z2 + 16.0) * z2 + 3.0) / 96.0;
+    let g3 = z * (((3.0 * z2 + 19.0) * z2 + 17.0) * z2 - 15.0) / 384.0;
+    let g4 = z * ((((79.0 * z2 + 776.0) * z2 + 1482.0) * z2 - 1920.0) * z2 - 945.0) / 92160.0;
+    z + (g1 + (g2 + (g3 + g4 / dof) / dof) / dof) / dof
+}
+
+/// The standard Student-t density at `x`, stable for any dof > 0: its log
+/// normalising constant `ln G((dof+1)/2) - ln G(dof/2)` comes from the
+/// asymptotic series for large dof, where the difference of two huge
+/// log-gammas would cancel.
+fn student_t_pdf(x: f64, dof: f64) -> f64 {
+    let half = dof / 2.0;
+    let log_ratio = if half > 500.0 {
+        // ln G(h + 1/2) - ln G(h) = ln(h)/2 - 1/(8h) + 1/(192h^3) - 1/(640h^5) + ...
+        let h2 = half * half;
+        0.5 * half.ln() - 1.0 / (8.0 * half) + 1.0 / (192.0 * half * h2)
+            - 1.0 / (640.0 * half * h2 * h2)
+    } else {
+        statrs::function::gamma::ln_gamma(half + 0.5) - statrs::function::gamma::ln_gamma(half)
+    };
+    let log_density = log_ratio
+        - 0.5 * (dof * std::f64::consts::PI).ln()
+        - (dof + 1.0) / 2.0 * (x * x / dof).ln_1p();
+    log_density.exp()
 }
 
 /// What a backend measures over the simulated P&L.
@@ -394,20 +526,6 @@ pub struct RiskEstimate {
     pub std_dev: f64,
     /// One per confidence level, in the job's order.
     pub tails: Vec<TailMeasure>,
-}
-
-impl RiskEstimate {
-    /// Moments (fixed chunks, merged in order) and tail measures (by selection)
-    /// of a simulated P&L sample, which is reordered in place.
-    pub fn of_sample(pnl: &mut [f64], confidences: &[Confidence]) -> Self {
-        let levels: Vec<f64> = confidences.iter().map(|c| c.level).collect();
-        let (moments, tails) = crate::stats::summarise(pnl, &levels);
-        Self {
-            mean: moments.mean,
-            std_dev: moments.std_dev(),
-            tails,
-        }
-    }
 }
 
 /// VaR and ES at one confidence level, simulated and closed-form.

@@ -19,6 +19,9 @@ use crate::risk::VarJob;
 use crate::rng::CHUNK;
 use crate::tier::Tier;
 
+/// Largest calibration file read (a real one is under 1 KB).
+pub const MAX_CALIBRATION_BYTES: u64 = 1 << 20;
+
 /// Bumped when the file's meaning changes; older files are stale. Version 2
 /// keys the crossovers by tier.
 pub const CALIBRATION_VERSION: u32 = 2;
@@ -43,6 +46,9 @@ pub struct Work {
     /// Independent samples (paths, pairs or scenarios): the rayon tier splits
     /// them into fixed chunks, so it cannot help a job of a single chunk.
     pub samples: u64,
+    /// Whether the GPU's f32 arithmetic can run the job faithfully
+    /// ([`crate::backend::f32_problem`]); Auto never picks the GPU otherwise.
+    pub f32_safe: bool,
 }
 
 impl Work {
@@ -52,6 +58,7 @@ impl Work {
             workload: Workload::Pricing,
             units: job.paths as f64 * f64::from(job.option.time_steps()),
             samples: job.samples(),
+            f32_safe: crate::backend::f32_problem(job).is_none(),
         }
     }
 
@@ -61,6 +68,12 @@ impl Work {
             workload: Workload::Risk,
             units: job.scenarios as f64 * job.portfolio.assets.len() as f64,
             samples: job.scenarios,
+            f32_safe: job.risk_model().is_ok_and(|model| {
+                model
+                    .loadings
+                    .iter()
+                    .all(|b| b.abs() <= crate::backend::F32_LIMIT)
+            }),
         }
     }
 }
@@ -218,17 +231,17 @@ pub enum CalibrationProblem {
 
 /// Reads a calibration file, checking it was measured here by this version.
 /// `Ok(None)` when there is no file.
+/// Only a regular file of at most [`MAX_CALIBRATION_BYTES`] is read.
 pub fn load_from(path: &Path) -> Result<Option<Calibration>, CalibrationProblem> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => {
-            return Err(CalibrationProblem::Unreadable {
-                path: path.to_path_buf(),
-                message: err.to_string(),
-            });
+    if !path.exists() && path.symlink_metadata().is_err() {
+        return Ok(None);
+    }
+    let text = crate::files::read_capped(path, MAX_CALIBRATION_BYTES).map_err(|message| {
+        CalibrationProblem::Unreadable {
+            path: path.to_path_buf(),
+            message,
         }
-    };
+    })?;
     let calibration: Calibration =
         serde_json::from_str(&text).map_err(|err| CalibrationProblem::Corrupt {
             path: path.to_path_buf(),
@@ -334,6 +347,7 @@ pub fn decide(
     let units = work.units;
     if let Some(gpu_crossover) = crossovers.get(Tier::Gpu)
         && units > gpu_crossover
+        && work.f32_safe
     {
         match gpu() {
             Some(GpuClass::Software) => {}

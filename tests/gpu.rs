@@ -102,7 +102,7 @@ fn every_product_agrees_with_the_scalar_tier() {
     let Some(_) = gpu() else { return };
     for &(kind, style, steps) in PRODUCTS {
         for (paths, antithetic) in [
-            (1, false),
+            (2, false),
             (257, false),
             (513, false),
             (50_000, false),

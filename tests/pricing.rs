@@ -206,7 +206,7 @@ fn antithetic_pairs_reduce_variance_and_stay_unbiased() {
 #[test]
 fn antithetic_standard_error_is_over_pair_averages() {
     // Two paths as one pair is one sample: its standard deviation is undefined
-    // (reported 0), not the spread of the two correlated halves.
+    // (an error), not the spread of the two correlated halves.
     let m = market(100.0, 0.05, 0.0, 0.2);
     let mut j = job(
         m,
@@ -217,8 +217,7 @@ fn antithetic_standard_error_is_over_pair_averages() {
     j.antithetic = true;
     let four = quantmc::price(&j, Backend::Scalar).unwrap();
     j.paths = 2;
-    let two = quantmc::price(&j, Backend::Scalar).unwrap();
-    assert_eq!(two.std_error, 0.0);
+    assert!(quantmc::price(&j, Backend::Scalar).is_err());
     assert!(four.std_error > 0.0);
 }
 
@@ -242,22 +241,21 @@ fn same_seed_same_price_and_different_seed_different_price() {
 }
 
 #[test]
-fn a_single_path_prices_with_zero_standard_error() {
+fn fewer_than_two_samples_is_an_error_not_a_zero_standard_error() {
     let m = market(100.0, 0.05, 0.0, 0.2);
-    let result = quantmc::price(
-        &job(
-            m,
-            spec(OptionKind::Call, Style::European, 100.0, 1.0, 1),
-            1,
-            42,
-        ),
-        Backend::Scalar,
-    )
-    .unwrap();
-    assert!(result.price.is_finite());
-    assert_eq!(result.std_error, 0.0);
-    assert!(result.backend.starts_with("scalar"));
-    assert!(result.paths_per_sec > 0.0);
+    let option = spec(OptionKind::Call, Style::European, 100.0, 1.0, 1);
+    let err = quantmc::price(&job(m, option, 1, 42), Backend::Scalar).unwrap_err();
+    assert!(err.to_string().contains("paths = 1"), "{err}");
+    let pair = PricingJob {
+        antithetic: true,
+        ..job(m, option, 2, 42)
+    };
+    let err = quantmc::price(&pair, Backend::Scalar).unwrap_err();
+    assert!(err.to_string().contains("2 pairs"), "{err}");
+    let two = quantmc::price(&job(m, option, 2, 42), Backend::Scalar).unwrap();
+    assert!(two.price.is_finite() && two.std_error.is_finite());
+    assert!(two.backend.starts_with("scalar"));
+    assert!(two.paths_per_sec > 0.0);
 }
 
 #[test]

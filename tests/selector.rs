@@ -37,6 +37,7 @@ fn pricing(paths: u64) -> Work {
         workload: Workload::Pricing,
         units: paths as f64,
         samples: paths,
+        f32_safe: true,
     }
 }
 
@@ -68,6 +69,7 @@ fn a_single_chunk_job_stays_on_one_core_whatever_its_work() {
         workload: Workload::Pricing,
         units: 64.0 * CHUNK as f64,
         samples: CHUNK,
+        f32_safe: true,
     };
     assert_eq!(decide(asian, 16, || None, &cal).tier, Tier::Simd);
 }
@@ -126,6 +128,7 @@ fn the_builtin_calibration_is_used_for_the_right_workload() {
         workload: Workload::Risk,
         units: 10.0 * 1e7,
         samples: 10_000_000,
+        f32_safe: true,
     };
     assert_eq!(decide(var_work, 2, || None, &cal).tier, Tier::Rayon);
 }

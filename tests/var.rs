@@ -146,7 +146,7 @@ fn parametric_normal_var_is_the_textbook_figure() {
         distribution: ReturnDistribution::Normal,
         seed: 1,
     };
-    let tail = job.risk_model().unwrap().parametric(0.99);
+    let tail = job.risk_model().unwrap().parametric(0.99).unwrap();
     let z = 2.326_347_874_040_841;
     assert!((tail.var - 1e6 * 0.02 * 2.0 * z).abs() < 1e-6);
 }
@@ -191,7 +191,7 @@ fn cholesky_reconstructs_and_accepts_semidefinite_matrices() {
 fn the_quantile_is_exact_over_the_sample() {
     use quantmc::stats::{tail_count, tail_measures};
     let mut pnl: Vec<f64> = (1..=100).map(|i| i as f64).rev().collect();
-    let tails = tail_measures(&mut pnl, &[0.95, 0.5]);
+    let tails = tail_measures(&mut pnl, &[0.95, 0.5]).unwrap();
     // 5 smallest: 1..=5, VaR = -5, ES = -3.
     assert_eq!(tails[0].var, -5.0);
     assert_eq!(tails[0].es, -3.0);

@@ -34,9 +34,9 @@
 //!   [`crate::error::BackendError`].
 
 use crate::error::{BackendError, Result};
-use crate::pricing::{PricingEstimate, PricingJob};
+use crate::pricing::{PricingEstimate, PricingJob, ValidPricing};
 use crate::products::{PathSetup, Product, Specialised, specialise};
-use crate::risk::{RiskEstimate, RiskModel, VarJob};
+use crate::risk::{RiskEstimate, RiskModel, ValidVar};
 use crate::rng::chunk_bounds;
 use crate::stats::{Moments, TailMeasure};
 
@@ -68,13 +68,12 @@ pub trait ComputeBackend: Send + Sync {
     fn describe(&self) -> String;
 
     /// Mean and standard deviation of the discounted payoff over the job's
-    /// samples (pair averages when antithetic). `job` is valid.
-    fn price(&self, job: &PricingJob) -> Result<PricingEstimate>;
+    /// samples (pair averages when antithetic).
+    fn price(&self, job: ValidPricing<'_>) -> Result<PricingEstimate>;
 
     /// Mean, standard deviation and tail measures of the simulated P&L, one tail
-    /// per confidence level of `job`, with `model = job.risk_model()`. `job` is
-    /// valid.
-    fn risk(&self, job: &VarJob, model: &RiskModel) -> Result<RiskEstimate>;
+    /// per confidence level of `job`.
+    fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate>;
 }
 
 /// Figures of one fixed chunk of a job, computed on one thread.
@@ -143,8 +142,9 @@ pub(crate) trait Executor: Sync {
     ) -> Vec<Moments>;
     /// Calls `fill(first, out)` for each [`CHUNK`]-sized piece of `pnl`.
     fn fill_chunks(&self, pnl: &mut [f64], fill: &(dyn Fn(u64, &mut [f64]) + Sync));
-    /// Moments and tails of a P&L sample (which is reordered).
-    fn summarise(&self, pnl: &mut [f64], levels: &[f64]) -> (Moments, Vec<TailMeasure>);
+    /// Moments and the tails of the `m` smallest values for each `m` of
+    /// `counts`, of a P&L sample (which is reordered).
+    fn summarise(&self, pnl: &mut [f64], counts: &[usize]) -> (Moments, Vec<TailMeasure>);
 }
 
 /// A CPU tier: an executor running a kernel.
@@ -169,7 +169,8 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
         )
     }
 
-    fn price(&self, job: &PricingJob) -> Result<PricingEstimate> {
+    fn price(&self, job: ValidPricing<'_>) -> Result<PricingEstimate> {
+        let job = &*job;
         let setup = job.setup();
         let chunks: Vec<(u64, u64)> = chunk_bounds(job.samples()).collect();
         let moments = self.executor.map_chunks(&chunks, &|start, end| {
@@ -178,13 +179,13 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
         Ok(finish_price(job, moments))
     }
 
-    fn risk(&self, job: &VarJob, model: &RiskModel) -> Result<RiskEstimate> {
+    fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {
+        let model = job.model();
         let mut pnl = allocate(job.scenarios)?;
         self.executor.fill_chunks(&mut pnl, &|first, out| {
             self.kernel.fill_pnl(model, job.seed, first, out)
         });
-        let levels: Vec<f64> = job.confidences.iter().map(|c| c.level).collect();
-        let (moments, tails) = self.executor.summarise(&mut pnl, &levels);
+        let (moments, tails) = self.executor.summarise(&mut pnl, &job.tail_counts());
         Ok(RiskEstimate {
             mean: moments.mean,
             std_dev: moments.std_dev(),
@@ -232,6 +233,43 @@ pub(crate) fn allocate(scenarios: u64) -> Result<Vec<f64>> {
     // of `count` f64s, which `Vec` uses for a capacity of `count`; all-zero
     // bits are a valid f64 (0.0), so all `count` elements are initialised.
     Ok(unsafe { Vec::from_raw_parts(pointer, count, count) })
+}
+
+/// Largest magnitude the GPU kernels' f32 arithmetic is trusted with; the
+/// smallest is its inverse.
+pub const F32_LIMIT: f64 = 1e30;
+
+/// Why `job` cannot be priced faithfully in f32 (the GPU tier's arithmetic),
+/// or `None` when it can: the spot, the strike and every price a path is
+/// likely to reach (ten standard deviations of the log price either way)
+/// must lie within [`F32_LIMIT`] of 1.
+pub fn f32_problem(job: &PricingJob) -> Option<String> {
+    let setup = job.setup();
+    let spread = 10.0 * setup.diffusion * f64::from(setup.steps).sqrt()
+        + (setup.drift * f64::from(setup.steps)).abs();
+    let limit = F32_LIMIT.ln();
+    let out = |field: &str, value: f64| {
+        Some(format!(
+            "{field} = {value:e} is outside the f32 range the GPU kernels compute in ({:e} .. {F32_LIMIT:e}); use a CPU tier or rescale the prices",
+            1.0 / F32_LIMIT
+        ))
+    };
+    if setup.spot.ln().abs() > limit {
+        return out("spot", setup.spot);
+    }
+    if setup.strike.ln().abs() > limit {
+        return out("strike", setup.strike);
+    }
+    if setup.log_spot.abs() + spread > limit {
+        return Some(format!(
+            "paths from spot = {:e} with vol = {} over maturity = {} reach prices outside the f32 range the GPU kernels compute in ({:e} .. {F32_LIMIT:e}); use a CPU tier",
+            setup.spot,
+            job.market.vol,
+            job.option.maturity,
+            1.0 / F32_LIMIT
+        ));
+    }
+    None
 }
 
 /// Folds per-chunk moments of undiscounted payoffs, in chunk order, into the

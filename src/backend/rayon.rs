@@ -13,8 +13,7 @@ use crate::stats::{Moments, TailMeasure, summarise_parallel};
 
 /// All cores, or a pool of a requested size.
 pub(crate) struct Rayon {
-    /// `None` runs on rayon's global pool (`RAYON_NUM_THREADS`, else all cores).
-    pool: Option<Arc<rayon::ThreadPool>>,
+    pool: Arc<rayon::ThreadPool>,
 }
 
 /// Pools by thread count, built once per count for the process: a job never
@@ -41,27 +40,24 @@ fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
 }
 
 impl Rayon {
-    /// The executor on `threads` threads, or on the global pool.
+    /// The executor on `threads` threads, or one per logical core. (It never
+    /// uses rayon's global pool, whose size `RAYON_NUM_THREADS` sets: the
+    /// library reads no environment; the CLI passes that variable on.)
     pub fn new(threads: Option<usize>) -> Result<Self> {
+        let threads = threads.unwrap_or_else(|| crate::hardware::detect().logical_cores);
         Ok(Self {
-            pool: threads.map(pool).transpose()?,
+            pool: pool(threads)?,
         })
     }
 
     fn install<T: Send>(&self, work: impl FnOnce() -> T + Send) -> T {
-        match &self.pool {
-            None => work(),
-            Some(pool) => pool.install(work),
-        }
+        self.pool.install(work)
     }
 }
 
 impl Executor for Rayon {
     fn threads(&self) -> usize {
-        match &self.pool {
-            None => rayon::current_num_threads(),
-            Some(pool) => pool.current_num_threads(),
-        }
+        self.pool.current_num_threads()
     }
 
     fn map_chunks(
@@ -85,7 +81,7 @@ impl Executor for Rayon {
         })
     }
 
-    fn summarise(&self, pnl: &mut [f64], levels: &[f64]) -> (Moments, Vec<TailMeasure>) {
-        self.install(|| summarise_parallel(pnl, levels))
+    fn summarise(&self, pnl: &mut [f64], counts: &[usize]) -> (Moments, Vec<TailMeasure>) {
+        self.install(|| summarise_parallel(pnl, counts))
     }
 }

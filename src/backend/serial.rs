@@ -31,7 +31,7 @@ impl Executor for Serial {
         }
     }
 
-    fn summarise(&self, pnl: &mut [f64], levels: &[f64]) -> (Moments, Vec<TailMeasure>) {
-        summarise(pnl, levels)
+    fn summarise(&self, pnl: &mut [f64], counts: &[usize]) -> (Moments, Vec<TailMeasure>) {
+        summarise(pnl, counts)
     }
 }

@@ -28,6 +28,9 @@ pub struct Environment {
     pub calibration: Option<Calibration>,
     /// `QUANTMC_ALLOW_SOFTWARE_GPU=1`.
     pub allow_software_gpu: bool,
+    /// `RAYON_NUM_THREADS`, the rayon tier's threads when `--threads` is not
+    /// given.
+    pub rayon_threads: Option<String>,
 }
 
 impl Environment {
@@ -49,6 +52,7 @@ impl Environment {
             calibration_path,
             calibration,
             allow_software_gpu: std::env::var(ALLOW_SOFTWARE_ENV).is_ok_and(|v| v == "1"),
+            rayon_threads: std::env::var("RAYON_NUM_THREADS").ok(),
         }
     }
 
@@ -141,13 +145,21 @@ struct RunArgs {
 }
 
 impl RunArgs {
-    fn options(&self, env: &Environment) -> RunOptions {
-        RunOptions {
+    fn options(&self, env: &Environment) -> Result<RunOptions, quantmc::Error> {
+        let threads = match (self.threads, env.rayon_threads.as_deref()) {
+            (Some(threads), _) => Some(threads),
+            // rayon's own reading: unset, empty or 0 means one per core.
+            (None, None | Some("" | "0")) => None,
+            (None, Some(text)) => Some(text.trim().parse().map_err(|_| {
+                quantmc::InputError::invalid("RAYON_NUM_THREADS", text, "is not a thread count")
+            })?),
+        };
+        Ok(RunOptions {
             backend: self.backend,
-            threads: self.threads,
+            threads,
             tuning: Some(env.tuning()),
             allow_software_gpu: env.allow_software_gpu,
-        }
+        })
     }
 }
 
@@ -167,21 +179,21 @@ struct PriceArgs {
     /// The product.
     #[arg(long, default_value = "european", value_parser = clap::builder::PossibleValuesParser::new(Style::NAMES).try_map(|name| name.parse::<Style>()))]
     style: Style,
-    #[arg(long, default_value_t = 100.0)]
+    #[arg(long, default_value_t = 100.0, allow_hyphen_values = true)]
     spot: f64,
-    #[arg(long, default_value_t = 100.0)]
+    #[arg(long, default_value_t = 100.0, allow_hyphen_values = true)]
     strike: f64,
     /// Years to expiry.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
     maturity: f64,
     /// Continuously compounded risk-free rate.
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 0.05, allow_hyphen_values = true)]
     rate: f64,
     /// Continuous dividend yield.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     dividend: f64,
     /// Annualised volatility.
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = 0.2, allow_hyphen_values = true)]
     vol: f64,
     /// Fixings of an Asian option (equally spaced, t = T/N .. T).
     #[arg(long, default_value = "12", value_parser = parse_count)]
@@ -209,14 +221,14 @@ struct VarArgs {
     #[arg(long = "confidence")]
     confidence: Vec<String>,
     /// Horizon in days.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
     horizon_days: f64,
     /// Return distribution: normal or student-t.
     #[arg(long, default_value = "normal", value_parser = ["normal", "student-t"])]
     dist: String,
-    /// Degrees of freedom of the Student-t distribution (> 2).
-    #[arg(long, default_value_t = 5.0)]
-    dof: f64,
+    /// Degrees of freedom of the Student-t distribution (> 2; default 5).
+    #[arg(long, allow_hyphen_values = true)]
+    dof: Option<f64>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -239,13 +251,13 @@ pub fn run() -> Result<(), CliError> {
     match cli.command {
         Command::Price(args) => {
             let job = price_job(&args)?;
-            let result = quantmc::price(&job, args.run.options(&env))?;
+            let result = quantmc::price(&job, args.run.options(&env)?)?;
             warn(&result.warnings);
             output::print_price(&result, args.run.json)?;
         }
         Command::Var(args) => {
             let job = var_job(&args)?;
-            let result = quantmc::var(&job, args.run.options(&env))?;
+            let result = quantmc::var(&job, args.run.options(&env)?)?;
             warn(&result.warnings);
             output::print_var(&result, args.run.json)?;
         }
@@ -262,6 +274,10 @@ pub fn run() -> Result<(), CliError> {
                     );
                 }
             })?;
+            let cores = quantmc::hardware::detect().logical_cores;
+            if let Some(problem) = quantmc::calibrate::inconsistency(&calibration, cores) {
+                return Err(anyhow::anyhow!("calibration {problem}").into());
+            }
             let path = env.calibration_path.clone().ok_or_else(|| {
                 anyhow::anyhow!("no cache directory; set {CALIBRATION_ENV} to a file path")
             })?;
@@ -306,9 +322,19 @@ fn var_job(args: &VarArgs) -> Result<VarJob, quantmc::Error> {
             .map(|text| text.parse())
             .collect::<Result<_, _>>()?
     };
-    let distribution = match args.dist.as_str() {
-        "student-t" => ReturnDistribution::StudentT { dof: args.dof },
-        _ => ReturnDistribution::Normal,
+    let distribution = match (args.dist.as_str(), args.dof) {
+        ("student-t", dof) => ReturnDistribution::StudentT {
+            dof: dof.unwrap_or(5.0),
+        },
+        (_, Some(dof)) => {
+            return Err(quantmc::InputError::invalid(
+                "dof",
+                dof,
+                "applies only to --dist student-t (the distribution is normal)",
+            )
+            .into());
+        }
+        (_, None) => ReturnDistribution::Normal,
     };
     let job = VarJob {
         portfolio: Portfolio::from_file(&args.portfolio)?,

@@ -163,6 +163,7 @@ pub fn print_info(env: &Environment) -> anyhow::Result<()> {
             workload,
             units: per_sample as f64 * samples,
             samples: samples as u64,
+            f32_safe: true,
         };
         let decision = selector::decide(work, cores, quantmc::backend::gpu_class, &tuning);
         format!("  {label:<30} -> {}", decision.reason)

@@ -19,9 +19,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{InputError, named_choices, positive};
+use crate::error::{InputError, named_choices, positive, within};
 use crate::lane::Lane;
-use crate::market::{Market, OptionKind};
+use crate::market::{MAX_PRICE, Market, OptionKind};
+
+/// Longest maturity accepted, in years.
+pub const MAX_MATURITY: f64 = 1000.0;
 
 /// A path's state: its log price and the product's running statistic.
 #[derive(Debug, Clone, Copy)]
@@ -202,10 +205,12 @@ pub struct OptionSpec {
 }
 
 impl OptionSpec {
-    /// Checks every field, naming the first bad one.
+    /// Checks every field, naming the first bad one: strike in
+    /// [1e-100, 1e100], maturity in (0, 1000] years.
     pub fn validate(&self) -> Result<(), InputError> {
-        positive("strike", self.strike)?;
+        within("strike", self.strike, 1.0 / MAX_PRICE, MAX_PRICE)?;
         positive("maturity", self.maturity)?;
+        within("maturity", self.maturity, 0.0, MAX_MATURITY)?;
         if self.style.is_asian() && self.steps == 0 {
             return Err(InputError::invalid(
                 "steps",

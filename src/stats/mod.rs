@@ -5,7 +5,7 @@ mod tails;
 
 use serde::{Deserialize, Serialize};
 
-pub use tails::summarise_parallel;
+pub(crate) use tails::summarise_parallel;
 
 use crate::rng::CHUNK;
 
@@ -40,10 +40,13 @@ impl Moments {
         }
         let n = count as f64;
         let centred = sum / n;
+        let m2 = sum_sq - sum * centred;
         Self {
             count,
             mean: shift + centred,
-            m2: (sum_sq - sum * centred).max(0.0),
+            // Rounding can leave a tiny negative; NaN (from non-finite
+            // samples) must stay NaN, which `max` would turn into 0.
+            m2: if m2 < 0.0 { 0.0 } else { m2 },
         }
     }
 
@@ -97,30 +100,80 @@ impl Moments {
 }
 
 /// How many of `scenarios` sorted P&L values lie in the tail at `confidence`:
-/// `ceil((1 - confidence) * scenarios)`, at least 1. A relative slack of 1e-12
-/// keeps decimal levels exact (`(1 - 0.95) * 1e6` is 50000.000000000004 in f64,
-/// and the tail is 50,000 scenarios, not 50,001).
+/// `ceil((1 - confidence) * scenarios)`, at least 1 (0 for an empty sample).
+///
+/// In floating point `1 - confidence` carries a relative error of up to
+/// `eps / (1 - confidence)` (6.5e-12 at 0.999995), so a product within 1e-9
+/// (relative) of an integer is taken to be that integer: `(1 - 0.95) * 1e6`
+/// is 50000.000000000004 in f64, and the tail is 50,000 scenarios, not
+/// 50,001. [`tail_count_decimal`] is exact for levels written in decimal.
 pub fn tail_count(confidence: f64, scenarios: usize) -> usize {
+    if scenarios == 0 {
+        return 0;
+    }
     let exact = (1.0 - confidence) * scenarios as f64;
-    let count = (exact * (1.0 - 1e-12)).ceil() as usize;
-    count.clamp(1, scenarios)
+    let nearest = exact.round();
+    let count = if (exact - nearest).abs() <= 1e-9 * nearest.max(1.0) {
+        nearest
+    } else {
+        exact.ceil()
+    };
+    (count.max(0.0) as usize).clamp(1, scenarios)
 }
 
-/// VaR and ES of a simulated P&L sample at each confidence level.
+/// [`tail_count`] computed exactly from the level's decimal text (`"0.999995"`:
+/// `ceil(5 n / 10^6)` in integers), or `None` when the text is not a plain
+/// decimal of at most 20 places.
+pub fn tail_count_decimal(text: &str, scenarios: usize) -> Option<usize> {
+    let digits = text.trim().strip_prefix("0.").or_else(|| text.trim().strip_prefix('.'))?;
+    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let scale = 10u128.pow(digits.len() as u32);
+    let level: u128 = digits.parse().ok()?;
+    let tail = (scale - level) * scenarios as u128;
+    let count = tail.div_ceil(scale) as usize;
+    (scenarios > 0).then(|| count.clamp(1, scenarios))
+}
+
+/// VaR and ES of a simulated P&L sample at each confidence level; an error
+/// for an empty sample or a level outside (0, 1).
 ///
 /// With `m = tail_count(confidence, n)`, VaR is minus the m-th smallest P&L and ES
 /// minus the mean of the m smallest, the empirical quantile and tail mean. Each
 /// is found by selection (`select_nth_unstable_by`), O(n) per level, never a full
-/// sort; `pnl` is reordered in place. Levels are processed from the widest tail
-/// down, each selection working inside the previous one's lower part.
-pub fn tail_measures(pnl: &mut [f64], confidences: &[f64]) -> Vec<TailMeasure> {
-    let n = pnl.len();
-    let mut order: Vec<usize> = (0..confidences.len()).collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(tail_count(confidences[i], n)));
-    let mut out = vec![TailMeasure { var: 0.0, es: 0.0 }; confidences.len()];
-    let mut window = n;
+/// sort; `pnl` is reordered in place.
+pub fn tail_measures(
+    pnl: &mut [f64],
+    confidences: &[f64],
+) -> Result<Vec<TailMeasure>, crate::error::InputError> {
+    if pnl.is_empty() {
+        return Err(crate::error::InputError::invalid(
+            "scenarios",
+            0,
+            "a tail needs at least 1 scenario",
+        ));
+    }
+    let counts = confidences
+        .iter()
+        .map(|&level| {
+            crate::error::open_unit("confidence", level).map(|_| tail_count(level, pnl.len()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(tails_of_counts(pnl, &counts))
+}
+
+/// The tails of the `m` smallest values for each `m` of `counts` (each in
+/// `1..=pnl.len()`), by selection on one thread. Levels are processed from the
+/// widest tail down, each selection working inside the previous one's lower
+/// part.
+pub(crate) fn tails_of_counts(pnl: &mut [f64], counts: &[usize]) -> Vec<TailMeasure> {
+    let mut order: Vec<usize> = (0..counts.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(counts[i]));
+    let mut out = vec![TailMeasure { var: 0.0, es: 0.0 }; counts.len()];
+    let mut window = pnl.len();
     for i in order {
-        let m = tail_count(confidences[i], n);
+        let m = counts[i];
         let (_, &mut quantile, _) = pnl[..window].select_nth_unstable_by(m - 1, f64::total_cmp);
         window = m;
         let tail_sum = pairwise_sum(&pnl[..m]);
@@ -132,10 +185,11 @@ pub fn tail_measures(pnl: &mut [f64], confidences: &[f64]) -> Vec<TailMeasure> {
     out
 }
 
-/// Moments (fixed chunks, merged in order) and tail measures (by selection)
-/// of a simulated P&L sample on one thread; `pnl` is reordered in place.
-pub fn summarise(pnl: &mut [f64], levels: &[f64]) -> (Moments, Vec<TailMeasure>) {
-    (Moments::of_chunked(pnl), tail_measures(pnl, levels))
+/// Moments (fixed chunks, merged in order) and the tails of `counts` (see
+/// [`tails_of_counts`]) of a simulated P&L sample on one thread; `pnl` is
+/// reordered in place.
+pub(crate) fn summarise(pnl: &mut [f64], counts: &[usize]) -> (Moments, Vec<TailMeasure>) {
+    (Moments::of_chunked(pnl), tails_of_counts(pnl, counts))
 }
 
 /// Pairwise (cascade) summation: error grows with log n rather than n.

@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::{Moments, TailMeasure, pairwise_sum, tail_count, tail_measures};
+use super::{Moments, TailMeasure, pairwise_sum, tails_of_counts};
 use crate::rng::CHUNK;
 
 /// Mean, spread and tails of a simulated P&L sample on the current rayon pool:
@@ -13,7 +13,7 @@ use crate::rng::CHUNK;
 /// 2^20 values up (one thread's selection below), so
 /// the figures do not depend on the thread count. The rayon and GPU tiers
 /// summarise their samples with it.
-pub fn summarise_parallel(pnl: &mut [f64], levels: &[f64]) -> (Moments, Vec<TailMeasure>) {
+pub(crate) fn summarise_parallel(pnl: &mut [f64], counts: &[usize]) -> (Moments, Vec<TailMeasure>) {
     let moments = pnl
         .par_chunks(CHUNK as usize)
         .map(Moments::of)
@@ -21,13 +21,9 @@ pub fn summarise_parallel(pnl: &mut [f64], levels: &[f64]) -> (Moments, Vec<Tail
         .into_iter()
         .fold(Moments::default(), Moments::merge);
     let tails = if pnl.len() < PARALLEL_SELECTION_MIN {
-        tail_measures(pnl, levels)
+        tails_of_counts(pnl, counts)
     } else {
-        let counts: Vec<usize> = levels
-            .iter()
-            .map(|&level| tail_count(level, pnl.len()))
-            .collect();
-        parallel_tails(pnl, &counts)
+        parallel_tails(pnl, counts)
     };
     (moments, tails)
 }
@@ -72,7 +68,10 @@ fn bracketed_tails(pnl: &[f64], counts: &[usize]) -> Vec<Option<TailMeasure>> {
         .collect();
     sample.sort_unstable_by(f64::total_cmp);
     let s = sample.len() as f64;
-    let brackets: Vec<(f64, f64)> = counts
+    // (low, high, values a chunk may hold inside the bracket per value of
+    // the chunk): four times the share the subsample puts inside, so ties
+    // (many equal P&L values) cannot make the bracket hold the sample.
+    let brackets: Vec<(f64, f64, f64)> = counts
         .iter()
         .map(|&m| {
             let p = m as f64 / n as f64;
@@ -91,24 +90,34 @@ fn bracketed_tails(pnl: &[f64], counts: &[usize]) -> Vec<Option<TailMeasure>> {
                 } else {
                     sample[high.ceil() as usize]
                 },
+                4.0 * (2.0 * margin + 1.0) / s,
             )
         })
         .collect();
-    // Per chunk and level: (count below, sum below, values inside the bracket).
-    let parts: Vec<Vec<(u64, f64, Vec<f64>)>> = pnl
+    // Per chunk and level: (count below, sum below, values inside the
+    // bracket, or `None` past the chunk's share of the budget).
+    type Part = (u64, f64, Option<Vec<f64>>);
+    let parts: Vec<Vec<Part>> = pnl
         .par_chunks(CHUNK as usize)
         .map(|chunk| {
             let mut below = Vec::new();
             brackets
                 .iter()
-                .map(|&(low, high)| {
+                .map(|&(low, high, share)| {
                     below.clear();
-                    let mut inside = Vec::new();
+                    let budget = (share * chunk.len() as f64) as usize + 256;
+                    let mut inside = Some(Vec::new());
                     for &x in chunk {
                         if x < low {
                             below.push(x);
-                        } else if x <= high {
-                            inside.push(x);
+                        } else if x <= high
+                            && let Some(values) = &mut inside
+                        {
+                            if values.len() < budget {
+                                values.push(x);
+                            } else {
+                                inside = None;
+                            }
                         }
                     }
                     (below.len() as u64, pairwise_sum(&below), inside)
@@ -125,7 +134,8 @@ fn bracketed_tails(pnl: &[f64], counts: &[usize]) -> Vec<Option<TailMeasure>> {
                 let (count, sum, values) = &part[level];
                 count_below += count;
                 sum_below += sum;
-                inside.extend_from_slice(values);
+                // A chunk over its budget: radix selection instead.
+                inside.extend_from_slice(values.as_deref()?);
             }
             let rank = (m as u64 - 1).checked_sub(count_below);
             match rank {

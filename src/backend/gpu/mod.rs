@@ -25,11 +25,11 @@ pub use context::{AdapterSummary, adapters, best_adapter_class};
 use context::{GpuContext, Kernel};
 use shader::{CheckParams, Multiply, PriceParams, ReduceParams, VarParams, WORKGROUP};
 
-use super::{ComputeBackend, finish_price};
+use super::{ComputeBackend, F32_LIMIT, f32_problem, finish_price};
 use crate::error::{BackendError, Result};
 use crate::hardware::GpuClass;
-use crate::pricing::{PricingEstimate, PricingJob};
-use crate::risk::{RiskEstimate, RiskModel, VarJob};
+use crate::pricing::{PricingEstimate, PricingJob, ValidPricing};
+use crate::risk::{RiskEstimate, ValidVar};
 use crate::rng::{chi_square_constants, seed_key};
 use crate::stats::{Moments, summarise_parallel};
 use crate::tier::Tier;
@@ -400,7 +400,15 @@ impl ComputeBackend for GpuBackend {
         )
     }
 
-    fn price(&self, job: &PricingJob) -> Result<PricingEstimate> {
+    fn price(&self, job: ValidPricing<'_>) -> Result<PricingEstimate> {
+        let job = &*job;
+        if let Some(problem) = f32_problem(job) {
+            return Err(BackendError::Unavailable {
+                backend: "gpu",
+                reason: problem,
+            }
+            .into());
+        }
         let context = self.context;
         let device = &context.device;
         let option = &job.option;
@@ -505,7 +513,17 @@ impl ComputeBackend for GpuBackend {
         Ok(finish_price(job, [moments]))
     }
 
-    fn risk(&self, job: &VarJob, model: &RiskModel) -> Result<RiskEstimate> {
+    fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {
+        let model = job.model();
+        if let Some(&loading) = model.loadings.iter().find(|b| b.abs() > F32_LIMIT) {
+            return Err(BackendError::Unavailable {
+                backend: "gpu",
+                reason: format!(
+                    "a P&L loading of {loading:e} is outside the f32 range the GPU kernels compute in (|x| <= {F32_LIMIT:e}); use a CPU tier"
+                ),
+            }
+            .into());
+        }
         let context = self.context;
         let device = &context.device;
         let (dof, (chi_d, chi_c)) = match model.dof {
@@ -560,8 +578,7 @@ impl ComputeBackend for GpuBackend {
         }
         drop(pool);
         // The host's cores summarise the read-back sample (deterministically).
-        let levels: Vec<f64> = job.confidences.iter().map(|c| c.level).collect();
-        let (moments, tails) = summarise_parallel(&mut pnl, &levels);
+        let (moments, tails) = summarise_parallel(&mut pnl, &job.tail_counts());
         Ok(RiskEstimate {
             mean: moments.mean,
             std_dev: moments.std_dev(),
