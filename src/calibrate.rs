@@ -95,7 +95,13 @@ const WIN_MARGIN: f64 = 0.97;
 /// Where `faster` wins from on: the geometric mean of the last size it lost
 /// at and the first size from which it wins at every larger size; `Some(0)`
 /// if it always wins, `None` if it never wins at the largest size.
+///
+/// The three slices must have one entry per size; otherwise there is no
+/// crossover to find (`None`).
 pub fn crossover(sizes: &[f64], faster: &[f64], baseline: &[f64]) -> Option<f64> {
+    if sizes.is_empty() || faster.len() != sizes.len() || baseline.len() != sizes.len() {
+        return None;
+    }
     let wins: Vec<bool> = faster
         .iter()
         .zip(baseline)

@@ -43,7 +43,9 @@ pub enum InputError {
     Correlation(String),
     /// Inputs that are each in range but whose result overflows (or
     /// underflows to meaninglessness) in f64 arithmetic.
-    #[error("{quantity} = {value} is not a finite number: the inputs overflow f64 arithmetic ({inputs})")]
+    #[error(
+        "{quantity} = {value} is not a finite number: the inputs overflow f64 arithmetic ({inputs})"
+    )]
     Overflow {
         /// What came out non-finite, e.g. `price`.
         quantity: String,

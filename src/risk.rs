@@ -8,7 +8,6 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{Continuous, ContinuousCDF, Normal, StudentsT};
 
-
 use crate::error::{InputError, finite, open_unit, positive};
 use crate::pricing::MAX_PATHS;
 pub use crate::stats::TailMeasure;
@@ -72,12 +71,12 @@ impl Portfolio {
         if !document.is_object() {
             return Err(malformed("the document must be a JSON object".into()));
         }
-        if let Some(assets) = document.get("assets").and_then(|a| a.as_array()) {
-            if let Some(i) = assets.iter().position(|asset| !asset.is_object()) {
-                return Err(malformed(format!(
-                    "at assets[{i}]: an asset must be a JSON object with name, weight, mu and sigma"
-                )));
-            }
+        if let Some(assets) = document.get("assets").and_then(|a| a.as_array())
+            && let Some(i) = assets.iter().position(|asset| !asset.is_object())
+        {
+            return Err(malformed(format!(
+                "at assets[{i}]: an asset must be a JSON object with name, weight, mu and sigma"
+            )));
         }
         // serde_path_to_error names where in the document a problem is
         // (`assets[2].sigma`), which serde_json alone does not.

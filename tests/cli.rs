@@ -424,3 +424,134 @@ fn a_closed_pipe_on_stdout_ends_quietly() {
     assert!(!stderr.contains("Error"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn hostile_command_lines_end_with_exit_2_naming_the_field() {
+    let portfolio = "examples/portfolio.json";
+    for (args, field) in [
+        (vec!["price", "--spot", "1e308"], "spot"),
+        (vec!["price", "--rate=-1e3"], "rate"),
+        (vec!["price", "--paths", "1"], "paths"),
+        (
+            vec!["price", "--threads", "5000", "--backend", "rayon"],
+            "threads",
+        ),
+        (vec!["var", "--portfolio", portfolio, "--dof", "7"], "dof"),
+        (
+            vec!["var", "--portfolio", "/dev/zero"],
+            "not a regular file",
+        ),
+        (
+            vec![
+                "var",
+                "--portfolio",
+                portfolio,
+                "--confidence",
+                "0.95",
+                "--confidence",
+                "0.95",
+            ],
+            "given twice",
+        ),
+    ] {
+        quantmc()
+            .args(&args)
+            .timeout(std::time::Duration::from_secs(60))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(field))
+            .stderr(predicate::str::contains("panicked").not());
+    }
+    quantmc()
+        .args(["price", "--backend", "rayon", "--paths", "1000"])
+        .env("RAYON_NUM_THREADS", "5000")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("threads = 5000"));
+}
+
+#[test]
+fn negative_numbers_may_follow_their_flag_as_separate_arguments() {
+    let json = json_of(&[
+        "price",
+        "--rate",
+        "-1e-3",
+        "--dividend",
+        "-0.01",
+        "--paths",
+        "1000",
+    ]);
+    assert!(json["price"].as_f64().unwrap().is_finite());
+}
+
+#[test]
+fn a_huge_student_t_dof_finishes_and_matches_the_normal_limit() {
+    let out = quantmc()
+        .args([
+            "var",
+            "--portfolio",
+            "examples/portfolio.json",
+            "--scenarios",
+            "1000",
+        ])
+        .args(["--dist", "student-t", "--dof", "2e7", "--json"])
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let t: Value = serde_json::from_slice(&out).unwrap();
+    let normal = json_of(&[
+        "var",
+        "--portfolio",
+        "examples/portfolio.json",
+        "--scenarios",
+        "1000",
+    ]);
+    let (a, b) = (
+        t["parametric_es"]["0.99"].as_f64().unwrap(),
+        normal["parametric_es"]["0.99"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() < 1e-5 * b, "{a} vs {b}");
+}
+
+#[test]
+fn a_portfolio_as_positional_arrays_is_refused() {
+    let dir = std::env::temp_dir().join(format!("quantmc-cli-arrays-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("arrays.json");
+    std::fs::write(&file, r#"[1000000, [["A", 1.0, 0.0, 0.02]], [[1.0]]]"#).unwrap();
+    quantmc()
+        .args(["var", "--portfolio", file.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("JSON object"));
+    std::fs::write(
+        &file,
+        r#"{"value": 1000000, "assets": [["A", 1.0, 0.0, 0.02]], "correlation": [[1.0]]}"#,
+    )
+    .unwrap();
+    quantmc()
+        .args(["var", "--portfolio", file.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("assets[0]"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn running_out_of_memory_is_an_error_not_an_abort() {
+    // Under a 4 GB address-space limit 1e9 scenarios (8 GB) cannot be held.
+    let binary = env!("CARGO_BIN_EXE_quantmc");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v 4000000 && exec {binary} var --portfolio examples/portfolio.json --scenarios 1e9 --backend simd"
+        ))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot hold"), "{stderr}");
+}

@@ -147,6 +147,10 @@ pub(crate) trait Executor: Sync {
     fn summarise(&self, pnl: &mut [f64], counts: &[usize]) -> (Moments, Vec<TailMeasure>);
 }
 
+/// Chunks handed to an executor at once: enough to keep every core busy,
+/// few enough that their bounds and moments take a few hundred KB.
+const CHUNK_GROUP: usize = 8192;
+
 /// A CPU tier: an executor running a kernel.
 pub(crate) struct CpuTier<E, K> {
     pub tier: Tier,
@@ -172,11 +176,18 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
     fn price(&self, job: ValidPricing<'_>) -> Result<PricingEstimate> {
         let job = &*job;
         let setup = job.setup();
-        let chunks: Vec<(u64, u64)> = chunk_bounds(job.samples()).collect();
-        let moments = self.executor.map_chunks(&chunks, &|start, end| {
-            self.kernel.price_chunk(&setup, job, start, end)
-        });
-        Ok(finish_price(job, moments))
+        // Chunks go to the executor a bounded group at a time (memory stays
+        // flat at any path count) and are merged in chunk order.
+        let mut total = Moments::default();
+        let mut chunks = chunk_bounds(job.samples()).peekable();
+        while chunks.peek().is_some() {
+            let group: Vec<(u64, u64)> = chunks.by_ref().take(CHUNK_GROUP).collect();
+            let moments = self.executor.map_chunks(&group, &|start, end| {
+                self.kernel.price_chunk(&setup, job, start, end)
+            });
+            total = moments.into_iter().fold(total, Moments::merge);
+        }
+        Ok(finish_price(job, [total]))
     }
 
     fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {

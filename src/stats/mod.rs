@@ -125,7 +125,10 @@ pub fn tail_count(confidence: f64, scenarios: usize) -> usize {
 /// `ceil(5 n / 10^6)` in integers), or `None` when the text is not a plain
 /// decimal of at most 20 places.
 pub fn tail_count_decimal(text: &str, scenarios: usize) -> Option<usize> {
-    let digits = text.trim().strip_prefix("0.").or_else(|| text.trim().strip_prefix('.'))?;
+    let digits = text
+        .trim()
+        .strip_prefix("0.")
+        .or_else(|| text.trim().strip_prefix('.'))?;
     if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

@@ -237,6 +237,104 @@ impl GpuBackend {
             .max(u64::from(WORKGROUP))
     }
 
+    /// Runs one submission's pricing dispatches and its final reduction;
+    /// returns the (sum, sum of squares) of its samples' payoffs.
+    fn price_submission(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        dispatches: &[(PriceParams, u32)],
+    ) -> Result<[f64; 2]> {
+        let context = self.context;
+        let device = &context.device;
+        let partials_count: u32 = dispatches.iter().map(|(_, w)| w).sum();
+        let stride = (size_of::<PriceParams>() as u64).next_multiple_of(u64::from(
+            context.limits.min_uniform_buffer_offset_alignment,
+        ));
+        let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
+        let scopes = self.scopes();
+        let params = pool
+            .params
+            .get(device, stride * dispatches.len() as u64)
+            .clone();
+        let reduce_params = pool.reduce_params.get(device, 16).clone();
+        let partials = pool
+            .partials
+            .get(device, 16 * (u64::from(partials_count) + 1))
+            .clone();
+        let staging = pool.staging.get(device, 16).clone();
+        for (index, (dispatch, _)) in dispatches.iter().enumerate() {
+            self.write(
+                &params,
+                stride * index as u64,
+                std::slice::from_ref(dispatch),
+            );
+        }
+        self.write(
+            &reduce_params,
+            0,
+            &[ReduceParams {
+                count: partials_count,
+                ..Default::default()
+            }],
+        );
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("price"),
+            layout: &context.price_layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &params,
+                        offset: 0,
+                        size: NonZeroU64::new(size_of::<PriceParams>() as u64),
+                    }),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: partials.as_entire_binding(),
+                },
+            ],
+        });
+        let reduce_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("reduce"),
+            layout: &context.reduce.layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: reduce_params.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: partials.as_entire_binding(),
+                },
+            ],
+        });
+        let mut encoder = device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(pipeline);
+            for (index, (_, workgroups)) in dispatches.iter().enumerate() {
+                pass.set_bind_group(0, &bind_group, &[(stride * index as u64) as u32]);
+                pass.dispatch_workgroups(*workgroups, 1, 1);
+            }
+        }
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&context.reduce.pipeline);
+            pass.set_bind_group(0, &reduce_group, &[]);
+            pass.dispatch_workgroups(1, 1, 1);
+        }
+        encoder.copy_buffer_to_buffer(&partials, 16 * u64::from(partials_count), &staging, 0, 16);
+        let bytes = self.submit_and_read(encoder, &staging, 16, scopes)?;
+        drop(pool);
+        let [sum_hi, sum_lo, squares_hi, squares_lo]: [f32; 4] =
+            bytemuck::pod_read_unaligned(&bytes[..16]);
+        Ok([
+            f64::from(sum_hi) + f64::from(sum_lo),
+            f64::from(squares_hi) + f64::from(squares_lo),
+        ])
+    }
+
     /// Philox blocks and f32 uniform pairs of `counters` under `key`, computed by
     /// the device with the multiply the kernels use (`sixteen_bit = false`) or
     /// with the 16-bit fallback: the hook the tests use to compare the device's
@@ -336,16 +434,25 @@ impl GpuBackend {
     }
 }
 
-/// The dispatches of one pricing job: each covers a range of streams.
-fn price_dispatches(job: &PricingJob, dispatch_work: u64) -> Vec<(PriceParams, u32)> {
+/// Dispatches one submission carries (with its final reduction and its
+/// 16-byte read-back): 2^40 path-steps on a discrete card.
+const DISPATCHES_PER_SUBMISSION: usize = 256;
+
+/// The next submission's dispatches of a pricing job, from stream `first`:
+/// each covers a range of streams. Returns them and the stream after them.
+fn price_dispatches(
+    job: &PricingJob,
+    dispatch_work: u64,
+    first: u64,
+) -> (Vec<(PriceParams, u32)>, u64) {
     let setup = job.setup();
     let samples = job.samples();
     let streams_total = samples.div_ceil(2);
     let per_dispatch = (dispatch_work / u64::from(setup.steps) / 2).max(1);
     let mut dispatches = Vec::new();
     let mut first_partial = 0u32;
-    let mut first = 0u64;
-    while first < streams_total {
+    let mut first = first;
+    while first < streams_total && dispatches.len() < DISPATCHES_PER_SUBMISSION {
         let streams = (streams_total - first).min(per_dispatch);
         let last = first + streams == streams_total;
         let invocations = streams
@@ -379,7 +486,7 @@ fn price_dispatches(job: &PricingJob, dispatch_work: u64) -> Vec<(PriceParams, u
         first_partial += workgroups;
         first += streams;
     }
-    dispatches
+    (dispatches, first)
 }
 
 impl ComputeBackend for GpuBackend {
@@ -409,101 +516,23 @@ impl ComputeBackend for GpuBackend {
             }
             .into());
         }
-        let context = self.context;
-        let device = &context.device;
         let option = &job.option;
-        let pipeline = context.price_pipeline((
+        let pipeline = self.context.price_pipeline((
             option.style,
             option.kind == crate::OptionKind::Put,
             job.antithetic,
         ))?;
-        let dispatches = price_dispatches(job, self.dispatch_work());
-        let partials_count: u32 = dispatches.iter().map(|(_, w)| w).sum();
-        let stride = (size_of::<PriceParams>() as u64).next_multiple_of(u64::from(
-            context.limits.min_uniform_buffer_offset_alignment,
-        ));
-        let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
-        let scopes = self.scopes();
-        let params = pool
-            .params
-            .get(device, stride * dispatches.len() as u64)
-            .clone();
-        let reduce_params = pool.reduce_params.get(device, 16).clone();
-        let partials = pool
-            .partials
-            .get(device, 16 * (u64::from(partials_count) + 1))
-            .clone();
-        let staging = pool.staging.get(device, 16).clone();
-        for (index, (dispatch, _)) in dispatches.iter().enumerate() {
-            self.write(
-                &params,
-                stride * index as u64,
-                std::slice::from_ref(dispatch),
-            );
+        let streams_total = job.samples().div_ceil(2);
+        let (mut sum, mut squares) = (0.0f64, 0.0f64);
+        let mut first = 0;
+        while first < streams_total {
+            let (dispatches, next) = price_dispatches(job, self.dispatch_work(), first);
+            let [s, q] = self.price_submission(&pipeline, &dispatches)?;
+            sum += s;
+            squares += q;
+            first = next;
         }
-        self.write(
-            &reduce_params,
-            0,
-            &[ReduceParams {
-                count: partials_count,
-                ..Default::default()
-            }],
-        );
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("price"),
-            layout: &context.price_layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer: &params,
-                        offset: 0,
-                        size: NonZeroU64::new(size_of::<PriceParams>() as u64),
-                    }),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: partials.as_entire_binding(),
-                },
-            ],
-        });
-        let reduce_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("reduce"),
-            layout: &context.reduce.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: reduce_params.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: partials.as_entire_binding(),
-                },
-            ],
-        });
-        let mut encoder = device.create_command_encoder(&Default::default());
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            pass.set_pipeline(&pipeline);
-            for (index, (_, workgroups)) in dispatches.iter().enumerate() {
-                pass.set_bind_group(0, &bind_group, &[(stride * index as u64) as u32]);
-                pass.dispatch_workgroups(*workgroups, 1, 1);
-            }
-        }
-        {
-            let mut pass = encoder.begin_compute_pass(&Default::default());
-            pass.set_pipeline(&context.reduce.pipeline);
-            pass.set_bind_group(0, &reduce_group, &[]);
-            pass.dispatch_workgroups(1, 1, 1);
-        }
-        encoder.copy_buffer_to_buffer(&partials, 16 * u64::from(partials_count), &staging, 0, 16);
-        let bytes = self.submit_and_read(encoder, &staging, 16, scopes)?;
-        drop(pool);
-        let [sum_hi, sum_lo, squares_hi, squares_lo]: [f32; 4] =
-            bytemuck::pod_read_unaligned(&bytes[..16]);
         let n = job.samples();
-        let sum = f64::from(sum_hi) + f64::from(sum_lo);
-        let squares = f64::from(squares_hi) + f64::from(squares_lo);
         let mean = sum / n as f64;
         let moments = Moments {
             count: n,
