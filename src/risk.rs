@@ -62,12 +62,19 @@ impl Portfolio {
             message,
         };
         let text = crate::files::read_capped(path, MAX_PORTFOLIO_BYTES).map_err(unreadable)?;
+        Self::from_json(&text, path)
+    }
+
+    /// Parses and validates a portfolio document; `origin` names it in
+    /// errors.
+    pub fn from_json(text: &str, origin: &Path) -> Result<Self, InputError> {
+        let path = origin;
         let malformed = |message: String| InputError::PortfolioFormat {
             path: path.to_path_buf(),
             message,
         };
         let document: serde_json::Value =
-            serde_json::from_str(&text).map_err(|err| malformed(err.to_string()))?;
+            serde_json::from_str(text).map_err(|err| malformed(err.to_string()))?;
         if !document.is_object() {
             return Err(malformed("the document must be a JSON object".into()));
         }

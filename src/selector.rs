@@ -242,8 +242,14 @@ pub fn load_from(path: &Path) -> Result<Option<Calibration>, CalibrationProblem>
             message,
         }
     })?;
+    parse_calibration(&text, path).map(Some)
+}
+
+/// Parses a calibration document and checks it was measured here by this
+/// version; `path` names it in problems.
+pub fn parse_calibration(text: &str, path: &Path) -> Result<Calibration, CalibrationProblem> {
     let calibration: Calibration =
-        serde_json::from_str(&text).map_err(|err| CalibrationProblem::Corrupt {
+        serde_json::from_str(text).map_err(|err| CalibrationProblem::Corrupt {
             path: path.to_path_buf(),
             message: err.to_string(),
         })?;
@@ -281,7 +287,7 @@ pub fn load_from(path: &Path) -> Result<Option<Calibration>, CalibrationProblem>
             }
         }
     }
-    Ok(Some(calibration))
+    Ok(calibration)
 }
 
 /// Writes `calibration` to `path`, creating its folder (user-only on Unix).

@@ -3,7 +3,9 @@
 
 /// Parses a positive or zero count. Accepts digits with `_` separators,
 /// scientific notation (`2.5e7`) and the suffixes `K`, `M`, `G`/`B` (powers of
-/// 1000, either case). The value must be a whole number below 2^53.
+/// 1000, either case). Plain integers are taken exactly, up to `u64::MAX`
+/// (the job's validation then caps counts at 2^52 with a message naming the
+/// flag); every other spelling must be a whole number below 2^53.
 pub fn parse_count(text: &str) -> Result<u64, String> {
     let cleaned: String = text.trim().chars().filter(|&c| c != '_').collect();
     let (number, multiplier) = match cleaned.char_indices().last() {

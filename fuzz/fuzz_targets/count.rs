@@ -1,0 +1,19 @@
+//! Any text as a `--paths`/`--scenarios` count: an error or a whole number,
+//! below 2^53 unless it was written as a plain integer, never a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[path = "../../src/cli/count.rs"]
+#[allow(dead_code)]
+mod count;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(value) = count::parse_count(text)
+    {
+        let digits = text.trim().strip_prefix('+').unwrap_or(text.trim());
+        let plain = digits.chars().all(|c| c.is_ascii_digit() || c == '_');
+        assert!(plain || value < 1 << 53, "{text:?} gave {value}");
+    }
+});
