@@ -184,3 +184,18 @@ fn var_and_es_agree_with_the_scalar_tier() {
         }
     }
 }
+
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn prices_outside_f32_are_refused_not_answered() {
+    let Some(_) = gpu() else { return };
+    for (spot, strike) in [(1e39, 1e39), (1e-40, 1.0), (100.0, 1e39)] {
+        let mut job = pricing_job(OptionKind::Put, Style::European, 1, 1000, false);
+        job.market.spot = spot;
+        job.option.strike = strike;
+        let err = quantmc::price(&job, on_gpu()).unwrap_err().to_string();
+        assert!(err.contains("f32"), "{spot} {strike}: {err}");
+        // The CPU tiers price it.
+        assert!(quantmc::price(&job, Backend::Simd).is_ok());
+    }
+}

@@ -323,6 +323,21 @@ mod tests {
     }
 
     #[test]
+    fn ties_at_the_quantile_fall_back_instead_of_copying_the_sample() {
+        // Mostly one value (zero weights, or sigma 1e-300): every level's
+        // bracket would hold nearly the whole sample. Past its budget a level
+        // uses radix selection, which copies nothing, and stays exact.
+        let n = (1 << 20) + 5;
+        let mut pnl = vec![-7.0; n];
+        for (i, x) in pnl.iter_mut().enumerate().step_by(1001) {
+            *x = i as f64;
+        }
+        let counts = [1, 52_429, 524_290];
+        assert!(bracketed_tails(&pnl, &counts).iter().all(Option::is_none));
+        assert_close(&parallel_tails(&pnl, &counts), &exact(&pnl, &counts));
+    }
+
+    #[test]
     fn parallel_tails_do_not_depend_on_the_thread_count() {
         let pnl = sample(5 * CHUNK as usize + 7);
         let counts = [300, 4_100];
