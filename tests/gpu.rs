@@ -199,3 +199,20 @@ fn prices_outside_f32_are_refused_not_answered() {
         assert!(quantmc::price(&job, Backend::Simd).is_ok());
     }
 }
+
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn a_job_repeats_bit_for_bit_and_stays_accurate_at_1e8_paths() {
+    let Some(_) = gpu() else { return };
+    let job = pricing_job(OptionKind::Call, Style::European, 1, 100_000_000, false);
+    let first = quantmc::price(&job, on_gpu()).unwrap();
+    let again = quantmc::price(&job, on_gpu()).unwrap();
+    assert_eq!(first.price.to_bits(), again.price.to_bits());
+    assert_eq!(first.std_error.to_bits(), again.std_error.to_bits());
+    // The same 1e8 paths in f64 on all cores: the device's f32 paths and
+    // double-f32 sums agree to 1e-6 relative, the standard error to 1e-4.
+    let cpu = quantmc::price(&job, Backend::Rayon).unwrap();
+    println!("1e8 paths: gpu {} rayon {}", first.price, cpu.price);
+    assert!(relative(first.price, cpu.price) < 1e-6, "{} vs {}", first.price, cpu.price);
+    assert!(relative(first.std_error, cpu.std_error) < 1e-4);
+}
