@@ -213,6 +213,11 @@ fn a_job_repeats_bit_for_bit_and_stays_accurate_at_1e8_paths() {
     // double-f32 sums agree to 1e-6 relative, the standard error to 1e-4.
     let cpu = quantmc::price(&job, Backend::Rayon).unwrap();
     println!("1e8 paths: gpu {} rayon {}", first.price, cpu.price);
-    assert!(relative(first.price, cpu.price) < 1e-6, "{} vs {}", first.price, cpu.price);
+    assert!(
+        relative(first.price, cpu.price) < 1e-6,
+        "{} vs {}",
+        first.price,
+        cpu.price
+    );
     assert!(relative(first.std_error, cpu.std_error) < 1e-4);
 }

@@ -282,6 +282,7 @@ impl GpuContext {
         let constants = [
             ("PUT", f64::from(u8::from(put))),
             ("ANTITHETIC", f64::from(u8::from(antithetic))),
+            ("FIXED_STEPS", f64::from(style.fixed_steps().unwrap_or(0))),
         ];
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(style.name()),
