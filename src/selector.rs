@@ -134,11 +134,15 @@ pub struct Tuning {
 
 impl Tuning {
     /// Built-in crossovers, measured with `quantmc calibrate` on the 2-core
-    /// development machine (see the README). No GPU crossover: without a
-    /// measurement on this machine, Auto stays on the CPU.
+    /// development machine (see the README), and a pricing GPU crossover
+    /// derived from H200 measurements ([`BUILTIN_PRICING_GPU`]); no VaR GPU
+    /// crossover, since the GPU tier's VaR has not beaten many-core CPUs.
     pub fn builtin() -> Self {
         Self {
-            pricing: Crossovers::new([(Tier::Rayon, Some(BUILTIN_PRICING_RAYON))]),
+            pricing: Crossovers::new([
+                (Tier::Rayon, Some(BUILTIN_PRICING_RAYON)),
+                (Tier::Gpu, Some(BUILTIN_PRICING_GPU)),
+            ]),
             risk: Crossovers::new([(Tier::Rayon, Some(BUILTIN_RISK_RAYON))]),
         }
     }
@@ -207,6 +211,14 @@ impl Calibration {
 /// (2^13 to 2^17 scenarios x 10 assets) from run to run, and the built-in
 /// value sits between them.
 const BUILTIN_PRICING_RAYON: f64 = 32_768.0;
+/// Path-steps above which a (real, non-software) GPU prices faster than the
+/// CPU even when the call pays the ~0.15 s device setup: with the slowest GPU
+/// figure measured (the earlier kernel on an H200, 1.36e10 paths/s) against
+/// the fastest CPU one (rayon on 16 Xeon cores, 3.0e9 paths/s),
+/// `0.15 + n / 1.36e10 = n / 3.0e9` gives n = 5.8e8. A slower CPU only moves
+/// the true crossover lower. Not measured on this machine (it has no GPU);
+/// `quantmc calibrate` replaces it with a measurement.
+pub const BUILTIN_PRICING_GPU: f64 = 6e8;
 const BUILTIN_RISK_RAYON: f64 = 327_680.0;
 
 /// Why a calibration file was not used.

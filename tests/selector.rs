@@ -198,3 +198,34 @@ fn crossovers_come_from_consistent_wins() {
         Some((1e4f64 * 1e5).sqrt())
     );
 }
+
+#[test]
+fn built_in_crossovers_use_a_discrete_gpu_for_large_pricing_jobs_only() {
+    let cal = Calibration::builtin();
+    let discrete = || Some(GpuClass::Discrete);
+    assert_eq!(
+        decide(pricing(10_000_000_000), 16, discrete, &cal).tier,
+        Tier::Gpu
+    );
+    assert_eq!(
+        decide(pricing(100_000_000), 16, discrete, &cal).tier,
+        Tier::Rayon
+    );
+    let var_work = Work {
+        workload: Workload::Risk,
+        units: 1e10,
+        samples: 1_000_000_000,
+        f32_safe: true,
+    };
+    assert_eq!(decide(var_work, 16, discrete, &cal).tier, Tier::Rayon);
+    assert_eq!(
+        decide(
+            pricing(10_000_000_000),
+            16,
+            || Some(GpuClass::Software),
+            &cal
+        )
+        .tier,
+        Tier::Rayon
+    );
+}
