@@ -1,6 +1,7 @@
-// One invocation per scenario: the scenario's shock sum_j loadings[j] z[j],
-// scaled by sqrt((dof - 2) / W) for Student-t, written as f32. The host adds the
-// mean in f64 and finds the quantiles by selection after read-back.
+// A scenario's shock: sum_j loadings[j] z[j], scaled by sqrt((dof - 2) / W)
+// for Student-t, in f32; the host adds the mean in f64. `scenario` writes one
+// shock per invocation (small jobs and the tail kernel's pilot sample);
+// var_tails.wgsl finds the tails without writing the sample out.
 // `VarParams` and the constants are generated from src/backend/gpu/shader.rs.
 
 @group(0) @binding(0) var<uniform> params: VarParams;
@@ -27,13 +28,8 @@ fn chi_square(index: vec2<u32>) -> f32 {
     return 2.0 * d;
 }
 
-@compute @workgroup_size(WORKGROUP)
-fn scenario(@builtin(global_invocation_id) id: vec3<u32>) {
-    let offset = id.y * params.grid_x * WORKGROUP + id.x;
-    if (offset >= params.count) {
-        return;
-    }
-    let index = stream_index(params.base, offset);
+// The shock of scenario `index`.
+fn scenario_shock(index: vec2<u32>) -> f32 {
     var shock = 0.0;
     for (var j = 0u; j < params.assets; j += 2u) {
         let z = normal_pair(stream_block(j / 2u, SUBSTREAM_NORMALS, index, params.key));
@@ -45,5 +41,14 @@ fn scenario(@builtin(global_invocation_id) id: vec3<u32>) {
     if (params.student_t == 1u) {
         shock *= sqrt((params.dof - 2.0) / chi_square(index));
     }
-    shocks[offset] = shock;
+    return shock;
+}
+
+@compute @workgroup_size(WORKGROUP)
+fn scenario(@builtin(global_invocation_id) id: vec3<u32>) {
+    let offset = id.y * params.grid_x * WORKGROUP + id.x;
+    if (offset >= params.count) {
+        return;
+    }
+    shocks[offset] = scenario_shock(stream_index(params.base, offset));
 }

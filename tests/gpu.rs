@@ -221,3 +221,46 @@ fn a_job_repeats_bit_for_bit_and_stays_accurate_at_1e8_paths() {
     );
     assert!(relative(first.std_error, cpu.std_error) < 1e-4);
 }
+
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn device_tails_match_the_read_back_sample_exactly() {
+    let Some(gpu) = gpu() else { return };
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portfolio.json");
+    let job = VarJob {
+        portfolio: Portfolio::from_file(path.as_ref()).unwrap(),
+        scenarios: (1 << 20) + 7,
+        confidences: ["0.5", "0.95", "0.99", "0.99999"]
+            .iter()
+            .map(|c| c.parse().unwrap())
+            .collect(),
+        horizon_days: 5.0,
+        distribution: ReturnDistribution::StudentT { dof: 3.5 },
+        seed: 11,
+    };
+    // The default capacity: one collect pass. A capacity of 2,000 values
+    // per bracket: the wide brackets need a histogram pass and a second
+    // collect pass first.
+    for (capacity, least_passes) in [(1 << 20, 1), (2_000, 3)] {
+        let [(reference, _), (device, passes)] = gpu.var_paths(&job, capacity).unwrap();
+        assert!(
+            passes >= least_passes,
+            "capacity {capacity}: {passes} passes"
+        );
+        assert!(passes <= 6);
+        // The same scenarios, the same exact order statistics; the tail
+        // pass recomputes each shock in its own pipeline, which a driver may
+        // compile with different contractions, so a shock may differ in its
+        // last f32 bit (6e-8 relative).
+        for (d, r) in device.tails.iter().zip(&reference.tails) {
+            println!(
+                "capacity {capacity}: VaR {} vs {}, ES {} vs {}",
+                d.var, r.var, d.es, r.es
+            );
+            assert!(relative(d.var, r.var) < 1e-6, "capacity {capacity}");
+            assert!(relative(d.es, r.es) < 1e-6, "{} vs {}", d.es, r.es);
+        }
+        assert!(relative(device.mean, reference.mean) < 1e-6);
+        assert!(relative(device.std_dev, reference.std_dev) < 1e-6);
+    }
+}

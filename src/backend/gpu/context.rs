@@ -108,6 +108,10 @@ pub(crate) struct GpuContext {
     price: Mutex<HashMap<PriceKey, Arc<wgpu::ComputePipeline>>>,
     pub reduce: Kernel,
     pub scenario: Kernel,
+    /// The tail kernel storing the values inside each bracket.
+    pub tails_collect: Kernel,
+    /// The tail kernel counting them into bins.
+    pub tails_histogram: Kernel,
     /// The Philox test hooks, compiled only when a test asks.
     check: Mutex<HashMap<Multiply, Arc<Kernel>>>,
     /// Seconds spent creating the device and the fixed pipelines.
@@ -217,7 +221,13 @@ impl GpuContext {
             ],
         });
         let reduce = Self::kernel(&device, "reduce", &shader::reduce_module(), "reduce");
-        let scenario = Self::kernel(&device, "var", &shader::var_module(multiply), "scenario");
+        let var_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("var"),
+            source: wgpu::ShaderSource::Wgsl(shader::var_module(multiply).into()),
+        });
+        let scenario = Self::pipeline(&device, &var_module, "scenario", &[]);
+        let tails_collect = Self::pipeline(&device, &var_module, "tails", &[("HISTOGRAM", 0.0)]);
+        let tails_histogram = Self::pipeline(&device, &var_module, "tails", &[("HISTOGRAM", 1.0)]);
         if let Some(error) = scope.pop().await {
             return Err(compile_failed(&info.name, error));
         }
@@ -232,6 +242,8 @@ impl GpuContext {
             price: Mutex::default(),
             reduce,
             scenario,
+            tails_collect,
+            tails_histogram,
             check: Mutex::default(),
             setup_s: start.elapsed().as_secs_f64(),
             uncaptured,
@@ -249,6 +261,29 @@ impl GpuContext {
             module: &module,
             entry_point: Some(entry),
             compilation_options: Default::default(),
+            cache: None,
+        });
+        let layout = pipeline.get_bind_group_layout(0);
+        Kernel { pipeline, layout }
+    }
+
+    /// The pipeline of `entry` in `module` with `constants` for its
+    /// overrides, and its bind group layout.
+    fn pipeline(
+        device: &wgpu::Device,
+        module: &wgpu::ShaderModule,
+        entry: &str,
+        constants: &[(&str, f64)],
+    ) -> Kernel {
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(entry),
+            layout: None,
+            module,
+            entry_point: Some(entry),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants,
+                ..Default::default()
+            },
             cache: None,
         });
         let layout = pipeline.get_bind_group_layout(0);

@@ -13,6 +13,10 @@ use crate::rng::{
 
 /// Invocations per workgroup in every kernel.
 pub(crate) const WORKGROUP: u32 = 256;
+/// Most confidence levels the tail kernel handles in one pass.
+pub(crate) const MAX_LEVELS: u32 = 8;
+/// Bins of the tail kernel's histogram mode.
+pub(crate) const BINS: u32 = 4096;
 
 const MULHILO_INT64_WGSL: &str = include_str!("../../../shaders/mulhilo_int64.wgsl");
 const MULHILO_16BIT_WGSL: &str = include_str!("../../../shaders/mulhilo_16bit.wgsl");
@@ -22,6 +26,7 @@ const DOUBLE_F32_WGSL: &str = include_str!("../../../shaders/double_f32.wgsl");
 const PRICE_WGSL: &str = include_str!("../../../shaders/price.wgsl");
 const REDUCE_WGSL: &str = include_str!("../../../shaders/reduce.wgsl");
 const VAR_WGSL: &str = include_str!("../../../shaders/var.wgsl");
+const VAR_TAILS_WGSL: &str = include_str!("../../../shaders/var_tails.wgsl");
 const CHECK_WGSL: &str = include_str!("../../../shaders/philox_check.wgsl");
 
 /// The WGSL name of a field type.
@@ -129,7 +134,7 @@ wgsl_struct! {
         key: [u32; 2],
         /// 1 for Student-t scenarios.
         student_t: u32,
-        /// Workgroups per row of the 2-D grid.
+        /// Workgroups per row of the 2-D grid (`scenario`).
         grid_x: u32,
         /// Degrees of freedom.
         dof: f32,
@@ -137,7 +142,15 @@ wgsl_struct! {
         chi_d: f32,
         /// Marsaglia-Tsang `c = 1 / sqrt(9 d)`.
         chi_c: f32,
-        /// Padding.
+        /// Invocations in the dispatch: the grid stride (`tails`).
+        invocations: u32,
+        /// Confidence levels (`tails`), at most `MAX_LEVELS`.
+        levels: u32,
+        /// Values stored per level inside its bracket (`tails`).
+        capacity: u32,
+        /// Where this dispatch's workgroups write their partials (`tails`).
+        first_partial: u32,
+        /// Padding to the struct's 8-byte alignment.
         _pad: u32,
     }
 }
@@ -158,6 +171,8 @@ wgsl_struct! {
 fn constants() -> String {
     [
         ("WORKGROUP", WORKGROUP),
+        ("MAX_LEVELS", MAX_LEVELS),
+        ("BINS", BINS),
         ("PHILOX_M0", PHILOX_M0),
         ("PHILOX_M1", PHILOX_M1),
         ("PHILOX_W0", PHILOX_W0),
@@ -217,7 +232,11 @@ pub(crate) fn reduce_module() -> String {
 
 /// The VaR scenario module.
 pub(crate) fn var_module(multiply: Multiply) -> String {
-    module(multiply, &[VarParams::wgsl()], &[VAR_WGSL])
+    module(
+        multiply,
+        &[VarParams::wgsl()],
+        &[DOUBLE_F32_WGSL, VAR_WGSL, VAR_TAILS_WGSL],
+    )
 }
 
 /// The Philox test hook's module.
