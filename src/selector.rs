@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 pub use crate::hardware::GpuClass;
 use crate::pricing::PricingJob;
 use crate::risk::VarJob;
-use crate::rng::CHUNK;
 use crate::tier::Tier;
 
 /// Largest calibration file read (a real one is under 1 KB).
@@ -361,64 +360,80 @@ pub fn decide(
     gpu: impl FnOnce() -> Option<GpuClass>,
     tuning: &Tuning,
 ) -> Decision {
-    let crossovers = tuning.crossovers(work.workload);
+    decide_among(
+        work,
+        cores,
+        gpu,
+        tuning.crossovers(work.workload),
+        &Tier::ALL,
+    )
+}
+
+/// The fastest of `candidates` for `work`: tiers are tried from the last
+/// (fastest) down; a tier is picked when the job's work exceeds its
+/// crossover and the machine can run it ([`crate::backend::eligible`]);
+/// the SIMD tier is the baseline. Nothing here names a tier beyond that
+/// baseline: a new tier brings its crossover and its eligibility rule.
+fn decide_among(
+    work: Work,
+    cores: usize,
+    gpu: impl FnOnce() -> Option<GpuClass>,
+    crossovers: &Crossovers,
+    candidates: &[Tier],
+) -> Decision {
     let units = work.units;
-    if let Some(gpu_crossover) = crossovers.get(Tier::Gpu)
-        && units > gpu_crossover
-        && work.f32_safe
-    {
-        match gpu() {
-            Some(GpuClass::Software) => {}
-            Some(class) => {
+    let mut probe = Some(gpu);
+    // Why the tier tried last (the one nearest the baseline) was passed over.
+    let mut why_not = None;
+    for &tier in candidates.iter().rev() {
+        if matches!(tier, Tier::Scalar | Tier::Simd) {
+            continue;
+        }
+        let machine = crate::backend::Machine {
+            cores,
+            samples: work.samples,
+            f32_safe: work.f32_safe,
+        };
+        // Rules that need no probe come first, so a small job never probes
+        // adapters.
+        let Some(crossover) = crossovers.get(tier) else {
+            why_not = Some(format!("{tier} never won in calibration"));
+            continue;
+        };
+        if units <= crossover {
+            why_not = Some(format!(
+                "{units:.1e} work units <= {crossover:.1e} {tier} crossover"
+            ));
+            continue;
+        }
+        match crate::backend::eligible(tier, &machine, &mut || probe.take().and_then(|p| p())) {
+            Ok(what) => {
                 return Decision {
-                    tier: Tier::Gpu,
+                    tier,
                     reason: format!(
-                        "gpu: {class:?} adapter, {units:.1e} work units > {gpu_crossover:.1e} crossover"
+                        "{tier}: {what}, {units:.1e} work units > {crossover:.1e} crossover"
                     ),
                 };
             }
-            None => {}
+            Err(why) => {
+                why_not = Some(why);
+            }
         }
     }
-    cpu_decision(work, cores, crossovers)
-}
-
-/// The best CPU tier for `work`.
-fn cpu_decision(work: Work, cores: usize, crossovers: &Crossovers) -> Decision {
-    let units = work.units;
-    match crossovers.get(Tier::Rayon) {
-        _ if cores < 2 => Decision {
-            tier: Tier::Simd,
-            reason: "simd: 1 core, so threads cannot help".to_string(),
-        },
-        _ if work.samples <= CHUNK => Decision {
-            tier: Tier::Simd,
-            reason: format!(
-                "simd: {} samples fit one {}-sample chunk, so threads cannot help",
-                work.samples, CHUNK
-            ),
-        },
-        Some(crossover) if units > crossover => Decision {
-            tier: Tier::Rayon,
-            reason: format!(
-                "rayon: {cores} cores, {units:.1e} work units > {crossover:.1e} crossover"
-            ),
-        },
-        Some(crossover) => Decision {
-            tier: Tier::Simd,
-            reason: format!("simd: {units:.1e} work units <= {crossover:.1e} rayon crossover"),
-        },
-        None => Decision {
-            tier: Tier::Simd,
-            reason: "simd: threads never won in calibration".to_string(),
-        },
+    Decision {
+        tier: Tier::Simd,
+        reason: format!(
+            "simd: {}",
+            why_not.unwrap_or_else(|| "no faster tier applies".to_string())
+        ),
     }
 }
 
 /// The CPU choice after a GPU that [`decide`] picked failed to start (`why`);
 /// the reason says so.
 pub fn fall_back_from_gpu(work: Work, cores: usize, tuning: &Tuning, why: &str) -> Decision {
-    let mut decision = cpu_decision(work, cores, tuning.crossovers(work.workload));
+    let cpu: Vec<Tier> = Tier::ALL.into_iter().filter(|&t| t != Tier::Gpu).collect();
+    let mut decision = decide_among(work, cores, || None, tuning.crossovers(work.workload), &cpu);
     decision.reason = format!("{} (GPU unavailable: {why})", decision.reason);
     decision
 }

@@ -246,6 +246,47 @@ pub(crate) fn allocate(scenarios: u64) -> Result<Vec<f64>> {
     Ok(unsafe { Vec::from_raw_parts(pointer, count, count) })
 }
 
+/// What Auto knows of the machine and the job when it weighs a tier.
+#[derive(Debug, Clone, Copy)]
+pub struct Machine {
+    /// Cores the job may use.
+    pub cores: usize,
+    /// Independent samples of the job.
+    pub samples: u64,
+    /// Whether the job fits the GPU's f32 arithmetic ([`f32_problem`]).
+    pub f32_safe: bool,
+}
+
+/// Whether `tier` can speed up a job on `machine`: `Ok` with what it runs on
+/// (for Auto's reason), or `Err` with why not. `gpu` probes the adapters (at
+/// most once, and only when asked). The selector asks this of every tier
+/// past its crossover, so a new tier's rule lives here, beside the tier.
+pub fn eligible(
+    tier: Tier,
+    machine: &Machine,
+    gpu: &mut dyn FnMut() -> Option<crate::hardware::GpuClass>,
+) -> std::result::Result<String, String> {
+    use crate::hardware::GpuClass;
+    match tier {
+        Tier::Scalar | Tier::Simd => Ok("one core".to_string()),
+        Tier::Rayon if machine.cores < 2 => Err("1 core, so threads cannot help".to_string()),
+        Tier::Rayon if machine.samples <= crate::rng::CHUNK => Err(format!(
+            "{} samples fit one {}-sample chunk, so threads cannot help",
+            machine.samples,
+            crate::rng::CHUNK
+        )),
+        Tier::Rayon => Ok(format!("{} cores", machine.cores)),
+        Tier::Gpu if !machine.f32_safe => {
+            Err("the job's prices leave the GPU's f32 range".to_string())
+        }
+        Tier::Gpu => match gpu() {
+            Some(GpuClass::Software) => Err("only a software GPU adapter is present".to_string()),
+            Some(class) => Ok(format!("{class:?} adapter")),
+            None => Err("no GPU adapter".to_string()),
+        },
+    }
+}
+
 /// Largest magnitude the GPU kernels' f32 arithmetic is trusted with; the
 /// smallest is its inverse.
 pub const F32_LIMIT: f64 = 1e30;
