@@ -141,8 +141,12 @@ pub fn run(progress: impl Fn(&Timing)) -> Result<(Calibration, Vec<Timing>)> {
         timings.push(timing);
         seconds
     };
-    let price_sizes: Vec<u64> = (10..=24).step_by(2).map(|p| 1u64 << p).collect();
-    let var_sizes: Vec<u64> = (8..=20).step_by(2).map(|p| 1u64 << p).collect();
+    // With a GPU the sizes go on until its cost is linear in the work (its
+    // fixed costs amortised), so the crossover is measured, never guessed
+    // from sizes where the GPU was still paying for its start.
+    let (price_top, var_top) = if gpu { (30, 26) } else { (24, 20) };
+    let price_sizes: Vec<u64> = (10..=price_top).step_by(2).map(|p| 1u64 << p).collect();
+    let var_sizes: Vec<u64> = (8..=var_top).step_by(2).map(|p| 1u64 << p).collect();
     let mut pricing = vec![Vec::new(); tiers.len()];
     let mut risk = vec![Vec::new(); tiers.len()];
     for (t, &tier) in tiers.iter().enumerate() {
