@@ -20,7 +20,6 @@ Usage: python3 benches/peers/gpu_peers.py --binary PATH [--vulkan-debs DIR]
 """
 
 import argparse
-import glob
 import json
 import math
 import os
@@ -92,14 +91,9 @@ int main(int argc, char **argv) {
 
 
 def ensure_vulkan_loader(debs):
-    have = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
-    if "libvulkan.so.1" in have:
-        return
-    if not debs:
-        sys.exit("no Vulkan loader on this machine: pass --vulkan-debs")
-    for deb in glob.glob(os.path.join(debs, "*.deb")):
-        subprocess.check_call(["dpkg", "-x", deb, "/"])
-    subprocess.check_call(["ldconfig"])
+    from gpu_throughput import ensure_vulkan_loader as unpack  # same folder
+
+    unpack(debs)
     icd = "/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json"
     if os.path.exists(icd) and "VK_DRIVER_FILES" not in os.environ:
         os.environ["VK_DRIVER_FILES"] = icd

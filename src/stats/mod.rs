@@ -5,7 +5,7 @@ mod tails;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use tails::summarise_parallel;
+pub(crate) use tails::{brackets, summarise_parallel};
 
 use crate::rng::CHUNK;
 

@@ -57,6 +57,38 @@ fn parallel_tails(pnl: &[f64], counts: &[usize]) -> Vec<TailMeasure> {
         .collect()
 }
 
+/// Brackets of the quantiles of ranks `counts` (of `n` values) from a sorted
+/// subsample: six binomial standard deviations either side of each rank's
+/// place in the subsample, open-ended (infinite) where that runs off its
+/// ends. Returns `(low, high, margin)`, the margin in subsample places. The
+/// CPU's parallel tails and the GPU's device tails share it.
+pub(crate) fn brackets(sorted: &[f64], n: usize, counts: &[usize]) -> Vec<(f64, f64, f64)> {
+    let s = sorted.len() as f64;
+    counts
+        .iter()
+        .map(|&m| {
+            let p = m as f64 / n as f64;
+            let centre = p * s;
+            let margin = 6.0 * (s * p * (1.0 - p)).sqrt() + 2.0;
+            let low = centre - margin;
+            let high = centre + margin;
+            (
+                if low < 0.0 {
+                    f64::NEG_INFINITY
+                } else {
+                    sorted[low as usize]
+                },
+                if high >= s - 1.0 {
+                    f64::INFINITY
+                } else {
+                    sorted[high.ceil() as usize]
+                },
+                margin,
+            )
+        })
+        .collect()
+}
+
 /// The bracketed selection of [`parallel_tails`]: `None` for a level whose
 /// bracket missed its quantile.
 fn bracketed_tails(pnl: &[f64], counts: &[usize]) -> Vec<Option<TailMeasure>> {
@@ -71,28 +103,9 @@ fn bracketed_tails(pnl: &[f64], counts: &[usize]) -> Vec<Option<TailMeasure>> {
     // (low, high, values a chunk may hold inside the bracket per value of
     // the chunk): four times the share the subsample puts inside, so ties
     // (many equal P&L values) cannot make the bracket hold the sample.
-    let brackets: Vec<(f64, f64, f64)> = counts
-        .iter()
-        .map(|&m| {
-            let p = m as f64 / n as f64;
-            let centre = p * s;
-            let margin = 6.0 * (s * p * (1.0 - p)).sqrt() + 2.0;
-            let low = centre - margin;
-            let high = centre + margin;
-            (
-                if low < 0.0 {
-                    f64::NEG_INFINITY
-                } else {
-                    sample[low as usize]
-                },
-                if high >= s - 1.0 {
-                    f64::INFINITY
-                } else {
-                    sample[high.ceil() as usize]
-                },
-                4.0 * (2.0 * margin + 1.0) / s,
-            )
-        })
+    let brackets: Vec<(f64, f64, f64)> = brackets(&sample, n, counts)
+        .into_iter()
+        .map(|(low, high, margin)| (low, high, 4.0 * (2.0 * margin + 1.0) / s))
         .collect();
     // Per chunk and level: (count below, sum below, values inside the
     // bracket, or `None` past the chunk's share of the budget).

@@ -537,37 +537,18 @@ impl GpuBackend {
             .map(f64::from)
             .collect();
         pilot.sort_unstable_by(f64::total_cmp);
-        let s = pilot.len() as f64;
         // Where a bracket would be open-ended, it ends ten pilot ranges past
         // the pilot's extremes instead, so a histogram can narrow it; a value
         // beyond still counts below (or above) it, and a quantile out there
         // shows as a missed bracket.
         let range = pilot[pilot.len() - 1] - pilot[0];
         let (floor, ceiling) = (
-            (pilot[0] - 10.0 * range) as f32,
-            (pilot[pilot.len() - 1] + 10.0 * range) as f32,
+            pilot[0] - 10.0 * range,
+            pilot[pilot.len() - 1] + 10.0 * range,
         );
-        let mut brackets: Vec<[f32; 2]> = counts
-            .iter()
-            .map(|&m| {
-                let p = m as f64 / n as f64;
-                let centre = p * s;
-                let margin = 6.0 * (s * p * (1.0 - p)).sqrt() + 2.0;
-                let low = centre - margin;
-                let high = centre + margin;
-                [
-                    if low < 0.0 {
-                        floor
-                    } else {
-                        pilot[low as usize] as f32
-                    },
-                    if high >= s - 1.0 {
-                        ceiling
-                    } else {
-                        pilot[high.ceil() as usize] as f32
-                    },
-                ]
-            })
+        let mut brackets: Vec<[f32; 2]> = crate::stats::brackets(&pilot, n as usize, counts)
+            .into_iter()
+            .map(|(low, high, _)| [low.max(floor) as f32, high.min(ceiling) as f32])
             .collect();
         let mut tails: Vec<Option<TailMeasure>> = vec![None; counts.len()];
         let mut moments = None;
