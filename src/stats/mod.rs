@@ -5,7 +5,10 @@ mod tails;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use tails::{brackets, summarise_parallel};
+// `brackets` serves the GPU tier too, which a build may leave out.
+#[cfg_attr(not(feature = "gpu"), allow(unused_imports))]
+pub(crate) use tails::brackets;
+pub(crate) use tails::summarise_parallel;
 
 use crate::rng::CHUNK;
 
