@@ -1,11 +1,22 @@
 // Double-f32 sums: a value is hi + lo with |lo| <= ulp(hi) / 2, about 48 bits
 // of precision. Additions use Knuth's two-sum, which is exact in IEEE f32
-// arithmetic (no reassociation: WGSL and SPIR-V do not allow it).
+// arithmetic only if every intermediate is rounded to f32. Shader compilers
+// need not do that (on lavapipe a plain two-sum returned an error term of 0,
+// as if the sum were kept wider; tests/gpu.rs checks), and WGSL cannot mark an
+// operation precise. So each intermediate goes through `rounded`: its f32
+// bits xor a uniform that is 0 at run time (from `params.one`, which the host
+// sets to 1.0), which no compiler can see through, so the value must exist as
+// an f32.
+
+fn rounded(x: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(x) ^ (bitcast<u32>(params.one) ^ 0x3f800000u));
+}
 
 fn two_sum(a: f32, b: f32) -> vec2<f32> {
-    let s = a + b;
-    let bb = s - a;
-    let err = (a - (s - bb)) + (b - bb);
+    let s = rounded(a + b);
+    let bb = rounded(s - a);
+    let av = rounded(s - bb);
+    let err = rounded(a - av) + rounded(b - bb);
     return vec2<f32>(s, err);
 }
 

@@ -21,3 +21,14 @@ fn check(@builtin(global_invocation_id) id: vec3<u32>) {
         0u,
     );
 }
+
+// Test hook: the values (word x of each entry, as f32 bits) added in order
+// by one invocation with the kernels' double-f32 addition; result (hi, lo).
+@compute @workgroup_size(1)
+fn df_sum() {
+    var acc = vec2<f32>(0.0);
+    for (var i = 0u; i < params.count; i++) {
+        acc = df_add(acc, bitcast<f32>(counters[i].x));
+    }
+    results[0] = vec4<u32>(bitcast<u32>(acc.x), bitcast<u32>(acc.y), 0u, 0u);
+}

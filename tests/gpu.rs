@@ -264,3 +264,19 @@ fn device_tails_match_the_read_back_sample_exactly() {
         assert!(relative(device.std_dev, reference.std_dev) < 1e-6);
     }
 }
+
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn the_devices_double_f32_sums_are_exact_to_48_bits() {
+    let Some(gpu) = gpu() else { return };
+    // Values whose f32 sum loses most of them: 1e8 then many values below
+    // its f32 spacing (8).
+    let mut values = vec![1e8f32];
+    values.extend((0..10_000).map(|i| 0.5 + (i % 7) as f32 * 0.25));
+    values.push(-1e8);
+    let exact: f64 = values.iter().map(|&v| f64::from(v)).sum();
+    let (hi, lo) = gpu.double_f32_sum(&values).unwrap();
+    let device = f64::from(hi) + f64::from(lo);
+    println!("double-f32 sum {device} (hi {hi}, lo {lo}), exact {exact}");
+    assert!((device - exact).abs() <= 1e-9 * 1e8, "{device} vs {exact}");
+}

@@ -113,7 +113,7 @@ pub(crate) struct GpuContext {
     /// The tail kernel counting them into bins.
     pub tails_histogram: Kernel,
     /// The Philox test hooks, compiled only when a test asks.
-    check: Mutex<HashMap<Multiply, Arc<Kernel>>>,
+    check: Mutex<HashMap<(Multiply, &'static str), Arc<Kernel>>>,
     /// Seconds spent creating the device and the fixed pipelines.
     pub setup_s: f64,
     /// The last error wgpu reported outside an error scope (e.g. device loss),
@@ -338,10 +338,15 @@ impl GpuContext {
         Ok(pipeline)
     }
 
-    /// The Philox test hook with `multiply`, compiled on first use.
-    pub fn check_kernel(&self, multiply: Multiply) -> Result<Arc<Kernel>, BackendError> {
+    /// A test hook's kernel (`entry` of the check module, with `multiply`),
+    /// compiled on first use.
+    pub fn check_kernel(
+        &self,
+        multiply: Multiply,
+        entry: &'static str,
+    ) -> Result<Arc<Kernel>, BackendError> {
         let mut cache = self.check.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(kernel) = cache.get(&multiply) {
+        if let Some(kernel) = cache.get(&(multiply, entry)) {
             return Ok(Arc::clone(kernel));
         }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -349,13 +354,13 @@ impl GpuContext {
             &self.device,
             "philox_check",
             &shader::check_module(multiply),
-            "check",
+            entry,
         );
         if let Some(error) = pollster::block_on(scope.pop()) {
             return Err(compile_failed(&self.adapter.name, error));
         }
         let kernel = Arc::new(kernel);
-        cache.insert(multiply, Arc::clone(&kernel));
+        cache.insert((multiply, entry), Arc::clone(&kernel));
         Ok(kernel)
     }
 

@@ -94,6 +94,7 @@ fn var_params(job: &ValidVar<'_>) -> VarParams {
         dof: dof as f32,
         chi_d: chi_d as f32,
         chi_c: chi_c as f32,
+        one: 1.0,
         ..VarParams::default()
     }
 }
@@ -344,6 +345,7 @@ impl GpuBackend {
             0,
             &[ReduceParams {
                 count: partials_count,
+                one: 1.0,
                 ..Default::default()
             }],
         );
@@ -844,7 +846,7 @@ impl GpuBackend {
         } else {
             self.context.multiply
         };
-        let kernel = self.context.check_kernel(multiply)?;
+        let kernel = self.context.check_kernel(multiply, "check")?;
         let device = &self.context.device;
         let count = counters.len() as u64;
         let scopes = self.scopes();
@@ -853,7 +855,7 @@ impl GpuBackend {
             contents: bytemuck::bytes_of(&CheckParams {
                 key,
                 count: count as u32,
-                _pad: 0,
+                one: 1.0,
             }),
             usage: wgpu::BufferUsages::UNIFORM,
         });
@@ -892,6 +894,48 @@ impl GpuBackend {
                 (pair[0], [f32::from_bits(u1), f32::from_bits(u2)])
             })
             .collect())
+    }
+
+    /// Test hook: `values` added in order by one invocation with the
+    /// kernels' double-f32 addition, as (hi, lo), so the tests can check that
+    /// the device's compiler keeps the two-sum exact.
+    pub fn double_f32_sum(&self, values: &[f32]) -> Result<(f32, f32)> {
+        use wgpu::util::DeviceExt;
+        let kernel = self.context.check_kernel(self.context.multiply, "df_sum")?;
+        let device = &self.context.device;
+        let scopes = self.scopes();
+        let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("df params"),
+            contents: bytemuck::bytes_of(&CheckParams {
+                key: [0, 0],
+                count: values.len() as u32,
+                one: 1.0,
+            }),
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let words: Vec<[u32; 4]> = values.iter().map(|v| [v.to_bits(), 0, 0, 0]).collect();
+        let input = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("df values"),
+            contents: bytemuck::cast_slice(&words),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let results = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("df result"),
+            size: 32,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("df staging"),
+            size: 32,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self.encode(&kernel, &[&params, &input, &results], (1, 1));
+        encoder.copy_buffer_to_buffer(&results, 0, &staging, 0, 32);
+        let bytes = self.submit_and_read(encoder, &staging, 32, scopes)?;
+        let words: &[u32] = bytemuck::cast_slice(&bytes);
+        Ok((f32::from_bits(words[0]), f32::from_bits(words[1])))
     }
 
     /// An encoder holding one dispatch of `kernel` with `resources` bound in
@@ -971,7 +1015,7 @@ fn price_dispatches(
                 diffusion: setup.diffusion as f32,
                 strike: setup.strike as f32,
                 fixings: setup.steps as f32,
-                _pad0: 0,
+                one: 1.0,
                 _pad1: 0,
             },
             workgroups,

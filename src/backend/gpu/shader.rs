@@ -100,8 +100,8 @@ wgsl_struct! {
         strike: f32,
         /// Time steps, as the averaging products divide by them.
         fixings: f32,
-        /// Padding to 16 bytes.
-        _pad0: u32,
+        /// 1.0, opaque to the compiler (see `shaders/double_f32.wgsl`).
+        one: f32,
         /// Padding to 16 bytes.
         _pad1: u32,
     }
@@ -112,8 +112,8 @@ wgsl_struct! {
     ReduceParams {
         /// Partials to add; the sum goes to entry `count`.
         count: u32,
-        /// Padding.
-        _pad0: u32,
+        /// 1.0, opaque to the compiler (see `shaders/double_f32.wgsl`).
+        one: f32,
         /// Padding.
         _pad1: u32,
         /// Padding.
@@ -150,8 +150,8 @@ wgsl_struct! {
         capacity: u32,
         /// Where this dispatch's workgroups write their partials (`tails`).
         first_partial: u32,
-        /// Padding to the struct's 8-byte alignment.
-        _pad: u32,
+        /// 1.0, opaque to the compiler (see `shaders/double_f32.wgsl`).
+        one: f32,
     }
 }
 
@@ -162,8 +162,8 @@ wgsl_struct! {
         key: [u32; 2],
         /// Counters to run.
         count: u32,
-        /// Padding.
-        _pad: u32,
+        /// 1.0, opaque to the compiler (see `shaders/double_f32.wgsl`).
+        one: f32,
     }
 }
 
@@ -241,7 +241,11 @@ pub(crate) fn var_module(multiply: Multiply) -> String {
 
 /// The Philox test hook's module.
 pub(crate) fn check_module(multiply: Multiply) -> String {
-    module(multiply, &[CheckParams::wgsl()], &[CHECK_WGSL])
+    module(
+        multiply,
+        &[CheckParams::wgsl()],
+        &[DOUBLE_F32_WGSL, CHECK_WGSL],
+    )
 }
 
 #[cfg(test)]
