@@ -220,7 +220,7 @@ pub fn price(job: &PricingJob, options: impl Into<RunOptions>) -> Result<Pricing
 pub fn var(job: &VarJob, options: impl Into<RunOptions>) -> Result<VarResult> {
     let valid = job.checked()?;
     let model = valid.model();
-    let selected = resolve(&options.into(), selector::Work::risk(job))?;
+    let selected = resolve(&options.into(), selector::Work::risk(job, model))?;
     let tier = selected.tier;
     let start = Instant::now();
     let estimate = tier.risk(&valid)?;

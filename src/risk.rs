@@ -99,6 +99,13 @@ impl Portfolio {
 
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), InputError> {
+        self.correlation_factor().map(|_| ())
+    }
+
+    /// Every check of [`Portfolio::validate`], returning the correlation's
+    /// Cholesky factor that the last of them computes, so a risk model
+    /// built right after validation need not factor the matrix again.
+    fn correlation_factor(&self) -> Result<Vec<Vec<f64>>, InputError> {
         positive("value", self.value)?;
         if self.assets.is_empty() {
             return Err(InputError::invalid(
@@ -153,7 +160,7 @@ impl Portfolio {
                 }
             }
         }
-        cholesky(&self.correlation).map(|_| ())
+        cholesky(&self.correlation)
     }
 
     /// Portfolio weights times volatilities, `D w`.
@@ -308,7 +315,13 @@ pub struct VarJob {
 impl VarJob {
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), InputError> {
-        self.portfolio.validate()?;
+        self.correlation_factor().map(|_| ())
+    }
+
+    /// Every check of [`VarJob::validate`], returning the portfolio's
+    /// correlation factor (see [`Portfolio::correlation_factor`]).
+    fn correlation_factor(&self) -> Result<Vec<Vec<f64>>, InputError> {
+        let lower = self.portfolio.correlation_factor()?;
         if self.scenarios == 0 {
             return Err(InputError::invalid(
                 "scenarios",
@@ -352,7 +365,7 @@ impl VarJob {
         }
         positive("horizon_days", self.horizon_days)?;
         self.distribution.validate()?;
-        Ok(())
+        Ok(lower)
     }
 
     /// Scenarios in the tail at each confidence level, in order.
@@ -375,10 +388,9 @@ impl VarJob {
     /// The portfolio reduced to what each scenario needs (see [`RiskModel`]);
     /// the job is validated first.
     pub fn risk_model(&self) -> Result<RiskModel, InputError> {
-        self.validate()?;
+        let lower = self.correlation_factor()?;
         let h = self.horizon_days;
         let value = self.portfolio.value;
-        let lower = cholesky(&self.portfolio.correlation)?;
         let scaled = self.portfolio.scaled_weights();
         let k = scaled.len();
         // P&L = value * w . X = value * (h w.mu + sqrt(h) (L^T D w) . z * scale).

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::hardware::GpuClass;
 use crate::pricing::PricingJob;
-use crate::risk::VarJob;
+use crate::risk::{RiskModel, VarJob};
 use crate::tier::Tier;
 
 /// Largest calibration file read (a real one is under 1 KB).
@@ -61,18 +61,16 @@ impl Work {
         }
     }
 
-    /// Scenarios x assets.
-    pub fn risk(job: &VarJob) -> Self {
+    /// Scenarios x assets, for a job whose risk model is `model`.
+    pub fn risk(job: &VarJob, model: &RiskModel) -> Self {
         Self {
             workload: Workload::Risk,
             units: job.scenarios as f64 * job.portfolio.assets.len() as f64,
             samples: job.scenarios,
-            f32_safe: job.risk_model().is_ok_and(|model| {
-                model
-                    .loadings
-                    .iter()
-                    .all(|b| b.abs() <= crate::backend::F32_LIMIT)
-            }),
+            f32_safe: model
+                .loadings
+                .iter()
+                .all(|b| b.abs() <= crate::backend::F32_LIMIT),
         }
     }
 }
@@ -385,15 +383,15 @@ fn decide_among(
     let mut probe = Some(gpu);
     // Why the tier tried last (the one nearest the baseline) was passed over.
     let mut why_not = None;
+    let machine = crate::backend::Machine {
+        cores,
+        samples: work.samples,
+        f32_safe: work.f32_safe,
+    };
     for &tier in candidates.iter().rev() {
         if matches!(tier, Tier::Scalar | Tier::Simd) {
             continue;
         }
-        let machine = crate::backend::Machine {
-            cores,
-            samples: work.samples,
-            f32_safe: work.f32_safe,
-        };
         // Rules that need no probe come first, so a small job never probes
         // adapters.
         let Some(crossover) = crossovers.get(tier) else {

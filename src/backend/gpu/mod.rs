@@ -408,62 +408,18 @@ impl GpuBackend {
     }
 
     /// VaR by reading every shock back and summarising on the host: for
-    /// samples no larger than the pilot, or more levels than one pass takes.
+    /// jobs up to [`READ_BACK_MAX`] scenarios, or with more levels than one
+    /// tail pass takes.
     fn risk_by_read_back(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {
-        let model = job.model();
-        let context = self.context;
-        let device = &context.device;
-        let (dof, (chi_d, chi_c)) = match model.dof {
-            Some(dof) => (dof, chi_square_constants(dof)),
-            None => (0.0, (0.0, 0.0)),
-        };
+        let mean = job.model().mean;
         let batch = self.var_batch();
-        let max_dim = context.limits.max_compute_workgroups_per_dimension;
         let mut pnl = super::allocate(job.scenarios)?;
-        let loadings: Vec<f32> = model.loadings.iter().map(|&b| b as f32).collect();
-        let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
-        let loadings_buffer = pool.loadings.get(device, 4 * loadings.len() as u64).clone();
-        self.write(&loadings_buffer, 0, &loadings);
-        let params = pool
-            .params
-            .get(device, size_of::<VarParams>() as u64)
-            .clone();
-        let shocks = pool.partials.get(device, 4 * batch).clone();
-        let staging = pool.staging.get(device, 4 * batch).clone();
-        for start in (0..job.scenarios).step_by(batch as usize) {
-            let count = (job.scenarios - start).min(batch);
-            let (grid_x, grid_y) = grid(count.div_ceil(u64::from(WORKGROUP)), max_dim);
-            self.write(
-                &params,
-                0,
-                &[VarParams {
-                    base: split(start),
-                    count: count as u32,
-                    assets: model.loadings.len() as u32,
-                    key: seed_key(job.seed),
-                    student_t: u32::from(model.dof.is_some()),
-                    grid_x,
-                    dof: dof as f32,
-                    chi_d: chi_d as f32,
-                    chi_c: chi_c as f32,
-                    ..VarParams::default()
-                }],
-            );
-            let scopes = self.scopes();
-            let mut encoder = self.encode(
-                &context.scenario,
-                &[&params, &loadings_buffer, &shocks],
-                (grid_x, grid_y),
-            );
-            encoder.copy_buffer_to_buffer(&shocks, 0, &staging, 0, 4 * count);
-            let bytes = self.submit_and_read(encoder, &staging, 4 * count, scopes)?;
-            let values: &[f32] = bytemuck::cast_slice(&bytes);
-            let out = &mut pnl[start as usize..(start + count) as usize];
-            for (out, &shock) in out.iter_mut().zip(values) {
-                *out = model.mean + f64::from(shock);
+        for (index, out) in pnl.chunks_mut(batch as usize).enumerate() {
+            let shocks = self.shocks(job, index as u64 * batch, out.len() as u64)?;
+            for (out, &shock) in out.iter_mut().zip(&shocks) {
+                *out = mean + f64::from(shock);
             }
         }
-        drop(pool);
         // The host's cores summarise the read-back sample (deterministically).
         let (moments, tails) = summarise_parallel(&mut pnl, &job.tail_counts());
         Ok(RiskEstimate {
