@@ -31,6 +31,7 @@ fn pricing_job(style: Style, steps: u32, paths: u64) -> PricingJob {
         paths,
         seed: 42,
         antithetic: false,
+        ..Default::default()
     }
 }
 

@@ -178,6 +178,7 @@ fn main() {
         paths,
         seed: 42,
         antithetic: false,
+        ..Default::default()
     };
     let options = quantmc::RunOptions {
         backend: quantmc::Backend::Gpu,

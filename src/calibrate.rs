@@ -47,6 +47,7 @@ fn european(paths: u64) -> PricingJob {
         paths,
         seed: 42,
         antithetic: false,
+        ..Default::default()
     }
 }
 

@@ -31,6 +31,7 @@
 //!     paths: 100_000,
 //!     seed: 42,
 //!     antithetic: false,
+//!     ..Default::default()
 //! };
 //! let result = quantmc::price(&job, Backend::Auto)?;
 //! let exact = result.closed_form.unwrap();
@@ -71,8 +72,7 @@ pub use risk::{
 };
 pub use selector::Tuning;
 
-/// z-value of a two-sided 95% normal interval.
-pub const Z_95: f64 = 1.959_963_984_540_054;
+pub use pricing::Z_95;
 
 /// How to run a job: which tier, with how many threads, and what Auto knows.
 ///
@@ -168,21 +168,66 @@ fn resolve(options: &RunOptions, work: selector::Work) -> Result<Selected> {
 /// Prices `job` on the tier `options` asks for (a [`Backend`] converts).
 ///
 /// The job is validated first; nothing runs on bad input.
+///
+/// With a [`pricing::Target`], the run goes in rounds: the first is the job's
+/// `paths`; after each, if the standard error is still above the target and
+/// paths remain, the next round takes the samples that the variance so far
+/// says are needed (plain Monte Carlo: rounded up to whole first rounds, at
+/// least one more; randomized QMC, whose error falls faster than `n^-1/2`:
+/// twice the points), capped at `max_paths`. Every round is a fixed range of
+/// samples and the decision depends only on the figures, which do not depend
+/// on the thread count, so a seed gives one answer.
 pub fn price(job: &PricingJob, options: impl Into<RunOptions>) -> Result<PricingResult> {
     let valid = pricing::ValidPricing::new(job)?;
     let selected = resolve(&options.into(), selector::Work::pricing(job))?;
     let tier = selected.tier;
     let start = Instant::now();
-    let estimate = tier.price(valid)?;
+    let first = job.points_per_replicate(job.samples());
+    let most = job.points_per_replicate(job.max_samples());
+    let mut totals = vec![stats::CoMoments::default(); job.groups() as usize];
+    let (mut done, mut next) = (0, first);
+    let (estimate, target_reached) = loop {
+        let round = tier.price(valid, done..next)?;
+        for (total, round) in totals.iter_mut().zip(round) {
+            *total = total.merge(round);
+        }
+        done = next;
+        let estimate = pricing::estimate(job, &totals);
+        let Some(target) = job.target else {
+            break (estimate, None);
+        };
+        let goal = match target.precision {
+            pricing::Precision::StdError(se) => se,
+            pricing::Precision::RelStdError(relative) => relative * estimate.price.abs(),
+        };
+        if estimate.std_error <= goal {
+            break (estimate, Some(true));
+        }
+        if done >= most || !estimate.std_error.is_finite() {
+            break (estimate, Some(false));
+        }
+        next = match job.sampler {
+            pricing::Sampler::Mc => {
+                let needed = done as f64 * (estimate.std_error / goal).powi(2);
+                let rounds = (needed / first as f64).ceil().min(most as f64) as u64;
+                (rounds * first).max(done + first)
+            }
+            pricing::Sampler::Rqmc => 2 * done,
+        }
+        .min(most);
+    };
     let elapsed_s = start.elapsed().as_secs_f64();
-    let std_error = estimate.std_dev / (estimate.samples as f64).sqrt();
-    for (quantity, value) in [("price", estimate.mean), ("std_error", std_error)] {
+    for (quantity, value) in [
+        ("price", estimate.price),
+        ("std_error", estimate.std_error),
+    ] {
         if !value.is_finite() {
             return Err(job.overflow(quantity, value).into());
         }
     }
+    let paths = done * u64::from(job.groups()) * job.paths_per_sample();
     let mut warnings = selected.warnings;
-    if estimate.std_dev == 0.0 {
+    if estimate.constant_payoff {
         let n = estimate.samples as f64;
         warnings.push(format!(
             "every one of the {} samples paid the same discounted {}, so the spread and the \
@@ -190,27 +235,38 @@ pub fn price(job: &PricingJob, options: impl Into<RunOptions>) -> Result<Pricing
              by the rule of three, with 95% confidence fewer than 3/{} = {:.2e} of samples pay \
              anything else",
             estimate.samples,
-            estimate.mean,
+            estimate.price,
             estimate.samples,
             3.0 / n
         ));
+    } else if estimate.std_error == 0.0 {
+        warnings.push(
+            "the control variate explains every sample's payoff exactly (the payoff is a \
+             linear function of the control on every path), so the estimate is exact up to \
+             rounding and its standard error is 0"
+                .to_string(),
+        );
     }
     Ok(PricingResult {
-        price: estimate.mean,
-        std_error,
+        price: estimate.price,
+        std_error: estimate.std_error,
         ci95: [
-            estimate.mean - Z_95 * std_error,
-            estimate.mean + Z_95 * std_error,
+            estimate.price - estimate.half_width,
+            estimate.price + estimate.half_width,
         ],
         closed_form: job.closed_form(),
-        paths: job.paths,
+        paths,
+        method: job.method(),
+        variance_reduction: estimate.variance_reduction,
+        control_coefficient: estimate.control_coefficient,
+        target_reached,
         seed: job.seed,
         tier: tier.tier(),
         backend: tier.describe(),
         selection: selected.reason,
         warnings,
         elapsed_s,
-        paths_per_sec: job.paths as f64 / elapsed_s.max(f64::MIN_POSITIVE),
+        paths_per_sec: paths as f64 / elapsed_s.max(f64::MIN_POSITIVE),
     })
 }
 

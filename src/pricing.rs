@@ -2,10 +2,57 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::InputError;
+use crate::error::{InputError, named_choices};
+use crate::stats::CoMoments;
 pub use crate::market::{Market, OptionKind};
 pub use crate::products::{OptionSpec, PathSetup, Style};
+use crate::rng::qmc::{MAX_DIMENSIONS, MAX_POINTS};
 use crate::tier::Tier;
+
+/// Where a path's normals come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Sampler {
+    /// Plain Monte Carlo: Philox streams ([`crate::rng`]).
+    #[default]
+    Mc,
+    /// Randomized quasi-Monte Carlo: Owen-scrambled Sobol points through a
+    /// Brownian bridge, in independent replicates ([`crate::rng::qmc`]).
+    Rqmc,
+}
+
+named_choices!(Sampler, "sampler", [Sampler::Mc => "mc", Sampler::Rqmc => "rqmc"]);
+
+/// Replicates of a randomized QMC run unless the job says otherwise.
+pub const DEFAULT_REPLICATES: u32 = 16;
+/// Most replicates of a randomized QMC run.
+pub const MAX_REPLICATES: u32 = 1 << 16;
+
+fn default_replicates() -> u32 {
+    DEFAULT_REPLICATES
+}
+
+/// The precision a run with a target stops at.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    /// A standard error of the price at most this, in price units.
+    StdError(f64),
+    /// A standard error at most this fraction of the price's magnitude.
+    RelStdError(f64),
+}
+
+/// Run in rounds until the standard error reaches `precision` or the run
+/// has taken `max_paths` paths. The first round is the job's `paths`; each
+/// later round is a fixed range of further paths chosen from the figures so
+/// far (see [`crate::price`]), so a seed still gives one answer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    /// The standard error to reach.
+    pub precision: Precision,
+    /// The most paths the run may take, at least the first round's.
+    pub max_paths: u64,
+}
 
 /// One pricing run: what to price, how many paths, which stream.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -20,6 +67,50 @@ pub struct PricingJob {
     pub seed: u64,
     /// Pair every path with its mirror image (`z` and `-z`); `paths / 2` pairs.
     pub antithetic: bool,
+    /// Correct the estimate with the product's control variate (its
+    /// coefficient fitted from the run, the standard error from the residuals).
+    #[serde(default)]
+    pub control_variate: bool,
+    /// Plain Monte Carlo or randomized quasi-Monte Carlo.
+    #[serde(default)]
+    pub sampler: Sampler,
+    /// Independent randomizations of a randomized QMC run, >= 2 (ignored by
+    /// plain Monte Carlo); `paths` is split evenly between them.
+    #[serde(default = "default_replicates")]
+    pub replicates: u32,
+    /// Keep adding paths until this precision is reached; `None` runs
+    /// exactly `paths`.
+    #[serde(default)]
+    pub target: Option<Target>,
+}
+
+impl Default for PricingJob {
+    /// The CLI's defaults: an at-the-money one-year European call, 10^6 plain
+    /// Monte Carlo paths, seed 42.
+    fn default() -> Self {
+        Self {
+            market: Market {
+                spot: 100.0,
+                rate: 0.05,
+                dividend: 0.0,
+                vol: 0.2,
+            },
+            option: OptionSpec {
+                kind: OptionKind::Call,
+                style: Style::European,
+                strike: 100.0,
+                maturity: 1.0,
+                steps: 1,
+            },
+            paths: 1_000_000,
+            seed: 42,
+            antithetic: false,
+            control_variate: false,
+            sampler: Sampler::Mc,
+            replicates: DEFAULT_REPLICATES,
+            target: None,
+        }
+    }
 }
 
 impl PricingJob {
@@ -45,6 +136,7 @@ impl PricingJob {
                 },
             ));
         }
+        self.validate_method()?;
         if self.paths > MAX_PATHS {
             return Err(InputError::invalid(
                 "paths",
@@ -66,6 +158,126 @@ impl PricingJob {
             }
         }
         Ok(())
+    }
+
+    /// Checks the sampler, the replicates and the target.
+    fn validate_method(&self) -> Result<(), InputError> {
+        if self.control_variate && self.samples() < 3 {
+            return Err(InputError::invalid(
+                "paths",
+                self.paths,
+                "gives fewer than 3 samples: a control-variate standard error needs 3",
+            ));
+        }
+        if self.sampler == Sampler::Rqmc {
+            if !(2..=MAX_REPLICATES).contains(&self.replicates) {
+                return Err(InputError::invalid(
+                    "replicates",
+                    self.replicates,
+                    &format!(
+                        "must be from 2 (a standard error needs two replicates) to {MAX_REPLICATES}"
+                    ),
+                ));
+            }
+            if !self.samples().is_multiple_of(u64::from(self.replicates)) {
+                return Err(InputError::invalid(
+                    "paths",
+                    self.paths,
+                    &format!(
+                        "must split evenly into {} replicates{} with the rqmc sampler",
+                        self.replicates,
+                        if self.antithetic { " of pairs" } else { "" }
+                    ),
+                ));
+            }
+            if self.option.time_steps() > MAX_DIMENSIONS {
+                return Err(InputError::invalid(
+                    "steps",
+                    self.option.steps,
+                    &format!(
+                        "exceeds the {MAX_DIMENSIONS} Sobol dimensions of the rqmc sampler (one per step)"
+                    ),
+                ));
+            }
+        }
+        if let Some(target) = self.target {
+            let (field, value) = match target.precision {
+                Precision::StdError(value) => ("target-se", value),
+                Precision::RelStdError(value) => ("target-rel-se", value),
+            };
+            if !(value.is_finite() && value > 0.0) {
+                return Err(InputError::invalid(
+                    field,
+                    value,
+                    "must be a positive, finite standard error",
+                ));
+            }
+            if target.max_paths < self.paths {
+                return Err(InputError::invalid(
+                    "max-paths",
+                    target.max_paths,
+                    &format!("is below one round (paths = {})", self.paths),
+                ));
+            }
+            if target.max_paths > MAX_PATHS {
+                return Err(InputError::invalid(
+                    "max-paths",
+                    target.max_paths,
+                    "exceeds the largest supported count, 2^52",
+                ));
+            }
+        }
+        if self.points_per_replicate(self.max_samples()) > MAX_POINTS {
+            return Err(InputError::invalid(
+                if self.target.is_some() { "max-paths" } else { "paths" },
+                self.target.map_or(self.paths, |t| t.max_paths),
+                "gives more than 2^32 points per replicate, the Sobol sequence's length",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The estimators' independent groups: the replicates of a randomized QMC
+    /// run, 1 for plain Monte Carlo.
+    pub fn groups(&self) -> u32 {
+        match self.sampler {
+            Sampler::Mc => 1,
+            Sampler::Rqmc => self.replicates,
+        }
+    }
+
+    /// Paths per sample: 2 for antithetic pairs, else 1.
+    pub fn paths_per_sample(&self) -> u64 {
+        if self.antithetic { 2 } else { 1 }
+    }
+
+    /// Samples of each group when the run takes `samples` samples in all.
+    pub fn points_per_replicate(&self, samples: u64) -> u64 {
+        samples / u64::from(self.groups())
+    }
+
+    /// Most samples the run may take: the target's `max_paths`, or `paths`.
+    pub fn max_samples(&self) -> u64 {
+        self.target.map_or(self.paths, |t| t.max_paths) / self.paths_per_sample()
+    }
+
+    /// The method in words, e.g. `mc`, `mc + antithetic + control variate` or
+    /// `rqmc (16 replicates)`.
+    pub fn method(&self) -> String {
+        let mut method = match self.sampler {
+            Sampler::Mc => "mc".to_string(),
+            Sampler::Rqmc => format!(
+                "rqmc (Owen-scrambled Sobol, Brownian bridge, {} replicates)",
+                self.replicates
+            ),
+        };
+        if self.antithetic {
+            method.push_str(" + antithetic");
+        }
+        if self.control_variate {
+            method.push_str(" + control variate");
+        }
+        method
     }
 
     /// The error for a non-finite `quantity`, naming the job's inputs.
@@ -135,16 +347,101 @@ impl std::ops::Deref for ValidPricing<'_> {
 /// 64-bit Philox index.
 pub const MAX_PATHS: u64 = 1 << 52;
 
-/// What a backend measures: the sample mean and standard deviation of the
-/// discounted payoff (over pair averages when antithetic).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct PricingEstimate {
-    /// Mean discounted payoff.
-    pub mean: f64,
-    /// Standard deviation of one sample's discounted payoff.
-    pub std_dev: f64,
-    /// Independent samples (paths, or pairs when antithetic).
+/// The estimate made from the groups' moments ([`estimate`]), discounted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// The discounted price.
+    pub price: f64,
+    /// Its standard error.
+    pub std_error: f64,
+    /// Half the width of the 95% interval: `1.96 std_error`, or the t quantile
+    /// of `R - 1` degrees of freedom times it over `R` QMC replicates.
+    pub half_width: f64,
+    /// See [`PricingResult::variance_reduction`].
+    pub variance_reduction: Option<f64>,
+    /// The fitted control-variate coefficient.
+    pub control_coefficient: Option<f64>,
+    /// Samples in all groups together.
     pub samples: u64,
+    /// Whether every sample paid the same (the spread cannot be estimated).
+    pub constant_payoff: bool,
+}
+
+/// The price estimate of `job` from the moments of its groups (one per QMC
+/// replicate, one for plain Monte Carlo), of undiscounted payoffs and
+/// controls.
+///
+/// * Control variate: the coefficient `b = S_yc / S_cc` is fitted from the
+///   within-group sums of the whole run and each group's mean becomes
+///   `mean y - b (mean c - E c)`. Fitting `b` in sample biases the estimate by
+///   `O(1/n)`, against a standard error of `O(1/sqrt n)`: below 1e-3 standard
+///   errors from 10^6 samples on.
+/// * Plain Monte Carlo: the standard error is the (residual) sample standard
+///   deviation over `sqrt n`, `n - 2` degrees of freedom with a control; the
+///   95% interval is normal.
+/// * Randomized QMC: the estimate is the mean of the `R` replicate means and
+///   its standard error their standard deviation over `sqrt R`; the interval
+///   uses Student's t with `R - 1` degrees of freedom.
+pub fn estimate(job: &PricingJob, groups: &[CoMoments]) -> Estimate {
+    let discount = job.discount();
+    let pooled = groups
+        .iter()
+        .fold(CoMoments::default(), |total, group| total.merge(*group));
+    let n = pooled.count();
+    let (syy, scc, syc) = groups.iter().fold((0.0, 0.0, 0.0), |(yy, cc, yc), g| {
+        (yy + g.payoff.m2, cc + g.control.m2, yc + g.cross)
+    });
+    let coefficient = (job.control_variate && scc > 0.0).then(|| syc / scc);
+    let control_mean = job.control_variate.then(|| job.option.style.control_mean(&job.market, &job.option));
+    let corrected = |g: &CoMoments| match (coefficient, control_mean) {
+        (Some(b), Some(mu)) => g.payoff.mean - b * (g.control.mean - mu),
+        _ => g.payoff.mean,
+    };
+    let plain_variance = pooled.payoff.std_dev().powi(2);
+    let (mean, variance_of_mean, half_width_factor, reduction) = match job.sampler {
+        Sampler::Mc => {
+            let mean = corrected(&pooled);
+            match coefficient {
+                Some(b) => {
+                    let residual = ((syy - b * syc) / (n.saturating_sub(2)).max(1) as f64).max(0.0);
+                    let reduction = (residual > 0.0).then(|| plain_variance / residual);
+                    (mean, residual / n as f64, Z_95, reduction)
+                }
+                None => (mean, plain_variance / n as f64, Z_95, None),
+            }
+        }
+        Sampler::Rqmc => {
+            let means: Vec<f64> = groups.iter().map(corrected).collect();
+            let r = means.len() as f64;
+            let mean = means.iter().sum::<f64>() / r;
+            let spread = means.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (r - 1.0);
+            let variance_of_mean = spread / r;
+            let reduction =
+                (variance_of_mean > 0.0).then(|| plain_variance / (variance_of_mean * n as f64));
+            (mean, variance_of_mean, t_quantile_975(means.len() - 1), reduction)
+        }
+    };
+    let std_error = discount * variance_of_mean.sqrt();
+    Estimate {
+        price: discount * mean,
+        std_error,
+        half_width: half_width_factor * std_error,
+        variance_reduction: reduction,
+        control_coefficient: coefficient,
+        samples: n,
+        constant_payoff: pooled.payoff.m2 == 0.0,
+    }
+}
+
+/// z-value of a two-sided 95% normal interval.
+pub const Z_95: f64 = 1.959_963_984_540_054;
+
+/// The 97.5% quantile of Student's t with `dof` degrees of freedom.
+fn t_quantile_975(dof: usize) -> f64 {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    StudentsT::new(0.0, 1.0, dof as f64)
+        .map(|t| t.inverse_cdf(0.975))
+        .unwrap_or(Z_95)
 }
 
 /// A priced option with its uncertainty and provenance.
@@ -154,13 +451,25 @@ pub struct PricingResult {
     pub price: f64,
     /// Standard error of `price`.
     pub std_error: f64,
-    /// 95% confidence interval, `price -/+ 1.96 std_error`.
+    /// 95% confidence interval: `price -/+ 1.96 std_error`, or with the t
+    /// quantile of `R - 1` degrees of freedom over `R` QMC replicates.
     pub ci95: [f64; 2],
     /// The closed-form price where one exists (European, geometric Asian), so the
     /// estimate can be checked at a glance; `None` for the arithmetic Asian.
     pub closed_form: Option<f64>,
-    /// Simulated paths.
+    /// Simulated paths (with a target: the paths the run took).
     pub paths: u64,
+    /// How the estimate was made, in words ([`PricingJob::method`]).
+    pub method: String,
+    /// Variance of one sample of the plain estimator (the same sampling
+    /// without the control variate and the QMC points) over the variance the
+    /// method achieved, both estimated from this run; `None` for plain Monte
+    /// Carlo.
+    pub variance_reduction: Option<f64>,
+    /// The fitted control-variate coefficient, when one was used.
+    pub control_coefficient: Option<f64>,
+    /// With a target: whether the run reached it within `max_paths`.
+    pub target_reached: Option<bool>,
     /// The seed of the Philox streams.
     pub seed: u64,
     /// The tier that ran, for scripts: `scalar`, `simd`, `rayon` or `gpu`.

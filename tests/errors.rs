@@ -23,6 +23,7 @@ fn good_pricing() -> PricingJob {
         paths: 1000,
         seed: 1,
         antithetic: false,
+        ..Default::default()
     }
 }
 

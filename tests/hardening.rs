@@ -96,6 +96,7 @@ fn european(spot: f64, strike: f64, maturity: f64, rate: f64, vol: f64) -> Prici
         paths: 1000,
         seed: 1,
         antithetic: false,
+        ..Default::default()
     }
 }
 
@@ -395,6 +396,7 @@ proptest! {
             paths,
             seed: 7,
             antithetic,
+            ..Default::default()
         };
         // Huge path counts are refused by validation before any work.
         if let Ok(result) = quantmc::price(&job, backend) {

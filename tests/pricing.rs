@@ -21,6 +21,7 @@ fn job(market: Market, option: OptionSpec, paths: u64, seed: u64) -> PricingJob 
         paths,
         seed,
         antithetic: false,
+        ..Default::default()
     }
 }
 

@@ -33,12 +33,15 @@
 //! * **Errors, not panics.** A tier that cannot run returns
 //!   [`crate::error::BackendError`].
 
+use std::ops::Range;
+
 use crate::error::{BackendError, Result};
-use crate::pricing::{PricingEstimate, PricingJob, ValidPricing};
+use crate::pricing::{PricingJob, Sampler, ValidPricing};
 use crate::products::{PathSetup, Product, Specialised, specialise};
 use crate::risk::{RiskEstimate, RiskModel, ValidVar};
-use crate::rng::chunk_bounds;
-use crate::stats::{Moments, TailMeasure};
+use crate::rng::qmc::{BrownianBridge, scrambles};
+use crate::rng::CHUNK;
+use crate::stats::{CoMoments, Moments, TailMeasure};
 
 #[cfg(feature = "gpu")]
 pub mod gpu;
@@ -67,9 +70,12 @@ pub trait ComputeBackend: Send + Sync {
     /// `rayon (avx2+fma, 2 threads)`.
     fn describe(&self) -> String;
 
-    /// Mean and standard deviation of the discounted payoff over the job's
-    /// samples (pair averages when antithetic).
-    fn price(&self, job: ValidPricing<'_>) -> Result<PricingEstimate>;
+    /// Moments of the undiscounted payoff and its control variate over
+    /// samples `points` (pair averages when antithetic) of each of the job's
+    /// groups: one entry per replicate of a randomized QMC run, one for plain
+    /// Monte Carlo. The library turns them into the estimate
+    /// ([`crate::pricing::estimate`]), calling again for later rounds.
+    fn price(&self, job: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<CoMoments>>;
 
     /// Mean, standard deviation and tail measures of the simulated P&L, one tail
     /// per confidence level of `job`.
@@ -80,29 +86,86 @@ pub trait ComputeBackend: Send + Sync {
 pub(crate) trait CpuKernel: Sync {
     /// How the kernel computes, for [`ComputeBackend::describe`].
     fn describe(&self) -> String;
-    /// Moments of the undiscounted samples `start .. end` (one chunk).
-    fn price_chunk(&self, setup: &PathSetup, job: &PricingJob, start: u64, end: u64) -> Moments;
+    /// Moments of the undiscounted samples `start .. end` (one chunk) of one
+    /// group, its normals from `draws`.
+    fn price_chunk(
+        &self,
+        setup: &PathSetup,
+        job: &PricingJob,
+        draws: &Draws<'_>,
+        start: u64,
+        end: u64,
+    ) -> CoMoments;
     /// The P&L of scenarios `first .. first + out.len()`, written to `out`.
     fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]);
+}
+
+/// Where one group's normals come from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Draws<'a> {
+    /// The Philox streams of `seed` ([`crate::rng`]).
+    Mc { seed: u64 },
+    /// One replicate's scrambled Sobol points through the bridge
+    /// ([`crate::rng::qmc`]): `scrambles[d]` scrambles dimension `d`.
+    Qmc {
+        scrambles: &'a [u32],
+        bridge: &'a BrownianBridge,
+    },
+}
+
+/// The QMC constants of a job, built once per call: every replicate's
+/// scrambles (replicate-major) and the bridge.
+pub(crate) struct QmcTables {
+    pub scrambles: Vec<u32>,
+    pub bridge: BrownianBridge,
+    pub dimensions: usize,
+}
+
+impl QmcTables {
+    /// The tables of `job`, or `None` for plain Monte Carlo.
+    pub fn of(job: &PricingJob) -> Option<Self> {
+        (job.sampler == Sampler::Rqmc).then(|| {
+            let steps = job.option.time_steps();
+            Self {
+                scrambles: scrambles(job.seed, job.replicates, steps),
+                bridge: BrownianBridge::new(steps),
+                dimensions: steps as usize,
+            }
+        })
+    }
+
+    /// Group `group`'s draws under `tables` (plain Monte Carlo when `None`).
+    pub fn draws<'a>(tables: &'a Option<Self>, seed: u64, group: u32) -> Draws<'a> {
+        match tables {
+            None => Draws::Mc { seed },
+            Some(tables) => {
+                let first = group as usize * tables.dimensions;
+                Draws::Qmc {
+                    scrambles: &tables.scrambles[first..first + tables.dimensions],
+                    bridge: &tables.bridge,
+                }
+            }
+        }
+    }
 }
 
 /// A pricing kernel for one product, call or put, plain or antithetic, as
 /// compile-time parameters.
 pub(crate) trait ChunkKernel {
-    /// Moments of the undiscounted samples `start .. end`.
+    /// Moments of the undiscounted samples `start .. end` and their controls.
     fn moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
         setup: &PathSetup,
-        seed: u64,
+        draws: &Draws<'_>,
         start: u64,
         end: u64,
-    ) -> Moments;
+    ) -> CoMoments;
 }
 
-/// Samples `start .. end` of a job, run by kernel `K` specialised for the
-/// job's product ([`crate::products::specialise`]).
+/// Samples `start .. end` of one group of a job, run by kernel `K`
+/// specialised for the job's product ([`crate::products::specialise`]).
 pub(crate) struct Chunk<'a, K> {
     pub setup: &'a PathSetup,
-    pub seed: u64,
+    pub draws: &'a Draws<'a>,
     pub start: u64,
     pub end: u64,
     pub kernel: std::marker::PhantomData<K>,
@@ -110,10 +173,16 @@ pub(crate) struct Chunk<'a, K> {
 
 impl<'a, K: ChunkKernel> Chunk<'a, K> {
     /// Runs the chunk.
-    pub fn moments(setup: &'a PathSetup, job: &PricingJob, start: u64, end: u64) -> Moments {
+    pub fn moments(
+        setup: &'a PathSetup,
+        job: &PricingJob,
+        draws: &'a Draws<'a>,
+        start: u64,
+        end: u64,
+    ) -> CoMoments {
         let chunk = Self {
             setup,
-            seed: job.seed,
+            draws,
             start,
             end,
             kernel: std::marker::PhantomData,
@@ -123,23 +192,46 @@ impl<'a, K: ChunkKernel> Chunk<'a, K> {
 }
 
 impl<K: ChunkKernel> Specialised for Chunk<'_, K> {
-    type Output = Moments;
+    type Output = CoMoments;
 
-    fn run<P: Product, const PUT: bool, const ANTITHETIC: bool>(self) -> Moments {
-        K::moments::<P, PUT, ANTITHETIC>(self.setup, self.seed, self.start, self.end)
+    fn run<P: Product, const PUT: bool, const ANTITHETIC: bool>(self) -> CoMoments {
+        K::moments::<P, PUT, ANTITHETIC>(self.setup, self.draws, self.start, self.end)
     }
+}
+
+/// One chunk of one group: samples `start .. end` of group `group`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub group: u32,
+    pub start: u64,
+    pub end: u64,
+}
+
+/// Samples `points` of each of `groups` groups, group by group, split at the
+/// multiples of [`CHUNK`] (for `0 .. n`, the chunks of
+/// [`crate::rng::chunk_bounds`]).
+pub(crate) fn spans(groups: u32, points: Range<u64>) -> impl Iterator<Item = Span> {
+    (0..groups).flat_map(move |group| {
+        let Range { start, end } = points.clone();
+        let first = start / CHUNK;
+        (first..end.div_ceil(CHUNK)).map(move |c| Span {
+            group,
+            start: (c * CHUNK).max(start),
+            end: ((c + 1) * CHUNK).min(end),
+        })
+    })
 }
 
 /// Where a CPU tier's chunks run: one thread, or a pool.
 pub(crate) trait Executor: Sync {
     /// The threads, for [`ComputeBackend::describe`].
     fn threads(&self) -> usize;
-    /// `chunk` of every `(start, end)` range, in order.
+    /// `chunk` of every span, in order.
     fn map_chunks(
         &self,
-        chunks: &[(u64, u64)],
-        chunk: &(dyn Fn(u64, u64) -> Moments + Sync),
-    ) -> Vec<Moments>;
+        chunks: &[Span],
+        chunk: &(dyn Fn(Span) -> CoMoments + Sync),
+    ) -> Vec<CoMoments>;
     /// Calls `fill(first, out)` for each [`CHUNK`]-sized piece of `pnl`.
     fn fill_chunks(&self, pnl: &mut [f64], fill: &(dyn Fn(u64, &mut [f64]) + Sync));
     /// Moments and the tails of the `m` smallest values for each `m` of
@@ -173,21 +265,31 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
         )
     }
 
-    fn price(&self, job: ValidPricing<'_>) -> Result<PricingEstimate> {
+    fn price(&self, job: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<CoMoments>> {
         let job = &*job;
         let setup = job.setup();
-        // Chunks go to the executor a bounded group at a time (memory stays
-        // flat at any path count) and are merged in chunk order.
-        let mut total = Moments::default();
-        let mut chunks = chunk_bounds(job.samples()).peekable();
+        let tables = QmcTables::of(job);
+        let draws: Vec<Draws<'_>> = (0..job.groups())
+            .map(|group| QmcTables::draws(&tables, job.seed, group))
+            .collect();
+        // Chunks of every group go to the executor a bounded batch at a time
+        // (memory stays flat at any path count; replicates smaller than a
+        // chunk still spread over the cores) and are merged in chunk order.
+        let mut totals = vec![CoMoments::default(); draws.len()];
+        let mut chunks = spans(job.groups(), points).peekable();
         while chunks.peek().is_some() {
-            let group: Vec<(u64, u64)> = chunks.by_ref().take(CHUNK_GROUP).collect();
-            let moments = self.executor.map_chunks(&group, &|start, end| {
-                self.kernel.price_chunk(&setup, job, start, end)
+            let batch: Vec<Span> = chunks.by_ref().take(CHUNK_GROUP).collect();
+            let moments = self.executor.map_chunks(&batch, &|span| {
+                let draws = &draws[span.group as usize];
+                self.kernel
+                    .price_chunk(&setup, job, draws, span.start, span.end)
             });
-            total = moments.into_iter().fold(total, Moments::merge);
+            for (span, moments) in batch.iter().zip(moments) {
+                let total = &mut totals[span.group as usize];
+                *total = total.merge(moments);
+            }
         }
-        Ok(finish_price(job, [total]))
+        Ok(totals)
     }
 
     fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {
@@ -322,21 +424,6 @@ pub fn f32_problem(job: &PricingJob) -> Option<String> {
         ));
     }
     None
-}
-
-/// Folds per-chunk moments of undiscounted payoffs, in chunk order, into the
-/// discounted estimate.
-pub(crate) fn finish_price(
-    job: &PricingJob,
-    chunks: impl IntoIterator<Item = Moments>,
-) -> PricingEstimate {
-    let total = chunks.into_iter().fold(Moments::default(), Moments::merge);
-    let discount = job.discount();
-    PricingEstimate {
-        mean: discount * total.mean,
-        std_dev: discount * total.std_dev(),
-        samples: job.samples(),
-    }
 }
 
 /// Builds `tier`; `threads` sizes the rayon tier's pool, and

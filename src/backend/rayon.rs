@@ -6,10 +6,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
 
-use super::Executor;
+use super::{Executor, Span};
 use crate::error::{BackendError, Result};
 use crate::rng::CHUNK;
-use crate::stats::{Moments, TailMeasure, summarise_parallel};
+use crate::stats::{CoMoments, Moments, TailMeasure, summarise_parallel};
 
 /// All cores, or a pool of a requested size.
 pub(crate) struct Rayon {
@@ -62,13 +62,13 @@ impl Executor for Rayon {
 
     fn map_chunks(
         &self,
-        chunks: &[(u64, u64)],
-        chunk: &(dyn Fn(u64, u64) -> Moments + Sync),
-    ) -> Vec<Moments> {
+        chunks: &[Span],
+        chunk: &(dyn Fn(Span) -> CoMoments + Sync),
+    ) -> Vec<CoMoments> {
         self.install(|| {
             chunks
                 .par_iter()
-                .map(|&(start, end)| chunk(start, end))
+                .map(|&span| chunk(span))
                 .collect()
         })
     }

@@ -4,51 +4,73 @@
 //! `sin_cos` and `exp`), so it shares no arithmetic with the SIMD kernels
 //! beyond the products' formulas.
 
-use super::{Chunk, ChunkKernel, CpuKernel};
+use super::{Chunk, ChunkKernel, CpuKernel, Draws};
 use crate::pricing::PricingJob;
 use crate::products::{PathSetup, PathState, Product};
 use crate::risk::RiskModel;
+use crate::rng::qmc::qmc_normal;
 use crate::rng::{SUBSTREAM_NORMALS, chi_square, fill_normals, path_normal};
-use crate::stats::Moments;
+use crate::stats::CoMoments;
 
-/// One path at a time, f64: the oracle.
+/// One f64 path at a time: the oracle.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct ScalarKernel;
 
-/// Undiscounted payoff of the path of sample `sample`, its normals multiplied
-/// by `sign` (+1, or -1 for the antithetic twin).
-fn path_payoff<P: Product, const PUT: bool>(
-    setup: &PathSetup,
-    seed: u64,
-    sample: u64,
-    sign: f64,
-) -> f64 {
+/// The undiscounted payoff and control of a path whose steps are
+/// `drift + diffusion * sign * z_j` for the normals `z` (in units of the step's
+/// standard deviation), `sign` +1, or -1 for the antithetic twin.
+fn path_values<P: Product, const PUT: bool>(setup: &PathSetup, z: &[f64], sign: f64) -> (f64, f64) {
     let mut path = PathState::start(setup.log_spot);
-    for step in 0..setup.steps {
-        let z = path_normal(seed, sample, step);
+    for &z in z {
         path.advance::<P>(setup.drift + setup.diffusion * sign * z);
     }
-    P::payoff::<f64, PUT>(&path, &setup.terms())
+    let terms = setup.terms();
+    (
+        P::payoff::<f64, PUT>(&path, &terms),
+        P::control::<f64, PUT>(&path, &terms),
+    )
+}
+
+/// Sample `sample`'s step normals: its Philox draws, or its QMC point's
+/// normals turned into Brownian increments by the bridge. `w` is scratch.
+fn sample_normals(draws: &Draws<'_>, sample: u64, z: &mut [f64], w: &mut [f64]) {
+    match *draws {
+        Draws::Mc { seed } => {
+            for (step, z) in (0..).zip(z.iter_mut()) {
+                *z = path_normal(seed, sample, step);
+            }
+        }
+        Draws::Qmc { scrambles, bridge } => {
+            for (d, (w, &scramble)) in (0..).zip(w.iter_mut().zip(scrambles)) {
+                *w = qmc_normal(sample as u32, d, scramble);
+            }
+            bridge.increments(w, z, |x| x);
+        }
+    }
 }
 
 impl ChunkKernel for ScalarKernel {
     fn moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
         setup: &PathSetup,
-        seed: u64,
+        draws: &Draws<'_>,
         start: u64,
         end: u64,
-    ) -> Moments {
-        let samples: Vec<f64> = (start..end)
+    ) -> CoMoments {
+        let steps = setup.steps as usize;
+        let (mut z, mut w) = (vec![0.0; steps], vec![0.0; steps]);
+        let samples: Vec<(f64, f64)> = (start..end)
             .map(|index| {
-                let up = path_payoff::<P, PUT>(setup, seed, index, 1.0);
+                sample_normals(draws, index, &mut z, &mut w);
+                let up = path_values::<P, PUT>(setup, &z, 1.0);
                 if ANTITHETIC {
-                    0.5 * (up + path_payoff::<P, PUT>(setup, seed, index, -1.0))
+                    let down = path_values::<P, PUT>(setup, &z, -1.0);
+                    (0.5 * (up.0 + down.0), 0.5 * (up.1 + down.1))
                 } else {
                     up
                 }
             })
             .collect();
-        Moments::of(&samples)
+        CoMoments::of(&samples)
     }
 }
 
@@ -73,8 +95,15 @@ impl CpuKernel for ScalarKernel {
         "f64".to_string()
     }
 
-    fn price_chunk(&self, setup: &PathSetup, job: &PricingJob, start: u64, end: u64) -> Moments {
-        Chunk::<Self>::moments(setup, job, start, end)
+    fn price_chunk(
+        &self,
+        setup: &PathSetup,
+        job: &PricingJob,
+        draws: &Draws<'_>,
+        start: u64,
+        end: u64,
+    ) -> CoMoments {
+        Chunk::<Self>::moments(setup, job, draws, start, end)
     }
 
     fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {

@@ -1,9 +1,9 @@
 //! The serial executor: every chunk on the calling thread, in order. With the
 //! scalar kernel it is the scalar tier, with the vector kernel the SIMD tier.
 
-use super::Executor;
+use super::{Executor, Span};
 use crate::rng::CHUNK;
-use crate::stats::{Moments, TailMeasure, summarise};
+use crate::stats::{CoMoments, Moments, TailMeasure, summarise};
 
 /// One thread.
 #[derive(Debug, Clone, Copy, Default)]
@@ -16,12 +16,12 @@ impl Executor for Serial {
 
     fn map_chunks(
         &self,
-        chunks: &[(u64, u64)],
-        chunk: &(dyn Fn(u64, u64) -> Moments + Sync),
-    ) -> Vec<Moments> {
+        chunks: &[Span],
+        chunk: &(dyn Fn(Span) -> CoMoments + Sync),
+    ) -> Vec<CoMoments> {
         chunks
             .iter()
-            .map(|&(start, end)| chunk(start, end))
+            .map(|&span| chunk(span))
             .collect()
     }
 

@@ -10,16 +10,17 @@
 
 use wide::f64x8;
 
-use super::{Chunk, ChunkKernel, CpuKernel};
+use super::{Chunk, ChunkKernel, CpuKernel, Draws};
 use crate::hardware::compiled_simd;
 use crate::pricing::PricingJob;
 use crate::products::{PathSetup, PathState, Product};
 use crate::risk::RiskModel;
+use crate::rng::qmc::{BrownianBridge, directions, owen_scramble, qmc_uniform, sobol};
 use crate::rng::{
     CHI_SQUARE_MAX_ATTEMPTS, SUBSTREAM_CHI_SQUARE, SUBSTREAM_NORMALS, chi_square_constants,
 };
-use crate::simd::{LANES, RoundKeys, Streams, normals_x8, uniform_x8};
-use crate::stats::Moments;
+use crate::simd::{LANES, RoundKeys, Streams, inverse_normal_x8, normals_x8, uniform_x8};
+use crate::stats::CoMoments;
 
 /// Sixteen streams per call in `f64x8` lanes: the kernel of the SIMD and
 /// rayon tiers.
@@ -31,8 +32,15 @@ impl CpuKernel for VectorKernel {
         format!("{}, f64x{LANES}", compiled_simd())
     }
 
-    fn price_chunk(&self, setup: &PathSetup, job: &PricingJob, start: u64, end: u64) -> Moments {
-        Chunk::<Self>::moments(setup, job, start, end)
+    fn price_chunk(
+        &self,
+        setup: &PathSetup,
+        job: &PricingJob,
+        draws: &Draws<'_>,
+        start: u64,
+        end: u64,
+    ) -> CoMoments {
+        Chunk::<Self>::moments(setup, job, draws, start, end)
     }
 
     fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {
@@ -46,16 +54,44 @@ const GROUPS: usize = 2;
 /// Streams one kernel call carries.
 const STREAMS: u64 = (GROUPS * LANES) as u64;
 
-/// Undiscounted payoffs of streams `first .. first + STREAMS` (pair averages
-/// when antithetic), per group of eight: the even samples `2 (s + l)`, which
-/// read the cosine half of each block, and the odd samples `2 (s + l) + 1`,
-/// which read the sine half (see [`crate::rng`]).
+/// A sample's undiscounted payoff and control, eight lanes.
+type Values = (f64x8, f64x8);
+
+/// The payoff and control of finished paths (their pair averages when
+/// antithetic).
+#[inline(always)]
+fn values<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+    up: &PathState<f64x8>,
+    down: &PathState<f64x8>,
+    setup: &PathSetup,
+) -> Values {
+    let terms = setup.terms::<f64x8>();
+    let one = |path: &PathState<f64x8>| {
+        (
+            P::payoff::<f64x8, PUT>(path, &terms),
+            P::control::<f64x8, PUT>(path, &terms),
+        )
+    };
+    let (payoff, control) = one(up);
+    if ANTITHETIC {
+        let (payoff_down, control_down) = one(down);
+        let half = f64x8::splat(0.5);
+        (half * (payoff + payoff_down), half * (control + control_down))
+    } else {
+        (payoff, control)
+    }
+}
+
+/// Undiscounted payoffs and controls of streams `first .. first + STREAMS`
+/// (pair averages when antithetic), per group of eight: the even samples
+/// `2 (s + l)`, which read the cosine half of each block, and the odd samples
+/// `2 (s + l) + 1`, which read the sine half (see [`crate::rng`]).
 #[inline(always)]
 fn samples<P: Product, const PUT: bool, const ANTITHETIC: bool>(
     setup: &PathSetup,
     keys: &RoundKeys,
     first: u64,
-) -> [[f64x8; 2]; GROUPS] {
+) -> [[Values; 2]; GROUPS] {
     let streams = Streams::<GROUPS>::new(keys, first);
     let start = PathState::start(f64x8::splat(setup.log_spot));
     let (mut up, mut down) = ([[start; 2]; GROUPS], [[start; 2]; GROUPS]);
@@ -73,15 +109,9 @@ fn samples<P: Product, const PUT: bool, const ANTITHETIC: bool>(
             }
         }
     }
-    let terms = setup.terms::<f64x8>();
-    let payoff = |path: &PathState<f64x8>| P::payoff::<f64x8, PUT>(path, &terms);
     std::array::from_fn(|group| {
         std::array::from_fn(|half| {
-            if ANTITHETIC {
-                f64x8::splat(0.5) * (payoff(&up[group][half]) + payoff(&down[group][half]))
-            } else {
-                payoff(&up[group][half])
-            }
+            values::<P, PUT, ANTITHETIC>(&up[group][half], &down[group][half], setup)
         })
     })
 }
@@ -90,66 +120,161 @@ fn samples<P: Product, const PUT: bool, const ANTITHETIC: bool>(
 /// masks of the even and the odd samples.
 #[inline(always)]
 fn sample_masks(first: u64, start: u64, end: u64) -> [f64x8; 2] {
-    std::array::from_fn(|half| {
-        f64x8::new(std::array::from_fn(|lane| {
-            let sample = 2 * (first + lane as u64) + half as u64;
-            if (start..end).contains(&sample) {
-                f64::from_bits(u64::MAX)
-            } else {
-                0.0
-            }
-        }))
-    })
+    std::array::from_fn(|half| lane_mask(|lane| 2 * (first + lane) + half as u64, start, end))
+}
+
+/// The mask of the lanes whose sample `sample(lane)` falls in `start .. end`.
+#[inline(always)]
+fn lane_mask(sample: impl Fn(u64) -> u64, start: u64, end: u64) -> f64x8 {
+    f64x8::new(std::array::from_fn(|lane| {
+        if (start..end).contains(&sample(lane as u64)) {
+            f64::from_bits(u64::MAX)
+        } else {
+            0.0
+        }
+    }))
+}
+
+/// Shifted sums of payoffs `y` and controls `c`, lane by lane: of `dy`, `dc`,
+/// `dy^2`, `dc^2` and `dy dc`, about the chunk's first sample.
+struct Sums {
+    shift: Option<(f64, f64)>,
+    sums: [f64x8; 5],
+}
+
+impl Sums {
+    fn new() -> Self {
+        Self {
+            shift: None,
+            sums: [f64x8::ZERO; 5],
+        }
+    }
+
+    /// Sums about lane `lane` of `values` (the chunk's first sample), unless
+    /// a shift is already set.
+    #[inline(always)]
+    fn shift_by(&mut self, (y, c): Values, lane: usize) {
+        self.shift
+            .get_or_insert_with(|| (y.as_array()[lane], c.as_array()[lane]));
+    }
+
+    /// Adds the lanes of `values` that `mask` keeps (all when `None`).
+    #[inline(always)]
+    fn add(&mut self, (y, c): Values, mask: Option<f64x8>) {
+        let shift = self.shift.unwrap_or((0.0, 0.0));
+        let (mut dy, mut dc) = (y - f64x8::splat(shift.0), c - f64x8::splat(shift.1));
+        if let Some(mask) = mask {
+            dy = mask.select(dy, f64x8::ZERO);
+            dc = mask.select(dc, f64x8::ZERO);
+        }
+        self.sums[0] += dy;
+        self.sums[1] += dc;
+        self.sums[2] += dy * dy;
+        self.sums[3] += dc * dc;
+        self.sums[4] += dy * dc;
+    }
+
+    fn finish(self, count: u64) -> CoMoments {
+        CoMoments::from_shifted_sums(
+            count,
+            self.shift.unwrap_or((0.0, 0.0)),
+            self.sums.map(|s| s.reduce_add()),
+        )
+    }
 }
 
 impl ChunkKernel for VectorKernel {
     fn moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
         setup: &PathSetup,
-        seed: u64,
+        draws: &Draws<'_>,
         start: u64,
         end: u64,
-    ) -> Moments {
-        chunk_moments::<P, PUT, ANTITHETIC>(setup, seed, start, end)
+    ) -> CoMoments {
+        if start >= end {
+            return CoMoments::default();
+        }
+        match *draws {
+            Draws::Mc { seed } => chunk_moments::<P, PUT, ANTITHETIC>(setup, seed, start, end),
+            Draws::Qmc { scrambles, bridge } => {
+                qmc_moments::<P, PUT, ANTITHETIC>(setup, scrambles, bridge, start, end)
+            }
+        }
     }
 }
 
 /// Moments of undiscounted samples `start .. end` (one chunk) of product `P`,
-/// call or put, plain or antithetic.
+/// call or put, plain or antithetic, on the Philox streams of `seed`.
 fn chunk_moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
     setup: &PathSetup,
     seed: u64,
     start: u64,
     end: u64,
-) -> Moments {
-    if start >= end {
-        return Moments::default();
-    }
+) -> CoMoments {
     let keys = RoundKeys::for_seed(seed);
-    let mut shift = None;
-    let (mut sum, mut sum_sq) = (f64x8::ZERO, f64x8::ZERO);
+    let mut sums = Sums::new();
     for first in (start / 2..end.div_ceil(2)).step_by(STREAMS as usize) {
         let values = samples::<P, PUT, ANTITHETIC>(setup, &keys, first);
-        // Sums are taken of deviations from sample `start`, the first one.
-        let shift = *shift.get_or_insert(values[0][(start % 2) as usize].as_array()[0]);
+        // Sums are taken about sample `start`, the chunk's first: lane 0 of
+        // the first group's even or odd half.
+        sums.shift_by(values[0][(start % 2) as usize], 0);
         let whole = 2 * first >= start && 2 * (first + STREAMS) <= end;
         for (group, values) in values.into_iter().enumerate() {
             let masks = (!whole).then(|| sample_masks(first + (group * LANES) as u64, start, end));
             for half in 0..2 {
-                let mut deviation = values[half] - f64x8::splat(shift);
-                if let Some(masks) = &masks {
-                    deviation = masks[half].select(deviation, f64x8::ZERO);
-                }
-                sum += deviation;
-                sum_sq += deviation * deviation;
+                sums.add(values[half], masks.map(|m| m[half]));
             }
         }
     }
-    Moments::from_shifted_sums(
-        end - start,
-        shift.unwrap_or(0.0),
-        sum.reduce_add(),
-        sum_sq.reduce_add(),
-    )
+    sums.finish(end - start)
+}
+
+/// Moments of undiscounted samples (points) `start .. end` of one randomized
+/// QMC replicate: eight consecutive points per pass, their Sobol coordinates
+/// from the aligned base point and the lane offsets (the natural-order
+/// Sobol point is linear in the index bits, so `x(8 k + l) = x(8 k) ^ x(l)`),
+/// scrambled, mapped to normals and bridged lane by lane.
+fn qmc_moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+    setup: &PathSetup,
+    scrambles: &[u32],
+    bridge: &BrownianBridge,
+    start: u64,
+    end: u64,
+) -> CoMoments {
+    let steps = setup.steps as usize;
+    let directions = &directions()[..steps];
+    let offsets: Vec<[u32; LANES]> = directions
+        .iter()
+        .map(|v| std::array::from_fn(|lane| sobol(v, lane as u32)))
+        .collect();
+    let (mut z, mut w) = (vec![f64x8::ZERO; steps], vec![f64x8::ZERO; steps]);
+    let (drift, diffusion) = (f64x8::splat(setup.drift), f64x8::splat(setup.diffusion));
+    let mut sums = Sums::new();
+    let lanes = LANES as u64;
+    for first in (start / lanes * lanes..end).step_by(LANES) {
+        for (d, z) in z.iter_mut().enumerate() {
+            let base = sobol(&directions[d], first as u32);
+            let uniforms = std::array::from_fn(|lane| {
+                qmc_uniform(owen_scramble(base ^ offsets[d][lane], scrambles[d]))
+            });
+            *z = inverse_normal_x8(f64x8::new(uniforms));
+        }
+        bridge.increments(&z, &mut w, f64x8::splat);
+        let begin = PathState::start(f64x8::splat(setup.log_spot));
+        let (mut up, mut down) = (begin, begin);
+        for &dw in &w {
+            let shock = diffusion * dw;
+            up.advance::<P>(drift + shock);
+            if ANTITHETIC {
+                down.advance::<P>(drift - shock);
+            }
+        }
+        let values = values::<P, PUT, ANTITHETIC>(&up, &down, setup);
+        let whole = first >= start && first + lanes <= end;
+        let mask = (!whole).then(|| lane_mask(|lane| first + lane, start, end));
+        sums.shift_by(values, (start.max(first) - first) as usize);
+        sums.add(values, mask);
+    }
+    sums.finish(end - start)
 }
 
 /// Chi-square draws of the scenarios of `streams`, [`crate::rng::chi_square`]
@@ -230,6 +355,7 @@ fn fill_pnl(model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::Moments;
     use crate::{Market, OptionKind, OptionSpec, Style};
 
     /// Relative difference, with an absolute floor for values near zero.
@@ -258,9 +384,11 @@ mod tests {
             paths: 101,
             seed: 0xfeed_beef,
             antithetic: false,
+            ..Default::default()
         };
         let setup = job.setup();
-        let chunk = |start, end| VectorKernel.price_chunk(&setup, &job, start, end);
+        let draws = Draws::Mc { seed: job.seed };
+        let chunk = |start, end| VectorKernel.price_chunk(&setup, &job, &draws, start, end).payoff;
         let whole = chunk(0, 101);
         assert_eq!(whole.count, 101);
         let singles: Vec<f64> = (0..101).map(|i| chunk(i, i + 1).mean).collect();

@@ -309,6 +309,7 @@ fn price_job(args: &PriceArgs) -> Result<PricingJob, quantmc::Error> {
         paths: args.paths,
         seed: args.run.seed,
         antithetic: args.antithetic,
+        ..Default::default()
     };
     Ok(job)
 }

@@ -1,6 +1,7 @@
 //! Arithmetic-average Asian call or put.
 
 use super::{OptionSpec, PathState, Product, Terms, vanilla};
+use crate::closed_form::geometric_asian;
 use crate::lane::Lane;
 use crate::market::Market;
 
@@ -24,5 +25,23 @@ impl Product for AsianArithmetic {
     /// No closed form (the geometric Asian's is its classic control variate).
     fn closed_form(_: &Market, _: &OptionSpec) -> Option<f64> {
         None
+    }
+
+    /// The geometric-average option on the same fixings: its payoff moves
+    /// with this one's almost one for one, and its price has a closed form.
+    #[inline(always)]
+    fn control<L: Lane, const PUT: bool>(path: &PathState<L>, terms: &Terms<L>) -> L {
+        vanilla::<L, PUT>((path.log_sum / terms.fixings).exp(), terms.strike)
+    }
+
+    fn control_mean(market: &Market, option: &OptionSpec) -> f64 {
+        let price = geometric_asian(
+            option.kind,
+            market,
+            option.strike,
+            option.maturity,
+            option.steps,
+        );
+        price * (market.rate * option.maturity).exp()
     }
 }

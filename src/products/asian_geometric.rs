@@ -1,6 +1,6 @@
 //! Geometric-average Asian call or put.
 
-use super::{OptionSpec, PathState, Product, Terms, vanilla};
+use super::{OptionSpec, PathState, Product, Terms, forward, vanilla};
 use crate::closed_form::geometric_asian;
 use crate::lane::Lane;
 use crate::market::Market;
@@ -30,5 +30,16 @@ impl Product for AsianGeometric {
             option.maturity,
             option.steps,
         ))
+    }
+
+    /// The terminal price, whose mean is the forward (the option has a closed
+    /// form, so the control matters for tests and timings, not for users).
+    #[inline(always)]
+    fn control<L: Lane, const PUT: bool>(path: &PathState<L>, _: &Terms<L>) -> L {
+        path.log_price.exp()
+    }
+
+    fn control_mean(market: &Market, option: &OptionSpec) -> f64 {
+        forward(market, option.maturity)
     }
 }

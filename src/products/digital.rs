@@ -2,7 +2,7 @@
 
 use statrs::distribution::{ContinuousCDF, Normal};
 
-use super::{OptionSpec, PathState, Product, Terms};
+use super::{OptionSpec, PathState, Product, Terms, forward};
 use crate::lane::Lane;
 use crate::market::{Market, OptionKind};
 
@@ -47,5 +47,15 @@ impl Product for Digital {
             OptionKind::Put => -1.0,
         };
         Some((-rate * maturity).exp() * Normal::standard().cdf(sign * d2))
+    }
+
+    /// The terminal price, whose mean is the forward.
+    #[inline(always)]
+    fn control<L: Lane, const PUT: bool>(path: &PathState<L>, _: &Terms<L>) -> L {
+        path.log_price.exp()
+    }
+
+    fn control_mean(market: &Market, option: &OptionSpec) -> f64 {
+        forward(market, option.maturity)
     }
 }

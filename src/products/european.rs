@@ -1,6 +1,6 @@
 //! European call or put: pays on the terminal price.
 
-use super::{OptionSpec, PathState, Product, Terms, vanilla};
+use super::{OptionSpec, PathState, Product, Terms, forward, vanilla};
 use crate::closed_form::black_scholes;
 use crate::lane::Lane;
 use crate::market::Market;
@@ -30,5 +30,15 @@ impl Product for European {
             option.strike,
             option.maturity,
         ))
+    }
+
+    /// The terminal price, whose mean is the forward.
+    #[inline(always)]
+    fn control<L: Lane, const PUT: bool>(path: &PathState<L>, _: &Terms<L>) -> L {
+        path.log_price.exp()
+    }
+
+    fn control_mean(market: &Market, option: &OptionSpec) -> f64 {
+        forward(market, option.maturity)
     }
 }

@@ -13,6 +13,10 @@
 //! ([`Product::WGSL`]), which defines `product_observe` and `product_payoff`
 //! with the same meaning in f32 on two paths at once (`vec2<f32>`).
 //!
+//! Each product also names a control variate ([`Product::control`]), a
+//! quantity of the same path with a known mean, which the pricing estimators
+//! use when asked (`PricingJob::control_variate`).
+//!
 //! Adding a product is a module here, one line in the `products!` list below,
 //! and its WGSL twin: every tier, the CLI's `--style`, the closed form beside
 //! the estimate and the tier tests pick it up from there.
@@ -33,6 +37,9 @@ pub struct PathState<L> {
     pub log_price: L,
     /// What the product accumulates over the fixings (see [`Product::observe`]).
     pub running: L,
+    /// The sum of the log prices at the fixings, for the geometric-average
+    /// control variate (the compiler drops it where nothing reads it).
+    pub log_sum: L,
 }
 
 impl<L: Lane> PathState<L> {
@@ -42,6 +49,7 @@ impl<L: Lane> PathState<L> {
         Self {
             log_price: log_spot,
             running: L::splat(0.0),
+            log_sum: L::splat(0.0),
         }
     }
 
@@ -51,6 +59,7 @@ impl<L: Lane> PathState<L> {
     pub fn advance<P: Product>(&mut self, increment: L) {
         self.log_price += increment;
         self.running = P::observe(self.running, self.log_price);
+        self.log_sum += self.log_price;
     }
 }
 
@@ -88,6 +97,16 @@ pub trait Product {
     fn payoff<L: Lane, const PUT: bool>(path: &PathState<L>, terms: &Terms<L>) -> L;
     /// The exact price, where one is known.
     fn closed_form(market: &Market, option: &OptionSpec) -> Option<f64>;
+    /// The product's control variate: a quantity of the same path, close to
+    /// the payoff, whose expectation is known ([`Product::control_mean`]).
+    fn control<L: Lane, const PUT: bool>(path: &PathState<L>, terms: &Terms<L>) -> L;
+    /// The undiscounted expectation of [`Product::control`].
+    fn control_mean(market: &Market, option: &OptionSpec) -> f64;
+}
+
+/// `E[S(T)] = S e^{(r - q) T}`, the mean of the terminal-price control.
+pub fn forward(market: &Market, maturity: f64) -> f64 {
+    market.spot * ((market.rate - market.dividend) * maturity).exp()
 }
 
 /// Code that runs for one product, call or put, plain or antithetic, as
@@ -164,6 +183,14 @@ macro_rules! products {
             pub fn closed_form(self, market: &Market, option: &OptionSpec) -> Option<f64> {
                 match self {
                     $(Style::$variant => <$module::$product>::closed_form(market, option),)+
+                }
+            }
+
+            /// The undiscounted mean of the style's control variate
+            /// ([`Product::control_mean`]).
+            pub fn control_mean(self, market: &Market, option: &OptionSpec) -> f64 {
+                match self {
+                    $(Style::$variant => <$module::$product>::control_mean(market, option),)+
                 }
             }
         }

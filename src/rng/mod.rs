@@ -25,7 +25,9 @@
 //!
 //! Substreams: [`SUBSTREAM_NORMALS`] carries the path increments and the
 //! scenario shocks; [`SUBSTREAM_CHI_SQUARE`] carries the draws of the Student-t
-//! mixing variable (see [`chi_square`]). Because nothing depends on the order in
+//! mixing variable (see [`chi_square`]); [`SUBSTREAM_QMC`] carries the
+//! scrambles of randomized quasi-Monte Carlo replicates, whose points follow
+//! the QMC layout of [`qmc`] instead of the streams above. Because nothing depends on the order in
 //! which paths are visited, path `i` sees the same numbers on every backend, any
 //! chunking and any thread count: `--backend` changes speed, never the sample.
 //!
@@ -33,6 +35,7 @@
 //! vectorises lane-for-lane and ports to WGSL unchanged.
 
 mod philox;
+pub mod qmc;
 
 pub use philox::{
     PHILOX_M0, PHILOX_M1, PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1, Philox4x32, philox4x32_10,
@@ -42,6 +45,8 @@ pub use philox::{
 pub const SUBSTREAM_NORMALS: u32 = 0;
 /// Substream of the chi-square mixing variable of Student-t scenarios.
 pub const SUBSTREAM_CHI_SQUARE: u32 = 1;
+/// Substream of the Owen scrambles of randomized QMC replicates ([`qmc`]).
+pub const SUBSTREAM_QMC: u32 = 2;
 
 /// Samples (paths, pairs or scenarios) per chunk: the unit of every reduction.
 /// Every tier reduces whole chunks and merges them in chunk order, and the size

@@ -160,3 +160,37 @@ pub fn normals_x8(words: [u32x8; 4]) -> (f64x8, f64x8) {
     let [w0, w1, w2, w3] = words;
     box_muller_x8(uniform_x8(w0, w1), uniform_x8(w2, w3))
 }
+
+/// A polynomial with `coefficients` (lowest order first) at `x`, by Horner.
+#[inline(always)]
+fn polynomial_x8(coefficients: &[f64; 8], x: f64x8) -> f64x8 {
+    coefficients
+        .iter()
+        .rev()
+        .fold(f64x8::ZERO, |acc, &c| acc * x + f64x8::splat(c))
+}
+
+/// [`crate::rng::qmc::inverse_normal`] (Wichura's AS241) lane by lane: the
+/// central rational function everywhere, the tail ones only when a lane
+/// needs them, blended by masks.
+#[inline(always)]
+pub fn inverse_normal_x8(p: f64x8) -> f64x8 {
+    use crate::rng::qmc::{AS241_A, AS241_B, AS241_C, AS241_D, AS241_E, AS241_F};
+    let s = f64x8::splat;
+    let q = p - s(0.5);
+    let r = s(0.180_625) - q * q;
+    let central = q * polynomial_x8(&AS241_A, r) / polynomial_x8(&AS241_B, r);
+    let in_tail = q.abs().simd_gt(s(0.425));
+    if !in_tail.any() {
+        return central;
+    }
+    let r = (-(p.fast_min(s(1.0) - p)).ln()).sqrt();
+    let mut tail = polynomial_x8(&AS241_C, r - s(1.6)) / polynomial_x8(&AS241_D, r - s(1.6));
+    let far = r.simd_gt(s(5.0));
+    if far.any() {
+        let far_value = polynomial_x8(&AS241_E, r - s(5.0)) / polynomial_x8(&AS241_F, r - s(5.0));
+        tail = far.select(far_value, tail);
+    }
+    let tail = q.simd_lt(f64x8::ZERO).select(-tail, tail);
+    in_tail.select(tail, central)
+}

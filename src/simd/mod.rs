@@ -5,5 +5,5 @@
 pub mod math;
 mod philox;
 
-pub use math::{box_muller_x8, exp, normals_x8, sin_cos_turn, uniform_x8};
+pub use math::{box_muller_x8, exp, inverse_normal_x8, normals_x8, sin_cos_turn, uniform_x8};
 pub use philox::{LANE_STREAM, LANES, RoundKeys, StreamGroup, Streams, philox_x8};

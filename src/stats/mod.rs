@@ -102,6 +102,74 @@ impl Moments {
     }
 }
 
+/// Moments of a payoff `y` and its control variate `c` over the same
+/// samples, with their co-moment, merged the same fixed way as [`Moments`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CoMoments {
+    /// Moments of the payoff.
+    pub payoff: Moments,
+    /// Moments of the control (same count).
+    pub control: Moments,
+    /// Sum of `(y - mean y)(c - mean c)`.
+    pub cross: f64,
+}
+
+impl CoMoments {
+    /// From sums taken about `shift = (y0, c0)`: `sums` holds the sums of
+    /// `dy`, `dc`, `dy^2`, `dc^2` and `dy dc`.
+    pub fn from_shifted_sums(count: u64, shift: (f64, f64), sums: [f64; 5]) -> Self {
+        if count == 0 {
+            return Self::default();
+        }
+        let [y, c, yy, cc, yc] = sums;
+        Self {
+            payoff: Moments::from_shifted_sums(count, shift.0, y, yy),
+            control: Moments::from_shifted_sums(count, shift.1, c, cc),
+            cross: yc - y * c / count as f64,
+        }
+    }
+
+    /// Of `(payoff, control)` samples, summed about the first.
+    pub fn of(samples: &[(f64, f64)]) -> Self {
+        let Some(&shift) = samples.first() else {
+            return Self::default();
+        };
+        let mut sums = [0.0; 5];
+        for &(y, c) in samples {
+            let (dy, dc) = (y - shift.0, c - shift.1);
+            sums[0] += dy;
+            sums[1] += dc;
+            sums[2] += dy * dy;
+            sums[3] += dc * dc;
+            sums[4] += dy * dc;
+        }
+        Self::from_shifted_sums(samples.len() as u64, shift, sums)
+    }
+
+    /// Both samples together.
+    pub fn merge(self, other: Self) -> Self {
+        if self.payoff.count == 0 {
+            return other;
+        }
+        if other.payoff.count == 0 {
+            return self;
+        }
+        let (na, nb) = (self.payoff.count as f64, other.payoff.count as f64);
+        let dy = other.payoff.mean - self.payoff.mean;
+        let dc = other.control.mean - self.control.mean;
+        Self {
+            payoff: self.payoff.merge(other.payoff),
+            control: self.control.merge(other.control),
+            cross: self.cross + other.cross + dy * dc * na * nb / (na + nb),
+        }
+    }
+
+    /// Samples.
+    pub fn count(&self) -> u64 {
+        self.payoff.count
+    }
+}
+
 /// How many of `scenarios` sorted P&L values lie in the tail at `confidence`:
 /// `ceil((1 - confidence) * scenarios)`, at least 1 (0 for an empty sample).
 ///

@@ -40,5 +40,6 @@ pub fn pricing_job(
         paths,
         seed: 0xfeed_beef,
         antithetic,
+        ..Default::default()
     }
 }
