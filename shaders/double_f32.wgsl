@@ -35,11 +35,22 @@ fn df_add_pair(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
     return vec4<f32>(sum, squares);
 }
 
+// A pricing workgroup's double-f32 sums: (payoff, payoff^2),
+// (control, control^2), (payoff * control, unused).
+struct Partial {
+    payoff: vec4<f32>,
+    control: vec4<f32>,
+    cross: vec4<f32>,
+}
+
 var<workgroup> scratch: array<vec4<f32>, WORKGROUP>;
 
 // The workgroup's (sum, squares) pairs added in a fixed tree; invocation 0
 // gets the total.
 fn workgroup_total(lid: u32, value: vec4<f32>) -> vec4<f32> {
+    // Every invocation has read the previous call's total before any
+    // overwrites it.
+    workgroupBarrier();
     scratch[lid] = value;
     workgroupBarrier();
     for (var stride = WORKGROUP / 2u; stride > 0u; stride = stride / 2u) {

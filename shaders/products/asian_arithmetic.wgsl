@@ -8,3 +8,8 @@ fn product_observe(running: vec2<f32>, log_price: vec2<f32>) -> vec2<f32> {
 fn product_payoff(log_price: vec2<f32>, running: vec2<f32>) -> vec2<f32> {
     return vanilla(running / params.fixings);
 }
+
+// The control variate: the geometric Asian on the same fixings.
+fn product_control(log_price: vec2<f32>, running: vec2<f32>, log_sum: vec2<f32>) -> vec2<f32> {
+    return vanilla(exp(log_sum / params.fixings));
+}

@@ -8,3 +8,8 @@ fn product_observe(running: vec2<f32>, log_price: vec2<f32>) -> vec2<f32> {
 fn product_payoff(log_price: vec2<f32>, running: vec2<f32>) -> vec2<f32> {
     return vanilla(exp(running / params.fixings));
 }
+
+// The control variate: the terminal price (src/products/asian_geometric.rs).
+fn product_control(log_price: vec2<f32>, running: vec2<f32>, log_sum: vec2<f32>) -> vec2<f32> {
+    return exp(log_price);
+}

@@ -13,3 +13,8 @@ fn product_payoff(log_price: vec2<f32>, running: vec2<f32>) -> vec2<f32> {
     }
     return select(vec2<f32>(0.0), vec2<f32>(1.0), beyond);
 }
+
+// The control variate: the terminal price (src/products/digital.rs).
+fn product_control(log_price: vec2<f32>, running: vec2<f32>, log_sum: vec2<f32>) -> vec2<f32> {
+    return exp(log_price);
+}

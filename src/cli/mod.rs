@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 
+use quantmc::pricing::{Precision, Sampler, Target};
 use quantmc::selector::{self, Calibration};
 use quantmc::{
     Backend, Confidence, Market, OptionKind, OptionSpec, Portfolio, PricingJob, ReturnDistribution,
@@ -204,9 +205,35 @@ struct PriceArgs {
     /// Antithetic pairs: N paths are N/2 pairs (z, -z).
     #[arg(long)]
     antithetic: bool,
+    /// Correct the estimate with the product's control variate (European and
+    /// digital: the terminal price; arithmetic Asian: the geometric Asian).
+    #[arg(long)]
+    control_variate: bool,
+    /// mc (Philox streams) or rqmc (Owen-scrambled Sobol points through a
+    /// Brownian bridge, in independent replicates).
+    #[arg(long, default_value = "mc", value_parser = clap::builder::PossibleValuesParser::new(Sampler::NAMES).try_map(|name| name.parse::<Sampler>()))]
+    sampler: Sampler,
+    /// Independent randomizations of an rqmc run (>= 2); paths are split
+    /// evenly between them.
+    #[arg(long, default_value = "16", value_parser = parse_count)]
+    replicates: u64,
+    /// Run in rounds until the standard error is at most this (price units).
+    #[arg(long, group = "target", allow_hyphen_values = true)]
+    target_se: Option<f64>,
+    /// Run in rounds until the standard error is at most this fraction of
+    /// the price.
+    #[arg(long, group = "target", allow_hyphen_values = true)]
+    target_rel_se: Option<f64>,
+    /// The most paths a run with a target may take (default 1e9, and at
+    /// least --paths).
+    #[arg(long, requires = "target", value_parser = parse_count)]
+    max_paths: Option<u64>,
     #[command(flatten)]
     run: RunArgs,
 }
+
+/// The most paths a run with a target takes unless `--max-paths` says.
+const DEFAULT_MAX_PATHS: u64 = 1_000_000_000;
 
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
@@ -309,9 +336,29 @@ fn price_job(args: &PriceArgs) -> Result<PricingJob, quantmc::Error> {
         paths: args.paths,
         seed: args.run.seed,
         antithetic: args.antithetic,
-        ..Default::default()
+        control_variate: args.control_variate,
+        sampler: args.sampler,
+        replicates: u32::try_from(args.replicates).map_err(|_| {
+            quantmc::InputError::invalid("replicates", args.replicates, "must be below 2^32")
+        })?,
+        target: target(args),
     };
     Ok(job)
+}
+
+/// The precision target of `--target-se` / `--target-rel-se`, if any.
+fn target(args: &PriceArgs) -> Option<Target> {
+    let precision = match (args.target_se, args.target_rel_se) {
+        (Some(se), _) => Precision::StdError(se),
+        (None, Some(relative)) => Precision::RelStdError(relative),
+        (None, None) => return None,
+    };
+    Some(Target {
+        precision,
+        max_paths: args
+            .max_paths
+            .unwrap_or_else(|| DEFAULT_MAX_PATHS.max(args.paths)),
+    })
 }
 
 fn var_job(args: &VarArgs) -> Result<VarJob, quantmc::Error> {

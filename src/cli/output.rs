@@ -49,6 +49,19 @@ pub fn print_price(result: &PricingResult, json: bool) -> anyhow::Result<()> {
         };
         rows.push(("closed form", format!("{exact:.6}{gap}")));
     }
+    rows.push(("method", result.method.clone()));
+    if let Some(factor) = result.variance_reduction {
+        rows.push(("variance reduction", format!("{factor:.1}x")));
+    }
+    if let Some(coefficient) = result.control_coefficient {
+        rows.push(("control coefficient", format!("{coefficient:.6}")));
+    }
+    if let Some(reached) = result.target_reached {
+        rows.push((
+            "target",
+            if reached { "reached" } else { "NOT reached within --max-paths" }.to_string(),
+        ));
+    }
     rows.extend([
         ("paths", result.paths.to_string()),
         ("seed", result.seed.to_string()),

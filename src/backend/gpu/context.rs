@@ -91,8 +91,10 @@ pub(crate) struct Kernel {
     pub layout: wgpu::BindGroupLayout,
 }
 
-/// The pricing pipeline of one product, call or put, plain or antithetic.
-pub(crate) type PriceKey = (Style, bool, bool);
+/// The pricing pipeline of one product, call or put, plain or antithetic,
+/// and for randomized QMC the bridge capacity (a power of two at least the
+/// steps; 0 for Philox streams).
+pub(crate) type PriceKey = (Style, bool, bool, u32);
 
 pub(crate) struct GpuContext {
     pub adapter: AdapterSummary,
@@ -218,6 +220,16 @@ impl GpuContext {
                     },
                     count: None,
                 },
+                wgpu::BindGroupLayoutEntry {
+                    binding: 2,
+                    visibility: wgpu::ShaderStages::COMPUTE,
+                    ty: wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage { read_only: true },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    count: None,
+                },
             ],
         });
         let reduce = Self::kernel(&device, "reduce", &shader::reduce_module(), "reduce");
@@ -291,7 +303,8 @@ impl GpuContext {
     }
 
     /// The pricing pipeline for `key`, compiled the first time it is asked
-    /// for: the product's module with PUT and ANTITHETIC fixed as overrides.
+    /// for: the product's module (with its bridge capacity) with PUT,
+    /// ANTITHETIC and QMC fixed as overrides.
     pub fn price_pipeline(
         &self,
         key: PriceKey,
@@ -300,13 +313,13 @@ impl GpuContext {
         if let Some(pipeline) = cache.get(&key) {
             return Ok(Arc::clone(pipeline));
         }
-        let (style, put, antithetic) = key;
+        let (style, put, antithetic, bridge_capacity) = key;
         let device = &self.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(style.name()),
             source: wgpu::ShaderSource::Wgsl(
-                shader::price_module(self.multiply, style.wgsl()).into(),
+                shader::price_module(self.multiply, style.wgsl(), bridge_capacity).into(),
             ),
         });
         let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -318,6 +331,7 @@ impl GpuContext {
             ("PUT", f64::from(u8::from(put))),
             ("ANTITHETIC", f64::from(u8::from(antithetic))),
             ("FIXED_STEPS", f64::from(style.fixed_steps().unwrap_or(0))),
+            ("QMC", f64::from(u8::from(bridge_capacity > 0))),
         ];
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(style.name()),

@@ -27,13 +27,15 @@ use shader::{
     BINS, CheckParams, MAX_LEVELS, Multiply, PriceParams, ReduceParams, VarParams, WORKGROUP,
 };
 
-use super::{ComputeBackend, F32_LIMIT, f32_problem, finish_price};
+use std::ops::Range;
+
+use super::{ComputeBackend, F32_LIMIT, QmcTables, f32_problem};
 use crate::error::{BackendError, Result};
 use crate::hardware::GpuClass;
-use crate::pricing::{PricingEstimate, PricingJob, ValidPricing};
+use crate::pricing::{PricingJob, ValidPricing};
 use crate::risk::{RiskEstimate, ValidVar};
 use crate::rng::{chi_square_constants, seed_key};
-use crate::stats::{Moments, TailMeasure, summarise_parallel};
+use crate::stats::{CoMoments, Moments, TailMeasure, summarise_parallel};
 use crate::tier::Tier;
 
 /// Scenarios whose P&L the tail kernel's brackets come from (the first
@@ -98,6 +100,10 @@ fn var_params(job: &ValidVar<'_>) -> VarParams {
         ..VarParams::default()
     }
 }
+
+/// Bytes of one pricing partial: three double-f32 pairs (`Partial` in
+/// `shaders/double_f32.wgsl`).
+const PARTIAL_BYTES: u64 = 48;
 
 /// Most scenarios one VaR dispatch covers.
 pub const MAX_BATCH: u64 = 1 << 24;
@@ -211,6 +217,7 @@ struct Pool {
     partials: Pooled,
     loadings: Pooled,
     staging: Pooled,
+    qmc: Pooled,
 }
 
 fn pool() -> &'static Mutex<Pool> {
@@ -226,6 +233,7 @@ fn pool() -> &'static Mutex<Pool> {
             partials: Pooled::new("partials", U::STORAGE | U::COPY_SRC | U::COPY_DST),
             loadings: Pooled::new("loadings", U::STORAGE | U::COPY_DST),
             staging: Pooled::new("staging", U::MAP_READ | U::COPY_DST),
+            qmc: Pooled::new("qmc", U::STORAGE | U::COPY_DST),
         })
     })
 }
@@ -309,12 +317,14 @@ impl GpuBackend {
     }
 
     /// Runs one submission's pricing dispatches and its final reduction;
-    /// returns the (sum, sum of squares) of its samples' payoffs.
+    /// returns the sums of its samples' payoffs, controls, their squares and
+    /// their products, in [`CoMoments::from_shifted_sums`]'s order.
     fn price_submission(
         &self,
         pipeline: &wgpu::ComputePipeline,
+        qmc: &wgpu::Buffer,
         dispatches: &[(PriceParams, u32)],
-    ) -> Result<[f64; 2]> {
+    ) -> Result<[f64; 5]> {
         let context = self.context;
         let device = &context.device;
         let partials_count: u32 = dispatches.iter().map(|(_, w)| w).sum();
@@ -330,9 +340,9 @@ impl GpuBackend {
         let reduce_params = pool.reduce_params.get(device, 16).clone();
         let partials = pool
             .partials
-            .get(device, 16 * (u64::from(partials_count) + 1))
+            .get(device, PARTIAL_BYTES * (u64::from(partials_count) + 1))
             .clone();
-        let staging = pool.staging.get(device, 16).clone();
+        let staging = pool.staging.get(device, PARTIAL_BYTES).clone();
         for (index, (dispatch, _)) in dispatches.iter().enumerate() {
             self.write(
                 &params,
@@ -365,6 +375,10 @@ impl GpuBackend {
                     binding: 1,
                     resource: partials.as_entire_binding(),
                 },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: qmc.as_entire_binding(),
+                },
             ],
         });
         let reduce_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -396,15 +410,19 @@ impl GpuBackend {
             pass.set_bind_group(0, &reduce_group, &[]);
             pass.dispatch_workgroups(1, 1, 1);
         }
-        encoder.copy_buffer_to_buffer(&partials, 16 * u64::from(partials_count), &staging, 0, 16);
-        let bytes = self.submit_and_read(encoder, &staging, 16, scopes)?;
+        encoder.copy_buffer_to_buffer(
+            &partials,
+            PARTIAL_BYTES * u64::from(partials_count),
+            &staging,
+            0,
+            PARTIAL_BYTES,
+        );
+        let bytes = self.submit_and_read(encoder, &staging, PARTIAL_BYTES, scopes)?;
         drop(pool);
-        let [sum_hi, sum_lo, squares_hi, squares_lo]: [f32; 4] =
-            bytemuck::pod_read_unaligned(&bytes[..16]);
-        Ok([
-            f64::from(sum_hi) + f64::from(sum_lo),
-            f64::from(squares_hi) + f64::from(squares_lo),
-        ])
+        let words: [f32; 12] = bytemuck::pod_read_unaligned(&bytes[..PARTIAL_BYTES as usize]);
+        let pair = |at: usize| f64::from(words[at]) + f64::from(words[at + 1]);
+        // Partial: (payoff, payoff^2), (control, control^2), (cross, unused).
+        Ok([pair(0), pair(4), pair(2), pair(6), pair(8)])
     }
 
     /// VaR by reading every shock back and summarising on the host: for
@@ -931,32 +949,43 @@ impl GpuBackend {
 /// 16-byte read-back): 2^40 path-steps on a discrete card.
 const DISPATCHES_PER_SUBMISSION: usize = 256;
 
-/// The next submission's dispatches of a pricing job, from stream `first`:
+/// Where a group's samples come from in the pricing kernel: its scrambles'
+/// and the bridge's words in the QMC table (both 0 for Philox streams).
+#[derive(Debug, Clone, Copy)]
+struct GroupTables {
+    scrambles: u32,
+    bridge: u32,
+}
+
+/// The next submission's dispatches over samples `samples` of one group,
+/// from stream `first` (stream `s` carries samples `2 s` and `2 s + 1`):
 /// each covers a range of streams. Returns them and the stream after them.
 fn price_dispatches(
     job: &PricingJob,
     dispatch_work: u64,
+    samples: &Range<u64>,
     first: u64,
+    tables: GroupTables,
 ) -> (Vec<(PriceParams, u32)>, u64) {
     let setup = job.setup();
-    let samples = job.samples();
-    let streams_total = samples.div_ceil(2);
+    let streams_end = samples.end.div_ceil(2);
     let per_dispatch = (dispatch_work / u64::from(setup.steps) / 2).max(1);
     let mut dispatches = Vec::new();
     let mut first_partial = 0u32;
     let mut first = first;
-    while first < streams_total && dispatches.len() < DISPATCHES_PER_SUBMISSION {
-        let streams = (streams_total - first).min(per_dispatch);
-        let last = first + streams == streams_total;
+    while first < streams_end && dispatches.len() < DISPATCHES_PER_SUBMISSION {
+        let streams = (streams_end - first).min(per_dispatch);
+        let last = first + streams == streams_end;
         let invocations = streams
             .min(MAX_INVOCATIONS)
             .next_multiple_of(u64::from(WORKGROUP));
         let workgroups = (invocations / u64::from(WORKGROUP)) as u32;
-        let odd_limit = if last && samples % 2 == 1 {
+        let odd_limit = if last && samples.end % 2 == 1 {
             streams - 1
         } else {
             streams
         };
+        let skip_even = first == samples.start / 2 && samples.start % 2 == 1;
         dispatches.push((
             PriceParams {
                 base: split(first),
@@ -972,7 +1001,10 @@ fn price_dispatches(
                 strike: setup.strike as f32,
                 fixings: setup.steps as f32,
                 one: 1.0,
-                _pad1: 0,
+                skip_even: u32::from(skip_even),
+                scrambles: tables.scrambles,
+                bridge: tables.bridge,
+                ..PriceParams::default()
             },
             workgroups,
         ));
@@ -980,6 +1012,37 @@ fn price_dispatches(
         first += streams;
     }
     (dispatches, first)
+}
+
+/// The QMC table the pricing kernel reads: the direction numbers of the
+/// job's dimensions (32 words each), every replicate's scrambles, then the
+/// bridge (8 words a step: index, left, right, 0, and the f32 bits of the
+/// left weight, right weight and standard deviation, 0). Returns the words
+/// and where the scrambles and the bridge start.
+fn qmc_table(tables: &QmcTables) -> (Vec<u32>, u32, u32) {
+    let dimensions = tables.dimensions;
+    let mut words: Vec<u32> = crate::rng::qmc::directions()[..dimensions]
+        .iter()
+        .flatten()
+        .copied()
+        .collect();
+    let scrambles = words.len() as u32;
+    words.extend(&tables.scrambles);
+    let bridge_start = words.len() as u32;
+    let bridge = &tables.bridge;
+    for i in 0..dimensions {
+        words.extend([
+            bridge.index[i],
+            bridge.left[i],
+            bridge.right[i],
+            0,
+            (bridge.left_weight[i] as f32).to_bits(),
+            (bridge.right_weight[i] as f32).to_bits(),
+            (bridge.std_dev[i] as f32).to_bits(),
+            0,
+        ]);
+    }
+    (words, scrambles, bridge_start)
 }
 
 impl ComputeBackend for GpuBackend {
@@ -1000,7 +1063,7 @@ impl ComputeBackend for GpuBackend {
         )
     }
 
-    fn price(&self, job: ValidPricing<'_>) -> Result<PricingEstimate> {
+    fn price(&self, job: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<CoMoments>> {
         let job = &*job;
         if let Some(problem) = f32_problem(job) {
             return Err(BackendError::Unavailable {
@@ -1010,29 +1073,59 @@ impl ComputeBackend for GpuBackend {
             .into());
         }
         let option = &job.option;
+        let tables = QmcTables::of(job);
+        let bridge_capacity = tables
+            .as_ref()
+            .map_or(0, |t| (t.dimensions as u32).next_power_of_two());
         let pipeline = self.context.price_pipeline((
             option.style,
             option.kind == crate::OptionKind::Put,
             job.antithetic,
+            bridge_capacity,
         ))?;
-        let streams_total = job.samples().div_ceil(2);
-        let (mut sum, mut squares) = (0.0f64, 0.0f64);
-        let mut first = 0;
-        while first < streams_total {
-            let (dispatches, next) = price_dispatches(job, self.dispatch_work(), first);
-            let [s, q] = self.price_submission(&pipeline, &dispatches)?;
-            sum += s;
-            squares += q;
-            first = next;
-        }
-        let n = job.samples();
-        let mean = sum / n as f64;
-        let moments = Moments {
-            count: n,
-            mean,
-            m2: (squares - sum * mean).max(0.0),
+        let (words, scrambles, bridge) = match &tables {
+            Some(tables) => qmc_table(tables),
+            None => (vec![0; 4], 0, 0),
         };
-        Ok(finish_price(job, [moments]))
+        let qmc = {
+            let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
+            let buffer = pool
+                .qmc
+                .get(&self.context.device, 4 * words.len() as u64)
+                .clone();
+            self.write(&buffer, 0, &words);
+            buffer
+        };
+        let steps = option.time_steps();
+        (0..job.groups())
+            .map(|group| {
+                let group_tables = GroupTables {
+                    scrambles: scrambles + group * steps,
+                    bridge,
+                };
+                let mut sums = [0.0f64; 5];
+                let mut first = points.start / 2;
+                while first < points.end.div_ceil(2) {
+                    let (dispatches, next) = price_dispatches(
+                        job,
+                        self.dispatch_work(),
+                        &points,
+                        first,
+                        group_tables,
+                    );
+                    let round = self.price_submission(&pipeline, &qmc, &dispatches)?;
+                    for (sum, part) in sums.iter_mut().zip(round) {
+                        *sum += part;
+                    }
+                    first = next;
+                }
+                Ok(CoMoments::from_shifted_sums(
+                    points.end - points.start,
+                    (0.0, 0.0),
+                    sums,
+                ))
+            })
+            .collect()
     }
 
     fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {

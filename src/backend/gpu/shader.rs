@@ -24,6 +24,7 @@ const PHILOX_WGSL: &str = include_str!("../../../shaders/philox.wgsl");
 const NORMALS_WGSL: &str = include_str!("../../../shaders/normals.wgsl");
 const DOUBLE_F32_WGSL: &str = include_str!("../../../shaders/double_f32.wgsl");
 const PRICE_WGSL: &str = include_str!("../../../shaders/price.wgsl");
+const QMC_WGSL: &str = include_str!("../../../shaders/qmc.wgsl");
 const REDUCE_WGSL: &str = include_str!("../../../shaders/reduce.wgsl");
 const VAR_WGSL: &str = include_str!("../../../shaders/var.wgsl");
 const VAR_TAILS_WGSL: &str = include_str!("../../../shaders/var_tails.wgsl");
@@ -102,8 +103,17 @@ wgsl_struct! {
         fixings: f32,
         /// 1.0, opaque to the compiler (see `shaders/double_f32.wgsl`).
         one: f32,
+        /// 1 when the range starts on an odd sample: the first stream's even
+        /// sample is not in it.
+        skip_even: u32,
+        /// QMC: the word of `qmc` where this replicate's scrambles start.
+        scrambles: u32,
+        /// QMC: the word of `qmc` where the bridge starts (8 words a step).
+        bridge: u32,
         /// Padding to 16 bytes.
         _pad1: u32,
+        /// Padding to 16 bytes.
+        _pad2: u32,
     }
 }
 
@@ -167,6 +177,25 @@ wgsl_struct! {
     }
 }
 
+/// AS241's coefficients as WGSL f32 arrays, from the Rust ones.
+fn as241_arrays() -> String {
+    use crate::rng::qmc::{AS241_A, AS241_B, AS241_C, AS241_D, AS241_E, AS241_F};
+    [
+        ("AS241_A", AS241_A),
+        ("AS241_B", AS241_B),
+        ("AS241_C", AS241_C),
+        ("AS241_D", AS241_D),
+        ("AS241_E", AS241_E),
+        ("AS241_F", AS241_F),
+    ]
+    .iter()
+    .map(|(name, c)| {
+        let values: Vec<String> = c.iter().map(|v| format!("{v:e}")).collect();
+        format!("const {name} = array<f32, 8>({});\n", values.join(", "))
+    })
+    .collect()
+}
+
 /// Constants the shaders share with the CPU, generated from the Rust ones.
 fn constants() -> String {
     [
@@ -213,12 +242,18 @@ fn module(multiply: Multiply, structs: &[String], parts: &[&str]) -> String {
     source
 }
 
-/// The pricing module of the product whose WGSL twin is `product`.
-pub(crate) fn price_module(multiply: Multiply, product: &str) -> String {
+/// The pricing module of the product whose WGSL twin is `product`, with room
+/// for `bridge_capacity` fixings in a QMC path's bridge (at least 1).
+pub(crate) fn price_module(multiply: Multiply, product: &str, bridge_capacity: u32) -> String {
+    let generated = format!(
+        "const BRIDGE_CAPACITY: u32 = {}u;\n{}",
+        bridge_capacity.max(1),
+        as241_arrays()
+    );
     module(
         multiply,
-        &[PriceParams::wgsl()],
-        &[DOUBLE_F32_WGSL, product, PRICE_WGSL],
+        &[PriceParams::wgsl(), generated],
+        &[DOUBLE_F32_WGSL, product, QMC_WGSL, PRICE_WGSL],
     )
 }
 
@@ -293,10 +328,10 @@ mod tests {
     #[test]
     fn every_module_parses_and_validates_with_both_multiplies() {
         for multiply in [Multiply::Int64, Multiply::SixteenBit] {
-            for &style in Style::ALL {
+            for (&style, capacity) in Style::ALL.iter().zip([1, 64, 1024, 2]) {
                 let module = validate(
                     &format!("price {style}"),
-                    &price_module(multiply, style.wgsl()),
+                    &price_module(multiply, style.wgsl(), capacity),
                 );
                 assert_layout(
                     &module,
@@ -331,7 +366,7 @@ mod tests {
 
     #[test]
     fn a_broken_shader_fails_validation() {
-        let broken = price_module(Multiply::Int64, "fn product_observe() {}");
+        let broken = price_module(Multiply::Int64, "fn product_observe() {}", 1);
         assert!(
             naga::front::wgsl::parse_str(&broken)
                 .ok()
