@@ -217,10 +217,7 @@ pub fn price(job: &PricingJob, options: impl Into<RunOptions>) -> Result<Pricing
         .min(most);
     };
     let elapsed_s = start.elapsed().as_secs_f64();
-    for (quantity, value) in [
-        ("price", estimate.price),
-        ("std_error", estimate.std_error),
-    ] {
+    for (quantity, value) in [("price", estimate.price), ("std_error", estimate.std_error)] {
         if !value.is_finite() {
             return Err(job.overflow(quantity, value).into());
         }

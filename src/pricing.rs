@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{InputError, named_choices};
-use crate::stats::CoMoments;
 pub use crate::market::{Market, OptionKind};
 pub use crate::products::{OptionSpec, PathSetup, Style};
 use crate::rng::qmc::{MAX_DIMENSIONS, MAX_POINTS};
+use crate::stats::CoMoments;
 use crate::tier::Tier;
 
 /// Where a path's normals come from.
@@ -229,7 +229,11 @@ impl PricingJob {
         }
         if self.points_per_replicate(self.max_samples()) > MAX_POINTS {
             return Err(InputError::invalid(
-                if self.target.is_some() { "max-paths" } else { "paths" },
+                if self.target.is_some() {
+                    "max-paths"
+                } else {
+                    "paths"
+                },
                 self.target.map_or(self.paths, |t| t.max_paths),
                 "gives more than 2^32 points per replicate, the Sobol sequence's length",
             ));
@@ -392,7 +396,9 @@ pub fn estimate(job: &PricingJob, groups: &[CoMoments]) -> Estimate {
         (yy + g.payoff.m2, cc + g.control.m2, yc + g.cross)
     });
     let coefficient = (job.control_variate && scc > 0.0).then(|| syc / scc);
-    let control_mean = job.control_variate.then(|| job.option.style.control_mean(&job.market, &job.option));
+    let control_mean = job
+        .control_variate
+        .then(|| job.option.style.control_mean(&job.market, &job.option));
     let corrected = |g: &CoMoments| match (coefficient, control_mean) {
         (Some(b), Some(mu)) => g.payoff.mean - b * (g.control.mean - mu),
         _ => g.payoff.mean,
@@ -418,7 +424,12 @@ pub fn estimate(job: &PricingJob, groups: &[CoMoments]) -> Estimate {
             let variance_of_mean = spread / r;
             let reduction =
                 (variance_of_mean > 0.0).then(|| plain_variance / (variance_of_mean * n as f64));
-            (mean, variance_of_mean, t_quantile_975(means.len() - 1), reduction)
+            (
+                mean,
+                variance_of_mean,
+                t_quantile_975(means.len() - 1),
+                reduction,
+            )
         }
     };
     let std_error = discount * variance_of_mean.sqrt();

@@ -58,6 +58,47 @@ fn price_json_has_the_documented_keys() {
 }
 
 #[test]
+fn price_json_reports_the_method_its_gain_and_the_paths_used() {
+    let v = json_of(&[
+        "price",
+        "--style",
+        "asian-arithmetic",
+        "--steps",
+        "16",
+        "--paths",
+        "4096",
+        "--sampler",
+        "rqmc",
+        "--replicates",
+        "8",
+        "--control-variate",
+        "--target-rel-se",
+        "1e-5",
+        "--max-paths",
+        "1e6",
+    ]);
+    let method = v["method"].as_str().unwrap();
+    assert!(
+        method.starts_with("rqmc") && method.contains("8 replicates"),
+        "{method}"
+    );
+    assert!(method.contains("control variate"), "{method}");
+    assert!(v["variance_reduction"].as_f64().unwrap() > 100.0, "{v}");
+    assert!(v["control_coefficient"].as_f64().unwrap() > 0.5, "{v}");
+    assert_eq!(v["target_reached"], true, "{v}");
+    let paths = v["paths"].as_u64().unwrap();
+    // Rounds double the points: 4096 paths, then 8192, 16384, ...
+    assert!(paths > 4096 && (paths / 4096).is_power_of_two(), "{paths}");
+    let price = v["price"].as_f64().unwrap();
+    assert!(v["std_error"].as_f64().unwrap() <= 1e-5 * price);
+    // Plain Monte Carlo reports no reduction and no target.
+    let plain = json_of(&["price", "--paths", "1000"]);
+    assert_eq!(plain["method"], "mc");
+    assert!(plain["variance_reduction"].is_null());
+    assert!(plain["target_reached"].is_null());
+}
+
+#[test]
 fn var_json_keys_levels_as_the_user_wrote_them() {
     let v = json_of(&[
         "var",
@@ -203,6 +244,44 @@ fn bad_input_exits_2_with_a_message() {
             "steps",
         ),
         (&["price", "--option", "straddle"], "straddle"),
+        (
+            &["price", "--sampler", "rqmc", "--replicates", "1"],
+            "replicates",
+        ),
+        (&["price", "--sampler", "sobol"], "sobol"),
+        (&["price", "--target-se", "0"], "target-se"),
+        (&["price", "--target-rel-se", "-1e-3"], "target-rel-se"),
+        (
+            &[
+                "price",
+                "--target-se",
+                "0.1",
+                "--max-paths",
+                "10",
+                "--paths",
+                "100",
+            ],
+            "max-paths",
+        ),
+        (&["price", "--max-paths", "1e6"], "--target"),
+        (
+            &["price", "--target-se", "0.1", "--target-rel-se", "0.1"],
+            "cannot be used with",
+        ),
+        (
+            &[
+                "price",
+                "--sampler",
+                "rqmc",
+                "--style",
+                "asian-arithmetic",
+                "--steps",
+                "2000",
+                "--paths",
+                "16000",
+            ],
+            "steps",
+        ),
         (&["price", "--style", "bermudan"], "bermudan"),
         (&["price", "--backend", "tpu"], "tpu"),
         (&["price", "--threads", "0"], "threads"),

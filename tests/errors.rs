@@ -1,5 +1,6 @@
 //! Every bad input gets a typed error naming the field and the value.
 
+use quantmc::pricing::{Precision, Sampler, Target};
 use quantmc::{
     Asset, Backend, Confidence, Error, InputError, Market, OptionKind, OptionSpec, Portfolio,
     PricingJob, ReturnDistribution, RunOptions, Style, VarJob,
@@ -112,6 +113,70 @@ fn market_and_contract_errors_name_the_field_and_value() {
             &["paths", "1001", "even"],
         ),
         (|j| j.paths = u64::MAX, &["paths", "18446744073709551615"]),
+        (
+            |j| {
+                j.sampler = Sampler::Rqmc;
+                j.replicates = 1;
+            },
+            &["replicates", "1", "2"],
+        ),
+        (
+            |j| {
+                j.sampler = Sampler::Rqmc;
+                j.replicates = 7;
+            },
+            &["paths", "1000", "7 replicates"],
+        ),
+        (
+            |j| {
+                j.sampler = Sampler::Rqmc;
+                j.replicates = 8;
+                j.option.steps = 1025;
+            },
+            &["steps", "1025", "1024"],
+        ),
+        (
+            |j| {
+                j.control_variate = true;
+                j.paths = 2;
+            },
+            &["paths", "2", "control"],
+        ),
+        (
+            |j| {
+                j.target = Some(Target {
+                    precision: Precision::StdError(0.0),
+                    max_paths: 10_000,
+                })
+            },
+            &["target-se", "0.0"],
+        ),
+        (
+            |j| {
+                j.target = Some(Target {
+                    precision: Precision::RelStdError(f64::NAN),
+                    max_paths: 10_000,
+                })
+            },
+            &["target-rel-se", "NaN"],
+        ),
+        (
+            |j| {
+                j.target = Some(Target {
+                    precision: Precision::StdError(0.01),
+                    max_paths: 999,
+                })
+            },
+            &["max-paths", "999", "below one round"],
+        ),
+        (
+            |j| {
+                j.sampler = Sampler::Rqmc;
+                j.replicates = 2;
+                j.paths = 1 << 34;
+            },
+            &["paths", "2^32 points per replicate"],
+        ),
     ];
     for (edit, needles) in cases {
         let mut job = good_pricing();

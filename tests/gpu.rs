@@ -9,7 +9,7 @@
 use quantmc::backend::gpu::GpuBackend;
 use quantmc::rng::{philox4x32_10, seed_key, stream_counter, uniform};
 mod common;
-use common::{PRODUCTS, pricing_job};
+use common::{METHODS, PRODUCTS, pricing_job};
 use quantmc::{
     Backend, Confidence, OptionKind, Portfolio, ReturnDistribution, RunOptions, Style, VarJob,
 };
@@ -125,6 +125,37 @@ fn every_product_agrees_with_the_scalar_tier() {
                 );
             }
             assert!(device.backend.starts_with("gpu"), "{}", device.backend);
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn every_method_agrees_with_the_scalar_tier() {
+    let Some(_) = gpu() else { return };
+    for &(kind, style, steps) in PRODUCTS {
+        for &paths in &[8, 200, 40_000] {
+            for &(method, apply) in METHODS {
+                let job = apply(pricing_job(kind, style, steps, paths, false));
+                let oracle = quantmc::price(&job, Backend::Scalar).unwrap();
+                let device = quantmc::price(&job, on_gpu()).unwrap();
+                let what = format!("{kind} {style} N={steps} paths={paths} {method}");
+                assert!(
+                    relative(device.price, oracle.price) < 1e-4,
+                    "{what}: {} vs {}",
+                    device.price,
+                    oracle.price
+                );
+                // A control variate's residual spread is a difference of
+                // nearly equal f32 sums: looser than the plain spread.
+                assert!(
+                    relative(device.std_error, oracle.std_error) < 1e-2,
+                    "{what}: SE {} vs {}",
+                    device.std_error,
+                    oracle.std_error
+                );
+                assert_eq!(device.paths, oracle.paths, "{what}");
+            }
         }
     }
 }

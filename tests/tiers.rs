@@ -3,7 +3,7 @@
 
 use quantmc::rng::CHUNK;
 mod common;
-use common::{PRODUCTS, pricing_job};
+use common::{METHOD_PATHS, METHODS, PRODUCTS, pricing_job};
 use quantmc::{
     Backend, Confidence, OptionKind, Portfolio, ReturnDistribution, RunOptions, Style, VarJob,
 };
@@ -60,6 +60,34 @@ fn check_pricing_against_scalar(options: RunOptions) {
     }
 }
 
+fn check_methods_against_scalar(options: RunOptions) {
+    for &(kind, style, steps) in PRODUCTS {
+        for &paths in METHOD_PATHS {
+            for &(method, apply) in METHODS {
+                let job = apply(pricing_job(kind, style, steps, paths, false));
+                let oracle = quantmc::price(&job, Backend::Scalar).unwrap();
+                let fast = quantmc::price(&job, options).unwrap();
+                let what = format!("{kind} {style} N={steps} paths={paths} {method}");
+                assert!(
+                    close(fast.price, oracle.price, 1e-9),
+                    "{what}: {} vs {}",
+                    fast.price,
+                    oracle.price
+                );
+                assert!(
+                    close(fast.std_error, oracle.std_error, 1e-9),
+                    "{what}: SE {} vs {}",
+                    fast.std_error,
+                    oracle.std_error
+                );
+                assert_eq!(fast.paths, oracle.paths, "{what}");
+                assert_eq!(fast.target_reached, oracle.target_reached, "{what}");
+                assert_eq!(fast.method, oracle.method);
+            }
+        }
+    }
+}
+
 fn check_var_against_scalar(options: RunOptions) {
     for distribution in [
         ReturnDistribution::Normal,
@@ -102,6 +130,11 @@ macro_rules! tier_tests {
             #[test]
             fn prices_agree_with_the_scalar_tier() {
                 check_pricing_against_scalar($options);
+            }
+
+            #[test]
+            fn control_variates_rqmc_and_targets_agree_with_the_scalar_tier() {
+                check_methods_against_scalar($options);
             }
 
             #[test]
@@ -164,6 +197,39 @@ fn rayon_results_are_bit_identical_for_any_thread_count() {
         );
         assert_eq!(v.std.to_bits(), reference_var.std.to_bits());
         assert_eq!(v.levels, reference_var.levels, "{threads} threads");
+    }
+}
+
+#[test]
+fn every_method_is_bit_identical_for_any_thread_count() {
+    let run = |threads| RunOptions {
+        backend: Backend::Rayon,
+        threads: Some(threads),
+        ..RunOptions::default()
+    };
+    for &(method, apply) in METHODS {
+        let job = apply(pricing_job(
+            OptionKind::Call,
+            Style::AsianArithmetic,
+            16,
+            8 * (CHUNK + 5),
+            false,
+        ));
+        let reference = quantmc::price(&job, run(1)).unwrap();
+        for threads in [2, 3, 8] {
+            let price = quantmc::price(&job, run(threads)).unwrap();
+            assert_eq!(
+                price.price.to_bits(),
+                reference.price.to_bits(),
+                "{method}: {threads} threads"
+            );
+            assert_eq!(
+                price.std_error.to_bits(),
+                reference.std_error.to_bits(),
+                "{method}"
+            );
+            assert_eq!(price.paths, reference.paths, "{method}");
+        }
     }
 }
 

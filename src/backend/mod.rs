@@ -22,7 +22,7 @@
 //!   thread visits it. Antithetic pair `p` uses stream `p`'s draws for both
 //!   halves.
 //! * **Determinism.** CPU reductions run over fixed chunks of
-//!   [`CHUNK`](crate::rng::CHUNK) samples combined in chunk order
+//!   [`CHUNK`] samples combined in chunk order
 //!   ([`crate::stats::Moments::merge`]), so the result is a function of the job
 //!   alone, never of scheduling or thread count. The GPU reduces over a grid
 //!   that depends on the job alone, so it too repeats bit for bit on one
@@ -39,8 +39,8 @@ use crate::error::{BackendError, Result};
 use crate::pricing::{PricingJob, Sampler, ValidPricing};
 use crate::products::{PathSetup, Product, Specialised, specialise};
 use crate::risk::{RiskEstimate, RiskModel, ValidVar};
-use crate::rng::qmc::{BrownianBridge, scrambles};
 use crate::rng::CHUNK;
+use crate::rng::qmc::{BrownianBridge, scrambles};
 use crate::stats::{CoMoments, Moments, TailMeasure};
 
 #[cfg(feature = "gpu")]

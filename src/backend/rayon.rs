@@ -65,12 +65,7 @@ impl Executor for Rayon {
         chunks: &[Span],
         chunk: &(dyn Fn(Span) -> CoMoments + Sync),
     ) -> Vec<CoMoments> {
-        self.install(|| {
-            chunks
-                .par_iter()
-                .map(|&span| chunk(span))
-                .collect()
-        })
+        self.install(|| chunks.par_iter().map(|&span| chunk(span)).collect())
     }
 
     fn fill_chunks(&self, pnl: &mut [f64], fill: &(dyn Fn(u64, &mut [f64]) + Sync)) {

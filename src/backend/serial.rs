@@ -19,10 +19,7 @@ impl Executor for Serial {
         chunks: &[Span],
         chunk: &(dyn Fn(Span) -> CoMoments + Sync),
     ) -> Vec<CoMoments> {
-        chunks
-            .iter()
-            .map(|&span| chunk(span))
-            .collect()
+        chunks.iter().map(|&span| chunk(span)).collect()
     }
 
     fn fill_chunks(&self, pnl: &mut [f64], fill: &(dyn Fn(u64, &mut [f64]) + Sync)) {

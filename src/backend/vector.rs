@@ -76,7 +76,10 @@ fn values<P: Product, const PUT: bool, const ANTITHETIC: bool>(
     if ANTITHETIC {
         let (payoff_down, control_down) = one(down);
         let half = f64x8::splat(0.5);
-        (half * (payoff + payoff_down), half * (control + control_down))
+        (
+            half * (payoff + payoff_down),
+            half * (control + control_down),
+        )
     } else {
         (payoff, control)
     }
@@ -388,7 +391,11 @@ mod tests {
         };
         let setup = job.setup();
         let draws = Draws::Mc { seed: job.seed };
-        let chunk = |start, end| VectorKernel.price_chunk(&setup, &job, &draws, start, end).payoff;
+        let chunk = |start, end| {
+            VectorKernel
+                .price_chunk(&setup, &job, &draws, start, end)
+                .payoff
+        };
         let whole = chunk(0, 101);
         assert_eq!(whole.count, 101);
         let singles: Vec<f64> = (0..101).map(|i| chunk(i, i + 1).mean).collect();

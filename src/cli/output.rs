@@ -59,7 +59,12 @@ pub fn print_price(result: &PricingResult, json: bool) -> anyhow::Result<()> {
     if let Some(reached) = result.target_reached {
         rows.push((
             "target",
-            if reached { "reached" } else { "NOT reached within --max-paths" }.to_string(),
+            if reached {
+                "reached"
+            } else {
+                "NOT reached within --max-paths"
+            }
+            .to_string(),
         ));
     }
     rows.extend([

@@ -1,5 +1,6 @@
 //! Jobs shared by the tier tests (tiers.rs, gpu.rs).
 
+use quantmc::pricing::{Precision, Sampler, Target};
 use quantmc::{Market, OptionKind, OptionSpec, PricingJob, Style};
 
 /// Every product, call and put, at several step counts, the same in every
@@ -43,3 +44,51 @@ pub fn pricing_job(
         ..Default::default()
     }
 }
+
+/// The estimation methods every tier must agree on: each turns a plain job
+/// (whose path count is a multiple of 8) into one using the method.
+#[allow(dead_code)]
+/// A method: its name and how it changes a plain job.
+pub type Method = (&'static str, fn(PricingJob) -> PricingJob);
+
+#[allow(dead_code)]
+pub const METHODS: &[Method] = &[
+    ("control variate", |job| PricingJob {
+        control_variate: true,
+        ..job
+    }),
+    ("rqmc", |job| PricingJob {
+        sampler: Sampler::Rqmc,
+        replicates: 4,
+        ..job
+    }),
+    ("rqmc + antithetic + control", |job| PricingJob {
+        sampler: Sampler::Rqmc,
+        replicates: 2,
+        antithetic: true,
+        control_variate: true,
+        ..job
+    }),
+    ("target se, rounds", |job| PricingJob {
+        control_variate: true,
+        target: Some(Target {
+            precision: Precision::StdError(1e-6),
+            max_paths: 5 * job.paths + 3,
+        }),
+        ..job
+    }),
+    ("rqmc, target rel se", |job| PricingJob {
+        sampler: Sampler::Rqmc,
+        replicates: 8,
+        target: Some(Target {
+            precision: Precision::RelStdError(1e-9),
+            max_paths: 4 * job.paths,
+        }),
+        ..job
+    }),
+];
+
+/// Path counts for the methods: multiples of 8 (replicates and pairs split
+/// them evenly), one below a lane group per replicate, and past a chunk.
+#[allow(dead_code)]
+pub const METHOD_PATHS: &[u64] = &[8, 24, 200, 2 * 16384 + 8];

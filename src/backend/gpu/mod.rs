@@ -217,7 +217,6 @@ struct Pool {
     partials: Pooled,
     loadings: Pooled,
     staging: Pooled,
-    qmc: Pooled,
 }
 
 fn pool() -> &'static Mutex<Pool> {
@@ -233,7 +232,6 @@ fn pool() -> &'static Mutex<Pool> {
             partials: Pooled::new("partials", U::STORAGE | U::COPY_SRC | U::COPY_DST),
             loadings: Pooled::new("loadings", U::STORAGE | U::COPY_DST),
             staging: Pooled::new("staging", U::MAP_READ | U::COPY_DST),
-            qmc: Pooled::new("qmc", U::STORAGE | U::COPY_DST),
         })
     })
 }
@@ -1087,15 +1085,16 @@ impl ComputeBackend for GpuBackend {
             Some(tables) => qmc_table(tables),
             None => (vec![0; 4], 0, 0),
         };
-        let qmc = {
-            let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
-            let buffer = pool
-                .qmc
-                .get(&self.context.device, 4 * words.len() as u64)
-                .clone();
-            self.write(&buffer, 0, &words);
-            buffer
-        };
+        // The job's own table (a few KB), not a pooled buffer: a concurrent
+        // job on another thread must not overwrite it before these
+        // dispatches run.
+        let qmc = self.context.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("qmc"),
+            size: 4 * words.len() as u64,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.write(&qmc, 0, &words);
         let steps = option.time_steps();
         (0..job.groups())
             .map(|group| {
@@ -1106,13 +1105,8 @@ impl ComputeBackend for GpuBackend {
                 let mut sums = [0.0f64; 5];
                 let mut first = points.start / 2;
                 while first < points.end.div_ceil(2) {
-                    let (dispatches, next) = price_dispatches(
-                        job,
-                        self.dispatch_work(),
-                        &points,
-                        first,
-                        group_tables,
-                    );
+                    let (dispatches, next) =
+                        price_dispatches(job, self.dispatch_work(), &points, first, group_tables);
                     let round = self.price_submission(&pipeline, &qmc, &dispatches)?;
                     for (sum, part) in sums.iter_mut().zip(round) {
                         *sum += part;
