@@ -152,10 +152,13 @@ impl QmcTables {
 /// A pricing kernel for one product, call or put, plain or antithetic, as
 /// compile-time parameters.
 pub(crate) trait ChunkKernel {
-    /// Moments of the undiscounted samples `start .. end` and their controls.
+    /// Moments of the undiscounted samples `start .. end` and, when
+    /// `control` is set, of their controls (a kernel may skip the control's
+    /// sums otherwise, leaving its moments and the cross moment zero).
     fn moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
         setup: &PathSetup,
         draws: &Draws<'_>,
+        control: bool,
         start: u64,
         end: u64,
     ) -> CoMoments;
@@ -166,6 +169,7 @@ pub(crate) trait ChunkKernel {
 pub(crate) struct Chunk<'a, K> {
     pub setup: &'a PathSetup,
     pub draws: &'a Draws<'a>,
+    pub control: bool,
     pub start: u64,
     pub end: u64,
     pub kernel: std::marker::PhantomData<K>,
@@ -183,6 +187,7 @@ impl<'a, K: ChunkKernel> Chunk<'a, K> {
         let chunk = Self {
             setup,
             draws,
+            control: job.control_variate,
             start,
             end,
             kernel: std::marker::PhantomData,
@@ -195,7 +200,7 @@ impl<K: ChunkKernel> Specialised for Chunk<'_, K> {
     type Output = CoMoments;
 
     fn run<P: Product, const PUT: bool, const ANTITHETIC: bool>(self) -> CoMoments {
-        K::moments::<P, PUT, ANTITHETIC>(self.setup, self.draws, self.start, self.end)
+        K::moments::<P, PUT, ANTITHETIC>(self.setup, self.draws, self.control, self.start, self.end)
     }
 }
 

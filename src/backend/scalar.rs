@@ -53,9 +53,11 @@ impl ChunkKernel for ScalarKernel {
     fn moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
         setup: &PathSetup,
         draws: &Draws<'_>,
+        _control: bool,
         start: u64,
         end: u64,
     ) -> CoMoments {
+        // The oracle always sums the control: one code path to trust.
         let steps = setup.steps as usize;
         let (mut z, mut w) = (vec![0.0; steps], vec![0.0; steps]);
         let samples: Vec<(f64, f64)> = (start..end)
