@@ -227,7 +227,9 @@ impl PricingJob {
                 ));
             }
         }
-        if self.points_per_replicate(self.max_samples()) > MAX_POINTS {
+        if self.sampler == Sampler::Rqmc
+            && self.points_per_replicate(self.max_samples()) > MAX_POINTS
+        {
             return Err(InputError::invalid(
                 if self.target.is_some() {
                     "max-paths"

@@ -1,6 +1,7 @@
 //! Regression tests for hostile input: every case here once hung, aborted,
 //! panicked or printed a non-finite number with exit 0.
 
+use quantmc::pricing::{Precision, Sampler, Target};
 use quantmc::risk::RiskModel;
 
 fn model(dof: Option<f64>) -> RiskModel {
@@ -452,12 +453,72 @@ proptest! {
     }
 }
 
+static METHODS_RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn any_estimation_method_is_an_error_or_finite_figures(
+        style in prop::sample::select(Style::ALL.to_vec()),
+        put in any::<bool>(),
+        steps in 0u32..20,
+        paths in 0u64..300,
+        antithetic in any::<bool>(),
+        control_variate in any::<bool>(),
+        rqmc in any::<bool>(),
+        replicates in 0u32..10,
+        target in prop::option::of((prop_oneof![3 => 1e-4..1.0f64, 1 => hostile_f64()], any::<bool>(), 0u64..3000)),
+        vol in prop_oneof![4 => 0.05..1.0f64, 1 => hostile_f64()],
+        backend in prop::sample::select(vec![Backend::Scalar, Backend::Simd, Backend::Rayon]),
+    ) {
+        let job = PricingJob {
+            market: Market { spot: 100.0, rate: 0.03, dividend: 0.0, vol },
+            option: OptionSpec {
+                kind: if put { OptionKind::Put } else { OptionKind::Call },
+                style,
+                strike: 95.0,
+                maturity: 0.5,
+                steps,
+            },
+            paths,
+            seed: 11,
+            antithetic,
+            control_variate,
+            sampler: if rqmc { Sampler::Rqmc } else { Sampler::Mc },
+            replicates,
+            target: target.map(|(value, relative, max_paths)| Target {
+                precision: if relative { Precision::RelStdError(value) } else { Precision::StdError(value) },
+                max_paths,
+            }),
+        };
+        if let Ok(result) = quantmc::price(&job, backend) {
+            METHODS_RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            prop_assert!(result.price.is_finite());
+            prop_assert!(result.std_error.is_finite() && result.std_error >= 0.0);
+            prop_assert!(result.ci95.iter().all(|x| x.is_finite()));
+            prop_assert!(result.variance_reduction.is_none_or(|f| f.is_finite() && f > 0.0));
+            if let Some(target) = job.target {
+                prop_assert!(result.paths <= target.max_paths);
+            } else {
+                prop_assert_eq!(result.paths, job.paths);
+            }
+        }
+    }
+}
+
 #[test]
 fn the_property_tests_run_valid_jobs_too() {
     // Run both properties here (again) and count how many jobs were valid,
     // so a strategy that only ever produced refused jobs would fail.
     any_pricing_job_is_an_error_or_finite_figures();
     any_var_job_is_an_error_or_finite_figures();
+    any_estimation_method_is_an_error_or_finite_figures();
+    let methods = METHODS_RUN.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        methods >= 25,
+        "only {methods} of the method jobs were valid"
+    );
     let priced = PRICED.load(std::sync::atomic::Ordering::Relaxed);
     let measured = MEASURED.load(std::sync::atomic::Ordering::Relaxed);
     assert!(priced >= 25, "only {priced} of the pricing jobs were valid");
