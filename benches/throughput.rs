@@ -27,6 +27,7 @@ fn pricing_job(style: Style, steps: u32, paths: u64) -> PricingJob {
             strike: 155.0,
             maturity: 0.25,
             steps,
+            barrier: None,
         },
         paths,
         seed: 42,

@@ -174,6 +174,7 @@ fn main() {
             strike,
             maturity,
             steps: 1,
+            barrier: None,
         },
         paths,
         seed: 42,

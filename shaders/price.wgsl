@@ -1,5 +1,6 @@
 // The pricing kernel, one module per product: the product's WGSL twin
-// (shaders/products/) supplies `product_observe` and `product_payoff`, and the
+// (shaders/products/) supplies `PRODUCT_START`, `product_step`,
+// `product_payoff` and `product_control`, and the
 // overrides PUT and ANTITHETIC are fixed when the pipeline is created, so the
 // device specialises the loop as the SIMD tier does. `PriceParams` and the
 // constants are generated from src/backend/gpu/shader.rs.
@@ -54,12 +55,13 @@ struct Path {
 }
 
 fn start_path() -> Path {
-    return Path(vec2<f32>(params.log_spot), vec2<f32>(0.0), vec2<f32>(0.0));
+    return Path(vec2<f32>(params.log_spot), vec2<f32>(PRODUCT_START), vec2<f32>(0.0));
 }
 
 fn advance(path: ptr<function, Path>, increment: vec2<f32>) {
+    let previous = (*path).log_price;
     (*path).log_price += increment;
-    (*path).running = product_observe((*path).running, (*path).log_price);
+    (*path).running = product_step((*path).running, previous, (*path).log_price);
     (*path).log_sum += (*path).log_price;
 }
 

@@ -43,6 +43,7 @@ fn european(paths: u64) -> PricingJob {
             strike: 155.0,
             maturity: 0.25,
             steps: 1,
+            barrier: None,
         },
         paths,
         seed: 42,

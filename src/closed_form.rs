@@ -60,3 +60,95 @@ pub fn geometric_asian(
     let var = vol * vol * maturity * (n + 1.0) * (2.0 * n + 1.0) / (6.0 * n * n);
     lognormal_option(kind, mean, var, strike, (-rate * maturity).exp())
 }
+
+/// Price of a continuously monitored barrier call or put with its rebate
+/// paid at expiry (Reiner and Rubinstein 1991, in Haug's notation, "The
+/// Complete Guide to Option Pricing Formulas", 2nd ed., 4.17.1), with
+/// `b = r - q`. Knock-outs: the out terms with the rebate term
+/// `R e^{-rT} P(hit)` (the complement of Haug's `E`, since this rebate is paid
+/// at expiry, not at the hit); knock-ins: Haug's in terms, whose `E` is the
+/// same rebate at expiry. The spot must lie on the live side of the barrier.
+pub fn barrier(
+    kind: OptionKind,
+    market: &Market,
+    strike: f64,
+    maturity: f64,
+    barrier: &crate::market::Barrier,
+) -> f64 {
+    use crate::market::BarrierKind;
+    let n = |x: f64| standard_normal().cdf(x);
+    let Market {
+        spot: s,
+        rate: r,
+        dividend: q,
+        vol,
+    } = *market;
+    let (x, h, t, rebate) = (strike, barrier.level, maturity, barrier.rebate);
+    let b = r - q;
+    let sd = vol * t.sqrt();
+    let mu = (b - 0.5 * vol * vol) / (vol * vol);
+    let phi = match kind {
+        OptionKind::Call => 1.0,
+        OptionKind::Put => -1.0,
+    };
+    let eta = if barrier.kind.is_up() { -1.0 } else { 1.0 };
+    let carry = ((b - r) * t).exp();
+    let discount = (-r * t).exp();
+    let hs = h / s;
+    let x1 = (s / x).ln() / sd + (1.0 + mu) * sd;
+    let x2 = (s / h).ln() / sd + (1.0 + mu) * sd;
+    let y1 = (h * h / (s * x)).ln() / sd + (1.0 + mu) * sd;
+    let y2 = (h / s).ln() / sd + (1.0 + mu) * sd;
+    let a = phi * s * carry * n(phi * x1) - phi * x * discount * n(phi * x1 - phi * sd);
+    let bb = phi * s * carry * n(phi * x2) - phi * x * discount * n(phi * x2 - phi * sd);
+    let c = phi * s * carry * hs.powf(2.0 * (mu + 1.0)) * n(eta * y1)
+        - phi * x * discount * hs.powf(2.0 * mu) * n(eta * y1 - eta * sd);
+    let d = phi * s * carry * hs.powf(2.0 * (mu + 1.0)) * n(eta * y2)
+        - phi * x * discount * hs.powf(2.0 * mu) * n(eta * y2 - eta * sd);
+    // The rebate at expiry if the barrier is never reached.
+    let e =
+        rebate * discount * (n(eta * x2 - eta * sd) - hs.powf(2.0 * mu) * n(eta * y2 - eta * sd));
+    // ... and if it is.
+    let f = rebate * discount - e;
+    let above = x > h;
+    match (barrier.kind, kind) {
+        (BarrierKind::DownAndIn, OptionKind::Call) if above => c + e,
+        (BarrierKind::DownAndIn, OptionKind::Call) => a - bb + d + e,
+        (BarrierKind::UpAndIn, OptionKind::Call) if above => a + e,
+        (BarrierKind::UpAndIn, OptionKind::Call) => bb - c + d + e,
+        (BarrierKind::DownAndIn, OptionKind::Put) if above => bb - c + d + e,
+        (BarrierKind::DownAndIn, OptionKind::Put) => a + e,
+        (BarrierKind::UpAndIn, OptionKind::Put) if above => a - bb + d + e,
+        (BarrierKind::UpAndIn, OptionKind::Put) => c + e,
+        (BarrierKind::DownAndOut, OptionKind::Call) if above => a - c + f,
+        (BarrierKind::DownAndOut, OptionKind::Call) => bb - d + f,
+        (BarrierKind::UpAndOut, OptionKind::Call) if above => f,
+        (BarrierKind::UpAndOut, OptionKind::Call) => a - bb + c - d + f,
+        (BarrierKind::DownAndOut, OptionKind::Put) if above => a - bb + c - d + f,
+        (BarrierKind::DownAndOut, OptionKind::Put) => f,
+        (BarrierKind::UpAndOut, OptionKind::Put) if above => bb - d + f,
+        (BarrierKind::UpAndOut, OptionKind::Put) => a - c + f,
+    }
+}
+
+/// Broadie, Glasserman and Kou's continuity correction (1997): a barrier
+/// watched at `fixings` equally spaced dates prices, to `o(1/sqrt N)`, like a
+/// continuous one moved away from the spot by `exp(+-0.5826 vol sqrt(T/N))`.
+pub fn barrier_discrete_bgk(
+    kind: OptionKind,
+    market: &Market,
+    strike: f64,
+    maturity: f64,
+    barrier: &crate::market::Barrier,
+    fixings: u32,
+) -> f64 {
+    const BETA: f64 = 0.582_597_157_939_010_7; // -zeta(1/2) / sqrt(2 pi)
+    let shift = BETA * market.vol * (maturity / f64::from(fixings)).sqrt();
+    let level = if barrier.kind.is_up() {
+        barrier.level * shift.exp()
+    } else {
+        barrier.level * (-shift).exp()
+    };
+    let moved = crate::market::Barrier { level, ..*barrier };
+    self::barrier(kind, market, strike, maturity, &moved)
+}

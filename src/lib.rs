@@ -27,6 +27,7 @@
 //!         strike: 155.0,
 //!         maturity: 0.25,
 //!         steps: 1,
+//!         barrier: None,
 //!     },
 //!     paths: 100_000,
 //!     seed: 42,

@@ -51,3 +51,70 @@ impl Market {
         Ok(())
     }
 }
+
+/// Which way a barrier knocks, and whether it knocks the option out or in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BarrierKind {
+    /// Dies when the price reaches the barrier from below.
+    UpAndOut,
+    /// Comes alive when the price reaches the barrier from below.
+    UpAndIn,
+    /// Dies when the price reaches the barrier from above.
+    DownAndOut,
+    /// Comes alive when the price reaches the barrier from above.
+    DownAndIn,
+}
+
+named_choices!(BarrierKind, "barrier-kind", [
+    BarrierKind::UpAndOut => "up-and-out",
+    BarrierKind::UpAndIn => "up-and-in",
+    BarrierKind::DownAndOut => "down-and-out",
+    BarrierKind::DownAndIn => "down-and-in",
+]);
+
+impl BarrierKind {
+    /// Whether the barrier lies above the spot.
+    pub fn is_up(self) -> bool {
+        matches!(self, BarrierKind::UpAndOut | BarrierKind::UpAndIn)
+    }
+
+    /// Whether reaching the barrier knocks the option in (else out).
+    pub fn is_in(self) -> bool {
+        matches!(self, BarrierKind::UpAndIn | BarrierKind::DownAndIn)
+    }
+}
+
+/// When the barrier is watched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Monitoring {
+    /// At the fixings `t_i = i T / N` only.
+    #[default]
+    Discrete,
+    /// At every instant: between fixings the path is a Brownian bridge, and
+    /// each path is weighted by its exact probability of not having crossed.
+    Continuous,
+}
+
+named_choices!(Monitoring, "monitoring", [
+    Monitoring::Discrete => "discrete",
+    Monitoring::Continuous => "continuous",
+]);
+
+/// A barrier on the underlying, with a rebate paid at expiry when the option
+/// is not alive then (knocked out, or never knocked in).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Barrier {
+    /// The barrier level, > 0, above the spot for up barriers and below it
+    /// for down ones.
+    pub level: f64,
+    /// Up or down, out or in.
+    pub kind: BarrierKind,
+    /// Cash paid at expiry when the option is not alive, >= 0.
+    #[serde(default)]
+    pub rebate: f64,
+    /// Discrete (at the fixings) or continuous.
+    #[serde(default)]
+    pub monitoring: Monitoring,
+}

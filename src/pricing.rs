@@ -101,6 +101,7 @@ impl Default for PricingJob {
                 strike: 100.0,
                 maturity: 1.0,
                 steps: 1,
+                barrier: None,
             },
             paths: 1_000_000,
             seed: 42,
@@ -118,6 +119,25 @@ impl PricingJob {
     pub fn validate(&self) -> Result<(), InputError> {
         self.market.validate()?;
         self.option.validate()?;
+        if let Some(barrier) = self.option.barrier {
+            let spot = self.market.spot;
+            let beyond = if barrier.kind.is_up() {
+                spot >= barrier.level
+            } else {
+                spot <= barrier.level
+            };
+            if beyond {
+                return Err(InputError::invalid(
+                    "barrier",
+                    barrier.level,
+                    &format!(
+                        "the spot {spot} is already at or beyond this {} barrier: the option is knocked {} before it starts",
+                        barrier.kind,
+                        if barrier.kind.is_in() { "in" } else { "out" }
+                    ),
+                ));
+            }
+        }
         if self.antithetic && !self.paths.is_multiple_of(2) {
             return Err(InputError::invalid(
                 "paths",
@@ -148,10 +168,16 @@ impl PricingJob {
         // scheme's constants finite and the discount factor meaningful.
         let setup = self.setup();
         let discount = self.discount();
+        let crossing = if self.option.barrier.is_some() {
+            setup.terms::<f64>().bridge
+        } else {
+            -1.0
+        };
         for (quantity, value) in [
             ("drift per step", setup.drift),
             ("diffusion per step", setup.diffusion),
             ("discount factor", discount),
+            ("barrier-crossing exponent -2 / (vol^2 dt)", crossing),
         ] {
             if !value.is_finite() || (quantity == "discount factor" && value == 0.0) {
                 return Err(self.overflow(quantity, value));

@@ -20,6 +20,7 @@ fn job(style: Style, steps: u32, paths: u64) -> PricingJob {
             strike: 100.0,
             maturity: 1.0,
             steps,
+            barrier: None,
         },
         paths,
         ..Default::default()

@@ -99,6 +99,49 @@ fn price_json_reports_the_method_its_gain_and_the_paths_used() {
 }
 
 #[test]
+fn a_continuous_barrier_prints_its_closed_form() {
+    let v = json_of(&[
+        "price",
+        "--style",
+        "barrier",
+        "--barrier",
+        "120",
+        "--barrier-kind",
+        "up-and-out",
+        "--monitoring",
+        "continuous",
+        "--rebate",
+        "1",
+        "--steps",
+        "20",
+        "--paths",
+        "100000",
+    ]);
+    let (price, exact, se) = (
+        v["price"].as_f64().unwrap(),
+        v["closed_form"].as_f64().unwrap(),
+        v["std_error"].as_f64().unwrap(),
+    );
+    assert!(
+        (price - exact).abs() < 4.0 * se,
+        "{price} vs {exact} (SE {se})"
+    );
+    // Discrete monitoring has no closed form to print.
+    let v = json_of(&[
+        "price",
+        "--style",
+        "barrier",
+        "--barrier",
+        "120",
+        "--barrier-kind",
+        "up-and-out",
+        "--paths",
+        "1000",
+    ]);
+    assert!(v["closed_form"].is_null());
+}
+
+#[test]
 fn var_json_keys_levels_as_the_user_wrote_them() {
     let v = json_of(&[
         "var",
@@ -249,6 +292,63 @@ fn bad_input_exits_2_with_a_message() {
             "replicates",
         ),
         (&["price", "--sampler", "sobol"], "sobol"),
+        (&["price", "--style", "barrier"], "barrier"),
+        (
+            &["price", "--style", "barrier", "--barrier", "120"],
+            "barrier-kind",
+        ),
+        (
+            &[
+                "price",
+                "--style",
+                "barrier",
+                "--barrier-kind",
+                "up-and-out",
+            ],
+            "--barrier LEVEL",
+        ),
+        (
+            &[
+                "price",
+                "--style",
+                "barrier",
+                "--barrier",
+                "90",
+                "--barrier-kind",
+                "up-and-out",
+            ],
+            "already",
+        ),
+        (
+            &[
+                "price",
+                "--style",
+                "barrier",
+                "--barrier",
+                "120",
+                "--barrier-kind",
+                "sideways",
+            ],
+            "sideways",
+        ),
+        (
+            &[
+                "price",
+                "--style",
+                "barrier",
+                "--barrier",
+                "120",
+                "--barrier-kind",
+                "up-and-in",
+                "--monitoring",
+                "weekly",
+            ],
+            "weekly",
+        ),
+        (
+            &["price", "--barrier", "120", "--barrier-kind", "up-and-in"],
+            "only a barrier option",
+        ),
         (&["price", "--target-se", "0"], "target-se"),
         (&["price", "--target-rel-se", "-1e-3"], "target-rel-se"),
         (

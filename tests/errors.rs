@@ -20,6 +20,7 @@ fn good_pricing() -> PricingJob {
             strike: 100.0,
             maturity: 1.0,
             steps: 12,
+            barrier: None,
         },
         paths: 1000,
         seed: 1,

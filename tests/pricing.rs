@@ -11,6 +11,7 @@ fn spec(kind: OptionKind, style: Style, strike: f64, maturity: f64, steps: u32) 
         strike,
         maturity,
         steps,
+        barrier: None,
     }
 }
 

@@ -419,6 +419,15 @@ pub fn f32_problem(job: &PricingJob) -> Option<String> {
     if setup.strike.ln().abs() > limit {
         return out("strike", setup.strike);
     }
+    if let Some(barrier) = setup.barrier {
+        let crossing = setup.terms::<f64>().bridge;
+        if crossing.abs() > F32_LIMIT || barrier.rebate > F32_LIMIT {
+            return Some(format!(
+                "the barrier's terms (rebate = {:e}, crossing exponent -2 / (vol^2 dt) = {crossing:e}) are outside the f32 range the GPU kernels compute in; use a CPU tier",
+                barrier.rebate
+            ));
+        }
+    }
     if setup.log_spot.abs() + spread > limit {
         return Some(format!(
             "paths from spot = {:e} with vol = {} over maturity = {} reach prices outside the f32 range the GPU kernels compute in ({:e} .. {F32_LIMIT:e}); use a CPU tier",

@@ -20,11 +20,11 @@ pub(crate) struct ScalarKernel;
 /// `drift + diffusion * sign * z_j` for the normals `z` (in units of the step's
 /// standard deviation), `sign` +1, or -1 for the antithetic twin.
 fn path_values<P: Product, const PUT: bool>(setup: &PathSetup, z: &[f64], sign: f64) -> (f64, f64) {
-    let mut path = PathState::start(setup.log_spot);
-    for &z in z {
-        path.advance::<P>(setup.drift + setup.diffusion * sign * z);
-    }
     let terms = setup.terms();
+    let mut path = PathState::start::<P>(setup.log_spot);
+    for &z in z {
+        path.advance::<P>(setup.drift + setup.diffusion * sign * z, &terms);
+    }
     (
         P::payoff::<f64, PUT>(&path, &terms),
         P::control::<f64, PUT>(&path, &terms),

@@ -96,7 +96,8 @@ fn samples<P: Product, const PUT: bool, const ANTITHETIC: bool>(
     first: u64,
 ) -> [[Values; 2]; GROUPS] {
     let streams = Streams::<GROUPS>::new(keys, first);
-    let start = PathState::start(f64x8::splat(setup.log_spot));
+    let terms = setup.terms::<f64x8>();
+    let start = PathState::start::<P>(f64x8::splat(setup.log_spot));
     let (mut up, mut down) = ([[start; 2]; GROUPS], [[start; 2]; GROUPS]);
     let (drift, diffusion) = (f64x8::splat(setup.drift), f64x8::splat(setup.diffusion));
     for step in 0..P::STEPS.unwrap_or(setup.steps) {
@@ -105,9 +106,9 @@ fn samples<P: Product, const PUT: bool, const ANTITHETIC: bool>(
             let (cosine, sine) = normals_x8(words);
             let shocks = [diffusion * cosine, diffusion * sine];
             for half in 0..2 {
-                up[group][half].advance::<P>(drift + shocks[half]);
+                up[group][half].advance::<P>(drift + shocks[half], &terms);
                 if ANTITHETIC {
-                    down[group][half].advance::<P>(drift + -shocks[half]);
+                    down[group][half].advance::<P>(drift + -shocks[half], &terms);
                 }
             }
         }
@@ -262,6 +263,7 @@ fn qmc_moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
         .collect();
     let (mut z, mut w) = (vec![f64x8::ZERO; steps], vec![f64x8::ZERO; steps]);
     let (drift, diffusion) = (f64x8::splat(setup.drift), f64x8::splat(setup.diffusion));
+    let terms = setup.terms::<f64x8>();
     let mut sums = Sums::new();
     let lanes = LANES as u64;
     for first in (start / lanes * lanes..end).step_by(LANES) {
@@ -273,13 +275,13 @@ fn qmc_moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
             *z = inverse_normal_x8(f64x8::new(uniforms));
         }
         bridge.increments(&z, &mut w, f64x8::splat);
-        let begin = PathState::start(f64x8::splat(setup.log_spot));
+        let begin = PathState::start::<P>(f64x8::splat(setup.log_spot));
         let (mut up, mut down) = (begin, begin);
         for &dw in &w {
             let shock = diffusion * dw;
-            up.advance::<P>(drift + shock);
+            up.advance::<P>(drift + shock, &terms);
             if ANTITHETIC {
-                down.advance::<P>(drift - shock);
+                down.advance::<P>(drift - shock, &terms);
             }
         }
         let values = values::<P, PUT, ANTITHETIC>(&up, &down, setup);
@@ -394,6 +396,7 @@ mod tests {
                 strike: 102.0,
                 maturity: 0.8,
                 steps: 3,
+                barrier: None,
             },
             paths: 101,
             seed: 0xfeed_beef,

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 
+use quantmc::market::{Barrier, BarrierKind, Monitoring};
 use quantmc::pricing::{Precision, Sampler, Target};
 use quantmc::selector::{self, Calibration};
 use quantmc::{
@@ -205,6 +206,18 @@ struct PriceArgs {
     /// Antithetic pairs: N paths are N/2 pairs (z, -z).
     #[arg(long)]
     antithetic: bool,
+    /// A barrier option's barrier level (with --style barrier).
+    #[arg(long, allow_hyphen_values = true)]
+    barrier: Option<f64>,
+    /// up-and-out, up-and-in, down-and-out or down-and-in.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(BarrierKind::NAMES).try_map(|name| name.parse::<BarrierKind>()))]
+    barrier_kind: Option<BarrierKind>,
+    /// Cash paid at expiry when the barrier option is not alive then.
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    rebate: f64,
+    /// Watch the barrier at the fixings (--steps) or continuously.
+    #[arg(long, default_value = "discrete", value_parser = clap::builder::PossibleValuesParser::new(Monitoring::NAMES).try_map(|name| name.parse::<Monitoring>()))]
+    monitoring: Monitoring,
     /// Correct the estimate with the product's control variate (European and
     /// digital: the terminal price; arithmetic Asian: the geometric Asian).
     #[arg(long)]
@@ -332,6 +345,7 @@ fn price_job(args: &PriceArgs) -> Result<PricingJob, quantmc::Error> {
             strike: args.strike,
             maturity: args.maturity,
             steps,
+            barrier: barrier(args)?,
         },
         paths: args.paths,
         seed: args.run.seed,
@@ -344,6 +358,31 @@ fn price_job(args: &PriceArgs) -> Result<PricingJob, quantmc::Error> {
         target: target(args),
     };
     Ok(job)
+}
+
+/// The barrier of `--barrier` and `--barrier-kind`: both or neither.
+fn barrier(args: &PriceArgs) -> Result<Option<Barrier>, quantmc::InputError> {
+    match (args.barrier, args.barrier_kind) {
+        (Some(level), Some(kind)) => Ok(Some(Barrier {
+            level,
+            kind,
+            rebate: args.rebate,
+            monitoring: args.monitoring,
+        })),
+        (None, None) => Ok(None),
+        (Some(level), None) => Err(quantmc::InputError::invalid(
+            "barrier-kind",
+            "none",
+            &format!(
+                "--barrier {level} needs --barrier-kind (up-and-out, up-and-in, down-and-out or down-and-in)"
+            ),
+        )),
+        (None, Some(kind)) => Err(quantmc::InputError::invalid(
+            "barrier",
+            "none",
+            &format!("--barrier-kind {kind} needs --barrier LEVEL"),
+        )),
+    }
 }
 
 /// The precision target of `--target-se` / `--target-rel-se`, if any.

@@ -10,8 +10,9 @@
 //! final state into an undiscounted payoff ([`Product::payoff`]). Both are
 //! generic over [`Lane`], so the scalar oracle runs them on `f64` and the SIMD
 //! kernels on eight lanes, from the same definition; the GPU runs the WGSL twin
-//! ([`Product::WGSL`]), which defines `product_observe` and `product_payoff`
-//! with the same meaning in f32 on two paths at once (`vec2<f32>`).
+//! ([`Product::WGSL`]), which defines `PRODUCT_START`, `product_step`,
+//! `product_payoff` and `product_control` with the same meaning in f32 on two
+//! paths at once (`vec2<f32>`).
 //!
 //! Each product also names a control variate ([`Product::control`]), a
 //! quantity of the same path with a known mean, which the pricing estimators
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{InputError, named_choices, positive, within};
 use crate::lane::Lane;
+pub use crate::market::{Barrier, BarrierKind, Monitoring};
 use crate::market::{MAX_PRICE, Market, OptionKind};
 
 /// Longest maturity accepted, in years.
@@ -43,22 +45,23 @@ pub struct PathState<L> {
 }
 
 impl<L: Lane> PathState<L> {
-    /// A path at `ln S(0)` with nothing accumulated.
+    /// A path of product `P` at `ln S(0)`, its statistic at [`Product::START`].
     #[inline(always)]
-    pub fn start(log_spot: L) -> Self {
+    pub fn start<P: Product>(log_spot: L) -> Self {
         Self {
             log_price: log_spot,
-            running: L::splat(0.0),
+            running: L::splat(P::START),
             log_sum: L::splat(0.0),
         }
     }
 
     /// One time step: the log price moves by `increment` and the product
-    /// observes the new price.
+    /// observes the step ([`Product::step`]).
     #[inline(always)]
-    pub fn advance<P: Product>(&mut self, increment: L) {
+    pub fn advance<P: Product>(&mut self, increment: L, terms: &Terms<L>) {
+        let previous = self.log_price;
         self.log_price += increment;
-        self.running = P::observe(self.running, self.log_price);
+        self.running = P::step(self.running, previous, self.log_price, terms);
         self.log_sum += self.log_price;
     }
 }
@@ -70,6 +73,19 @@ pub struct Terms<L> {
     pub strike: L,
     /// Time steps taken (the fixings of an averaging product).
     pub fixings: L,
+    /// A barrier's log level (unused without one).
+    pub log_barrier: L,
+    /// `-2 / (vol^2 dt)`: the exponent's factor in the Brownian-bridge
+    /// probability of crossing the barrier between two fixings.
+    pub bridge: L,
+    /// The rebate paid at expiry when a barrier option is not alive.
+    pub rebate: L,
+    /// Whether the barrier is above the spot.
+    pub up: bool,
+    /// Whether the barrier knocks in (else out).
+    pub knock_in: bool,
+    /// Whether the barrier is watched continuously (else at the fixings).
+    pub continuous: bool,
 }
 
 /// `max(S - K, 0)` for a call, `max(K - S, 0)` for a put.
@@ -88,11 +104,21 @@ pub trait Product {
     /// a payoff on the terminal price); `None` when it takes the contract's
     /// fixings.
     const STEPS: Option<u32>;
-    /// The WGSL twin: `product_observe` and `product_payoff` over two paths,
-    /// reading the `PUT` override and `params.strike` / `params.fixings`.
+    /// The WGSL twin: `PRODUCT_START`, `product_step`, `product_payoff` and
+    /// `product_control` over two paths, reading the `PUT` override and
+    /// `params` (strike, fixings, the barrier's terms).
     const WGSL: &'static str;
+    /// The running statistic of a path that has not moved yet.
+    const START: f64 = 0.0;
     /// The running statistic after a fixing at `log_price`.
     fn observe<L: Lane>(running: L, log_price: L) -> L;
+    /// The running statistic after a step from `previous` to `log_price`
+    /// (the log prices at two neighbouring fixings): [`Product::observe`]
+    /// unless the product watches the path between fixings.
+    #[inline(always)]
+    fn step<L: Lane>(running: L, _previous: L, log_price: L, _terms: &Terms<L>) -> L {
+        Self::observe(running, log_price)
+    }
     /// The undiscounted payoff of a finished path.
     fn payoff<L: Lane, const PUT: bool>(path: &PathState<L>, terms: &Terms<L>) -> L;
     /// The exact price, where one is known.
@@ -206,10 +232,14 @@ products! {
     AsianGeometric => "asian-geometric", asian_geometric::AsianGeometric;
     /// Cash-or-nothing digital: pays 1 when the terminal price ends beyond the strike.
     Digital => "digital", digital::Digital;
+    /// Knock-in or knock-out call or put, the barrier watched at the fixings
+    /// or continuously.
+    Barrier => "barrier", barrier::BarrierOption;
 }
 
 impl Style {
-    /// Whether the payoff reads intermediate fixings.
+    /// Whether the payoff reads intermediate fixings (an Asian's averaging
+    /// dates, a barrier's monitoring dates).
     pub fn is_asian(self) -> bool {
         self.fixed_steps().is_none()
     }
@@ -226,9 +256,13 @@ pub struct OptionSpec {
     pub strike: f64,
     /// Years to expiry, > 0.
     pub maturity: f64,
-    /// Number of equally spaced fixings for the averaging styles, >= 1;
-    /// ignored by a style that fixes its own steps (European: one exact step).
+    /// Number of equally spaced fixings for the averaging styles and a
+    /// barrier's monitoring grid, >= 1; ignored by a style that fixes its own
+    /// steps (European: one exact step).
     pub steps: u32,
+    /// The barrier of a `Style::Barrier` option (and only of one).
+    #[serde(default)]
+    pub barrier: Option<Barrier>,
 }
 
 impl OptionSpec {
@@ -242,8 +276,29 @@ impl OptionSpec {
             return Err(InputError::invalid(
                 "steps",
                 self.steps,
-                "an Asian option needs at least 1 fixing",
+                &format!("a {} option needs at least 1 fixing", self.style),
             ));
+        }
+        match (self.style, &self.barrier) {
+            (Style::Barrier, None) => {
+                return Err(InputError::invalid(
+                    "barrier",
+                    "none",
+                    "a barrier option needs a barrier level and kind",
+                ));
+            }
+            (Style::Barrier, Some(barrier)) => {
+                within("barrier", barrier.level, 1.0 / MAX_PRICE, MAX_PRICE)?;
+                within("rebate", barrier.rebate, 0.0, MAX_PRICE)?;
+            }
+            (style, Some(_)) => {
+                return Err(InputError::invalid(
+                    "barrier",
+                    style.name(),
+                    "only a barrier option (--style barrier) takes a barrier",
+                ));
+            }
+            (_, None) => {}
         }
         Ok(())
     }
@@ -275,6 +330,10 @@ pub struct PathSetup {
     pub kind: OptionKind,
     /// The product.
     pub style: Style,
+    /// `vol^2 dt`, the variance of a step's log price.
+    pub step_variance: f64,
+    /// The barrier, if any.
+    pub barrier: Option<Barrier>,
 }
 
 impl PathSetup {
@@ -297,15 +356,29 @@ impl PathSetup {
             steps,
             kind: option.kind,
             style: option.style,
+            step_variance: vol * vol * dt,
+            barrier: option.barrier,
         }
     }
 
     /// The payoff's terms in lane type `L`.
     #[inline(always)]
     pub fn terms<L: Lane>(&self) -> Terms<L> {
+        let barrier = self.barrier.unwrap_or(Barrier {
+            level: 1.0,
+            kind: BarrierKind::UpAndOut,
+            rebate: 0.0,
+            monitoring: Monitoring::Discrete,
+        });
         Terms {
             strike: L::splat(self.strike),
             fixings: L::splat(f64::from(self.steps)),
+            log_barrier: L::splat(barrier.level.ln()),
+            bridge: L::splat(-2.0 / self.step_variance),
+            rebate: L::splat(barrier.rebate),
+            up: barrier.kind.is_up(),
+            knock_in: barrier.kind.is_in(),
+            continuous: barrier.monitoring == Monitoring::Continuous,
         }
     }
 }

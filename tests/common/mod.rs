@@ -1,5 +1,6 @@
 //! Jobs shared by the tier tests (tiers.rs, gpu.rs).
 
+use quantmc::market::{Barrier, BarrierKind, Monitoring};
 use quantmc::pricing::{Precision, Sampler, Target};
 use quantmc::{Market, OptionKind, OptionSpec, PricingJob, Style};
 
@@ -14,7 +15,29 @@ pub const PRODUCTS: &[(OptionKind, Style, u32)] = &[
     (OptionKind::Put, Style::AsianGeometric, 12),
     (OptionKind::Call, Style::Digital, 1),
     (OptionKind::Put, Style::Digital, 1),
+    (OptionKind::Call, Style::Barrier, 10),
+    (OptionKind::Put, Style::Barrier, 6),
 ];
+
+/// The barrier of a barrier job in the tier comparisons: a continuously
+/// watched up-and-out with a rebate for calls, a discretely watched
+/// down-and-in for puts.
+pub fn tier_barrier(kind: OptionKind) -> Barrier {
+    match kind {
+        OptionKind::Call => Barrier {
+            level: 125.0,
+            kind: BarrierKind::UpAndOut,
+            rebate: 1.5,
+            monitoring: Monitoring::Continuous,
+        },
+        OptionKind::Put => Barrier {
+            level: 88.0,
+            kind: BarrierKind::DownAndIn,
+            rebate: 0.0,
+            monitoring: Monitoring::Discrete,
+        },
+    }
+}
 
 /// A mid-range market and contract, the same in every tier comparison.
 pub fn pricing_job(
@@ -37,6 +60,7 @@ pub fn pricing_job(
             strike: 102.0,
             maturity: 0.8,
             steps,
+            barrier: (style == Style::Barrier).then(|| tier_barrier(kind)),
         },
         paths,
         seed: 0xfeed_beef,

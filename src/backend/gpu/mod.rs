@@ -966,6 +966,7 @@ fn price_dispatches(
     tables: GroupTables,
 ) -> (Vec<(PriceParams, u32)>, u64) {
     let setup = job.setup();
+    let terms = setup.terms::<f64>();
     let streams_end = samples.end.div_ceil(2);
     let per_dispatch = (dispatch_work / u64::from(setup.steps) / 2).max(1);
     let mut dispatches = Vec::new();
@@ -1002,6 +1003,12 @@ fn price_dispatches(
                 skip_even: u32::from(skip_even),
                 scrambles: tables.scrambles,
                 bridge: tables.bridge,
+                log_barrier: terms.log_barrier as f32,
+                crossing: terms.bridge as f32,
+                rebate: terms.rebate as f32,
+                barrier_flags: u32::from(terms.up)
+                    | u32::from(terms.knock_in) << 1
+                    | u32::from(terms.continuous) << 2,
                 ..PriceParams::default()
             },
             workgroups,

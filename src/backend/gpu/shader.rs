@@ -110,6 +110,14 @@ wgsl_struct! {
         scrambles: u32,
         /// QMC: the word of `qmc` where the bridge starts (8 words a step).
         bridge: u32,
+        /// A barrier's log level.
+        log_barrier: f32,
+        /// `-2 / (vol^2 dt)`, the barrier-crossing exponent's factor.
+        crossing: f32,
+        /// A barrier option's rebate.
+        rebate: f32,
+        /// Bit 0: up barrier; bit 1: knock-in; bit 2: continuous monitoring.
+        barrier_flags: u32,
         /// Padding to 16 bytes.
         _pad1: u32,
         /// Padding to 16 bytes.
@@ -328,7 +336,7 @@ mod tests {
     #[test]
     fn every_module_parses_and_validates_with_both_multiplies() {
         for multiply in [Multiply::Int64, Multiply::SixteenBit] {
-            for (&style, capacity) in Style::ALL.iter().zip([1, 64, 1024, 2]) {
+            for (&style, capacity) in Style::ALL.iter().zip([1, 64, 1024, 2, 16]) {
                 let module = validate(
                     &format!("price {style}"),
                     &price_module(multiply, style.wgsl(), capacity),
@@ -366,7 +374,7 @@ mod tests {
 
     #[test]
     fn a_broken_shader_fails_validation() {
-        let broken = price_module(Multiply::Int64, "fn product_observe() {}", 1);
+        let broken = price_module(Multiply::Int64, "fn product_step() {}", 1);
         assert!(
             naga::front::wgsl::parse_str(&broken)
                 .ok()
