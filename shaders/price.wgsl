@@ -1,5 +1,5 @@
 // The pricing kernel, one module per product: the product's WGSL twin
-// (shaders/products/) supplies `PRODUCT_START`, `product_step`,
+// (shaders/products/) supplies `product_start`, `product_step`,
 // `product_payoff` and `product_control`, and the
 // overrides PUT and ANTITHETIC are fixed when the pipeline is created, so the
 // device specialises the loop as the SIMD tier does. `PriceParams` and the
@@ -55,7 +55,8 @@ struct Path {
 }
 
 fn start_path() -> Path {
-    return Path(vec2<f32>(params.log_spot), vec2<f32>(PRODUCT_START), vec2<f32>(0.0));
+    let log_spot = vec2<f32>(params.log_spot);
+    return Path(log_spot, product_start(log_spot), vec2<f32>(0.0));
 }
 
 fn advance(path: ptr<function, Path>, increment: vec2<f32>) {

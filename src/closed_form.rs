@@ -67,7 +67,9 @@ pub fn geometric_asian(
 /// `b = r - q`. Knock-outs: the out terms with the rebate term
 /// `R e^{-rT} P(hit)` (the complement of Haug's `E`, since this rebate is paid
 /// at expiry, not at the hit); knock-ins: Haug's in terms, whose `E` is the
-/// same rebate at expiry. The spot must lie on the live side of the barrier.
+/// same rebate at expiry. A spot already at or beyond the barrier has been
+/// knocked: a knock-out is worth its discounted rebate, a knock-in is the
+/// vanilla (Black-Scholes).
 pub fn barrier(
     kind: OptionKind,
     market: &Market,
@@ -76,6 +78,13 @@ pub fn barrier(
     barrier: &crate::market::Barrier,
 ) -> f64 {
     use crate::market::BarrierKind;
+    if barrier.breached_at(market.spot) {
+        return if barrier.kind.is_in() {
+            black_scholes(kind, market, strike, maturity)
+        } else {
+            barrier.rebate * (-market.rate * maturity).exp()
+        };
+    }
     let n = |x: f64| standard_normal().cdf(x);
     let Market {
         spot: s,

@@ -64,3 +64,137 @@ impl Lane for f64x8 {
         self.simd_gt(f64x8::ZERO) & f64x8::ONE
     }
 }
+
+/// Parameters a [`Dual`] number carries derivatives for, in this order:
+/// spot, volatility, rate, maturity.
+pub const TANGENTS: usize = 4;
+
+/// A forward-mode dual number: a value and its derivatives with respect to
+/// the spot, the volatility, the rate and the maturity. Running a product's
+/// path and payoff in `Dual<L>` gives the pathwise derivatives of the payoff
+/// (the Greeks' pathwise estimators) from the same definition that prices it.
+/// `positive_part` passes derivatives through where `x > 0`; `indicator`
+/// has none (zero almost everywhere), which is why payoffs with jumps take
+/// likelihood-ratio estimators instead.
+#[derive(Debug, Clone, Copy)]
+pub struct Dual<L> {
+    /// The value.
+    pub value: L,
+    /// Its derivatives.
+    pub tangent: [L; TANGENTS],
+}
+
+impl<L: Lane> Dual<L> {
+    /// `value` with the given derivatives.
+    #[inline(always)]
+    pub fn new(value: f64, tangent: [f64; TANGENTS]) -> Self {
+        Self {
+            value: L::splat(value),
+            tangent: tangent.map(L::splat),
+        }
+    }
+
+    #[inline(always)]
+    fn scaled(self, factor: L) -> [L; TANGENTS] {
+        self.tangent.map(|t| t * factor)
+    }
+}
+
+impl<L: Lane> Add for Dual<L> {
+    type Output = Self;
+    #[inline(always)]
+    fn add(self, rhs: Self) -> Self {
+        Self {
+            value: self.value + rhs.value,
+            tangent: std::array::from_fn(|i| self.tangent[i] + rhs.tangent[i]),
+        }
+    }
+}
+
+impl<L: Lane> Sub for Dual<L> {
+    type Output = Self;
+    #[inline(always)]
+    fn sub(self, rhs: Self) -> Self {
+        Self {
+            value: self.value - rhs.value,
+            tangent: std::array::from_fn(|i| self.tangent[i] - rhs.tangent[i]),
+        }
+    }
+}
+
+impl<L: Lane> Mul for Dual<L> {
+    type Output = Self;
+    #[inline(always)]
+    #[allow(clippy::suspicious_arithmetic_impl)] // the product rule
+    fn mul(self, rhs: Self) -> Self {
+        Self {
+            value: self.value * rhs.value,
+            tangent: std::array::from_fn(|i| {
+                self.tangent[i] * rhs.value + self.value * rhs.tangent[i]
+            }),
+        }
+    }
+}
+
+impl<L: Lane> Div for Dual<L> {
+    type Output = Self;
+    #[inline(always)]
+    #[allow(clippy::suspicious_arithmetic_impl)] // the quotient rule
+    fn div(self, rhs: Self) -> Self {
+        let value = self.value / rhs.value;
+        Self {
+            value,
+            tangent: std::array::from_fn(|i| {
+                (self.tangent[i] - value * rhs.tangent[i]) / rhs.value
+            }),
+        }
+    }
+}
+
+impl<L: Lane> Neg for Dual<L> {
+    type Output = Self;
+    #[inline(always)]
+    fn neg(self) -> Self {
+        Self {
+            value: -self.value,
+            tangent: self.tangent.map(|t| -t),
+        }
+    }
+}
+
+impl<L: Lane> AddAssign for Dual<L> {
+    #[inline(always)]
+    fn add_assign(&mut self, rhs: Self) {
+        *self = *self + rhs;
+    }
+}
+
+impl<L: Lane> Lane for Dual<L> {
+    #[inline(always)]
+    fn splat(value: f64) -> Self {
+        Self::new(value, [0.0; TANGENTS])
+    }
+    #[inline(always)]
+    fn exp(self) -> Self {
+        let value = self.value.exp();
+        Self {
+            value,
+            tangent: self.scaled(value),
+        }
+    }
+    #[inline(always)]
+    fn positive_part(self) -> Self {
+        let inside = self.value.indicator();
+        Self {
+            value: self.value.positive_part(),
+            tangent: self.scaled(inside),
+        }
+    }
+    #[inline(always)]
+    fn indicator(self) -> Self {
+        Self {
+            value: self.value.indicator(),
+            tangent: [L::splat(0.0); TANGENTS],
+        }
+    }
+}

@@ -51,6 +51,7 @@ pub mod calibrate;
 pub mod closed_form;
 pub mod error;
 pub mod files;
+pub mod greeks;
 pub mod hardware;
 pub mod lane;
 pub mod market;
@@ -185,7 +186,7 @@ pub fn price(job: &PricingJob, options: impl Into<RunOptions>) -> Result<Pricing
     let start = Instant::now();
     let first = job.points_per_replicate(job.samples());
     let most = job.points_per_replicate(job.max_samples());
-    let mut totals = vec![stats::CoMoments::default(); job.groups() as usize];
+    let mut totals = vec![stats::Figures::default(); job.groups() as usize];
     let (mut done, mut next) = (0, first);
     let (estimate, target_reached) = loop {
         let round = tier.price(valid, done..next)?;
@@ -225,7 +226,27 @@ pub fn price(job: &PricingJob, options: impl Into<RunOptions>) -> Result<Pricing
     }
     let paths = done * u64::from(job.groups()) * job.paths_per_sample();
     let mut warnings = selected.warnings;
-    if estimate.constant_payoff {
+    let knocked = job
+        .option
+        .barrier
+        .is_some_and(|b| b.breached_at(job.market.spot));
+    if let Some(barrier) = job.option.barrier
+        && knocked
+    {
+        warnings.push(format!(
+            "the spot {} is already at or beyond the {} barrier {}: the option is knocked {} at the start, so it is {}",
+            job.market.spot,
+            barrier.kind,
+            barrier.level,
+            if barrier.kind.is_in() { "in" } else { "out" },
+            if barrier.kind.is_in() {
+                "the vanilla option"
+            } else {
+                "worth its rebate paid at expiry"
+            }
+        ));
+    }
+    if estimate.constant_payoff && !knocked {
         let n = estimate.samples as f64;
         warnings.push(format!(
             "every one of the {} samples paid the same discounted {}, so the spread and the \
@@ -258,6 +279,7 @@ pub fn price(job: &PricingJob, options: impl Into<RunOptions>) -> Result<Pricing
         variance_reduction: estimate.variance_reduction,
         control_coefficient: estimate.control_coefficient,
         target_reached,
+        greeks: pricing::greeks_estimate(job, &totals),
         seed: job.seed,
         tier: tier.tier(),
         backend: tier.describe(),

@@ -118,3 +118,15 @@ pub struct Barrier {
     #[serde(default)]
     pub monitoring: Monitoring,
 }
+
+impl Barrier {
+    /// Whether `spot` is already at or beyond the barrier: the option is
+    /// knocked out (worth its rebate) or in (the vanilla) before it starts.
+    pub fn breached_at(&self, spot: f64) -> bool {
+        if self.kind.is_up() {
+            spot >= self.level
+        } else {
+            spot <= self.level
+        }
+    }
+}

@@ -6,7 +6,7 @@ use crate::error::{InputError, named_choices};
 pub use crate::market::{Market, OptionKind};
 pub use crate::products::{OptionSpec, PathSetup, Style};
 use crate::rng::qmc::{MAX_DIMENSIONS, MAX_POINTS};
-use crate::stats::CoMoments;
+use crate::stats::{CoMoments, Figures, GREEKS, Moments};
 use crate::tier::Tier;
 
 /// Where a path's normals come from.
@@ -22,6 +22,49 @@ pub enum Sampler {
 }
 
 named_choices!(Sampler, "sampler", [Sampler::Mc => "mc", Sampler::Rqmc => "rqmc"]);
+
+/// How the Greeks are estimated (see [`crate::greeks`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GreeksMethod {
+    /// One pass, no repricing: pathwise derivatives where the payoff is
+    /// continuous in the path, likelihood ratios where it jumps (digitals,
+    /// discretely watched barriers), gamma mixed.
+    Pathwise,
+    /// Bump and revalue each sample on its own normals (common random
+    /// numbers): 2n + 1 = 9 paths per sample.
+    Fd,
+}
+
+named_choices!(GreeksMethod, "greeks-method", [GreeksMethod::Pathwise => "pathwise", GreeksMethod::Fd => "fd"]);
+
+/// One Greek's estimate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Greek {
+    /// The estimate.
+    pub value: f64,
+    /// Its standard error.
+    pub std_error: f64,
+}
+
+/// The five Greeks, in QuantLib's units: per unit change of the spot
+/// (delta, gamma), of the volatility (vega, per 1.00) and of the rate (rho,
+/// per 1.00); theta is `-dV/dT` per year.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Greeks {
+    /// dV/dS.
+    pub delta: Greek,
+    /// d2V/dS2.
+    pub gamma: Greek,
+    /// dV/dvol.
+    pub vega: Greek,
+    /// dV/dr.
+    pub rho: Greek,
+    /// -dV/dT.
+    pub theta: Greek,
+    /// Which estimators gave them, in words.
+    pub method: String,
+}
 
 /// Replicates of a randomized QMC run unless the job says otherwise.
 pub const DEFAULT_REPLICATES: u32 = 16;
@@ -82,6 +125,9 @@ pub struct PricingJob {
     /// exactly `paths`.
     #[serde(default)]
     pub target: Option<Target>,
+    /// Estimate delta, gamma, vega, rho and theta in the same pass, and how.
+    #[serde(default)]
+    pub greeks: Option<GreeksMethod>,
 }
 
 impl Default for PricingJob {
@@ -110,6 +156,7 @@ impl Default for PricingJob {
             sampler: Sampler::Mc,
             replicates: DEFAULT_REPLICATES,
             target: None,
+            greeks: None,
         }
     }
 }
@@ -119,25 +166,6 @@ impl PricingJob {
     pub fn validate(&self) -> Result<(), InputError> {
         self.market.validate()?;
         self.option.validate()?;
-        if let Some(barrier) = self.option.barrier {
-            let spot = self.market.spot;
-            let beyond = if barrier.kind.is_up() {
-                spot >= barrier.level
-            } else {
-                spot <= barrier.level
-            };
-            if beyond {
-                return Err(InputError::invalid(
-                    "barrier",
-                    barrier.level,
-                    &format!(
-                        "the spot {spot} is already at or beyond this {} barrier: the option is knocked {} before it starts",
-                        barrier.kind,
-                        if barrier.kind.is_in() { "in" } else { "out" }
-                    ),
-                ));
-            }
-        }
         if self.antithetic && !self.paths.is_multiple_of(2) {
             return Err(InputError::invalid(
                 "paths",
@@ -414,8 +442,9 @@ pub struct Estimate {
 /// * Randomized QMC: the estimate is the mean of the `R` replicate means and
 ///   its standard error their standard deviation over `sqrt R`; the interval
 ///   uses Student's t with `R - 1` degrees of freedom.
-pub fn estimate(job: &PricingJob, groups: &[CoMoments]) -> Estimate {
+pub fn estimate(job: &PricingJob, groups: &[Figures]) -> Estimate {
     let discount = job.discount();
+    let groups: Vec<CoMoments> = groups.iter().map(|g| g.moments).collect();
     let pooled = groups
         .iter()
         .fold(CoMoments::default(), |total, group| total.merge(*group));
@@ -438,7 +467,8 @@ pub fn estimate(job: &PricingJob, groups: &[CoMoments]) -> Estimate {
             match coefficient {
                 Some(b) => {
                     let residual = ((syy - b * syc) / (n.saturating_sub(2)).max(1) as f64).max(0.0);
-                    let reduction = (residual > 0.0).then(|| plain_variance / residual);
+                    let reduction =
+                        (residual > 0.0 && plain_variance > 0.0).then(|| plain_variance / residual);
                     (mean, residual / n as f64, Z_95, reduction)
                 }
                 None => (mean, plain_variance / n as f64, Z_95, None),
@@ -450,8 +480,10 @@ pub fn estimate(job: &PricingJob, groups: &[CoMoments]) -> Estimate {
             let mean = means.iter().sum::<f64>() / r;
             let spread = means.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (r - 1.0);
             let variance_of_mean = spread / r;
-            let reduction =
-                (variance_of_mean > 0.0).then(|| plain_variance / (variance_of_mean * n as f64));
+            // Undefined when the payoff never varied (the spread of the means
+            // is then rounding).
+            let reduction = (variance_of_mean > 0.0 && plain_variance > 0.0)
+                .then(|| plain_variance / (variance_of_mean * n as f64));
             (
                 mean,
                 variance_of_mean,
@@ -470,6 +502,47 @@ pub fn estimate(job: &PricingJob, groups: &[CoMoments]) -> Estimate {
         samples: n,
         constant_payoff: pooled.payoff.m2 == 0.0,
     }
+}
+
+/// The Greeks of `job` from its groups' figures (already discounted per
+/// sample): the mean over every sample, and the standard error from the
+/// sample spread (plain Monte Carlo) or the spread of the replicate means
+/// (randomized QMC). `None` when the job asked for none.
+pub fn greeks_estimate(job: &PricingJob, groups: &[Figures]) -> Option<Greeks> {
+    let method = job.greeks?;
+    let per_group: Vec<[Moments; GREEKS]> = groups.iter().filter_map(|g| g.greeks).collect();
+    if per_group.len() != groups.len() {
+        return None;
+    }
+    let greek = |i: usize| {
+        let pooled = per_group
+            .iter()
+            .fold(Moments::default(), |total, g| total.merge(g[i]));
+        let std_error = match job.sampler {
+            Sampler::Mc => pooled.std_dev() / (pooled.count as f64).sqrt(),
+            Sampler::Rqmc => {
+                let r = per_group.len() as f64;
+                let spread = per_group
+                    .iter()
+                    .map(|g| (g[i].mean - pooled.mean).powi(2))
+                    .sum::<f64>()
+                    / (r - 1.0);
+                (spread / r).sqrt()
+            }
+        };
+        Greek {
+            value: pooled.mean,
+            std_error,
+        }
+    };
+    Some(Greeks {
+        delta: greek(0),
+        gamma: greek(1),
+        vega: greek(2),
+        rho: greek(3),
+        theta: greek(4),
+        method: crate::greeks::describe(job, method),
+    })
 }
 
 /// z-value of a two-sided 95% normal interval.
@@ -509,6 +582,9 @@ pub struct PricingResult {
     pub control_coefficient: Option<f64>,
     /// With a target: whether the run reached it within `max_paths`.
     pub target_reached: Option<bool>,
+    /// Delta, gamma, vega, rho and theta with their standard errors, when
+    /// asked for.
+    pub greeks: Option<Greeks>,
     /// The seed of the Philox streams.
     pub seed: u64,
     /// The tier that ran, for scripts: `scalar`, `simd`, `rayon` or `gpu`.

@@ -45,9 +45,11 @@ pub struct Work {
     /// Independent samples (paths, pairs or scenarios): the rayon tier splits
     /// them into fixed chunks, so it cannot help a job of a single chunk.
     pub samples: u64,
-    /// Whether the GPU's f32 arithmetic can run the job faithfully
-    /// ([`crate::backend::f32_problem`]); Auto never picks the GPU otherwise.
-    pub f32_safe: bool,
+    /// Why the GPU kernels cannot run the job, if they cannot: its prices
+    /// leave their f32 arithmetic ([`crate::backend::f32_problem`]), or it
+    /// asks for what they do not compute (Greeks). Auto never picks the GPU
+    /// then.
+    pub gpu_unsupported: Option<&'static str>,
 }
 
 impl Work {
@@ -57,7 +59,12 @@ impl Work {
             workload: Workload::Pricing,
             units: job.paths as f64 * f64::from(job.option.time_steps()),
             samples: job.samples(),
-            f32_safe: crate::backend::f32_problem(job).is_none(),
+            gpu_unsupported: if job.greeks.is_some() {
+                Some("the GPU kernels do not estimate Greeks")
+            } else {
+                crate::backend::f32_problem(job)
+                    .map(|_| "the job's prices leave the GPU's f32 range")
+            },
         }
     }
 
@@ -67,10 +74,11 @@ impl Work {
             workload: Workload::Risk,
             units: job.scenarios as f64 * job.portfolio.assets.len() as f64,
             samples: job.scenarios,
-            f32_safe: model
+            gpu_unsupported: model
                 .loadings
                 .iter()
-                .all(|b| b.abs() <= crate::backend::F32_LIMIT),
+                .any(|b| b.abs() > crate::backend::F32_LIMIT)
+                .then_some("the job's P&L leaves the GPU's f32 range"),
         }
     }
 }
@@ -386,7 +394,7 @@ fn decide_among(
     let machine = crate::backend::Machine {
         cores,
         samples: work.samples,
-        f32_safe: work.f32_safe,
+        gpu_unsupported: work.gpu_unsupported,
     };
     for &tier in candidates.iter().rev() {
         if matches!(tier, Tier::Scalar | Tier::Simd) {

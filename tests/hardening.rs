@@ -1,7 +1,8 @@
 //! Regression tests for hostile input: every case here once hung, aborted,
 //! panicked or printed a non-finite number with exit 0.
 
-use quantmc::pricing::{Precision, Sampler, Target};
+use quantmc::market::{Barrier, BarrierKind, Monitoring};
+use quantmc::pricing::{GreeksMethod, Precision, Sampler, Target};
 use quantmc::risk::RiskModel;
 
 fn model(dof: Option<f64>) -> RiskModel {
@@ -201,7 +202,11 @@ fn gpu_refuses_prices_outside_f32_and_auto_never_picks_it_for_them() {
     );
     assert!(quantmc::backend::f32_problem(&european(1e-40, 1.0, 1.0, 0.05, 0.2)).is_some());
     assert!(quantmc::backend::f32_problem(&european(150.0, 155.0, 1.0, 0.05, 0.3)).is_none());
-    assert!(!quantmc::selector::Work::pricing(&huge).f32_safe);
+    assert!(
+        quantmc::selector::Work::pricing(&huge)
+            .gpu_unsupported
+            .is_some()
+    );
     // With a GPU crossover of zero Auto would pick any discrete GPU; not for
     // this job.
     let tuning = quantmc::Tuning {
@@ -473,7 +478,21 @@ proptest! {
         target in prop::option::of((prop_oneof![3 => 1e-4..1.0f64, 1 => hostile_f64()], any::<bool>(), 0u64..3000)),
         vol in prop_oneof![4 => 0.05..1.0f64, 1 => hostile_f64()],
         backend in prop::sample::select(vec![Backend::Scalar, Backend::Simd, Backend::Rayon]),
+        greeks in prop::option::of(prop::sample::select(vec![GreeksMethod::Pathwise, GreeksMethod::Fd])),
+        barrier_spec in (
+            prop_oneof![4 => 50.0..150.0f64, 1 => hostile_f64()],
+            prop_oneof![4 => 0.0..5.0f64, 1 => hostile_f64()],
+            prop::sample::select(vec![BarrierKind::UpAndOut, BarrierKind::UpAndIn, BarrierKind::DownAndOut, BarrierKind::DownAndIn]),
+            any::<bool>(),
+        ),
     ) {
+        let (level, rebate, barrier_kind, continuous) = barrier_spec;
+        let barrier = (style == Style::Barrier).then_some(Barrier {
+            level,
+            kind: barrier_kind,
+            rebate,
+            monitoring: if continuous { Monitoring::Continuous } else { Monitoring::Discrete },
+        });
         let job = PricingJob {
             market: Market { spot: 100.0, rate: 0.03, dividend: 0.0, vol },
             option: OptionSpec {
@@ -482,7 +501,7 @@ proptest! {
                 strike: 95.0,
                 maturity: 0.5,
                 steps,
-            barrier: None,
+                barrier,
             },
             paths,
             seed: 11,
@@ -494,6 +513,7 @@ proptest! {
                 precision: if relative { Precision::RelStdError(value) } else { Precision::StdError(value) },
                 max_paths,
             }),
+            greeks,
         };
         if let Ok(result) = quantmc::price(&job, backend) {
             METHODS_RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -501,6 +521,11 @@ proptest! {
             prop_assert!(result.std_error.is_finite() && result.std_error >= 0.0);
             prop_assert!(result.ci95.iter().all(|x| x.is_finite()));
             prop_assert!(result.variance_reduction.is_none_or(|f| f.is_finite() && f > 0.0));
+            if let Some(g) = &result.greeks {
+                for greek in [g.delta, g.gamma, g.vega, g.rho, g.theta] {
+                    prop_assert!(greek.value.is_finite() && greek.std_error.is_finite(), "{:?}", g);
+                }
+            }
             if let Some(target) = job.target {
                 prop_assert!(result.paths <= target.max_paths);
             } else {

@@ -37,7 +37,7 @@ fn pricing(paths: u64) -> Work {
         workload: Workload::Pricing,
         units: paths as f64,
         samples: paths,
-        f32_safe: true,
+        gpu_unsupported: None,
     }
 }
 
@@ -69,7 +69,7 @@ fn a_single_chunk_job_stays_on_one_core_whatever_its_work() {
         workload: Workload::Pricing,
         units: 64.0 * CHUNK as f64,
         samples: CHUNK,
-        f32_safe: true,
+        gpu_unsupported: None,
     };
     assert_eq!(decide(asian, 16, || None, &cal).tier, Tier::Simd);
 }
@@ -128,7 +128,7 @@ fn the_builtin_calibration_is_used_for_the_right_workload() {
         workload: Workload::Risk,
         units: 10.0 * 1e7,
         samples: 10_000_000,
-        f32_safe: true,
+        gpu_unsupported: None,
     };
     assert_eq!(decide(var_work, 2, || None, &cal).tier, Tier::Rayon);
 }
@@ -215,7 +215,7 @@ fn built_in_crossovers_use_a_discrete_gpu_for_large_pricing_jobs_only() {
         workload: Workload::Risk,
         units: 1e10,
         samples: 1_000_000_000,
-        f32_safe: true,
+        gpu_unsupported: None,
     };
     assert_eq!(decide(var_work, 16, discrete, &cal).tier, Tier::Rayon);
     assert_eq!(

@@ -83,6 +83,35 @@ fn check_methods_against_scalar(options: RunOptions) {
                 assert_eq!(fast.paths, oracle.paths, "{what}");
                 assert_eq!(fast.target_reached, oracle.target_reached, "{what}");
                 assert_eq!(fast.method, oracle.method);
+                assert_eq!(fast.greeks.is_some(), oracle.greeks.is_some(), "{what}");
+                if let (Some(f), Some(o)) = (&fast.greeks, &oracle.greeks) {
+                    for (name, f, o) in [
+                        ("delta", f.delta, o.delta),
+                        ("gamma", f.gamma, o.gamma),
+                        ("vega", f.vega, o.vega),
+                        ("rho", f.rho, o.rho),
+                        ("theta", f.theta, o.theta),
+                    ] {
+                        // A Greek near zero (a second difference in a linear
+                        // region) is rounding on the price's scale.
+                        let scale = oracle.price.abs().max(1e-6);
+                        let near = |a: f64, b: f64| {
+                            (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(scale)
+                        };
+                        assert!(
+                            near(f.value, o.value),
+                            "{what}: {name} {} vs {}",
+                            f.value,
+                            o.value
+                        );
+                        assert!(
+                            near(f.std_error, o.std_error),
+                            "{what}: {name} SE {} vs {}",
+                            f.std_error,
+                            o.std_error
+                        );
+                    }
+                }
             }
         }
     }

@@ -1,7 +1,9 @@
 // Arithmetic Asian (the twin of src/products/asian_arithmetic.rs): the running
 // statistic is the sum of the fixing prices.
 
-const PRODUCT_START: f32 = 0.0;
+fn product_start(log_spot: vec2<f32>) -> vec2<f32> {
+    return vec2<f32>(0.0);
+}
 
 fn product_step(running: vec2<f32>, previous: vec2<f32>, log_price: vec2<f32>) -> vec2<f32> {
     return running + exp(log_price);

@@ -3,16 +3,22 @@
 // start; the flags of `params.barrier_flags` are bit 0 up, bit 1 knock-in,
 // bit 2 continuous monitoring.
 
-const PRODUCT_START: f32 = 1.0;
+// The log distance to the barrier on the live side (negative beyond it).
+fn distance(log_price: vec2<f32>) -> vec2<f32> {
+    if ((params.barrier_flags & 1u) != 0u) {
+        return params.log_barrier - log_price;
+    }
+    return log_price - params.log_barrier;
+}
+
+// 1 on the live side, 0 when the spot is already at or beyond the barrier.
+fn product_start(log_spot: vec2<f32>) -> vec2<f32> {
+    return select(vec2<f32>(0.0), vec2<f32>(1.0), distance(log_spot) > vec2<f32>(0.0));
+}
 
 fn product_step(running: vec2<f32>, previous: vec2<f32>, log_price: vec2<f32>) -> vec2<f32> {
-    let up = (params.barrier_flags & 1u) != 0u;
-    var before = previous - params.log_barrier;
-    var after = log_price - params.log_barrier;
-    if (up) {
-        before = -before;
-        after = -after;
-    }
+    let before = distance(previous);
+    let after = distance(log_price);
     let alive = select(vec2<f32>(0.0), vec2<f32>(1.0), after > vec2<f32>(0.0));
     if ((params.barrier_flags & 4u) != 0u) {
         let crossing = exp(params.crossing * max(before, vec2<f32>(0.0)) * max(after, vec2<f32>(0.0)));

@@ -1,7 +1,9 @@
 // Cash-or-nothing digital (the twin of src/products/digital.rs): pays 1 when
 // the terminal price ends beyond the strike.
 
-const PRODUCT_START: f32 = 0.0;
+fn product_start(log_spot: vec2<f32>) -> vec2<f32> {
+    return vec2<f32>(0.0);
+}
 
 fn product_step(running: vec2<f32>, previous: vec2<f32>, log_price: vec2<f32>) -> vec2<f32> {
     return running;

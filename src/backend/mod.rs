@@ -36,12 +36,13 @@
 use std::ops::Range;
 
 use crate::error::{BackendError, Result};
+use crate::greeks::GreekSetup;
 use crate::pricing::{PricingJob, Sampler, ValidPricing};
 use crate::products::{PathSetup, Product, Specialised, specialise};
 use crate::risk::{RiskEstimate, RiskModel, ValidVar};
 use crate::rng::CHUNK;
 use crate::rng::qmc::{BrownianBridge, scrambles};
-use crate::stats::{CoMoments, Moments, TailMeasure};
+use crate::stats::{CoMoments, Figures, Moments, TailMeasure};
 
 #[cfg(feature = "gpu")]
 pub mod gpu;
@@ -70,12 +71,12 @@ pub trait ComputeBackend: Send + Sync {
     /// `rayon (avx2+fma, 2 threads)`.
     fn describe(&self) -> String;
 
-    /// Moments of the undiscounted payoff and its control variate over
-    /// samples `points` (pair averages when antithetic) of each of the job's
-    /// groups: one entry per replicate of a randomized QMC run, one for plain
+    /// Moments of the undiscounted payoff and its control variate (and of the
+    /// Greeks' per-sample estimators when the job asks) over samples `points`
+    /// (pair averages when antithetic) of each of the job's groups: one entry per replicate of a randomized QMC run, one for plain
     /// Monte Carlo. The library turns them into the estimate
     /// ([`crate::pricing::estimate`]), calling again for later rounds.
-    fn price(&self, job: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<CoMoments>>;
+    fn price(&self, job: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<Figures>>;
 
     /// Mean, standard deviation and tail measures of the simulated P&L, one tail
     /// per confidence level of `job`.
@@ -93,9 +94,10 @@ pub(crate) trait CpuKernel: Sync {
         setup: &PathSetup,
         job: &PricingJob,
         draws: &Draws<'_>,
+        greeks: Option<&GreekSetup>,
         start: u64,
         end: u64,
-    ) -> CoMoments;
+    ) -> Figures;
     /// The P&L of scenarios `first .. first + out.len()`, written to `out`.
     fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]);
 }
@@ -162,6 +164,16 @@ pub(crate) trait ChunkKernel {
         start: u64,
         end: u64,
     ) -> CoMoments;
+
+    /// The same samples' payoffs and controls with each sample's Greek
+    /// estimators ([`GreekSetup::estimators`]), in one pass.
+    fn greeks<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+        setup: &PathSetup,
+        draws: &Draws<'_>,
+        greeks: &GreekSetup,
+        start: u64,
+        end: u64,
+    ) -> Figures;
 }
 
 /// Samples `start .. end` of one group of a job, run by kernel `K`
@@ -169,6 +181,7 @@ pub(crate) trait ChunkKernel {
 pub(crate) struct Chunk<'a, K> {
     pub setup: &'a PathSetup,
     pub draws: &'a Draws<'a>,
+    pub greeks: Option<&'a GreekSetup>,
     pub control: bool,
     pub start: u64,
     pub end: u64,
@@ -181,12 +194,14 @@ impl<'a, K: ChunkKernel> Chunk<'a, K> {
         setup: &'a PathSetup,
         job: &PricingJob,
         draws: &'a Draws<'a>,
+        greeks: Option<&'a GreekSetup>,
         start: u64,
         end: u64,
-    ) -> CoMoments {
+    ) -> Figures {
         let chunk = Self {
             setup,
             draws,
+            greeks,
             control: job.control_variate,
             start,
             end,
@@ -197,10 +212,24 @@ impl<'a, K: ChunkKernel> Chunk<'a, K> {
 }
 
 impl<K: ChunkKernel> Specialised for Chunk<'_, K> {
-    type Output = CoMoments;
+    type Output = Figures;
 
-    fn run<P: Product, const PUT: bool, const ANTITHETIC: bool>(self) -> CoMoments {
-        K::moments::<P, PUT, ANTITHETIC>(self.setup, self.draws, self.control, self.start, self.end)
+    fn run<P: Product, const PUT: bool, const ANTITHETIC: bool>(self) -> Figures {
+        match self.greeks {
+            Some(greeks) => K::greeks::<P, PUT, ANTITHETIC>(
+                self.setup, self.draws, greeks, self.start, self.end,
+            ),
+            None => Figures {
+                moments: K::moments::<P, PUT, ANTITHETIC>(
+                    self.setup,
+                    self.draws,
+                    self.control,
+                    self.start,
+                    self.end,
+                ),
+                greeks: None,
+            },
+        }
     }
 }
 
@@ -232,11 +261,8 @@ pub(crate) trait Executor: Sync {
     /// The threads, for [`ComputeBackend::describe`].
     fn threads(&self) -> usize;
     /// `chunk` of every span, in order.
-    fn map_chunks(
-        &self,
-        chunks: &[Span],
-        chunk: &(dyn Fn(Span) -> CoMoments + Sync),
-    ) -> Vec<CoMoments>;
+    fn map_chunks(&self, chunks: &[Span], chunk: &(dyn Fn(Span) -> Figures + Sync))
+    -> Vec<Figures>;
     /// Calls `fill(first, out)` for each [`CHUNK`]-sized piece of `pnl`.
     fn fill_chunks(&self, pnl: &mut [f64], fill: &(dyn Fn(u64, &mut [f64]) + Sync));
     /// Moments and the tails of the `m` smallest values for each `m` of
@@ -270,24 +296,25 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
         )
     }
 
-    fn price(&self, job: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<CoMoments>> {
+    fn price(&self, job: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<Figures>> {
         let job = &*job;
         let setup = job.setup();
         let tables = QmcTables::of(job);
+        let greeks = job.greeks.map(|method| GreekSetup::new(job, method));
         let draws: Vec<Draws<'_>> = (0..job.groups())
             .map(|group| QmcTables::draws(&tables, job.seed, group))
             .collect();
         // Chunks of every group go to the executor a bounded batch at a time
         // (memory stays flat at any path count; replicates smaller than a
         // chunk still spread over the cores) and are merged in chunk order.
-        let mut totals = vec![CoMoments::default(); draws.len()];
+        let mut totals = vec![Figures::default(); draws.len()];
         let mut chunks = spans(job.groups(), points).peekable();
         while chunks.peek().is_some() {
             let batch: Vec<Span> = chunks.by_ref().take(CHUNK_GROUP).collect();
             let moments = self.executor.map_chunks(&batch, &|span| {
                 let draws = &draws[span.group as usize];
                 self.kernel
-                    .price_chunk(&setup, job, draws, span.start, span.end)
+                    .price_chunk(&setup, job, draws, greeks.as_ref(), span.start, span.end)
             });
             for (span, moments) in batch.iter().zip(moments) {
                 let total = &mut totals[span.group as usize];
@@ -360,8 +387,9 @@ pub struct Machine {
     pub cores: usize,
     /// Independent samples of the job.
     pub samples: u64,
-    /// Whether the job fits the GPU's f32 arithmetic ([`f32_problem`]).
-    pub f32_safe: bool,
+    /// Why the GPU kernels cannot run the job, if they cannot
+    /// ([`crate::selector::Work::gpu_unsupported`]).
+    pub gpu_unsupported: Option<&'static str>,
 }
 
 /// Whether `tier` can speed up a job on `machine`: `Ok` with what it runs on
@@ -383,8 +411,8 @@ pub fn eligible(
             crate::rng::CHUNK
         )),
         Tier::Rayon => Ok(format!("{} cores", machine.cores)),
-        Tier::Gpu if !machine.f32_safe => {
-            Err("the job's prices leave the GPU's f32 range".to_string())
+        Tier::Gpu if machine.gpu_unsupported.is_some() => {
+            Err(machine.gpu_unsupported.unwrap_or_default().to_string())
         }
         Tier::Gpu => match gpu() {
             Some(GpuClass::Software) => Err("only a software GPU adapter is present".to_string()),

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::{Executor, Span};
 use crate::error::{BackendError, Result};
 use crate::rng::CHUNK;
-use crate::stats::{CoMoments, Moments, TailMeasure, summarise_parallel};
+use crate::stats::{Figures, Moments, TailMeasure, summarise_parallel};
 
 /// All cores, or a pool of a requested size.
 pub(crate) struct Rayon {
@@ -63,8 +63,8 @@ impl Executor for Rayon {
     fn map_chunks(
         &self,
         chunks: &[Span],
-        chunk: &(dyn Fn(Span) -> CoMoments + Sync),
-    ) -> Vec<CoMoments> {
+        chunk: &(dyn Fn(Span) -> Figures + Sync),
+    ) -> Vec<Figures> {
         self.install(|| chunks.par_iter().map(|&span| chunk(span)).collect())
     }
 

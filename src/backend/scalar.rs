@@ -5,12 +5,13 @@
 //! beyond the products' formulas.
 
 use super::{Chunk, ChunkKernel, CpuKernel, Draws};
+use crate::greeks::{GREEKS, GreekSetup};
 use crate::pricing::PricingJob;
 use crate::products::{PathSetup, PathState, Product};
 use crate::risk::RiskModel;
 use crate::rng::qmc::qmc_normal;
 use crate::rng::{SUBSTREAM_NORMALS, chi_square, fill_normals, path_normal};
-use crate::stats::CoMoments;
+use crate::stats::{CoMoments, Figures, Moments};
 
 /// One f64 path at a time: the oracle.
 #[derive(Debug, Clone, Copy, Default)]
@@ -21,7 +22,7 @@ pub(crate) struct ScalarKernel;
 /// standard deviation), `sign` +1, or -1 for the antithetic twin.
 fn path_values<P: Product, const PUT: bool>(setup: &PathSetup, z: &[f64], sign: f64) -> (f64, f64) {
     let terms = setup.terms();
-    let mut path = PathState::start::<P>(setup.log_spot);
+    let mut path = PathState::start::<P>(setup.log_spot, &terms);
     for &z in z {
         path.advance::<P>(setup.drift + setup.diffusion * sign * z, &terms);
     }
@@ -74,6 +75,39 @@ impl ChunkKernel for ScalarKernel {
             .collect();
         CoMoments::of(&samples)
     }
+
+    fn greeks<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+        setup: &PathSetup,
+        draws: &Draws<'_>,
+        greeks: &GreekSetup,
+        start: u64,
+        end: u64,
+    ) -> Figures {
+        let steps = setup.steps as usize;
+        let (mut z, mut w) = (vec![0.0; steps], vec![0.0; steps]);
+        let mut prices = Vec::new();
+        let mut estimates: [Vec<f64>; GREEKS] = Default::default();
+        for index in start..end {
+            sample_normals(draws, index, &mut z, &mut w);
+            let (mut sample, mut payoff, mut control) = greeks.estimators::<P, PUT, f64>(&z, 1.0);
+            if ANTITHETIC {
+                let (down, payoff_down, control_down) = greeks.estimators::<P, PUT, f64>(&z, -1.0);
+                for (up, down) in sample.iter_mut().zip(down) {
+                    *up = 0.5 * (*up + down);
+                }
+                payoff = 0.5 * (payoff + payoff_down);
+                control = 0.5 * (control + control_down);
+            }
+            prices.push((payoff, control));
+            for (estimates, value) in estimates.iter_mut().zip(sample) {
+                estimates.push(value);
+            }
+        }
+        Figures {
+            moments: CoMoments::of(&prices),
+            greeks: Some(estimates.map(|e| Moments::of(&e))),
+        }
+    }
 }
 
 /// P&L of scenario `index`; `normals` is scratch of the portfolio's size.
@@ -102,10 +136,11 @@ impl CpuKernel for ScalarKernel {
         setup: &PathSetup,
         job: &PricingJob,
         draws: &Draws<'_>,
+        greeks: Option<&GreekSetup>,
         start: u64,
         end: u64,
-    ) -> CoMoments {
-        Chunk::<Self>::moments(setup, job, draws, start, end)
+    ) -> Figures {
+        Chunk::<Self>::moments(setup, job, draws, greeks, start, end)
     }
 
     fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {

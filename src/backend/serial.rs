@@ -3,7 +3,7 @@
 
 use super::{Executor, Span};
 use crate::rng::CHUNK;
-use crate::stats::{CoMoments, Moments, TailMeasure, summarise};
+use crate::stats::{Figures, Moments, TailMeasure, summarise};
 
 /// One thread.
 #[derive(Debug, Clone, Copy, Default)]
@@ -17,8 +17,8 @@ impl Executor for Serial {
     fn map_chunks(
         &self,
         chunks: &[Span],
-        chunk: &(dyn Fn(Span) -> CoMoments + Sync),
-    ) -> Vec<CoMoments> {
+        chunk: &(dyn Fn(Span) -> Figures + Sync),
+    ) -> Vec<Figures> {
         chunks.iter().map(|&span| chunk(span)).collect()
     }
 

@@ -11,6 +11,7 @@
 use wide::f64x8;
 
 use super::{Chunk, ChunkKernel, CpuKernel, Draws};
+use crate::greeks::{GREEKS, GreekSetup};
 use crate::hardware::compiled_simd;
 use crate::pricing::PricingJob;
 use crate::products::{PathSetup, PathState, Product};
@@ -20,7 +21,7 @@ use crate::rng::{
     CHI_SQUARE_MAX_ATTEMPTS, SUBSTREAM_CHI_SQUARE, SUBSTREAM_NORMALS, chi_square_constants,
 };
 use crate::simd::{LANES, RoundKeys, Streams, inverse_normal_x8, normals_x8, uniform_x8};
-use crate::stats::CoMoments;
+use crate::stats::{CoMoments, Figures, Moments};
 
 /// Sixteen streams per call in `f64x8` lanes: the kernel of the SIMD and
 /// rayon tiers.
@@ -37,10 +38,11 @@ impl CpuKernel for VectorKernel {
         setup: &PathSetup,
         job: &PricingJob,
         draws: &Draws<'_>,
+        greeks: Option<&GreekSetup>,
         start: u64,
         end: u64,
-    ) -> CoMoments {
-        Chunk::<Self>::moments(setup, job, draws, start, end)
+    ) -> Figures {
+        Chunk::<Self>::moments(setup, job, draws, greeks, start, end)
     }
 
     fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {
@@ -97,7 +99,7 @@ fn samples<P: Product, const PUT: bool, const ANTITHETIC: bool>(
 ) -> [[Values; 2]; GROUPS] {
     let streams = Streams::<GROUPS>::new(keys, first);
     let terms = setup.terms::<f64x8>();
-    let start = PathState::start::<P>(f64x8::splat(setup.log_spot));
+    let start = PathState::start::<P>(f64x8::splat(setup.log_spot), &terms);
     let (mut up, mut down) = ([[start; 2]; GROUPS], [[start; 2]; GROUPS]);
     let (drift, diffusion) = (f64x8::splat(setup.drift), f64x8::splat(setup.diffusion));
     for step in 0..P::STEPS.unwrap_or(setup.steps) {
@@ -214,6 +216,167 @@ impl ChunkKernel for VectorKernel {
             }
         }
     }
+
+    fn greeks<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+        setup: &PathSetup,
+        draws: &Draws<'_>,
+        greeks: &GreekSetup,
+        start: u64,
+        end: u64,
+    ) -> Figures {
+        if start >= end {
+            return Figures::default();
+        }
+        greek_moments::<P, PUT, ANTITHETIC>(setup, draws, greeks, start, end)
+    }
+}
+
+/// Shifted sums of the Greeks' per-sample estimators, lane by lane.
+struct GreekSums {
+    shift: Option<[f64; GREEKS]>,
+    sums: [[f64x8; 2]; GREEKS],
+}
+
+impl GreekSums {
+    fn new() -> Self {
+        Self {
+            shift: None,
+            sums: [[f64x8::ZERO; 2]; GREEKS],
+        }
+    }
+
+    /// Adds the lanes `mask` keeps; the first call's lane `lane` is the shift.
+    #[inline(always)]
+    fn add(&mut self, values: &[f64x8; GREEKS], mask: Option<f64x8>, lane: usize) {
+        let shift = *self
+            .shift
+            .get_or_insert_with(|| values.map(|v| v.as_array()[lane]));
+        for ((sums, value), shift) in self.sums.iter_mut().zip(values).zip(shift) {
+            let mut d = *value - f64x8::splat(shift);
+            if let Some(mask) = mask {
+                d = mask.select(d, f64x8::ZERO);
+            }
+            sums[0] += d;
+            sums[1] += d * d;
+        }
+    }
+
+    fn finish(self, count: u64) -> [Moments; GREEKS] {
+        let shift = self.shift.unwrap_or([0.0; GREEKS]);
+        std::array::from_fn(|i| {
+            Moments::from_shifted_sums(
+                count,
+                shift[i],
+                self.sums[i][0].reduce_add(),
+                self.sums[i][1].reduce_add(),
+            )
+        })
+    }
+}
+
+/// The Greek estimators, payoff and control of eight samples whose step
+/// normals are `z`, averaged with the mirror paths when antithetic.
+#[inline(always)]
+fn greek_sample<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+    greeks: &GreekSetup,
+    z: &[f64x8],
+) -> ([f64x8; GREEKS], Values) {
+    let (mut sample, mut payoff, mut control) = greeks.estimators::<P, PUT, f64x8>(z, 1.0);
+    if ANTITHETIC {
+        let (down, payoff_down, control_down) = greeks.estimators::<P, PUT, f64x8>(z, -1.0);
+        let half = f64x8::splat(0.5);
+        for (up, down) in sample.iter_mut().zip(down) {
+            *up = half * (*up + down);
+        }
+        payoff = half * (payoff + payoff_down);
+        control = half * (control + control_down);
+    }
+    (sample, (payoff, control))
+}
+
+/// Samples `start .. end` with their Greeks, eight lanes at a time: on the
+/// Philox streams (each stream's block feeds an even sample with its cosine
+/// half and an odd one with its sine half), or on one QMC replicate's points.
+fn greek_moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+    setup: &PathSetup,
+    draws: &Draws<'_>,
+    greeks: &GreekSetup,
+    start: u64,
+    end: u64,
+) -> Figures {
+    let steps = setup.steps as usize;
+    let mut sums = Sums::new();
+    let mut greek_sums = GreekSums::new();
+    let mut add = |values: ([f64x8; GREEKS], Values), mask: Option<f64x8>, lane: usize| {
+        sums.shift_by(values.1, lane);
+        sums.add::<true>(values.1, mask);
+        greek_sums.add(&values.0, mask, lane);
+    };
+    match *draws {
+        Draws::Mc { seed } => {
+            let keys = RoundKeys::for_seed(seed);
+            let (mut cosine, mut sine) = (vec![f64x8::ZERO; steps], vec![f64x8::ZERO; steps]);
+            let lanes = LANES as u64;
+            for first in (start / 2..end.div_ceil(2)).step_by(LANES) {
+                let streams = Streams::<1>::new(&keys, first);
+                for step in 0..steps {
+                    let [words] = streams.blocks(step as u32, SUBSTREAM_NORMALS);
+                    (cosine[step], sine[step]) = normals_x8(words);
+                }
+                let whole = 2 * first >= start && 2 * (first + lanes) <= end;
+                let masks = (!whole).then(|| sample_masks(first, start, end));
+                // The chunk's first sample is lane 0 of the half it falls in;
+                // it must set the shift, so that half goes first.
+                let order = if start % 2 == 1 && first == start / 2 {
+                    [1, 0]
+                } else {
+                    [0, 1]
+                };
+                for half in order {
+                    let z = if half == 0 { &cosine } else { &sine };
+                    add(
+                        greek_sample::<P, PUT, ANTITHETIC>(greeks, z),
+                        masks.map(|m| m[half]),
+                        0,
+                    );
+                }
+            }
+        }
+        Draws::Qmc { scrambles, bridge } => {
+            let directions = &directions()[..steps];
+            let (mut z, mut w) = (vec![f64x8::ZERO; steps], vec![f64x8::ZERO; steps]);
+            let lanes = LANES as u64;
+            for first in (start / lanes * lanes..end).step_by(LANES) {
+                qmc_normals(directions, scrambles, first, &mut z);
+                bridge.increments(&z, &mut w, f64x8::splat);
+                let whole = first >= start && first + lanes <= end;
+                let mask = (!whole).then(|| lane_mask(|lane| first + lane, start, end));
+                add(
+                    greek_sample::<P, PUT, ANTITHETIC>(greeks, &w),
+                    mask,
+                    (start.max(first) - first) as usize,
+                );
+            }
+        }
+    }
+    Figures {
+        moments: sums.finish(end - start),
+        greeks: Some(greek_sums.finish(end - start)),
+    }
+}
+
+/// The normals of points `first .. first + 8` (`first` a multiple of 8) of
+/// one replicate, dimension by dimension (construction order).
+#[inline(always)]
+fn qmc_normals(directions: &[[u32; 32]], scrambles: &[u32], first: u64, z: &mut [f64x8]) {
+    for (d, z) in z.iter_mut().enumerate() {
+        let v = &directions[d];
+        let base = sobol(v, first as u32);
+        let uniforms = std::array::from_fn(|lane| {
+            qmc_uniform(owen_scramble(base ^ sobol(v, lane as u32), scrambles[d]))
+        });
+        *z = inverse_normal_x8(f64x8::new(uniforms));
+    }
 }
 
 /// Moments of undiscounted samples `start .. end` (one chunk) of product `P`,
@@ -257,25 +420,15 @@ fn qmc_moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
 ) -> CoMoments {
     let steps = setup.steps as usize;
     let directions = &directions()[..steps];
-    let offsets: Vec<[u32; LANES]> = directions
-        .iter()
-        .map(|v| std::array::from_fn(|lane| sobol(v, lane as u32)))
-        .collect();
     let (mut z, mut w) = (vec![f64x8::ZERO; steps], vec![f64x8::ZERO; steps]);
     let (drift, diffusion) = (f64x8::splat(setup.drift), f64x8::splat(setup.diffusion));
     let terms = setup.terms::<f64x8>();
     let mut sums = Sums::new();
     let lanes = LANES as u64;
     for first in (start / lanes * lanes..end).step_by(LANES) {
-        for (d, z) in z.iter_mut().enumerate() {
-            let base = sobol(&directions[d], first as u32);
-            let uniforms = std::array::from_fn(|lane| {
-                qmc_uniform(owen_scramble(base ^ offsets[d][lane], scrambles[d]))
-            });
-            *z = inverse_normal_x8(f64x8::new(uniforms));
-        }
+        qmc_normals(directions, scrambles, first, &mut z);
         bridge.increments(&z, &mut w, f64x8::splat);
-        let begin = PathState::start::<P>(f64x8::splat(setup.log_spot));
+        let begin = PathState::start::<P>(f64x8::splat(setup.log_spot), &terms);
         let (mut up, mut down) = (begin, begin);
         for &dw in &w {
             let shock = diffusion * dw;
@@ -407,7 +560,8 @@ mod tests {
         let draws = Draws::Mc { seed: job.seed };
         let chunk = |start, end| {
             VectorKernel
-                .price_chunk(&setup, &job, &draws, start, end)
+                .price_chunk(&setup, &job, &draws, None, start, end)
+                .moments
                 .payoff
         };
         let whole = chunk(0, 101);

@@ -9,7 +9,7 @@ use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 
 use quantmc::market::{Barrier, BarrierKind, Monitoring};
-use quantmc::pricing::{Precision, Sampler, Target};
+use quantmc::pricing::{GreeksMethod, Precision, Sampler, Target};
 use quantmc::selector::{self, Calibration};
 use quantmc::{
     Backend, Confidence, Market, OptionKind, OptionSpec, Portfolio, PricingJob, ReturnDistribution,
@@ -206,6 +206,16 @@ struct PriceArgs {
     /// Antithetic pairs: N paths are N/2 pairs (z, -z).
     #[arg(long)]
     antithetic: bool,
+    /// Also estimate delta, gamma, vega, rho and theta, with standard errors,
+    /// in the same pass.
+    #[arg(long)]
+    greeks: bool,
+    /// pathwise (one pass: pathwise where the payoff is continuous,
+    /// likelihood ratio where it jumps) or fd (bump and revalue on common
+    /// random numbers).
+    /// (default pathwise)
+    #[arg(long, requires = "greeks", value_parser = clap::builder::PossibleValuesParser::new(GreeksMethod::NAMES).try_map(|name| name.parse::<GreeksMethod>()))]
+    greeks_method: Option<GreeksMethod>,
     /// A barrier option's barrier level (with --style barrier).
     #[arg(long, allow_hyphen_values = true)]
     barrier: Option<f64>,
@@ -356,6 +366,9 @@ fn price_job(args: &PriceArgs) -> Result<PricingJob, quantmc::Error> {
             quantmc::InputError::invalid("replicates", args.replicates, "must be below 2^32")
         })?,
         target: target(args),
+        greeks: args
+            .greeks
+            .then(|| args.greeks_method.unwrap_or(GreeksMethod::Pathwise)),
     };
     Ok(job)
 }

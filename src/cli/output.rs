@@ -49,6 +49,21 @@ pub fn print_price(result: &PricingResult, json: bool) -> anyhow::Result<()> {
         };
         rows.push(("closed form", format!("{exact:.6}{gap}")));
     }
+    if let Some(greeks) = &result.greeks {
+        for (name, greek) in [
+            ("delta", greeks.delta),
+            ("gamma", greeks.gamma),
+            ("vega", greeks.vega),
+            ("rho", greeks.rho),
+            ("theta", greeks.theta),
+        ] {
+            rows.push((
+                name,
+                format!("{:.6} (SE {:.6})", greek.value, greek.std_error),
+            ));
+        }
+        rows.push(("greeks by", greeks.method.clone()));
+    }
     rows.push(("method", result.method.clone()));
     if let Some(factor) = result.variance_reduction {
         rows.push(("variance reduction", format!("{factor:.1}x")));
@@ -181,7 +196,7 @@ pub fn print_info(env: &Environment) -> anyhow::Result<()> {
             workload,
             units: per_sample as f64 * samples,
             samples: samples as u64,
-            f32_safe: true,
+            gpu_unsupported: None,
         };
         let decision = selector::decide(work, cores, quantmc::backend::gpu_class, &tuning);
         format!("  {label:<30} -> {}", decision.reason)

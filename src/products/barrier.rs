@@ -19,13 +19,33 @@ use crate::market::{Market, Monitoring};
 ///
 /// Payoff: `w V + (1 - w) R` knocked out, `(1 - w) V + w R` knocked in, with
 /// `V` the vanilla payoff and `R` the rebate. So in + out = vanilla + rebate
-/// path by path (same normals): in-out parity holds to rounding.
+/// path by path (same normals): in-out parity holds to rounding. Knock-ins
+/// are simulated directly, not by parity. A spot already at or beyond the
+/// barrier starts with `w = 0`: a knock-out is worth its discounted rebate, a
+/// knock-in is the vanilla option.
 pub struct BarrierOption;
+
+/// The log distance from `log_price` to the barrier on the live side
+/// (negative beyond it).
+#[inline(always)]
+fn distance<L: Lane>(log_price: L, terms: &Terms<L>) -> L {
+    if terms.up {
+        terms.log_barrier - log_price
+    } else {
+        log_price - terms.log_barrier
+    }
+}
 
 impl Product for BarrierOption {
     const STEPS: Option<u32> = None;
     const WGSL: &'static str = include_str!("../../shaders/products/barrier.wgsl");
-    const START: f64 = 1.0;
+
+    /// 1 on the live side of the barrier; 0 when the spot is already at or
+    /// beyond it (knocked out, or in, before the start).
+    #[inline(always)]
+    fn start<L: Lane>(log_spot: L, terms: &Terms<L>) -> L {
+        distance(log_spot, terms).indicator()
+    }
 
     #[inline(always)]
     fn observe<L: Lane>(running: L, _: L) -> L {
@@ -34,12 +54,7 @@ impl Product for BarrierOption {
 
     #[inline(always)]
     fn step<L: Lane>(running: L, previous: L, log_price: L, terms: &Terms<L>) -> L {
-        // Distances to the barrier on the live side (negative beyond it).
-        let (before, after) = if terms.up {
-            (terms.log_barrier - previous, terms.log_barrier - log_price)
-        } else {
-            (previous - terms.log_barrier, log_price - terms.log_barrier)
-        };
+        let (before, after) = (distance(previous, terms), distance(log_price, terms));
         let alive = after.indicator();
         if terms.continuous {
             // Clamped at 0 so that a path already out (w = 0) cannot make

@@ -10,7 +10,7 @@
 //! final state into an undiscounted payoff ([`Product::payoff`]). Both are
 //! generic over [`Lane`], so the scalar oracle runs them on `f64` and the SIMD
 //! kernels on eight lanes, from the same definition; the GPU runs the WGSL twin
-//! ([`Product::WGSL`]), which defines `PRODUCT_START`, `product_step`,
+//! ([`Product::WGSL`]), which defines `product_start`, `product_step`,
 //! `product_payoff` and `product_control` with the same meaning in f32 on two
 //! paths at once (`vec2<f32>`).
 //!
@@ -45,12 +45,13 @@ pub struct PathState<L> {
 }
 
 impl<L: Lane> PathState<L> {
-    /// A path of product `P` at `ln S(0)`, its statistic at [`Product::START`].
+    /// A path of product `P` at `ln S(0)`, its statistic at
+    /// [`Product::start`].
     #[inline(always)]
-    pub fn start<P: Product>(log_spot: L) -> Self {
+    pub fn start<P: Product>(log_spot: L, terms: &Terms<L>) -> Self {
         Self {
             log_price: log_spot,
-            running: L::splat(P::START),
+            running: P::start(log_spot, terms),
             log_sum: L::splat(0.0),
         }
     }
@@ -104,12 +105,16 @@ pub trait Product {
     /// a payoff on the terminal price); `None` when it takes the contract's
     /// fixings.
     const STEPS: Option<u32>;
-    /// The WGSL twin: `PRODUCT_START`, `product_step`, `product_payoff` and
+    /// The WGSL twin: `product_start`, `product_step`, `product_payoff` and
     /// `product_control` over two paths, reading the `PUT` override and
     /// `params` (strike, fixings, the barrier's terms).
     const WGSL: &'static str;
-    /// The running statistic of a path that has not moved yet.
-    const START: f64 = 0.0;
+    /// The running statistic of a path at `ln S(0) = log_spot` that has not
+    /// moved yet.
+    #[inline(always)]
+    fn start<L: Lane>(_log_spot: L, _terms: &Terms<L>) -> L {
+        L::splat(0.0)
+    }
     /// The running statistic after a fixing at `log_price`.
     fn observe<L: Lane>(running: L, log_price: L) -> L;
     /// The running statistic after a step from `previous` to `log_price`

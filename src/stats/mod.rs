@@ -170,6 +170,34 @@ impl CoMoments {
     }
 }
 
+/// Number of Greeks: delta, gamma, vega, rho, theta.
+pub const GREEKS: usize = 5;
+
+/// What a tier measures of one group of a pricing job: the co-moments of
+/// the payoff and its control and, when asked, the moments of each Greek's
+/// per-sample estimator (delta, gamma, vega, rho, theta).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Figures {
+    /// Payoff and control.
+    pub moments: CoMoments,
+    /// The Greeks' estimators, when the job asks for them.
+    pub greeks: Option<[Moments; GREEKS]>,
+}
+
+impl Figures {
+    /// Both samples together.
+    pub fn merge(self, other: Self) -> Self {
+        let greeks = match (self.greeks, other.greeks) {
+            (Some(a), Some(b)) => Some(std::array::from_fn(|i| a[i].merge(b[i]))),
+            (a, b) => a.or(b),
+        };
+        Self {
+            moments: self.moments.merge(other.moments),
+            greeks,
+        }
+    }
+}
+
 /// How many of `scenarios` sorted P&L values lie in the tail at `confidence`:
 /// `ceil((1 - confidence) * scenarios)`, at least 1 (0 for an empty sample).
 ///

@@ -1,7 +1,7 @@
 //! Jobs shared by the tier tests (tiers.rs, gpu.rs).
 
 use quantmc::market::{Barrier, BarrierKind, Monitoring};
-use quantmc::pricing::{Precision, Sampler, Target};
+use quantmc::pricing::{GreeksMethod, Precision, Sampler, Target};
 use quantmc::{Market, OptionKind, OptionSpec, PricingJob, Style};
 
 /// Every product, call and put, at several step counts, the same in every
@@ -99,6 +99,21 @@ pub const METHODS: &[Method] = &[
             precision: Precision::StdError(1e-6),
             max_paths: 5 * job.paths + 3,
         }),
+        ..job
+    }),
+    ("greeks pathwise", |job| PricingJob {
+        greeks: Some(GreeksMethod::Pathwise),
+        ..job
+    }),
+    ("greeks fd, antithetic", |job| PricingJob {
+        greeks: Some(GreeksMethod::Fd),
+        antithetic: true,
+        ..job
+    }),
+    ("greeks pathwise, rqmc", |job| PricingJob {
+        greeks: Some(GreeksMethod::Pathwise),
+        sampler: Sampler::Rqmc,
+        replicates: 4,
         ..job
     }),
     ("rqmc, target rel se", |job| PricingJob {

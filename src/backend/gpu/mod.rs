@@ -35,7 +35,7 @@ use crate::hardware::GpuClass;
 use crate::pricing::{PricingJob, ValidPricing};
 use crate::risk::{RiskEstimate, ValidVar};
 use crate::rng::{chi_square_constants, seed_key};
-use crate::stats::{CoMoments, Moments, TailMeasure, summarise_parallel};
+use crate::stats::{CoMoments, Figures, Moments, TailMeasure, summarise_parallel};
 use crate::tier::Tier;
 
 /// Scenarios whose P&L the tail kernel's brackets come from (the first
@@ -1068,8 +1068,15 @@ impl ComputeBackend for GpuBackend {
         )
     }
 
-    fn price(&self, job: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<CoMoments>> {
+    fn price(&self, job: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<Figures>> {
         let job = &*job;
+        if job.greeks.is_some() {
+            return Err(BackendError::Unavailable {
+                backend: "gpu",
+                reason: "the GPU kernels do not estimate Greeks yet; use a CPU tier (scalar, simd, rayon) or auto".to_string(),
+            }
+            .into());
+        }
         if let Some(problem) = f32_problem(job) {
             return Err(BackendError::Unavailable {
                 backend: "gpu",
@@ -1120,11 +1127,14 @@ impl ComputeBackend for GpuBackend {
                     }
                     first = next;
                 }
-                Ok(CoMoments::from_shifted_sums(
-                    points.end - points.start,
-                    (0.0, 0.0),
-                    sums,
-                ))
+                Ok(Figures {
+                    moments: CoMoments::from_shifted_sums(
+                        points.end - points.start,
+                        (0.0, 0.0),
+                        sums,
+                    ),
+                    greeks: None,
+                })
             })
             .collect()
     }

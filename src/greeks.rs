@@ -1,0 +1,369 @@
+//! The Greeks' per-sample estimators, written once over [`Lane`] so the scalar
+//! oracle runs them on `f64` and the SIMD kernels on eight lanes.
+//!
+//! Given one sample's step normals (standardized increments: Philox draws, or
+//! a QMC point through the bridge), each estimator below returns the
+//! discounted delta, gamma, vega, rho and theta of that sample; their means
+//! are the Greeks and their spreads the standard errors. Every one of them is
+//! computed in the same pass as the price, from the same normals.
+//!
+//! * **Pathwise** (`GreeksMethod::Pathwise`, payoffs continuous in the path:
+//!   European, Asians, continuously watched barriers): the path and the
+//!   payoff run in [`Dual`] numbers carrying the derivatives with respect to
+//!   spot, volatility, rate and maturity, so delta, vega, rho and theta are
+//!   the pathwise derivatives of the product's own definition. Gamma is the
+//!   mixed likelihood-ratio/pathwise estimator
+//!   `D f_S (z_1 / (vol sqrt dt) - 1) / S` (the likelihood ratio of the first
+//!   step applied to the pathwise delta), except for continuously watched
+//!   barriers, whose first step reads the spot directly: there it is the
+//!   central difference of the pathwise delta at `S (1 +- 1%)` on the same
+//!   normals.
+//! * **Likelihood ratio** (the same method for payoffs with jumps: digitals,
+//!   discretely watched barriers): the payoff times the score of the path's
+//!   density, `z_1 / (S vol sqrt dt)` for delta,
+//!   `((z_1^2 - 1) / (vol^2 dt) - z_1 / (vol sqrt dt)) / S^2` for gamma,
+//!   `sum ((z_j^2 - 1) / vol - z_j sqrt dt)` for vega, `sum z_j sqrt dt / vol`
+//!   for rho and `sum ((z_j^2 - 1) / 2 + z_j mu sqrt dt / vol) / T` for
+//!   `d/dT`, with `mu = r - q - vol^2 / 2`.
+//! * **Finite differences** (`GreeksMethod::Fd`): each sample is repriced at
+//!   bumped spot (+-1%), volatility (+-1% of it), rate (+-1e-4) and maturity
+//!   (+-0.5% of it) on its own normals (common random numbers), 2n + 1 = 9
+//!   paths per sample.
+//!
+//! Units are QuantLib's: per unit change of each parameter (vega per 1.00 of
+//! volatility, rho per 1.00 of rate), and theta is `-dV/dT`, the value's
+//! change per year of calendar time with the fixings at `i T / N`.
+
+use crate::lane::{Dual, Lane, TANGENTS};
+use crate::market::{Market, Monitoring};
+use crate::pricing::{GreeksMethod, PricingJob};
+use crate::products::{PathSetup, PathState, Product, Style, Terms};
+
+pub use crate::stats::GREEKS;
+
+/// Relative spot bump of the finite differences (and of the barrier's gamma).
+pub const SPOT_BUMP: f64 = 0.01;
+/// Relative volatility bump of the finite differences.
+pub const VOL_BUMP: f64 = 0.01;
+/// Absolute rate bump of the finite differences.
+pub const RATE_BUMP: f64 = 1e-4;
+/// Relative maturity bump of the finite differences.
+pub const MATURITY_BUMP: f64 = 0.005;
+
+/// How a job's Greeks are estimated, with the constants every sample uses.
+#[derive(Debug, Clone)]
+pub(crate) struct GreekSetup {
+    estimator: Estimator,
+    base: PathSetup,
+    /// The discount factor `e^{-rT}`.
+    discount: f64,
+    spot: f64,
+    vol: f64,
+    rate: f64,
+    maturity: f64,
+    /// `vol sqrt dt`.
+    step_sd: f64,
+    /// `(r - q - vol^2 / 2) sqrt dt / vol`, the rate's part of the maturity score.
+    drift_score: f64,
+    /// The dual constants of a pathwise run: `ln S`, drift, diffusion and the
+    /// barrier-crossing factor with their derivatives.
+    log_spot: [f64; 1 + TANGENTS],
+    drift: [f64; 1 + TANGENTS],
+    diffusion: [f64; 1 + TANGENTS],
+    crossing: [f64; 1 + TANGENTS],
+}
+
+/// Which estimator a job's samples take.
+#[derive(Debug, Clone)]
+enum Estimator {
+    /// Pathwise, gamma mixed; `gamma_by_difference` for continuous barriers,
+    /// with the setups at `S (1 -+ 1%)`.
+    Pathwise {
+        gamma_by_difference: Option<[PathSetup; 2]>,
+    },
+    LikelihoodRatio,
+    /// The setups at S+-, vol+-, r+-, T+- and their discount factors.
+    Differences {
+        bumped: Box<[(PathSetup, f64); 8]>,
+    },
+}
+
+/// The estimators `method` uses for `job`'s Greeks, in words.
+pub fn describe(job: &PricingJob, method: GreeksMethod) -> String {
+    match method {
+        GreeksMethod::Fd => {
+            "finite differences on common random numbers (9 paths a sample)".to_string()
+        }
+        GreeksMethod::Pathwise if continuous_payoff(job) => {
+            if job.option.style == Style::Barrier {
+                "pathwise; gamma by central difference of the pathwise delta".to_string()
+            } else {
+                "pathwise; gamma mixed (likelihood ratio of the pathwise delta)".to_string()
+            }
+        }
+        GreeksMethod::Pathwise => "likelihood ratio (the payoff jumps)".to_string(),
+    }
+}
+
+/// Whether the style's payoff is continuous in the path, so that pathwise
+/// derivatives are unbiased.
+fn continuous_payoff(job: &PricingJob) -> bool {
+    match job.option.style {
+        Style::Digital => false,
+        Style::Barrier => job
+            .option
+            .barrier
+            .is_some_and(|b| b.monitoring == Monitoring::Continuous),
+        _ => true,
+    }
+}
+
+impl GreekSetup {
+    /// The constants of `job`'s Greeks under `method`.
+    pub fn new(job: &PricingJob, method: GreeksMethod) -> Self {
+        let Market {
+            spot,
+            rate,
+            dividend,
+            vol,
+        } = job.market;
+        let maturity = job.option.maturity;
+        let steps = f64::from(job.option.time_steps());
+        let dt = maturity / steps;
+        let base = job.setup();
+        let mu = rate - dividend - 0.5 * vol * vol;
+        let bumped = |market: Market, maturity: f64| {
+            let option = crate::OptionSpec {
+                maturity,
+                ..job.option
+            };
+            (
+                PathSetup::new(&market, &option),
+                (-market.rate * maturity).exp(),
+            )
+        };
+        let at = |spot| Market { spot, ..job.market };
+        let estimator = match method {
+            GreeksMethod::Fd => {
+                let (h_spot, h_vol) = (SPOT_BUMP * spot, VOL_BUMP * vol);
+                let h_maturity = MATURITY_BUMP * maturity;
+                Estimator::Differences {
+                    bumped: Box::new([
+                        bumped(at(spot + h_spot), maturity),
+                        bumped(at(spot - h_spot), maturity),
+                        bumped(
+                            Market {
+                                vol: vol + h_vol,
+                                ..job.market
+                            },
+                            maturity,
+                        ),
+                        bumped(
+                            Market {
+                                vol: vol - h_vol,
+                                ..job.market
+                            },
+                            maturity,
+                        ),
+                        bumped(
+                            Market {
+                                rate: rate + RATE_BUMP,
+                                ..job.market
+                            },
+                            maturity,
+                        ),
+                        bumped(
+                            Market {
+                                rate: rate - RATE_BUMP,
+                                ..job.market
+                            },
+                            maturity,
+                        ),
+                        bumped(job.market, maturity + h_maturity),
+                        bumped(job.market, maturity - h_maturity),
+                    ]),
+                }
+            }
+            GreeksMethod::Pathwise if continuous_payoff(job) => Estimator::Pathwise {
+                gamma_by_difference: (job.option.style == Style::Barrier).then(|| {
+                    [
+                        bumped(at(spot * (1.0 + SPOT_BUMP)), maturity).0,
+                        bumped(at(spot * (1.0 - SPOT_BUMP)), maturity).0,
+                    ]
+                }),
+            },
+            GreeksMethod::Pathwise => Estimator::LikelihoodRatio,
+        };
+        let step_variance = vol * vol * dt;
+        Self {
+            estimator,
+            base,
+            discount: (-rate * maturity).exp(),
+            spot,
+            vol,
+            rate,
+            maturity,
+            step_sd: vol * dt.sqrt(),
+            drift_score: mu * dt.sqrt() / vol,
+            log_spot: [spot.ln(), 1.0 / spot, 0.0, 0.0, 0.0],
+            // d(mu dt): d/dvol = -vol dt, d/dr = dt, d/dT = mu / N.
+            drift: [mu * dt, 0.0, -vol * dt, dt, mu / steps],
+            // d(vol sqrt dt): d/dvol = sqrt dt, d/dT = vol sqrt dt / (2 T).
+            diffusion: [
+                vol * dt.sqrt(),
+                0.0,
+                dt.sqrt(),
+                0.0,
+                vol * dt.sqrt() / (2.0 * maturity),
+            ],
+            // -2 / (vol^2 dt): d/dvol = 4 / (vol^3 dt), d/dT = 2 / (vol^2 dt T).
+            crossing: [
+                -2.0 / step_variance,
+                0.0,
+                4.0 / (step_variance * vol),
+                0.0,
+                2.0 / (step_variance * maturity),
+            ],
+        }
+    }
+
+    /// The discounted (delta, gamma, vega, rho, theta) estimators of one path
+    /// of product `P` whose step normals are `sign * z`, and the path's
+    /// undiscounted payoff and control (the price's sample, from the same
+    /// pass).
+    #[inline(always)]
+    pub fn estimators<P: Product, const PUT: bool, L: Lane>(
+        &self,
+        z: &[L],
+        sign: f64,
+    ) -> ([L; GREEKS], L, L) {
+        let d = self.discount;
+        let s = L::splat;
+        match &self.estimator {
+            Estimator::Pathwise {
+                gamma_by_difference,
+            } => {
+                let (f, control) =
+                    self.dual_payoff::<P, PUT, L>(&self.base, self.log_spot[0], z, sign);
+                let [f_spot, f_vol, f_rate, f_maturity] = f.tangent;
+                let gamma = match gamma_by_difference {
+                    Some([up, down]) => {
+                        let delta_at = |setup: &PathSetup| {
+                            self.dual_payoff::<P, PUT, L>(setup, setup.log_spot, z, sign)
+                                .0
+                                .tangent[0]
+                        };
+                        (delta_at(up) - delta_at(down)) * s(d / (2.0 * SPOT_BUMP * self.spot))
+                    }
+                    None => {
+                        let z1 = z[0] * s(sign / self.step_sd);
+                        f_spot * (z1 - s(1.0)) * s(d / self.spot)
+                    }
+                };
+                let greeks = [
+                    f_spot * s(d),
+                    gamma,
+                    f_vol * s(d),
+                    (f_rate - f.value * s(self.maturity)) * s(d),
+                    (f.value * s(self.rate) - f_maturity) * s(d),
+                ];
+                (greeks, f.value, control)
+            }
+            Estimator::LikelihoodRatio => {
+                let (f, control) = path_value::<P, PUT, L>(&self.base, z, sign);
+                let z1 = z[0] * s(sign);
+                let (mut vol_score, mut rate_score, mut maturity_score) = (s(0.0), s(0.0), s(0.0));
+                let sqrt_dt = self.step_sd / self.vol;
+                for &zj in z {
+                    let zj = zj * s(sign);
+                    let square = zj * zj - s(1.0);
+                    vol_score += square * s(1.0 / self.vol) - zj * s(sqrt_dt);
+                    rate_score += zj * s(sqrt_dt / self.vol);
+                    maturity_score += square * s(0.5) + zj * s(self.drift_score);
+                }
+                let spot_score = z1 * s(1.0 / (self.step_sd * self.spot));
+                let gamma_weight = (z1 * z1 - s(1.0)) * s(1.0 / (self.step_sd * self.step_sd))
+                    - z1 * s(1.0 / self.step_sd);
+                let df = f * s(d);
+                let greeks = [
+                    df * spot_score,
+                    df * gamma_weight * s(1.0 / (self.spot * self.spot)),
+                    df * vol_score,
+                    df * (rate_score - s(self.maturity)),
+                    df * (s(self.rate) - maturity_score * s(1.0 / self.maturity)),
+                ];
+                (greeks, f, control)
+            }
+            Estimator::Differences { bumped } => {
+                let (f, control) = path_value::<P, PUT, L>(&self.base, z, sign);
+                let base = f * s(d);
+                let value: [L; 8] = std::array::from_fn(|k| {
+                    let (setup, discount) = &bumped[k];
+                    path_value::<P, PUT, L>(setup, z, sign).0 * s(*discount)
+                });
+                let h_spot = SPOT_BUMP * self.spot;
+                let greeks = [
+                    (value[0] - value[1]) * s(0.5 / h_spot),
+                    (value[0] - base - base + value[1]) * s(1.0 / (h_spot * h_spot)),
+                    (value[2] - value[3]) * s(0.5 / (VOL_BUMP * self.vol)),
+                    (value[4] - value[5]) * s(0.5 / RATE_BUMP),
+                    (value[7] - value[6]) * s(0.5 / (MATURITY_BUMP * self.maturity)),
+                ];
+                (greeks, f, control)
+            }
+        }
+    }
+
+    /// The undiscounted payoff of the path from `log_spot` in dual numbers
+    /// (its value and its derivatives with respect to spot, vol, rate and
+    /// maturity), and the path's control.
+    #[inline(always)]
+    fn dual_payoff<P: Product, const PUT: bool, L: Lane>(
+        &self,
+        setup: &PathSetup,
+        log_spot: f64,
+        z: &[L],
+        sign: f64,
+    ) -> (Dual<L>, L) {
+        let dual = |c: &[f64; 1 + TANGENTS]| Dual::<L>::new(c[0], [c[1], c[2], c[3], c[4]]);
+        let mut start = dual(&self.log_spot);
+        start.value = L::splat(log_spot);
+        // A bumped spot's log price moves with it: d ln S / dS = 1 / S.
+        start.tangent[0] = L::splat((-log_spot).exp());
+        let (drift, diffusion) = (dual(&self.drift), dual(&self.diffusion));
+        let mut terms: Terms<Dual<L>> = setup.terms();
+        terms.bridge = dual(&self.crossing);
+        let mut path = PathState::start::<P>(start, &terms);
+        for &zj in z {
+            let shock = Dual {
+                value: zj * L::splat(sign),
+                tangent: [L::splat(0.0); TANGENTS],
+            };
+            path.advance::<P>(drift + diffusion * shock, &terms);
+        }
+        (
+            P::payoff::<Dual<L>, PUT>(&path, &terms),
+            P::control::<Dual<L>, PUT>(&path, &terms).value,
+        )
+    }
+}
+
+/// The undiscounted payoff and control of the path of `setup` whose step
+/// normals are `sign * z`.
+#[inline(always)]
+pub(crate) fn path_value<P: Product, const PUT: bool, L: Lane>(
+    setup: &PathSetup,
+    z: &[L],
+    sign: f64,
+) -> (L, L) {
+    let terms = setup.terms::<L>();
+    let mut path = PathState::start::<P>(L::splat(setup.log_spot), &terms);
+    let (drift, diffusion) = (L::splat(setup.drift), L::splat(setup.diffusion * sign));
+    for &zj in z {
+        path.advance::<P>(drift + diffusion * zj, &terms);
+    }
+    (
+        P::payoff::<L, PUT>(&path, &terms),
+        P::control::<L, PUT>(&path, &terms),
+    )
+}

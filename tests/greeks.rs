@@ -1,0 +1,297 @@
+//! Greeks: every estimator against the closed forms' derivatives, pathwise
+//! against bump-and-revalue, and honest standard errors.
+
+use quantmc::market::{Barrier, BarrierKind, Monitoring};
+use quantmc::pricing::{Greek, Greeks, GreeksMethod};
+use quantmc::{Backend, Market, OptionKind, OptionSpec, PricingJob, Style};
+use rand::{RngExt, SeedableRng, rngs::StdRng};
+
+/// The Greeks of the job's closed form by five-point central differences
+/// (errors of order h^4, far below the simulations' standard errors), in
+/// QuantLib's units: [delta, gamma, vega, rho, theta = -dV/dT].
+fn closed_form_greeks(job: &PricingJob) -> [f64; 5] {
+    let price = |market: Market, maturity: f64| {
+        PricingJob {
+            market,
+            option: OptionSpec {
+                maturity,
+                ..job.option
+            },
+            ..*job
+        }
+        .closed_form()
+        .unwrap()
+    };
+    let first = |f: &dyn Fn(f64) -> f64, h: f64| {
+        (-f(2.0 * h) + 8.0 * f(h) - 8.0 * f(-h) + f(-2.0 * h)) / (12.0 * h)
+    };
+    let second = |f: &dyn Fn(f64) -> f64, h: f64| {
+        (-f(2.0 * h) + 16.0 * f(h) - 30.0 * f(0.0) + 16.0 * f(-h) - f(-2.0 * h)) / (12.0 * h * h)
+    };
+    let m = job.market;
+    let t = job.option.maturity;
+    let spot = |h: f64| {
+        price(
+            Market {
+                spot: m.spot + h,
+                ..m
+            },
+            t,
+        )
+    };
+    let vol = |h: f64| {
+        price(
+            Market {
+                vol: m.vol + h,
+                ..m
+            },
+            t,
+        )
+    };
+    let rate = |h: f64| {
+        price(
+            Market {
+                rate: m.rate + h,
+                ..m
+            },
+            t,
+        )
+    };
+    let maturity = |h: f64| price(m, t + h);
+    [
+        first(&spot, 1e-3 * m.spot),
+        second(&spot, 1e-2 * m.spot),
+        first(&vol, 1e-3 * m.vol),
+        first(&rate, 1e-4),
+        -first(&maturity, 1e-3 * t),
+    ]
+}
+
+fn values(greeks: &Greeks) -> [Greek; 5] {
+    [
+        greeks.delta,
+        greeks.gamma,
+        greeks.vega,
+        greeks.rho,
+        greeks.theta,
+    ]
+}
+
+const NAMES: [&str; 5] = ["delta", "gamma", "vega", "rho", "theta"];
+
+/// A random market and contract of `style`, call or put.
+fn random_job(rng: &mut StdRng, style: Style, kind: OptionKind) -> PricingJob {
+    let market = Market {
+        spot: 100.0,
+        rate: rng.random_range(-0.01..0.08),
+        dividend: rng.random_range(0.0..0.04),
+        vol: rng.random_range(0.12..0.45),
+    };
+    let barrier = (style == Style::Barrier).then(|| {
+        let kinds = [
+            BarrierKind::UpAndOut,
+            BarrierKind::UpAndIn,
+            BarrierKind::DownAndOut,
+            BarrierKind::DownAndIn,
+        ];
+        let kind = kinds[rng.random_range(0..4)];
+        Barrier {
+            level: if kind.is_up() {
+                rng.random_range(110.0..150.0)
+            } else {
+                rng.random_range(65.0..90.0)
+            },
+            kind,
+            rebate: if rng.random_bool(0.5) { 2.0 } else { 0.0 },
+            monitoring: Monitoring::Continuous,
+        }
+    });
+    PricingJob {
+        market,
+        option: OptionSpec {
+            kind,
+            style,
+            strike: rng.random_range(80.0..120.0),
+            maturity: rng.random_range(0.3..2.0),
+            steps: if style == Style::AsianGeometric {
+                rng.random_range(4..16)
+            } else {
+                8
+            },
+            barrier,
+        },
+        paths: 200_000,
+        seed: rng.random_range(0..1_000_000),
+        greeks: Some(GreeksMethod::Pathwise),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn the_closed_form_oracle_matches_black_scholes_greeks() {
+    use statrs::distribution::{Continuous, ContinuousCDF, Normal};
+    let n = Normal::standard();
+    let job = PricingJob {
+        market: Market {
+            spot: 105.0,
+            rate: 0.04,
+            dividend: 0.015,
+            vol: 0.27,
+        },
+        option: OptionSpec {
+            kind: OptionKind::Call,
+            style: Style::European,
+            strike: 100.0,
+            maturity: 0.7,
+            steps: 1,
+            barrier: None,
+        },
+        ..Default::default()
+    };
+    let (s, k, t, r, q, v): (f64, f64, f64, f64, f64, f64) = (105.0, 100.0, 0.7, 0.04, 0.015, 0.27);
+    let d1 = ((s / k).ln() + (r - q + 0.5 * v * v) * t) / (v * t.sqrt());
+    let d2 = d1 - v * t.sqrt();
+    let (dq, dr) = ((-q * t).exp(), (-r * t).exp());
+    let exact = [
+        dq * n.cdf(d1),
+        dq * n.pdf(d1) / (s * v * t.sqrt()),
+        s * dq * n.pdf(d1) * t.sqrt(),
+        k * t * dr * n.cdf(d2),
+        -s * dq * n.pdf(d1) * v / (2.0 * t.sqrt()) - r * k * dr * n.cdf(d2)
+            + q * s * dq * n.cdf(d1),
+    ];
+    for ((name, oracle), exact) in NAMES.iter().zip(closed_form_greeks(&job)).zip(exact) {
+        assert!(
+            (oracle - exact).abs() < 1e-7 * exact.abs().max(1.0),
+            "{name}: {oracle} vs {exact}"
+        );
+    }
+}
+
+#[test]
+fn greeks_match_the_closed_forms_over_random_parameters() {
+    let mut rng = StdRng::seed_from_u64(20261126);
+    for style in [
+        Style::European,
+        Style::AsianGeometric,
+        Style::Digital,
+        Style::Barrier,
+    ] {
+        for set in 0..20 {
+            let kind = if set % 2 == 0 {
+                OptionKind::Call
+            } else {
+                OptionKind::Put
+            };
+            let job = random_job(&mut rng, style, kind);
+            let result = quantmc::price(&job, Backend::Rayon).unwrap();
+            let greeks = result.greeks.unwrap();
+            let exact = closed_form_greeks(&job);
+            for ((name, greek), exact) in NAMES.iter().zip(values(&greeks)).zip(exact) {
+                assert!(
+                    (greek.value - exact).abs()
+                        <= 4.0 * greek.std_error + 1e-6 * exact.abs().max(1.0),
+                    "{style} {kind} set {set} ({}): {name} {} +- {} vs {exact}\n{job:?}",
+                    greeks.method,
+                    greek.value,
+                    greek.std_error
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn pathwise_and_finite_differences_agree_within_their_errors() {
+    // Every style, including those without closed forms (arithmetic Asian,
+    // discretely watched barriers): the one-pass estimators against
+    // bump-and-revalue on the same normals.
+    let mut rng = StdRng::seed_from_u64(7);
+    for style in Style::ALL.iter().copied() {
+        for set in 0..5 {
+            let kind = if set % 2 == 0 {
+                OptionKind::Call
+            } else {
+                OptionKind::Put
+            };
+            let mut job = random_job(&mut rng, style, kind);
+            if let Some(barrier) = &mut job.option.barrier
+                && set >= 2
+            {
+                barrier.monitoring = Monitoring::Discrete;
+            }
+            if style == Style::AsianArithmetic {
+                job.option.steps = 12;
+            }
+            let one_pass = quantmc::price(&job, Backend::Rayon)
+                .unwrap()
+                .greeks
+                .unwrap();
+            let fd_job = PricingJob {
+                greeks: Some(GreeksMethod::Fd),
+                ..job
+            };
+            let fd = quantmc::price(&fd_job, Backend::Rayon)
+                .unwrap()
+                .greeks
+                .unwrap();
+            for ((name, a), b) in NAMES.iter().zip(values(&one_pass)).zip(values(&fd)) {
+                let combined = a.std_error.hypot(b.std_error);
+                assert!(
+                    (a.value - b.value).abs() <= 4.0 * combined + 1e-9,
+                    "{style} {kind} set {set}: {name} {} ({}) vs fd {} (combined SE {combined})\n{job:?}",
+                    a.value,
+                    one_pass.method,
+                    b.value
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_delta_interval_covers_95_percent() {
+    let base = PricingJob {
+        paths: 4096,
+        greeks: Some(GreeksMethod::Pathwise),
+        ..Default::default()
+    };
+    let exact = closed_form_greeks(&base)[0];
+    let seeds = 240;
+    let covered = (0..seeds)
+        .filter(|&seed| {
+            let delta = quantmc::price(&PricingJob { seed, ..base }, Backend::Simd)
+                .unwrap()
+                .greeks
+                .unwrap()
+                .delta;
+            (delta.value - exact).abs() <= quantmc::Z_95 * delta.std_error
+        })
+        .count();
+    let slack = 3.5 * (seeds as f64 * 0.95 * 0.05).sqrt();
+    assert!(
+        (covered as f64 - 0.95 * seeds as f64).abs() <= slack,
+        "covered {covered} of {seeds}"
+    );
+}
+
+#[test]
+fn the_gpu_says_it_has_no_greeks_and_auto_avoids_it() {
+    let job = PricingJob {
+        paths: 1000,
+        greeks: Some(GreeksMethod::Pathwise),
+        ..Default::default()
+    };
+    // Auto never picks a tier that cannot answer.
+    let result = quantmc::price(&job, Backend::Auto).unwrap();
+    assert!(result.greeks.is_some());
+    if let Err(err) = quantmc::price(&job, Backend::Gpu) {
+        let message = err.to_string();
+        assert!(
+            message.contains("Greeks") || message.contains("gpu"),
+            "{message}"
+        );
+    } else {
+        panic!("the GPU tier must refuse a job with Greeks");
+    }
+}
