@@ -329,7 +329,7 @@ impl GreekSetup {
         let mut start = dual(&self.log_spot);
         start.value = L::splat(log_spot);
         // A bumped spot's log price moves with it: d ln S / dS = 1 / S.
-        start.tangent[0] = L::splat((-log_spot).exp());
+        start.tangent[0] = L::splat(1.0 / setup.spot);
         let (drift, diffusion) = (dual(&self.drift), dual(&self.diffusion));
         let mut terms: Terms<Dual<L>> = setup.terms();
         terms.bridge = dual(&self.crossing);

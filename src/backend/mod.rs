@@ -171,6 +171,7 @@ pub(crate) trait ChunkKernel {
         setup: &PathSetup,
         draws: &Draws<'_>,
         greeks: &GreekSetup,
+        control: bool,
         start: u64,
         end: u64,
     ) -> Figures;
@@ -217,7 +218,12 @@ impl<K: ChunkKernel> Specialised for Chunk<'_, K> {
     fn run<P: Product, const PUT: bool, const ANTITHETIC: bool>(self) -> Figures {
         match self.greeks {
             Some(greeks) => K::greeks::<P, PUT, ANTITHETIC>(
-                self.setup, self.draws, greeks, self.start, self.end,
+                self.setup,
+                self.draws,
+                greeks,
+                self.control,
+                self.start,
+                self.end,
             ),
             None => Figures {
                 moments: K::moments::<P, PUT, ANTITHETIC>(

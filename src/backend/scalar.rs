@@ -80,6 +80,7 @@ impl ChunkKernel for ScalarKernel {
         setup: &PathSetup,
         draws: &Draws<'_>,
         greeks: &GreekSetup,
+        _control: bool,
         start: u64,
         end: u64,
     ) -> Figures {

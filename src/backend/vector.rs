@@ -221,13 +221,18 @@ impl ChunkKernel for VectorKernel {
         setup: &PathSetup,
         draws: &Draws<'_>,
         greeks: &GreekSetup,
+        control: bool,
         start: u64,
         end: u64,
     ) -> Figures {
         if start >= end {
             return Figures::default();
         }
-        greek_moments::<P, PUT, ANTITHETIC>(setup, draws, greeks, start, end)
+        if control {
+            greek_moments::<P, PUT, ANTITHETIC, true>(setup, draws, greeks, start, end)
+        } else {
+            greek_moments::<P, PUT, ANTITHETIC, false>(setup, draws, greeks, start, end)
+        }
     }
 }
 
@@ -297,7 +302,7 @@ fn greek_sample<P: Product, const PUT: bool, const ANTITHETIC: bool>(
 /// Samples `start .. end` with their Greeks, eight lanes at a time: on the
 /// Philox streams (each stream's block feeds an even sample with its cosine
 /// half and an odd one with its sine half), or on one QMC replicate's points.
-fn greek_moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+fn greek_moments<P: Product, const PUT: bool, const ANTITHETIC: bool, const CONTROL: bool>(
     setup: &PathSetup,
     draws: &Draws<'_>,
     greeks: &GreekSetup,
@@ -309,36 +314,42 @@ fn greek_moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
     let mut greek_sums = GreekSums::new();
     let mut add = |values: ([f64x8; GREEKS], Values), mask: Option<f64x8>, lane: usize| {
         sums.shift_by(values.1, lane);
-        sums.add::<true>(values.1, mask);
+        sums.add::<CONTROL>(values.1, mask);
         greek_sums.add(&values.0, mask, lane);
     };
     match *draws {
         Draws::Mc { seed } => {
             let keys = RoundKeys::for_seed(seed);
-            let (mut cosine, mut sine) = (vec![f64x8::ZERO; steps], vec![f64x8::ZERO; steps]);
-            let lanes = LANES as u64;
-            for first in (start / 2..end.div_ceil(2)).step_by(LANES) {
-                let streams = Streams::<1>::new(&keys, first);
+            // Two groups of eight streams per pass, as the price kernel
+            // does: their Philox rounds are independent chains.
+            let mut normals: [[Vec<f64x8>; 2]; GROUPS] =
+                std::array::from_fn(|_| std::array::from_fn(|_| vec![f64x8::ZERO; steps]));
+            for first in (start / 2..end.div_ceil(2)).step_by(STREAMS as usize) {
+                let streams = Streams::<GROUPS>::new(&keys, first);
                 for step in 0..steps {
-                    let [words] = streams.blocks(step as u32, SUBSTREAM_NORMALS);
-                    (cosine[step], sine[step]) = normals_x8(words);
+                    let words = streams.blocks(step as u32, SUBSTREAM_NORMALS);
+                    for (normals, words) in normals.iter_mut().zip(words) {
+                        (normals[0][step], normals[1][step]) = normals_x8(words);
+                    }
                 }
-                let whole = 2 * first >= start && 2 * (first + lanes) <= end;
-                let masks = (!whole).then(|| sample_masks(first, start, end));
-                // The chunk's first sample is lane 0 of the half it falls in;
-                // it must set the shift, so that half goes first.
-                let order = if start % 2 == 1 && first == start / 2 {
-                    [1, 0]
-                } else {
-                    [0, 1]
-                };
-                for half in order {
-                    let z = if half == 0 { &cosine } else { &sine };
-                    add(
-                        greek_sample::<P, PUT, ANTITHETIC>(greeks, z),
-                        masks.map(|m| m[half]),
-                        0,
-                    );
+                let whole = 2 * first >= start && 2 * (first + STREAMS) <= end;
+                for (group, normals) in normals.iter().enumerate() {
+                    let group_first = first + (group * LANES) as u64;
+                    let masks = (!whole).then(|| sample_masks(group_first, start, end));
+                    // The chunk's first sample is lane 0 of the half it falls
+                    // in; it must set the shift, so that half goes first.
+                    let order = if start % 2 == 1 && group_first == start / 2 {
+                        [1, 0]
+                    } else {
+                        [0, 1]
+                    };
+                    for half in order {
+                        add(
+                            greek_sample::<P, PUT, ANTITHETIC>(greeks, &normals[half]),
+                            masks.map(|m| m[half]),
+                            0,
+                        );
+                    }
                 }
             }
         }

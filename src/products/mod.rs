@@ -68,7 +68,7 @@ impl<L: Lane> PathState<L> {
 }
 
 /// The contract's numbers a payoff reads, in the lane type.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Terms<L> {
     /// The strike.
     pub strike: L,
@@ -339,6 +339,8 @@ pub struct PathSetup {
     pub step_variance: f64,
     /// The barrier, if any.
     pub barrier: Option<Barrier>,
+    /// The payoff's terms, computed once ([`PathSetup::terms`] splats them).
+    pub base_terms: Terms<f64>,
 }
 
 impl PathSetup {
@@ -363,27 +365,42 @@ impl PathSetup {
             style: option.style,
             step_variance: vol * vol * dt,
             barrier: option.barrier,
+            base_terms: Self::compute_terms(option, steps, vol * vol * dt),
         }
     }
 
-    /// The payoff's terms in lane type `L`.
-    #[inline(always)]
-    pub fn terms<L: Lane>(&self) -> Terms<L> {
-        let barrier = self.barrier.unwrap_or(Barrier {
+    fn compute_terms(option: &OptionSpec, steps: u32, step_variance: f64) -> Terms<f64> {
+        let barrier = option.barrier.unwrap_or(Barrier {
             level: 1.0,
             kind: BarrierKind::UpAndOut,
             rebate: 0.0,
             monitoring: Monitoring::Discrete,
         });
         Terms {
-            strike: L::splat(self.strike),
-            fixings: L::splat(f64::from(self.steps)),
-            log_barrier: L::splat(barrier.level.ln()),
-            bridge: L::splat(-2.0 / self.step_variance),
-            rebate: L::splat(barrier.rebate),
+            strike: option.strike,
+            fixings: f64::from(steps),
+            log_barrier: barrier.level.ln(),
+            bridge: -2.0 / step_variance,
+            rebate: barrier.rebate,
             up: barrier.kind.is_up(),
             knock_in: barrier.kind.is_in(),
             continuous: barrier.monitoring == Monitoring::Continuous,
+        }
+    }
+
+    /// The payoff's terms in lane type `L`.
+    #[inline(always)]
+    pub fn terms<L: Lane>(&self) -> Terms<L> {
+        let t = &self.base_terms;
+        Terms {
+            strike: L::splat(t.strike),
+            fixings: L::splat(t.fixings),
+            log_barrier: L::splat(t.log_barrier),
+            bridge: L::splat(t.bridge),
+            rebate: L::splat(t.rebate),
+            up: t.up,
+            knock_in: t.knock_in,
+            continuous: t.continuous,
         }
     }
 }
