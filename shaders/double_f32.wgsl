@@ -36,11 +36,13 @@ fn df_add_pair(a: vec4<f32>, b: vec4<f32>) -> vec4<f32> {
 }
 
 // A pricing workgroup's double-f32 sums: (payoff, payoff^2),
-// (control, control^2), (payoff * control, unused).
+// (control, control^2), (payoff * control, unused), and each Greek's
+// (estimator, estimator^2).
 struct Partial {
     payoff: vec4<f32>,
     control: vec4<f32>,
     cross: vec4<f32>,
+    greeks: array<vec4<f32>, 5>,
 }
 
 var<workgroup> scratch: array<vec4<f32>, WORKGROUP>;

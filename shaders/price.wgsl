@@ -22,6 +22,9 @@ override ANTITHETIC: bool = false;
 // built by the Brownian bridge in `w` (BRIDGE_CAPACITY, generated, covers the
 // job's steps).
 override QMC: bool = false;
+// Greeks by finite differences: each sample also runs the eight bumped
+// scenarios of `qmc` (from word `params.scenarios`) on its own normals.
+override GREEKS: bool = false;
 // The product's own step count where it fixes one (a European's single exact
 // step), so the step loop is a constant the compiler can unroll; 0 reads
 // `params.steps`.
@@ -54,16 +57,26 @@ struct Path {
     log_sum: vec2<f32>,
 }
 
+fn start_at(log_spot: f32) -> Path {
+    let start = vec2<f32>(log_spot);
+    return Path(start, product_start(start), vec2<f32>(0.0));
+}
+
 fn start_path() -> Path {
-    let log_spot = vec2<f32>(params.log_spot);
-    return Path(log_spot, product_start(log_spot), vec2<f32>(0.0));
+    return start_at(params.log_spot);
+}
+
+// One step of `increment`; `crossing` is the barrier-crossing factor of the
+// path's scenario.
+fn advance_with(path: ptr<function, Path>, increment: vec2<f32>, crossing: f32) {
+    let previous = (*path).log_price;
+    (*path).log_price += increment;
+    (*path).running = product_step((*path).running, previous, (*path).log_price, crossing);
+    (*path).log_sum += (*path).log_price;
 }
 
 fn advance(path: ptr<function, Path>, increment: vec2<f32>) {
-    let previous = (*path).log_price;
-    (*path).log_price += increment;
-    (*path).running = product_step((*path).running, previous, (*path).log_price);
-    (*path).log_sum += (*path).log_price;
+    advance_with(path, increment, params.crossing);
 }
 
 // The payoff and control of a finished path, averaged with its mirror when
@@ -102,24 +115,33 @@ fn mc_values(stream: vec2<u32>) -> Values {
 // Points `point` (even) and `point + 1` of the replicate whose scrambles start
 // at word `params.scrambles` of `qmc`: their Brownian values at the fixings by
 // the bridge (construction step i reads dimension i), then the path.
-fn qmc_values(point: u32) -> Values {
-    var w: array<vec2<f32>, BRIDGE_CAPACITY>;
-    let n = steps();
+// The Brownian values at the fixings of points `point` (even) and
+// `point + 1` of the replicate whose scrambles start at word
+// `params.scrambles` of `qmc`, by the bridge (construction step i reads
+// dimension i).
+fn fill_bridge(w: ptr<function, array<vec2<f32>, BRIDGE_CAPACITY>>, point: u32, n: u32) {
     for (var i = 0u; i < n; i++) {
         let z = qmc_normal_pair(point, i, qmc[params.scrambles + i]);
         let b = params.bridge + 8u * i;
         let weights = bitcast<vec3<f32>>(vec3<u32>(qmc[b + 4u], qmc[b + 5u], qmc[b + 6u]));
         if (i == 0u) {
-            w[n - 1u] = weights.z * z;
+            (*w)[n - 1u] = weights.z * z;
         } else {
-            var value = weights.y * w[qmc[b + 2u]] + weights.z * z;
+            var value = weights.y * (*w)[qmc[b + 2u]] + weights.z * z;
             let left = qmc[b + 1u];
             if (left != 0u) {
-                value += weights.x * w[left - 1u];
+                value += weights.x * (*w)[left - 1u];
             }
-            w[qmc[b]] = value;
+            (*w)[qmc[b]] = value;
         }
     }
+}
+
+// Points `point` (even) and `point + 1` of one QMC replicate.
+fn qmc_values(point: u32) -> Values {
+    var w: array<vec2<f32>, BRIDGE_CAPACITY>;
+    let n = steps();
+    fill_bridge(&w, point, n);
     var up = start_path();
     var down = up;
     var previous = vec2<f32>(0.0);
@@ -134,6 +156,117 @@ fn qmc_values(point: u32) -> Values {
     return finish(up, down);
 }
 
+// A finite-difference scenario: its path constants and discount factor
+// (five words of `qmc` each, f32 bits).
+struct Scenario {
+    log_spot: f32,
+    drift: f32,
+    diffusion: f32,
+    crossing: f32,
+    discount: f32,
+}
+
+fn scenario(k: u32) -> Scenario {
+    let at = params.scenarios + 5u * k;
+    return Scenario(
+        bitcast<f32>(qmc[at]),
+        bitcast<f32>(qmc[at + 1u]),
+        bitcast<f32>(qmc[at + 2u]),
+        bitcast<f32>(qmc[at + 3u]),
+        bitcast<f32>(qmc[at + 4u]),
+    );
+}
+
+// The base values and the (delta, gamma, vega, rho, theta) estimators of two
+// samples: the base path and its eight bumped scenarios (spot +-, vol +-,
+// rate +-, maturity +-) on the same normals (src/greeks.rs).
+struct GreekValues {
+    values: Values,
+    greeks: array<vec2<f32>, 5>,
+}
+
+// The nine scenarios' paths and their mirrors.
+struct Walk {
+    up: array<Path, 9>,
+    down: array<Path, 9>,
+}
+
+fn start_walk() -> Walk {
+    var walk: Walk;
+    for (var k = 0u; k < 9u; k++) {
+        walk.up[k] = start_at(scenario(k).log_spot);
+        walk.down[k] = walk.up[k];
+    }
+    return walk;
+}
+
+// Every scenario's path takes one step on the normals `z`. Paths are copied
+// in and out: a pointer to a dynamically indexed array element trips naga's
+// SPIR-V writer (30.0: "Expression is not cached"; the SPIR-V test in
+// shader.rs catches it).
+fn step_walk(walk: Walk, z: vec2<f32>) -> Walk {
+    var next = walk;
+    for (var k = 0u; k < 9u; k++) {
+        let s = scenario(k);
+        var path = next.up[k];
+        advance_with(&path, s.drift + s.diffusion * z, s.crossing);
+        next.up[k] = path;
+        if (ANTITHETIC) {
+            var mirror = next.down[k];
+            advance_with(&mirror, s.drift - s.diffusion * z, s.crossing);
+            next.down[k] = mirror;
+        }
+    }
+    return next;
+}
+
+fn finish_walk(walk: Walk) -> GreekValues {
+    var v: array<vec2<f32>, 9>;
+    for (var k = 0u; k < 9u; k++) {
+        var value = product_payoff(walk.up[k].log_price, walk.up[k].running);
+        if (ANTITHETIC) {
+            value = 0.5 * (value + product_payoff(walk.down[k].log_price, walk.down[k].running));
+        }
+        v[k] = scenario(k).discount * value;
+    }
+    let scale = params.scenarios + 45u;
+    let f = bitcast<vec4<f32>>(vec4<u32>(qmc[scale], qmc[scale + 1u], qmc[scale + 2u], qmc[scale + 3u]));
+    let theta_scale = bitcast<f32>(qmc[scale + 4u]);
+    var result: GreekValues;
+    result.values = finish(walk.up[0], walk.down[0]);
+    result.greeks[0] = (v[1] - v[2]) * f.x;
+    result.greeks[1] = (v[1] - 2.0 * v[0] + v[2]) * f.y;
+    result.greeks[2] = (v[3] - v[4]) * f.z;
+    result.greeks[3] = (v[5] - v[6]) * f.w;
+    result.greeks[4] = (v[8] - v[7]) * theta_scale;
+    return result;
+}
+
+// The Greeks of Philox stream `stream`'s two samples. (Kept apart from the
+// QMC version: one function holding both the bridge array and the Philox
+// normals came out wrong on lavapipe.)
+fn greek_values_mc(stream: vec2<u32>) -> GreekValues {
+    var walk = start_walk();
+    for (var step = 0u; step < steps(); step++) {
+        walk = step_walk(walk, normal_pair(stream_block(step, SUBSTREAM_NORMALS, stream, params.key)));
+    }
+    return finish_walk(walk);
+}
+
+// The Greeks of QMC points `point` (even) and `point + 1`.
+fn greek_values_qmc(point: u32) -> GreekValues {
+    var w: array<vec2<f32>, BRIDGE_CAPACITY>;
+    let n = steps();
+    fill_bridge(&w, point, n);
+    var walk = start_walk();
+    var previous = vec2<f32>(0.0);
+    for (var step = 0u; step < n; step++) {
+        walk = step_walk(walk, w[step] - previous);
+        previous = w[step];
+    }
+    return finish_walk(walk);
+}
+
 @compute @workgroup_size(WORKGROUP)
 fn price(
     @builtin(workgroup_id) workgroup: vec3<u32>,
@@ -145,15 +278,27 @@ fn price(
     var control_sum = vec2<f32>(0.0);
     var control_squares = vec2<f32>(0.0);
     var cross = vec2<f32>(0.0);
+    var greek_sums: array<vec4<f32>, 5>;
     var j = invocation;
     // Plain f32 sums over segments of at most SEGMENT streams (their
     // rounding is about 1e-7 relative and unbiased), folded into the
     // double-f32 totals once per segment.
     while (j < params.streams) {
         var segment = array<f32, 5>(0.0, 0.0, 0.0, 0.0, 0.0);
+        var greek_segment: array<vec2<f32>, 5>;
         for (var k = 0u; k < SEGMENT && j < params.streams; k++) {
             var values: Values;
-            if (QMC) {
+            var greeks: array<vec2<f32>, 5>;
+            if (GREEKS) {
+                var g: GreekValues;
+                if (QMC) {
+                    g = greek_values_qmc(2u * (params.base.x + j));
+                } else {
+                    g = greek_values_mc(stream_index(params.base, j));
+                }
+                values = g.values;
+                greeks = g.greeks;
+            } else if (QMC) {
                 values = qmc_values(2u * (params.base.x + j));
             } else {
                 values = mc_values(stream_index(params.base, j));
@@ -164,10 +309,21 @@ fn price(
             if (j == 0u && params.skip_even != 0u) {
                 values.payoff.x = 0.0;
                 values.control.x = 0.0;
+                for (var g = 0u; g < 5u; g++) {
+                    greeks[g].x = 0.0;
+                }
             }
             if (j >= params.odd_limit) {
                 values.payoff.y = 0.0;
                 values.control.y = 0.0;
+                for (var g = 0u; g < 5u; g++) {
+                    greeks[g].y = 0.0;
+                }
+            }
+            if (GREEKS) {
+                for (var g = 0u; g < 5u; g++) {
+                    greek_segment[g] += vec2<f32>(greeks[g].x + greeks[g].y, dot(greeks[g], greeks[g]));
+                }
             }
             segment[0] += values.payoff.x + values.payoff.y;
             segment[1] += dot(values.payoff, values.payoff);
@@ -181,11 +337,25 @@ fn price(
         control_sum = df_add(control_sum, segment[2]);
         control_squares = df_add(control_squares, segment[3]);
         cross = df_add(cross, segment[4]);
+        if (GREEKS) {
+            for (var g = 0u; g < 5u; g++) {
+                greek_sums[g] = vec4<f32>(
+                    df_add(greek_sums[g].xy, greek_segment[g].x),
+                    df_add(greek_sums[g].zw, greek_segment[g].y),
+                );
+            }
+        }
     }
     let payoff = workgroup_total(lid, vec4<f32>(sum, squares));
     let control = workgroup_total(lid, vec4<f32>(control_sum, control_squares));
     let products = workgroup_total(lid, vec4<f32>(cross, 0.0, 0.0));
+    var greek_totals: array<vec4<f32>, 5>;
+    if (GREEKS) {
+        for (var g = 0u; g < 5u; g++) {
+            greek_totals[g] = workgroup_total(lid, greek_sums[g]);
+        }
+    }
     if (lid == 0u) {
-        partials[params.first_partial + workgroup.x] = Partial(payoff, control, products);
+        partials[params.first_partial + workgroup.x] = Partial(payoff, control, products, greek_totals);
     }
 }

@@ -1,6 +1,6 @@
 // Adds a submission's per-workgroup partials (double-f32 sums of the payoff,
-// the control and their product) into one, in a fixed order, so the host
-// reads back 48 bytes per submission.
+// the control, their product and the Greeks' estimators) into one, in a fixed order, so the host
+// reads back 128 bytes per submission.
 // `ReduceParams` is generated from src/backend/gpu/shader.rs.
 
 @group(0) @binding(0) var<uniform> params: ReduceParams;
@@ -8,17 +8,24 @@
 
 @compute @workgroup_size(WORKGROUP)
 fn reduce(@builtin(local_invocation_index) lid: u32) {
-    var acc = Partial(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    var acc: Partial;
     for (var i = lid; i < params.count; i += WORKGROUP) {
         let p = partials[i];
         acc.payoff = df_add_pair(acc.payoff, p.payoff);
         acc.control = df_add_pair(acc.control, p.control);
         acc.cross = df_add_pair(acc.cross, p.cross);
+        for (var g = 0u; g < 5u; g++) {
+            acc.greeks[g] = df_add_pair(acc.greeks[g], p.greeks[g]);
+        }
     }
-    let payoff = workgroup_total(lid, acc.payoff);
-    let control = workgroup_total(lid, acc.control);
-    let cross = workgroup_total(lid, acc.cross);
+    var total: Partial;
+    total.payoff = workgroup_total(lid, acc.payoff);
+    total.control = workgroup_total(lid, acc.control);
+    total.cross = workgroup_total(lid, acc.cross);
+    for (var g = 0u; g < 5u; g++) {
+        total.greeks[g] = workgroup_total(lid, acc.greeks[g]);
+    }
     if (lid == 0u) {
-        partials[params.count] = Partial(payoff, control, cross);
+        partials[params.count] = total;
     }
 }

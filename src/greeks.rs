@@ -79,13 +79,92 @@ enum Estimator {
     /// Pathwise, gamma mixed; `gamma_by_difference` for continuous barriers,
     /// with the setups at `S (1 -+ 1%)`.
     Pathwise {
-        gamma_by_difference: Option<[PathSetup; 2]>,
+        gamma_by_difference: Option<Box<[PathSetup; 2]>>,
     },
     LikelihoodRatio,
     /// The setups at S+-, vol+-, r+-, T+- and their discount factors.
     Differences {
         bumped: Box<[(PathSetup, f64); 8]>,
     },
+}
+
+/// The finite-difference scenarios of `job`: the base setup and the setups
+/// at spot +-, vol +-, rate +-, maturity +- (in that order) with their
+/// discount factors, and the factors that turn differences of discounted
+/// values into (delta, gamma, vega, rho, theta).
+pub(crate) fn difference_scenarios(job: &PricingJob) -> ([(PathSetup, f64); 9], [f64; GREEKS]) {
+    let Market {
+        spot, rate, vol, ..
+    } = job.market;
+    let maturity = job.option.maturity;
+    let at = |market: Market, maturity: f64| {
+        let option = crate::OptionSpec {
+            maturity,
+            ..job.option
+        };
+        (
+            PathSetup::new(&market, &option),
+            (-market.rate * maturity).exp(),
+        )
+    };
+    let m = job.market;
+    let (h_spot, h_vol, h_maturity) = (SPOT_BUMP * spot, VOL_BUMP * vol, MATURITY_BUMP * maturity);
+    (
+        [
+            at(m, maturity),
+            at(
+                Market {
+                    spot: spot + h_spot,
+                    ..m
+                },
+                maturity,
+            ),
+            at(
+                Market {
+                    spot: spot - h_spot,
+                    ..m
+                },
+                maturity,
+            ),
+            at(
+                Market {
+                    vol: vol + h_vol,
+                    ..m
+                },
+                maturity,
+            ),
+            at(
+                Market {
+                    vol: vol - h_vol,
+                    ..m
+                },
+                maturity,
+            ),
+            at(
+                Market {
+                    rate: rate + RATE_BUMP,
+                    ..m
+                },
+                maturity,
+            ),
+            at(
+                Market {
+                    rate: rate - RATE_BUMP,
+                    ..m
+                },
+                maturity,
+            ),
+            at(m, maturity + h_maturity),
+            at(m, maturity - h_maturity),
+        ],
+        [
+            0.5 / h_spot,
+            1.0 / (h_spot * h_spot),
+            0.5 / h_vol,
+            0.5 / RATE_BUMP,
+            0.5 / h_maturity,
+        ],
+    )
 }
 
 /// The estimators `method` uses for `job`'s Greeks, in words.
@@ -145,51 +224,17 @@ impl GreekSetup {
         let at = |spot| Market { spot, ..job.market };
         let estimator = match method {
             GreeksMethod::Fd => {
-                let (h_spot, h_vol) = (SPOT_BUMP * spot, VOL_BUMP * vol);
-                let h_maturity = MATURITY_BUMP * maturity;
+                let (scenarios, _) = difference_scenarios(job);
                 Estimator::Differences {
-                    bumped: Box::new([
-                        bumped(at(spot + h_spot), maturity),
-                        bumped(at(spot - h_spot), maturity),
-                        bumped(
-                            Market {
-                                vol: vol + h_vol,
-                                ..job.market
-                            },
-                            maturity,
-                        ),
-                        bumped(
-                            Market {
-                                vol: vol - h_vol,
-                                ..job.market
-                            },
-                            maturity,
-                        ),
-                        bumped(
-                            Market {
-                                rate: rate + RATE_BUMP,
-                                ..job.market
-                            },
-                            maturity,
-                        ),
-                        bumped(
-                            Market {
-                                rate: rate - RATE_BUMP,
-                                ..job.market
-                            },
-                            maturity,
-                        ),
-                        bumped(job.market, maturity + h_maturity),
-                        bumped(job.market, maturity - h_maturity),
-                    ]),
+                    bumped: Box::new(std::array::from_fn(|k| scenarios[k + 1])),
                 }
             }
             GreeksMethod::Pathwise if continuous_payoff(job) => Estimator::Pathwise {
                 gamma_by_difference: (job.option.style == Style::Barrier).then(|| {
-                    [
+                    Box::new([
                         bumped(at(spot * (1.0 + SPOT_BUMP)), maturity).0,
                         bumped(at(spot * (1.0 - SPOT_BUMP)), maturity).0,
-                    ]
+                    ])
                 }),
             },
             GreeksMethod::Pathwise => Estimator::LikelihoodRatio,
@@ -247,7 +292,8 @@ impl GreekSetup {
                     self.dual_payoff::<P, PUT, L>(&self.base, self.log_spot[0], z, sign);
                 let [f_spot, f_vol, f_rate, f_maturity] = f.tangent;
                 let gamma = match gamma_by_difference {
-                    Some([up, down]) => {
+                    Some(setups) => {
+                        let [up, down] = &**setups;
                         let delta_at = |setup: &PathSetup| {
                             self.dual_payoff::<P, PUT, L>(setup, setup.log_spot, z, sign)
                                 .0

@@ -59,8 +59,8 @@ impl Work {
             workload: Workload::Pricing,
             units: job.paths as f64 * f64::from(job.option.time_steps()),
             samples: job.samples(),
-            gpu_unsupported: if job.greeks.is_some() {
-                Some("the GPU kernels do not estimate Greeks")
+            gpu_unsupported: if job.greeks == Some(crate::pricing::GreeksMethod::Pathwise) {
+                Some("the GPU kernels estimate Greeks by finite differences only")
             } else {
                 crate::backend::f32_problem(job)
                     .map(|_| "the job's prices leave the GPU's f32 range")

@@ -276,7 +276,7 @@ fn the_delta_interval_covers_95_percent() {
 }
 
 #[test]
-fn the_gpu_says_it_has_no_greeks_and_auto_avoids_it() {
+fn the_gpu_refuses_pathwise_greeks_and_auto_avoids_it() {
     let job = PricingJob {
         paths: 1000,
         greeks: Some(GreeksMethod::Pathwise),

@@ -16,13 +16,13 @@ fn product_start(log_spot: vec2<f32>) -> vec2<f32> {
     return select(vec2<f32>(0.0), vec2<f32>(1.0), distance(log_spot) > vec2<f32>(0.0));
 }
 
-fn product_step(running: vec2<f32>, previous: vec2<f32>, log_price: vec2<f32>) -> vec2<f32> {
+fn product_step(running: vec2<f32>, previous: vec2<f32>, log_price: vec2<f32>, crossing: f32) -> vec2<f32> {
     let before = distance(previous);
     let after = distance(log_price);
     let alive = select(vec2<f32>(0.0), vec2<f32>(1.0), after > vec2<f32>(0.0));
     if ((params.barrier_flags & 4u) != 0u) {
-        let crossing = exp(params.crossing * max(before, vec2<f32>(0.0)) * max(after, vec2<f32>(0.0)));
-        return running * alive * (1.0 - crossing);
+        let survival = 1.0 - exp(crossing * max(before, vec2<f32>(0.0)) * max(after, vec2<f32>(0.0)));
+        return running * alive * survival;
     }
     return running * alive;
 }

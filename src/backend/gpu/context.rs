@@ -92,9 +92,10 @@ pub(crate) struct Kernel {
 }
 
 /// The pricing pipeline of one product, call or put, plain or antithetic,
-/// and for randomized QMC the bridge capacity (a power of two at least the
-/// steps; 0 for Philox streams).
-pub(crate) type PriceKey = (Style, bool, bool, u32);
+/// for randomized QMC the bridge capacity (a power of two at least the
+/// steps; 0 for Philox streams), and whether it estimates Greeks by finite
+/// differences.
+pub(crate) type PriceKey = (Style, bool, bool, u32, bool);
 
 pub(crate) struct GpuContext {
     pub adapter: AdapterSummary,
@@ -313,7 +314,7 @@ impl GpuContext {
         if let Some(pipeline) = cache.get(&key) {
             return Ok(Arc::clone(pipeline));
         }
-        let (style, put, antithetic, bridge_capacity) = key;
+        let (style, put, antithetic, bridge_capacity, greeks) = key;
         let device = &self.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -332,6 +333,7 @@ impl GpuContext {
             ("ANTITHETIC", f64::from(u8::from(antithetic))),
             ("FIXED_STEPS", f64::from(style.fixed_steps().unwrap_or(0))),
             ("QMC", f64::from(u8::from(bridge_capacity > 0))),
+            ("GREEKS", f64::from(u8::from(greeks))),
         ];
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(style.name()),

@@ -32,7 +32,7 @@ use std::ops::Range;
 use super::{ComputeBackend, F32_LIMIT, QmcTables, f32_problem};
 use crate::error::{BackendError, Result};
 use crate::hardware::GpuClass;
-use crate::pricing::{PricingJob, ValidPricing};
+use crate::pricing::{GreeksMethod, PricingJob, ValidPricing};
 use crate::risk::{RiskEstimate, ValidVar};
 use crate::rng::{chi_square_constants, seed_key};
 use crate::stats::{CoMoments, Figures, Moments, TailMeasure, summarise_parallel};
@@ -101,9 +101,9 @@ fn var_params(job: &ValidVar<'_>) -> VarParams {
     }
 }
 
-/// Bytes of one pricing partial: three double-f32 pairs (`Partial` in
-/// `shaders/double_f32.wgsl`).
-const PARTIAL_BYTES: u64 = 48;
+/// Bytes of one pricing partial: eight pairs of double-f32 values (`Partial`
+/// in `shaders/double_f32.wgsl`).
+const PARTIAL_BYTES: u64 = 128;
 
 /// Most scenarios one VaR dispatch covers.
 pub const MAX_BATCH: u64 = 1 << 24;
@@ -322,7 +322,7 @@ impl GpuBackend {
         pipeline: &wgpu::ComputePipeline,
         qmc: &wgpu::Buffer,
         dispatches: &[(PriceParams, u32)],
-    ) -> Result<[f64; 5]> {
+    ) -> Result<[f64; 15]> {
         let context = self.context;
         let device = &context.device;
         let partials_count: u32 = dispatches.iter().map(|(_, w)| w).sum();
@@ -417,10 +417,17 @@ impl GpuBackend {
         );
         let bytes = self.submit_and_read(encoder, &staging, PARTIAL_BYTES, scopes)?;
         drop(pool);
-        let words: [f32; 12] = bytemuck::pod_read_unaligned(&bytes[..PARTIAL_BYTES as usize]);
+        let words: [f32; 32] = bytemuck::pod_read_unaligned(&bytes[..PARTIAL_BYTES as usize]);
         let pair = |at: usize| f64::from(words[at]) + f64::from(words[at + 1]);
-        // Partial: (payoff, payoff^2), (control, control^2), (cross, unused).
-        Ok([pair(0), pair(4), pair(2), pair(6), pair(8)])
+        // Partial: (payoff, payoff^2), (control, control^2), (cross, unused),
+        // then (estimator, estimator^2) per Greek.
+        let mut sums = [0.0; 15];
+        sums[..5].copy_from_slice(&[pair(0), pair(4), pair(2), pair(6), pair(8)]);
+        for g in 0..5 {
+            sums[5 + 2 * g] = pair(12 + 4 * g);
+            sums[6 + 2 * g] = pair(14 + 4 * g);
+        }
+        Ok(sums)
     }
 
     /// VaR by reading every shock back and summarising on the host: for
@@ -953,6 +960,7 @@ const DISPATCHES_PER_SUBMISSION: usize = 256;
 struct GroupTables {
     scrambles: u32,
     bridge: u32,
+    scenarios: u32,
 }
 
 /// The next submission's dispatches over samples `samples` of one group,
@@ -1003,6 +1011,7 @@ fn price_dispatches(
                 skip_even: u32::from(skip_even),
                 scrambles: tables.scrambles,
                 bridge: tables.bridge,
+                scenarios: tables.scenarios,
                 log_barrier: terms.log_barrier as f32,
                 crossing: terms.bridge as f32,
                 rebate: terms.rebate as f32,
@@ -1070,10 +1079,10 @@ impl ComputeBackend for GpuBackend {
 
     fn price(&self, job: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<Figures>> {
         let job = &*job;
-        if job.greeks.is_some() {
+        if job.greeks == Some(GreeksMethod::Pathwise) {
             return Err(BackendError::Unavailable {
                 backend: "gpu",
-                reason: "the GPU kernels do not estimate Greeks yet; use a CPU tier (scalar, simd, rayon) or auto".to_string(),
+                reason: "the GPU kernels estimate Greeks by finite differences only: use --greeks-method fd (GreeksMethod::Fd), or a CPU tier (scalar, simd, rayon) for pathwise Greeks".to_string(),
             }
             .into());
         }
@@ -1089,16 +1098,35 @@ impl ComputeBackend for GpuBackend {
         let bridge_capacity = tables
             .as_ref()
             .map_or(0, |t| (t.dimensions as u32).next_power_of_two());
+        let greeks = job.greeks.is_some();
         let pipeline = self.context.price_pipeline((
             option.style,
             option.kind == crate::OptionKind::Put,
             job.antithetic,
             bridge_capacity,
+            greeks,
         ))?;
-        let (words, scrambles, bridge) = match &tables {
+        let (mut words, scrambles, bridge) = match &tables {
             Some(tables) => qmc_table(tables),
             None => (vec![0; 4], 0, 0),
         };
+        let scenarios = words.len() as u32;
+        if greeks {
+            let (setups, scales) = crate::greeks::difference_scenarios(job);
+            for (setup, discount) in setups {
+                words.extend(
+                    [
+                        setup.log_spot,
+                        setup.drift,
+                        setup.diffusion,
+                        setup.base_terms.bridge,
+                        discount,
+                    ]
+                    .map(|x| (x as f32).to_bits()),
+                );
+            }
+            words.extend(scales.map(|x| (x as f32).to_bits()));
+        }
         // The job's own table (a few KB), not a pooled buffer: a concurrent
         // job on another thread must not overwrite it before these
         // dispatches run.
@@ -1115,8 +1143,9 @@ impl ComputeBackend for GpuBackend {
                 let group_tables = GroupTables {
                     scrambles: scrambles + group * steps,
                     bridge,
+                    scenarios,
                 };
-                let mut sums = [0.0f64; 5];
+                let mut sums = [0.0f64; 15];
                 let mut first = points.start / 2;
                 while first < points.end.div_ceil(2) {
                     let (dispatches, next) =
@@ -1127,13 +1156,18 @@ impl ComputeBackend for GpuBackend {
                     }
                     first = next;
                 }
+                let count = points.end - points.start;
                 Ok(Figures {
                     moments: CoMoments::from_shifted_sums(
-                        points.end - points.start,
+                        count,
                         (0.0, 0.0),
-                        sums,
+                        [sums[0], sums[1], sums[2], sums[3], sums[4]],
                     ),
-                    greeks: None,
+                    greeks: greeks.then(|| {
+                        std::array::from_fn(|g| {
+                            Moments::from_shifted_sums(count, 0.0, sums[5 + 2 * g], sums[6 + 2 * g])
+                        })
+                    }),
                 })
             })
             .collect()

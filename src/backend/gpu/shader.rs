@@ -118,8 +118,9 @@ wgsl_struct! {
         rebate: f32,
         /// Bit 0: up barrier; bit 1: knock-in; bit 2: continuous monitoring.
         barrier_flags: u32,
-        /// Padding to 16 bytes.
-        _pad1: u32,
+        /// Greeks: the word of `qmc` where the nine finite-difference
+        /// scenarios start (five words each), then the five scale factors.
+        scenarios: u32,
         /// Padding to 16 bytes.
         _pad2: u32,
     }
@@ -386,5 +387,41 @@ mod tests {
                 .ok())
                 .is_none()
         );
+    }
+}
+
+#[cfg(test)]
+mod spirv {
+    use super::*;
+
+    /// Every pricing module also translates to SPIR-V (what wgpu does on
+    /// Vulkan): naga's validator accepts some modules its SPIR-V writer
+    /// cannot emit, and that shows only when a pipeline is created.
+    #[test]
+    fn every_pricing_module_writes_spirv() {
+        for &style in crate::products::Style::ALL {
+            let source = price_module(Multiply::Int64, style.wgsl(), 64);
+            let module = naga::front::wgsl::parse_str(&source).unwrap();
+            let info = naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::all(),
+            )
+            .validate(&module)
+            .unwrap();
+            for (qmc, greeks) in [(false, false), (true, false), (false, true), (true, true)] {
+                let mut constants = naga::back::PipelineConstants::default();
+                constants.insert("QMC".to_string(), f64::from(u8::from(qmc)));
+                constants.insert("GREEKS".to_string(), f64::from(u8::from(greeks)));
+                let (module, info) = naga::back::pipeline_constants::process_overrides(
+                    &module,
+                    &info,
+                    Some((naga::ShaderStage::Compute, "price")),
+                    &constants,
+                )
+                .unwrap();
+                naga::back::spv::write_vec(&module, &info, &Default::default(), None)
+                    .unwrap_or_else(|err| panic!("{style} qmc {qmc} greeks {greeks}: {err}"));
+            }
+        }
     }
 }
