@@ -5,7 +5,8 @@ use quantmc::rng::CHUNK;
 mod common;
 use common::{METHOD_PATHS, METHODS, PRODUCTS, pricing_job};
 use quantmc::{
-    Backend, Confidence, OptionKind, Portfolio, ReturnDistribution, RunOptions, Style, VarJob,
+    Backend, Confidence, OptionKind, Portfolio, PricingResult, ReturnDistribution, RunOptions,
+    Style, VarJob,
 };
 
 fn var_job(distribution: ReturnDistribution, scenarios: u64) -> VarJob {
@@ -33,6 +34,24 @@ fn close(a: f64, b: f64, relative: f64) -> bool {
 /// above the lane count, and past a chunk.
 const PATH_COUNTS: &[u64] = &[2, 7, 8, 9, 100, CHUNK + 3];
 
+/// The fast tier's price, standard error and path count are the oracle's,
+/// to 1e-9 relative.
+fn assert_same_estimate(what: &str, fast: &PricingResult, oracle: &PricingResult) {
+    assert!(
+        close(fast.price, oracle.price, 1e-9),
+        "{what}: {} vs {}",
+        fast.price,
+        oracle.price
+    );
+    assert!(
+        close(fast.std_error, oracle.std_error, 1e-9),
+        "{what}: SE {} vs {}",
+        fast.std_error,
+        oracle.std_error
+    );
+    assert_eq!(fast.paths, oracle.paths, "{what}");
+}
+
 fn check_pricing_against_scalar(options: RunOptions) {
     for &(kind, style, steps) in PRODUCTS {
         for &paths in PATH_COUNTS {
@@ -42,19 +61,7 @@ fn check_pricing_against_scalar(options: RunOptions) {
                 let oracle = quantmc::price(&job, Backend::Scalar).unwrap();
                 let fast = quantmc::price(&job, options).unwrap();
                 let what = format!("{kind} {style} N={steps} paths={paths} anti={antithetic}");
-                assert!(
-                    close(fast.price, oracle.price, 1e-9),
-                    "{what}: {} vs {}",
-                    fast.price,
-                    oracle.price
-                );
-                assert!(
-                    close(fast.std_error, oracle.std_error, 1e-9),
-                    "{what}: SE {} vs {}",
-                    fast.std_error,
-                    oracle.std_error
-                );
-                assert_eq!(fast.paths, oracle.paths);
+                assert_same_estimate(&what, &fast, &oracle);
             }
         }
     }
@@ -68,19 +75,7 @@ fn check_methods_against_scalar(options: RunOptions) {
                 let oracle = quantmc::price(&job, Backend::Scalar).unwrap();
                 let fast = quantmc::price(&job, options).unwrap();
                 let what = format!("{kind} {style} N={steps} paths={paths} {method}");
-                assert!(
-                    close(fast.price, oracle.price, 1e-9),
-                    "{what}: {} vs {}",
-                    fast.price,
-                    oracle.price
-                );
-                assert!(
-                    close(fast.std_error, oracle.std_error, 1e-9),
-                    "{what}: SE {} vs {}",
-                    fast.std_error,
-                    oracle.std_error
-                );
-                assert_eq!(fast.paths, oracle.paths, "{what}");
+                assert_same_estimate(&what, &fast, &oracle);
                 assert_eq!(fast.target_reached, oracle.target_reached, "{what}");
                 assert_eq!(fast.method, oracle.method);
                 assert_eq!(fast.greeks.is_some(), oracle.greeks.is_some(), "{what}");

@@ -31,10 +31,12 @@ import argparse
 import json
 import math
 import os
-import platform
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import cpu_model  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.path.join(ROOT, "target", "release", "quantmc")
@@ -130,7 +132,8 @@ def numba_to_target(sums, relative, budget, batch):
             )
 
 
-def quantlib_asian(relative, reference):
+def quantlib_market():
+    """Today and the Black-Scholes process of the benchmark's market."""
     import QuantLib as ql
 
     today = ql.Date(2, 1, 2026)
@@ -140,7 +143,13 @@ def quantlib_asian(relative, reference):
     rate = ql.YieldTermStructureHandle(ql.FlatForward(today, RATE, day_count))
     dividend = ql.YieldTermStructureHandle(ql.FlatForward(today, 0.0, day_count))
     vol = ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), VOL, day_count))
-    process = ql.BlackScholesMertonProcess(spot, dividend, rate, vol)
+    return today, ql.BlackScholesMertonProcess(spot, dividend, rate, vol)
+
+
+def quantlib_asian(relative, reference):
+    import QuantLib as ql
+
+    today, process = quantlib_market()
     # 64 fixings evenly spread over 365 days (whole days, so the fixing times
     # are within half a day of i T / 64).
     fixings = [today + int(round(365 * (i + 1) / FIXINGS)) for i in range(FIXINGS)]
@@ -168,14 +177,7 @@ def quantlib_asian(relative, reference):
 def quantlib_european(relative, reference, budget):
     import QuantLib as ql
 
-    today = ql.Date(2, 1, 2026)
-    ql.Settings.instance().evaluationDate = today
-    day_count = ql.Actual365Fixed()
-    spot = ql.QuoteHandle(ql.SimpleQuote(SPOT))
-    rate = ql.YieldTermStructureHandle(ql.FlatForward(today, RATE, day_count))
-    dividend = ql.YieldTermStructureHandle(ql.FlatForward(today, 0.0, day_count))
-    vol = ql.BlackVolTermStructureHandle(ql.BlackConstantVol(today, ql.NullCalendar(), VOL, day_count))
-    process = ql.BlackScholesMertonProcess(spot, dividend, rate, vol)
+    today, process = quantlib_market()
     option = ql.VanillaOption(ql.PlainVanillaPayoff(ql.Option.Call, STRIKE), ql.EuropeanExercise(today + 365))
     # A pilot of 10^6 paths gives the rate and the variance; the full run
     # (about 2e10 paths) is projected from them unless it fits the budget.
@@ -223,17 +225,6 @@ def quantmc_to_target(style_args, relative, method_args, first_round):
         seconds=result["elapsed_s"],
         projected=not result["target_reached"],
     )
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def table(title, rows, baseline_name):
