@@ -12,8 +12,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data)
         && let Ok(value) = count::parse_count(text)
     {
-        let digits = text.trim().strip_prefix('+').unwrap_or(text.trim());
-        let plain = digits.chars().all(|c| c.is_ascii_digit() || c == '_');
+        // Separators go first (as the parser takes them out), then a sign.
+        let cleaned: String = text.trim().chars().filter(|&c| c != '_').collect();
+        let digits = cleaned.strip_prefix('+').unwrap_or(&cleaned);
+        let plain = digits.chars().all(|c| c.is_ascii_digit());
         assert!(plain || value < 1 << 53, "{text:?} gave {value}");
     }
 });
