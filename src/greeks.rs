@@ -37,7 +37,7 @@
 use crate::lane::{Dual, Lane, TANGENTS};
 use crate::market::{Market, Monitoring};
 use crate::pricing::{GreeksMethod, PricingJob};
-use crate::products::{PathSetup, PathState, Product, Style, Terms};
+use crate::products::{PathSetup, PathState, Product, Style, Terms, path_value};
 
 pub use crate::stats::GREEKS;
 
@@ -211,31 +211,15 @@ impl GreekSetup {
         let dt = maturity / steps;
         let base = job.setup();
         let mu = rate - dividend - 0.5 * vol * vol;
-        let bumped = |market: Market, maturity: f64| {
-            let option = crate::OptionSpec {
-                maturity,
-                ..job.option
-            };
-            (
-                PathSetup::new(&market, &option),
-                (-market.rate * maturity).exp(),
-            )
-        };
-        let at = |spot| Market { spot, ..job.market };
+        let (scenarios, _) = difference_scenarios(job);
         let estimator = match method {
-            GreeksMethod::Fd => {
-                let (scenarios, _) = difference_scenarios(job);
-                Estimator::Differences {
-                    bumped: Box::new(std::array::from_fn(|k| scenarios[k + 1])),
-                }
-            }
+            GreeksMethod::Fd => Estimator::Differences {
+                bumped: Box::new(std::array::from_fn(|k| scenarios[k + 1])),
+            },
+            // The spot-bumped scenarios, S (1 +- 1%), for the barrier's gamma.
             GreeksMethod::Pathwise if continuous_payoff(job) => Estimator::Pathwise {
-                gamma_by_difference: (job.option.style == Style::Barrier).then(|| {
-                    Box::new([
-                        bumped(at(spot * (1.0 + SPOT_BUMP)), maturity).0,
-                        bumped(at(spot * (1.0 - SPOT_BUMP)), maturity).0,
-                    ])
-                }),
+                gamma_by_difference: (job.option.style == Style::Barrier)
+                    .then(|| Box::new([scenarios[1].0, scenarios[2].0])),
             },
             GreeksMethod::Pathwise => Estimator::LikelihoodRatio,
         };
@@ -392,24 +376,4 @@ impl GreekSetup {
             P::control::<Dual<L>, PUT>(&path, &terms).value,
         )
     }
-}
-
-/// The undiscounted payoff and control of the path of `setup` whose step
-/// normals are `sign * z`.
-#[inline(always)]
-pub(crate) fn path_value<P: Product, const PUT: bool, L: Lane>(
-    setup: &PathSetup,
-    z: &[L],
-    sign: f64,
-) -> (L, L) {
-    let terms = setup.terms::<L>();
-    let mut path = PathState::start::<P>(L::splat(setup.log_spot), &terms);
-    let (drift, diffusion) = (L::splat(setup.drift), L::splat(setup.diffusion * sign));
-    for &zj in z {
-        path.advance::<P>(drift + diffusion * zj, &terms);
-    }
-    (
-        P::payoff::<L, PUT>(&path, &terms),
-        P::control::<L, PUT>(&path, &terms),
-    )
 }

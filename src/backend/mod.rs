@@ -84,11 +84,12 @@ pub trait ComputeBackend: Send + Sync {
 }
 
 /// Figures of one fixed chunk of a job, computed on one thread.
-pub(crate) trait CpuKernel: Sync {
+pub(crate) trait CpuKernel: ChunkKernel + Sync + Sized {
     /// How the kernel computes, for [`ComputeBackend::describe`].
     fn describe(&self) -> String;
     /// Moments of the undiscounted samples `start .. end` (one chunk) of one
-    /// group, its normals from `draws`.
+    /// group, its normals from `draws`: the kernel's [`ChunkKernel`]
+    /// functions specialised for the job's product.
     fn price_chunk(
         &self,
         setup: &PathSetup,
@@ -97,7 +98,9 @@ pub(crate) trait CpuKernel: Sync {
         greeks: Option<&GreekSetup>,
         start: u64,
         end: u64,
-    ) -> Figures;
+    ) -> Figures {
+        Chunk::<Self>::moments(setup, job, draws, greeks, start, end)
+    }
     /// The P&L of scenarios `first .. first + out.len()`, written to `out`.
     fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]);
 }

@@ -4,10 +4,9 @@
 //! `sin_cos` and `exp`), so it shares no arithmetic with the SIMD kernels
 //! beyond the products' formulas.
 
-use super::{Chunk, ChunkKernel, CpuKernel, Draws};
+use super::{ChunkKernel, CpuKernel, Draws};
 use crate::greeks::{GREEKS, GreekSetup};
-use crate::pricing::PricingJob;
-use crate::products::{PathSetup, PathState, Product};
+use crate::products::{PathSetup, Product, path_value};
 use crate::risk::RiskModel;
 use crate::rng::qmc::qmc_normal;
 use crate::rng::{SUBSTREAM_NORMALS, chi_square, fill_normals, path_normal};
@@ -16,21 +15,6 @@ use crate::stats::{CoMoments, Figures, Moments};
 /// One f64 path at a time: the oracle.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct ScalarKernel;
-
-/// The undiscounted payoff and control of a path whose steps are
-/// `drift + diffusion * sign * z_j` for the normals `z` (in units of the step's
-/// standard deviation), `sign` +1, or -1 for the antithetic twin.
-fn path_values<P: Product, const PUT: bool>(setup: &PathSetup, z: &[f64], sign: f64) -> (f64, f64) {
-    let terms = setup.terms();
-    let mut path = PathState::start::<P>(setup.log_spot, &terms);
-    for &z in z {
-        path.advance::<P>(setup.drift + setup.diffusion * sign * z, &terms);
-    }
-    (
-        P::payoff::<f64, PUT>(&path, &terms),
-        P::control::<f64, PUT>(&path, &terms),
-    )
-}
 
 /// Sample `sample`'s step normals: its Philox draws, or its QMC point's
 /// normals turned into Brownian increments by the bridge. `w` is scratch.
@@ -64,9 +48,9 @@ impl ChunkKernel for ScalarKernel {
         let samples: Vec<(f64, f64)> = (start..end)
             .map(|index| {
                 sample_normals(draws, index, &mut z, &mut w);
-                let up = path_values::<P, PUT>(setup, &z, 1.0);
+                let up = path_value::<P, PUT, f64>(setup, &z, 1.0);
                 if ANTITHETIC {
-                    let down = path_values::<P, PUT>(setup, &z, -1.0);
+                    let down = path_value::<P, PUT, f64>(setup, &z, -1.0);
                     (0.5 * (up.0 + down.0), 0.5 * (up.1 + down.1))
                 } else {
                     up
@@ -130,18 +114,6 @@ fn scenario_pnl(model: &RiskModel, seed: u64, index: u64, normals: &mut [f64]) -
 impl CpuKernel for ScalarKernel {
     fn describe(&self) -> String {
         "f64".to_string()
-    }
-
-    fn price_chunk(
-        &self,
-        setup: &PathSetup,
-        job: &PricingJob,
-        draws: &Draws<'_>,
-        greeks: Option<&GreekSetup>,
-        start: u64,
-        end: u64,
-    ) -> Figures {
-        Chunk::<Self>::moments(setup, job, draws, greeks, start, end)
     }
 
     fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {

@@ -10,10 +10,9 @@
 
 use wide::f64x8;
 
-use super::{Chunk, ChunkKernel, CpuKernel, Draws};
+use super::{ChunkKernel, CpuKernel, Draws};
 use crate::greeks::{GREEKS, GreekSetup};
 use crate::hardware::compiled_simd;
-use crate::pricing::PricingJob;
 use crate::products::{PathSetup, PathState, Product};
 use crate::risk::RiskModel;
 use crate::rng::qmc::{BrownianBridge, directions, owen_scramble, qmc_uniform, sobol};
@@ -31,18 +30,6 @@ pub(crate) struct VectorKernel;
 impl CpuKernel for VectorKernel {
     fn describe(&self) -> String {
         format!("{}, f64x{LANES}", compiled_simd())
-    }
-
-    fn price_chunk(
-        &self,
-        setup: &PathSetup,
-        job: &PricingJob,
-        draws: &Draws<'_>,
-        greeks: Option<&GreekSetup>,
-        start: u64,
-        end: u64,
-    ) -> Figures {
-        Chunk::<Self>::moments(setup, job, draws, greeks, start, end)
     }
 
     fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {
@@ -354,11 +341,11 @@ fn greek_moments<P: Product, const PUT: bool, const ANTITHETIC: bool, const CONT
             }
         }
         Draws::Qmc { scrambles, bridge } => {
-            let directions = &directions()[..steps];
+            let sobol = SobolLanes::new(steps);
             let (mut z, mut w) = (vec![f64x8::ZERO; steps], vec![f64x8::ZERO; steps]);
             let lanes = LANES as u64;
             for first in (start / lanes * lanes..end).step_by(LANES) {
-                qmc_normals(directions, scrambles, first, &mut z);
+                sobol.normals(scrambles, first, &mut z);
                 bridge.increments(&z, &mut w, f64x8::splat);
                 let whole = first >= start && first + lanes <= end;
                 let mask = (!whole).then(|| lane_mask(|lane| first + lane, start, end));
@@ -376,17 +363,38 @@ fn greek_moments<P: Product, const PUT: bool, const ANTITHETIC: bool, const CONT
     }
 }
 
-/// The normals of points `first .. first + 8` (`first` a multiple of 8) of
-/// one replicate, dimension by dimension (construction order).
-#[inline(always)]
-fn qmc_normals(directions: &[[u32; 32]], scrambles: &[u32], first: u64, z: &mut [f64x8]) {
-    for (d, z) in z.iter_mut().enumerate() {
-        let v = &directions[d];
-        let base = sobol(v, first as u32);
-        let uniforms = std::array::from_fn(|lane| {
-            qmc_uniform(owen_scramble(base ^ sobol(v, lane as u32), scrambles[d]))
-        });
-        *z = inverse_normal_x8(f64x8::new(uniforms));
+/// The Sobol walk of one chunk's dimensions: their direction numbers and
+/// the lane offsets `x(l)`, `l < 8`, computed once per chunk.
+struct SobolLanes<'a> {
+    directions: &'a [[u32; 32]],
+    offsets: Vec<[u32; LANES]>,
+}
+
+impl<'a> SobolLanes<'a> {
+    fn new(steps: usize) -> Self {
+        let directions = &directions()[..steps];
+        let offsets = directions
+            .iter()
+            .map(|v| std::array::from_fn(|lane| sobol(v, lane as u32)))
+            .collect();
+        Self {
+            directions,
+            offsets,
+        }
+    }
+
+    /// The normals of points `first .. first + 8` (`first` a multiple of 8)
+    /// of the replicate with `scrambles`, dimension by dimension
+    /// (construction order).
+    #[inline(always)]
+    fn normals(&self, scrambles: &[u32], first: u64, z: &mut [f64x8]) {
+        for (d, z) in z.iter_mut().enumerate() {
+            let base = sobol(&self.directions[d], first as u32);
+            let uniforms = std::array::from_fn(|lane| {
+                qmc_uniform(owen_scramble(base ^ self.offsets[d][lane], scrambles[d]))
+            });
+            *z = inverse_normal_x8(f64x8::new(uniforms));
+        }
     }
 }
 
@@ -430,14 +438,14 @@ fn qmc_moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
     end: u64,
 ) -> CoMoments {
     let steps = setup.steps as usize;
-    let directions = &directions()[..steps];
+    let sobol = SobolLanes::new(steps);
     let (mut z, mut w) = (vec![f64x8::ZERO; steps], vec![f64x8::ZERO; steps]);
     let (drift, diffusion) = (f64x8::splat(setup.drift), f64x8::splat(setup.diffusion));
     let terms = setup.terms::<f64x8>();
     let mut sums = Sums::new();
     let lanes = LANES as u64;
     for first in (start / lanes * lanes..end).step_by(LANES) {
-        qmc_normals(directions, scrambles, first, &mut z);
+        sobol.normals(scrambles, first, &mut z);
         bridge.increments(&z, &mut w, f64x8::splat);
         let begin = PathState::start::<P>(f64x8::splat(setup.log_spot), &terms);
         let (mut up, mut down) = (begin, begin);
@@ -536,7 +544,7 @@ fn fill_pnl(model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {
 mod tests {
     use super::*;
     use crate::stats::Moments;
-    use crate::{Market, OptionKind, OptionSpec, Style};
+    use crate::{Market, OptionKind, OptionSpec, PricingJob, Style};
 
     /// Relative difference, with an absolute floor for values near zero.
     fn close(a: f64, b: f64, relative: f64) -> bool {

@@ -404,3 +404,23 @@ impl PathSetup {
         }
     }
 }
+
+/// The undiscounted payoff and control of the path of `setup` whose step
+/// normals are `sign * z`.
+#[inline(always)]
+pub fn path_value<P: Product, const PUT: bool, L: Lane>(
+    setup: &PathSetup,
+    z: &[L],
+    sign: f64,
+) -> (L, L) {
+    let terms = setup.terms::<L>();
+    let mut path = PathState::start::<P>(L::splat(setup.log_spot), &terms);
+    let (drift, diffusion) = (L::splat(setup.drift), L::splat(setup.diffusion * sign));
+    for &zj in z {
+        path.advance::<P>(drift + diffusion * zj, &terms);
+    }
+    (
+        P::payoff::<L, PUT>(&path, &terms),
+        P::control::<L, PUT>(&path, &terms),
+    )
+}
