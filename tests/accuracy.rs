@@ -2,6 +2,8 @@
 //! cover the truth 95% of the time, randomized QMC converges faster than
 //! `n^-1/2`, and the stopping rule stops where it says.
 
+mod common;
+use common::assert_95_coverage;
 use quantmc::pricing::{Precision, Sampler, Target};
 use quantmc::{Backend, Market, OptionKind, OptionSpec, PricingJob, Style};
 
@@ -80,13 +82,10 @@ fn every_estimator_is_unbiased_and_its_interval_covers_95_percent() {
             Some((asian, asian_se)),
         ),
     ];
-    // Binomial(240, 0.95): mean 228, sd 3.4; 3.5 sd either side.
-    let expected = 0.95 * SEEDS as f64;
-    let slack = 3.5 * (SEEDS as f64 * 0.95 * 0.05).sqrt();
     for (name, base, reference) in cases {
         let (truth, truth_se) = reference.unwrap_or_else(|| (base.closed_form().unwrap(), 0.0));
         for &(method, apply) in METHODS {
-            let mut covered = 0;
+            let mut covered = 0usize;
             let (mut sum, mut variance) = (0.0, 0.0);
             for seed in 0..SEEDS {
                 let job = apply(PricingJob {
@@ -105,10 +104,7 @@ fn every_estimator_is_unbiased_and_its_interval_covers_95_percent() {
                 variance += result.std_error.powi(2);
             }
             let what = format!("{name}, {method}");
-            assert!(
-                (f64::from(covered) - expected).abs() <= slack,
-                "{what}: the 95% interval covered the truth {covered} times in {SEEDS}"
-            );
+            assert_95_coverage(&what, covered, SEEDS as usize);
             // The mean of the estimates sits within 4 of its standard errors
             // (and the reference's) of the truth.
             let n = SEEDS as f64;

@@ -2,6 +2,8 @@
 //! discrete monitoring against Broadie-Glasserman-Kou, in-out parity path by
 //! path, and honest intervals.
 
+mod common;
+use common::assert_95_coverage;
 use quantmc::closed_form::{barrier_discrete_bgk, black_scholes};
 use quantmc::market::{Barrier, BarrierKind, Monitoring};
 use quantmc::{Backend, Market, OptionKind, OptionSpec, PricingJob, Style};
@@ -262,11 +264,7 @@ fn a_barrier_price_interval_covers_95_percent() {
             result.ci95[0] <= truth && truth <= result.ci95[1]
         })
         .count();
-    let slack = 3.5 * (seeds as f64 * 0.95 * 0.05).sqrt();
-    assert!(
-        (covered as f64 - 0.95 * seeds as f64).abs() <= slack,
-        "covered {covered} of {seeds}"
-    );
+    assert_95_coverage("down-and-out call", covered, seeds as usize);
 }
 
 #[test]

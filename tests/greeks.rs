@@ -1,6 +1,8 @@
 //! Greeks: every estimator against the closed forms' derivatives, pathwise
 //! against bump-and-revalue, and honest standard errors.
 
+mod common;
+use common::assert_95_coverage;
 use quantmc::market::{Barrier, BarrierKind, Monitoring};
 use quantmc::pricing::{Greek, Greeks, GreeksMethod};
 use quantmc::{Backend, Market, OptionKind, OptionSpec, PricingJob, Style};
@@ -268,11 +270,7 @@ fn the_delta_interval_covers_95_percent() {
             (delta.value - exact).abs() <= quantmc::Z_95 * delta.std_error
         })
         .count();
-    let slack = 3.5 * (seeds as f64 * 0.95 * 0.05).sqrt();
-    assert!(
-        (covered as f64 - 0.95 * seeds as f64).abs() <= slack,
-        "covered {covered} of {seeds}"
-    );
+    assert_95_coverage("delta", covered, seeds as usize);
 }
 
 #[test]

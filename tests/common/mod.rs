@@ -1,4 +1,6 @@
-//! Jobs shared by the tier tests (tiers.rs, gpu.rs).
+//! Jobs and checks shared by the test crates.
+// Each test crate uses a part of this module.
+#![allow(dead_code)]
 
 use quantmc::market::{Barrier, BarrierKind, Monitoring};
 use quantmc::pricing::{GreeksMethod, Precision, Sampler, Target};
@@ -71,11 +73,9 @@ pub fn pricing_job(
 
 /// The estimation methods every tier must agree on: each turns a plain job
 /// (whose path count is a multiple of 8) into one using the method.
-#[allow(dead_code)]
 /// A method: its name and how it changes a plain job.
 pub type Method = (&'static str, fn(PricingJob) -> PricingJob);
 
-#[allow(dead_code)]
 pub const METHODS: &[Method] = &[
     ("control variate", |job| PricingJob {
         control_variate: true,
@@ -129,5 +129,15 @@ pub const METHODS: &[Method] = &[
 
 /// Path counts for the methods: multiples of 8 (replicates and pairs split
 /// them evenly), one below a lane group per replicate, and past a chunk.
-#[allow(dead_code)]
 pub const METHOD_PATHS: &[u64] = &[8, 24, 200, 2 * 16384 + 8];
+
+/// Asserts that a 95% interval covered the truth `covered` times in `seeds`
+/// within binomial noise: 3.5 standard deviations of Binomial(seeds, 0.95).
+pub fn assert_95_coverage(what: &str, covered: usize, seeds: usize) {
+    let seeds = seeds as f64;
+    let slack = 3.5 * (seeds * 0.95 * 0.05).sqrt();
+    assert!(
+        (covered as f64 - 0.95 * seeds).abs() <= slack,
+        "{what}: the 95% interval covered the truth {covered} times in {seeds}"
+    );
+}
