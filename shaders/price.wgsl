@@ -229,16 +229,14 @@ fn finish_walk(walk: Walk) -> GreekValues {
         }
         v[k] = scenario(k).discount * value;
     }
-    let scale = params.scenarios + 45u;
-    let f = bitcast<vec4<f32>>(vec4<u32>(qmc[scale], qmc[scale + 1u], qmc[scale + 2u], qmc[scale + 3u]));
-    let theta_scale = bitcast<f32>(qmc[scale + 4u]);
     var result: GreekValues;
     result.values = finish(walk.up[0], walk.down[0]);
-    result.greeks[0] = (v[1] - v[2]) * f.x;
-    result.greeks[1] = (v[1] - 2.0 * v[0] + v[2]) * f.y;
-    result.greeks[2] = (v[3] - v[4]) * f.z;
-    result.greeks[3] = (v[5] - v[6]) * f.w;
-    result.greeks[4] = (v[8] - v[7]) * theta_scale;
+    // Raw differences: the host applies the scale factors to the means.
+    result.greeks[0] = v[1] - v[2];
+    result.greeks[1] = v[1] - 2.0 * v[0] + v[2];
+    result.greeks[2] = v[3] - v[4];
+    result.greeks[3] = v[5] - v[6];
+    result.greeks[4] = v[8] - v[7];
     return result;
 }
 

@@ -54,10 +54,13 @@ pub const MATURITY_BUMP: f64 = 0.005;
 #[derive(Debug, Clone)]
 pub(crate) struct GreekSetup {
     estimator: Estimator,
+    /// What each raw estimator is multiplied by to give the Greek (the
+    /// discount factor and the constant factors of its formula), applied
+    /// once to the means and spreads instead of to every sample.
+    scales: [f64; GREEKS],
     base: PathSetup,
     /// The discount factor `e^{-rT}`.
     discount: f64,
-    spot: f64,
     vol: f64,
     rate: f64,
     maturity: f64,
@@ -224,15 +227,27 @@ impl GreekSetup {
             GreeksMethod::Pathwise => Estimator::LikelihoodRatio,
         };
         let step_variance = vol * vol * dt;
+        let discount = (-rate * maturity).exp();
+        let step_sd = vol * dt.sqrt();
+        let scales = match &estimator {
+            Estimator::Pathwise {
+                gamma_by_difference: Some(_),
+            } => [1.0, 1.0 / (2.0 * SPOT_BUMP * spot), 1.0, 1.0, 1.0].map(|f| f * discount),
+            Estimator::Pathwise { .. } => [1.0, 1.0 / spot, 1.0, 1.0, 1.0].map(|f| f * discount),
+            Estimator::LikelihoodRatio => {
+                [1.0 / (step_sd * spot), 1.0 / (spot * spot), 1.0, 1.0, 1.0].map(|f| f * discount)
+            }
+            Estimator::Differences { .. } => difference_scenarios(job).1,
+        };
         Self {
             estimator,
+            scales,
             base,
-            discount: (-rate * maturity).exp(),
-            spot,
+            discount,
             vol,
             rate,
             maturity,
-            step_sd: vol * dt.sqrt(),
+            step_sd,
             drift_score: mu * dt.sqrt() / vol,
             log_spot: [spot.ln(), 1.0 / spot, 0.0, 0.0, 0.0],
             // d(mu dt): d/dvol = -vol dt, d/dr = dt, d/dT = mu / N.
@@ -256,46 +271,44 @@ impl GreekSetup {
         }
     }
 
-    /// The discounted (delta, gamma, vega, rho, theta) estimators of one path
-    /// of product `P` whose step normals are `sign * z`, and the path's
-    /// undiscounted payoff and control (the price's sample, from the same
-    /// pass).
+    /// The raw (delta, gamma, vega, rho, theta) estimators of one path of
+    /// product `P` whose step normals are `sign * z` (times
+    /// [`GreekSetup::scales`] they are the Greeks' estimators), and the
+    /// path's undiscounted payoff and control (the price's sample, from the
+    /// same pass).
     #[inline(always)]
     pub fn estimators<P: Product, const PUT: bool, L: Lane>(
         &self,
         z: &[L],
         sign: f64,
     ) -> ([L; GREEKS], L, L) {
-        let d = self.discount;
         let s = L::splat;
         match &self.estimator {
             Estimator::Pathwise {
                 gamma_by_difference,
             } => {
                 let (f, control) =
-                    self.dual_payoff::<P, PUT, L>(&self.base, self.log_spot[0], z, sign);
+                    self.dual_payoff::<P, PUT, L, TANGENTS>(&self.base, self.log_spot[0], z, sign);
                 let [f_spot, f_vol, f_rate, f_maturity] = f.tangent;
                 let gamma = match gamma_by_difference {
                     Some(setups) => {
                         let [up, down] = &**setups;
+                        // Only the spot's tangent: a third of the work.
                         let delta_at = |setup: &PathSetup| {
-                            self.dual_payoff::<P, PUT, L>(setup, setup.log_spot, z, sign)
+                            self.dual_payoff::<P, PUT, L, 1>(setup, setup.log_spot, z, sign)
                                 .0
                                 .tangent[0]
                         };
-                        (delta_at(up) - delta_at(down)) * s(d / (2.0 * SPOT_BUMP * self.spot))
+                        delta_at(up) - delta_at(down)
                     }
-                    None => {
-                        let z1 = z[0] * s(sign / self.step_sd);
-                        f_spot * (z1 - s(1.0)) * s(d / self.spot)
-                    }
+                    None => z[0].mul_add(s(sign / self.step_sd), s(-1.0)) * f_spot,
                 };
                 let greeks = [
-                    f_spot * s(d),
+                    f_spot,
                     gamma,
-                    f_vol * s(d),
-                    (f_rate - f.value * s(self.maturity)) * s(d),
-                    (f.value * s(self.rate) - f_maturity) * s(d),
+                    f_vol,
+                    f.value.mul_add(s(-self.maturity), f_rate),
+                    f.value.mul_add(s(self.rate), -f_maturity),
                 ];
                 (greeks, f.value, control)
             }
@@ -311,69 +324,72 @@ impl GreekSetup {
                     rate_score += zj * s(sqrt_dt / self.vol);
                     maturity_score += square * s(0.5) + zj * s(self.drift_score);
                 }
-                let spot_score = z1 * s(1.0 / (self.step_sd * self.spot));
                 let gamma_weight = (z1 * z1 - s(1.0)) * s(1.0 / (self.step_sd * self.step_sd))
                     - z1 * s(1.0 / self.step_sd);
-                let df = f * s(d);
                 let greeks = [
-                    df * spot_score,
-                    df * gamma_weight * s(1.0 / (self.spot * self.spot)),
-                    df * vol_score,
-                    df * (rate_score - s(self.maturity)),
-                    df * (s(self.rate) - maturity_score * s(1.0 / self.maturity)),
+                    f * z1,
+                    f * gamma_weight,
+                    f * vol_score,
+                    f * (rate_score - s(self.maturity)),
+                    f * (s(self.rate) - maturity_score * s(1.0 / self.maturity)),
                 ];
                 (greeks, f, control)
             }
             Estimator::Differences { bumped } => {
                 let (f, control) = path_value::<P, PUT, L>(&self.base, z, sign);
-                let base = f * s(d);
+                let base = f * s(self.discount);
                 let value: [L; 8] = std::array::from_fn(|k| {
                     let (setup, discount) = &bumped[k];
                     path_value::<P, PUT, L>(setup, z, sign).0 * s(*discount)
                 });
-                let h_spot = SPOT_BUMP * self.spot;
                 let greeks = [
-                    (value[0] - value[1]) * s(0.5 / h_spot),
-                    (value[0] - base - base + value[1]) * s(1.0 / (h_spot * h_spot)),
-                    (value[2] - value[3]) * s(0.5 / (VOL_BUMP * self.vol)),
-                    (value[4] - value[5]) * s(0.5 / RATE_BUMP),
-                    (value[7] - value[6]) * s(0.5 / (MATURITY_BUMP * self.maturity)),
+                    value[0] - value[1],
+                    value[0] - base - base + value[1],
+                    value[2] - value[3],
+                    value[4] - value[5],
+                    value[7] - value[6],
                 ];
                 (greeks, f, control)
             }
         }
     }
 
+    /// What the raw estimators of [`GreekSetup::estimators`] are multiplied
+    /// by to give the Greeks: applied to their means and spreads.
+    pub fn scales(&self) -> [f64; GREEKS] {
+        self.scales
+    }
+
     /// The undiscounted payoff of the path from `log_spot` in dual numbers
-    /// (its value and its derivatives with respect to spot, vol, rate and
-    /// maturity), and the path's control.
+    /// (its value and its derivatives with respect to the first `N` of spot,
+    /// vol, rate and maturity), and the path's control.
     #[inline(always)]
-    fn dual_payoff<P: Product, const PUT: bool, L: Lane>(
+    fn dual_payoff<P: Product, const PUT: bool, L: Lane, const N: usize>(
         &self,
         setup: &PathSetup,
         log_spot: f64,
         z: &[L],
         sign: f64,
-    ) -> (Dual<L>, L) {
-        let dual = |c: &[f64; 1 + TANGENTS]| Dual::<L>::new(c[0], [c[1], c[2], c[3], c[4]]);
+    ) -> (Dual<L, N>, L) {
+        let dual =
+            |c: &[f64; 1 + TANGENTS]| Dual::<L, N>::new(c[0], std::array::from_fn(|i| c[1 + i]));
         let mut start = dual(&self.log_spot);
         start.value = L::splat(log_spot);
         // A bumped spot's log price moves with it: d ln S / dS = 1 / S.
         start.tangent[0] = L::splat(1.0 / setup.spot);
         let (drift, diffusion) = (dual(&self.drift), dual(&self.diffusion));
-        let mut terms: Terms<Dual<L>> = setup.terms();
+        let mut terms: Terms<Dual<L, N>> = setup.terms();
         terms.bridge = dual(&self.crossing);
         let mut path = PathState::start::<P>(start, &terms);
         for &zj in z {
-            let shock = Dual {
-                value: zj * L::splat(sign),
-                tangent: [L::splat(0.0); TANGENTS],
-            };
-            path.advance::<P>(drift + diffusion * shock, &terms);
+            // ln S + drift, then the shock, fused: on the first step
+            // `ln S + drift` is the same for every sample.
+            let log_price = diffusion.times_plus(zj * L::splat(sign), path.log_price + drift);
+            path.advance_to::<P>(log_price, &terms);
         }
         (
-            P::payoff::<Dual<L>, PUT>(&path, &terms),
-            P::control::<Dual<L>, PUT>(&path, &terms).value,
+            P::payoff::<Dual<L, N>, PUT>(&path, &terms),
+            P::control::<Dual<L, N>, PUT>(&path, &terms).value,
         )
     }
 }

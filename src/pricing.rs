@@ -504,12 +504,14 @@ pub fn estimate(job: &PricingJob, groups: &[Figures]) -> Estimate {
     }
 }
 
-/// The Greeks of `job` from its groups' figures (already discounted per
-/// sample): the mean over every sample, and the standard error from the
-/// sample spread (plain Monte Carlo) or the spread of the replicate means
-/// (randomized QMC). `None` when the job asked for none.
+/// The Greeks of `job` from its groups' figures (the moments of the raw
+/// per-sample estimators, [`crate::greeks`]): the mean over every sample,
+/// and the standard error from the sample spread (plain Monte Carlo) or the
+/// spread of the replicate means (randomized QMC), both times the
+/// estimator's scale. `None` when the job asked for none.
 pub fn greeks_estimate(job: &PricingJob, groups: &[Figures]) -> Option<Greeks> {
     let method = job.greeks?;
+    let scales = crate::greeks::GreekSetup::new(job, method).scales();
     let per_group: Vec<[Moments; GREEKS]> = groups.iter().filter_map(|g| g.greeks).collect();
     if per_group.len() != groups.len() {
         return None;
@@ -531,8 +533,8 @@ pub fn greeks_estimate(job: &PricingJob, groups: &[Figures]) -> Option<Greeks> {
             }
         };
         Greek {
-            value: pooled.mean,
-            std_error,
+            value: pooled.mean * scales[i],
+            std_error: std_error * scales[i].abs(),
         }
     };
     Some(Greeks {

@@ -394,21 +394,15 @@ fn bad_barriers_are_refused_naming_the_field() {
     );
 }
 
-/// A discretely watched barrier priced by an independent simulator: plain
-/// `rand` normals (not Philox), each monitoring interval walked in `substeps`
-/// exact GBM steps, the barrier checked only at the monitoring dates. Returns
-/// the discounted mean and its standard error.
-fn fine_grid_price(
-    market: &Market,
-    kind: OptionKind,
-    strike: f64,
-    maturity: f64,
-    barrier: &Barrier,
-    fixings: u32,
-    substeps: u32,
-    paths: u32,
-    seed: u64,
-) -> (f64, f64) {
+/// `job`'s discretely watched barrier priced by an independent simulator:
+/// plain `rand` normals (not Philox), each monitoring interval walked in
+/// `substeps` exact GBM steps, the barrier checked only at the monitoring
+/// dates. Returns the discounted mean and its standard error.
+fn fine_grid_price(job: &PricingJob, substeps: u32, paths: u32, seed: u64) -> (f64, f64) {
+    let (market, option) = (&job.market, &job.option);
+    let (kind, strike, maturity, fixings) =
+        (option.kind, option.strike, option.maturity, option.steps);
+    let barrier = option.barrier.expect("a barrier job");
     use rand_distr::{Distribution, StandardNormal};
     let mut rng = StdRng::seed_from_u64(seed);
     let dt = maturity / f64::from(fixings * substeps);
@@ -485,22 +479,9 @@ fn discrete_barriers_match_an_independent_fine_grid_simulation() {
                 monitoring: Monitoring::Discrete,
             };
             let (strike, maturity, fixings) = (102.0, 0.75, 12);
-            let result = quantmc::price(
-                &job(market, kind, strike, maturity, fixings, barrier, 200_000),
-                Backend::Rayon,
-            )
-            .unwrap();
-            let (fine, fine_se) = fine_grid_price(
-                &market,
-                kind,
-                strike,
-                maturity,
-                &barrier,
-                fixings,
-                8,
-                100_000,
-                index as u64,
-            );
+            let job = job(market, kind, strike, maturity, fixings, barrier, 200_000);
+            let result = quantmc::price(&job, Backend::Rayon).unwrap();
+            let (fine, fine_se) = fine_grid_price(&job, 8, 100_000, index as u64);
             let combined = result.std_error.hypot(fine_se);
             println!(
                 "{barrier_kind} {kind}: quantmc {:.4} +- {:.4}, fine grid {fine:.4} +- {fine_se:.4}",

@@ -249,7 +249,7 @@ impl GreekSums {
                 d = mask.select(d, f64x8::ZERO);
             }
             sums[0] += d;
-            sums[1] += d * d;
+            sums[1] = d.mul_add(d, sums[1]);
         }
     }
 
@@ -296,7 +296,9 @@ fn greek_moments<P: Product, const PUT: bool, const ANTITHETIC: bool, const CONT
     start: u64,
     end: u64,
 ) -> Figures {
-    let steps = setup.steps as usize;
+    // A compile-time step count where the product fixes one (the European
+    // and the digital: one step), so the walks below unroll.
+    let steps = P::STEPS.unwrap_or(setup.steps) as usize;
     let mut sums = Sums::new();
     let mut greek_sums = GreekSums::new();
     let mut add = |values: ([f64x8; GREEKS], Values), mask: Option<f64x8>, lane: usize| {

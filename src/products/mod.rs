@@ -60,8 +60,14 @@ impl<L: Lane> PathState<L> {
     /// observes the step ([`Product::step`]).
     #[inline(always)]
     pub fn advance<P: Product>(&mut self, increment: L, terms: &Terms<L>) {
+        self.advance_to::<P>(self.log_price + increment, terms);
+    }
+
+    /// One time step to `log_price`.
+    #[inline(always)]
+    pub fn advance_to<P: Product>(&mut self, log_price: L, terms: &Terms<L>) {
         let previous = self.log_price;
-        self.log_price += increment;
+        self.log_price = log_price;
         self.running = P::step(self.running, previous, self.log_price, terms);
         self.log_sum += self.log_price;
     }

@@ -1112,7 +1112,7 @@ impl ComputeBackend for GpuBackend {
         };
         let scenarios = words.len() as u32;
         if greeks {
-            let (setups, scales) = crate::greeks::difference_scenarios(job);
+            let (setups, _) = crate::greeks::difference_scenarios(job);
             for (setup, discount) in setups {
                 words.extend(
                     [
@@ -1125,7 +1125,6 @@ impl ComputeBackend for GpuBackend {
                     .map(|x| (x as f32).to_bits()),
                 );
             }
-            words.extend(scales.map(|x| (x as f32).to_bits()));
         }
         // The job's own table (a few KB), not a pooled buffer: a concurrent
         // job on another thread must not overwrite it before these

@@ -119,7 +119,8 @@ wgsl_struct! {
         /// Bit 0: up barrier; bit 1: knock-in; bit 2: continuous monitoring.
         barrier_flags: u32,
         /// Greeks: the word of `qmc` where the nine finite-difference
-        /// scenarios start (five words each), then the five scale factors.
+        /// scenarios start (five words each; the host scales the raw
+        /// differences).
         scenarios: u32,
         /// Padding to 16 bytes.
         _pad2: u32,
