@@ -59,6 +59,7 @@ fn var_job(scenarios: u64) -> VarJob {
             weight: 1.0 / ASSETS as f64,
             mu: 0.0004,
             sigma: 0.01 + 0.002 * i as f64,
+            price: None,
         })
         .collect();
     let correlation = (0..ASSETS)

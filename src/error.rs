@@ -70,6 +70,22 @@ pub enum InputError {
         /// Where and why.
         message: String,
     },
+    /// The price file could not be read.
+    #[error("cannot read price file {path}: {message}")]
+    PricesRead {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The price file is not a usable price history.
+    #[error("bad price file {path}: {message}")]
+    PricesFormat {
+        /// The file.
+        path: PathBuf,
+        /// The row and column, and why.
+        message: String,
+    },
 }
 
 impl InputError {

@@ -51,6 +51,7 @@ pub mod calibrate;
 pub mod closed_form;
 pub mod error;
 pub mod files;
+pub mod fit;
 pub mod greeks;
 pub mod hardware;
 pub mod lane;

@@ -25,6 +25,10 @@ pub struct Asset {
     pub mu: f64,
     /// Daily return volatility, > 0.
     pub sigma: f64,
+    /// The current price, > 0, where known (a fitted book records the last
+    /// price of its history).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<f64>,
 }
 
 /// A portfolio: its value, its assets and their return correlation.
@@ -118,6 +122,9 @@ impl Portfolio {
             finite(&format!("assets[{i}].weight"), asset.weight)?;
             finite(&format!("assets[{i}].mu"), asset.mu)?;
             positive(&format!("assets[{i}].sigma"), asset.sigma)?;
+            if let Some(price) = asset.price {
+                positive(&format!("assets[{i}].price"), price)?;
+            }
         }
         let k = self.assets.len();
         if self.correlation.len() != k {

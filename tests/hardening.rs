@@ -115,6 +115,7 @@ fn portfolio(value: f64, weights: &[f64]) -> Portfolio {
                 weight,
                 mu: 0.0003,
                 sigma: 0.02,
+                price: None,
             })
             .collect(),
         correlation: (0..k)
@@ -432,7 +433,7 @@ proptest! {
             assets: weights
                 .iter()
                 .enumerate()
-                .map(|(i, &weight)| Asset { name: format!("A{i}"), weight, mu: 1e-4, sigma: 0.02 })
+                .map(|(i, &weight)| Asset { name: format!("A{i}"), weight, mu: 1e-4, sigma: 0.02, price: None })
                 .collect(),
             correlation: (0..k)
                 .map(|i| (0..k).map(|j| if i == j { 1.0 } else { rho }).collect())

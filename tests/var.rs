@@ -135,6 +135,7 @@ fn parametric_normal_var_is_the_textbook_figure() {
             weight: 1.0,
             mu: 0.0,
             sigma: 0.02,
+            price: None,
         }],
         correlation: vec![vec![1.0]],
     };

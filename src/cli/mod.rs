@@ -119,6 +119,8 @@ enum Command {
     Price(PriceArgs),
     /// Portfolio Value-at-Risk and Expected Shortfall by Monte Carlo.
     Var(VarArgs),
+    /// Fit a portfolio (means, volatilities, correlations) to a price history.
+    Fit(FitArgs),
     /// Show the detected hardware, the available backends and Auto's choices.
     Info,
     /// Time each tier at a few sizes and store where each starts to win, for Auto.
@@ -283,6 +285,40 @@ struct VarArgs {
     run: RunArgs,
 }
 
+#[derive(Debug, Args)]
+struct FitArgs {
+    /// CSV of closing prices: a date column (YYYY-MM-DD), then one column per
+    /// asset named in the header (see examples/prices.csv).
+    #[arg(long)]
+    prices: PathBuf,
+    /// The book's weights: `equal`, or NAME=WEIGHT for every asset of the
+    /// file, comma-separated (AAPL=0.3,MSFT=0.7).
+    #[arg(
+        long,
+        conflicts_with = "portfolio",
+        required_unless_present = "portfolio"
+    )]
+    weights: Option<String>,
+    /// Take the value and weights from this portfolio file (matched by asset
+    /// name) instead; its fitted figures are replaced.
+    #[arg(long)]
+    portfolio: Option<PathBuf>,
+    /// The book's value (default 1000000, or the --portfolio file's).
+    #[arg(long, allow_hyphen_values = true)]
+    value: Option<f64>,
+    /// RiskMetrics EWMA volatilities and correlations with this decay (0.94
+    /// is RiskMetrics' daily value) instead of the sample ones.
+    #[arg(long, allow_hyphen_values = true)]
+    ewma: Option<f64>,
+    /// Replace a correlation matrix that is not positive semi-definite by the
+    /// nearest one that is (Higham), instead of refusing it.
+    #[arg(long)]
+    nearest_psd: bool,
+    /// Write the portfolio JSON here instead of to stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
 fn parse_backend(text: &str) -> Result<Backend, String> {
     text.parse()
         .map_err(|err: quantmc::InputError| err.to_string())
@@ -310,6 +346,13 @@ pub fn run() -> Result<(), CliError> {
             let result = quantmc::var(&job, args.run.options(&env)?)?;
             warn(&result.warnings);
             output::print_var(&result, args.run.json)?;
+        }
+        Command::Fit(args) => {
+            let job = fit_job(&args)?;
+            let history = quantmc::fit::PriceHistory::from_file(&args.prices)
+                .map_err(quantmc::Error::from)?;
+            let fitted = quantmc::fit::fit(&history, &job).map_err(quantmc::Error::from)?;
+            output::print_fit(&fitted, args.output.as_deref())?;
         }
         Command::Info => output::print_info(&env)?,
         Command::Calibrate { json } => {
@@ -411,6 +454,51 @@ fn target(args: &PriceArgs) -> Option<Target> {
             .max_paths
             .unwrap_or_else(|| DEFAULT_MAX_PATHS.max(args.paths)),
     })
+}
+
+fn fit_job(args: &FitArgs) -> Result<quantmc::fit::FitJob, quantmc::Error> {
+    use quantmc::fit::{FitJob, Weighting, Weights};
+    let (weights, book_value) = match (&args.weights, &args.portfolio) {
+        (_, Some(path)) => {
+            let book = Portfolio::from_file(path)?;
+            let named = book.assets.iter().map(|a| (a.name.clone(), a.weight));
+            (Weights::Named(named.collect()), Some(book.value))
+        }
+        (Some(text), None) if text.trim() == "equal" => (Weights::Equal, None),
+        (Some(text), None) => (Weights::Named(parse_weights(text)?), None),
+        (None, None) => unreachable!("clap requires --weights or --portfolio"),
+    };
+    Ok(FitJob {
+        weighting: args
+            .ewma
+            .map_or(Weighting::Sample, |lambda| Weighting::Ewma { lambda }),
+        nearest_psd: args.nearest_psd,
+        value: args.value.or(book_value).unwrap_or(1_000_000.0),
+        weights,
+    })
+}
+
+/// `NAME=WEIGHT,NAME=WEIGHT,...`.
+fn parse_weights(text: &str) -> Result<Vec<(String, f64)>, quantmc::InputError> {
+    text.split(',')
+        .map(|pair| {
+            let (name, weight) = pair.split_once('=').ok_or_else(|| {
+                quantmc::InputError::invalid(
+                    "weights",
+                    pair,
+                    "expected NAME=WEIGHT pairs separated by commas, or 'equal'",
+                )
+            })?;
+            let weight: f64 = weight.trim().parse().map_err(|_| {
+                quantmc::InputError::invalid(
+                    format!("weights.{}", name.trim()),
+                    weight,
+                    "not a number",
+                )
+            })?;
+            Ok((name.trim().to_string(), weight))
+        })
+        .collect()
 }
 
 fn var_job(args: &VarArgs) -> Result<VarJob, quantmc::Error> {

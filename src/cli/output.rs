@@ -240,3 +240,46 @@ pub fn print_calibration(
     let rows: Vec<(&str, String)> = rows.iter().map(|(l, v)| (l.as_str(), v.clone())).collect();
     emit(&format!("wrote {}\n{}", path.display(), table(&rows)))
 }
+
+/// The fitted book as portfolio JSON, one asset and one correlation row a
+/// line, to `path` (with a one-line summary on stdout) or to stdout. A
+/// repaired correlation is said on stderr.
+pub fn print_fit(fit: &quantmc::fit::Fit, path: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let book = &fit.portfolio;
+    let assets: Vec<String> = book
+        .assets
+        .iter()
+        .map(|asset| format!("    {}", serde_json::to_string(asset).expect("plain data")))
+        .collect();
+    let rows: Vec<String> = book
+        .correlation
+        .iter()
+        .map(|row| format!("    {}", serde_json::to_string(row).expect("plain data")))
+        .collect();
+    let text = format!(
+        "{{\n  \"value\": {},\n  \"assets\": [\n{}\n  ],\n  \"correlation\": [\n{}\n  ]\n}}",
+        serde_json::to_string(&book.value).expect("plain data"),
+        assets.join(",\n"),
+        rows.join(",\n")
+    );
+    if let Some(change) = fit.repaired {
+        eprintln!(
+            "note: the fitted correlation was not positive semi-definite; replaced by the nearest correlation matrix (largest change of an entry {change:.3e})"
+        );
+    }
+    match path {
+        Some(path) => {
+            std::fs::write(path, text + "\n")
+                .with_context(|| format!("writing {}", path.display()))?;
+            emit(&format!(
+                "fitted {} assets to {} daily returns ({} .. {}); wrote {}",
+                book.assets.len(),
+                fit.observations,
+                fit.dates.0,
+                fit.dates.1,
+                path.display()
+            ))
+        }
+        None => emit(&text),
+    }
+}
