@@ -54,6 +54,7 @@ pub mod files;
 pub mod fit;
 pub mod greeks;
 pub mod hardware;
+pub mod historical;
 pub mod lane;
 pub mod market;
 pub mod pricing;

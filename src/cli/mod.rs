@@ -281,6 +281,14 @@ struct VarArgs {
     /// Degrees of freedom of the Student-t distribution (> 2; default 5).
     #[arg(long, allow_hyphen_values = true)]
     dof: Option<f64>,
+    /// Also the historical-simulation VaR/ES from this price CSV (the layout
+    /// `quantmc fit` reads), beside the Monte Carlo figures.
+    #[arg(long)]
+    historical: Option<PathBuf>,
+    /// Filtered historical simulation: rescale each past return to today's
+    /// EWMA volatility with this decay (e.g. 0.94).
+    #[arg(long, requires = "historical", allow_hyphen_values = true)]
+    filtered_ewma: Option<f64>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -343,9 +351,29 @@ pub fn run() -> Result<(), CliError> {
         }
         Command::Var(args) => {
             let job = var_job(&args)?;
+            // The price file is read and checked before any simulation.
+            let history = match &args.historical {
+                Some(path) => Some(
+                    quantmc::fit::PriceHistory::from_file(path).map_err(quantmc::Error::from)?,
+                ),
+                None => None,
+            };
+            let historical = match &history {
+                Some(history) => Some(
+                    quantmc::historical::historical_var(
+                        &job.portfolio,
+                        history,
+                        &job.confidences,
+                        job.horizon_days,
+                        args.filtered_ewma,
+                    )
+                    .map_err(quantmc::Error::from)?,
+                ),
+                None => None,
+            };
             let result = quantmc::var(&job, args.run.options(&env)?)?;
             warn(&result.warnings);
-            output::print_var(&result, args.run.json)?;
+            output::print_var(&result, historical.as_ref(), args.run.json)?;
         }
         Command::Fit(args) => {
             let job = fit_job(&args)?;

@@ -10,6 +10,7 @@ use quantmc::calibrate::Timing;
 use quantmc::selector::{self, Calibration, Work, Workload};
 
 use super::Environment;
+use quantmc::historical::{HistoricalLevel, HistoricalResult};
 use quantmc::{PricingResult, VarResult, hardware};
 
 fn emit(text: &str) -> anyhow::Result<()> {
@@ -104,9 +105,13 @@ fn by_level(result: &VarResult, pick: impl Fn(&quantmc::RiskLevel) -> f64) -> Va
 }
 
 /// Prints a VaR/ES run.
-pub fn print_var(result: &VarResult, json: bool) -> anyhow::Result<()> {
+pub fn print_var(
+    result: &VarResult,
+    historical: Option<&HistoricalResult>,
+    json: bool,
+) -> anyhow::Result<()> {
     if json {
-        let object = json!({
+        let mut object = json!({
             "scenarios": result.scenarios,
             "seed": result.seed,
             "tier": result.tier,
@@ -121,6 +126,26 @@ pub fn print_var(result: &VarResult, json: bool) -> anyhow::Result<()> {
             "parametric_var": by_level(result, |l| l.parametric_var),
             "parametric_es": by_level(result, |l| l.parametric_es),
         });
+        if let Some(h) = historical {
+            let pick = |f: fn(&HistoricalLevel) -> f64| -> Value {
+                Value::Object(
+                    h.levels
+                        .iter()
+                        .map(|l| (l.confidence.label.clone(), json!(f(l))))
+                        .collect(),
+                )
+            };
+            object["historical"] = json!({
+                "method": h.method,
+                "windows": h.windows,
+                "from": h.dates.0,
+                "to": h.dates.1,
+                "mean": h.mean,
+                "std": h.std,
+                "var": pick(|l| l.var),
+                "es": pick(|l| l.es),
+            });
+        }
         return emit(&object.to_string());
     }
     let header = table(&[
@@ -145,6 +170,23 @@ pub fn print_var(result: &VarResult, json: bool) -> anyhow::Result<()> {
             "{:>10}  {:>14.2}  {:>14.2}  {:>14.2}  {:>14.2}",
             level.confidence.label, level.var, level.es, level.parametric_var, level.parametric_es
         ));
+    }
+    if let Some(h) = historical {
+        lines.push(String::new());
+        lines.push(format!(
+            "{} over {} windows ({} .. {}): mean P&L {:.2}, std {:.2}",
+            h.method, h.windows, h.dates.0, h.dates.1, h.mean, h.std
+        ));
+        lines.push(format!(
+            "{:>10}  {:>14}  {:>14}  {:>8}",
+            "confidence", "VaR", "ES", "tail"
+        ));
+        for level in &h.levels {
+            lines.push(format!(
+                "{:>10}  {:>14.2}  {:>14.2}  {:>8}",
+                level.confidence.label, level.var, level.es, level.tail
+            ));
+        }
     }
     emit(&lines.join("\n"))
 }

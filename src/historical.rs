@@ -1,0 +1,197 @@
+//! Historical simulation: the book's P&L on each window of the price history,
+//! with the same rank rule as the Monte Carlo VaR (VaR is minus the
+//! `tail_count`-th smallest P&L, ES minus the mean of those smallest), and
+//! the filtered variant that rescales each past return to today's EWMA
+//! volatility (Hull and White 1998).
+//!
+//! The book is linear: the P&L of window `t` is `value * sum_i w_i r_{i,t}`,
+//! with `r_{i,t}` asset `i`'s simple return over the window
+//! (`P_{t+h} / P_t - 1` for a horizon of `h` days, windows overlapping by
+//! `h - 1` days).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{InputError, open_unit};
+use crate::fit::PriceHistory;
+use crate::risk::{Confidence, Portfolio};
+use crate::stats::{Moments, TailMeasure, tails_of_counts};
+
+/// Historical VaR and ES at one confidence level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoricalLevel {
+    /// The level.
+    pub confidence: Confidence,
+    /// Minus the tail quantile of the historical P&L.
+    pub var: f64,
+    /// Minus the mean of the historical P&L in the tail.
+    pub es: f64,
+    /// Windows in the tail.
+    pub tail: usize,
+}
+
+/// A historical-simulation run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoricalResult {
+    /// `historical`, or `filtered historical (EWMA lambda)`.
+    pub method: String,
+    /// Windows of P&L (days of history less the horizon).
+    pub windows: usize,
+    /// The first and last dates of the history.
+    pub dates: (String, String),
+    /// Mean P&L over the windows.
+    pub mean: f64,
+    /// Standard deviation of the P&L over the windows.
+    pub std: f64,
+    /// VaR and ES per confidence level, in the given order.
+    pub levels: Vec<HistoricalLevel>,
+}
+
+/// The historical (or, with `filter = Some(lambda)`, filtered historical)
+/// VaR and ES of `book` over `history` at each level, over `horizon_days`
+/// (a whole number of days). Every asset of the book needs a column of the
+/// history (matched by name); other columns are ignored.
+pub fn historical_var(
+    book: &Portfolio,
+    history: &PriceHistory,
+    confidences: &[Confidence],
+    horizon_days: f64,
+    filter: Option<f64>,
+) -> Result<HistoricalResult, InputError> {
+    book.validate()?;
+    for confidence in confidences {
+        confidence.validate()?;
+    }
+    if confidences.is_empty() {
+        return Err(InputError::invalid(
+            "confidence",
+            "[]",
+            "at least one level is needed",
+        ));
+    }
+    if !(horizon_days >= 1.0 && horizon_days.fract() == 0.0) {
+        return Err(InputError::invalid(
+            "horizon-days",
+            horizon_days,
+            "historical simulation needs a whole number of days, at least 1",
+        ));
+    }
+    if let Some(lambda) = filter {
+        open_unit("filtered-ewma", lambda)?;
+    }
+    let columns = book
+        .assets
+        .iter()
+        .map(|asset| {
+            history
+                .assets
+                .iter()
+                .position(|name| *name == asset.name)
+                .ok_or_else(|| {
+                    InputError::invalid(
+                        "historical",
+                        &asset.name,
+                        &format!(
+                            "this asset of the portfolio has no column in the price file (columns: {})",
+                            history.assets.join(", ")
+                        ),
+                    )
+                })
+        })
+        .collect::<Result<Vec<usize>, _>>()?;
+    let horizon = horizon_days as usize;
+    let mut daily: Vec<Vec<f64>> = history
+        .returns()
+        .into_iter()
+        .map(|r| columns.iter().map(|&c| r[c]).collect())
+        .collect();
+    if let Some(lambda) = filter {
+        daily = filtered(&daily, lambda);
+    }
+    if daily.len() < horizon {
+        return Err(InputError::invalid(
+            "horizon-days",
+            horizon_days,
+            &format!(
+                "longer than the {} daily returns of the price file",
+                daily.len()
+            ),
+        ));
+    }
+    // Growth over each window of `horizon` days, compounded from the daily
+    // returns (for the plain method, exactly P_{t+h} / P_t).
+    let mut pnl: Vec<f64> = daily
+        .windows(horizon)
+        .map(|window| {
+            book.assets
+                .iter()
+                .enumerate()
+                .map(|(i, asset)| {
+                    let growth: f64 = window.iter().map(|r| 1.0 + r[i]).product();
+                    book.value * asset.weight * (growth - 1.0)
+                })
+                .sum()
+        })
+        .collect();
+    let moments = Moments::of(&pnl);
+    let counts: Vec<usize> = confidences
+        .iter()
+        .map(|c| c.tail_count(pnl.len()))
+        .collect();
+    let tails: Vec<TailMeasure> = tails_of_counts(&mut pnl, &counts);
+    Ok(HistoricalResult {
+        method: filter.map_or("historical".to_string(), |lambda| {
+            format!("filtered historical (EWMA {lambda})")
+        }),
+        windows: moments.count as usize,
+        dates: (
+            history.dates.first().cloned().unwrap_or_default(),
+            history.dates.last().cloned().unwrap_or_default(),
+        ),
+        mean: moments.mean,
+        std: moments.std_dev(),
+        levels: confidences
+            .iter()
+            .zip(tails)
+            .zip(counts)
+            .map(|((confidence, tail), count)| HistoricalLevel {
+                confidence: confidence.clone(),
+                var: tail.var,
+                es: tail.es,
+                tail: count,
+            })
+            .collect(),
+    })
+}
+
+/// Each daily return rescaled to today's volatility: `r_t sigma_{n+1} /
+/// sigma_t`, with the EWMA variance `sigma_{t+1}^2 = lambda sigma_t^2 +
+/// (1 - lambda) r_t^2` started at the sample's mean square.
+pub fn filtered(daily: &[Vec<f64>], lambda: f64) -> Vec<Vec<f64>> {
+    let k = daily.first().map_or(0, Vec::len);
+    let n = daily.len() as f64;
+    let mut variance: Vec<f64> = (0..k)
+        .map(|i| daily.iter().map(|r| r[i] * r[i]).sum::<f64>() / n)
+        .collect();
+    let mut before = Vec::with_capacity(daily.len());
+    for r in daily {
+        before.push(variance.clone());
+        for (variance, r) in variance.iter_mut().zip(r) {
+            *variance = lambda * *variance + (1.0 - lambda) * r * r;
+        }
+    }
+    daily
+        .iter()
+        .zip(&before)
+        .map(|(r, then)| {
+            (0..k)
+                .map(|i| {
+                    if then[i] > 0.0 {
+                        r[i] * (variance[i] / then[i]).sqrt()
+                    } else {
+                        r[i]
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
