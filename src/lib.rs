@@ -49,6 +49,7 @@
 pub mod backend;
 pub mod calibrate;
 pub mod closed_form;
+pub mod contributions;
 pub mod error;
 pub mod files;
 pub mod fit;

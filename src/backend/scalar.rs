@@ -96,7 +96,7 @@ impl ChunkKernel for ScalarKernel {
 }
 
 /// P&L of scenario `index`; `normals` is scratch of the portfolio's size.
-fn scenario_pnl(model: &RiskModel, seed: u64, index: u64, normals: &mut [f64]) -> f64 {
+pub(crate) fn scenario_pnl(model: &RiskModel, seed: u64, index: u64, normals: &mut [f64]) -> f64 {
     fill_normals(seed, SUBSTREAM_NORMALS, index, normals);
     let shock: f64 = model
         .loadings

@@ -289,6 +289,10 @@ struct VarArgs {
     /// EWMA volatility with this decay (e.g. 0.94).
     #[arg(long, requires = "historical", allow_hyphen_values = true)]
     filtered_ewma: Option<f64>,
+    /// Per-position component VaR and ES (Euler allocation from the tail
+    /// scenarios, regenerated on the CPU) and marginal VaR.
+    #[arg(long)]
+    contributions: bool,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -373,7 +377,28 @@ pub fn run() -> Result<(), CliError> {
             };
             let result = quantmc::var(&job, args.run.options(&env)?)?;
             warn(&result.warnings);
-            output::print_var(&result, historical.as_ref(), args.run.json)?;
+            let contributions = if args.contributions {
+                let tails: Vec<quantmc::TailMeasure> = result
+                    .levels
+                    .iter()
+                    .map(|l| quantmc::TailMeasure {
+                        var: l.var,
+                        es: l.es,
+                    })
+                    .collect();
+                Some(
+                    quantmc::contributions::contributions(&job, &tails)
+                        .map_err(quantmc::Error::from)?,
+                )
+            } else {
+                None
+            };
+            output::print_var(
+                &result,
+                historical.as_ref(),
+                contributions.as_deref(),
+                args.run.json,
+            )?;
         }
         Command::Fit(args) => {
             let job = fit_job(&args)?;

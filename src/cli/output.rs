@@ -10,6 +10,7 @@ use quantmc::calibrate::Timing;
 use quantmc::selector::{self, Calibration, Work, Workload};
 
 use super::Environment;
+use quantmc::contributions::LevelContributions;
 use quantmc::historical::{HistoricalLevel, HistoricalResult};
 use quantmc::{PricingResult, VarResult, hardware};
 
@@ -108,6 +109,7 @@ fn by_level(result: &VarResult, pick: impl Fn(&quantmc::RiskLevel) -> f64) -> Va
 pub fn print_var(
     result: &VarResult,
     historical: Option<&HistoricalResult>,
+    contributions: Option<&[LevelContributions]>,
     json: bool,
 ) -> anyhow::Result<()> {
     if json {
@@ -145,6 +147,14 @@ pub fn print_var(
                 "var": pick(|l| l.var),
                 "es": pick(|l| l.es),
             });
+        }
+        if let Some(levels) = contributions {
+            object["contributions"] = Value::Object(
+                levels
+                    .iter()
+                    .map(|level| (level.confidence.label.clone(), json!(level.positions)))
+                    .collect(),
+            );
         }
         return emit(&object.to_string());
     }
@@ -185,6 +195,20 @@ pub fn print_var(
             lines.push(format!(
                 "{:>10}  {:>14.2}  {:>14.2}  {:>8}",
                 level.confidence.label, level.var, level.es, level.tail
+            ));
+        }
+    }
+    for level in contributions.unwrap_or_default() {
+        lines.push(String::new());
+        lines.push(format!("contributions at {}", level.confidence.label));
+        lines.push(format!(
+            "{:<10}  {:>14}  {:>14}  {:>14}",
+            "position", "component VaR", "component ES", "marginal VaR"
+        ));
+        for p in &level.positions {
+            lines.push(format!(
+                "{:<10}  {:>14.2}  {:>14.2}  {:>14.2}",
+                p.name, p.component_var, p.component_es, p.marginal_var
             ));
         }
     }

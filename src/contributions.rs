@@ -1,0 +1,223 @@
+//! Per-position VaR and ES contributions (Euler allocation) from the tail
+//! scenarios of a run.
+//!
+//! Every scenario can be regenerated from its counter, so after any tier has
+//! found the VaR the tail is found again on the CPU without storing the
+//! sample: one pass keeps the scenarios whose P&L (the scalar oracle's) lies
+//! at or below the VaR plus a small margin, the `m` smallest of them are the
+//! tail, and only those are regenerated position by position.
+//!
+//! * **Component ES** of position `i` is `E[-P&L_i | tail]`, the mean loss of
+//!   the position over the `m` tail scenarios; the components add up to the
+//!   ES.
+//! * **Marginal VaR** of position `i` is `dVaR / dw_i`, the change of VaR per
+//!   unit change of the weight (currency units), estimated as
+//!   `E[-value X_i | P&L = -VaR]`: the mean over the scenarios ranked within
+//!   `b = ceil(m^(2/3))` of the VaR's rank (a window of `2b + 1` order
+//!   statistics), scaled so that the components add up to the VaR.
+//! * **Component VaR** is `w_i` times the marginal VaR.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::InputError;
+use crate::risk::{Confidence, RiskModel, VarJob};
+use crate::rng::{CHUNK, SUBSTREAM_NORMALS, chi_square, fill_normals};
+
+/// One position's share of the risk at one level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contribution {
+    /// The asset.
+    pub name: String,
+    /// Its share of the VaR; the shares add up to the VaR.
+    pub component_var: f64,
+    /// Its share of the ES, `E[-P&L_i | tail]`; the shares add up to the ES.
+    pub component_es: f64,
+    /// `dVaR / dw_i`, currency units per unit of weight.
+    pub marginal_var: f64,
+}
+
+/// The contributions at one confidence level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelContributions {
+    /// The level.
+    pub confidence: Confidence,
+    /// One per asset, in the portfolio's order.
+    pub positions: Vec<Contribution>,
+}
+
+/// The Euler contributions of `job`'s positions at each of its levels, given
+/// the VaR and ES a tier found (`tails`, in the job's order).
+pub fn contributions(
+    job: &VarJob,
+    tails: &[crate::TailMeasure],
+) -> Result<Vec<LevelContributions>, InputError> {
+    let model = job.risk_model()?;
+    let positions = Positions::new(job)?;
+    let n = job.scenarios;
+    let counts = job.tail_counts();
+    // The widest tail, with the window beyond its VaR.
+    let (widest, tail) = counts
+        .iter()
+        .zip(tails)
+        .max_by_key(|(m, _)| **m)
+        .map(|(&m, t)| (m, *t))
+        .ok_or_else(|| InputError::invalid("confidence", "[]", "at least one level is needed"))?;
+    let needed = (widest + window(widest)).min(n as usize);
+    // A margin above -VaR that should hold the window: the normal density
+    // at the VaR, plus slack; widened until it does.
+    let sd = model.std_dev();
+    let mut margin = 1e-9 * (tail.var.abs() + sd) + 8.0 * sd * window(widest) as f64 / n as f64;
+    let candidates = loop {
+        let threshold = -tail.var + margin;
+        let found = candidates_below(&model, job.seed, n, threshold);
+        if found.len() >= needed || margin > 1e3 * (tail.var.abs() + sd) {
+            break found;
+        }
+        margin *= 4.0;
+    };
+    let mut candidates = candidates;
+    candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    Ok(job
+        .confidences
+        .iter()
+        .zip(&counts)
+        .zip(tails)
+        .map(|((confidence, &m), measured)| {
+            let m = m.min(candidates.len());
+            let b = window(m);
+            let k = positions.names.len();
+            // Tail means, position by position.
+            let mut tail_loss = vec![0.0; k];
+            for &(_, index) in &candidates[..m] {
+                for (sum, pnl) in tail_loss
+                    .iter_mut()
+                    .zip(positions.unit_pnl(job.seed, index))
+                {
+                    *sum -= pnl;
+                }
+            }
+            let weights: Vec<f64> = job.portfolio.assets.iter().map(|a| a.weight).collect();
+            let mut component_es: Vec<f64> = tail_loss
+                .iter()
+                .zip(&weights)
+                .map(|(loss, w)| w * loss / m as f64)
+                .collect();
+            // The components add up to the ES the tier measured.
+            let total: f64 = component_es.iter().sum();
+            if total != 0.0 {
+                component_es
+                    .iter_mut()
+                    .for_each(|c| *c *= measured.es / total);
+            }
+            // The window about the VaR's rank (m - 1, counting from 0).
+            let low = m.saturating_sub(1 + b);
+            let high = (m + b).min(candidates.len());
+            let mut unit_loss = vec![0.0; k];
+            let mut window_loss = 0.0;
+            for &(pnl, index) in &candidates[low..high] {
+                window_loss -= pnl;
+                for (sum, unit) in unit_loss
+                    .iter_mut()
+                    .zip(positions.unit_pnl(job.seed, index))
+                {
+                    *sum -= unit;
+                }
+            }
+            let scale = if window_loss != 0.0 {
+                measured.var / window_loss
+            } else {
+                0.0
+            };
+            LevelContributions {
+                confidence: confidence.clone(),
+                positions: (0..k)
+                    .map(|i| {
+                        let marginal_var = unit_loss[i] * scale;
+                        Contribution {
+                            name: positions.names[i].clone(),
+                            component_var: weights[i] * marginal_var,
+                            component_es: component_es[i],
+                            marginal_var,
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect())
+}
+
+/// Half-width of the order-statistics window about a VaR of tail count `m`:
+/// `m^(2/3)`, wide enough that the position means over it settle (their
+/// error falls as `m^(-1/3)`), narrow next to the tail (a fraction
+/// `m^(-1/3)` of it), and exact for an elliptical book, whose conditional
+/// means are linear in the P&L across the window.
+fn window(m: usize) -> usize {
+    ((m as f64).powf(2.0 / 3.0).ceil().max(1.0) as usize).min(m.saturating_sub(1).max(1))
+}
+
+/// `(P&L, index)` of every scenario whose P&L is at most `threshold`, in
+/// index order (fixed chunks in parallel).
+fn candidates_below(model: &RiskModel, seed: u64, n: u64, threshold: f64) -> Vec<(f64, u64)> {
+    let chunks = n.div_ceil(CHUNK);
+    (0..chunks)
+        .into_par_iter()
+        .map(|chunk| {
+            let mut normals = vec![0.0; model.loadings.len()];
+            let mut found = Vec::new();
+            for index in chunk * CHUNK..((chunk + 1) * CHUNK).min(n) {
+                let pnl = crate::backend::scalar_scenario_pnl(model, seed, index, &mut normals);
+                if pnl <= threshold {
+                    found.push((pnl, index));
+                }
+            }
+            found
+        })
+        .collect::<Vec<_>>()
+        .concat()
+}
+
+/// What regenerates a scenario position by position.
+struct Positions {
+    names: Vec<String>,
+    /// Per unit of weight: `value h mu_i`.
+    mean: Vec<f64>,
+    /// Per unit of weight: `value sqrt(h) sigma_i L[i][j]`.
+    loading: Vec<Vec<f64>>,
+    dof: Option<f64>,
+}
+
+impl Positions {
+    fn new(job: &VarJob) -> Result<Self, InputError> {
+        let lower = crate::risk::cholesky(&job.portfolio.correlation)?;
+        let (value, h) = (job.portfolio.value, job.horizon_days);
+        let assets = &job.portfolio.assets;
+        Ok(Self {
+            names: assets.iter().map(|a| a.name.clone()).collect(),
+            mean: assets.iter().map(|a| value * h * a.mu).collect(),
+            loading: assets
+                .iter()
+                .zip(&lower)
+                .map(|(a, row)| row.iter().map(|l| value * h.sqrt() * a.sigma * l).collect())
+                .collect(),
+            dof: match job.distribution {
+                crate::ReturnDistribution::Normal => None,
+                crate::ReturnDistribution::StudentT { dof } => Some(dof),
+            },
+        })
+    }
+
+    /// Scenario `index`'s P&L per unit of each weight, `value X_i`.
+    fn unit_pnl(&self, seed: u64, index: u64) -> Vec<f64> {
+        let mut z = vec![0.0; self.names.len()];
+        fill_normals(seed, SUBSTREAM_NORMALS, index, &mut z);
+        let scale = self.dof.map_or(1.0, |dof| {
+            ((dof - 2.0) / chi_square(seed, index, dof)).sqrt()
+        });
+        self.mean
+            .iter()
+            .zip(&self.loading)
+            .map(|(mean, row)| mean + scale * row.iter().zip(&z).map(|(l, z)| l * z).sum::<f64>())
+            .collect()
+    }
+}
