@@ -221,3 +221,27 @@ impl Positions {
             .collect()
     }
 }
+
+/// The P&L of scenarios `scenarios` of `job`, regenerated on the CPU (the
+/// scalar oracle's figures, in parallel over fixed chunks): for pictures and
+/// checks of a run whose sample was never stored.
+pub fn regenerate_pnl(
+    job: &VarJob,
+    scenarios: std::ops::Range<u64>,
+) -> Result<Vec<f64>, InputError> {
+    let model = job.risk_model()?;
+    let (start, end) = (scenarios.start, scenarios.end.min(job.scenarios));
+    Ok((start..end)
+        .step_by(CHUNK as usize)
+        .collect::<Vec<u64>>()
+        .into_par_iter()
+        .flat_map_iter(|first| {
+            let mut normals = vec![0.0; model.loadings.len()];
+            (first..(first + CHUNK).min(end))
+                .map(|index| {
+                    crate::backend::scalar_scenario_pnl(&model, job.seed, index, &mut normals)
+                })
+                .collect::<Vec<f64>>()
+        })
+        .collect())
+}

@@ -216,3 +216,57 @@ fn var_results_are_reproducible() {
         assert!((x.es - y.es).abs() < 1e-9 * y.es.abs());
     }
 }
+
+#[test]
+fn past_the_stored_size_var_streams_in_bounded_memory() {
+    // 10^8 scenarios would need 800 MB stored; under a 1 GB address-space
+    // limit (the binary, its threads and their heaps included) the CPU
+    // tiers stream them in two passes instead and still meet the closed
+    // form within the estimators' standard errors.
+    let scenarios = 100_000_000u64;
+    assert!(scenarios > quantmc::backend::STORED_MAX_SCENARIOS);
+    let binary = env!("CARGO_BIN_EXE_quantmc");
+    let portfolio = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portfolio.json");
+    let model = job(ReturnDistribution::Normal, scenarios, 1.0)
+        .risk_model()
+        .unwrap();
+    for backend in ["rayon", "simd"] {
+        let output = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -v 1000000 && exec {binary} var --portfolio {portfolio} --scenarios {scenarios} --confidence 0.99 --backend {backend} --json"
+            ))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{backend}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let (var, es) = (
+            v["var"]["0.99"].as_f64().unwrap(),
+            v["es"]["0.99"].as_f64().unwrap(),
+        );
+        let exact = model.parametric(0.99).unwrap();
+        let normal = Normal::standard();
+        let z = normal.inverse_cdf(0.99);
+        let (se_var, se_es) = standard_errors(
+            scenarios as f64,
+            0.99,
+            model.std_dev(),
+            &|x| normal.pdf(x),
+            z,
+        );
+        assert!(
+            (var - exact.var).abs() < 5.0 * se_var,
+            "{backend}: VaR {var} vs {}",
+            exact.var
+        );
+        assert!(
+            (es - exact.es).abs() < 5.0 * se_es,
+            "{backend}: ES {es} vs {}",
+            exact.es
+        );
+    }
+}

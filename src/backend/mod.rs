@@ -275,6 +275,8 @@ pub(crate) trait Executor: Sync {
     -> Vec<Figures>;
     /// Calls `fill(first, out)` for each [`CHUNK`]-sized piece of `pnl`.
     fn fill_chunks(&self, pnl: &mut [f64], fill: &(dyn Fn(u64, &mut [f64]) + Sync));
+    /// `work(chunk)` for each chunk index of `chunks`, the results in order.
+    fn map_indexed<T: Send>(&self, chunks: Range<u64>, work: &(dyn Fn(u64) -> T + Sync)) -> Vec<T>;
     /// Moments and the tails of the `m` smallest values for each `m` of
     /// `counts`, of a P&L sample (which is reordered).
     fn summarise(&self, pnl: &mut [f64], counts: &[usize]) -> (Moments, Vec<TailMeasure>);
@@ -336,11 +338,25 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
 
     fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {
         let model = job.model();
-        let mut pnl = allocate(job.scenarios)?;
-        self.executor.fill_chunks(&mut pnl, &|first, out| {
-            self.kernel.fill_pnl(model, job.seed, first, out)
-        });
-        let (moments, tails) = self.executor.summarise(&mut pnl, &job.tail_counts());
+        let (n, seed) = (job.scenarios, job.seed);
+        let (moments, tails) = if n > STORED_MAX_SCENARIOS {
+            // Too many to store: two passes that regenerate each chunk from
+            // its counters, memory independent of the scenario count.
+            crate::stats::summarise_streamed(n, &job.tail_counts(), &|chunks, work| {
+                self.executor.map_indexed(chunks, &|chunk| {
+                    let first = chunk * CHUNK;
+                    let mut values = vec![0.0; CHUNK.min(n - first) as usize];
+                    self.kernel.fill_pnl(model, seed, first, &mut values);
+                    work(chunk, &values)
+                })
+            })
+        } else {
+            let mut pnl = allocate(n)?;
+            self.executor.fill_chunks(&mut pnl, &|first, out| {
+                self.kernel.fill_pnl(model, seed, first, out)
+            });
+            self.executor.summarise(&mut pnl, &job.tail_counts())
+        };
         Ok(RiskEstimate {
             mean: moments.mean,
             std_dev: moments.std_dev(),
@@ -348,6 +364,13 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
         })
     }
 }
+
+/// Scenarios a CPU tier stores (8 bytes each: 512 MiB); beyond, it streams
+/// the P&L in two passes (`stats::summarise_streamed`) with the
+/// same figures (bit for bit on the rayon tier; VaR exactly and ES to
+/// rounding on the one-thread tiers, whose stored path sums the tail in
+/// another order) in memory that does not grow with the scenario count.
+pub const STORED_MAX_SCENARIOS: u64 = 1 << 26;
 
 /// A zeroed P&L buffer of `scenarios` values; running out of memory is an
 /// error naming the size, never an abort.

@@ -79,4 +79,12 @@ impl Executor for Rayon {
     fn summarise(&self, pnl: &mut [f64], counts: &[usize]) -> (Moments, Vec<TailMeasure>) {
         self.install(|| summarise_parallel(pnl, counts))
     }
+
+    fn map_indexed<T: Send>(
+        &self,
+        chunks: std::ops::Range<u64>,
+        work: &(dyn Fn(u64) -> T + Sync),
+    ) -> Vec<T> {
+        self.install(|| chunks.into_par_iter().map(work).collect())
+    }
 }

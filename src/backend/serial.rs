@@ -31,4 +31,12 @@ impl Executor for Serial {
     fn summarise(&self, pnl: &mut [f64], counts: &[usize]) -> (Moments, Vec<TailMeasure>) {
         summarise(pnl, counts)
     }
+
+    fn map_indexed<T: Send>(
+        &self,
+        chunks: std::ops::Range<u64>,
+        work: &(dyn Fn(u64) -> T + Sync),
+    ) -> Vec<T> {
+        chunks.map(work).collect()
+    }
 }

@@ -2,6 +2,7 @@
 
 mod count;
 mod output;
+mod plot;
 
 use std::path::PathBuf;
 
@@ -253,6 +254,11 @@ struct PriceArgs {
     /// least --paths).
     #[arg(long, requires = "target", value_parser = parse_count)]
     max_paths: Option<u64>,
+    /// Draw the run as an SVG picture (price: the running estimate and its
+    /// 95% band against paths; var: the P&L histogram with the VaR and ES
+    /// lines).
+    #[arg(long)]
+    plot: Option<PathBuf>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -293,6 +299,11 @@ struct VarArgs {
     /// scenarios, regenerated on the CPU) and marginal VaR.
     #[arg(long)]
     contributions: bool,
+    /// Draw the run as an SVG picture (price: the running estimate and its
+    /// 95% band against paths; var: the P&L histogram with the VaR and ES
+    /// lines).
+    #[arg(long)]
+    plot: Option<PathBuf>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -349,8 +360,12 @@ pub fn run() -> Result<(), CliError> {
     match cli.command {
         Command::Price(args) => {
             let job = price_job(&args)?;
-            let result = quantmc::price(&job, args.run.options(&env)?)?;
+            let options = args.run.options(&env)?;
+            let result = quantmc::price(&job, options)?;
             warn(&result.warnings);
+            if let Some(path) = &args.plot {
+                plot::price_svg(path, &running_estimates(&job, &options, &result)?)?;
+            }
             output::print_price(&result, args.run.json)?;
         }
         Command::Var(args) => {
@@ -393,6 +408,13 @@ pub fn run() -> Result<(), CliError> {
             } else {
                 None
             };
+            if let Some(path) = &args.plot {
+                // The first 10^6 scenarios, regenerated: the same sample
+                // whatever tier ran.
+                let sample = quantmc::contributions::regenerate_pnl(&job, 0..PLOTTED_SCENARIOS)
+                    .map_err(quantmc::Error::from)?;
+                plot::var_svg(path, &sample, &result)?;
+            }
             output::print_var(
                 &result,
                 historical.as_ref(),
@@ -507,6 +529,41 @@ fn target(args: &PriceArgs) -> Option<Target> {
             .max_paths
             .unwrap_or_else(|| DEFAULT_MAX_PATHS.max(args.paths)),
     })
+}
+
+/// Scenarios the P&L picture shows.
+const PLOTTED_SCENARIOS: u64 = 1_000_000;
+
+/// `job` priced at growing path counts up to the final run's (halving down
+/// to about 1,000 paths): each run takes the first paths of the same
+/// streams, so the curve is the one estimate growing. About twice the work
+/// of the job itself.
+fn running_estimates(
+    job: &PricingJob,
+    options: &RunOptions,
+    last: &quantmc::PricingResult,
+) -> Result<Vec<quantmc::PricingResult>, CliError> {
+    let smallest = 1000u64.max(2 * u64::from(job.replicates));
+    let mut counts = Vec::new();
+    let mut paths = last.paths / 2;
+    while paths >= smallest && counts.len() < 24 {
+        counts.push(paths);
+        paths /= 2;
+    }
+    let mut runs = counts
+        .into_iter()
+        .rev()
+        .map(|paths| {
+            let step = PricingJob {
+                paths,
+                target: None,
+                ..*job
+            };
+            quantmc::price(&step, *options)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    runs.push(last.clone());
+    Ok(runs)
 }
 
 fn fit_job(args: &FitArgs) -> Result<quantmc::fit::FitJob, quantmc::Error> {

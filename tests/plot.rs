@@ -1,0 +1,110 @@
+//! `--plot FILE.svg`: the files parse as SVG and hold the marked lines.
+
+use assert_cmd::Command;
+
+fn svg_text(path: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let document = roxmltree::Document::parse(&text).expect("the plot parses as XML");
+    assert_eq!(document.root_element().tag_name().name(), "svg");
+    document
+        .descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text().map(|t| t.trim().to_string()))
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("quantmc-plot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn the_var_picture_marks_each_var_and_es() {
+    let path = temp("var.svg");
+    let portfolio = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portfolio.json");
+    let output = Command::cargo_bin("quantmc")
+        .unwrap()
+        .args([
+            "var",
+            "--portfolio",
+            portfolio,
+            "--scenarios",
+            "200000",
+            "--json",
+        ])
+        .arg("--plot")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let texts = svg_text(&path);
+    for level in ["0.95", "0.99"] {
+        for (name, key) in [("VaR", "var"), ("ES", "es")] {
+            let label = format!("{name} {level}: {:.2}", v[key][level].as_f64().unwrap());
+            assert!(
+                texts.iter().any(|t| t == &label),
+                "{label} missing from {texts:?}"
+            );
+        }
+    }
+    assert!(
+        texts
+            .iter()
+            .any(|t| t == "normal with the same mean and spread")
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("Simulated P&L: 200000 scenarios (200000 shown)"))
+    );
+}
+
+#[test]
+fn the_price_picture_shows_the_running_estimate_and_the_closed_form() {
+    let path = temp("price.svg");
+    let output = Command::cargo_bin("quantmc")
+        .unwrap()
+        .args(["price", "--paths", "65536", "--backend", "simd", "--json"])
+        .arg("--plot")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let texts = svg_text(&path);
+    let estimate = format!(
+        "estimate: {:.6} at 65536 paths",
+        v["price"].as_f64().unwrap()
+    );
+    let exact = format!("closed form: {:.6}", v["closed_form"].as_f64().unwrap());
+    for label in [estimate.as_str(), exact.as_str(), "95% interval"] {
+        assert!(
+            texts.iter().any(|t| t == label),
+            "{label} missing from {texts:?}"
+        );
+    }
+    // An unwritable path is an error, not a panic.
+    Command::cargo_bin("quantmc")
+        .unwrap()
+        .args([
+            "price",
+            "--paths",
+            "4096",
+            "--plot",
+            "/nonexistent/dir/p.svg",
+        ])
+        .assert()
+        .failure()
+        .code(1);
+}
