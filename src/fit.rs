@@ -250,11 +250,16 @@ pub fn fit(history: &PriceHistory, job: &FitJob) -> Result<Fit, InputError> {
     let (mu, covariance) = moments(&returns, job.weighting);
     let k = history.assets.len();
     let sigma: Vec<f64> = (0..k).map(|i| covariance[i][i].sqrt()).collect();
-    if let Some(i) = sigma.iter().position(|&s| s.is_nan() || s <= 0.0) {
+    if let Some(i) = sigma.iter().position(|&s| !s.is_finite() || s <= 0.0) {
+        let reason = if sigma[i] == 0.0 {
+            "the price never changes (or the weighted returns are all 0), so its volatility is 0"
+        } else {
+            "the returns overflow f64 arithmetic (prices spanning hundreds of orders of magnitude)"
+        };
         return Err(InputError::invalid(
             format!("prices column {}", history.assets[i]),
             sigma[i],
-            "the price never changes (or the weighted returns are all 0), so its volatility is 0",
+            reason,
         ));
     }
     let correlation: Vec<Vec<f64>> = (0..k)

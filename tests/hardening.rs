@@ -278,15 +278,6 @@ fn duplicate_confidence_levels_are_an_error() {
 }
 
 #[test]
-fn scenario_counts_past_memory_are_an_error_not_an_abort() {
-    let job = var_job(portfolio(1e6, &[0.5, 0.5]), 1 << 52, &["0.99"]);
-    for backend in [Backend::Scalar, Backend::Simd, Backend::Rayon] {
-        let err = quantmc::var(&job, backend).unwrap_err().to_string();
-        assert!(err.contains("cannot hold"), "{err}");
-    }
-}
-
-#[test]
 fn thread_counts_are_capped_at_four_per_core() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let job = european(100.0, 100.0, 1.0, 0.05, 0.2);
@@ -421,7 +412,9 @@ proptest! {
         value in hostile_f64(),
         weights in prop::collection::vec(hostile_f64(), 0..4),
         rho in prop_oneof![4 => -0.3..0.9f64, 1 => hostile_f64()],
-        scenarios in prop_oneof![8 => 0u64..300, 1 => Just(1u64 << 52), 1 => Just(u64::MAX)],
+        // Past 2^52 is refused; counts up to it are valid and stream in
+        // bounded memory (tests/var.rs), too long to run here.
+        scenarios in prop_oneof![8 => 0u64..300, 1 => Just((1u64 << 52) + 1), 1 => Just(u64::MAX)],
         level in prop_oneof![4 => 0.5..0.9999f64, 1 => hostile_f64()],
         horizon in hostile_f64(),
         dof in prop::option::of(hostile_f64()),
