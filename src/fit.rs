@@ -262,19 +262,9 @@ pub fn fit(history: &PriceHistory, job: &FitJob) -> Result<Fit, InputError> {
             reason,
         ));
     }
-    let correlation: Vec<Vec<f64>> = (0..k)
-        .map(|i| {
-            (0..k)
-                .map(|j| {
-                    if i == j {
-                        1.0
-                    } else {
-                        (covariance[i][j] / (sigma[i] * sigma[j])).clamp(-1.0, 1.0)
-                    }
-                })
-                .collect()
-        })
-        .collect();
+    let correlation = unit_diagonal(k, |i, j| {
+        (covariance[i][j] / (sigma[i] * sigma[j])).clamp(-1.0, 1.0)
+    });
     // Complete rows give a positive semi-definite matrix by construction;
     // this guards the rounding of nearly dependent assets.
     let (correlation, repaired) = checked_correlation(correlation, job.nearest_psd)?;
@@ -469,16 +459,15 @@ pub fn nearest_correlation(matrix: &[Vec<f64>]) -> Vec<Vec<f64>> {
         }
     }
     // Exactly symmetric, unit diagonal.
+    unit_diagonal(k, |i, j| 0.5 * (y[(i, j)] + y[(j, i)]))
+}
+
+/// The `k x k` matrix with ones on the diagonal and `entry(i, j)` elsewhere.
+fn unit_diagonal(k: usize, entry: impl Fn(usize, usize) -> f64) -> Vec<Vec<f64>> {
     (0..k)
         .map(|i| {
             (0..k)
-                .map(|j| {
-                    if i == j {
-                        1.0
-                    } else {
-                        0.5 * (y[(i, j)] + y[(j, i)])
-                    }
-                })
+                .map(|j| if i == j { 1.0 } else { entry(i, j) })
                 .collect()
         })
         .collect()

@@ -2,6 +2,7 @@
 //! from the raw price columns, beside the fitted Monte Carlo figure, and
 //! their bad input.
 
+mod common;
 use std::path::Path;
 
 use assert_cmd::Command;
@@ -131,25 +132,22 @@ fn historical_and_monte_carlo_figures_sit_side_by_side() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("book.json");
     std::fs::write(&path, serde_json::to_string(&book().0).unwrap()).unwrap();
-    let output = quantmc()
-        .args([
+    let v = common::cli_json(
+        [
             "var",
             "--scenarios",
             "200000",
             "--confidence",
             "0.95",
             "--json",
-        ])
-        .args(["--historical", PRICES, "--portfolio"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+            "--historical",
+            PRICES,
+            "--portfolio",
+        ]
+        .iter()
+        .map(std::ffi::OsStr::new)
+        .chain([path.as_os_str()]),
     );
-    let v: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let (mc, historical) = (
         v["var"]["0.95"].as_f64().unwrap(),
         v["historical"]["var"]["0.95"].as_f64().unwrap(),

@@ -1,6 +1,9 @@
 //! `--plot FILE.svg`: the files parse as SVG and hold the marked lines.
 
+mod common;
 use assert_cmd::Command;
+use common::cli_json;
+use std::ffi::OsStr;
 
 fn svg_text(path: &std::path::Path) -> Vec<String> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -24,26 +27,16 @@ fn temp(name: &str) -> std::path::PathBuf {
 fn the_var_picture_marks_each_var_and_es() {
     let path = temp("var.svg");
     let portfolio = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portfolio.json");
-    let output = Command::cargo_bin("quantmc")
-        .unwrap()
-        .args([
-            "var",
-            "--portfolio",
-            portfolio,
-            "--scenarios",
-            "200000",
-            "--json",
-        ])
-        .arg("--plot")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let args = [
+        "var",
+        "--portfolio",
+        portfolio,
+        "--scenarios",
+        "200000",
+        "--json",
+        "--plot",
+    ];
+    let v = cli_json(args.iter().map(OsStr::new).chain([path.as_os_str()]));
     let texts = svg_text(&path);
     for level in ["0.95", "0.99"] {
         for (name, key) in [("VaR", "var"), ("ES", "es")] {
@@ -69,19 +62,16 @@ fn the_var_picture_marks_each_var_and_es() {
 #[test]
 fn the_price_picture_shows_the_running_estimate_and_the_closed_form() {
     let path = temp("price.svg");
-    let output = Command::cargo_bin("quantmc")
-        .unwrap()
-        .args(["price", "--paths", "65536", "--backend", "simd", "--json"])
-        .arg("--plot")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let args = [
+        "price",
+        "--paths",
+        "65536",
+        "--backend",
+        "simd",
+        "--json",
+        "--plot",
+    ];
+    let v = cli_json(args.iter().map(OsStr::new).chain([path.as_os_str()]));
     let texts = svg_text(&path);
     let estimate = format!(
         "estimate: {:.6} at 65536 paths",

@@ -141,3 +141,22 @@ pub fn assert_95_coverage(what: &str, covered: usize, seeds: usize) {
         "{what}: the 95% interval covered the truth {covered} times in {seeds}"
     );
 }
+
+/// Runs the `quantmc` binary with `args` (which should ask for `--json`),
+/// asserts it succeeded and returns its JSON.
+pub fn cli_json<I, S>(args: I) -> serde_json::Value
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_quantmc"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("stdout is one JSON object")
+}
