@@ -214,7 +214,7 @@ impl GreekSetup {
         let dt = maturity / steps;
         let base = job.setup();
         let mu = rate - dividend - 0.5 * vol * vol;
-        let (scenarios, _) = difference_scenarios(job);
+        let (scenarios, difference_scales) = difference_scenarios(job);
         let estimator = match method {
             GreeksMethod::Fd => Estimator::Differences {
                 bumped: Box::new(std::array::from_fn(|k| scenarios[k + 1])),
@@ -237,7 +237,7 @@ impl GreekSetup {
             Estimator::LikelihoodRatio => {
                 [1.0 / (step_sd * spot), 1.0 / (spot * spot), 1.0, 1.0, 1.0].map(|f| f * discount)
             }
-            Estimator::Differences { .. } => difference_scenarios(job).1,
+            Estimator::Differences { .. } => difference_scales,
         };
         Self {
             estimator,
