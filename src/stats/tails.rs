@@ -173,8 +173,9 @@ fn merge_parts(parts: &[Vec<Part>], counts: &[usize]) -> Vec<Option<TailMeasure>
 struct Total {
     count_below: u64,
     sum_below: f64,
-    /// The values inside the bracket; `None` once a chunk ran over its budget.
-    inside: Option<Vec<f64>>,
+    /// The values inside the bracket (dropped once a chunk ran over its
+    /// budget).
+    inside: Vec<f64>,
     over_budget: bool,
 }
 
@@ -183,23 +184,20 @@ impl Total {
         self.count_below += count;
         self.sum_below += sum;
         match values {
-            Some(values) if !self.over_budget => self
-                .inside
-                .get_or_insert_with(Vec::new)
-                .extend_from_slice(values),
+            Some(values) if !self.over_budget => self.inside.extend_from_slice(values),
             _ => {
                 self.over_budget = true;
-                self.inside = None;
+                self.inside = Vec::new();
             }
         }
     }
 
     /// The tail of the `m` smallest, if the bracket held the quantile.
-    fn tail(self, m: usize) -> Option<TailMeasure> {
+    fn tail(mut self, m: usize) -> Option<TailMeasure> {
         if self.over_budget {
             return None;
         }
-        let mut inside = self.inside.unwrap_or_default();
+        let inside = &mut self.inside;
         let rank = (m as u64 - 1).checked_sub(self.count_below)?;
         if rank as usize >= inside.len() {
             return None;
