@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::InputError;
 use crate::risk::{Confidence, RiskModel, VarJob};
-use crate::rng::{CHUNK, SUBSTREAM_NORMALS, chi_square, fill_normals};
+use crate::rng::CHUNK;
 
 /// One position's share of the risk at one level.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,58 +47,83 @@ pub struct LevelContributions {
 }
 
 /// The Euler contributions of `job`'s positions at each of its levels, given
-/// the VaR and ES a tier found (`tails`, in the job's order).
+/// the run's result (the VaR and ES a tier found).
 pub fn contributions(
     job: &VarJob,
-    tails: &[crate::TailMeasure],
+    result: &crate::VarResult,
 ) -> Result<Vec<LevelContributions>, InputError> {
     let model = job.risk_model()?;
-    let positions = Positions::new(job)?;
+    let positions = Positions::new(job, &model)?;
     let n = job.scenarios;
     let counts = job.tail_counts();
     // The widest tail, with the window beyond its VaR.
-    let (widest, tail) = counts
+    let (widest, widest_var) = counts
         .iter()
-        .zip(tails)
+        .zip(&result.levels)
         .max_by_key(|(m, _)| **m)
-        .map(|(&m, t)| (m, *t))
+        .map(|(&m, level)| (m, level.var))
         .ok_or_else(|| InputError::invalid("confidence", "[]", "at least one level is needed"))?;
     let needed = (widest + window(widest)).min(n as usize);
     // A margin above -VaR that should hold the window: the normal density
     // at the VaR, plus slack; widened until it does.
     let sd = model.std_dev();
-    let mut margin = 1e-9 * (tail.var.abs() + sd) + 8.0 * sd * window(widest) as f64 / n as f64;
-    let candidates = loop {
-        let threshold = -tail.var + margin;
+    let mut margin = 1e-9 * (widest_var.abs() + sd) + 8.0 * sd * window(widest) as f64 / n as f64;
+    let mut candidates = loop {
+        let threshold = -widest_var + margin;
         let found = candidates_below(&model, job.seed, n, threshold);
-        if found.len() >= needed || margin > 1e3 * (tail.var.abs() + sd) {
+        if found.len() >= needed || margin > 1e3 * (widest_var.abs() + sd) {
             break found;
         }
         margin *= 4.0;
     };
-    let mut candidates = candidates;
     candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    // Per level: the tail's ranks `0 .. m` and the window's `low .. high`
+    // about the VaR's rank (m - 1, counting from 0).
+    let spans: Vec<(usize, usize, usize)> = counts
+        .iter()
+        .map(|&m| {
+            let m = m.min(candidates.len());
+            let b = window(m);
+            (m, m.saturating_sub(1 + b), (m + b).min(candidates.len()))
+        })
+        .collect();
+    // One walk over the ranked candidates, each regenerated position by
+    // position once, adding to every level's tail and window it falls in
+    // (in rank order, as a walk per level would).
+    let k = positions.names.len();
+    let last = spans
+        .iter()
+        .map(|&(m, _, high)| m.max(high))
+        .max()
+        .unwrap_or(0);
+    let mut tail_loss = vec![vec![0.0; k]; spans.len()];
+    let mut unit_loss = vec![vec![0.0; k]; spans.len()];
+    let mut window_loss = vec![0.0; spans.len()];
+    for (rank, &(pnl, index)) in candidates[..last].iter().enumerate() {
+        let unit = positions.unit_pnl(job.seed, index);
+        for (level, &(m, low, high)) in spans.iter().enumerate() {
+            if rank < m {
+                for (sum, u) in tail_loss[level].iter_mut().zip(&unit) {
+                    *sum -= u;
+                }
+            }
+            if (low..high).contains(&rank) {
+                window_loss[level] -= pnl;
+                for (sum, u) in unit_loss[level].iter_mut().zip(&unit) {
+                    *sum -= u;
+                }
+            }
+        }
+    }
+    let weights: Vec<f64> = job.portfolio.assets.iter().map(|a| a.weight).collect();
     Ok(job
         .confidences
         .iter()
-        .zip(&counts)
-        .zip(tails)
-        .map(|((confidence, &m), measured)| {
-            let m = m.min(candidates.len());
-            let b = window(m);
-            let k = positions.names.len();
-            // Tail means, position by position.
-            let mut tail_loss = vec![0.0; k];
-            for &(_, index) in &candidates[..m] {
-                for (sum, pnl) in tail_loss
-                    .iter_mut()
-                    .zip(positions.unit_pnl(job.seed, index))
-                {
-                    *sum -= pnl;
-                }
-            }
-            let weights: Vec<f64> = job.portfolio.assets.iter().map(|a| a.weight).collect();
-            let mut component_es: Vec<f64> = tail_loss
+        .zip(&result.levels)
+        .enumerate()
+        .map(|(level, (confidence, measured))| {
+            let m = spans[level].0;
+            let mut component_es: Vec<f64> = tail_loss[level]
                 .iter()
                 .zip(&weights)
                 .map(|(loss, w)| w * loss / m as f64)
@@ -110,22 +135,8 @@ pub fn contributions(
                     .iter_mut()
                     .for_each(|c| *c *= measured.es / total);
             }
-            // The window about the VaR's rank (m - 1, counting from 0).
-            let low = m.saturating_sub(1 + b);
-            let high = (m + b).min(candidates.len());
-            let mut unit_loss = vec![0.0; k];
-            let mut window_loss = 0.0;
-            for &(pnl, index) in &candidates[low..high] {
-                window_loss -= pnl;
-                for (sum, unit) in unit_loss
-                    .iter_mut()
-                    .zip(positions.unit_pnl(job.seed, index))
-                {
-                    *sum -= unit;
-                }
-            }
-            let scale = if window_loss != 0.0 {
-                measured.var / window_loss
+            let scale = if window_loss[level] != 0.0 {
+                measured.var / window_loss[level]
             } else {
                 0.0
             };
@@ -133,7 +144,7 @@ pub fn contributions(
                 confidence: confidence.clone(),
                 positions: (0..k)
                     .map(|i| {
-                        let marginal_var = unit_loss[i] * scale;
+                        let marginal_var = unit_loss[level][i] * scale;
                         Contribution {
                             name: positions.names[i].clone(),
                             component_var: weights[i] * marginal_var,
@@ -188,7 +199,7 @@ struct Positions {
 }
 
 impl Positions {
-    fn new(job: &VarJob) -> Result<Self, InputError> {
+    fn new(job: &VarJob, model: &RiskModel) -> Result<Self, InputError> {
         let lower = crate::risk::cholesky(&job.portfolio.correlation)?;
         let (value, h) = (job.portfolio.value, job.horizon_days);
         let assets = &job.portfolio.assets;
@@ -200,20 +211,14 @@ impl Positions {
                 .zip(&lower)
                 .map(|(a, row)| row.iter().map(|l| value * h.sqrt() * a.sigma * l).collect())
                 .collect(),
-            dof: match job.distribution {
-                crate::ReturnDistribution::Normal => None,
-                crate::ReturnDistribution::StudentT { dof } => Some(dof),
-            },
+            dof: model.dof,
         })
     }
 
     /// Scenario `index`'s P&L per unit of each weight, `value X_i`.
     fn unit_pnl(&self, seed: u64, index: u64) -> Vec<f64> {
         let mut z = vec![0.0; self.names.len()];
-        fill_normals(seed, SUBSTREAM_NORMALS, index, &mut z);
-        let scale = self.dof.map_or(1.0, |dof| {
-            ((dof - 2.0) / chi_square(seed, index, dof)).sqrt()
-        });
+        let scale = crate::backend::scenario_draws(self.dof, seed, index, &mut z);
         self.mean
             .iter()
             .zip(&self.loading)

@@ -20,7 +20,8 @@ fn job(distribution: ReturnDistribution) -> VarJob {
 
 fn run(job: &VarJob, backend: Backend) -> (Vec<TailMeasure>, Vec<LevelContributions>) {
     let result = quantmc::var(job, backend).unwrap();
-    let tails: Vec<TailMeasure> = result
+    let found = contributions(job, &result).unwrap();
+    let tails = result
         .levels
         .iter()
         .map(|l| TailMeasure {
@@ -28,7 +29,6 @@ fn run(job: &VarJob, backend: Backend) -> (Vec<TailMeasure>, Vec<LevelContributi
             es: l.es,
         })
         .collect();
-    let found = contributions(job, &tails).unwrap();
     (tails, found)
 }
 

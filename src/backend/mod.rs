@@ -53,7 +53,7 @@ mod vector;
 
 pub(crate) use rayon::Rayon;
 pub(crate) use scalar::ScalarKernel;
-pub(crate) use scalar::scenario_pnl as scalar_scenario_pnl;
+pub(crate) use scalar::{scenario_draws, scenario_pnl as scalar_scenario_pnl};
 pub(crate) use serial::Serial;
 pub(crate) use vector::VectorKernel;
 

@@ -95,19 +95,25 @@ impl ChunkKernel for ScalarKernel {
     }
 }
 
+/// Scenario `index`'s standard normals, written to `normals`, and the scale
+/// of its shocks: 1 for normal scenarios, `sqrt((dof - 2) / W)` for
+/// Student-t ones.
+pub(crate) fn scenario_draws(dof: Option<f64>, seed: u64, index: u64, normals: &mut [f64]) -> f64 {
+    fill_normals(seed, SUBSTREAM_NORMALS, index, normals);
+    dof.map_or(1.0, |dof| {
+        ((dof - 2.0) / chi_square(seed, index, dof)).sqrt()
+    })
+}
+
 /// P&L of scenario `index`; `normals` is scratch of the portfolio's size.
 pub(crate) fn scenario_pnl(model: &RiskModel, seed: u64, index: u64, normals: &mut [f64]) -> f64 {
-    fill_normals(seed, SUBSTREAM_NORMALS, index, normals);
+    let scale = scenario_draws(model.dof, seed, index, normals);
     let shock: f64 = model
         .loadings
         .iter()
         .zip(normals.iter())
         .map(|(b, z)| b * z)
         .sum();
-    let scale = match model.dof {
-        None => 1.0,
-        Some(dof) => ((dof - 2.0) / chi_square(seed, index, dof)).sqrt(),
-    };
     model.mean + scale * shock
 }
 
