@@ -160,6 +160,14 @@ impl PriceHistory {
             .collect()
     }
 
+    /// The first and last dates, as written in the file.
+    pub fn date_range(&self) -> (String, String) {
+        (
+            self.dates.first().cloned().unwrap_or_default(),
+            self.dates.last().cloned().unwrap_or_default(),
+        )
+    }
+
     /// The last row's prices.
     pub fn last_prices(&self) -> &[f64] {
         self.prices.last().map_or(&[], Vec::as_slice)
@@ -286,10 +294,7 @@ pub fn fit(history: &PriceHistory, job: &FitJob) -> Result<Fit, InputError> {
     Ok(Fit {
         portfolio,
         observations: returns.len(),
-        dates: (
-            history.dates.first().cloned().unwrap_or_default(),
-            history.dates.last().cloned().unwrap_or_default(),
-        ),
+        dates: history.date_range(),
         repaired,
     })
 }

@@ -143,10 +143,7 @@ pub fn historical_var(
             format!("filtered historical (EWMA {lambda})")
         }),
         windows: moments.count as usize,
-        dates: (
-            history.dates.first().cloned().unwrap_or_default(),
-            history.dates.last().cloned().unwrap_or_default(),
-        ),
+        dates: history.date_range(),
         mean: moments.mean,
         std: moments.std_dev(),
         levels: confidences

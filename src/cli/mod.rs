@@ -80,6 +80,14 @@ pub enum CliError {
     Other(#[from] anyhow::Error),
 }
 
+/// Bad input from the library's parts that return [`quantmc::InputError`]
+/// alone (price files, fits, historical simulation): exit 2.
+impl From<quantmc::InputError> for CliError {
+    fn from(err: quantmc::InputError) -> Self {
+        Self::Library(err.into())
+    }
+}
+
 impl CliError {
     /// Whether the error is a write to a closed pipe.
     pub fn is_broken_pipe(&self) -> bool {
@@ -371,48 +379,26 @@ pub fn run() -> Result<(), CliError> {
         Command::Var(args) => {
             let job = var_job(&args)?;
             // The price file is read and checked before any simulation.
-            let history = match &args.historical {
-                Some(path) => Some(
-                    quantmc::fit::PriceHistory::from_file(path).map_err(quantmc::Error::from)?,
-                ),
-                None => None,
-            };
-            let historical = match &history {
-                Some(history) => Some(
-                    quantmc::historical::historical_var(
-                        &job.portfolio,
-                        history,
-                        &job.confidences,
-                        job.horizon_days,
-                        args.filtered_ewma,
-                    )
-                    .map_err(quantmc::Error::from)?,
-                ),
+            let historical = match &args.historical {
+                Some(path) => Some(quantmc::historical::historical_var(
+                    &job.portfolio,
+                    &quantmc::fit::PriceHistory::from_file(path)?,
+                    &job.confidences,
+                    job.horizon_days,
+                    args.filtered_ewma,
+                )?),
                 None => None,
             };
             let result = quantmc::var(&job, args.run.options(&env)?)?;
             warn(&result.warnings);
-            let contributions = if args.contributions {
-                let tails: Vec<quantmc::TailMeasure> = result
-                    .levels
-                    .iter()
-                    .map(|l| quantmc::TailMeasure {
-                        var: l.var,
-                        es: l.es,
-                    })
-                    .collect();
-                Some(
-                    quantmc::contributions::contributions(&job, &tails)
-                        .map_err(quantmc::Error::from)?,
-                )
-            } else {
-                None
-            };
+            let contributions = args
+                .contributions
+                .then(|| quantmc::contributions::contributions(&job, &result))
+                .transpose()?;
             if let Some(path) = &args.plot {
                 // The first 10^6 scenarios, regenerated: the same sample
                 // whatever tier ran.
-                let sample = quantmc::contributions::regenerate_pnl(&job, 0..PLOTTED_SCENARIOS)
-                    .map_err(quantmc::Error::from)?;
+                let sample = quantmc::contributions::regenerate_pnl(&job, 0..PLOTTED_SCENARIOS)?;
                 plot::var_svg(path, &sample, &result)?;
             }
             output::print_var(
@@ -424,9 +410,8 @@ pub fn run() -> Result<(), CliError> {
         }
         Command::Fit(args) => {
             let job = fit_job(&args)?;
-            let history = quantmc::fit::PriceHistory::from_file(&args.prices)
-                .map_err(quantmc::Error::from)?;
-            let fitted = quantmc::fit::fit(&history, &job).map_err(quantmc::Error::from)?;
+            let history = quantmc::fit::PriceHistory::from_file(&args.prices)?;
+            let fitted = quantmc::fit::fit(&history, &job)?;
             output::print_fit(&fitted, args.output.as_deref())?;
         }
         Command::Info => output::print_info(&env)?,
