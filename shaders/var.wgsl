@@ -1,5 +1,6 @@
 // A scenario's shock: sum_j loadings[j] z[j], scaled by sqrt((dof - 2) / W)
-// for Student-t, in f32; the host adds the mean in f64. `scenario` writes one
+// for Student-t, plus the options' value at the horizon, in f32; the host
+// adds the mean (less the options' value now) in f64. `scenario` writes one
 // shock per invocation (small jobs and the tail kernel's pilot sample);
 // var_tails.wgsl finds the tails without writing the sample out.
 // `VarParams` and the constants are generated from src/backend/gpu/shader.rs.
@@ -28,18 +29,37 @@ fn chi_square(index: vec2<u32>) -> f32 {
     return 2.0 * d;
 }
 
-// The shock of scenario `index`.
+// The shock of scenario `index`: the linear positions' and, for a book with
+// options, the options' value at the horizon (revaluation.wgsl).
 fn scenario_shock(index: vec2<u32>) -> f32 {
     var shock = 0.0;
+    var returns: array<f32, MAX_UNDERLYINGS>;
+    let stride = params.assets + UNDERLYING_FIELDS;
     for (var j = 0u; j < params.assets; j += 2u) {
         let z = normal_pair(stream_block(j / 2u, SUBSTREAM_NORMALS, index, params.key));
         shock += loadings[j] * z.x;
-        if (j + 1u < params.assets) {
+        let second = j + 1u < params.assets;
+        if (second) {
             shock += loadings[j + 1u] * z.y;
         }
+        for (var u = 0u; u < params.underlyings; u++) {
+            let factor = params.assets + u * stride + j;
+            returns[u] += loadings[factor] * z.x;
+            if (second) {
+                returns[u] += loadings[factor + 1u] * z.y;
+            }
+        }
     }
+    var scale = 1.0;
     if (params.student_t == 1u) {
-        shock *= sqrt((params.dof - 2.0) / chi_square(index));
+        scale = sqrt((params.dof - 2.0) / chi_square(index));
+    }
+    shock *= scale;
+    if (params.options > 0u) {
+        for (var u = 0u; u < params.underlyings; u++) {
+            returns[u] = returns[u] * scale + loadings[params.assets + u * stride + params.assets];
+        }
+        shock += book_value(&returns);
     }
     return shock;
 }

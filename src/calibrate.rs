@@ -59,7 +59,7 @@ fn var_job(scenarios: u64) -> VarJob {
             weight: 1.0 / ASSETS as f64,
             mu: 0.0004,
             sigma: 0.01 + 0.002 * i as f64,
-            price: None,
+            ..Default::default()
         })
         .collect();
     let correlation = (0..ASSETS)
@@ -74,6 +74,7 @@ fn var_job(scenarios: u64) -> VarJob {
             value: 1e6,
             assets,
             correlation,
+            ..Default::default()
         },
         scenarios,
         confidences: vec![Confidence::new(0.99)],

@@ -27,13 +27,14 @@ use crate::rng::CHUNK;
 /// One position's share of the risk at one level.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contribution {
-    /// The asset.
+    /// The asset, or the option (`AAPL call K=250 T=0.25`).
     pub name: String,
     /// Its share of the VaR; the shares add up to the VaR.
     pub component_var: f64,
     /// Its share of the ES, `E[-P&L_i | tail]`; the shares add up to the ES.
     pub component_es: f64,
-    /// `dVaR / dw_i`, currency units per unit of weight.
+    /// `dVaR / dw_i`, currency units per unit of weight (for an option, per
+    /// unit of quantity).
     pub marginal_var: f64,
 }
 
@@ -42,7 +43,7 @@ pub struct Contribution {
 pub struct LevelContributions {
     /// The level.
     pub confidence: Confidence,
-    /// One per asset, in the portfolio's order.
+    /// One per asset, in the portfolio's order, then one per option.
     pub positions: Vec<Contribution>,
 }
 
@@ -115,7 +116,14 @@ pub fn contributions(
             }
         }
     }
-    let weights: Vec<f64> = job.portfolio.assets.iter().map(|a| a.weight).collect();
+    // An option's "weight" is its quantity: the P&L is linear in both.
+    let weights: Vec<f64> = job
+        .portfolio
+        .assets
+        .iter()
+        .map(|a| a.weight)
+        .chain(job.portfolio.options.iter().map(|o| o.quantity))
+        .collect();
     Ok(job
         .confidences
         .iter()
@@ -174,7 +182,7 @@ fn candidates_below(model: &RiskModel, seed: u64, n: u64, threshold: f64) -> Vec
     (0..chunks)
         .into_par_iter()
         .map(|chunk| {
-            let mut normals = vec![0.0; model.loadings.len()];
+            let mut normals = model.scratch();
             let mut found = Vec::new();
             for index in chunk * CHUNK..((chunk + 1) * CHUNK).min(n) {
                 let pnl = crate::backend::scalar_scenario_pnl(model, seed, index, &mut normals);
@@ -190,7 +198,10 @@ fn candidates_below(model: &RiskModel, seed: u64, n: u64, threshold: f64) -> Vec
 
 /// What regenerates a scenario position by position.
 struct Positions {
+    /// The assets', then the options' names.
     names: Vec<String>,
+    /// The options, revalued per unit of quantity.
+    book: Option<crate::revaluation::OptionBook>,
     /// Per unit of weight: `value h mu_i`.
     mean: Vec<f64>,
     /// Per unit of weight: `value sqrt(h) sigma_i L[i][j]`.
@@ -203,8 +214,22 @@ impl Positions {
         let lower = crate::risk::cholesky(&job.portfolio.correlation)?;
         let (value, h) = (job.portfolio.value, job.horizon_days);
         let assets = &job.portfolio.assets;
+        let options = job.portfolio.options.iter().map(|o| {
+            format!(
+                "{} {} K={} T={}",
+                o.asset,
+                o.kind.name(),
+                o.strike,
+                o.maturity
+            )
+        });
         Ok(Self {
-            names: assets.iter().map(|a| a.name.clone()).collect(),
+            names: assets
+                .iter()
+                .map(|a| a.name.clone())
+                .chain(options)
+                .collect(),
+            book: model.book.clone(),
             mean: assets.iter().map(|a| value * h * a.mu).collect(),
             loading: assets
                 .iter()
@@ -215,15 +240,23 @@ impl Positions {
         })
     }
 
-    /// Scenario `index`'s P&L per unit of each weight, `value X_i`.
+    /// Scenario `index`'s P&L per unit of each weight, `value X_i`, then
+    /// per unit of each option's quantity.
     fn unit_pnl(&self, seed: u64, index: u64) -> Vec<f64> {
-        let mut z = vec![0.0; self.names.len()];
+        let mut z = vec![0.0; self.mean.len()];
         let scale = crate::backend::scenario_draws(self.dof, seed, index, &mut z);
-        self.mean
+        let mut unit: Vec<f64> = self
+            .mean
             .iter()
             .zip(&self.loading)
             .map(|(mean, row)| mean + scale * row.iter().zip(&z).map(|(l, z)| l * z).sum::<f64>())
-            .collect()
+            .collect();
+        if let Some(book) = &self.book {
+            let mut returns = vec![0.0; book.underlyings.len()];
+            book.returns(&z, scale, &mut returns);
+            unit.extend(book.unit_pnl(&returns));
+        }
+        unit
     }
 }
 
@@ -241,7 +274,7 @@ pub fn regenerate_pnl(
         .collect::<Vec<u64>>()
         .into_par_iter()
         .flat_map_iter(|first| {
-            let mut normals = vec![0.0; model.loadings.len()];
+            let mut normals = model.scratch();
             (first..(first + CHUNK).min(end))
                 .map(|index| {
                     crate::backend::scalar_scenario_pnl(&model, job.seed, index, &mut normals)

@@ -232,6 +232,21 @@ pub struct FitJob {
     pub value: f64,
     /// The weights.
     pub weights: Weights,
+    /// An option overlay the fitted book keeps (its assets' prices become
+    /// the history's last ones), with the rate it is valued at and the
+    /// dividend yield of each named asset.
+    pub overlay: Overlay,
+}
+
+/// Options on the fitted book's assets, kept as given.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overlay {
+    /// The options.
+    pub options: Vec<crate::risk::OptionPosition>,
+    /// The rate they are valued at.
+    pub rate: f64,
+    /// Dividend yields by asset name.
+    pub dividends: Vec<(String, f64)>,
 }
 
 /// A fitted book and how it was fitted.
@@ -286,9 +301,17 @@ pub fn fit(history: &PriceHistory, job: &FitJob) -> Result<Fit, InputError> {
                 mu: mu[i],
                 sigma: sigma[i],
                 price: Some(last[i]),
+                dividend: job
+                    .overlay
+                    .dividends
+                    .iter()
+                    .find(|(name, _)| *name == history.assets[i])
+                    .map_or(0.0, |&(_, d)| d),
             })
             .collect(),
         correlation,
+        options: job.overlay.options.clone(),
+        rate: job.overlay.rate,
     };
     portfolio.validate()?;
     Ok(Fit {

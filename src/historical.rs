@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{InputError, open_unit};
 use crate::fit::PriceHistory;
-use crate::risk::{Confidence, Portfolio};
+use crate::revaluation::OptionBook;
+use crate::risk::{Confidence, Portfolio, cholesky};
 use crate::stats::{Moments, TailMeasure, tails_of_counts};
 
 /// Historical VaR and ES at one confidence level.
@@ -117,19 +118,33 @@ pub fn historical_var(
             ),
         ));
     }
+    // Options are revalued at each window's prices, their maturity shortened
+    // by the horizon, as in the Monte Carlo scenarios.
+    let options = OptionBook::new(book, &cholesky(&book.correlation)?, horizon_days);
+    let mut option_returns = vec![0.0; options.as_ref().map_or(0, |o| o.underlyings.len())];
     // Growth over each window of `horizon` days, compounded from the daily
     // returns (for the plain method, exactly P_{t+h} / P_t).
     let mut pnl: Vec<f64> = daily
         .windows(horizon)
         .map(|window| {
-            book.assets
+            let growth: Vec<f64> = (0..book.assets.len())
+                .map(|i| window.iter().map(|r| 1.0 + r[i]).product())
+                .collect();
+            let linear: f64 = book
+                .assets
                 .iter()
-                .enumerate()
-                .map(|(i, asset)| {
-                    let growth: f64 = window.iter().map(|r| 1.0 + r[i]).product();
-                    book.value * asset.weight * (growth - 1.0)
-                })
-                .sum()
+                .zip(&growth)
+                .map(|(asset, g)| book.value * asset.weight * (g - 1.0))
+                .sum();
+            match &options {
+                None => linear,
+                Some(options) => {
+                    for (out, underlying) in option_returns.iter_mut().zip(&options.underlyings) {
+                        *out = growth[underlying.asset] - 1.0;
+                    }
+                    linear + options.horizon_value(&option_returns) - options.value_now
+                }
+            }
         })
         .collect();
     let moments = Moments::of(&pnl);

@@ -60,6 +60,7 @@ pub mod lane;
 pub mod market;
 pub mod pricing;
 pub mod products;
+pub mod revaluation;
 pub mod risk;
 pub mod rng;
 pub mod selector;
@@ -73,7 +74,8 @@ pub use backend::{Backend, ComputeBackend, Tier};
 pub use error::{BackendError, Error, InputError, Result};
 pub use pricing::{Market, OptionKind, OptionSpec, PricingJob, PricingResult, Style};
 pub use risk::{
-    Asset, Confidence, Portfolio, ReturnDistribution, RiskLevel, TailMeasure, VarJob, VarResult,
+    Asset, Confidence, OptionPosition, Portfolio, ReturnDistribution, RiskLevel, TailMeasure,
+    VarJob, VarResult,
 };
 pub use selector::Tuning;
 
@@ -304,21 +306,21 @@ pub fn var(job: &VarJob, options: impl Into<RunOptions>) -> Result<VarResult> {
     let start = Instant::now();
     let estimate = tier.risk(&valid)?;
     let elapsed_s = start.elapsed().as_secs_f64();
-    let levels = job
+    let levels: Vec<RiskLevel> = job
         .confidences
         .iter()
         .zip(&estimate.tails)
-        .map(|(confidence, tail)| {
-            let parametric = model.parametric(confidence.level)?;
-            Ok(RiskLevel {
-                confidence: confidence.clone(),
-                var: tail.var,
-                es: tail.es,
-                parametric_var: parametric.var,
-                parametric_es: parametric.es,
-            })
+        .zip(job.closed_forms(model)?)
+        .map(|((confidence, tail), closed)| RiskLevel {
+            confidence: confidence.clone(),
+            var: tail.var,
+            es: tail.es,
+            parametric_var: closed.parametric.var,
+            parametric_es: closed.parametric.es,
+            delta_gamma_var: closed.delta_gamma.map(|t| t.var),
+            delta_gamma_es: closed.delta_gamma.map(|t| t.es),
         })
-        .collect::<Result<Vec<RiskLevel>>>()?;
+        .collect();
     let figures = [("mean", estimate.mean), ("std", estimate.std_dev)]
         .into_iter()
         .chain(levels.iter().flat_map(|level| {
@@ -327,6 +329,8 @@ pub fn var(job: &VarJob, options: impl Into<RunOptions>) -> Result<VarResult> {
                 ("ES", level.es),
                 ("parametric VaR", level.parametric_var),
                 ("parametric ES", level.parametric_es),
+                ("delta-gamma VaR", level.delta_gamma_var.unwrap_or(0.0)),
+                ("delta-gamma ES", level.delta_gamma_es.unwrap_or(0.0)),
             ]
         }));
     for (quantity, value) in figures {
@@ -335,7 +339,7 @@ pub fn var(job: &VarJob, options: impl Into<RunOptions>) -> Result<VarResult> {
                 quantity: quantity.to_string(),
                 value: format!("{value:?}"),
                 inputs: format!(
-                    "portfolio value = {:?}, horizon_days = {:?}, and the assets' weights, mu and sigma",
+                    "portfolio value = {:?}, horizon_days = {:?}, and the assets' weights, mu and sigma, and the options' fields",
                     job.portfolio.value, job.horizon_days
                 ),
             }

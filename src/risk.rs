@@ -10,11 +10,13 @@ use statrs::distribution::{Continuous, ContinuousCDF, Normal, StudentsT};
 
 use crate::error::{InputError, finite, open_unit, positive};
 use crate::pricing::MAX_PATHS;
+pub use crate::revaluation::OptionPosition;
+use crate::revaluation::{OptionBook, Sensitivities, cornish_fisher};
 pub use crate::stats::TailMeasure;
 use crate::tier::Tier;
 
 /// One holding of a portfolio.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Asset {
     /// The asset's name.
@@ -29,14 +31,26 @@ pub struct Asset {
     /// price of its history).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
+    /// Continuous dividend yield (annual) of the options on it; 0 unless
+    /// given.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dividend: f64,
+}
+
+/// Whether an optional field holds its default, 0, and is left out of JSON.
+fn is_zero(value: &f64) -> bool {
+    *value == 0.0
 }
 
 /// A portfolio: its value, its assets and their return correlation.
 ///
 /// The JSON form is
 /// `{"value": 1000000, "assets": [{"name": "AAPL", "weight": 0.25, "mu": 0.0004,
-/// "sigma": 0.018}, ...], "correlation": [[1, 0.3, ...], ...]}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// "sigma": 0.018}, ...], "correlation": [[1, 0.3, ...], ...]}`, with
+/// optionally a list of European `"options"` on its assets (see
+/// [`OptionPosition`]; their assets need a `"price"`, and may give a
+/// `"dividend"`) and the `"rate"` they are discounted at (default 0).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Portfolio {
     /// Total value in currency units, > 0.
@@ -45,6 +59,12 @@ pub struct Portfolio {
     pub assets: Vec<Asset>,
     /// Symmetric, unit-diagonal, positive semi-definite k x k matrix.
     pub correlation: Vec<Vec<f64>>,
+    /// European options on the assets, revalued in full in every scenario.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<OptionPosition>,
+    /// Continuously compounded rate (annual) the options are valued at.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rate: f64,
 }
 
 /// Largest portfolio file read: a portfolio of 10^5 assets is a few MB.
@@ -87,6 +107,13 @@ impl Portfolio {
         {
             return Err(malformed(format!(
                 "at assets[{i}]: an asset must be a JSON object with name, weight, mu and sigma"
+            )));
+        }
+        if let Some(options) = document.get("options").and_then(|a| a.as_array())
+            && let Some(i) = options.iter().position(|option| !option.is_object())
+        {
+            return Err(malformed(format!(
+                "at options[{i}]: an option must be a JSON object with asset, kind, strike, maturity, quantity and vol"
             )));
         }
         // serde_path_to_error names where in the document a problem is
@@ -167,6 +194,7 @@ impl Portfolio {
                 }
             }
         }
+        crate::revaluation::validate_options(self)?;
         cholesky(&self.correlation)
     }
 
@@ -412,14 +440,76 @@ impl VarJob {
                 .iter()
                 .map(|a| a.weight * a.mu)
                 .sum::<f64>();
+        let book = OptionBook::new(&self.portfolio, &lower, h);
         Ok(RiskModel {
-            mean,
+            mean: mean - book.as_ref().map_or(0.0, |b| b.value_now),
             loadings,
             dof: match self.distribution {
                 ReturnDistribution::Normal => None,
                 ReturnDistribution::StudentT { dof } => Some(dof),
             },
+            book,
         })
+    }
+
+    /// The closed forms beside the simulation at each of the job's levels,
+    /// given its risk model: for a linear book the exact figures for the
+    /// job's distribution; for a book with options the delta (linear)
+    /// shortcut for the same distribution and the delta-gamma Cornish-Fisher
+    /// figures under normal returns (see [`Sensitivities`]).
+    pub fn closed_forms(&self, model: &RiskModel) -> Result<Vec<ClosedForms>, InputError> {
+        let portfolio = &self.portfolio;
+        if model.book.is_none() {
+            return self
+                .confidences
+                .iter()
+                .map(|c| {
+                    Ok(ClosedForms {
+                        parametric: model.parametric(c.level)?,
+                        delta_gamma: None,
+                    })
+                })
+                .collect();
+        }
+        let h = self.horizon_days;
+        let sensitivities = Sensitivities::of(portfolio, h);
+        let assets = &portfolio.assets;
+        let mean: Vec<f64> = assets.iter().map(|a| h * a.mu).collect();
+        let covariance: Vec<Vec<f64>> = assets
+            .iter()
+            .zip(&portfolio.correlation)
+            .map(|(a, row)| {
+                assets
+                    .iter()
+                    .zip(row)
+                    .map(|(b, rho)| h * a.sigma * b.sigma * rho)
+                    .collect()
+            })
+            .collect();
+        let exposure = &sensitivities.delta;
+        let variance: f64 = covariance
+            .iter()
+            .zip(exposure)
+            .map(|(row, ei)| ei * row.iter().zip(exposure).map(|(c, ej)| c * ej).sum::<f64>())
+            .sum();
+        // The delta shortcut is a linear book: one factor with its spread
+        // carries its closed forms.
+        let delta = RiskModel {
+            mean: sensitivities.theta + exposure.iter().zip(&mean).map(|(e, m)| e * m).sum::<f64>(),
+            loadings: vec![variance.max(0.0).sqrt()],
+            dof: model.dof,
+            book: None,
+        };
+        let cumulants = sensitivities.cumulants(&mean, &covariance);
+        self.confidences
+            .iter()
+            .map(|c| {
+                Ok(ClosedForms {
+                    parametric: delta.parametric(c.level)?,
+                    delta_gamma: Some(cornish_fisher(cumulants, c.level)),
+                })
+            })
+            .collect()
     }
 }
 
@@ -450,11 +540,14 @@ impl std::ops::Deref for ValidVar<'_> {
 /// standard normals (draws `0..k` of its stream) and `scale_s = 1` (normal) or
 /// `sqrt((dof - 2) / W_s)` (Student-t).
 ///
-/// The P&L is linear in the asset returns, so `loadings = value sqrt(h) L^T D w`
-/// is computed once and each scenario costs k multiply-adds instead of the k^2
-/// of forming `L z` and then `w . X`; the sample is the same, and no
-/// scenarios x assets matrix ever exists.
-#[derive(Debug, Clone, PartialEq)]
+/// The linear positions' P&L is linear in the asset returns, so `loadings =
+/// value sqrt(h) L^T D w` is computed once and each scenario costs k
+/// multiply-adds instead of the k^2 of forming `L z` and then `w . X`; the
+/// sample is the same, and no scenarios x assets matrix ever exists. A book
+/// with options adds, per scenario, the options' value at the horizon
+/// ([`OptionBook::horizon_value`], from the returns of the assets they are
+/// on alone), and `mean` carries minus their value now.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RiskModel {
     /// Mean P&L over the horizon.
     pub mean: f64,
@@ -462,9 +555,28 @@ pub struct RiskModel {
     pub loadings: Vec<f64>,
     /// Student-t degrees of freedom; `None` for normal scenarios.
     pub dof: Option<f64>,
+    /// The book's options, revalued in every scenario on top of the linear
+    /// P&L; `None` for a linear book.
+    pub book: Option<OptionBook>,
+}
+
+/// The closed-form figures shown beside a simulated level.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClosedForms {
+    /// Exact for a linear book; the delta shortcut for a book with options.
+    pub parametric: TailMeasure,
+    /// The delta-gamma Cornish-Fisher figures of a book with options.
+    pub delta_gamma: Option<TailMeasure>,
 }
 
 impl RiskModel {
+    /// Scratch a scenario's P&L is computed in: its normals, then its
+    /// underlyings' returns.
+    pub fn scratch(&self) -> Vec<f64> {
+        let underlyings = self.book.as_ref().map_or(0, |b| b.underlyings.len());
+        vec![0.0; self.loadings.len() + underlyings]
+    }
+
     /// Standard deviation of the P&L: the length of `loadings`.
     pub fn std_dev(&self) -> f64 {
         self.loadings.iter().map(|b| b * b).sum::<f64>().sqrt()
@@ -562,10 +674,19 @@ pub struct RiskLevel {
     pub var: f64,
     /// Simulated ES.
     pub es: f64,
-    /// Closed-form VaR for the same distribution.
+    /// Closed-form VaR for the same distribution: exact for a linear book,
+    /// the delta (linear) shortcut for a book with options.
     pub parametric_var: f64,
-    /// Closed-form ES for the same distribution.
+    /// Closed-form ES, as `parametric_var`.
     pub parametric_es: f64,
+    /// A book with options: the delta-gamma VaR (Cornish-Fisher, normal
+    /// returns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_gamma_var: Option<f64>,
+    /// A book with options: the delta-gamma ES (the Cornish-Fisher
+    /// quantile's tail mean).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta_gamma_es: Option<f64>,
 }
 
 /// A VaR/ES run's figures with provenance.

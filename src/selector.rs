@@ -68,20 +68,23 @@ impl Work {
         }
     }
 
-    /// Scenarios x assets, for a job whose risk model is `model`.
+    /// Scenarios x (assets + [`OPTION_UNITS`] per option), for a job whose
+    /// risk model is `model`.
     pub fn risk(job: &VarJob, model: &RiskModel) -> Self {
         Self {
             workload: Workload::Risk,
-            units: job.scenarios as f64 * job.portfolio.assets.len() as f64,
+            units: job.scenarios as f64
+                * (job.portfolio.assets.len() + OPTION_UNITS * job.portfolio.options.len()) as f64,
             samples: job.scenarios,
-            gpu_unsupported: model
-                .loadings
-                .iter()
-                .any(|b| b.abs() > crate::backend::F32_LIMIT)
-                .then_some("the job's P&L leaves the GPU's f32 range"),
+            gpu_unsupported: crate::backend::risk_gpu_problem(model).map(|(reason, _)| reason),
         }
     }
 }
+
+/// Work units of revaluing one option in one scenario, in assets' worth
+/// (a normal draw and a multiply-add each): a Black-Scholes value is a log,
+/// two exponentials and two rational functions.
+pub const OPTION_UNITS: usize = 4;
 
 /// Where each tier starts to beat the tiers below it, in work units, keyed by
 /// tier (a JSON object such as `{"rayon": 32768.0}`); a tier without an entry

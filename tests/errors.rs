@@ -38,17 +38,18 @@ fn good_portfolio() -> Portfolio {
                 weight: 0.6,
                 mu: 0.0003,
                 sigma: 0.02,
-                price: None,
+                ..Default::default()
             },
             Asset {
                 name: "B".into(),
                 weight: 0.4,
                 mu: 0.0001,
                 sigma: 0.01,
-                price: None,
+                ..Default::default()
             },
         ],
         correlation: vec![vec![1.0, 0.3], vec![0.3, 1.0]],
+        ..Default::default()
     }
 }
 

@@ -12,6 +12,7 @@ use quantmc::fit::{
     smallest_eigenvalue,
 };
 use quantmc::{InputError, Portfolio};
+mod common;
 
 const PRICES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/prices.csv");
 
@@ -29,6 +30,7 @@ fn job(weighting: Weighting) -> FitJob {
         nearest_psd: false,
         value: 1e6,
         weights: Weights::Equal,
+        overlay: Default::default(),
     }
 }
 
@@ -222,6 +224,37 @@ fn a_fitted_book_runs_through_var_and_keeps_the_portfolio_weights() {
     );
     assert!((mc / parametric - 1.0).abs() < 0.02, "{mc} vs {parametric}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn refitting_a_book_keeps_its_option_overlay_at_the_last_prices() {
+    let overlay = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/overlay.json");
+    let given = Portfolio::from_file(overlay.as_ref()).unwrap();
+    let output = quantmc()
+        .args(["fit", "--prices", PRICES, "--portfolio", overlay])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let refit =
+        Portfolio::from_json(&String::from_utf8(output.stdout).unwrap(), overlay.as_ref()).unwrap();
+    assert_eq!(refit.options, given.options);
+    assert_eq!(refit.rate, given.rate);
+    let history = history();
+    let last = history.last_prices();
+    for (i, asset) in refit.assets.iter().enumerate() {
+        assert_eq!(asset.price, Some(last[i]));
+        assert_eq!(asset.dividend, given.assets[i].dividend);
+    }
+    // And it runs, fully revalued, beside both shortcuts.
+    let v = common::cli_json([
+        "var",
+        "--portfolio",
+        overlay,
+        "--json",
+        "--scenarios",
+        "20000",
+    ]);
+    assert!(v["delta_gamma_var"]["0.99"].as_f64().unwrap() > 0.0);
 }
 
 /// Writes `text` as a price file and returns fit's error for it.

@@ -217,13 +217,19 @@ fn a_job_past_one_dispatch_agrees_with_the_scalar_tier() {
 #[ignore = "needs a GPU adapter"]
 fn var_and_es_agree_with_the_scalar_tier() {
     let Some(_) = gpu() else { return };
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portfolio.json");
+    let linear = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portfolio.json");
+    let options = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/options_book.json");
     for distribution in [
         ReturnDistribution::Normal,
         ReturnDistribution::StudentT { dof: 4.5 },
     ] {
-        // Past 2^20 scenarios the host summarises the read-back in parallel.
-        for scenarios in [1, 300, 100_000, (1 << 20) + 1] {
+        // Past 2^20 scenarios the host summarises the read-back in parallel;
+        // past 2^22 the tails are found on the device (options book).
+        let cases = [1, 300, 100_000, (1 << 20) + 1]
+            .map(|n| (linear, n))
+            .into_iter()
+            .chain([(options, 300), (options, 100_000), (options, (1 << 22) + 3)]);
+        for (path, scenarios) in cases {
             let job = VarJob {
                 portfolio: Portfolio::from_file(path.as_ref()).unwrap(),
                 scenarios,
@@ -234,7 +240,7 @@ fn var_and_es_agree_with_the_scalar_tier() {
             };
             let oracle = quantmc::var(&job, Backend::Scalar).unwrap();
             let device = quantmc::var(&job, on_gpu()).unwrap();
-            let what = format!("{distribution:?} scenarios={scenarios}");
+            let what = format!("{path} {distribution:?} scenarios={scenarios}");
             for (d, o) in device.levels.iter().zip(&oracle.levels) {
                 assert!(
                     relative(d.var, o.var) < 1e-3,

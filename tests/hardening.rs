@@ -10,6 +10,7 @@ fn model(dof: Option<f64>) -> RiskModel {
         mean: 100.0,
         loadings: vec![3000.0, -1200.0, 400.0],
         dof,
+        book: None,
     }
 }
 
@@ -115,12 +116,13 @@ fn portfolio(value: f64, weights: &[f64]) -> Portfolio {
                 weight,
                 mu: 0.0003,
                 sigma: 0.02,
-                price: None,
+                ..Default::default()
             })
             .collect(),
         correlation: (0..k)
             .map(|i| (0..k).map(|j| if i == j { 1.0 } else { 0.2 }).collect())
             .collect(),
+        ..Default::default()
     }
 }
 
@@ -426,11 +428,12 @@ proptest! {
             assets: weights
                 .iter()
                 .enumerate()
-                .map(|(i, &weight)| Asset { name: format!("A{i}"), weight, mu: 1e-4, sigma: 0.02, price: None })
+                .map(|(i, &weight)| Asset { name: format!("A{i}"), weight, mu: 1e-4, sigma: 0.02, ..Default::default() })
                 .collect(),
             correlation: (0..k)
                 .map(|i| (0..k).map(|j| if i == j { 1.0 } else { rho }).collect())
                 .collect(),
+            ..Default::default()
         };
         let job = VarJob {
             portfolio,

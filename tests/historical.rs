@@ -36,6 +36,7 @@ fn book() -> (Portfolio, PriceHistory) {
             .map(|(n, w)| (n.to_string(), w))
             .to_vec(),
         ),
+        overlay: Default::default(),
     };
     (fit(&history, &job).unwrap().portfolio, history)
 }

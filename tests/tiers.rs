@@ -9,8 +9,17 @@ use quantmc::{
     Style, VarJob,
 };
 
+/// The example books: linear, and with options.
+const BOOKS: [&str; 2] = [
+    concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portfolio.json"),
+    concat!(env!("CARGO_MANIFEST_DIR"), "/examples/options_book.json"),
+];
+
 fn var_job(distribution: ReturnDistribution, scenarios: u64) -> VarJob {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portfolio.json");
+    book_job(BOOKS[0], distribution, scenarios)
+}
+
+fn book_job(path: &str, distribution: ReturnDistribution, scenarios: u64) -> VarJob {
     VarJob {
         portfolio: Portfolio::from_file(path.as_ref()).unwrap(),
         scenarios,
@@ -117,11 +126,14 @@ fn check_var_against_scalar(options: RunOptions) {
         ReturnDistribution::Normal,
         ReturnDistribution::StudentT { dof: 4.5 },
     ] {
-        for scenarios in [1, 13, 1000, CHUNK + 5] {
-            let job = var_job(distribution, scenarios);
+        for (book, scenarios) in BOOKS
+            .iter()
+            .flat_map(|book| [1, 13, 1000, CHUNK + 5].map(|n| (book, n)))
+        {
+            let job = book_job(book, distribution, scenarios);
             let oracle = quantmc::var(&job, Backend::Scalar).unwrap();
             let fast = quantmc::var(&job, options).unwrap();
-            let what = format!("{distribution:?} scenarios={scenarios}");
+            let what = format!("{book} {distribution:?} scenarios={scenarios}");
             assert!(close(fast.mean, oracle.mean, 1e-9), "{what}: mean");
             assert!(close(fast.std, oracle.std, 1e-9), "{what}: std");
             for (f, o) in fast.levels.iter().zip(&oracle.levels) {

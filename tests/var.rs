@@ -135,9 +135,10 @@ fn parametric_normal_var_is_the_textbook_figure() {
             weight: 1.0,
             mu: 0.0,
             sigma: 0.02,
-            price: None,
+            ..Default::default()
         }],
         correlation: vec![vec![1.0]],
+        ..Default::default()
     };
     let job = VarJob {
         portfolio,

@@ -1,6 +1,7 @@
 //! Any bytes as a portfolio file: an error or a valid portfolio, never a
-//! panic; a valid one then goes through the risk model and the parametric
-//! figures, which must not panic either.
+//! panic; a valid one then goes through the risk model, the closed forms
+//! (delta and delta-gamma for a book with options) and a small scalar run,
+//! which must not panic either.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -20,6 +21,12 @@ fuzz_target!(|data: &[u8]| {
         };
         if let Ok(model) = job.risk_model() {
             let _ = model.parametric(0.99);
+            let _ = job.closed_forms(&model);
+            // Options are revalued per scenario: the run is an error or
+            // finite figures.
+            if let Ok(result) = quantmc::var(&job, quantmc::Backend::Scalar) {
+                assert!(result.levels.iter().all(|l| l.var.is_finite() && l.es.is_finite()));
+            }
         }
     }
 });

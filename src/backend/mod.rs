@@ -459,6 +459,49 @@ pub fn eligible(
 /// smallest is its inverse.
 pub const F32_LIMIT: f64 = 1e30;
 
+/// Most assets with options on them a book revalued on the GPU may have
+/// (each scenario keeps their returns in registers).
+pub const GPU_MAX_UNDERLYINGS: usize = 64;
+
+/// Why a VaR job whose risk model is `model` cannot run on the GPU tier: a
+/// short reason for Auto and the full one for an explicit `--backend gpu`;
+/// `None` when it can.
+pub fn risk_gpu_problem(model: &RiskModel) -> Option<(&'static str, String)> {
+    let out_of_range = |what: &str, value: f64| {
+        Some((
+            "the job's P&L leaves the GPU's f32 range",
+            format!(
+                "{what} of {value:e} is outside the f32 range the GPU kernels compute in (|x| <= {F32_LIMIT:e}); use a CPU tier"
+            ),
+        ))
+    };
+    if let Some(&loading) = model.loadings.iter().find(|b| b.abs() > F32_LIMIT) {
+        return out_of_range("a P&L loading", loading);
+    }
+    let book = model.book.as_ref()?;
+    if book.underlyings.len() > GPU_MAX_UNDERLYINGS {
+        return Some((
+            "the option book is on more assets than the GPU kernel holds",
+            format!(
+                "the options are on {} assets; the GPU kernel revalues books on at most {GPU_MAX_UNDERLYINGS}; use a CPU tier",
+                book.underlyings.len()
+            ),
+        ));
+    }
+    let prices = book.underlyings.iter().map(|u| u.price);
+    let options = book
+        .options
+        .iter()
+        .flat_map(|o| [o.strike, o.quantity, o.quantity * o.now]);
+    if let Some(value) = prices
+        .chain(options)
+        .find(|v| v.abs() > F32_LIMIT.sqrt() || (*v != 0.0 && v.abs() < 1.0 / F32_LIMIT))
+    {
+        return out_of_range("an option's price, strike, quantity or value", value);
+    }
+    None
+}
+
 /// Why `job` cannot be priced faithfully in f32 (the GPU tier's arithmetic),
 /// or `None` when it can: the spot, the strike and every price a path is
 /// likely to reach (ten standard deviations of the log price either way)

@@ -105,8 +105,9 @@ pub(crate) fn scenario_draws(dof: Option<f64>, seed: u64, index: u64, normals: &
     })
 }
 
-/// P&L of scenario `index`; `normals` is scratch of the portfolio's size.
-pub(crate) fn scenario_pnl(model: &RiskModel, seed: u64, index: u64, normals: &mut [f64]) -> f64 {
+/// P&L of scenario `index`; `scratch` is [`RiskModel::scratch`]'s.
+pub(crate) fn scenario_pnl(model: &RiskModel, seed: u64, index: u64, scratch: &mut [f64]) -> f64 {
+    let (normals, returns) = scratch.split_at_mut(model.loadings.len());
     let scale = scenario_draws(model.dof, seed, index, normals);
     let shock: f64 = model
         .loadings
@@ -114,7 +115,14 @@ pub(crate) fn scenario_pnl(model: &RiskModel, seed: u64, index: u64, normals: &m
         .zip(normals.iter())
         .map(|(b, z)| b * z)
         .sum();
-    model.mean + scale * shock
+    let linear = model.mean + scale * shock;
+    match &model.book {
+        None => linear,
+        Some(book) => {
+            book.returns(normals, scale, returns);
+            linear + book.horizon_value(returns)
+        }
+    }
 }
 
 impl CpuKernel for ScalarKernel {
@@ -123,9 +131,9 @@ impl CpuKernel for ScalarKernel {
     }
 
     fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {
-        let mut normals = vec![0.0; model.loadings.len()];
+        let mut scratch = model.scratch();
         for (index, value) in (first..).zip(out.iter_mut()) {
-            *value = scenario_pnl(model, seed, index, &mut normals);
+            *value = scenario_pnl(model, seed, index, &mut scratch);
         }
     }
 }

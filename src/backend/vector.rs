@@ -497,18 +497,34 @@ fn chi_square<const G: usize>(streams: &Streams<G>, dof: f64) -> [f64x8; G] {
     result
 }
 
-/// P&L of scenarios `first .. first + 8 G`, per group of eight.
+/// P&L of scenarios `first .. first + 8 G`, per group of eight. A book
+/// with options keeps each group's normals in `scratch` (`G k` of them,
+/// then room for the underlyings' returns) for the revaluation.
 #[inline(always)]
-fn pnl<const G: usize>(model: &RiskModel, keys: &RoundKeys, first: u64) -> [f64x8; G] {
+fn pnl<const G: usize>(
+    model: &RiskModel,
+    keys: &RoundKeys,
+    first: u64,
+    scratch: &mut [f64x8],
+) -> [f64x8; G] {
     let streams = Streams::<G>::new(keys, first);
+    let k = model.loadings.len();
+    let keep = model.book.is_some();
     let mut shock = [f64x8::ZERO; G];
     for (block, loadings) in model.loadings.chunks(2).enumerate() {
         let words = streams.blocks(block as u32, SUBSTREAM_NORMALS);
-        for (shock, words) in shock.iter_mut().zip(words) {
+        for (group, (shock, words)) in shock.iter_mut().zip(words).enumerate() {
             let (z0, z1) = normals_x8(words);
             *shock += f64x8::splat(loadings[0]) * z0;
             if let Some(&b1) = loadings.get(1) {
                 *shock += f64x8::splat(b1) * z1;
+            }
+            if keep {
+                let normals = &mut scratch[group * k + 2 * block..][..loadings.len()];
+                normals[0] = z0;
+                if let Some(second) = normals.get_mut(1) {
+                    *second = z1;
+                }
             }
         }
     }
@@ -516,18 +532,32 @@ fn pnl<const G: usize>(model: &RiskModel, keys: &RoundKeys, first: u64) -> [f64x
         None => [f64x8::ONE; G],
         Some(dof) => chi_square(&streams, dof).map(|w| (f64x8::splat(dof - 2.0) / w).sqrt()),
     };
-    std::array::from_fn(|group| f64x8::splat(model.mean) + scale[group] * shock[group])
+    std::array::from_fn(|group| {
+        let linear = f64x8::splat(model.mean) + scale[group] * shock[group];
+        match &model.book {
+            None => linear,
+            Some(book) => {
+                let (normals, returns) = scratch.split_at_mut(G * k);
+                book.returns(&normals[group * k..][..k], scale[group], returns);
+                linear + book.horizon_value(returns)
+            }
+        }
+    })
 }
 
 /// Writes the P&L of scenarios `first .. first + out.len()` into `out`.
 fn fill_pnl(model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {
     let keys = RoundKeys::for_seed(seed);
+    let mut scratch = match &model.book {
+        None => Vec::new(),
+        Some(book) => vec![f64x8::ZERO; GROUPS * model.loadings.len() + book.underlyings.len()],
+    };
     // Whole batches copy fixed-size groups (measured 2% faster than copying
     // every group as a slice of variable length, as the tail must).
     let mut batches = out.chunks_exact_mut(STREAMS as usize);
     let mut index = first;
     for batch in &mut batches {
-        let values = pnl::<GROUPS>(model, &keys, index);
+        let values = pnl::<GROUPS>(model, &keys, index, &mut scratch);
         for (out, values) in batch.chunks_exact_mut(LANES).zip(values) {
             out.copy_from_slice(values.as_array());
         }
@@ -535,7 +565,7 @@ fn fill_pnl(model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {
     }
     let tail = batches.into_remainder();
     if !tail.is_empty() {
-        let values = pnl::<GROUPS>(model, &keys, index);
+        let values = pnl::<GROUPS>(model, &keys, index, &mut scratch);
         for (out, values) in tail.chunks_mut(LANES).zip(values) {
             out.copy_from_slice(&values.as_array()[..out.len()]);
         }

@@ -553,14 +553,27 @@ fn running_estimates(
 
 fn fit_job(args: &FitArgs) -> Result<quantmc::fit::FitJob, quantmc::Error> {
     use quantmc::fit::{FitJob, Weighting, Weights};
-    let (weights, book_value) = match (&args.weights, &args.portfolio) {
+    let (weights, book_value, overlay) = match (&args.weights, &args.portfolio) {
         (_, Some(path)) => {
             let book = Portfolio::from_file(path)?;
             let named = book.assets.iter().map(|a| (a.name.clone(), a.weight));
-            (Weights::Named(named.collect()), Some(book.value))
+            let overlay = quantmc::fit::Overlay {
+                dividends: book
+                    .assets
+                    .iter()
+                    .map(|a| (a.name.clone(), a.dividend))
+                    .collect(),
+                options: book.options,
+                rate: book.rate,
+            };
+            (Weights::Named(named.collect()), Some(book.value), overlay)
         }
-        (Some(text), None) if text.trim() == "equal" => (Weights::Equal, None),
-        (Some(text), None) => (Weights::Named(parse_weights(text)?), None),
+        (Some(text), None) if text.trim() == "equal" => (Weights::Equal, None, Default::default()),
+        (Some(text), None) => (
+            Weights::Named(parse_weights(text)?),
+            None,
+            Default::default(),
+        ),
         (None, None) => unreachable!("clap requires --weights or --portfolio"),
     };
     Ok(FitJob {
@@ -570,6 +583,7 @@ fn fit_job(args: &FitArgs) -> Result<quantmc::fit::FitJob, quantmc::Error> {
         nearest_psd: args.nearest_psd,
         value: args.value.or(book_value).unwrap_or(1_000_000.0),
         weights,
+        overlay,
     })
 }
 

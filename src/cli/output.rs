@@ -12,7 +12,7 @@ use quantmc::selector::{self, Calibration, Work, Workload};
 use super::Environment;
 use quantmc::contributions::LevelContributions;
 use quantmc::historical::{HistoricalLevel, HistoricalResult};
-use quantmc::{PricingResult, VarResult, hardware};
+use quantmc::{Portfolio, PricingResult, VarResult, hardware};
 
 fn emit(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
@@ -105,6 +105,43 @@ fn by_level(result: &VarResult, pick: impl Fn(&quantmc::RiskLevel) -> f64) -> Va
     Value::Object(map)
 }
 
+/// A portfolio as JSON with one line per asset, option and correlation row.
+fn portfolio_json(book: &Portfolio) -> String {
+    let lines = |items: Vec<String>| {
+        items
+            .iter()
+            .map(|item| format!("    {item}"))
+            .collect::<Vec<_>>()
+            .join(",\n")
+    };
+    fn plain<T: serde::Serialize + ?Sized>(value: &T) -> String {
+        serde_json::to_string(value).expect("plain data")
+    }
+    let mut text = format!("{{\n  \"value\": {},\n", plain(&book.value));
+    if book.rate != 0.0 {
+        text += &format!("  \"rate\": {},\n", plain(&book.rate));
+    }
+    text += &format!(
+        "  \"assets\": [\n{}\n  ],\n",
+        lines(book.assets.iter().map(plain).collect())
+    );
+    if !book.options.is_empty() {
+        text += &format!(
+            "  \"options\": [\n{}\n  ],\n",
+            lines(book.options.iter().map(plain).collect())
+        );
+    }
+    text + &format!(
+        "  \"correlation\": [\n{}\n  ]\n}}",
+        lines(
+            book.correlation
+                .iter()
+                .map(|r| plain(r.as_slice()))
+                .collect()
+        )
+    )
+}
+
 /// Prints a VaR/ES run.
 pub fn print_var(
     result: &VarResult,
@@ -112,6 +149,7 @@ pub fn print_var(
     contributions: Option<&[LevelContributions]>,
     json: bool,
 ) -> anyhow::Result<()> {
+    let options_book = result.levels.iter().any(|l| l.delta_gamma_var.is_some());
     if json {
         let mut object = json!({
             "scenarios": result.scenarios,
@@ -128,6 +166,10 @@ pub fn print_var(
             "parametric_var": by_level(result, |l| l.parametric_var),
             "parametric_es": by_level(result, |l| l.parametric_es),
         });
+        if options_book {
+            object["delta_gamma_var"] = by_level(result, |l| l.delta_gamma_var.unwrap_or(0.0));
+            object["delta_gamma_es"] = by_level(result, |l| l.delta_gamma_es.unwrap_or(0.0));
+        }
         if let Some(h) = historical {
             let pick = |f: fn(&HistoricalLevel) -> f64| -> Value {
                 Value::Object(
@@ -167,19 +209,44 @@ pub fn print_var(
         ("mean P&L", format!("{:.2}", result.mean)),
         ("std P&L", format!("{:.2}", result.std)),
     ]);
-    let mut lines = vec![
-        header,
-        String::new(),
-        format!(
+    let mut lines = vec![header, String::new()];
+    if options_book {
+        lines.push(
+            "VaR/ES: full revaluation; delta: the linear shortcut's closed form; \
+             delta-gamma: Cornish-Fisher"
+                .to_string(),
+        );
+        lines.push(format!(
+            "{:>10}  {:>12}  {:>12}  {:>12}  {:>12}  {:>12}  {:>12}",
+            "confidence", "VaR", "ES", "delta VaR", "delta ES", "d-gamma VaR", "d-gamma ES"
+        ));
+        for level in &result.levels {
+            lines.push(format!(
+                "{:>10}  {:>12.2}  {:>12.2}  {:>12.2}  {:>12.2}  {:>12.2}  {:>12.2}",
+                level.confidence.label,
+                level.var,
+                level.es,
+                level.parametric_var,
+                level.parametric_es,
+                level.delta_gamma_var.unwrap_or(f64::NAN),
+                level.delta_gamma_es.unwrap_or(f64::NAN)
+            ));
+        }
+    } else {
+        lines.push(format!(
             "{:>10}  {:>14}  {:>14}  {:>14}  {:>14}",
             "confidence", "VaR", "ES", "parametric VaR", "parametric ES"
-        ),
-    ];
-    for level in &result.levels {
-        lines.push(format!(
-            "{:>10}  {:>14.2}  {:>14.2}  {:>14.2}  {:>14.2}",
-            level.confidence.label, level.var, level.es, level.parametric_var, level.parametric_es
         ));
+        for level in &result.levels {
+            lines.push(format!(
+                "{:>10}  {:>14.2}  {:>14.2}  {:>14.2}  {:>14.2}",
+                level.confidence.label,
+                level.var,
+                level.es,
+                level.parametric_var,
+                level.parametric_es
+            ));
+        }
     }
     if let Some(h) = historical {
         lines.push(String::new());
@@ -201,13 +268,20 @@ pub fn print_var(
     for level in contributions.unwrap_or_default() {
         lines.push(String::new());
         lines.push(format!("contributions at {}", level.confidence.label));
+        let width = level
+            .positions
+            .iter()
+            .map(|p| p.name.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(10);
         lines.push(format!(
-            "{:<10}  {:>14}  {:>14}  {:>14}",
+            "{:<width$}  {:>14}  {:>14}  {:>14}",
             "position", "component VaR", "component ES", "marginal VaR"
         ));
         for p in &level.positions {
             lines.push(format!(
-                "{:<10}  {:>14.2}  {:>14.2}  {:>14.2}",
+                "{:<width$}  {:>14.2}  {:>14.2}  {:>14.2}",
                 p.name, p.component_var, p.component_es, p.marginal_var
             ));
         }
@@ -312,22 +386,7 @@ pub fn print_calibration(
 /// repaired correlation is said on stderr.
 pub fn print_fit(fit: &quantmc::fit::Fit, path: Option<&std::path::Path>) -> anyhow::Result<()> {
     let book = &fit.portfolio;
-    let assets: Vec<String> = book
-        .assets
-        .iter()
-        .map(|asset| format!("    {}", serde_json::to_string(asset).expect("plain data")))
-        .collect();
-    let rows: Vec<String> = book
-        .correlation
-        .iter()
-        .map(|row| format!("    {}", serde_json::to_string(row).expect("plain data")))
-        .collect();
-    let text = format!(
-        "{{\n  \"value\": {},\n  \"assets\": [\n{}\n  ],\n  \"correlation\": [\n{}\n  ]\n}}",
-        serde_json::to_string(&book.value).expect("plain data"),
-        assets.join(",\n"),
-        rows.join(",\n")
-    );
+    let text = portfolio_json(book);
     if let Some(change) = fit.repaired {
         eprintln!(
             "note: the fitted correlation was not positive semi-definite; replaced by the nearest correlation matrix (largest change of an entry {change:.3e})"

@@ -29,7 +29,7 @@ use shader::{
 
 use std::ops::Range;
 
-use super::{ComputeBackend, F32_LIMIT, QmcTables, f32_problem};
+use super::{ComputeBackend, QmcTables, f32_problem};
 use crate::error::{BackendError, Result};
 use crate::hardware::GpuClass;
 use crate::pricing::{GreeksMethod, PricingJob, ValidPricing};
@@ -89,8 +89,14 @@ fn var_params(job: &ValidVar<'_>) -> VarParams {
         Some(dof) => (dof, chi_square_constants(dof)),
         None => (0.0, (0.0, 0.0)),
     };
+    let (underlyings, options) = model
+        .book
+        .as_ref()
+        .map_or((0, 0), |b| (b.underlyings.len(), b.options.len()));
     VarParams {
         assets: model.loadings.len() as u32,
+        underlyings: underlyings as u32,
+        options: options as u32,
         key: seed_key(job.seed),
         student_t: u32::from(model.dof.is_some()),
         dof: dof as f32,
@@ -489,7 +495,29 @@ impl GpuBackend {
     /// The job's loadings written to the pool's buffer, and the params buffer.
     fn var_inputs(&self, pool: &mut Pool, job: &ValidVar<'_>) -> (wgpu::Buffer, wgpu::Buffer) {
         let device = &self.context.device;
-        let loadings: Vec<f32> = job.model().loadings.iter().map(|&b| b as f32).collect();
+        let model = job.model();
+        let mut values: Vec<f64> = model.loadings.clone();
+        if let Some(book) = &model.book {
+            for underlying in &book.underlyings {
+                values.extend(&underlying.factor);
+                values.extend([underlying.drift, underlying.price]);
+            }
+            for option in &book.options {
+                values.extend([
+                    option.underlying as f64,
+                    option.sign,
+                    option.quantity,
+                    option.strike,
+                    f64::from(u8::from(option.expired)),
+                    option.log_strike,
+                    option.sd,
+                    option.carry,
+                    option.dividend_discount,
+                    option.discount,
+                ]);
+            }
+        }
+        let loadings: Vec<f32> = values.iter().map(|&b| b as f32).collect();
         let buffer = pool.loadings.get(device, 4 * loadings.len() as u64).clone();
         self.write(&buffer, 0, &loadings);
         let params = pool
@@ -667,9 +695,16 @@ impl GpuBackend {
             .max(4 * found_words)
             .max(4 * inside_len);
         let staging = pool.staging.get(device, staging_size).clone();
+        // Philox blocks a scenario costs, and a block's worth per option
+        // revalued.
         let per_scenario = job.model().loadings.len() as u64 / 2
             + 1
-            + if job.model().dof.is_some() { 4 } else { 0 };
+            + if job.model().dof.is_some() { 4 } else { 0 }
+            + job
+                .model()
+                .book
+                .as_ref()
+                .map_or(0, |b| b.options.len() as u64);
         let per_dispatch = (self.dispatch_work() / per_scenario).max(u64::from(WORKGROUP));
         let stride = 256u64;
         let mut pass = TailPass::new(levels);
@@ -1173,13 +1208,10 @@ impl ComputeBackend for GpuBackend {
     }
 
     fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {
-        let model = job.model();
-        if let Some(&loading) = model.loadings.iter().find(|b| b.abs() > F32_LIMIT) {
+        if let Some((_, reason)) = super::risk_gpu_problem(job.model()) {
             return Err(BackendError::Unavailable {
                 backend: "gpu",
-                reason: format!(
-                    "a P&L loading of {loading:e} is outside the f32 range the GPU kernels compute in (|x| <= {F32_LIMIT:e}); use a CPU tier"
-                ),
+                reason,
             }
             .into());
         }

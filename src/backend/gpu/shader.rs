@@ -28,6 +28,7 @@ const QMC_WGSL: &str = include_str!("../../../shaders/qmc.wgsl");
 const REDUCE_WGSL: &str = include_str!("../../../shaders/reduce.wgsl");
 const VAR_WGSL: &str = include_str!("../../../shaders/var.wgsl");
 const VAR_TAILS_WGSL: &str = include_str!("../../../shaders/var_tails.wgsl");
+const REVALUATION_WGSL: &str = include_str!("../../../shaders/revaluation.wgsl");
 const CHECK_WGSL: &str = include_str!("../../../shaders/philox_check.wgsl");
 
 /// The WGSL name of a field type.
@@ -172,6 +173,14 @@ wgsl_struct! {
         first_partial: u32,
         /// 1.0, opaque to the compiler (see `shaders/double_f32.wgsl`).
         one: f32,
+        /// Assets options are written on (`shaders/revaluation.wgsl`).
+        underlyings: u32,
+        /// Options in the book.
+        options: u32,
+        /// Padding to 16 bytes.
+        _pad1: u32,
+        /// Padding.
+        _pad2: u32,
     }
 }
 
@@ -275,12 +284,39 @@ pub(crate) fn reduce_module() -> String {
     source
 }
 
+/// Values per underlying in the book after its factor loadings: drift, price.
+pub(crate) const UNDERLYING_FIELDS: u32 = 2;
+/// Values per option in the book (`Revalued`'s fields, in order).
+pub(crate) const OPTION_FIELDS: u32 = 10;
+
+/// The revaluation's constants: Hart's coefficients and bounds, and the
+/// book's layout.
+fn revaluation_constants() -> String {
+    use crate::revaluation::{HART_CUTOFF, HART_P, HART_Q, HART_SPLIT};
+    let array = |name: &str, c: &[f64]| {
+        let values: Vec<String> = c.iter().map(|v| format!("{v:e}")).collect();
+        format!(
+            "const {name} = array<f32, {}>({});\n",
+            c.len(),
+            values.join(", ")
+        )
+    };
+    array("HART_P", &HART_P)
+        + &array("HART_Q", &HART_Q)
+        + &format!(
+            "const HART_SPLIT: f32 = {HART_SPLIT:e};\nconst HART_CUTOFF: f32 = {HART_CUTOFF:e};\n\
+             const MAX_UNDERLYINGS: u32 = {}u;\nconst UNDERLYING_FIELDS: u32 = {UNDERLYING_FIELDS}u;\n\
+             const OPTION_FIELDS: u32 = {OPTION_FIELDS}u;\n",
+            crate::backend::GPU_MAX_UNDERLYINGS
+        )
+}
+
 /// The VaR scenario module.
 pub(crate) fn var_module(multiply: Multiply) -> String {
     module(
         multiply,
-        &[VarParams::wgsl()],
-        &[DOUBLE_F32_WGSL, VAR_WGSL, VAR_TAILS_WGSL],
+        &[VarParams::wgsl(), revaluation_constants()],
+        &[DOUBLE_F32_WGSL, REVALUATION_WGSL, VAR_WGSL, VAR_TAILS_WGSL],
     )
 }
 
