@@ -138,6 +138,9 @@ pub enum Error {
     /// A tier that cannot run.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// The caller cancelled the run ([`crate::control::Control::cancel`]).
+    #[error("the run was cancelled")]
+    Cancelled,
 }
 
 /// The library's result type.

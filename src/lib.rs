@@ -50,6 +50,7 @@ pub mod backend;
 pub mod calibrate;
 pub mod closed_form;
 pub mod contributions;
+pub mod control;
 pub mod error;
 pub mod files;
 pub mod fit;
@@ -71,6 +72,7 @@ pub mod tier;
 use std::time::Instant;
 
 pub use backend::{Backend, ComputeBackend, Tier};
+pub use control::{Control, Progress};
 pub use error::{BackendError, Error, InputError, Result};
 pub use pricing::{Market, OptionKind, OptionSpec, PricingJob, PricingResult, Style};
 pub use risk::{
@@ -185,7 +187,17 @@ fn resolve(options: &RunOptions, work: selector::Work) -> Result<Selected> {
 /// samples and the decision depends only on the figures, which do not depend
 /// on the thread count, so a seed gives one answer.
 pub fn price(job: &PricingJob, options: impl Into<RunOptions>) -> Result<PricingResult> {
-    let valid = pricing::ValidPricing::new(job)?;
+    price_with(job, options, &control::UNWATCHED)
+}
+
+/// [`price`], reporting progress to `control` and stopping with
+/// [`Error::Cancelled`] soon after [`Control::cancel`] (see [`control`]).
+pub fn price_with(
+    job: &PricingJob,
+    options: impl Into<RunOptions>,
+    control: &Control,
+) -> Result<PricingResult> {
+    let valid = pricing::ValidPricing::new(job)?.watched(control);
     let selected = resolve(&options.into(), selector::Work::pricing(job))?;
     let tier = selected.tier;
     let start = Instant::now();
@@ -194,7 +206,9 @@ pub fn price(job: &PricingJob, options: impl Into<RunOptions>) -> Result<Pricing
     let mut totals = vec![stats::Figures::default(); job.groups() as usize];
     let (mut done, mut next) = (0, first);
     let (estimate, target_reached) = loop {
+        control.expect((next - done) * u64::from(job.groups()));
         let round = tier.price(valid, done..next)?;
+        control.check()?;
         for (total, round) in totals.iter_mut().zip(round) {
             *total = total.merge(round);
         }
@@ -299,12 +313,23 @@ pub fn price(job: &PricingJob, options: impl Into<RunOptions>) -> Result<Pricing
 ///
 /// The job is validated first; nothing runs on bad input.
 pub fn var(job: &VarJob, options: impl Into<RunOptions>) -> Result<VarResult> {
-    let valid = job.checked()?;
+    var_with(job, options, &control::UNWATCHED)
+}
+
+/// [`var`], reporting progress to `control` and stopping with
+/// [`Error::Cancelled`] soon after [`Control::cancel`] (see [`control`]).
+pub fn var_with(
+    job: &VarJob,
+    options: impl Into<RunOptions>,
+    control: &Control,
+) -> Result<VarResult> {
+    let valid = job.checked()?.watched(control);
     let model = valid.model();
     let selected = resolve(&options.into(), selector::Work::risk(job, model))?;
     let tier = selected.tier;
     let start = Instant::now();
     let estimate = tier.risk(&valid)?;
+    control.check()?;
     let elapsed_s = start.elapsed().as_secs_f64();
     let levels: Vec<RiskLevel> = job
         .confidences

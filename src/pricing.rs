@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::control::Control;
 use crate::error::{InputError, named_choices};
 pub use crate::market::{Market, OptionKind};
 pub use crate::products::{OptionSpec, PathSetup, Style};
@@ -386,20 +387,36 @@ impl PricingJob {
 /// A job that has passed [`PricingJob::validate`]: the only form the compute
 /// tiers accept, so no tier ever runs on unchecked input.
 #[derive(Debug, Clone, Copy)]
-pub struct ValidPricing<'a>(&'a PricingJob);
+pub struct ValidPricing<'a> {
+    job: &'a PricingJob,
+    control: &'a Control,
+}
 
 impl<'a> ValidPricing<'a> {
     /// Validates `job`.
     pub fn new(job: &'a PricingJob) -> Result<Self, InputError> {
         job.validate()?;
-        Ok(Self(job))
+        Ok(Self {
+            job,
+            control: &crate::control::UNWATCHED,
+        })
+    }
+
+    /// The same job, its progress and cancellation in `control`.
+    pub fn watched(self, control: &'a Control) -> Self {
+        Self { control, ..self }
+    }
+
+    /// Where the tier reports progress and finds cancellation.
+    pub fn control(&self) -> &'a Control {
+        self.control
     }
 }
 
 impl std::ops::Deref for ValidPricing<'_> {
     type Target = PricingJob;
     fn deref(&self) -> &PricingJob {
-        self.0
+        self.job
     }
 }
 

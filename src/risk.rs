@@ -8,6 +8,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{Continuous, ContinuousCDF, Normal, StudentsT};
 
+use crate::control::Control;
 use crate::error::{InputError, finite, open_unit, positive};
 use crate::pricing::MAX_PATHS;
 pub use crate::revaluation::OptionPosition;
@@ -417,6 +418,7 @@ impl VarJob {
         Ok(ValidVar {
             job: self,
             model: self.risk_model()?,
+            control: &crate::control::UNWATCHED,
         })
     }
 
@@ -519,12 +521,23 @@ impl VarJob {
 pub struct ValidVar<'a> {
     job: &'a VarJob,
     model: RiskModel,
+    control: &'a Control,
 }
 
-impl ValidVar<'_> {
+impl<'a> ValidVar<'a> {
     /// The job's risk model.
     pub fn model(&self) -> &RiskModel {
         &self.model
+    }
+
+    /// The same job, its progress and cancellation in `control`.
+    pub fn watched(self, control: &'a Control) -> Self {
+        Self { control, ..self }
+    }
+
+    /// Where the tier reports progress and finds cancellation.
+    pub fn control(&self) -> &'a Control {
+        self.control
     }
 }
 

@@ -12,7 +12,8 @@ mod common;
 use common::{METHODS, PRODUCTS, pricing_job};
 use quantmc::pricing::GreeksMethod;
 use quantmc::{
-    Backend, Confidence, OptionKind, Portfolio, ReturnDistribution, RunOptions, Style, VarJob,
+    Backend, Confidence, OptionKind, Portfolio, PricingJob, ReturnDistribution, RunOptions, Style,
+    VarJob,
 };
 
 /// The GPU tier; a missing adapter fails the test.
@@ -356,4 +357,57 @@ fn the_devices_double_f32_sums_are_exact_to_48_bits() {
     let device = f64::from(hi) + f64::from(lo);
     println!("double-f32 sum {device} (hi {hi}, lo {lo}), exact {exact}");
     assert!((device - exact).abs() <= 1e-9 * 1e8, "{device} vs {exact}");
+}
+
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn a_cancelled_gpu_run_ends_with_cancelled() {
+    use std::time::{Duration, Instant};
+    let Some(_) = gpu() else { return };
+    let price = PricingJob {
+        paths: 1 << 50,
+        ..pricing_job(OptionKind::Call, Style::European, 1, 2, false)
+    };
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/options_book.json");
+    let var = VarJob {
+        portfolio: Portfolio::from_file(path.as_ref()).unwrap(),
+        // Read back in batches, and found on the device.
+        scenarios: 1 << 22,
+        confidences: vec![Confidence::new(0.99)],
+        horizon_days: 1.0,
+        distribution: ReturnDistribution::Normal,
+        seed: 5,
+    };
+    let on_device = VarJob {
+        scenarios: 1 << 40,
+        ..var.clone()
+    };
+    type Run<'a> = &'a (dyn Fn(&quantmc::Control) -> quantmc::Result<()> + Sync);
+    let runs: [Run<'_>; 3] = [
+        &|c| quantmc::price_with(&price, on_gpu(), c).map(|_| ()),
+        &|c| quantmc::var_with(&var, on_gpu(), c).map(|_| ()),
+        &|c| quantmc::var_with(&on_device, on_gpu(), c).map(|_| ()),
+    ];
+    for (i, run) in runs.iter().enumerate() {
+        let control = quantmc::Control::new();
+        let (result, after) = std::thread::scope(|scope| {
+            let handle = scope.spawn(|| run(&control));
+            let start = Instant::now();
+            while control.progress().done == 0 && start.elapsed() < Duration::from_secs(120) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let cancelled_at = Instant::now();
+            control.cancel();
+            (handle.join().unwrap(), cancelled_at.elapsed())
+        });
+        println!(
+            "run {i}: ended {:.3} s after the cancel",
+            after.as_secs_f64()
+        );
+        assert!(
+            matches!(result, Err(quantmc::Error::Cancelled)),
+            "run {i}: {result:?}"
+        );
+        assert!(after < Duration::from_secs(60), "run {i}: hung");
+    }
 }

@@ -308,8 +308,8 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
         )
     }
 
-    fn price(&self, job: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<Figures>> {
-        let job = &*job;
+    fn price(&self, valid: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<Figures>> {
+        let job = &*valid;
         let setup = job.setup();
         let tables = QmcTables::of(job);
         let greeks = job.greeks.map(|method| GreekSetup::new(job, method));
@@ -320,14 +320,29 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
         // (memory stays flat at any path count; replicates smaller than a
         // chunk still spread over the cores) and are merged in chunk order.
         let mut totals = vec![Figures::default(); draws.len()];
+        let control = valid.control();
         let mut chunks = spans(job.groups(), points).peekable();
         while chunks.peek().is_some() {
             let batch: Vec<Span> = chunks.by_ref().take(CHUNK_GROUP).collect();
             let moments = self.executor.map_chunks(&batch, &|span| {
+                // A cancelled run skips its remaining chunks; its figures
+                // are never returned.
+                if control.is_cancelled() {
+                    return Figures::default();
+                }
                 let draws = &draws[span.group as usize];
-                self.kernel
-                    .price_chunk(&setup, job, draws, greeks.as_ref(), span.start, span.end)
+                let figures = self.kernel.price_chunk(
+                    &setup,
+                    job,
+                    draws,
+                    greeks.as_ref(),
+                    span.start,
+                    span.end,
+                );
+                control.advance(span.end - span.start);
+                figures
             });
+            control.check()?;
             for (span, moments) in batch.iter().zip(moments) {
                 let total = &mut totals[span.group as usize];
                 *total = total.merge(moments);
@@ -338,23 +353,45 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
 
     fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {
         let model = job.model();
+        let control = job.control();
         let (n, seed) = (job.scenarios, job.seed);
         let (moments, tails) = if n > STORED_MAX_SCENARIOS {
             // Too many to store: two passes that regenerate each chunk from
             // its counters, memory independent of the scenario count.
-            crate::stats::summarise_streamed(n, &job.tail_counts(), &|chunks, work| {
-                self.executor.map_indexed(chunks, &|chunk| {
-                    let first = chunk * CHUNK;
-                    let mut values = vec![0.0; CHUNK.min(n - first) as usize];
-                    self.kernel.fill_pnl(model, seed, first, &mut values);
-                    work(chunk, &values)
-                })
-            })
+            control.expect(2 * n);
+            let summary = crate::stats::summarise_streamed(
+                n,
+                &job.tail_counts(),
+                &|chunks, work| {
+                    self.executor.map_indexed(chunks, &|chunk| {
+                        let first = chunk * CHUNK;
+                        // A cancelled run's chunks are left empty; its
+                        // figures are never returned.
+                        let count = if control.is_cancelled() {
+                            0
+                        } else {
+                            CHUNK.min(n - first)
+                        };
+                        let mut values = vec![0.0; count as usize];
+                        self.kernel.fill_pnl(model, seed, first, &mut values);
+                        control.advance(count);
+                        work(chunk, &values)
+                    })
+                },
+                &|| control.is_cancelled(),
+            );
+            control.check()?;
+            summary
         } else {
+            control.expect(n);
             let mut pnl = allocate(n)?;
             self.executor.fill_chunks(&mut pnl, &|first, out| {
-                self.kernel.fill_pnl(model, seed, first, out)
+                if !control.is_cancelled() {
+                    self.kernel.fill_pnl(model, seed, first, out);
+                    control.advance(out.len() as u64);
+                }
             });
+            control.check()?;
             self.executor.summarise(&mut pnl, &job.tail_counts())
         };
         Ok(RiskEstimate {

@@ -3,6 +3,7 @@
 mod count;
 mod output;
 mod plot;
+mod watch;
 
 use std::path::PathBuf;
 
@@ -74,7 +75,10 @@ use count::parse_count;
 pub enum CliError {
     /// Bad input or a tier that cannot run: exit 2.
     #[error(transparent)]
-    Library(#[from] quantmc::Error),
+    Library(quantmc::Error),
+    /// Ctrl-C stopped the run: exit 130, as a shell reports SIGINT.
+    #[error("interrupted")]
+    Interrupted,
     /// Anything else (e.g. writing the output failed): exit 1.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -82,6 +86,15 @@ pub enum CliError {
 
 /// Bad input from the library's parts that return [`quantmc::InputError`]
 /// alone (price files, fits, historical simulation): exit 2.
+impl From<quantmc::Error> for CliError {
+    fn from(err: quantmc::Error) -> Self {
+        match err {
+            quantmc::Error::Cancelled => Self::Interrupted,
+            err => Self::Library(err),
+        }
+    }
+}
+
 impl From<quantmc::InputError> for CliError {
     fn from(err: quantmc::InputError) -> Self {
         Self::Library(err.into())
@@ -97,7 +110,7 @@ impl CliError {
                     .downcast_ref::<std::io::Error>()
                     .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             }),
-            CliError::Library(_) => false,
+            CliError::Library(_) | CliError::Interrupted => false,
         }
     }
 
@@ -105,6 +118,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Library(_) => 2,
+            CliError::Interrupted => 130,
             CliError::Other(_) => 1,
         }
     }
@@ -155,9 +169,18 @@ struct RunArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// No progress bar (it shows only on a terminal, after the first second,
+    /// and never with --json).
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 impl RunArgs {
+    /// Whether the progress bar stays hidden.
+    fn silent(&self) -> bool {
+        self.quiet || self.json
+    }
+
     fn options(&self, env: &Environment) -> Result<RunOptions, quantmc::Error> {
         let threads = match (self.threads, env.rayon_threads.as_deref()) {
             (Some(threads), _) => Some(threads),
@@ -369,7 +392,9 @@ pub fn run() -> Result<(), CliError> {
         Command::Price(args) => {
             let job = price_job(&args)?;
             let options = args.run.options(&env)?;
-            let result = quantmc::price(&job, options)?;
+            let result = watch::watched(args.run.silent(), |control| {
+                quantmc::price_with(&job, options, control)
+            })?;
             warn(&result.warnings);
             if let Some(path) = &args.plot {
                 plot::price_svg(path, &running_estimates(&job, &options, &result)?)?;
@@ -389,7 +414,10 @@ pub fn run() -> Result<(), CliError> {
                 )?),
                 None => None,
             };
-            let result = quantmc::var(&job, args.run.options(&env)?)?;
+            let options = args.run.options(&env)?;
+            let result = watch::watched(args.run.silent(), |control| {
+                quantmc::var_with(&job, options, control)
+            })?;
             warn(&result.warnings);
             let contributions = args
                 .contributions

@@ -223,10 +223,15 @@ impl Total {
 /// selected among those: the stored path's VaR exactly, its ES to rounding
 /// (the tail is summed in another grouping). A level whose bracket missed is
 /// run again with a bracket four times as wide, until it holds its quantile.
+///
+/// `cancelled` is asked between batches of chunks; once it says yes the
+/// passes stop and the figures returned are meaningless (the caller
+/// discards them).
 pub(crate) fn summarise_streamed(
     n: u64,
     counts: &[usize],
     map: ChunkMap<'_>,
+    cancelled: &dyn Fn() -> bool,
 ) -> (Moments, Vec<TailMeasure>) {
     let chunks = n.div_ceil(CHUNK);
     // A subsample of n^(2/3) values (at least the stored path's 2^16): the
@@ -242,6 +247,9 @@ pub(crate) fn summarise_streamed(
     let mut moments = Moments::default();
     let mut sample = Vec::new();
     for batch in batches() {
+        if cancelled() {
+            break;
+        }
         let firsts = map(batch, &|chunk, values| {
             let first = chunk * CHUNK;
             let picked = (first.next_multiple_of(stride)..first + values.len() as u64)
@@ -260,7 +268,7 @@ pub(crate) fn summarise_streamed(
     sample.sort_unstable_by(f64::total_cmp);
     let mut tails: Vec<Option<TailMeasure>> = vec![None; counts.len()];
     let mut sds = 6.0;
-    while tails.iter().any(Option::is_none) {
+    while tails.iter().any(Option::is_none) && !cancelled() {
         let pending: Vec<usize> = (0..counts.len()).filter(|&l| tails[l].is_none()).collect();
         let ranks: Vec<usize> = pending.iter().map(|&l| counts[l]).collect();
         let brackets: Vec<(f64, f64, f64)> = brackets_of_width(&sample, n as usize, &ranks, sds)
@@ -270,6 +278,9 @@ pub(crate) fn summarise_streamed(
         // Parts added up batch by batch in chunk order, never all kept.
         let mut totals = vec![Total::default(); pending.len()];
         for batch in batches() {
+            if cancelled() {
+                break;
+            }
             let seconds = map(batch, &|_, values| {
                 StreamPart::Second(chunk_parts(values, &brackets))
             });
@@ -466,15 +477,20 @@ mod tests {
     /// [`summarise_streamed`] over `pnl` as if it were regenerated chunk by
     /// chunk, with rayon's map.
     fn streamed(pnl: &[f64], counts: &[usize]) -> (Moments, Vec<TailMeasure>) {
-        summarise_streamed(pnl.len() as u64, counts, &|chunks, work| {
-            chunks
-                .into_par_iter()
-                .map(|chunk| {
-                    let first = (chunk * CHUNK) as usize;
-                    work(chunk, &pnl[first..(first + CHUNK as usize).min(pnl.len())])
-                })
-                .collect()
-        })
+        summarise_streamed(
+            pnl.len() as u64,
+            counts,
+            &|chunks, work| {
+                chunks
+                    .into_par_iter()
+                    .map(|chunk| {
+                        let first = (chunk * CHUNK) as usize;
+                        work(chunk, &pnl[first..(first + CHUNK as usize).min(pnl.len())])
+                    })
+                    .collect()
+            },
+            &|| false,
+        )
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //!
 //! Pricing runs grid-stride kernels (see `shaders/price.wgsl`): a job is a
 //! few dispatches over ranges of streams, each sized so that it stays short
-//! (about [`DISPATCH_WORK_DISCRETE`] path-steps on a discrete card), all queued
-//! in one submission with the final reduction, and one 16-byte read-back.
-//! Sums are double-f32 on the device and combined in f64 on the host.
+//! (about [`DISPATCH_WORK_DISCRETE`] path-steps on a discrete card), queued
+//! sixteen at a time in one submission with the final reduction and one
+//! 16-byte read-back (a third of a second of a large card's time, so a
+//! cancelled job stops between submissions). Sums are double-f32 on the
+//! device and combined in f64 on the host, in a fixed order.
 //!
 //! VaR runs one invocation per scenario in batches of at most [`MAX_BATCH`]
 //! scenarios, read back and summarised on the host's cores.
@@ -119,6 +121,11 @@ pub const DISPATCH_WORK_DISCRETE: u64 = 1 << 32;
 /// Path-steps one pricing dispatch covers on other adapters (integrated,
 /// virtual, software), which may be 30x slower.
 pub const DISPATCH_WORK_OTHER: u64 = 1 << 27;
+/// Path-steps one pricing dispatch covers on a software (CPU-type) adapter
+/// such as lavapipe, ten thousand times slower than a large card (7e6
+/// path-steps/s measured on 2 cores): about 40 ms there, so a submission
+/// stays near half a second.
+pub const DISPATCH_WORK_SOFTWARE: u64 = 1 << 18;
 /// Most invocations in one pricing dispatch: enough to fill the largest cards
 /// several times over (an H200 holds about 270,000 resident invocations).
 const MAX_INVOCATIONS: u64 = 1 << 20;
@@ -303,6 +310,7 @@ impl GpuBackend {
     fn dispatch_work(&self) -> u64 {
         match self.context.class {
             GpuClass::Discrete => DISPATCH_WORK_DISCRETE,
+            GpuClass::Software => DISPATCH_WORK_SOFTWARE,
             _ => DISPATCH_WORK_OTHER,
         }
     }
@@ -443,8 +451,12 @@ impl GpuBackend {
         let mean = job.model().mean;
         let batch = self.var_batch();
         let mut pnl = super::allocate(job.scenarios)?;
+        let control = job.control();
+        control.expect(job.scenarios);
         for (index, out) in pnl.chunks_mut(batch as usize).enumerate() {
+            control.check()?;
             let shocks = self.shocks(job, index as u64 * batch, out.len() as u64)?;
+            control.advance(out.len() as u64);
             for (out, &shock) in out.iter_mut().zip(&shocks) {
                 *out = mean + f64::from(shock);
             }
@@ -711,8 +723,12 @@ impl GpuBackend {
         let mut clear = device.create_command_encoder(&Default::default());
         clear.clear_buffer(&found, 0, Some(4 * found_words));
         context.queue.submit([clear.finish()]);
+        let control = job.control();
+        control.expect(job.scenarios);
         let mut first = 0u64;
         while first < job.scenarios {
+            control.check()?;
+            let submitted = first;
             let mut dispatches = Vec::new();
             let mut first_partial = 0u32;
             while first < job.scenarios && dispatches.len() < TAIL_DISPATCHES {
@@ -790,6 +806,7 @@ impl GpuBackend {
             let bytes = 16 * entries_per_group * u64::from(first_partial);
             encoder.copy_buffer_to_buffer(&partials, 0, &staging, 0, bytes);
             let data = self.submit_and_read(encoder, &staging, bytes, scopes)?;
+            control.advance(first - submitted);
             let entries: &[[f32; 4]] = bytemuck::cast_slice(&data);
             for group in entries.chunks_exact(entries_per_group as usize) {
                 let [s_hi, s_lo, q_hi, q_lo] = group[0];
@@ -986,8 +1003,11 @@ impl GpuBackend {
 }
 
 /// Dispatches one submission carries (with its final reduction and its
-/// 16-byte read-back): 2^40 path-steps on a discrete card.
-const DISPATCHES_PER_SUBMISSION: usize = 256;
+/// 16-byte read-back): 2^36 path-steps on a discrete card, about a third of
+/// a second at 2e11 path-steps/s, so a cancelled run stops within that (it
+/// is checked between submissions) while the read-back's fixed cost (about
+/// a millisecond) stays below 1% of the submission.
+const DISPATCHES_PER_SUBMISSION: usize = 16;
 
 /// Where a group's samples come from in the pricing kernel: its scrambles'
 /// and the bridge's words in the QMC table (both 0 for Philox streams).
@@ -1112,8 +1132,9 @@ impl ComputeBackend for GpuBackend {
         )
     }
 
-    fn price(&self, job: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<Figures>> {
-        let job = &*job;
+    fn price(&self, valid: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<Figures>> {
+        let job = &*valid;
+        let control = valid.control();
         if job.greeks == Some(GreeksMethod::Pathwise) {
             return Err(BackendError::Unavailable {
                 backend: "gpu",
@@ -1182,9 +1203,11 @@ impl ComputeBackend for GpuBackend {
                 let mut sums = [0.0f64; 15];
                 let mut first = points.start / 2;
                 while first < points.end.div_ceil(2) {
+                    control.check()?;
                     let (dispatches, next) =
                         price_dispatches(job, self.dispatch_work(), &points, first, group_tables);
                     let round = self.price_submission(&pipeline, &qmc, &dispatches)?;
+                    control.advance((2 * next).min(points.end) - (2 * first).max(points.start));
                     for (sum, part) in sums.iter_mut().zip(round) {
                         *sum += part;
                     }
