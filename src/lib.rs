@@ -59,6 +59,7 @@ pub mod hardware;
 pub mod historical;
 pub mod lane;
 pub mod market;
+pub mod portfolio;
 pub mod pricing;
 pub mod products;
 pub mod revaluation;

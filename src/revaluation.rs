@@ -13,14 +13,12 @@
 //! whose maturity falls inside the horizon is worth its payoff at the
 //! horizon price.
 
-use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 use wide::f64x8;
 
-use crate::error::{InputError, finite, positive, within};
 use crate::lane::Lane;
-use crate::market::{MAX_PRICE, MAX_RATE, MAX_VOL, OptionKind};
-use crate::risk::Portfolio;
+use crate::market::OptionKind;
+use crate::portfolio::{OptionPosition, Portfolio};
 
 /// Trading days a year: an option's maturity shortens by `horizon_days /
 /// TRADING_DAYS` years over the horizon.
@@ -28,68 +26,6 @@ pub const TRADING_DAYS: f64 = 252.0;
 
 /// Floor of a scenario's price: the lowest the revaluation takes the log of.
 const PRICE_FLOOR: f64 = 1e-300;
-
-/// One European option of the book, on one of the portfolio's assets.
-///
-/// JSON: `{"asset": "AAPL", "kind": "call", "strike": 190, "maturity": 0.5,
-/// "quantity": -100, "vol": 0.28}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OptionPosition {
-    /// The asset's name, as in the portfolio's `assets`; the asset needs its
-    /// current `price`.
-    pub asset: String,
-    /// Call or put.
-    pub kind: OptionKind,
-    /// Strike, > 0.
-    pub strike: f64,
-    /// Years to maturity, > 0.
-    pub maturity: f64,
-    /// Units of the underlying the position is on; negative for written
-    /// options.
-    pub quantity: f64,
-    /// Implied volatility (annual), > 0.
-    pub vol: f64,
-}
-
-/// Checks the book's options against its assets, naming the first bad field.
-pub(crate) fn validate_options(portfolio: &Portfolio) -> Result<(), InputError> {
-    within("rate", portfolio.rate, -MAX_RATE, MAX_RATE)?;
-    for (i, asset) in portfolio.assets.iter().enumerate() {
-        within(
-            &format!("assets[{i}].dividend"),
-            asset.dividend,
-            -MAX_RATE,
-            MAX_RATE,
-        )?;
-    }
-    for (i, option) in portfolio.options.iter().enumerate() {
-        let field = |name: &str| format!("options[{i}].{name}");
-        let Some(asset) = portfolio.assets.iter().find(|a| a.name == option.asset) else {
-            let names: Vec<&str> = portfolio.assets.iter().map(|a| a.name.as_str()).collect();
-            return Err(InputError::invalid(
-                field("asset"),
-                &option.asset,
-                &format!("is not an asset of the portfolio ({})", names.join(", ")),
-            ));
-        };
-        if asset.price.is_none() {
-            return Err(InputError::invalid(
-                field("asset"),
-                &option.asset,
-                "an option's asset needs its current \"price\" in the portfolio",
-            ));
-        }
-        within(&field("strike"), option.strike, 1.0 / MAX_PRICE, MAX_PRICE)?;
-        positive(&field("maturity"), option.maturity)?;
-        within(&field("maturity"), option.maturity, 0.0, 1000.0)?;
-        positive(&field("vol"), option.vol)?;
-        within(&field("vol"), option.vol, 0.0, MAX_VOL)?;
-        finite(&field("quantity"), option.quantity)?;
-        within(&field("quantity"), option.quantity, -MAX_PRICE, MAX_PRICE)?;
-    }
-    Ok(())
-}
 
 /// Arithmetic the revaluation needs beyond [`Lane`]'s.
 pub trait LaneMath: Lane {

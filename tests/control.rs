@@ -197,5 +197,7 @@ fn ctrl_c_stops_the_cli_with_exit_130() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(code, Some(130), "{args:?}: {stderr}");
         assert!(stderr.contains("interrupted"), "{stderr}");
+        // stderr is a pipe here: no progress bar.
+        assert!(!stderr.contains("samples  eta"), "{stderr}");
     }
 }
