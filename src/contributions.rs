@@ -20,7 +20,8 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::InputError;
+use crate::control::Control;
+use crate::error::{Error, InputError};
 use crate::risk::{Confidence, RiskModel, VarJob};
 use crate::rng::CHUNK;
 
@@ -52,7 +53,17 @@ pub struct LevelContributions {
 pub fn contributions(
     job: &VarJob,
     result: &crate::VarResult,
-) -> Result<Vec<LevelContributions>, InputError> {
+) -> Result<Vec<LevelContributions>, Error> {
+    contributions_with(job, result, &crate::control::UNWATCHED)
+}
+
+/// [`contributions`], its pass over the scenarios counted in `control` and
+/// stopped by it (see [`crate::control`]).
+pub fn contributions_with(
+    job: &VarJob,
+    result: &crate::VarResult,
+    control: &Control,
+) -> Result<Vec<LevelContributions>, Error> {
     let model = job.risk_model()?;
     let positions = Positions::new(job, &model)?;
     let n = job.scenarios;
@@ -71,7 +82,9 @@ pub fn contributions(
     let mut margin = 1e-9 * (widest_var.abs() + sd) + 8.0 * sd * window(widest) as f64 / n as f64;
     let mut candidates = loop {
         let threshold = -widest_var + margin;
-        let found = candidates_below(&model, job.seed, n, threshold);
+        control.expect(n);
+        let found = candidates_below(&model, job.seed, n, threshold, control);
+        control.check()?;
         if found.len() >= needed || margin > 1e3 * (widest_var.abs() + sd) {
             break found;
         }
@@ -177,11 +190,20 @@ fn window(m: usize) -> usize {
 
 /// `(P&L, index)` of every scenario whose P&L is at most `threshold`, in
 /// index order (fixed chunks in parallel).
-fn candidates_below(model: &RiskModel, seed: u64, n: u64, threshold: f64) -> Vec<(f64, u64)> {
+fn candidates_below(
+    model: &RiskModel,
+    seed: u64,
+    n: u64,
+    threshold: f64,
+    control: &Control,
+) -> Vec<(f64, u64)> {
     let chunks = n.div_ceil(CHUNK);
     (0..chunks)
         .into_par_iter()
         .map(|chunk| {
+            if control.is_cancelled() {
+                return Vec::new();
+            }
             let mut normals = model.scratch();
             let mut found = Vec::new();
             for index in chunk * CHUNK..((chunk + 1) * CHUNK).min(n) {
@@ -190,6 +212,7 @@ fn candidates_below(model: &RiskModel, seed: u64, n: u64, threshold: f64) -> Vec
                     found.push((pnl, index));
                 }
             }
+            control.advance(((chunk + 1) * CHUNK).min(n) - chunk * CHUNK);
             found
         })
         .collect::<Vec<_>>()

@@ -392,12 +392,19 @@ pub fn run() -> Result<(), CliError> {
         Command::Price(args) => {
             let job = price_job(&args)?;
             let options = args.run.options(&env)?;
-            let result = watch::watched(args.run.silent(), |control| {
-                quantmc::price_with(&job, options, control)
+            // The picture's reruns are part of the watched (and cancellable)
+            // work.
+            let (result, runs) = watch::watched(args.run.silent(), |control| {
+                let result = quantmc::price_with(&job, options, control)?;
+                let runs = match &args.plot {
+                    Some(_) => Some(running_estimates(&job, &options, &result, control)?),
+                    None => None,
+                };
+                Ok::<_, quantmc::Error>((result, runs))
             })?;
             warn(&result.warnings);
-            if let Some(path) = &args.plot {
-                plot::price_svg(path, &running_estimates(&job, &options, &result)?)?;
+            if let (Some(path), Some(runs)) = (&args.plot, runs) {
+                plot::price_svg(path, &runs)?;
             }
             output::print_price(&result, args.run.json)?;
         }
@@ -415,14 +422,16 @@ pub fn run() -> Result<(), CliError> {
                 None => None,
             };
             let options = args.run.options(&env)?;
-            let result = watch::watched(args.run.silent(), |control| {
-                quantmc::var_with(&job, options, control)
+            // Contributions walk every scenario again: watched too.
+            let (result, contributions) = watch::watched(args.run.silent(), |control| {
+                let result = quantmc::var_with(&job, options, control)?;
+                let contributions = args
+                    .contributions
+                    .then(|| quantmc::contributions::contributions_with(&job, &result, control))
+                    .transpose()?;
+                Ok::<_, quantmc::Error>((result, contributions))
             })?;
             warn(&result.warnings);
-            let contributions = args
-                .contributions
-                .then(|| quantmc::contributions::contributions(&job, &result))
-                .transpose()?;
             if let Some(path) = &args.plot {
                 // The first 10^6 scenarios, regenerated: the same sample
                 // whatever tier ran.
@@ -555,7 +564,8 @@ fn running_estimates(
     job: &PricingJob,
     options: &RunOptions,
     last: &quantmc::PricingResult,
-) -> Result<Vec<quantmc::PricingResult>, CliError> {
+    control: &quantmc::Control,
+) -> Result<Vec<quantmc::PricingResult>, quantmc::Error> {
     let smallest = 1000u64.max(2 * u64::from(job.replicates));
     let mut counts = Vec::new();
     let mut paths = last.paths / 2;
@@ -572,7 +582,7 @@ fn running_estimates(
                 target: None,
                 ..*job
             };
-            quantmc::price(&step, *options)
+            quantmc::price_with(&step, *options, control)
         })
         .collect::<Result<Vec<_>, _>>()?;
     runs.push(last.clone());
