@@ -1,0 +1,693 @@
+//! `quantmc` for Python: a thin layer over the library's jobs and results.
+//!
+//! Each call builds the library's own job from keyword arguments (with the
+//! CLI's defaults), runs it on a worker thread with the GIL released, and
+//! polls for signals on the calling thread every 20 ms, so Ctrl-C cancels
+//! the run through the library's `Control` and surfaces as
+//! `KeyboardInterrupt`. Bad input raises `ValueError` (the library's message
+//! names the field), a tier that cannot run `RuntimeError`; no panic crosses
+//! the boundary (PyO3 turns one into `PanicException`, and the library has
+//! none on any input).
+
+use std::time::Duration;
+
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use quantmc::market::{Barrier, BarrierKind, Monitoring};
+use quantmc::pricing::{GreeksMethod, Precision, Sampler, Target};
+use quantmc::{
+    Asset, Backend, Confidence, Control, Market, OptionKind, OptionSpec, Portfolio, PricingJob,
+    ReturnDistribution, RunOptions, Style, VarJob,
+};
+
+/// The most paths a run with a target may take unless told (the CLI's).
+const DEFAULT_MAX_PATHS: u64 = 1_000_000_000;
+
+/// The library's error as the Python exception a caller expects.
+fn py_error(err: quantmc::Error) -> PyErr {
+    match err {
+        quantmc::Error::Input(err) => PyValueError::new_err(err.to_string()),
+        quantmc::Error::Backend(err) => PyRuntimeError::new_err(err.to_string()),
+        quantmc::Error::Cancelled => PyKeyboardInterrupt::new_err("the run was cancelled"),
+    }
+}
+
+fn input_error(err: quantmc::InputError) -> PyErr {
+    PyValueError::new_err(err.to_string())
+}
+
+/// Parses a named choice (`"call"`, `"rayon"`, ...) with the library's
+/// message on failure.
+fn choice<T: std::str::FromStr<Err = quantmc::InputError>>(text: &str) -> PyResult<T> {
+    text.parse().map_err(input_error)
+}
+
+/// Runs `work` on a worker thread with the GIL released; checks for signals
+/// (Ctrl-C) on this thread meanwhile and cancels the run when one arrives.
+fn run_released<T: Send>(
+    py: Python<'_>,
+    work: impl FnOnce(&Control) -> quantmc::Result<T> + Send,
+) -> PyResult<T> {
+    let control = Control::new();
+    std::thread::scope(|scope| {
+        let handle = scope.spawn(|| work(&control));
+        while !handle.is_finished() {
+            py.detach(|| std::thread::sleep(Duration::from_millis(20)));
+            if let Err(signal) = py.check_signals() {
+                control.cancel();
+                // The run stops within a fraction of a second; wait for it
+                // without the GIL, then raise the signal's exception.
+                let _ = py.detach(|| handle.join());
+                return Err(signal);
+            }
+        }
+        match py.detach(|| handle.join()) {
+            Ok(result) => result.map_err(py_error),
+            Err(_) => Err(PyRuntimeError::new_err(
+                "the quantmc worker thread panicked",
+            )),
+        }
+    })
+}
+
+/// A serde value as Python objects (through JSON: results are small).
+fn to_python<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<Bound<'py, PyAny>> {
+    let text = serde_json::to_string(value)
+        .map_err(|err| PyRuntimeError::new_err(format!("serialising a result: {err}")))?;
+    py.import("json")?.call_method1("loads", (text,))
+}
+
+/// The result of `price`: the estimate, its uncertainty and provenance.
+#[pyclass(frozen, module = "quantmc")]
+pub struct PriceResult {
+    inner: quantmc::PricingResult,
+}
+
+#[pymethods]
+impl PriceResult {
+    /// The discounted Monte Carlo estimate.
+    #[getter]
+    fn price(&self) -> f64 {
+        self.inner.price
+    }
+    /// Its standard error.
+    #[getter]
+    fn std_error(&self) -> f64 {
+        self.inner.std_error
+    }
+    /// The 95% confidence interval `(low, high)`.
+    #[getter]
+    fn ci95(&self) -> (f64, f64) {
+        (self.inner.ci95[0], self.inner.ci95[1])
+    }
+    /// The closed form where the product has one, else None.
+    #[getter]
+    fn closed_form(&self) -> Option<f64> {
+        self.inner.closed_form
+    }
+    /// Paths the run took.
+    #[getter]
+    fn paths(&self) -> u64 {
+        self.inner.paths
+    }
+    /// The tier that ran, for scripts: scalar, simd, rayon or gpu.
+    #[getter]
+    fn tier(&self) -> &'static str {
+        self.inner.tier.name()
+    }
+    /// The tier that ran, with what it ran on.
+    #[getter]
+    fn backend(&self) -> &str {
+        &self.inner.backend
+    }
+    /// Why that tier: "requested", or Auto's reason.
+    #[getter]
+    fn selection(&self) -> &str {
+        &self.inner.selection
+    }
+    /// What the caller should know about the run.
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.inner.warnings.clone()
+    }
+    /// Seconds the tier spent on the job.
+    #[getter]
+    fn elapsed_s(&self) -> f64 {
+        self.inner.elapsed_s
+    }
+    /// The seed of the Philox streams.
+    #[getter]
+    fn seed(&self) -> u64 {
+        self.inner.seed
+    }
+    /// Greeks with standard errors as a dict (`{"delta": {"value": ..,
+    /// "std_error": ..}, ...}`), or None when not asked for.
+    #[getter]
+    fn greeks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.greeks)
+    }
+    /// Every field as a dict, the CLI's `--json` names.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "PriceResult(price={:.6}, std_error={:.6}, paths={}, backend={:?})",
+            self.inner.price, self.inner.std_error, self.inner.paths, self.inner.backend
+        )
+    }
+}
+
+/// The result of `var`: VaR and ES per level, beside their closed forms.
+#[pyclass(frozen, module = "quantmc")]
+pub struct VarResult {
+    inner: quantmc::VarResult,
+    pnl: Option<Py<PyArray1<f64>>>,
+    contributions: Option<Vec<quantmc::contributions::LevelContributions>>,
+    historical: Option<quantmc::historical::HistoricalResult>,
+}
+
+impl VarResult {
+    /// `{"0.95": f(level), ...}` keyed by the levels as given.
+    fn by_level<'py>(
+        &self,
+        py: Python<'py>,
+        pick: impl Fn(&quantmc::RiskLevel) -> Option<f64>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for level in &self.inner.levels {
+            dict.set_item(level.confidence.label.clone(), pick(level))?;
+        }
+        Ok(dict)
+    }
+}
+
+#[pymethods]
+impl VarResult {
+    /// Simulated VaR by confidence level (`{"0.95": ..., "0.99": ...}`).
+    #[getter]
+    fn var<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.by_level(py, |l| Some(l.var))
+    }
+    /// Simulated ES by confidence level.
+    #[getter]
+    fn es<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.by_level(py, |l| Some(l.es))
+    }
+    /// Closed-form VaR (a linear book's exact one; the delta shortcut for a
+    /// book with options).
+    #[getter]
+    fn parametric_var<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.by_level(py, |l| Some(l.parametric_var))
+    }
+    /// Closed-form ES, as `parametric_var`.
+    #[getter]
+    fn parametric_es<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.by_level(py, |l| Some(l.parametric_es))
+    }
+    /// Delta-gamma Cornish-Fisher VaR of a book with options (None values
+    /// for a linear book).
+    #[getter]
+    fn delta_gamma_var<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.by_level(py, |l| l.delta_gamma_var)
+    }
+    /// Mean simulated P&L.
+    #[getter]
+    fn mean(&self) -> f64 {
+        self.inner.mean
+    }
+    /// Standard deviation of the simulated P&L.
+    #[getter]
+    fn std(&self) -> f64 {
+        self.inner.std
+    }
+    /// Simulated scenarios.
+    #[getter]
+    fn scenarios(&self) -> u64 {
+        self.inner.scenarios
+    }
+    /// The tier that ran: scalar, simd, rayon or gpu.
+    #[getter]
+    fn tier(&self) -> &'static str {
+        self.inner.tier.name()
+    }
+    /// The tier that ran, with what it ran on.
+    #[getter]
+    fn backend(&self) -> &str {
+        &self.inner.backend
+    }
+    /// Why that tier.
+    #[getter]
+    fn selection(&self) -> &str {
+        &self.inner.selection
+    }
+    /// What the caller should know about the run.
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.inner.warnings.clone()
+    }
+    /// Seconds the tier spent on the job.
+    #[getter]
+    fn elapsed_s(&self) -> f64 {
+        self.inner.elapsed_s
+    }
+    /// The simulated P&L (a NumPy array that owns the library's buffer, no
+    /// copy), when asked for with `return_pnl=True`; else None.
+    #[getter]
+    fn pnl<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<f64>>> {
+        self.pnl.as_ref().map(|pnl| pnl.bind(py).clone())
+    }
+    /// Per-position contributions by level (`contributions=True`), else None.
+    #[getter]
+    fn contributions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.contributions)
+    }
+    /// Historical-simulation figures (`historical=PRICES.csv`), else None.
+    #[getter]
+    fn historical<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.historical)
+    }
+    /// Every field as a dict, with `levels` as the library reports them.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner)
+    }
+    fn __repr__(&self) -> String {
+        let levels: Vec<String> = self
+            .inner
+            .levels
+            .iter()
+            .map(|l| format!("{}: VaR {:.2} ES {:.2}", l.confidence, l.var, l.es))
+            .collect();
+        format!(
+            "VarResult({}, scenarios={}, backend={:?})",
+            levels.join(", "),
+            self.inner.scenarios,
+            self.inner.backend
+        )
+    }
+}
+
+fn run_options(
+    backend: &str,
+    threads: Option<usize>,
+    allow_software_gpu: bool,
+) -> PyResult<RunOptions> {
+    Ok(RunOptions {
+        backend: choice::<Backend>(backend)?,
+        threads,
+        tuning: None,
+        allow_software_gpu,
+    })
+}
+
+/// Prices an option by Monte Carlo; keyword arguments and defaults as the
+/// CLI's `quantmc price`.
+#[pyfunction]
+#[pyo3(signature = (
+    *, style="european", kind="call", spot=100.0, strike=100.0, maturity=1.0, rate=0.05,
+    dividend=0.0, vol=0.2, steps=12, paths=1_000_000, seed=42, antithetic=false,
+    barrier=None, barrier_kind=None, rebate=0.0, monitoring="discrete",
+    greeks=false, greeks_method="pathwise", control_variate=false, sampler="mc",
+    replicates=16, target_se=None, target_rel_se=None, max_paths=None,
+    backend="auto", threads=None, allow_software_gpu=false,
+))]
+#[allow(clippy::too_many_arguments)]
+fn price(
+    py: Python<'_>,
+    style: &str,
+    kind: &str,
+    spot: f64,
+    strike: f64,
+    maturity: f64,
+    rate: f64,
+    dividend: f64,
+    vol: f64,
+    steps: u32,
+    paths: u64,
+    seed: u64,
+    antithetic: bool,
+    barrier: Option<f64>,
+    barrier_kind: Option<&str>,
+    rebate: f64,
+    monitoring: &str,
+    greeks: bool,
+    greeks_method: &str,
+    control_variate: bool,
+    sampler: &str,
+    replicates: u32,
+    target_se: Option<f64>,
+    target_rel_se: Option<f64>,
+    max_paths: Option<u64>,
+    backend: &str,
+    threads: Option<usize>,
+    allow_software_gpu: bool,
+) -> PyResult<PriceResult> {
+    let barrier = match (barrier, barrier_kind) {
+        (Some(level), Some(kind)) => Some(Barrier {
+            level,
+            kind: choice::<BarrierKind>(kind)?,
+            rebate,
+            monitoring: choice::<Monitoring>(monitoring)?,
+        }),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(PyValueError::new_err(
+                "barrier_kind: a barrier needs its kind (up-and-out, up-and-in, down-and-out or down-and-in)",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(PyValueError::new_err(
+                "barrier: barrier_kind needs a barrier level",
+            ));
+        }
+    };
+    let precision = match (target_se, target_rel_se) {
+        (Some(se), _) => Some(Precision::StdError(se)),
+        (None, Some(relative)) => Some(Precision::RelStdError(relative)),
+        (None, None) => None,
+    };
+    let job = PricingJob {
+        market: Market {
+            spot,
+            rate,
+            dividend,
+            vol,
+        },
+        option: OptionSpec {
+            kind: choice::<OptionKind>(kind)?,
+            style: choice::<Style>(style)?,
+            strike,
+            maturity,
+            steps,
+            barrier,
+        },
+        paths,
+        seed,
+        antithetic,
+        control_variate,
+        sampler: choice::<Sampler>(sampler)?,
+        replicates,
+        target: precision.map(|precision| Target {
+            precision,
+            max_paths: max_paths.unwrap_or_else(|| DEFAULT_MAX_PATHS.max(paths)),
+        }),
+        greeks: if greeks {
+            Some(choice::<GreeksMethod>(greeks_method)?)
+        } else {
+            None
+        },
+    };
+    let options = run_options(backend, threads, allow_software_gpu)?;
+    let inner = run_released(py, |control| quantmc::price_with(&job, options, control))?;
+    Ok(PriceResult { inner })
+}
+
+/// The portfolio argument: a path, a dict in the JSON layout, or None with
+/// NumPy arrays (`weights`, `mu`, `sigma`, `corr`, and `value`).
+#[allow(clippy::too_many_arguments)]
+fn portfolio_of(
+    py: Python<'_>,
+    portfolio: Option<&Bound<'_, PyAny>>,
+    weights: Option<PyReadonlyArray1<'_, f64>>,
+    mu: Option<PyReadonlyArray1<'_, f64>>,
+    sigma: Option<PyReadonlyArray1<'_, f64>>,
+    corr: Option<PyReadonlyArray2<'_, f64>>,
+    value: f64,
+    names: Option<Vec<String>>,
+) -> PyResult<Portfolio> {
+    if let Some(portfolio) = portfolio {
+        if portfolio.is_instance_of::<PyDict>() {
+            let text: String = py
+                .import("json")?
+                .call_method1("dumps", (portfolio,))?
+                .extract()?;
+            return Portfolio::from_json(&text, "portfolio (dict)".as_ref()).map_err(input_error);
+        }
+        let path: std::path::PathBuf = portfolio.extract().map_err(|_| {
+            PyValueError::new_err(
+                "portfolio: expected a path, a dict in the portfolio-file layout, or None with weights, mu, sigma and corr arrays",
+            )
+        })?;
+        return Portfolio::from_file(&path).map_err(input_error);
+    }
+    let (Some(weights), Some(mu), Some(sigma), Some(corr)) = (weights, mu, sigma, corr) else {
+        return Err(PyValueError::new_err(
+            "portfolio: give a path or dict, or all of weights, mu, sigma and corr",
+        ));
+    };
+    let (weights, mu, sigma) = (weights.as_array(), mu.as_array(), sigma.as_array());
+    let k = weights.len();
+    for (field, len) in [("mu", mu.len()), ("sigma", sigma.len())] {
+        if len != k {
+            return Err(PyValueError::new_err(format!(
+                "{field}: {len} values for {k} weights"
+            )));
+        }
+    }
+    let corr = corr.as_array();
+    if corr.shape() != [k, k] {
+        return Err(PyValueError::new_err(format!(
+            "corr: shape {:?}, expected ({k}, {k})",
+            corr.shape()
+        )));
+    }
+    let names = names.unwrap_or_else(|| (0..k).map(|i| format!("A{i}")).collect());
+    if names.len() != k {
+        return Err(PyValueError::new_err(format!(
+            "names: {} names for {k} weights",
+            names.len()
+        )));
+    }
+    let portfolio = Portfolio {
+        value,
+        assets: (0..k)
+            .map(|i| Asset {
+                name: names[i].clone(),
+                weight: weights[i],
+                mu: mu[i],
+                sigma: sigma[i],
+                ..Default::default()
+            })
+            .collect(),
+        correlation: corr.rows().into_iter().map(|row| row.to_vec()).collect(),
+        ..Default::default()
+    };
+    portfolio.validate().map_err(input_error)?;
+    Ok(portfolio)
+}
+
+/// Portfolio VaR and ES by Monte Carlo; keyword arguments and defaults as
+/// the CLI's `quantmc var`.
+#[pyfunction]
+#[pyo3(signature = (
+    portfolio=None, *, scenarios=1_000_000, confidence=vec![0.95, 0.99], horizon_days=1.0,
+    dist="normal", dof=None, seed=42, backend="auto", threads=None, return_pnl=false,
+    contributions=false, weights=None, mu=None, sigma=None, corr=None, value=1_000_000.0,
+    names=None, historical=None, filtered_ewma=None, allow_software_gpu=false,
+))]
+#[allow(clippy::too_many_arguments)]
+fn var(
+    py: Python<'_>,
+    portfolio: Option<&Bound<'_, PyAny>>,
+    scenarios: u64,
+    confidence: Vec<f64>,
+    horizon_days: f64,
+    dist: &str,
+    dof: Option<f64>,
+    seed: u64,
+    backend: &str,
+    threads: Option<usize>,
+    return_pnl: bool,
+    contributions: bool,
+    weights: Option<PyReadonlyArray1<'_, f64>>,
+    mu: Option<PyReadonlyArray1<'_, f64>>,
+    sigma: Option<PyReadonlyArray1<'_, f64>>,
+    corr: Option<PyReadonlyArray2<'_, f64>>,
+    value: f64,
+    names: Option<Vec<String>>,
+    historical: Option<std::path::PathBuf>,
+    filtered_ewma: Option<f64>,
+    allow_software_gpu: bool,
+) -> PyResult<VarResult> {
+    let portfolio = portfolio_of(py, portfolio, weights, mu, sigma, corr, value, names)?;
+    if filtered_ewma.is_some() && historical.is_none() {
+        return Err(PyValueError::new_err(
+            "filtered_ewma: only with historical=PRICES.csv",
+        ));
+    }
+    let distribution = match (dist, dof) {
+        ("normal", None) => ReturnDistribution::Normal,
+        ("normal", Some(_)) => {
+            return Err(PyValueError::new_err("dof: only with dist=\"student-t\""));
+        }
+        ("student-t", dof) => ReturnDistribution::StudentT {
+            dof: dof.unwrap_or(5.0),
+        },
+        (other, _) => {
+            return Err(PyValueError::new_err(format!(
+                "dist: {other:?} is not one of normal, student-t"
+            )));
+        }
+    };
+    let job = VarJob {
+        portfolio,
+        scenarios,
+        confidences: confidence.into_iter().map(Confidence::new).collect(),
+        horizon_days,
+        distribution,
+        seed,
+    };
+    let options = run_options(backend, threads, allow_software_gpu)?;
+    // The price file is read and checked before any simulation.
+    let historical = match historical {
+        Some(path) => {
+            let history = quantmc::fit::PriceHistory::from_file(&path).map_err(input_error)?;
+            Some(
+                quantmc::historical::historical_var(
+                    &job.portfolio,
+                    &history,
+                    &job.confidences,
+                    job.horizon_days,
+                    filtered_ewma,
+                )
+                .map_err(input_error)?,
+            )
+        }
+        None => None,
+    };
+    let (inner, pnl, parts) = run_released(py, |control| {
+        let result = quantmc::var_with(&job, options, control)?;
+        let parts = contributions
+            .then(|| quantmc::contributions::contributions_with(&job, &result, control))
+            .transpose()?;
+        // The sample every CPU tier draws, regenerated (the GPU's is its f32
+        // twin of the same scenarios).
+        let pnl = return_pnl
+            .then(|| quantmc::contributions::regenerate_pnl(&job, 0..job.scenarios))
+            .transpose()?;
+        Ok((result, pnl, parts))
+    })?;
+    Ok(VarResult {
+        inner,
+        pnl: pnl.map(|pnl| PyArray1::from_vec(py, pnl).unbind()),
+        contributions: parts,
+        historical,
+    })
+}
+
+/// Fits a book to a price file (the CLI's `quantmc fit`): daily simple
+/// returns' means, volatilities and correlations, sample or EWMA; returns the
+/// portfolio as a dict in the file layout, ready for `var`.
+///
+/// `weights` is `"equal"` or a dict `{name: weight}` for every column;
+/// `portfolio` (a path or dict) takes an existing book's value, weights and
+/// options instead.
+#[pyfunction]
+#[pyo3(signature = (prices, *, weights=None, portfolio=None, value=None, ewma=None, nearest_psd=false))]
+fn fit<'py>(
+    py: Python<'py>,
+    prices: std::path::PathBuf,
+    weights: Option<&Bound<'py, PyAny>>,
+    portfolio: Option<&Bound<'py, PyAny>>,
+    value: Option<f64>,
+    ewma: Option<f64>,
+    nearest_psd: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    use quantmc::fit::{FitJob, Overlay, PriceHistory, Weighting, Weights};
+    let (weights, book_value, overlay) = match (weights, portfolio) {
+        (Some(_), Some(_)) => {
+            return Err(PyValueError::new_err(
+                "weights: give weights or portfolio, not both",
+            ));
+        }
+        (_, Some(book)) => {
+            let book = portfolio_of(py, Some(book), None, None, None, None, 0.0, None)?;
+            let named = book.assets.iter().map(|a| (a.name.clone(), a.weight));
+            let overlay = Overlay {
+                dividends: book
+                    .assets
+                    .iter()
+                    .map(|a| (a.name.clone(), a.dividend))
+                    .collect(),
+                options: book.options.clone(),
+                rate: book.rate,
+            };
+            (Weights::Named(named.collect()), Some(book.value), overlay)
+        }
+        (None, None) => (Weights::Equal, None, Overlay::default()),
+        (Some(weights), None) => {
+            let weights = if let Ok(text) = weights.extract::<String>() {
+                if text != "equal" {
+                    return Err(PyValueError::new_err(format!(
+                        "weights: {text:?}: expected \"equal\" or a dict of name: weight"
+                    )));
+                }
+                Weights::Equal
+            } else {
+                let named: Vec<(String, f64)> = weights
+                    .cast::<PyDict>()
+                    .map_err(|_| {
+                        PyValueError::new_err(
+                            "weights: expected \"equal\" or a dict of name: weight",
+                        )
+                    })?
+                    .iter()
+                    .map(|(name, weight)| Ok((name.extract::<String>()?, weight.extract::<f64>()?)))
+                    .collect::<PyResult<_>>()?;
+                Weights::Named(named)
+            };
+            (weights, None, Overlay::default())
+        }
+    };
+    let job = FitJob {
+        weighting: ewma.map_or(Weighting::Sample, |lambda| Weighting::Ewma { lambda }),
+        nearest_psd,
+        value: value.or(book_value).unwrap_or(1_000_000.0),
+        weights,
+        overlay,
+    };
+    let fitted = py
+        .detach(|| {
+            let history = PriceHistory::from_file(&prices)?;
+            quantmc::fit::fit(&history, &job)
+        })
+        .map_err(input_error)?;
+    to_python(py, &fitted.portfolio)
+}
+
+/// The version, the tiers this build can run and why not, and the GPU
+/// adapters present.
+#[pyfunction]
+#[pyo3(signature = (*, allow_software_gpu=false))]
+fn info(py: Python<'_>, allow_software_gpu: bool) -> PyResult<Bound<'_, PyDict>> {
+    let dict = PyDict::new(py);
+    dict.set_item("version", env!("CARGO_PKG_VERSION"))?;
+    let tiers = PyDict::new(py);
+    let availability = py.detach(|| quantmc::backend::availability(allow_software_gpu));
+    for (tier, status) in availability {
+        tiers.set_item(tier.name(), status)?;
+    }
+    dict.set_item("tiers", tiers)?;
+    dict.set_item(
+        "gpu_adapters",
+        PyList::new(py, py.detach(quantmc::backend::gpu_adapters))?,
+    )?;
+    let hardware = quantmc::hardware::detect();
+    dict.set_item("logical_cores", hardware.logical_cores)?;
+    Ok(dict)
+}
+
+#[pymodule]
+fn _quantmc(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    module.add_class::<PriceResult>()?;
+    module.add_class::<VarResult>()?;
+    module.add_function(wrap_pyfunction!(price, module)?)?;
+    module.add_function(wrap_pyfunction!(var, module)?)?;
+    module.add_function(wrap_pyfunction!(info, module)?)?;
+    module.add_function(wrap_pyfunction!(fit, module)?)?;
+    Ok(())
+}

@@ -1,0 +1,217 @@
+"""The Python package against the CLI and the library's contracts: same
+numbers as the CLI for the same seed, errors as ValueError / RuntimeError
+naming the field, the GIL released during compute, Ctrl-C as
+KeyboardInterrupt, NumPy in and out."""
+
+import _thread
+import json
+import os
+import pathlib
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import quantmc
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+
+
+def cli_binary():
+    """The CLI that cargo built beside the package: `cargo test` builds it in
+    target/debug (optimised: the test profile); QUANTMC_BIN points elsewhere."""
+    default = ROOT / "target" / "debug" / "quantmc"
+    if not default.exists():
+        default = ROOT / "target" / "release" / "quantmc"
+    return os.environ.get("QUANTMC_BIN", str(default))
+
+
+def cli(*args):
+    """The CLI's --json output."""
+    out = subprocess.run([cli_binary(), *args, "--json"], check=True, capture_output=True,
+                         text=True)
+    return json.loads(out.stdout)
+
+
+def test_price_matches_the_cli_bit_for_bit():
+    args = dict(spot=150.0, strike=155.0, maturity=0.25, vol=0.3, paths=200_000, seed=7)
+    result = quantmc.price(**args, backend="simd")
+    reference = cli("price", "--spot", "150", "--strike", "155", "--maturity", "0.25",
+                    "--vol", "0.3", "--paths", "200000", "--seed", "7", "--backend", "simd")
+    assert result.price == reference["price"]
+    assert result.std_error == reference["std_error"]
+    assert result.ci95 == tuple(reference["ci95"])
+    assert result.closed_form == pytest.approx(reference["closed_form"])
+    assert result.tier == "simd" and result.paths == 200_000
+    assert result.to_dict()["price"] == reference["price"]
+
+
+def test_defaults_are_the_clis():
+    result = quantmc.price(paths=20_000, backend="scalar")
+    reference = cli("price", "--paths", "20000", "--backend", "scalar")
+    assert result.price == reference["price"]
+
+
+def test_greeks_barriers_and_targets_are_reachable():
+    greeks = quantmc.price(greeks=True, paths=100_000, backend="rayon").greeks
+    assert set(greeks) >= {"delta", "gamma", "vega", "rho", "theta"}
+    assert 0.5 < greeks["delta"]["value"] < 0.7 and greeks["delta"]["std_error"] > 0
+    barrier = quantmc.price(style="barrier", barrier=120.0, barrier_kind="up-and-out",
+                            monitoring="continuous", steps=50, paths=100_000)
+    assert barrier.closed_form is not None
+    assert abs(barrier.price - barrier.closed_form) < 5 * barrier.std_error
+    target = quantmc.price(target_rel_se=1e-3, paths=10_000, control_variate=True)
+    assert target.std_error <= 1e-3 * target.price
+
+
+def test_var_from_a_path_a_dict_and_numpy_arrays_agree():
+    path = EXAMPLES / "portfolio.json"
+    from_path = quantmc.var(str(path), scenarios=50_000, backend="simd")
+    from_dict = quantmc.var(json.loads(path.read_text()), scenarios=50_000, backend="simd")
+    book = json.loads(path.read_text())
+    arrays = quantmc.var(
+        weights=np.array([a["weight"] for a in book["assets"]]),
+        mu=np.array([a["mu"] for a in book["assets"]]),
+        sigma=np.array([a["sigma"] for a in book["assets"]]),
+        corr=np.array(book["correlation"]),
+        value=book["value"],
+        scenarios=50_000,
+        backend="simd",
+    )
+    assert from_path.var == from_dict.var == arrays.var
+    assert from_path.es == from_dict.es == arrays.es
+    reference = cli("var", "--portfolio", str(path), "--scenarios", "50000", "--backend", "simd")
+    assert from_path.var == reference["var"]
+    assert from_path.es == reference["es"]
+    assert from_path.parametric_var == reference["parametric_var"]
+
+
+def test_var_returns_the_pnl_as_numpy_and_its_quantile_is_the_var():
+    result = quantmc.var(str(EXAMPLES / "portfolio.json"), scenarios=20_000,
+                         confidence=[0.99], return_pnl=True, backend="rayon")
+    pnl = result.pnl
+    assert isinstance(pnl, np.ndarray) and pnl.dtype == np.float64 and pnl.shape == (20_000,)
+    m = int(np.ceil(0.01 * 20_000))
+    assert -np.sort(pnl)[m - 1] == pytest.approx(result.var["0.99"], rel=1e-9)
+    assert pnl.mean() == pytest.approx(result.mean, rel=1e-9)
+
+
+def test_an_options_book_reports_its_shortcuts_and_contributions():
+    result = quantmc.var(str(EXAMPLES / "options_book.json"), scenarios=50_000,
+                         contributions=True)
+    assert result.delta_gamma_var["0.99"] > 0
+    names = [p["name"] for p in result.contributions[0]["positions"]]
+    assert "AAPL call K=250 T=0.25" in names
+
+
+@pytest.mark.parametrize(
+    "call, field",
+    [
+        (lambda: quantmc.price(spot=-1.0), "spot"),
+        (lambda: quantmc.price(vol=float("nan")), "vol"),
+        (lambda: quantmc.price(kind="straddle"), "straddle"),
+        (lambda: quantmc.price(backend="tpu"), "tpu"),
+        (lambda: quantmc.price(paths=1), "paths"),
+        (lambda: quantmc.price(style="barrier", barrier=120.0), "barrier_kind"),
+        (lambda: quantmc.var(str(EXAMPLES / "portfolio.json"), confidence=[1.5]), "confidence"),
+        (lambda: quantmc.var("/nonexistent.json"), "nonexistent"),
+        (lambda: quantmc.var({"value": 1, "assets": [], "correlation": []}), "assets"),
+        (lambda: quantmc.var(weights=np.ones(2), mu=np.zeros(2), sigma=np.ones(3),
+                             corr=np.eye(2)), "sigma"),
+        (lambda: quantmc.var(weights=np.ones(2), mu=np.zeros(2), sigma=np.ones(2) * 0.01,
+                             corr=np.array([[1.0, 2.0], [2.0, 1.0]])), "correlation"),
+        (lambda: quantmc.var(str(EXAMPLES / "portfolio.json"), dist="normal", dof=4.0), "dof"),
+    ],
+)
+def test_bad_input_raises_value_error_naming_the_field(call, field):
+    with pytest.raises(ValueError, match=field):
+        call()
+
+
+def test_a_missing_gpu_is_a_runtime_error_not_a_panic():
+    # Without allow_software_gpu a CPU-type adapter is refused too, so this
+    # holds on any machine without a real GPU.
+    if any("Discrete" in a or "Integrated" in a for a in quantmc.info()["gpu_adapters"]):
+        pytest.skip("a real GPU is present")
+    with pytest.raises(RuntimeError, match="gpu"):
+        quantmc.price(backend="gpu", paths=1000)
+
+
+def test_compute_releases_the_gil():
+    # Two Python threads each run a job. With the GIL held, the second call
+    # could not begin until the first returned; released, their runs overlap,
+    # and a third thread keeps running Python meanwhile.
+    ticks = []
+    done = threading.Event()
+
+    def spin():
+        while not done.is_set():
+            ticks.append(1)
+            time.sleep(0.001)
+
+    spans = []
+
+    def job():
+        start = time.perf_counter()
+        result = quantmc.price(style="asian-arithmetic", steps=64, paths=400_000, backend="simd")
+        spans.append((start, time.perf_counter(), result.price))
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    start = time.perf_counter()
+    jobs = [threading.Thread(target=job) for _ in range(2)]
+    for thread in jobs:
+        thread.start()
+    for thread in jobs:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    done.set()
+    spinner.join()
+    assert len(spans) == 2 and spans[0][2] == spans[1][2]
+    # Both ran at once: each began before the other ended.
+    assert max(s[0] for s in spans) < min(s[1] for s in spans)
+    # And the spinner was never starved for the whole run.
+    assert len(ticks) > 30 * elapsed
+
+
+def test_ctrl_c_raises_keyboard_interrupt_promptly():
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        quantmc.price(paths=1 << 50, backend="rayon")
+    # Hang guard, not a timing: the job alone would take days.
+    assert time.perf_counter() - start < 30
+
+
+def test_info_lists_the_tiers():
+    info = quantmc.info()
+    assert info["version"] == quantmc.__version__
+    assert set(info["tiers"]) == {"scalar", "simd", "rayon", "gpu"}
+    assert info["tiers"]["simd"].startswith("available")
+
+
+def test_fit_and_historical_simulation_match_the_cli(tmp_path):
+    prices = str(EXAMPLES / "prices.csv")
+    book = quantmc.fit(prices, portfolio=str(EXAMPLES / "overlay.json"), ewma=0.94)
+    assert [o["asset"] for o in book["options"]] == ["AAPL", "NVDA", "NVDA", "JPM"]
+    path = tmp_path / "book.json"
+    subprocess.run(
+        [cli_binary(), "fit", "--prices", prices, "--portfolio", str(EXAMPLES / "overlay.json"),
+         "--ewma", "0.94", "--output", str(path)],
+        check=True, capture_output=True)
+    assert json.loads(path.read_text()) == book
+    result = quantmc.var(book, scenarios=20_000, historical=prices, confidence=[0.95])
+    reference = cli("var", "--portfolio", str(path), "--scenarios", "20000",
+                    "--historical", prices, "--confidence", "0.95")
+    assert result.historical["levels"][0]["var"] == reference["historical"]["var"]["0.95"]
+    assert result.var == reference["var"]
+    equal = quantmc.fit(prices, weights="equal")
+    assert all(a["weight"] == pytest.approx(1 / 6) for a in equal["assets"])
+    with pytest.raises(ValueError, match="weights"):
+        quantmc.fit(prices, weights={"AAPL": 1.0})
+    with pytest.raises(ValueError, match="filtered_ewma"):
+        quantmc.var(book, filtered_ewma=0.94)
