@@ -201,3 +201,38 @@ fn ctrl_c_stops_the_cli_with_exit_130() {
         assert!(!stderr.contains("samples  eta"), "{stderr}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn the_progress_bar_shows_on_a_terminal_after_a_second_unless_quiet() {
+    // `script` runs the command on a pseudo-terminal (util-linux); without
+    // it this check cannot be made here.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("no `script` command: the terminal case is not checked");
+        return;
+    }
+    let binary = env!("CARGO_BIN_EXE_quantmc");
+    let run = |extra: &str| {
+        let output = std::process::Command::new("script")
+            .args([
+                "-qec",
+                &format!("{binary} price --paths 1.2e9 --backend rayon {extra}"),
+                "/dev/null",
+            ])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let shown = run("");
+    assert!(shown.contains("samples  eta"), "{shown}");
+    assert!(shown.contains("price"), "the result still prints: {shown}");
+    let quiet = run("--quiet");
+    assert!(!quiet.contains("samples  eta"), "{quiet}");
+    let json = run("--json");
+    assert!(!json.contains("samples  eta"), "{json}");
+}
