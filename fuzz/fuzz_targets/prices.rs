@@ -23,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
             nearest_psd,
             value: 1e6,
             weights: Weights::Equal,
+            overlay: Default::default(),
         };
         if let Ok(fitted) = fit(&history, &job) {
             let levels = [quantmc::Confidence::new(0.99)];
