@@ -7,6 +7,7 @@ import _thread
 import json
 import os
 import pathlib
+import signal
 import subprocess
 import threading
 import time
@@ -178,12 +179,22 @@ def test_compute_releases_the_gil():
 
 
 def test_ctrl_c_raises_keyboard_interrupt_promptly():
+    # A shell starting a background job leaves SIGINT ignored, and then
+    # Python installs no handler of its own: install the default one here, as
+    # an interactive session has it.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(0.5, _thread.interrupt_main)
     timer.start()
     start = time.perf_counter()
-    with pytest.raises(KeyboardInterrupt):
-        quantmc.price(paths=1 << 50, backend="rayon")
-    # Hang guard, not a timing: the job alone would take days.
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            # About 10 s on 2 cores if the interrupt were lost: the test then
+            # fails instead of hanging.
+            quantmc.price(paths=1 << 34, backend="rayon")
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    # Hang guard, not a timing.
     assert time.perf_counter() - start < 30
 
 
