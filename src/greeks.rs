@@ -294,12 +294,11 @@ impl GreekSetup {
                     Some(setups) => {
                         let [up, down] = &**setups;
                         // Only the spot's tangent: a third of the work.
-                        let delta_at = |setup: &PathSetup| {
-                            self.dual_payoff::<P, PUT, L, 1>(setup, setup.log_spot, z, sign)
-                                .0
-                                .tangent[0]
-                        };
-                        delta_at(up) - delta_at(down)
+                        let (up, down) = (
+                            self.dual_payoff::<P, PUT, L, 1>(up, up.log_spot, z, sign),
+                            self.dual_payoff::<P, PUT, L, 1>(down, down.log_spot, z, sign),
+                        );
+                        up.0.tangent[0] - down.0.tangent[0]
                     }
                     None => z[0].mul_add(s(sign / self.step_sd), s(-1.0)) * f_spot,
                 };
@@ -338,10 +337,11 @@ impl GreekSetup {
             Estimator::Differences { bumped } => {
                 let (f, control) = path_value::<P, PUT, L>(&self.base, z, sign);
                 let base = f * s(self.discount);
-                let value: [L; 8] = std::array::from_fn(|k| {
-                    let (setup, discount) = &bumped[k];
-                    path_value::<P, PUT, L>(setup, z, sign).0 * s(*discount)
-                });
+                // A loop, not a closure: see `dual_payoff`.
+                let mut value = [s(0.0); 8];
+                for (value, (setup, discount)) in value.iter_mut().zip(bumped.iter()) {
+                    *value = path_value::<P, PUT, L>(setup, z, sign).0 * s(*discount);
+                }
                 let greeks = [
                     value[0] - value[1],
                     value[0] - base - base + value[1],
@@ -371,9 +371,15 @@ impl GreekSetup {
         z: &[L],
         sign: f64,
     ) -> (Dual<L, N>, L) {
-        let dual =
-            |c: &[f64; 1 + TANGENTS]| Dual::<L, N>::new(c[0], std::array::from_fn(|i| c[1 + i]));
-        let mut start = dual(&self.log_spot);
+        // Functions, not closures, in the SIMD kernels' hot paths: a
+        // closure cannot be marked `#[inline(always)]`, and one left out of
+        // line is compiled for the baseline instruction set
+        // ([`crate::simd::Task`]).
+        #[inline(always)]
+        fn dual<L: Lane, const N: usize>(c: &[f64; 1 + TANGENTS]) -> Dual<L, N> {
+            Dual::new(c[0], crate::simd::array_from_fn(|i| c[1 + i]))
+        }
+        let mut start = dual::<L, N>(&self.log_spot);
         start.value = L::splat(log_spot);
         // A bumped spot's log price moves with it: d ln S / dS = 1 / S.
         start.tangent[0] = L::splat(1.0 / setup.spot);

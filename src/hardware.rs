@@ -13,28 +13,111 @@ pub struct Hardware {
     pub logical_cores: usize,
     /// Physical cores, where the OS reports them.
     pub physical_cores: Option<usize>,
-    /// The SIMD instruction set the SIMD kernels were compiled for.
-    pub simd: &'static str,
+    /// The best instruction set the SIMD kernels run here ([`Isa::best`]).
+    pub simd: Isa,
+    /// Every instruction set the SIMD kernels can run here, lowest first.
+    pub simd_supported: Vec<Isa>,
 }
 
-/// The instruction set `wide` compiles the SIMD kernels to in this build. `wide`
-/// picks instructions at compile time, so this is a property of the binary
-/// (see `.cargo/config.toml`), not of the host.
-pub const fn compiled_simd() -> &'static str {
-    if cfg!(target_feature = "avx512f") {
-        "avx512f"
-    } else if cfg!(all(target_feature = "avx2", target_feature = "fma")) {
-        "avx2+fma"
-    } else if cfg!(target_feature = "avx") {
-        "avx"
-    } else if cfg!(target_feature = "sse4.1") {
-        "sse4.1"
-    } else if cfg!(target_feature = "sse2") {
-        "sse2"
-    } else if cfg!(target_feature = "neon") {
-        "neon"
-    } else {
-        "none (portable fallback)"
+/// An instruction set the SIMD and rayon tiers' kernels are compiled for.
+/// One binary carries a kernel for each of its target's sets and picks one
+/// at run time ([`Isa::best`]), so a build for plain x86-64 still runs
+/// AVX-512 where the CPU has it. [`crate::RunOptions::simd`] can ask for a
+/// lower one, for tests and comparisons.
+///
+/// AVX-512 and AVX2+FMA give the same bits (the same fused operations in
+/// the same order, four lanes or eight at a time); SSE2 and the portable set
+/// round `mul_add` twice and agree with them to about 1e-15 relative.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Isa {
+    /// Plain Rust, vectorised by the compiler for the target's baseline;
+    /// targets other than x86-64 and aarch64.
+    Portable,
+    /// x86-64's baseline (SSE2): two lanes per instruction, no fused
+    /// multiply-add.
+    Sse2,
+    /// AVX2 with FMA (x86-64-v3): four lanes per instruction, fused.
+    Avx2,
+    /// AVX-512 F/BW/CD/DQ/VL (x86-64-v4): eight lanes (one `f64x8`) per
+    /// instruction, fused.
+    Avx512,
+    /// aarch64's NEON (always present there): two lanes, fused.
+    Neon,
+}
+
+crate::error::named_choices!(Isa, "simd", [
+    Isa::Portable => "portable",
+    Isa::Sse2 => "sse2",
+    Isa::Avx2 => "avx2",
+    Isa::Avx512 => "avx512",
+    Isa::Neon => "neon",
+]);
+
+impl Isa {
+    /// The sets this build carries kernels for, lowest first.
+    pub const fn compiled() -> &'static [Isa] {
+        if cfg!(target_arch = "x86_64") {
+            &[Isa::Sse2, Isa::Avx2, Isa::Avx512]
+        } else if cfg!(target_arch = "aarch64") {
+            &[Isa::Neon]
+        } else {
+            &[Isa::Portable]
+        }
+    }
+
+    /// Whether this CPU runs the set (and this build carries it).
+    pub fn is_supported(self) -> bool {
+        if !Self::compiled().contains(&self) {
+            return false;
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            match self {
+                Isa::Avx512 => {
+                    std::arch::is_x86_feature_detected!("avx512f")
+                        && std::arch::is_x86_feature_detected!("avx512bw")
+                        && std::arch::is_x86_feature_detected!("avx512cd")
+                        && std::arch::is_x86_feature_detected!("avx512dq")
+                        && std::arch::is_x86_feature_detected!("avx512vl")
+                        && Isa::Avx2.is_supported()
+                }
+                Isa::Avx2 => {
+                    std::arch::is_x86_feature_detected!("avx2")
+                        && std::arch::is_x86_feature_detected!("fma")
+                        && std::arch::is_x86_feature_detected!("bmi1")
+                        && std::arch::is_x86_feature_detected!("bmi2")
+                        && std::arch::is_x86_feature_detected!("lzcnt")
+                        && std::arch::is_x86_feature_detected!("popcnt")
+                }
+                _ => true,
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            true
+        }
+    }
+
+    /// The sets this CPU runs, lowest first.
+    pub fn supported() -> Vec<Isa> {
+        Self::compiled()
+            .iter()
+            .copied()
+            .filter(|isa| isa.is_supported())
+            .collect()
+    }
+
+    /// The best set this CPU runs, detected once per process.
+    pub fn best() -> Isa {
+        static BEST: OnceLock<Isa> = OnceLock::new();
+        *BEST.get_or_init(|| {
+            // The baseline set (first compiled) always runs.
+            Self::supported()
+                .last()
+                .copied()
+                .unwrap_or(Self::compiled()[0])
+        })
     }
 }
 
@@ -56,7 +139,8 @@ pub fn detect() -> &'static Hardware {
             cpu_model,
             logical_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             physical_cores: System::physical_core_count().ok(),
-            simd: compiled_simd(),
+            simd: Isa::best(),
+            simd_supported: Isa::supported(),
         }
     })
 }

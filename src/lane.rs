@@ -1,11 +1,12 @@
 //! The number type a product is written in: `f64` for the scalar oracle, eight
-//! `f64` lanes for the SIMD kernels. A product written against [`Lane`] is one
-//! definition that both compile to, each with its own `exp` (libm's for the
+//! `f64` lanes for the SIMD kernels (both lane sets, [`crate::simd::fused`] and
+//! [`crate::simd::unfused`]). A product written against [`Lane`] is one
+//! definition that all compile to, each with its own `exp` (libm's for the
 //! oracle, [`crate::simd::exp`] for the lanes).
 
 use std::ops::{Add, AddAssign, Div, Mul, Neg, Sub};
 
-use wide::f64x8;
+use crate::simd::{array_from_fn, array_map};
 
 /// Arithmetic a product's path step and payoff may use.
 pub trait Lane:
@@ -59,32 +60,39 @@ impl Lane for f64 {
     }
 }
 
-impl Lane for f64x8 {
-    #[inline(always)]
-    fn splat(value: f64) -> Self {
-        f64x8::splat(value)
-    }
-    #[inline(always)]
-    fn exp(self) -> Self {
-        crate::simd::exp(self)
-    }
-    #[inline(always)]
-    fn positive_part(self) -> Self {
-        self.fast_max(f64x8::ZERO)
-    }
-    #[inline(always)]
-    fn indicator(self) -> Self {
-        self.simd_gt(f64x8::ZERO) & f64x8::ONE
-    }
-    #[inline(always)]
-    fn mul_add(self, factor: Self, offset: Self) -> Self {
-        f64x8::mul_add(self, factor, offset)
-    }
-    #[inline(always)]
-    fn where_positive(self, condition: Self) -> Self {
-        condition.simd_gt(f64x8::ZERO) & self
-    }
+/// [`Lane`] for a lane set's `f64x8`.
+macro_rules! vector_lane {
+    ($($lanes:ident),+) => {$(
+        impl Lane for crate::simd::$lanes::f64x8 {
+            #[inline(always)]
+            fn splat(value: f64) -> Self {
+                Self::splat(value)
+            }
+            #[inline(always)]
+            fn exp(self) -> Self {
+                crate::simd::$lanes::exp(self)
+            }
+            #[inline(always)]
+            fn positive_part(self) -> Self {
+                self.fast_max(Self::ZERO)
+            }
+            #[inline(always)]
+            fn indicator(self) -> Self {
+                self.simd_gt(Self::ZERO) & Self::ONE
+            }
+            #[inline(always)]
+            fn mul_add(self, factor: Self, offset: Self) -> Self {
+                Self::mul_add(self, factor, offset)
+            }
+            #[inline(always)]
+            fn where_positive(self, condition: Self) -> Self {
+                condition.simd_gt(Self::ZERO) & self
+            }
+        }
+    )+};
 }
+
+vector_lane!(fused, unfused);
 
 /// Parameters a [`Dual`] number carries derivatives for, in this order:
 /// spot, volatility, rate, maturity.
@@ -112,13 +120,13 @@ impl<L: Lane, const N: usize> Dual<L, N> {
     pub fn new(value: f64, tangent: [f64; N]) -> Self {
         Self {
             value: L::splat(value),
-            tangent: tangent.map(L::splat),
+            tangent: array_map(tangent, L::splat),
         }
     }
 
     #[inline(always)]
     fn scaled(self, factor: L) -> [L; N] {
-        self.tangent.map(|t| t * factor)
+        array_map(self.tangent, |t| t * factor)
     }
 
     /// `self * factor + offset` for a `factor` with no derivatives (a
@@ -129,7 +137,7 @@ impl<L: Lane, const N: usize> Dual<L, N> {
     pub fn times_plus(self, factor: L, offset: Self) -> Self {
         Self {
             value: self.value.mul_add(factor, offset.value),
-            tangent: std::array::from_fn(|i| self.tangent[i].mul_add(factor, offset.tangent[i])),
+            tangent: array_from_fn(|i| self.tangent[i].mul_add(factor, offset.tangent[i])),
         }
     }
 }
@@ -140,7 +148,7 @@ impl<L: Lane, const N: usize> Add for Dual<L, N> {
     fn add(self, rhs: Self) -> Self {
         Self {
             value: self.value + rhs.value,
-            tangent: std::array::from_fn(|i| self.tangent[i] + rhs.tangent[i]),
+            tangent: array_from_fn(|i| self.tangent[i] + rhs.tangent[i]),
         }
     }
 }
@@ -151,7 +159,7 @@ impl<L: Lane, const N: usize> Sub for Dual<L, N> {
     fn sub(self, rhs: Self) -> Self {
         Self {
             value: self.value - rhs.value,
-            tangent: std::array::from_fn(|i| self.tangent[i] - rhs.tangent[i]),
+            tangent: array_from_fn(|i| self.tangent[i] - rhs.tangent[i]),
         }
     }
 }
@@ -163,9 +171,7 @@ impl<L: Lane, const N: usize> Mul for Dual<L, N> {
     fn mul(self, rhs: Self) -> Self {
         Self {
             value: self.value * rhs.value,
-            tangent: std::array::from_fn(|i| {
-                self.tangent[i] * rhs.value + self.value * rhs.tangent[i]
-            }),
+            tangent: array_from_fn(|i| self.tangent[i] * rhs.value + self.value * rhs.tangent[i]),
         }
     }
 }
@@ -178,9 +184,7 @@ impl<L: Lane, const N: usize> Div for Dual<L, N> {
         let value = self.value / rhs.value;
         Self {
             value,
-            tangent: std::array::from_fn(|i| {
-                (self.tangent[i] - value * rhs.tangent[i]) / rhs.value
-            }),
+            tangent: array_from_fn(|i| (self.tangent[i] - value * rhs.tangent[i]) / rhs.value),
         }
     }
 }
@@ -191,7 +195,7 @@ impl<L: Lane, const N: usize> Neg for Dual<L, N> {
     fn neg(self) -> Self {
         Self {
             value: -self.value,
-            tangent: self.tangent.map(|t| -t),
+            tangent: array_map(self.tangent, |t| -t),
         }
     }
 }
@@ -220,7 +224,7 @@ impl<L: Lane, const N: usize> Lane for Dual<L, N> {
     fn positive_part(self) -> Self {
         Self {
             value: self.value.positive_part(),
-            tangent: self.tangent.map(|t| t.where_positive(self.value)),
+            tangent: array_map(self.tangent, |t| t.where_positive(self.value)),
         }
     }
     #[inline(always)]
@@ -234,7 +238,7 @@ impl<L: Lane, const N: usize> Lane for Dual<L, N> {
     fn where_positive(self, condition: Self) -> Self {
         Self {
             value: self.value.where_positive(condition.value),
-            tangent: self.tangent.map(|t| t.where_positive(condition.value)),
+            tangent: array_map(self.tangent, |t| t.where_positive(condition.value)),
         }
     }
     /// The product rule, fused.
@@ -242,7 +246,7 @@ impl<L: Lane, const N: usize> Lane for Dual<L, N> {
     fn mul_add(self, factor: Self, offset: Self) -> Self {
         Self {
             value: self.value.mul_add(factor.value, offset.value),
-            tangent: std::array::from_fn(|i| {
+            tangent: array_from_fn(|i| {
                 self.tangent[i].mul_add(
                     factor.value,
                     self.value.mul_add(factor.tangent[i], offset.tangent[i]),

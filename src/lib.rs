@@ -103,6 +103,11 @@ pub struct RunOptions {
     /// Let the GPU tier run on a CPU-type adapter such as lavapipe (Auto still
     /// never picks one).
     pub allow_software_gpu: bool,
+    /// The instruction set of the SIMD and rayon tiers; `None` uses the best
+    /// this CPU runs ([`hardware::Isa::best`]). Asking for one the CPU does not
+    /// run is an error naming `simd`. Never changes the result beyond the
+    /// last bits (see [`hardware::Isa`]), only the speed.
+    pub simd: Option<hardware::Isa>,
 }
 
 impl From<Backend> for RunOptions {
@@ -145,7 +150,31 @@ fn resolve(options: &RunOptions, work: selector::Work) -> Result<Selected> {
         }
         _ => {}
     }
-    let build = |tier| backend::build(tier, options.threads, options.allow_software_gpu);
+    if let Some(isa) = options.simd
+        && !isa.is_supported()
+    {
+        let supported: Vec<&str> = hardware::Isa::supported()
+            .into_iter()
+            .map(hardware::Isa::name)
+            .collect();
+        return Err(InputError::invalid(
+            "simd",
+            isa.name(),
+            &format!(
+                "this CPU (or this build's target) does not run it; it runs: {}",
+                supported.join(", ")
+            ),
+        )
+        .into());
+    }
+    let build = |tier| {
+        backend::build(
+            tier,
+            options.threads,
+            options.simd,
+            options.allow_software_gpu,
+        )
+    };
     if let Some(tier) = options.backend.tier() {
         return Ok(Selected {
             tier: build(tier)?,

@@ -14,7 +14,6 @@
 //! horizon price.
 
 use statrs::distribution::{ContinuousCDF, Normal};
-use wide::f64x8;
 
 use crate::lane::Lane;
 use crate::market::OptionKind;
@@ -121,32 +120,39 @@ impl LaneMath for f64 {
     }
 }
 
-impl LaneMath for f64x8 {
-    #[inline(always)]
-    fn ln(self) -> Self {
-        f64x8::ln(self)
-    }
-    #[inline(always)]
-    fn max(self, other: Self) -> Self {
-        self.fast_max(other)
-    }
-    /// [`normal_cdf`] lane by lane: the rational function everywhere, the
-    /// continued fraction only when a lane needs it, blended by masks.
-    #[inline(always)]
-    fn normal_cdf(self) -> Self {
-        let s = f64x8::splat;
-        let a = self.abs();
-        let e = crate::simd::exp(s(-0.5) * a * a);
-        let mut tail = e * horner(&HART_P, a) / horner(&HART_Q, a);
-        let far = a.simd_ge(s(HART_SPLIT));
-        if far.any() {
-            let fraction = e / continued_fraction(a) / s(SQRT_TWO_PI);
-            tail = far.select(fraction, tail);
+/// [`LaneMath`] for a lane set's `f64x8`.
+macro_rules! vector_lane_math {
+    ($($lanes:ident),+) => {$(
+        impl LaneMath for crate::simd::$lanes::f64x8 {
+            #[inline(always)]
+            fn ln(self) -> Self {
+                crate::simd::$lanes::ln(self)
+            }
+            #[inline(always)]
+            fn max(self, other: Self) -> Self {
+                self.fast_max(other)
+            }
+            /// [`normal_cdf`] lane by lane: the rational function everywhere, the
+            /// continued fraction only when a lane needs it, blended by masks.
+            #[inline(always)]
+            fn normal_cdf(self) -> Self {
+                let s = Self::splat;
+                let a = self.abs();
+                let e = crate::simd::$lanes::exp(s(-0.5) * a * a);
+                let mut tail = e * horner(&HART_P, a) / horner(&HART_Q, a);
+                let far = a.simd_ge(s(HART_SPLIT));
+                if far.any() {
+                    let fraction = e / continued_fraction(a) / s(SQRT_TWO_PI);
+                    tail = far.select(fraction, tail);
+                }
+                let tail = a.simd_gt(s(HART_CUTOFF)).select(Self::ZERO, tail);
+                self.simd_gt(Self::ZERO).select(s(1.0) - tail, tail)
+            }
         }
-        let tail = a.simd_gt(s(HART_CUTOFF)).select(f64x8::ZERO, tail);
-        self.simd_gt(f64x8::ZERO).select(s(1.0) - tail, tail)
-    }
+    )+};
 }
+
+vector_lane_math!(fused, unfused);
 
 /// An asset that options are written on, with what moves its price.
 #[derive(Debug, Clone, PartialEq)]
@@ -647,7 +653,7 @@ mod tests {
     #[test]
     fn simd_normal_cdf_is_the_scalar_one() {
         let xs: [f64; 8] = [-38.0, -8.0, -7.0, -1.5, 0.0, 0.3, 7.5, 40.0];
-        let lanes = f64x8::new(xs).normal_cdf().to_array();
+        let lanes = crate::simd::f64x8::new(xs).normal_cdf().to_array();
         for (x, lane) in xs.iter().zip(lanes) {
             let scalar = normal_cdf(*x);
             assert!(

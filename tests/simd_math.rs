@@ -3,9 +3,8 @@
 
 use quantmc::rng::{SUBSTREAM_NORMALS, philox4x32_10, seed_key, stream_counter, uniform};
 use quantmc::simd::{
-    LANE_STREAM, LANES, RoundKeys, StreamGroup, Streams, exp, philox_x8, sin_cos_turn, uniform_x8,
+    LANE_STREAM, LANES, RoundKeys, StreamGroup, Streams, philox_x8, u32x8, uniform_x8,
 };
-use wide::{f64x8, u32x8};
 
 const ARGUMENTS: usize = 10_000_000;
 
@@ -26,14 +25,14 @@ fn arguments(seed: u64, map: impl Fn(f64) -> f64) -> impl Iterator<Item = [f64; 
 /// `floor` as the smallest magnitude the error is measured relative to.
 fn max_relative_error(
     args: impl Iterator<Item = [f64; LANES]>,
-    fast: impl Fn(f64x8) -> f64x8,
+    fast: impl Fn([f64; LANES]) -> [f64; LANES],
     exact: impl Fn(f64) -> f64,
     floor: f64,
 ) -> f64 {
     let mut worst: f64 = 0.0;
     for xs in args {
-        let got = fast(f64x8::new(xs));
-        for (x, g) in xs.iter().zip(got.to_array()) {
+        let got = fast(xs);
+        for (x, g) in xs.iter().zip(got) {
             let e = exact(*x);
             worst = worst.max((g - e).abs() / e.abs().max(floor));
         }
@@ -43,88 +42,114 @@ fn max_relative_error(
 
 const EPS: f64 = f64::EPSILON;
 
-#[test]
-fn ln_is_accurate_over_the_uniforms_range() {
-    // ln u for u in (0, 1), including the smallest uniforms 2^-53 .. 2^-20.
-    let wide_range = arguments(1, |u| u);
-    let tiny = arguments(2, |u| u * 1e-6);
-    let err = max_relative_error(
-        wide_range.chain(tiny),
-        |x| x.ln(),
-        f64::ln,
-        f64::MIN_POSITIVE,
-    );
-    println!("ln: max relative error {err:.3e} ({:.2} eps)", err / EPS);
-    assert!(err < 4.0 * EPS, "{err}");
-}
+/// The math's accuracy in each lane set: `fused` (one rounding per
+/// `mul_add`, as AVX2/AVX-512/NEON run it) and `unfused` (two, as SSE2 runs
+/// it).
+macro_rules! accuracy_tests {
+    ($($set:ident),+) => {$(
+    mod $set {
+        use super::*;
+        use quantmc::simd::$set::{exp, f64x8, sin_cos_turn};
 
-#[test]
-fn sqrt_is_correctly_rounded() {
-    let err = max_relative_error(arguments(3, |u| 80.0 * u), |x| x.sqrt(), f64::sqrt, 0.0);
-    println!("sqrt: max relative error {err:.3e}");
-    assert_eq!(err, 0.0);
-}
+        #[test]
+        fn ln_is_accurate_over_the_uniforms_range() {
+            // ln u for u in (0, 1), including the smallest uniforms 2^-53 .. 2^-20.
+            let wide_range = arguments(1, |u| u);
+            let tiny = arguments(2, |u| u * 1e-6);
+            let err = max_relative_error(
+                wide_range.chain(tiny),
+                |x| f64x8::new(x).ln().to_array(),
+                f64::ln,
+                f64::MIN_POSITIVE,
+            );
+            println!("ln: max relative error {err:.3e} ({:.2} eps)", err / EPS);
+            assert!(err < 4.0 * EPS, "{err}");
+        }
 
-#[test]
-fn sin_and_cos_are_accurate_over_a_turn() {
-    let tau = std::f64::consts::TAU;
-    // Absolute error (relative to max(|value|, 1)): near the zero crossings a
-    // relative error measures only the rounding of std's own argument fl(2 pi u),
-    // up to 4.4e-16, which sin_cos_turn avoids by reducing u exactly.
-    let floor = 1.0;
-    // The kernels take the turn u and need sin and cos of 2 pi u.
-    let sin_err = max_relative_error(
-        arguments(4, |u| u),
-        |u| sin_cos_turn(u).0,
-        |u| (tau * u).sin(),
-        floor,
-    );
-    let cos_err = max_relative_error(
-        arguments(5, |u| u),
-        |u| sin_cos_turn(u).1,
-        |u| (tau * u).cos(),
-        floor,
-    );
-    println!(
-        "sin: {sin_err:.3e} ({:.2} eps), cos: {cos_err:.3e} ({:.2} eps) max absolute error",
-        sin_err / EPS,
-        cos_err / EPS
-    );
-    assert!(sin_err < 4.0 * EPS && cos_err < 4.0 * EPS);
-}
+        #[test]
+        fn sqrt_is_correctly_rounded() {
+            let err = max_relative_error(arguments(3, |u| 80.0 * u), |x| f64x8::new(x).sqrt().to_array(), f64::sqrt, 0.0);
+            println!("sqrt: max relative error {err:.3e}");
+            assert_eq!(err, 0.0);
+        }
 
-#[test]
-fn exp_is_accurate_over_log_prices() {
-    // Log prices and their increments: -40 .. 40 covers any sane spot and path.
-    let err = max_relative_error(
-        arguments(6, |u| 80.0 * u - 40.0),
-        |x| x.exp(),
-        f64::exp,
-        0.0,
-    );
-    println!("exp: max relative error {err:.3e} ({:.2} eps)", err / EPS);
-    assert!(err < 4.0 * EPS, "{err}");
-}
+        #[test]
+        fn sin_and_cos_are_accurate_over_a_turn() {
+            let tau = std::f64::consts::TAU;
+            // Absolute error (relative to max(|value|, 1)): near the zero crossings a
+            // relative error measures only the rounding of std's own argument fl(2 pi u),
+            // up to 4.4e-16, which sin_cos_turn avoids by reducing u exactly.
+            let floor = 1.0;
+            // The kernels take the turn u and need sin and cos of 2 pi u.
+            let sin_err = max_relative_error(
+                arguments(4, |u| u),
+                |u| sin_cos_turn(f64x8::new(u)).0.to_array(),
+                |u| (tau * u).sin(),
+                floor,
+            );
+            let cos_err = max_relative_error(
+                arguments(5, |u| u),
+                |u| sin_cos_turn(f64x8::new(u)).1.to_array(),
+                |u| (tau * u).cos(),
+                floor,
+            );
+            println!(
+                "sin: {sin_err:.3e} ({:.2} eps), cos: {cos_err:.3e} ({:.2} eps) max absolute error",
+                sin_err / EPS,
+                cos_err / EPS
+            );
+            assert!(sin_err < 4.0 * EPS && cos_err < 4.0 * EPS);
+        }
 
-#[test]
-fn exp_handles_the_ends_of_its_range() {
-    let x = f64x8::new([709.5, 709.78, 710.0, 1e6, -708.0, -709.0, 0.0, 1.0]);
-    let got = exp(x).to_array();
-    for (i, &x) in x.to_array().iter().enumerate().take(2) {
-        assert!(
-            (got[i] / x.exp() - 1.0).abs() < 1e-13,
-            "exp({x}) = {}",
-            got[i]
-        );
+        #[test]
+        fn exp_is_accurate_over_log_prices() {
+            // Log prices and their increments: -40 .. 40 covers any sane spot and path.
+            let err = max_relative_error(
+                arguments(6, |u| 80.0 * u - 40.0),
+                |x| f64x8::new(x).exp().to_array(),
+                f64::exp,
+                0.0,
+            );
+            println!("exp: max relative error {err:.3e} ({:.2} eps)", err / EPS);
+            assert!(err < 4.0 * EPS, "{err}");
+        }
+
+        #[test]
+        fn exp_handles_the_ends_of_its_range() {
+            let x = f64x8::new([709.5, 709.78, 710.0, 1e6, -708.0, -709.0, 0.0, 1.0]);
+            let got = exp(x).to_array();
+            for (i, &x) in x.to_array().iter().enumerate().take(2) {
+                assert!(
+                    (got[i] / x.exp() - 1.0).abs() < 1e-13,
+                    "exp({x}) = {}",
+                    got[i]
+                );
+            }
+            assert_eq!(got[2], f64::INFINITY);
+            assert_eq!(got[3], f64::INFINITY);
+            assert!((got[4] / (-708.0f64).exp() - 1.0).abs() < 1e-13);
+            // Below e^-708.39 std returns subnormals; the kernels' exp returns 0.
+            assert_eq!(got[5], 0.0);
+            assert_eq!(got[6], 1.0);
+            assert!((got[7] - std::f64::consts::E).abs() <= f64::EPSILON * 3.0);
+        }
+
+        #[test]
+        fn ln_handles_zero_subnormals_negatives_and_infinities() {
+            let x = f64x8::new([0.0, 1e-310, -1.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 1.0, 1e300]);
+            let got = x.ln().to_array();
+            assert_eq!(got[0], f64::NEG_INFINITY);
+            assert_eq!(got[1], f64::NEG_INFINITY);
+            assert!(got[2].is_nan() && got[4].is_nan() && got[5].is_nan());
+            assert_eq!(got[3], f64::INFINITY);
+            assert_eq!(got[6], 0.0);
+            assert!((got[7] / 1e300f64.ln() - 1.0).abs() < 4.0 * EPS);
+        }
     }
-    assert_eq!(got[2], f64::INFINITY);
-    assert_eq!(got[3], f64::INFINITY);
-    assert!((got[4] / (-708.0f64).exp() - 1.0).abs() < 1e-13);
-    // Below e^-708.39 std returns subnormals; the kernels' exp returns 0.
-    assert_eq!(got[5], 0.0);
-    assert_eq!(got[6], 1.0);
-    assert!((got[7] - std::f64::consts::E).abs() <= f64::EPSILON * 3.0);
+    )+};
 }
+
+accuracy_tests!(fused, unfused);
 
 #[test]
 fn simd_philox_and_uniforms_match_the_scalar_generator_bit_for_bit() {

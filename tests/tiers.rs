@@ -4,6 +4,7 @@
 use quantmc::rng::CHUNK;
 mod common;
 use common::{METHOD_PATHS, METHODS, PRODUCTS, pricing_job};
+use quantmc::hardware::Isa;
 use quantmc::{
     Backend, Confidence, OptionKind, Portfolio, PricingResult, ReturnDistribution, RunOptions,
     Style, VarJob,
@@ -158,6 +159,21 @@ fn check_var_against_scalar(options: RunOptions) {
     }
 }
 
+/// `backend` on instruction set `isa` with `threads`, or `None` (the test
+/// says it skipped) where this CPU does not run `isa`.
+fn on(isa: Isa, backend: Backend, threads: Option<usize>) -> Option<RunOptions> {
+    if !isa.is_supported() {
+        eprintln!("skipped: this CPU does not run {isa}");
+        return None;
+    }
+    Some(RunOptions {
+        backend,
+        threads,
+        simd: Some(isa),
+        ..RunOptions::default()
+    })
+}
+
 macro_rules! tier_tests {
     ($($name:ident => $options:expr, $label:literal;)+) => {$(
         mod $name {
@@ -165,34 +181,173 @@ macro_rules! tier_tests {
 
             #[test]
             fn prices_agree_with_the_scalar_tier() {
-                check_pricing_against_scalar($options);
+                if let Some(options) = $options {
+                    check_pricing_against_scalar(options);
+                }
             }
 
             #[test]
             fn control_variates_rqmc_and_targets_agree_with_the_scalar_tier() {
-                check_methods_against_scalar($options);
+                if let Some(options) = $options {
+                    check_methods_against_scalar(options);
+                }
             }
 
             #[test]
             fn var_and_es_agree_with_the_scalar_tier() {
-                check_var_against_scalar($options);
+                if let Some(options) = $options {
+                    check_var_against_scalar(options);
+                }
             }
 
             #[test]
-            fn reports_which_tier_ran() {
-                let job = pricing_job(OptionKind::Call, Style::European, 1, 10, false);
-                let result = quantmc::price(&job, $options).unwrap();
-                assert!(result.backend.starts_with($label), "{}", result.backend);
+            fn reports_which_tier_and_instruction_set_ran() {
+                if let Some(options) = $options {
+                    let job = pricing_job(OptionKind::Call, Style::European, 1, 10, false);
+                    let result = quantmc::price(&job, options).unwrap();
+                    assert!(result.backend.starts_with($label), "{}", result.backend);
+                    let isa = options.simd.unwrap_or_else(Isa::best);
+                    assert!(
+                        result.backend.contains(&format!("({isa}, f64x8")),
+                        "{}",
+                        result.backend
+                    );
+                }
             }
         }
     )+};
 }
 
+// The best instruction set (as users get it), then each one this CPU runs,
+// forced.
 tier_tests! {
-    simd => RunOptions::from(Backend::Simd), "simd";
-    rayon => RunOptions::from(Backend::Rayon), "rayon";
-    rayon_one_thread => RunOptions { backend: Backend::Rayon, threads: Some(1), ..RunOptions::default() }, "rayon";
-    rayon_many_threads => RunOptions { backend: Backend::Rayon, threads: Some(7), ..RunOptions::default() }, "rayon";
+    simd => Some(RunOptions::from(Backend::Simd)), "simd";
+    rayon => Some(RunOptions::from(Backend::Rayon)), "rayon";
+    rayon_one_thread => Some(RunOptions { backend: Backend::Rayon, threads: Some(1), ..RunOptions::default() }), "rayon";
+    rayon_many_threads => Some(RunOptions { backend: Backend::Rayon, threads: Some(7), ..RunOptions::default() }), "rayon";
+    simd_avx512 => on(Isa::Avx512, Backend::Simd, None), "simd";
+    rayon_avx512 => on(Isa::Avx512, Backend::Rayon, Some(3)), "rayon";
+    simd_avx2 => on(Isa::Avx2, Backend::Simd, None), "simd";
+    rayon_avx2 => on(Isa::Avx2, Backend::Rayon, Some(3)), "rayon";
+    simd_sse2 => on(Isa::Sse2, Backend::Simd, None), "simd";
+    rayon_sse2 => on(Isa::Sse2, Backend::Rayon, Some(3)), "rayon";
+    simd_neon => on(Isa::Neon, Backend::Simd, None), "simd";
+    simd_portable => on(Isa::Portable, Backend::Simd, None), "simd";
+}
+
+#[test]
+fn every_instruction_set_is_bit_identical_for_any_thread_count() {
+    let price_job = pricing_job(
+        OptionKind::Put,
+        Style::AsianArithmetic,
+        8,
+        2 * (3 * CHUNK + 11),
+        true,
+    );
+    let var = book_job(
+        BOOKS[1],
+        ReturnDistribution::StudentT { dof: 5.0 },
+        3 * CHUNK + 3,
+    );
+    for isa in Isa::supported() {
+        let run = |threads| on(isa, Backend::Rayon, Some(threads)).unwrap();
+        let reference_price = quantmc::price(&price_job, run(1)).unwrap();
+        let reference_var = quantmc::var(&var, run(1)).unwrap();
+        for threads in [2, 3] {
+            let price = quantmc::price(&price_job, run(threads)).unwrap();
+            assert_eq!(
+                price.price.to_bits(),
+                reference_price.price.to_bits(),
+                "{isa}: {threads} threads"
+            );
+            assert_eq!(
+                price.std_error.to_bits(),
+                reference_price.std_error.to_bits()
+            );
+            let v = quantmc::var(&var, run(threads)).unwrap();
+            assert_eq!(v.levels, reference_var.levels, "{isa}: {threads} threads");
+        }
+    }
+}
+
+#[test]
+fn fused_instruction_sets_give_the_same_bits_and_unfused_ones_agree_to_rounding() {
+    // AVX-512 and AVX2 run the same fused operations in the same order, four
+    // or eight lanes at a time: the same bits. SSE2 rounds `mul_add` twice:
+    // the same figures to rounding.
+    let supported = Isa::supported();
+    let mut results = Vec::new();
+    for isa in supported.iter().copied() {
+        let options = on(isa, Backend::Simd, None).unwrap();
+        let prices: Vec<PricingResult> = PRODUCTS
+            .iter()
+            .map(|&(kind, style, steps)| {
+                quantmc::price(
+                    &pricing_job(kind, style, steps, 4 * CHUNK + 9, false),
+                    options,
+                )
+                .unwrap()
+            })
+            .collect();
+        let var = quantmc::var(
+            &book_job(BOOKS[1], ReturnDistribution::StudentT { dof: 4.5 }, 50_001),
+            options,
+        )
+        .unwrap();
+        results.push((isa, prices, var));
+    }
+    let fused: Vec<_> = results
+        .iter()
+        .filter(|(isa, ..)| matches!(isa, Isa::Avx512 | Isa::Avx2 | Isa::Neon))
+        .collect();
+    for pair in fused.windows(2) {
+        let ((a, pa, va), (b, pb, vb)) = (pair[0], pair[1]);
+        for (x, y) in pa.iter().zip(pb) {
+            assert_eq!(x.price.to_bits(), y.price.to_bits(), "{a} vs {b}");
+            assert_eq!(x.std_error.to_bits(), y.std_error.to_bits(), "{a} vs {b}");
+        }
+        assert_eq!(va.levels, vb.levels, "{a} vs {b}");
+    }
+    for pair in results.windows(2) {
+        let ((a, pa, va), (b, pb, vb)) = (&pair[0], &pair[1]);
+        for (x, y) in pa.iter().zip(pb) {
+            assert!(
+                close(x.price, y.price, 1e-12),
+                "{a} vs {b}: {} {}",
+                x.price,
+                y.price
+            );
+            assert!(close(x.std_error, y.std_error, 1e-12), "{a} vs {b}");
+        }
+        for (x, y) in va.levels.iter().zip(&vb.levels) {
+            assert!(
+                close(x.var, y.var, 1e-12),
+                "{a} vs {b}: {} {}",
+                x.var,
+                y.var
+            );
+            assert!(close(x.es, y.es, 1e-12), "{a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn an_instruction_set_this_cpu_does_not_run_is_an_error_naming_simd() {
+    let missing = [Isa::Neon, Isa::Portable, Isa::Avx512, Isa::Avx2, Isa::Sse2]
+        .into_iter()
+        .find(|isa| !isa.is_supported())
+        .unwrap();
+    let options = RunOptions {
+        backend: Backend::Simd,
+        simd: Some(missing),
+        ..RunOptions::default()
+    };
+    let job = pricing_job(OptionKind::Call, Style::European, 1, 10, false);
+    let err = quantmc::price(&job, options).unwrap_err().to_string();
+    assert!(
+        err.contains("simd") && err.contains(missing.name()),
+        "{err}"
+    );
 }
 
 #[test]

@@ -16,6 +16,7 @@ use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
+use quantmc::hardware::Isa;
 use quantmc::market::{Barrier, BarrierKind, Monitoring};
 use quantmc::pricing::{GreeksMethod, Precision, Sampler, Target};
 use quantmc::{
@@ -290,6 +291,20 @@ impl VarResult {
     }
 }
 
+/// The instruction set `QUANTMC_SIMD` forces on the SIMD and rayon tiers (as
+/// for the CLI), if set.
+fn simd_from_environment() -> PyResult<Option<Isa>> {
+    match std::env::var("QUANTMC_SIMD") {
+        Ok(text) if !text.trim().is_empty() => text.trim().parse::<Isa>().map(Some).map_err(|_| {
+            PyValueError::new_err(format!(
+                "unknown QUANTMC_SIMD '{text}' (expected one of: {})",
+                Isa::NAMES.join(", ")
+            ))
+        }),
+        _ => Ok(None),
+    }
+}
+
 fn run_options(
     backend: &str,
     threads: Option<usize>,
@@ -300,6 +315,7 @@ fn run_options(
         threads,
         tuning: None,
         allow_software_gpu,
+        simd: simd_from_environment()?,
     })
 }
 
@@ -666,7 +682,8 @@ fn info(py: Python<'_>, allow_software_gpu: bool) -> PyResult<Bound<'_, PyDict>>
     let dict = PyDict::new(py);
     dict.set_item("version", env!("CARGO_PKG_VERSION"))?;
     let tiers = PyDict::new(py);
-    let availability = py.detach(|| quantmc::backend::availability(allow_software_gpu));
+    let simd = simd_from_environment()?;
+    let availability = py.detach(|| quantmc::backend::availability(simd, allow_software_gpu));
     for (tier, status) in availability {
         tiers.set_item(tier.name(), status)?;
     }
@@ -677,6 +694,11 @@ fn info(py: Python<'_>, allow_software_gpu: bool) -> PyResult<Bound<'_, PyDict>>
     )?;
     let hardware = quantmc::hardware::detect();
     dict.set_item("logical_cores", hardware.logical_cores)?;
+    dict.set_item("simd", simd.unwrap_or(hardware.simd).name())?;
+    dict.set_item(
+        "simd_supported",
+        PyList::new(py, hardware.simd_supported.iter().map(|isa| isa.name()))?,
+    )?;
     Ok(dict)
 }
 

@@ -10,6 +10,9 @@
 //! | `scalar` | `Serial`     | `ScalarKernel`: one f64 path at a time, the oracle  |
 //! | `simd`   | `Serial`     | `VectorKernel`: sixteen paths in `f64x8` lanes      |
 //! | `rayon`  | `Rayon`      | `VectorKernel`                                      |
+//!
+//! `VectorKernel` is compiled for each instruction set the target has and
+//! picked at run time ([`crate::simd`], [`crate::hardware::Isa`]).
 //! | `gpu`    | `GpuBackend` | the products' WGSL twins, specialised by overrides  |
 //!
 //! A new CPU tier is a new `Executor`; a new device is a new
@@ -55,7 +58,6 @@ pub(crate) use rayon::Rayon;
 pub(crate) use scalar::ScalarKernel;
 pub(crate) use scalar::{scenario_draws, scenario_pnl as scalar_scenario_pnl};
 pub(crate) use serial::Serial;
-pub(crate) use vector::VectorKernel;
 
 pub use crate::tier::{Backend, Tier};
 
@@ -100,7 +102,7 @@ pub(crate) trait CpuKernel: ChunkKernel + Sync + Sized {
         start: u64,
         end: u64,
     ) -> Figures {
-        Chunk::<Self>::moments(setup, job, draws, greeks, start, end)
+        Chunk::moments(self, setup, job, draws, greeks, start, end)
     }
     /// The P&L of scenarios `first .. first + out.len()`, written to `out`.
     fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]);
@@ -162,6 +164,7 @@ pub(crate) trait ChunkKernel {
     /// `control` is set, of their controls (a kernel may skip the control's
     /// sums otherwise, leaving its moments and the cross moment zero).
     fn moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+        &self,
         setup: &PathSetup,
         draws: &Draws<'_>,
         control: bool,
@@ -172,6 +175,7 @@ pub(crate) trait ChunkKernel {
     /// The same samples' payoffs and controls with each sample's Greek
     /// estimators ([`GreekSetup::estimators`]), in one pass.
     fn greeks<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+        &self,
         setup: &PathSetup,
         draws: &Draws<'_>,
         greeks: &GreekSetup,
@@ -190,12 +194,13 @@ pub(crate) struct Chunk<'a, K> {
     pub control: bool,
     pub start: u64,
     pub end: u64,
-    pub kernel: std::marker::PhantomData<K>,
+    pub kernel: &'a K,
 }
 
 impl<'a, K: ChunkKernel> Chunk<'a, K> {
     /// Runs the chunk.
     pub fn moments(
+        kernel: &'a K,
         setup: &'a PathSetup,
         job: &PricingJob,
         draws: &'a Draws<'a>,
@@ -210,7 +215,7 @@ impl<'a, K: ChunkKernel> Chunk<'a, K> {
             control: job.control_variate,
             start,
             end,
-            kernel: std::marker::PhantomData,
+            kernel,
         };
         specialise(setup.style, setup.kind, job.antithetic, chunk)
     }
@@ -221,7 +226,7 @@ impl<K: ChunkKernel> Specialised for Chunk<'_, K> {
 
     fn run<P: Product, const PUT: bool, const ANTITHETIC: bool>(self) -> Figures {
         match self.greeks {
-            Some(greeks) => K::greeks::<P, PUT, ANTITHETIC>(
+            Some(greeks) => self.kernel.greeks::<P, PUT, ANTITHETIC>(
                 self.setup,
                 self.draws,
                 greeks,
@@ -230,7 +235,7 @@ impl<K: ChunkKernel> Specialised for Chunk<'_, K> {
                 self.end,
             ),
             None => Figures {
-                moments: K::moments::<P, PUT, ANTITHETIC>(
+                moments: self.kernel.moments::<P, PUT, ANTITHETIC>(
                     self.setup,
                     self.draws,
                     self.control,
@@ -581,30 +586,25 @@ pub fn f32_problem(job: &PricingJob) -> Option<String> {
     None
 }
 
-/// Builds `tier`; `threads` sizes the rayon tier's pool, and
-/// `allow_software_gpu` lets the GPU tier run on a CPU-type adapter.
+/// Builds `tier`; `threads` sizes the rayon tier's pool, `simd` picks the
+/// SIMD and rayon tiers' instruction set (`None`: the best this CPU runs),
+/// and `allow_software_gpu` lets the GPU tier run on a CPU-type adapter.
 #[cfg_attr(not(feature = "gpu"), allow(unused_variables))]
 pub fn build(
     tier: Tier,
     threads: Option<usize>,
+    simd: Option<crate::hardware::Isa>,
     allow_software_gpu: bool,
 ) -> Result<Box<dyn ComputeBackend>> {
+    let isa = simd.unwrap_or_else(crate::hardware::Isa::best);
     match tier {
         Tier::Scalar => Ok(Box::new(CpuTier {
             tier,
             executor: Serial,
             kernel: ScalarKernel,
         })),
-        Tier::Simd => Ok(Box::new(CpuTier {
-            tier,
-            executor: Serial,
-            kernel: VectorKernel,
-        })),
-        Tier::Rayon => Ok(Box::new(CpuTier {
-            tier,
-            executor: Rayon::new(threads)?,
-            kernel: VectorKernel,
-        })),
+        Tier::Simd => vector::tier(tier, Serial, isa),
+        Tier::Rayon => vector::tier(tier, Rayon::new(threads)?, isa),
         #[cfg(feature = "gpu")]
         Tier::Gpu => Ok(Box::new(gpu::GpuBackend::new(allow_software_gpu)?)),
         #[cfg(not(feature = "gpu"))]
@@ -631,12 +631,16 @@ pub fn gpu_class() -> Option<crate::hardware::GpuClass> {
     }
 }
 
-/// Every tier with what it would run on here, or why it cannot run.
-pub fn availability(allow_software_gpu: bool) -> Vec<(Tier, String)> {
+/// Every tier with what it would run on here (the SIMD and rayon tiers on
+/// `simd`, else the best instruction set), or why it cannot run.
+pub fn availability(
+    simd: Option<crate::hardware::Isa>,
+    allow_software_gpu: bool,
+) -> Vec<(Tier, String)> {
     Tier::ALL
         .into_iter()
         .map(|tier| {
-            let status = match build(tier, None, allow_software_gpu) {
+            let status = match build(tier, None, simd, allow_software_gpu) {
                 Ok(tier) => format!("available: {}", tier.describe()),
                 Err(err) => format!("unavailable: {err}"),
             };

@@ -36,6 +36,7 @@ fn sample_normals(draws: &Draws<'_>, sample: u64, z: &mut [f64], w: &mut [f64]) 
 
 impl ChunkKernel for ScalarKernel {
     fn moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+        &self,
         setup: &PathSetup,
         draws: &Draws<'_>,
         _control: bool,
@@ -61,6 +62,7 @@ impl ChunkKernel for ScalarKernel {
     }
 
     fn greeks<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+        &self,
         setup: &PathSetup,
         draws: &Draws<'_>,
         greeks: &GreekSetup,

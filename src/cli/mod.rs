@@ -22,6 +22,9 @@ use quantmc::{
 pub const CALIBRATION_ENV: &str = "QUANTMC_CALIBRATION";
 /// Lets `--backend gpu` run on a software (CPU-type) adapter such as lavapipe.
 pub const ALLOW_SOFTWARE_ENV: &str = "QUANTMC_ALLOW_SOFTWARE_GPU";
+/// Forces the SIMD and rayon tiers' instruction set (`avx512`, `avx2`, `sse2`,
+/// `neon`, `portable`), for tests and comparisons.
+pub const SIMD_ENV: &str = "QUANTMC_SIMD";
 
 /// What the command takes from the environment, read once here: the library
 /// reads none of it itself.
@@ -35,6 +38,8 @@ pub struct Environment {
     /// `RAYON_NUM_THREADS`, the rayon tier's threads when `--threads` is not
     /// given.
     pub rayon_threads: Option<String>,
+    /// `QUANTMC_SIMD`, unparsed.
+    pub simd: Option<String>,
 }
 
 impl Environment {
@@ -57,7 +62,24 @@ impl Environment {
             calibration,
             allow_software_gpu: std::env::var(ALLOW_SOFTWARE_ENV).is_ok_and(|v| v == "1"),
             rayon_threads: std::env::var("RAYON_NUM_THREADS").ok(),
+            simd: std::env::var(SIMD_ENV).ok().filter(|text| !text.is_empty()),
         }
+    }
+
+    /// The instruction set `QUANTMC_SIMD` asks for, if any.
+    pub fn simd(&self) -> Result<Option<quantmc::hardware::Isa>, quantmc::InputError> {
+        self.simd
+            .as_deref()
+            .map(|text| {
+                text.trim()
+                    .parse()
+                    .map_err(|_| quantmc::InputError::Unknown {
+                        field: SIMD_ENV.to_string(),
+                        value: text.to_string(),
+                        expected: quantmc::hardware::Isa::NAMES.join(", "),
+                    })
+            })
+            .transpose()
     }
 
     /// Auto's crossovers: the calibration's, else the built-in ones.
@@ -195,6 +217,7 @@ impl RunArgs {
             threads,
             tuning: Some(env.tuning()),
             allow_software_gpu: env.allow_software_gpu,
+            simd: env.simd()?,
         })
     }
 }

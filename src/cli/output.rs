@@ -295,7 +295,8 @@ pub fn print_info(env: &Environment) -> anyhow::Result<()> {
     let physical = hw
         .physical_cores
         .map_or_else(|| "unknown".to_string(), |n| n.to_string());
-    let backends = quantmc::backend::availability(env.allow_software_gpu)
+    let simd = env.simd()?;
+    let backends = quantmc::backend::availability(simd, env.allow_software_gpu)
         .into_iter()
         .map(|(backend, status)| format!("  {:<7} {status}", backend.name()))
         .collect::<Vec<_>>()
@@ -316,7 +317,22 @@ pub fn print_info(env: &Environment) -> anyhow::Result<()> {
             "cores",
             format!("{} logical, {physical} physical", hw.logical_cores),
         ),
-        ("simd", hw.simd.to_string()),
+        (
+            "simd",
+            format!(
+                "{} (runs: {}{})",
+                simd.unwrap_or(hw.simd),
+                hw.simd_supported
+                    .iter()
+                    .map(|isa| isa.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                match simd {
+                    Some(_) => format!("; chosen by {}", super::SIMD_ENV),
+                    None => "; the best is chosen at run time".to_string(),
+                }
+            ),
+        ),
     ]);
     let cores = rayon::current_num_threads();
     let tuning = env.tuning();

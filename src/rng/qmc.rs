@@ -298,7 +298,9 @@ impl BrownianBridge {
     /// The increments `W(t_j) - W(t_{j-1})` of the fixings' Brownian values
     /// built from the normals `z` (in construction order), written to `w`,
     /// in any number type `T` (`f64`, or SIMD lanes with `splat`).
-    #[inline]
+    // Always inlined: in the SIMD kernels it must be compiled for their
+    // instruction set ([`crate::simd::Task`]).
+    #[inline(always)]
     #[allow(clippy::needless_range_loop)] // step i reads six tables and two slots of w
     pub fn increments<T>(&self, z: &[T], w: &mut [T], splat: impl Fn(f64) -> T)
     where

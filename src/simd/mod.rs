@@ -1,9 +1,141 @@
-//! Eight-lane building blocks of the SIMD kernels, built with `wide`: Philox
-//! on eight counters, uniforms, Box-Muller and a lean `exp`. Each is checked
-//! against its scalar twin in [`crate::rng`] by `tests/simd_math.rs`.
+//! Eight-lane building blocks of the SIMD kernels: Philox on eight counters,
+//! uniforms, Box-Muller, a lean `exp` and `ln`. Each is checked against its
+//! scalar twin in [`crate::rng`] by `tests/simd_math.rs`.
+//!
+//! # Run-time dispatch
+//!
+//! The lanes are plain arrays whose operations are lane-by-lane loops
+//! ([`fused::f64x8`], [`u32x8`]); they name no instruction set. A kernel
+//! becomes AVX-512, AVX2 or SSE2 code by running inside a function compiled
+//! for that set ([`Target::run`]), where every lane operation is inlined and
+//! LLVM vectorises it for the set. One binary so carries one kernel per
+//! [`Isa`] and picks at run time. Floating-point lanes come in two sets,
+//! compiled from one source: [`fused`] (`mul_add` rounds once, for sets with
+//! FMA) and [`unfused`] (a multiply then an add, for sets without, where a
+//! fused one would be a library call).
 
-pub mod math;
+pub mod fused;
+mod ints;
 mod philox;
+pub mod unfused;
 
-pub use math::{box_muller_x8, exp, inverse_normal_x8, normals_x8, sin_cos_turn, uniform_x8};
+pub use crate::hardware::Isa;
+pub use fused::{
+    box_muller_x8, exp, f64x8, inverse_normal_x8, ln, normals_x8, sin_cos_turn, uniform_x8,
+};
+pub(crate) use ints::lanes8;
+pub use ints::{u32x8, u64x8};
 pub use philox::{LANE_STREAM, LANES, RoundKeys, StreamGroup, Streams, philox_x8};
+
+/// Work a kernel hands to a [`Target`]: its body, inlined into the
+/// target's function so that it is compiled for the target's instruction
+/// set. `run` must be `#[inline(always)]`, and so must everything it calls
+/// in its hot loops (a call that is not inlined runs baseline code).
+pub(crate) trait Task {
+    /// What the work returns.
+    type Output;
+    /// Does the work.
+    fn run(self) -> Self::Output;
+}
+
+/// Proof that the CPU runs an instruction set, and the way into code
+/// compiled for it. Each token is made only by `detect`, which checks the CPU.
+pub(crate) trait Target: Copy + Send + Sync + std::fmt::Debug + 'static {
+    /// The set.
+    const ISA: Isa;
+    /// Runs `task` compiled for the set.
+    fn run<T: Task>(self, task: T) -> T::Output;
+}
+
+/// Declares a target token whose `run` enters a `#[target_feature]`
+/// function.
+macro_rules! target {
+    ($(#[$doc:meta])* $name:ident, $isa:expr, $arch:literal, $features:literal) => {
+        $(#[$doc])*
+        #[cfg(target_arch = $arch)]
+        #[derive(Debug, Clone, Copy)]
+        pub(crate) struct $name(());
+
+        #[cfg(target_arch = $arch)]
+        impl $name {
+            /// The token, where the CPU runs the set.
+            pub fn detect() -> Option<Self> {
+                $isa.is_supported().then_some(Self(()))
+            }
+        }
+
+        #[cfg(target_arch = $arch)]
+        impl Target for $name {
+            const ISA: Isa = $isa;
+            #[inline(always)]
+            fn run<T: Task>(self, task: T) -> T::Output {
+                #[target_feature(enable = $features)]
+                fn compiled<T: Task>(task: T) -> T::Output {
+                    task.run()
+                }
+                // SAFETY: the token exists only where `detect` found every
+                // feature `compiled` is built with on this CPU.
+                unsafe { compiled(task) }
+            }
+        }
+    };
+}
+
+target!(
+    /// AVX-512 F/BW/CD/DQ/VL with the AVX2 set below.
+    Avx512, Isa::Avx512, "x86_64",
+    "avx512f,avx512bw,avx512cd,avx512dq,avx512vl,avx2,fma,bmi1,bmi2,lzcnt,popcnt"
+);
+target!(
+    /// AVX2, FMA, BMI1/2, LZCNT and POPCNT (x86-64-v3).
+    Avx2, Isa::Avx2, "x86_64", "avx2,fma,bmi1,bmi2,lzcnt,popcnt"
+);
+
+/// The target's baseline set (SSE2 on x86-64, NEON on aarch64, portable
+/// code elsewhere): every CPU of the target runs it, so no `target_feature`
+/// function is needed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Baseline(());
+
+impl Baseline {
+    /// The token (always available).
+    pub fn detect() -> Option<Self> {
+        Some(Self(()))
+    }
+}
+
+impl Target for Baseline {
+    const ISA: Isa = Isa::compiled()[0];
+    #[inline(always)]
+    fn run<T: Task>(self, task: T) -> T::Output {
+        task.run()
+    }
+}
+
+/// [`std::array::from_fn`], always inlined. The kernels build their small
+/// arrays of lanes with this rather than `std`'s, whose helper LLVM does
+/// not always inline: a helper left out of line is compiled for the
+/// baseline instruction set, not the kernel's ([`Task`]).
+#[inline(always)]
+pub fn array_from_fn<T, const N: usize>(mut element: impl FnMut(usize) -> T) -> [T; N] {
+    let mut out = [const { std::mem::MaybeUninit::<T>::uninit() }; N];
+    for (index, slot) in out.iter_mut().enumerate() {
+        slot.write(element(index));
+    }
+    // SAFETY: the loop wrote every one of the N slots (had `element`
+    // panicked, `out` would be dropped as `MaybeUninit`s, leaking the
+    // written elements, never reading the others), and `[MaybeUninit<T>; N]`
+    // has the layout of `[T; N]`.
+    unsafe { std::mem::transmute_copy(&out) }
+}
+
+/// `array.map(f)`, always inlined (see [`array_from_fn`]).
+#[inline(always)]
+pub fn array_map<T, U, const N: usize>(array: [T; N], mut f: impl FnMut(T) -> U) -> [U; N] {
+    let mut out = [const { std::mem::MaybeUninit::<U>::uninit() }; N];
+    for (slot, item) in out.iter_mut().zip(array) {
+        slot.write(f(item));
+    }
+    // SAFETY: as in `array_from_fn`: the N items filled the N slots.
+    unsafe { std::mem::transmute_copy(&out) }
+}

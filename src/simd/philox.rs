@@ -1,6 +1,6 @@
 //! Philox4x32-10 on eight counters at once.
 
-use wide::u32x8;
+use super::{array_from_fn, array_map, u32x8};
 
 use crate::rng::{PHILOX_M0, PHILOX_M1, PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1, seed_key};
 
@@ -32,7 +32,7 @@ impl RoundKeys {
     pub fn new(key: [u32; 2]) -> Self {
         Self {
             key,
-            lanes: std::array::from_fn(|round| {
+            lanes: array_from_fn(|round| {
                 let round = round as u32;
                 [
                     u32x8::splat(key[0].wrapping_add(PHILOX_W0.wrapping_mul(round))),
@@ -105,7 +105,7 @@ fn philox_shared<const G: usize>(
     // Round 0: the block word's product is lane-invariant.
     let [k0, k1] = keys.key;
     let (lo0, hi0) = mul_low_high(PHILOX_M0, block);
-    let first: [_; G] = std::array::from_fn(|group| {
+    let first: [_; G] = array_from_fn(|group| {
         let (lo1, hi1) = m1.mul_keep_low_high(low[group]);
         (
             hi1 ^ u32x8::splat(substream ^ k0),
@@ -116,7 +116,7 @@ fn philox_shared<const G: usize>(
     // Round 1: the third word came from lane-invariant inputs, so its
     // product is lane-invariant too.
     let [k0, k1] = keys.lanes[1];
-    let second = first.map(|(c0, c1, c2)| {
+    let second = array_map(first, |(c0, c1, c2)| {
         let (next_lo0, next_hi0) = m0.mul_keep_low_high(c0);
         let (next_lo1, next_hi1) = mul_low_high(PHILOX_M1, c2);
         [
@@ -152,8 +152,8 @@ impl<'a, const G: usize> Streams<'a, G> {
         let stream =
             |group: usize, offset: usize| first.wrapping_add((group * LANES + offset) as u64);
         let word = |shift: u32| {
-            std::array::from_fn(|group| {
-                u32x8::new(std::array::from_fn(|lane| {
+            array_from_fn(|group| {
+                u32x8::new(array_from_fn(|lane| {
                     (stream(group, LANE_STREAM[lane]) >> shift) as u32
                 }))
             })
@@ -162,8 +162,7 @@ impl<'a, const G: usize> Streams<'a, G> {
         Self {
             low: word(0),
             high: word(32),
-            shared_high: shared
-                .then(|| std::array::from_fn(|group| (stream(group, 0) >> 32) as u32)),
+            shared_high: shared.then(|| array_from_fn(|group| (stream(group, 0) >> 32) as u32)),
             keys,
         }
     }
@@ -175,7 +174,7 @@ impl<'a, const G: usize> Streams<'a, G> {
         if let Some(high) = &self.shared_high {
             return philox_shared(block, substream, &self.low, high, self.keys);
         }
-        let counters = std::array::from_fn(|group| {
+        let counters = array_from_fn(|group| {
             [
                 u32x8::splat(block),
                 u32x8::splat(substream),

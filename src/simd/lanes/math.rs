@@ -1,20 +1,19 @@
-//! Vectorised uniforms and Box-Muller on eight f64 lanes.
+//! Vectorised uniforms, `exp`, `ln` and Box-Muller on eight f64 lanes,
+//! compiled once per lane set ([`super::FUSED`]).
 //!
-//! `ln` and `sqrt` are `wide`'s vectorised implementations (Cephes/VCL
-//! polynomials with double-word range reduction), which replace libm in the hot
-//! loops. [`exp`] is this crate's: the same reduction and polynomial as
-//! `wide`'s, without its subnormal and infinity branches, which cost about
-//! three quarters of its instructions and which the kernels never need. Box-Muller's angle is always `2 pi u` with `u` in (0, 1), so
+//! [`ln`] is the Cephes/VCL rational approximation with double-word range
+//! reduction (as the `wide` crate writes it), which replaces libm in the hot
+//! loops. [`exp`] is this crate's: the same reduction as Cephes, a Taylor
+//! polynomial, and no subnormal branches, which the kernels never need. Box-Muller's angle is always `2 pi u` with `u` in (0, 1), so
 //! [`sin_cos_turn`] reduces `u` itself by quarter turns (exactly) instead of the
 //! angle, and skips the general reduction and special-case handling, which made
 //! the sine/cosine the most expensive step. `tests/simd_math.rs` measures every
 //! function's error against `std`.
 //! On AVX2 an `f64x8` is two 256-bit registers, on AVX-512 one.
 
-use bytemuck::cast;
-use wide::{f64x4, f64x8, u32x8, u64x4, u64x8};
-
+use super::f64x8;
 use crate::rng::UNIFORM_STEP;
+use crate::simd::{u32x8, u64x8};
 
 /// [`crate::rng::uniform`] of eight word pairs, bit for bit, built in the bits
 /// of the doubles rather than by integer-to-float conversions.
@@ -28,17 +27,9 @@ use crate::rng::UNIFORM_STEP;
 /// so the one rounding is exact.
 #[inline(always)]
 pub fn uniform_x8(lo: u32x8, hi: u32x8) -> f64x8 {
-    const LOW_WORD: u64 = 0xFFFF_FFFF;
     const ONE_BITS: u64 = 0x3FF0_0000_0000_0000;
-    // 64-bit lane i of each holds word lanes 2i (low half) and 2i + 1 (high half).
-    let (lo, hi): (u64x4, u64x4) = (cast(lo), cast(hi));
-    let even = (hi << 32) | (lo & u64x4::splat(LOW_WORD));
-    let odd = (hi & u64x4::splat(!LOW_WORD)) | (lo >> 32);
-    let unit = |bits: u64x4| {
-        cast::<u64x4, f64x4>((bits >> 12) | u64x4::splat(ONE_BITS))
-            - f64x4::splat(1.0 - UNIFORM_STEP / 2.0)
-    };
-    cast([unit(even), unit(odd)])
+    let bits = u32x8::pair_words(lo, hi);
+    f64x8::from_bits((bits >> 12) | u64x8::splat(ONE_BITS)) - f64x8::splat(1.0 - UNIFORM_STEP / 2.0)
 }
 
 /// `(sin 2 pi u, cos 2 pi u)` for `u` in [0, 1].
@@ -136,14 +127,89 @@ pub fn exp(x: f64x8) -> f64x8 {
         ),
     );
     // 2^n: n + 1023 lands in the low mantissa bits of n + 1023 + 2^52.
-    let biased: u64x8 = cast(n + s(1023.0 + 4_503_599_627_370_496.0));
-    let scale: f64x8 = cast(biased << 52);
+    let biased = (n + s(1023.0 + 4_503_599_627_370_496.0)).to_bits();
+    let scale = f64x8::from_bits(biased << 52);
     let value = (poly + s(1.0)) * scale;
     let value = x
         .simd_gt(s(709.782_712_893_384))
         .select(s(f64::INFINITY), value);
     x.simd_lt(s(-708.396_418_532_264_1))
         .select(f64x8::ZERO, value)
+}
+
+/// `ln x`, within about 1 ulp for positive normal `x`: `x = m 2^e` with `m`
+/// in [sqrt(1/2), sqrt(2)), `ln m` by the Cephes rational function in
+/// `m - 1`, and `e ln 2` added in two parts (fdlibm's `ln 2` split). Zero and
+/// subnormals give `-inf`, negatives and `-inf` NaN, `+inf` and NaN
+/// themselves.
+// The Cephes coefficients are kept digit for digit as published.
+#[allow(clippy::excessive_precision)]
+#[inline(always)]
+pub fn ln(x: f64x8) -> f64x8 {
+    let s = f64x8::splat;
+    const P: [f64; 6] = [
+        7.708_387_337_558_853_916_66e0,
+        1.793_686_785_078_198_163_13e1,
+        1.449_892_253_416_109_308_46e1,
+        4.705_791_198_788_817_258_54e0,
+        4.974_949_949_767_470_014_25e-1,
+        1.018_756_638_045_809_317_96e-4,
+    ];
+    const Q: [f64; 5] = [
+        2.312_516_201_267_653_405_83e1,
+        7.115_447_506_185_638_944_66e1,
+        8.298_752_669_127_766_032_11e1,
+        4.522_791_458_375_322_211_05e1,
+        1.128_735_871_891_674_505_90e1,
+    ];
+    const SMALLEST_NORMAL: f64 = f64::MIN_POSITIVE;
+    let bits = x.to_bits();
+    // The mantissa in [1/2, 1) and the exponent of x = 2 m 2^e.
+    let fraction = f64x8::from_bits(
+        (bits & u64x8::splat(0x000F_FFFF_FFFF_FFFF)) | u64x8::splat(0x3FE0_0000_0000_0000),
+    );
+    let exponent = f64x8::from_bits((bits >> 52) | s(4_503_599_627_370_496.0).to_bits())
+        - s(4_503_599_627_370_496.0 + 1023.0);
+    let above = fraction.simd_gt(s(std::f64::consts::FRAC_1_SQRT_2));
+    let m = above.select(fraction, fraction + fraction) - s(1.0);
+    let e = above.select(exponent + s(1.0), exponent);
+    let (m2, m4) = (m * m, m * m * m * m);
+    let p = s(P[3]).mul_add(m, s(P[2])).mul_add(
+        m2,
+        s(P[5])
+            .mul_add(m, s(P[4]))
+            .mul_add(m4, s(P[1]).mul_add(m, s(P[0]))),
+    );
+    let q = m2.mul_add(
+        m.mul_add(s(Q[3]), s(Q[2])),
+        m4.mul_add(s(Q[4]) + m, m.mul_add(s(Q[1]), s(Q[0]))),
+    );
+    let ratio = m2 * m * p / q;
+    let ln2_hi = s(f64::from_bits(0x3FE6_2E42_FEE0_0000));
+    let ln2_lo = s(f64::from_bits(0x3DEA_39EF_3579_3C76));
+    let value = e.mul_add(ln2_lo, ratio);
+    let value = value + m2.mul_neg_add(s(0.5), m);
+    let value = e.mul_add(ln2_hi, value);
+    let infinite_or_nan = !(x.abs().simd_lt(s(f64::INFINITY)));
+    let below_normal = x.simd_lt(s(SMALLEST_NORMAL));
+    if !(infinite_or_nan | below_normal).any() {
+        return value;
+    }
+    // Rare: fix the special lanes one by one.
+    let mut special = [0.0; 8];
+    for (lane, out) in special.iter_mut().enumerate() {
+        let v = x.to_array()[lane];
+        *out = if v.is_nan() || v == f64::INFINITY {
+            v
+        } else if v.abs() < SMALLEST_NORMAL {
+            f64::NEG_INFINITY
+        } else if v < 0.0 {
+            f64::NAN
+        } else {
+            value.to_array()[lane]
+        };
+    }
+    f64x8::new(special)
 }
 
 /// [`crate::rng::box_muller`] lane by lane: `(r cos, r sin)` of `2 pi u2`.

@@ -1,4 +1,4 @@
-//! The SIMD kernels: eight streams per group, the stream layout of
+//! The SIMD kernels, compiled once per lane set ([`super`]): eight streams per group, the stream layout of
 //! [`crate::rng`] lane by lane. A pricing group is sixteen samples (each
 //! stream's block feeds an even and an odd sample), a VaR group eight
 //! scenarios. The rayon tier runs these same kernels per chunk.
@@ -8,32 +8,136 @@
 //! of the layout, so every sample's value is the same function wherever it
 //! falls, and no second (scalar) code path exists to drift from this one.
 
-use wide::f64x8;
+use std::marker::PhantomData;
 
-use super::{ChunkKernel, CpuKernel, Draws};
+use super::lanes::{f64x8, inverse_normal_x8, normals_x8, uniform_x8};
+use crate::backend::{ChunkKernel, CpuKernel, Draws};
 use crate::greeks::{GREEKS, GreekSetup};
-use crate::hardware::compiled_simd;
-use crate::products::{PathSetup, PathState, Product};
+use crate::products::{PathSetup, PathState, Product, Terms};
 use crate::risk::RiskModel;
 use crate::rng::qmc::{BrownianBridge, directions, owen_scramble, qmc_uniform, sobol};
 use crate::rng::{
     CHI_SQUARE_MAX_ATTEMPTS, SUBSTREAM_CHI_SQUARE, SUBSTREAM_NORMALS, chi_square_constants,
 };
-use crate::simd::{LANES, RoundKeys, Streams, inverse_normal_x8, normals_x8, uniform_x8};
+use crate::simd::{LANES, RoundKeys, Streams, Target, Task, array_from_fn, array_map};
 use crate::stats::{CoMoments, Figures, Moments};
 
 /// Sixteen streams per call in `f64x8` lanes: the kernel of the SIMD and
-/// rayon tiers.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct VectorKernel;
+/// rayon tiers, each chunk compiled for the instruction set of `T`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct VectorKernel<T> {
+    target: T,
+}
 
-impl CpuKernel for VectorKernel {
+impl<T: Target> VectorKernel<T> {
+    /// The kernel that runs on `target`'s instruction set.
+    pub fn new(target: T) -> Self {
+        Self { target }
+    }
+}
+
+impl<T: Target> CpuKernel for VectorKernel<T> {
     fn describe(&self) -> String {
-        format!("{}, f64x{LANES}", compiled_simd())
+        format!("{}, f64x{LANES}", T::ISA)
     }
 
     fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {
-        fill_pnl(model, seed, first, out)
+        self.target.run(FillPnl {
+            model,
+            seed,
+            first,
+            out,
+        })
+    }
+}
+
+/// [`ChunkKernel::moments`] as a task for the target.
+struct MomentsTask<'a, P, const PUT: bool, const ANTITHETIC: bool> {
+    setup: &'a PathSetup,
+    draws: &'a Draws<'a>,
+    control: bool,
+    start: u64,
+    end: u64,
+    product: PhantomData<P>,
+}
+
+impl<P: Product, const PUT: bool, const ANTITHETIC: bool> Task
+    for MomentsTask<'_, P, PUT, ANTITHETIC>
+{
+    type Output = CoMoments;
+
+    #[inline(always)]
+    fn run(self) -> CoMoments {
+        let Self {
+            setup,
+            draws,
+            control,
+            start,
+            end,
+            ..
+        } = self;
+        match (*draws, control) {
+            (Draws::Mc { seed }, false) => {
+                chunk_moments::<P, PUT, ANTITHETIC, false>(setup, seed, start, end)
+            }
+            (Draws::Mc { seed }, true) => {
+                chunk_moments::<P, PUT, ANTITHETIC, true>(setup, seed, start, end)
+            }
+            (Draws::Qmc { scrambles, bridge }, _) => {
+                qmc_moments::<P, PUT, ANTITHETIC>(setup, scrambles, bridge, start, end)
+            }
+        }
+    }
+}
+
+/// [`ChunkKernel::greeks`] as a task for the target.
+struct GreeksTask<'a, P, const PUT: bool, const ANTITHETIC: bool> {
+    setup: &'a PathSetup,
+    draws: &'a Draws<'a>,
+    greeks: &'a GreekSetup,
+    control: bool,
+    start: u64,
+    end: u64,
+    product: PhantomData<P>,
+}
+
+impl<P: Product, const PUT: bool, const ANTITHETIC: bool> Task
+    for GreeksTask<'_, P, PUT, ANTITHETIC>
+{
+    type Output = Figures;
+
+    #[inline(always)]
+    fn run(self) -> Figures {
+        let Self {
+            setup,
+            draws,
+            greeks,
+            start,
+            end,
+            ..
+        } = self;
+        if self.control {
+            greek_moments::<P, PUT, ANTITHETIC, true>(setup, draws, greeks, start, end)
+        } else {
+            greek_moments::<P, PUT, ANTITHETIC, false>(setup, draws, greeks, start, end)
+        }
+    }
+}
+
+/// [`CpuKernel::fill_pnl`] as a task for the target.
+struct FillPnl<'a> {
+    model: &'a RiskModel,
+    seed: u64,
+    first: u64,
+    out: &'a mut [f64],
+}
+
+impl Task for FillPnl<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        fill_pnl(self.model, self.seed, self.first, self.out)
     }
 }
 
@@ -55,15 +159,9 @@ fn values<P: Product, const PUT: bool, const ANTITHETIC: bool>(
     setup: &PathSetup,
 ) -> Values {
     let terms = setup.terms::<f64x8>();
-    let one = |path: &PathState<f64x8>| {
-        (
-            P::payoff::<f64x8, PUT>(path, &terms),
-            P::control::<f64x8, PUT>(path, &terms),
-        )
-    };
-    let (payoff, control) = one(up);
+    let (payoff, control) = path_values::<P, PUT>(up, &terms);
     if ANTITHETIC {
-        let (payoff_down, control_down) = one(down);
+        let (payoff_down, control_down) = path_values::<P, PUT>(down, &terms);
         let half = f64x8::splat(0.5);
         (
             half * (payoff + payoff_down),
@@ -72,6 +170,20 @@ fn values<P: Product, const PUT: bool, const ANTITHETIC: bool>(
     } else {
         (payoff, control)
     }
+}
+
+/// The payoff and control of one finished path. (A function, not a
+/// closure: closures cannot be marked `#[inline(always)]`, and one left out
+/// of line would be compiled for the baseline instruction set.)
+#[inline(always)]
+fn path_values<P: Product, const PUT: bool>(
+    path: &PathState<f64x8>,
+    terms: &Terms<f64x8>,
+) -> Values {
+    (
+        P::payoff::<f64x8, PUT>(path, terms),
+        P::control::<f64x8, PUT>(path, terms),
+    )
 }
 
 /// Undiscounted payoffs and controls of streams `first .. first + STREAMS`
@@ -102,24 +214,26 @@ fn samples<P: Product, const PUT: bool, const ANTITHETIC: bool>(
             }
         }
     }
-    std::array::from_fn(|group| {
-        std::array::from_fn(|half| {
-            values::<P, PUT, ANTITHETIC>(&up[group][half], &down[group][half], setup)
-        })
-    })
+    let mut out = [[(f64x8::ZERO, f64x8::ZERO); 2]; GROUPS];
+    for (group, out) in out.iter_mut().enumerate() {
+        for (half, out) in out.iter_mut().enumerate() {
+            *out = values::<P, PUT, ANTITHETIC>(&up[group][half], &down[group][half], setup);
+        }
+    }
+    out
 }
 
 /// Which samples of streams `first .. first + 8` fall in `start .. end`: the
 /// masks of the even and the odd samples.
 #[inline(always)]
 fn sample_masks(first: u64, start: u64, end: u64) -> [f64x8; 2] {
-    std::array::from_fn(|half| lane_mask(|lane| 2 * (first + lane) + half as u64, start, end))
+    array_from_fn(|half| lane_mask(|lane| 2 * (first + lane) + half as u64, start, end))
 }
 
 /// The mask of the lanes whose sample `sample(lane)` falls in `start .. end`.
 #[inline(always)]
 fn lane_mask(sample: impl Fn(u64) -> u64, start: u64, end: u64) -> f64x8 {
-    f64x8::new(std::array::from_fn(|lane| {
+    f64x8::new(array_from_fn(|lane| {
         if (start..end).contains(&sample(lane as u64)) {
             f64::from_bits(u64::MAX)
         } else {
@@ -136,6 +250,7 @@ struct Sums {
 }
 
 impl Sums {
+    #[inline(always)]
     fn new() -> Self {
         Self {
             shift: None,
@@ -171,6 +286,7 @@ impl Sums {
         }
     }
 
+    #[inline(always)]
     fn finish(self, count: u64) -> CoMoments {
         CoMoments::from_shifted_sums(
             count,
@@ -180,8 +296,9 @@ impl Sums {
     }
 }
 
-impl ChunkKernel for VectorKernel {
+impl<T: Target> ChunkKernel for VectorKernel<T> {
     fn moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+        &self,
         setup: &PathSetup,
         draws: &Draws<'_>,
         control: bool,
@@ -191,20 +308,18 @@ impl ChunkKernel for VectorKernel {
         if start >= end {
             return CoMoments::default();
         }
-        match (*draws, control) {
-            (Draws::Mc { seed }, false) => {
-                chunk_moments::<P, PUT, ANTITHETIC, false>(setup, seed, start, end)
-            }
-            (Draws::Mc { seed }, true) => {
-                chunk_moments::<P, PUT, ANTITHETIC, true>(setup, seed, start, end)
-            }
-            (Draws::Qmc { scrambles, bridge }, _) => {
-                qmc_moments::<P, PUT, ANTITHETIC>(setup, scrambles, bridge, start, end)
-            }
-        }
+        self.target.run(MomentsTask::<P, PUT, ANTITHETIC> {
+            setup,
+            draws,
+            control,
+            start,
+            end,
+            product: PhantomData,
+        })
     }
 
     fn greeks<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+        &self,
         setup: &PathSetup,
         draws: &Draws<'_>,
         greeks: &GreekSetup,
@@ -215,11 +330,15 @@ impl ChunkKernel for VectorKernel {
         if start >= end {
             return Figures::default();
         }
-        if control {
-            greek_moments::<P, PUT, ANTITHETIC, true>(setup, draws, greeks, start, end)
-        } else {
-            greek_moments::<P, PUT, ANTITHETIC, false>(setup, draws, greeks, start, end)
-        }
+        self.target.run(GreeksTask::<P, PUT, ANTITHETIC> {
+            setup,
+            draws,
+            greeks,
+            control,
+            start,
+            end,
+            product: PhantomData,
+        })
     }
 }
 
@@ -230,6 +349,7 @@ struct GreekSums {
 }
 
 impl GreekSums {
+    #[inline(always)]
     fn new() -> Self {
         Self {
             shift: None,
@@ -253,9 +373,10 @@ impl GreekSums {
         }
     }
 
+    #[inline(always)]
     fn finish(self, count: u64) -> [Moments; GREEKS] {
         let shift = self.shift.unwrap_or([0.0; GREEKS]);
-        std::array::from_fn(|i| {
+        array_from_fn(|i| {
             Moments::from_shifted_sums(
                 count,
                 shift[i],
@@ -289,6 +410,7 @@ fn greek_sample<P: Product, const PUT: bool, const ANTITHETIC: bool>(
 /// Samples `start .. end` with their Greeks, eight lanes at a time: on the
 /// Philox streams (each stream's block feeds an even sample with its cosine
 /// half and an odd one with its sine half), or on one QMC replicate's points.
+#[inline(always)]
 fn greek_moments<P: Product, const PUT: bool, const ANTITHETIC: bool, const CONTROL: bool>(
     setup: &PathSetup,
     draws: &Draws<'_>,
@@ -301,18 +423,24 @@ fn greek_moments<P: Product, const PUT: bool, const ANTITHETIC: bool, const CONT
     let steps = P::STEPS.unwrap_or(setup.steps) as usize;
     let mut sums = Sums::new();
     let mut greek_sums = GreekSums::new();
-    let mut add = |values: ([f64x8; GREEKS], Values), mask: Option<f64x8>, lane: usize| {
+    #[inline(always)]
+    fn add<const CONTROL: bool>(
+        (sums, greek_sums): (&mut Sums, &mut GreekSums),
+        values: ([f64x8; GREEKS], Values),
+        mask: Option<f64x8>,
+        lane: usize,
+    ) {
         sums.shift_by(values.1, lane);
         sums.add::<CONTROL>(values.1, mask);
         greek_sums.add(&values.0, mask, lane);
-    };
+    }
     match *draws {
         Draws::Mc { seed } => {
             let keys = RoundKeys::for_seed(seed);
             // Two groups of eight streams per pass, as the price kernel
             // does: their Philox rounds are independent chains.
             let mut normals: [[Vec<f64x8>; 2]; GROUPS] =
-                std::array::from_fn(|_| std::array::from_fn(|_| vec![f64x8::ZERO; steps]));
+                array_from_fn(|_| array_from_fn(|_| vec![f64x8::ZERO; steps]));
             for first in (start / 2..end.div_ceil(2)).step_by(STREAMS as usize) {
                 let streams = Streams::<GROUPS>::new(&keys, first);
                 for step in 0..steps {
@@ -333,7 +461,8 @@ fn greek_moments<P: Product, const PUT: bool, const ANTITHETIC: bool, const CONT
                         [0, 1]
                     };
                     for half in order {
-                        add(
+                        add::<CONTROL>(
+                            (&mut sums, &mut greek_sums),
                             greek_sample::<P, PUT, ANTITHETIC>(greeks, &normals[half]),
                             masks.map(|m| m[half]),
                             0,
@@ -351,7 +480,8 @@ fn greek_moments<P: Product, const PUT: bool, const ANTITHETIC: bool, const CONT
                 bridge.increments(&z, &mut w, f64x8::splat);
                 let whole = first >= start && first + lanes <= end;
                 let mask = (!whole).then(|| lane_mask(|lane| first + lane, start, end));
-                add(
+                add::<CONTROL>(
+                    (&mut sums, &mut greek_sums),
                     greek_sample::<P, PUT, ANTITHETIC>(greeks, &w),
                     mask,
                     (start.max(first) - first) as usize,
@@ -373,11 +503,12 @@ struct SobolLanes<'a> {
 }
 
 impl<'a> SobolLanes<'a> {
+    #[inline(always)]
     fn new(steps: usize) -> Self {
         let directions = &directions()[..steps];
         let offsets = directions
             .iter()
-            .map(|v| std::array::from_fn(|lane| sobol(v, lane as u32)))
+            .map(|v| array_from_fn(|lane| sobol(v, lane as u32)))
             .collect();
         Self {
             directions,
@@ -392,7 +523,7 @@ impl<'a> SobolLanes<'a> {
     fn normals(&self, scrambles: &[u32], first: u64, z: &mut [f64x8]) {
         for (d, z) in z.iter_mut().enumerate() {
             let base = sobol(&self.directions[d], first as u32);
-            let uniforms = std::array::from_fn(|lane| {
+            let uniforms = array_from_fn(|lane| {
                 qmc_uniform(owen_scramble(base ^ self.offsets[d][lane], scrambles[d]))
             });
             *z = inverse_normal_x8(f64x8::new(uniforms));
@@ -403,6 +534,7 @@ impl<'a> SobolLanes<'a> {
 /// Moments of undiscounted samples `start .. end` (one chunk) of product `P`,
 /// call or put, plain or antithetic, on the Philox streams of `seed`, with
 /// the control's sums when `CONTROL`.
+#[inline(always)]
 fn chunk_moments<P: Product, const PUT: bool, const ANTITHETIC: bool, const CONTROL: bool>(
     setup: &PathSetup,
     seed: u64,
@@ -432,6 +564,7 @@ fn chunk_moments<P: Product, const PUT: bool, const ANTITHETIC: bool, const CONT
 /// from the aligned base point and the lane offsets (the natural-order
 /// Sobol point is linear in the index bits, so `x(8 k + l) = x(8 k) ^ x(l)`),
 /// scrambled, mapped to normals and bridged lane by lane.
+#[inline(always)]
 fn qmc_moments<P: Product, const PUT: bool, const ANTITHETIC: bool>(
     setup: &PathSetup,
     scrambles: &[u32],
@@ -530,22 +663,27 @@ fn pnl<const G: usize>(
     }
     let scale = match model.dof {
         None => [f64x8::ONE; G],
-        Some(dof) => chi_square(&streams, dof).map(|w| (f64x8::splat(dof - 2.0) / w).sqrt()),
+        Some(dof) => array_map(chi_square(&streams, dof), |w| {
+            (f64x8::splat(dof - 2.0) / w).sqrt()
+        }),
     };
-    std::array::from_fn(|group| {
+    let mut pnl = [f64x8::ZERO; G];
+    for (group, pnl) in pnl.iter_mut().enumerate() {
         let linear = f64x8::splat(model.mean) + scale[group] * shock[group];
-        match &model.book {
+        *pnl = match &model.book {
             None => linear,
             Some(book) => {
                 let (normals, returns) = scratch.split_at_mut(G * k);
                 book.returns(&normals[group * k..][..k], scale[group], returns);
                 linear + book.horizon_value(returns)
             }
-        }
-    })
+        };
+    }
+    pnl
 }
 
 /// Writes the P&L of scenarios `first .. first + out.len()` into `out`.
+#[inline(always)]
 fn fill_pnl(model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {
     let keys = RoundKeys::for_seed(seed);
     let mut scratch = match &model.book {
@@ -610,7 +748,7 @@ mod tests {
         let setup = job.setup();
         let draws = Draws::Mc { seed: job.seed };
         let chunk = |start, end| {
-            VectorKernel
+            VectorKernel::new(crate::simd::Baseline::detect().unwrap())
                 .price_chunk(&setup, &job, &draws, None, start, end)
                 .moments
                 .payoff

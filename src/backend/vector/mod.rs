@@ -1,0 +1,66 @@
+//! The SIMD and rayon tiers' kernel ([`kernel.rs`](kernel)), compiled once
+//! per lane set and run per chunk inside a function compiled for the
+//! chosen instruction set ([`crate::simd`]'s run-time dispatch):
+//!
+//! | [`Isa`]   | lane set  | target token |
+//! |-----------|-----------|--------------|
+//! | `avx512`  | fused     | `Avx512`     |
+//! | `avx2`    | fused     | `Avx2`       |
+//! | `sse2`    | unfused   | `Baseline`   |
+//! | `neon`    | fused     | `Baseline`   |
+//! | `portable`| unfused   | `Baseline`   |
+
+use super::{CpuTier, Executor};
+use crate::error::{BackendError, Result};
+use crate::simd::{Baseline, Isa};
+use crate::tier::Tier;
+
+mod fused;
+mod unfused;
+
+/// The CPU tier `tier` run by `executor` with the vector kernel for `isa`;
+/// an error where this CPU does not run `isa`.
+pub(crate) fn tier<E: Executor + Send + 'static>(
+    tier: Tier,
+    executor: E,
+    isa: Isa,
+) -> Result<Box<dyn super::ComputeBackend>> {
+    let unsupported = || -> crate::error::Error {
+        BackendError::Unavailable {
+            backend: "simd",
+            reason: format!(
+                "this CPU does not run the {isa} instruction set (it runs: {})",
+                Isa::supported()
+                    .iter()
+                    .map(|isa| isa.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+        .into()
+    };
+    macro_rules! with {
+        ($lanes:ident, $target:expr) => {{
+            let target = $target.ok_or_else(unsupported)?;
+            Ok(Box::new(CpuTier {
+                tier,
+                executor,
+                kernel: $lanes::VectorKernel::new(target),
+            }))
+        }};
+    }
+    match isa {
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => with!(fused, crate::simd::Avx512::detect()),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => with!(fused, crate::simd::Avx2::detect()),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Sse2 => with!(unfused, Baseline::detect()),
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => with!(fused, Baseline::detect()),
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+        Isa::Portable => with!(unfused, Baseline::detect()),
+        #[allow(unreachable_patterns)]
+        _ => Err(unsupported()),
+    }
+}
