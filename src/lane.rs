@@ -93,6 +93,8 @@ macro_rules! vector_lane {
 }
 
 vector_lane!(fused, unfused);
+#[cfg(target_arch = "x86_64")]
+vector_lane!(avx2);
 
 /// Parameters a [`Dual`] number carries derivatives for, in this order:
 /// spot, volatility, rate, maturity.

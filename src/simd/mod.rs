@@ -14,6 +14,8 @@
 //! FMA) and [`unfused`] (a multiply then an add, for sets without, where a
 //! fused one would be a library call).
 
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2;
 pub mod fused;
 mod ints;
 mod philox;

@@ -15,6 +15,8 @@ use crate::error::{BackendError, Result};
 use crate::simd::{Baseline, Isa};
 use crate::tier::Tier;
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 mod fused;
 mod unfused;
 
@@ -53,7 +55,7 @@ pub(crate) fn tier<E: Executor + Send + 'static>(
         #[cfg(target_arch = "x86_64")]
         Isa::Avx512 => with!(fused, crate::simd::Avx512::detect()),
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => with!(fused, crate::simd::Avx2::detect()),
+        Isa::Avx2 => with!(avx2, crate::simd::Avx2::detect()),
         #[cfg(target_arch = "x86_64")]
         Isa::Sse2 => with!(unfused, Baseline::detect()),
         #[cfg(target_arch = "aarch64")]

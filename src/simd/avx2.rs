@@ -1,0 +1,12 @@
+//! The AVX2 lane set: AVX/FMA intrinsics, two `__m256d` per `f64x8`, for
+//! the kernel instance the `Avx2` target runs only.
+
+#[path = "lanes/f64x8_avx2.rs"]
+mod float;
+#[allow(clippy::duplicate_mod)]
+#[path = "lanes/math.rs"]
+mod math;
+
+pub use float::f64x8;
+#[allow(unused_imports)]
+pub use math::{box_muller_x8, exp, inverse_normal_x8, ln, normals_x8, sin_cos_turn, uniform_x8};
