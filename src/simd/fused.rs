@@ -16,5 +16,13 @@ mod float;
 #[path = "lanes/math.rs"]
 mod math;
 
+pub use crate::simd::ints::{u32x8, u64x8};
 pub use float::f64x8;
 pub use math::{box_muller_x8, exp, inverse_normal_x8, ln, normals_x8, sin_cos_turn, uniform_x8};
+
+#[allow(clippy::duplicate_mod)]
+#[path = "philox.rs"]
+mod philox;
+
+use crate::simd::array_from_fn;
+pub use philox::{LANE_STREAM, LANES, RoundKeys, StreamGroup, Streams, philox_x8};

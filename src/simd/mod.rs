@@ -18,16 +18,15 @@
 pub(crate) mod avx2;
 pub mod fused;
 mod ints;
-mod philox;
 pub mod unfused;
 
 pub use crate::hardware::Isa;
+pub use fused::{LANE_STREAM, LANES, RoundKeys, StreamGroup, Streams, philox_x8};
 pub use fused::{
     box_muller_x8, exp, f64x8, inverse_normal_x8, ln, normals_x8, sin_cos_turn, uniform_x8,
 };
 pub(crate) use ints::lanes8;
 pub use ints::{u32x8, u64x8};
-pub use philox::{LANE_STREAM, LANES, RoundKeys, StreamGroup, Streams, philox_x8};
 
 /// Work a kernel hands to a [`Target`]: its body, inlined into the
 /// target's function so that it is compiled for the target's instruction

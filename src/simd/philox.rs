@@ -1,6 +1,6 @@
 //! Philox4x32-10 on eight counters at once.
 
-use super::{array_from_fn, array_map, u32x8};
+use super::{array_from_fn, u32x8};
 
 use crate::rng::{PHILOX_M0, PHILOX_M1, PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1, seed_key};
 
@@ -102,30 +102,31 @@ fn philox_shared<const G: usize>(
     keys: &RoundKeys,
 ) -> [[u32x8; 4]; G] {
     let (m0, m1) = (u32x8::splat(PHILOX_M0), u32x8::splat(PHILOX_M1));
-    // Round 0: the block word's product is lane-invariant.
     let [k0, k1] = keys.key;
     let (lo0, hi0) = mul_low_high(PHILOX_M0, block);
-    let first: [_; G] = array_from_fn(|group| {
+    // Loops, not closures: a closure left out of line would run the
+    // intrinsics of an intrinsic lane set as calls ([`super::Task`]).
+    let [k0_1, k1_1] = keys.lanes[1];
+    let mut second = [[u32x8::splat(0); 4]; G];
+    for (group, second) in second.iter_mut().enumerate() {
+        // Round 0: the block word's product is lane-invariant.
         let (lo1, hi1) = m1.mul_keep_low_high(low[group]);
-        (
+        let (c0, c1, c2) = (
             hi1 ^ u32x8::splat(substream ^ k0),
             lo1,
             hi0 ^ high[group] ^ k1,
-        )
-    });
-    // Round 1: the third word came from lane-invariant inputs, so its
-    // product is lane-invariant too.
-    let [k0, k1] = keys.lanes[1];
-    let second = array_map(first, |(c0, c1, c2)| {
+        );
+        // Round 1: the third word came from lane-invariant inputs, so its
+        // product is lane-invariant too.
         let (next_lo0, next_hi0) = m0.mul_keep_low_high(c0);
         let (next_lo1, next_hi1) = mul_low_high(PHILOX_M1, c2);
-        [
-            u32x8::splat(next_hi1) ^ c1 ^ k0,
+        *second = [
+            u32x8::splat(next_hi1) ^ c1 ^ k0_1,
             u32x8::splat(next_lo1),
-            next_hi0 ^ u32x8::splat(lo0) ^ k1,
+            next_hi0 ^ u32x8::splat(lo0) ^ k1_1,
             next_lo0,
-        ]
-    });
+        ];
+    }
     rounds_from::<2, G>(second, keys)
 }
 
@@ -174,14 +175,11 @@ impl<'a, const G: usize> Streams<'a, G> {
         if let Some(high) = &self.shared_high {
             return philox_shared(block, substream, &self.low, high, self.keys);
         }
-        let counters = array_from_fn(|group| {
-            [
-                u32x8::splat(block),
-                u32x8::splat(substream),
-                self.low[group],
-                self.high[group],
-            ]
-        });
+        let (block, substream) = (u32x8::splat(block), u32x8::splat(substream));
+        let mut counters = [[block; 4]; G];
+        for (group, counter) in counters.iter_mut().enumerate() {
+            *counter = [block, substream, self.low[group], self.high[group]];
+        }
         rounds_from::<0, G>(counters, self.keys)
     }
 }

@@ -10,6 +10,7 @@
 
 use std::marker::PhantomData;
 
+use super::lanes::{RoundKeys, Streams};
 use super::lanes::{f64x8, inverse_normal_x8, normals_x8, uniform_x8};
 use crate::backend::{ChunkKernel, CpuKernel, Draws};
 use crate::greeks::{GREEKS, GreekSetup};
@@ -19,7 +20,7 @@ use crate::rng::qmc::{BrownianBridge, directions, owen_scramble, qmc_uniform, so
 use crate::rng::{
     CHI_SQUARE_MAX_ATTEMPTS, SUBSTREAM_CHI_SQUARE, SUBSTREAM_NORMALS, chi_square_constants,
 };
-use crate::simd::{LANES, RoundKeys, Streams, Target, Task, array_from_fn, array_map};
+use crate::simd::{LANES, Target, Task, array_from_fn, array_map};
 use crate::stats::{CoMoments, Figures, Moments};
 
 /// Sixteen streams per call in `f64x8` lanes: the kernel of the SIMD and

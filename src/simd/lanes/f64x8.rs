@@ -13,8 +13,8 @@ use std::ops::{
 };
 
 use super::FUSED;
+use super::u64x8;
 use crate::simd::lanes8;
-use crate::simd::u64x8;
 
 /// Eight `f64` lanes.
 #[allow(non_camel_case_types)]

@@ -13,7 +13,7 @@ use std::ops::{
     SubAssign,
 };
 
-use crate::simd::u64x8;
+use super::u64x8;
 
 /// Eight `f64` lanes.
 #[allow(non_camel_case_types)]

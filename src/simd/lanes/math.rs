@@ -11,9 +11,8 @@
 //! function's error against `std`.
 //! On AVX2 an `f64x8` is two 256-bit registers, on AVX-512 one.
 
-use super::f64x8;
+use super::{f64x8, u32x8, u64x8};
 use crate::rng::UNIFORM_STEP;
-use crate::simd::{u32x8, u64x8};
 
 /// [`crate::rng::uniform`] of eight word pairs, bit for bit, built in the bits
 /// of the doubles rather than by integer-to-float conversions.
