@@ -7,6 +7,7 @@ mod float;
 #[path = "lanes/math.rs"]
 mod math;
 
+#[allow(clippy::duplicate_mod)]
 #[path = "lanes/ints_avx2.rs"]
 mod ints;
 pub use float::f64x8;

@@ -17,6 +17,8 @@ use crate::tier::Tier;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod fused;
 mod unfused;
 
@@ -53,7 +55,7 @@ pub(crate) fn tier<E: Executor + Send + 'static>(
     }
     match isa {
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => with!(fused, crate::simd::Avx512::detect()),
+        Isa::Avx512 => with!(avx512, crate::simd::Avx512::detect()),
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => with!(avx2, crate::simd::Avx2::detect()),
         #[cfg(target_arch = "x86_64")]

@@ -1,0 +1,26 @@
+//! The AVX-512 lane set: one `__m512d` per `f64x8` (AVX-512 F/DQ
+//! intrinsics), the AVX2 set's integer lanes, for the kernel instance the
+//! `Avx512` target runs only.
+
+#[path = "lanes/f64x8_avx512.rs"]
+mod float;
+#[allow(clippy::duplicate_mod)]
+#[path = "lanes/math.rs"]
+mod math;
+
+#[allow(clippy::duplicate_mod)]
+#[path = "lanes/ints_avx2.rs"]
+mod ints;
+pub use float::f64x8;
+pub use ints::{u32x8, u64x8};
+#[allow(unused_imports)]
+pub use math::{box_muller_x8, exp, inverse_normal_x8, ln, normals_x8, sin_cos_turn, uniform_x8};
+
+#[allow(clippy::duplicate_mod)]
+#[path = "philox.rs"]
+#[allow(dead_code)]
+mod philox;
+
+use crate::simd::array_from_fn;
+#[allow(unused_imports)]
+pub use philox::{LANE_STREAM, LANES, RoundKeys, StreamGroup, Streams, philox_x8};
