@@ -94,7 +94,7 @@ macro_rules! vector_lane {
 
 vector_lane!(fused, unfused);
 #[cfg(target_arch = "x86_64")]
-vector_lane!(avx2, avx512);
+vector_lane!(avx2, avx512, sse2);
 
 /// Parameters a [`Dual`] number carries derivatives for, in this order:
 /// spot, volatility, rate, maturity.

@@ -154,7 +154,7 @@ macro_rules! vector_lane_math {
 
 vector_lane_math!(fused, unfused);
 #[cfg(target_arch = "x86_64")]
-vector_lane_math!(avx2, avx512);
+vector_lane_math!(avx2, avx512, sse2);
 
 /// An asset that options are written on, with what moves its price.
 #[derive(Debug, Clone, PartialEq)]

@@ -20,6 +20,8 @@ pub(crate) mod avx2;
 pub(crate) mod avx512;
 pub mod fused;
 mod ints;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod sse2;
 pub mod unfused;
 
 pub use crate::hardware::Isa;

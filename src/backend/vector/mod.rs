@@ -20,6 +20,8 @@ mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 mod fused;
+#[cfg(target_arch = "x86_64")]
+mod sse2;
 mod unfused;
 
 /// The CPU tier `tier` run by `executor` with the vector kernel for `isa`;
@@ -59,7 +61,7 @@ pub(crate) fn tier<E: Executor + Send + 'static>(
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => with!(avx2, crate::simd::Avx2::detect()),
         #[cfg(target_arch = "x86_64")]
-        Isa::Sse2 => with!(unfused, Baseline::detect()),
+        Isa::Sse2 => with!(sse2, Baseline::detect()),
         #[cfg(target_arch = "aarch64")]
         Isa::Neon => with!(fused, Baseline::detect()),
         #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
