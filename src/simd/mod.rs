@@ -1,18 +1,33 @@
 //! Eight-lane building blocks of the SIMD kernels: Philox on eight counters,
-//! uniforms, Box-Muller, a lean `exp` and `ln`. Each is checked against its
-//! scalar twin in [`crate::rng`] by `tests/simd_math.rs`.
+//! uniforms, Box-Muller, a lean `exp` and `ln`, in several lane sets. Each
+//! set's math and Philox are checked against their scalar twins in
+//! [`crate::rng`] and `std`, compiled for the set's instruction set, by this
+//! module's tests.
 //!
 //! # Run-time dispatch
 //!
-//! The lanes are plain arrays whose operations are lane-by-lane loops
-//! ([`fused::f64x8`], [`u32x8`]); they name no instruction set. A kernel
-//! becomes AVX-512, AVX2 or SSE2 code by running inside a function compiled
-//! for that set ([`Target::run`]), where every lane operation is inlined and
-//! LLVM vectorises it for the set. One binary so carries one kernel per
-//! [`Isa`] and picks at run time. Floating-point lanes come in two sets,
-//! compiled from one source: [`fused`] (`mul_add` rounds once, for sets with
-//! FMA) and [`unfused`] (a multiply then an add, for sets without, where a
-//! fused one would be a library call).
+//! One binary carries the vector kernel once per instruction set of its
+//! target and picks one at start-up ([`Isa::best`], or the one
+//! `RunOptions::simd` asks for). A lane set is the types `f64x8`, `u32x8`
+//! and `u64x8` with the same methods, and the math and Philox compiled over
+//! them (`lanes/math.rs` and `philox.rs`, one source included by every set):
+//!
+//! - `avx512`: an `f64x8` is one `__m512d`; AVX-512 F/DQ intrinsics, the
+//!   AVX2 set's integer lanes;
+//! - `avx2`: two `__m256d` and AVX2/FMA intrinsics;
+//! - `sse2`: four `__m128d`, no fused multiply-add (x86-64's baseline);
+//! - [`fused`] and [`unfused`]: plain arrays with lane-by-lane loops, left
+//!   to LLVM's vectoriser (NEON on aarch64 and the portable fallback on
+//!   other targets); public, as the portable reference of the lane API.
+//!
+//! The intrinsic sets are `pub(crate)`: their values must only be made
+//! inside code compiled for their set, which the kernel's `Target` tokens
+//! guarantee (a token is made only where the CPU has the set, and
+//! `Target::run` enters a `#[target_feature]` function). Intrinsics are
+//! used rather than plain arrays on x86-64 because LLVM's SLP vectoriser,
+//! given the fully inlined kernel on `[f64; 8]`, took five times as long to
+//! compile and produced code 1.7x (AVX-512) to 4.6x (AVX2) slower than the
+//! intrinsics (DESIGN.md).
 
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
@@ -120,7 +135,7 @@ impl Target for Baseline {
 /// [`std::array::from_fn`], always inlined. The kernels build their small
 /// arrays of lanes with this rather than `std`'s, whose helper LLVM does
 /// not always inline: a helper left out of line is compiled for the
-/// baseline instruction set, not the kernel's ([`Task`]).
+/// baseline instruction set, not the kernel's (`Task`).
 #[inline(always)]
 pub fn array_from_fn<T, const N: usize>(mut element: impl FnMut(usize) -> T) -> [T; N] {
     let mut out = [const { std::mem::MaybeUninit::<T>::uninit() }; N];
@@ -144,3 +159,6 @@ pub fn array_map<T, U, const N: usize>(array: [T; N], mut f: impl FnMut(T) -> U)
     // SAFETY: as in `array_from_fn`: the N items filled the N slots.
     unsafe { std::mem::transmute_copy(&out) }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,13 +2,16 @@
 //! per lane set and run per chunk inside a function compiled for the
 //! chosen instruction set ([`crate::simd`]'s run-time dispatch):
 //!
-//! | [`Isa`]   | lane set  | target token |
-//! |-----------|-----------|--------------|
-//! | `avx512`  | fused     | `Avx512`     |
-//! | `avx2`    | fused     | `Avx2`       |
-//! | `sse2`    | unfused   | `Baseline`   |
-//! | `neon`    | fused     | `Baseline`   |
-//! | `portable`| unfused   | `Baseline`   |
+//! | [`Isa`]    | lane set (`crate::simd::…`)               | target token |
+//! |------------|-------------------------------------------|--------------|
+//! | `avx512`   | `avx512`: one `__m512d` per `f64x8`       | `Avx512`     |
+//! | `avx2`     | `avx2`: two `__m256d`, FMA                | `Avx2`       |
+//! | `sse2`     | `sse2`: four `__m128d`, no FMA            | `Baseline`   |
+//! | `neon`     | `fused`: plain arrays, `mul_add` fused    | `Baseline`   |
+//! | `portable` | `unfused`: plain arrays, multiply and add | `Baseline`   |
+//!
+//! Only the instances of the target being built are compiled (three on
+//! x86-64, one elsewhere).
 
 use super::{CpuTier, Executor};
 use crate::error::{BackendError, Result};
@@ -19,9 +22,11 @@ use crate::tier::Tier;
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "aarch64")]
 mod fused;
 #[cfg(target_arch = "x86_64")]
 mod sse2;
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 mod unfused;
 
 /// The CPU tier `tier` run by `executor` with the vector kernel for `isa`;

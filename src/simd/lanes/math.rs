@@ -7,7 +7,7 @@
 //! polynomial, and no subnormal branches, which the kernels never need. Box-Muller's angle is always `2 pi u` with `u` in (0, 1), so
 //! [`sin_cos_turn`] reduces `u` itself by quarter turns (exactly) instead of the
 //! angle, and skips the general reduction and special-case handling, which made
-//! the sine/cosine the most expensive step. `tests/simd_math.rs` measures every
+//! the sine/cosine the most expensive step. `super::tests` measures every
 //! function's error against `std`.
 //! On AVX2 an `f64x8` is two 256-bit registers, on AVX-512 one.
 
