@@ -769,3 +769,56 @@ fn running_out_of_memory_is_an_error_not_an_abort() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot hold"), "{stderr}");
 }
+
+/// `QUANTMC_SIMD` forces an instruction set the CPU runs (the result's
+/// backend names it, and the price is the default set's to rounding); a set
+/// the CPU lacks, or an unknown name, exits 2 naming it.
+#[test]
+fn quantmc_simd_forces_the_instruction_set_and_rejects_bad_ones() {
+    use quantmc::hardware::Isa;
+    let args = ["price", "--paths", "100000", "--backend", "simd", "--json"];
+    let run = |isa: &str| {
+        let output = quantmc()
+            .env("QUANTMC_SIMD", isa)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{isa}: {output:?}");
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()
+    };
+    let best = json_of(&args[..5]);
+    for isa in Isa::supported() {
+        let forced = run(isa.name());
+        let backend = forced["backend"].as_str().unwrap();
+        assert!(backend.contains(&format!("({isa}, f64x8")), "{backend}");
+        let (a, b) = (
+            forced["price"].as_f64().unwrap(),
+            best["price"].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() <= 1e-12 * b.abs(), "{isa}: {a} vs {b}");
+    }
+    let info = quantmc().arg("info").output().unwrap();
+    let info = String::from_utf8(info.stdout).unwrap();
+    let line = info.lines().find(|l| l.starts_with("simd")).unwrap();
+    assert!(
+        line.contains(Isa::best().name()) && line.contains("runs:"),
+        "{line}"
+    );
+
+    let missing = [Isa::Neon, Isa::Avx512, Isa::Avx2]
+        .into_iter()
+        .find(|isa| !isa.is_supported())
+        .unwrap();
+    quantmc()
+        .env("QUANTMC_SIMD", missing.name())
+        .args(args)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(missing.name()).and(predicate::str::contains("simd")));
+    quantmc()
+        .env("QUANTMC_SIMD", "avx9")
+        .args(args)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("QUANTMC_SIMD").and(predicate::str::contains("avx9")));
+}

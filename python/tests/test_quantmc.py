@@ -9,6 +9,7 @@ import os
 import pathlib
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -226,3 +227,31 @@ def test_fit_and_historical_simulation_match_the_cli(tmp_path):
         quantmc.fit(prices, weights={"AAPL": 1.0})
     with pytest.raises(ValueError, match="filtered_ewma"):
         quantmc.var(book, filtered_ewma=0.94)
+
+
+def test_quantmc_simd_forces_the_instruction_set():
+    # Each set this CPU runs, forced in a fresh interpreter (the variable is
+    # read per call, but a subprocess keeps this one's environment clean).
+    info = quantmc.info()
+    assert info["simd"] in info["simd_supported"]
+    script = ("import quantmc; r = quantmc.price(paths=100_000, backend='simd'); "
+              "print(r.backend); print(repr(r.price))")
+    best = quantmc.price(paths=100_000, backend="simd")
+    for isa in info["simd_supported"]:
+        env = dict(os.environ, QUANTMC_SIMD=isa)
+        out = subprocess.run([sys.executable, "-c", script], env=env, check=True,
+                             capture_output=True, text=True).stdout.split("\n")
+        assert f"({isa}, f64x8" in out[0]
+        assert float(out[1]) == pytest.approx(best.price, rel=1e-12)
+
+
+def test_a_bad_quantmc_simd_is_a_value_error(monkeypatch):
+    monkeypatch.setenv("QUANTMC_SIMD", "avx9")
+    with pytest.raises(ValueError, match="QUANTMC_SIMD"):
+        quantmc.price(paths=1_000)
+    monkeypatch.delenv("QUANTMC_SIMD")
+    supported = quantmc.info()["simd_supported"]
+    missing = next(isa for isa in ("neon", "avx512", "avx2") if isa not in supported)
+    monkeypatch.setenv("QUANTMC_SIMD", missing)
+    with pytest.raises(ValueError, match=f"simd.*{missing}"):
+        quantmc.price(paths=1_000, backend="simd")
