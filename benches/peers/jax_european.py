@@ -12,6 +12,7 @@ device JAX picks (GPU when jax[cuda] is installed).
 """
 
 import argparse
+import math
 import time
 
 
@@ -39,7 +40,9 @@ def main():
     def price(seed):
         keys = jax.random.split(jax.random.key(seed), args.paths // batch)
         total = sum(float(batch_payoff_sum(k).block_until_ready()) for k in keys)
-        return jnp.exp(-rate * maturity) * total / (batch * len(keys))
+        # In Python floats: past 2^31 paths the count overflows the int32 a
+        # jitted divide would take it as.
+        return math.exp(-rate * maturity) * total / float(batch * len(keys))
 
     price(0)  # compile and warm up
     best = float("inf")
