@@ -1,6 +1,8 @@
 //! The AVX2 lane set: AVX/FMA intrinsics, two `__m256d` per `f64x8`, for
 //! the kernel instance the `Avx2` target runs only.
 
+use crate::simd::lane_fn_inlined as lane_fn;
+
 #[path = "lanes/f64x8_avx2.rs"]
 mod float;
 #[allow(clippy::duplicate_mod)]

@@ -2,6 +2,8 @@
 //! intrinsics), the AVX2 set's integer lanes, for the kernel instance the
 //! `Avx512` target runs only.
 
+use crate::simd::lane_fn_inlined as lane_fn;
+
 #[path = "lanes/f64x8_avx512.rs"]
 mod float;
 #[allow(clippy::duplicate_mod)]

@@ -4,6 +4,8 @@
 //! instruction sets ([`crate::hardware::Isa`]); called from anywhere else it
 //! is still exact, only slower.
 
+use crate::simd::lane_fn_out_of_line as lane_fn;
+
 /// `mul_add` rounds once.
 const FUSED: bool = true;
 

@@ -29,6 +29,30 @@
 //! compile and produced code 1.7x (AVX-512) to 4.6x (AVX2) slower than the
 //! intrinsics (DESIGN.md).
 
+/// Marks one of a lane set's large functions (Philox's rounds, `exp`, `ln`,
+/// the sine/cosine, the inverse normal) `#[inline(always)]`: for the sets
+/// run inside a `#[target_feature]` function (`Target`), whose lane code
+/// must be inlined there to be compiled for the set.
+macro_rules! lane_fn_inlined {
+    ($(#[$meta:meta])* $vis:vis fn $($rest:tt)*) => {
+        $(#[$meta])* #[inline(always)] $vis fn $($rest)*
+    };
+}
+
+/// Marks one of a lane set's large functions `#[inline(never)]`: for the
+/// sets the `Baseline` target runs, whose code is compiled for the baseline
+/// wherever it sits. Kept out of line, each is compiled once instead of in
+/// every product's kernel: SSE2's four registers per `f64x8` made the
+/// fully inlined kernels take most of a release build (DESIGN.md).
+macro_rules! lane_fn_out_of_line {
+    ($(#[$meta:meta])* $vis:vis fn $($rest:tt)*) => {
+        $(#[$meta])* #[inline(never)] $vis fn $($rest)*
+    };
+}
+
+#[allow(unused_imports)]
+pub(crate) use {lane_fn_inlined, lane_fn_out_of_line};
+
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
 #[cfg(target_arch = "x86_64")]

@@ -1,5 +1,6 @@
 //! Philox4x32-10 on eight counters at once.
 
+use super::lane_fn;
 use super::{array_from_fn, u32x8};
 
 use crate::rng::{PHILOX_M0, PHILOX_M1, PHILOX_ROUNDS, PHILOX_W0, PHILOX_W1, seed_key};
@@ -52,11 +53,11 @@ fn round([c0, c1, c2, c3]: [u32x8; 4], [k0, k1]: [u32x8; 2]) -> [u32x8; 4] {
     [hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0]
 }
 
+lane_fn! {
 /// Rounds `FROM..10` of Philox4x32-10 on `G` groups of eight counters,
 /// written out and interleaved group by group within each round: as a loop
 /// LLVM keeps the branch and reloads the multipliers every round, and one
 /// group's rounds are a dependency chain that leaves the vector pipes idle.
-#[inline(always)]
 fn rounds_from<const FROM: usize, const G: usize>(
     mut c: [[u32x8; 4]; G],
     keys: &RoundKeys,
@@ -72,6 +73,7 @@ fn rounds_from<const FROM: usize, const G: usize>(
     }
     unrolled!(0 1 2 3 4 5 6 7 8 9);
     c
+}
 }
 
 /// `a * b` as (low word, high word).

@@ -2,6 +2,8 @@
 //! fused multiply-add, for the kernel instance the `Baseline` target runs on
 //! x86-64.
 
+use crate::simd::lane_fn_out_of_line as lane_fn;
+
 #[path = "lanes/f64x8_sse2.rs"]
 mod float;
 #[allow(clippy::duplicate_mod)]

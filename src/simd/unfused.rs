@@ -3,6 +3,8 @@
 //! then an add, since a fused one would be a slow library call there, and
 //! rounding to an integer adds and removes 2^52.
 
+use crate::simd::lane_fn_out_of_line as lane_fn;
+
 /// `mul_add` rounds twice.
 const FUSED: bool = false;
 

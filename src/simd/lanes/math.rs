@@ -11,6 +11,7 @@
 //! function's error against `std`.
 //! On AVX2 an `f64x8` is two 256-bit registers, on AVX-512 one.
 
+use super::lane_fn;
 use super::{f64x8, u32x8, u64x8};
 use crate::rng::UNIFORM_STEP;
 
@@ -31,13 +32,13 @@ pub fn uniform_x8(lo: u32x8, hi: u32x8) -> f64x8 {
     f64x8::from_bits((bits >> 12) | u64x8::splat(ONE_BITS)) - f64x8::splat(1.0 - UNIFORM_STEP / 2.0)
 }
 
+lane_fn! {
 /// `(sin 2 pi u, cos 2 pi u)` for `u` in [0, 1].
 ///
 /// `q = round(4 u)` is the nearest quarter turn and `r = u - q/4` (exact, by
 /// Sterbenz) lies in [-1/8, 1/8], so `x = 2 pi r` is in [-pi/4, pi/4], where the
 /// Cephes minimax polynomials (the same coefficients `wide` uses) are accurate to
 /// about 1 ulp. The quarter turn then swaps and negates the pair.
-#[inline(always)]
 // The Cephes coefficients are kept digit for digit as published.
 #[allow(clippy::excessive_precision)]
 pub fn sin_cos_turn(u: f64x8) -> (f64x8, f64x8) {
@@ -71,7 +72,9 @@ pub fn sin_cos_turn(u: f64x8) -> (f64x8, f64x8) {
         cos_negative.select(-cos, cos),
     )
 }
+}
 
+lane_fn! {
 /// `e^x`, within about 1 ulp for `x` in [-708.39, 709.78]; `+inf` above, `0`
 /// below (where `std` returns subnormals under 1e-307).
 ///
@@ -81,7 +84,6 @@ pub fn sin_cos_turn(u: f64x8) -> (f64x8, f64x8) {
 /// exponent bits.
 // ln 2's low part is kept digit for digit as fdlibm publishes it.
 #[allow(clippy::excessive_precision)]
-#[inline(always)]
 pub fn exp(x: f64x8) -> f64x8 {
     let s = f64x8::splat;
     const LN2_HI: f64 = 0.693_145_751_953_125;
@@ -135,7 +137,9 @@ pub fn exp(x: f64x8) -> f64x8 {
     x.simd_lt(s(-708.396_418_532_264_1))
         .select(f64x8::ZERO, value)
 }
+}
 
+lane_fn! {
 /// `ln x`, within about 1 ulp for positive normal `x`: `x = m 2^e` with `m`
 /// in [sqrt(1/2), sqrt(2)), `ln m` by the Cephes rational function in
 /// `m - 1`, and `e ln 2` added in two parts (fdlibm's `ln 2` split). Zero and
@@ -143,7 +147,6 @@ pub fn exp(x: f64x8) -> f64x8 {
 /// themselves.
 // The Cephes coefficients are kept digit for digit as published.
 #[allow(clippy::excessive_precision)]
-#[inline(always)]
 pub fn ln(x: f64x8) -> f64x8 {
     let s = f64x8::splat;
     const P: [f64; 6] = [
@@ -210,6 +213,7 @@ pub fn ln(x: f64x8) -> f64x8 {
     }
     f64x8::new(special)
 }
+}
 
 /// [`crate::rng::box_muller`] lane by lane: `(r cos, r sin)` of `2 pi u2`.
 #[inline(always)]
@@ -235,10 +239,10 @@ fn polynomial_x8(coefficients: &[f64; 8], x: f64x8) -> f64x8 {
         .fold(f64x8::ZERO, |acc, &c| acc * x + f64x8::splat(c))
 }
 
+lane_fn! {
 /// [`crate::rng::qmc::inverse_normal`] (Wichura's AS241) lane by lane: the
 /// central rational function everywhere, the tail ones only when a lane
 /// needs them, blended by masks.
-#[inline(always)]
 pub fn inverse_normal_x8(p: f64x8) -> f64x8 {
     use crate::rng::qmc::{AS241_A, AS241_B, AS241_C, AS241_D, AS241_E, AS241_F};
     let s = f64x8::splat;
@@ -258,4 +262,5 @@ pub fn inverse_normal_x8(p: f64x8) -> f64x8 {
     }
     let tail = q.simd_lt(f64x8::ZERO).select(-tail, tail);
     in_tail.select(tail, central)
+}
 }
