@@ -53,9 +53,13 @@ macro_rules! lane_fn_out_of_line {
 #[allow(unused_imports)]
 pub(crate) use {lane_fn_inlined, lane_fn_out_of_line};
 
+// The unit-test build carries the SSE2 kernel alone (`Isa::compiled`): the
+// AVX sets' kernel-only helpers go unused there.
 #[cfg(target_arch = "x86_64")]
+#[cfg_attr(test, allow(dead_code))]
 pub(crate) mod avx2;
 #[cfg(target_arch = "x86_64")]
+#[cfg_attr(test, allow(dead_code))]
 pub(crate) mod avx512;
 pub mod fused;
 mod ints;
@@ -104,7 +108,7 @@ macro_rules! target {
         impl $name {
             /// The token, where the CPU runs the set.
             pub fn detect() -> Option<Self> {
-                $isa.is_supported().then_some(Self(()))
+                $isa.cpu_runs().then_some(Self(()))
             }
         }
 

@@ -11,16 +11,21 @@
 //! | `portable` | `unfused`: plain arrays, multiply and add | `Baseline`   |
 //!
 //! Only the instances of the target being built are compiled (three on
-//! x86-64, one elsewhere).
+//! x86-64, one elsewhere). The crate's unit-test build (`cfg(test)`) and a
+//! fuzzing build (`cfg(fuzzing)`, set by cargo-fuzz) carry the baseline one
+//! alone ([`Isa::compiled`]): each instance is minutes of optimised build,
+//! the unit tests check the lane sets' math, not the kernels (the
+//! integration tests run every instance against the oracle), and the fuzz
+//! targets exercise the parsers.
 
 use super::{CpuTier, Executor};
 use crate::error::{BackendError, Result};
 use crate::simd::{Baseline, Isa};
 use crate::tier::Tier;
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(any(test, fuzzing))))]
 mod avx2;
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", not(any(test, fuzzing))))]
 mod avx512;
 #[cfg(target_arch = "aarch64")]
 mod fused;
@@ -40,7 +45,12 @@ pub(crate) fn tier<E: Executor + Send + 'static>(
         BackendError::Unavailable {
             backend: "simd",
             reason: format!(
-                "this CPU does not run the {isa} instruction set (it runs: {})",
+                "{} the {isa} instruction set (it runs: {})",
+                if isa.cpu_runs() {
+                    "this build carries no kernel for"
+                } else {
+                    "this CPU does not run"
+                },
                 Isa::supported()
                     .iter()
                     .map(|isa| isa.name())
@@ -61,9 +71,9 @@ pub(crate) fn tier<E: Executor + Send + 'static>(
         }};
     }
     match isa {
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(target_arch = "x86_64", not(any(test, fuzzing))))]
         Isa::Avx512 => with!(avx512, crate::simd::Avx512::detect()),
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(target_arch = "x86_64", not(any(test, fuzzing))))]
         Isa::Avx2 => with!(avx2, crate::simd::Avx2::detect()),
         #[cfg(target_arch = "x86_64")]
         Isa::Sse2 => with!(sse2, Baseline::detect()),
