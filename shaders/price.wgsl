@@ -22,9 +22,11 @@ override ANTITHETIC: bool = false;
 // built by the Brownian bridge in `w` (BRIDGE_CAPACITY, generated, covers the
 // job's steps).
 override QMC: bool = false;
-// Greeks by finite differences: each sample also runs the eight bumped
-// scenarios of `qmc` (from word `params.scenarios`) on its own normals.
-override GREEKS: bool = false;
+// Greeks: 0 none; GREEKS_FD: each sample also runs the eight bumped
+// scenarios of `qmc` (from word `params.scenarios`) on its own normals;
+// GREEKS_PATHWISE, GREEKS_PATHWISE_DIFFERENCE, GREEKS_LIKELIHOOD_RATIO: the
+// estimators of shaders/greeks.wgsl on the sample's own path.
+override GREEKS: u32 = 0u;
 // The product's own step count where it fixes one (a European's single exact
 // step), so the step loop is a constant the compiler can unroll; 0 reads
 // `params.steps`.
@@ -244,6 +246,13 @@ fn finish_walk(walk: Walk) -> GreekValues {
 // QMC version: one function holding both the bridge array and the Philox
 // normals came out wrong on lavapipe.)
 fn greek_values_mc(stream: vec2<u32>) -> GreekValues {
+    if (GREEKS != GREEKS_FD) {
+        var state = start_sensitivities();
+        for (var step = 0u; step < steps(); step++) {
+            state = step_sensitivities(state, normal_pair(stream_block(step, SUBSTREAM_NORMALS, stream, params.key)), step);
+        }
+        return finish_sensitivities(state);
+    }
     var walk = start_walk();
     for (var step = 0u; step < steps(); step++) {
         walk = step_walk(walk, normal_pair(stream_block(step, SUBSTREAM_NORMALS, stream, params.key)));
@@ -256,6 +265,15 @@ fn greek_values_qmc(point: u32) -> GreekValues {
     var w: array<vec2<f32>, BRIDGE_CAPACITY>;
     let n = steps();
     fill_bridge(&w, point, n);
+    if (GREEKS != GREEKS_FD) {
+        var state = start_sensitivities();
+        var before = vec2<f32>(0.0);
+        for (var step = 0u; step < n; step++) {
+            state = step_sensitivities(state, w[step] - before, step);
+            before = w[step];
+        }
+        return finish_sensitivities(state);
+    }
     var walk = start_walk();
     var previous = vec2<f32>(0.0);
     for (var step = 0u; step < n; step++) {
@@ -271,6 +289,9 @@ fn price(
     @builtin(local_invocation_index) lid: u32,
 ) {
     let invocation = workgroup.x * WORKGROUP + lid;
+    if (GREEKS >= GREEKS_PATHWISE) {
+        load_greek_constants();
+    }
     var sum = vec2<f32>(0.0);
     var squares = vec2<f32>(0.0);
     var control_sum = vec2<f32>(0.0);
@@ -287,7 +308,7 @@ fn price(
         for (var k = 0u; k < SEGMENT && j < params.streams; k++) {
             var values: Values;
             var greeks: array<vec2<f32>, 5>;
-            if (GREEKS) {
+            if (GREEKS != 0u) {
                 var g: GreekValues;
                 if (QMC) {
                     g = greek_values_qmc(2u * (params.base.x + j));
@@ -318,7 +339,7 @@ fn price(
                     greeks[g].y = 0.0;
                 }
             }
-            if (GREEKS) {
+            if (GREEKS != 0u) {
                 for (var g = 0u; g < 5u; g++) {
                     greek_segment[g] += vec2<f32>(greeks[g].x + greeks[g].y, dot(greeks[g], greeks[g]));
                 }
@@ -335,7 +356,7 @@ fn price(
         control_sum = df_add(control_sum, segment[2]);
         control_squares = df_add(control_squares, segment[3]);
         cross = df_add(cross, segment[4]);
-        if (GREEKS) {
+        if (GREEKS != 0u) {
             for (var g = 0u; g < 5u; g++) {
                 greek_sums[g] = vec4<f32>(
                     df_add(greek_sums[g].xy, greek_segment[g].x),
@@ -348,7 +369,7 @@ fn price(
     let control = workgroup_total(lid, vec4<f32>(control_sum, control_squares));
     let products = workgroup_total(lid, vec4<f32>(cross, 0.0, 0.0));
     var greek_totals: array<vec4<f32>, 5>;
-    if (GREEKS) {
+    if (GREEKS != 0u) {
         for (var g = 0u; g < 5u; g++) {
             greek_totals[g] = workgroup_total(lid, greek_sums[g]);
         }

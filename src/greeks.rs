@@ -50,6 +50,28 @@ pub const RATE_BUMP: f64 = 1e-4;
 /// Relative maturity bump of the finite differences.
 pub const MATURITY_BUMP: f64 = 0.005;
 
+/// The GPU kernel's estimators, its `GREEKS` override (0: no Greeks); the
+/// WGSL constants of the same names are generated from these.
+#[cfg(feature = "gpu")]
+pub(crate) const GREEKS_FD: u32 = 1;
+/// Pathwise, gamma mixed (see [`GreekSetup::device_estimator`]).
+#[cfg(feature = "gpu")]
+pub(crate) const GREEKS_PATHWISE: u32 = 2;
+/// Pathwise, gamma by central difference of the pathwise delta.
+#[cfg(feature = "gpu")]
+pub(crate) const GREEKS_PATHWISE_DIFFERENCE: u32 = 3;
+/// Likelihood ratio.
+#[cfg(feature = "gpu")]
+pub(crate) const GREEKS_LIKELIHOOD_RATIO: u32 = 4;
+/// Every estimator's WGSL name and number.
+#[cfg(feature = "gpu")]
+pub(crate) const DEVICE_ESTIMATORS: [(&str, u32); 4] = [
+    ("GREEKS_FD", GREEKS_FD),
+    ("GREEKS_PATHWISE", GREEKS_PATHWISE),
+    ("GREEKS_PATHWISE_DIFFERENCE", GREEKS_PATHWISE_DIFFERENCE),
+    ("GREEKS_LIKELIHOOD_RATIO", GREEKS_LIKELIHOOD_RATIO),
+];
+
 /// How a job's Greeks are estimated, with the constants every sample uses.
 #[derive(Debug, Clone)]
 pub(crate) struct GreekSetup {
@@ -358,6 +380,76 @@ impl GreekSetup {
     /// by to give the Greeks: applied to their means and spreads.
     pub fn scales(&self) -> [f64; GREEKS] {
         self.scales
+    }
+
+    /// The estimator the GPU kernel runs for this setup: its `GREEKS`
+    /// override ([`DEVICE_ESTIMATORS`]).
+    #[cfg(feature = "gpu")]
+    pub(crate) fn device_estimator(&self) -> u32 {
+        match &self.estimator {
+            Estimator::Differences { .. } => GREEKS_FD,
+            Estimator::Pathwise {
+                gamma_by_difference: None,
+            } => GREEKS_PATHWISE,
+            Estimator::Pathwise {
+                gamma_by_difference: Some(_),
+            } => GREEKS_PATHWISE_DIFFERENCE,
+            Estimator::LikelihoodRatio => GREEKS_LIKELIHOOD_RATIO,
+        }
+    }
+
+    /// The constants the GPU kernel's estimators read (`shaders/greeks.wgsl`
+    /// documents the layout), in the kernel's f32.
+    ///
+    /// Finite differences: the nine scenarios (base, spot +-, vol +-,
+    /// rate +-, maturity +-), five words each: `ln S`, drift, diffusion, the
+    /// barrier-crossing factor, the discount factor. Pathwise and likelihood
+    /// ratio: the dual constants `ln S`, drift, diffusion and crossing (a
+    /// value and its four derivatives each), then `vol sqrt dt`, `T`, `r`,
+    /// `vol`, the maturity score's drift term, `sqrt dt`, and `ln S` and
+    /// `1 / S` at `S (1 +- 1%)` (the barrier's gamma).
+    #[cfg(feature = "gpu")]
+    pub(crate) fn device_constants(&self) -> Vec<f32> {
+        let words: Vec<f64> = match &self.estimator {
+            Estimator::Differences { bumped } => std::iter::once(&(self.base, self.discount))
+                .chain(bumped.iter())
+                .flat_map(|(setup, discount)| {
+                    [
+                        setup.log_spot,
+                        setup.drift,
+                        setup.diffusion,
+                        setup.base_terms.bridge,
+                        *discount,
+                    ]
+                })
+                .collect(),
+            Estimator::Pathwise { .. } | Estimator::LikelihoodRatio => {
+                let bumped = match &self.estimator {
+                    Estimator::Pathwise {
+                        gamma_by_difference: Some(setups),
+                    } => {
+                        let [up, down] = &**setups;
+                        [up.log_spot, 1.0 / up.spot, down.log_spot, 1.0 / down.spot]
+                    }
+                    _ => [0.0; 4],
+                };
+                let mut words = Vec::with_capacity(30);
+                for dual in [&self.log_spot, &self.drift, &self.diffusion, &self.crossing] {
+                    words.extend_from_slice(dual);
+                }
+                words.extend_from_slice(&[
+                    self.step_sd,
+                    self.maturity,
+                    self.rate,
+                    self.vol,
+                    self.drift_score,
+                    self.step_sd / self.vol,
+                ]);
+                words.extend_from_slice(&bumped);
+                words
+            }
+        };
+        words.into_iter().map(|x| x as f32).collect()
     }
 
     /// The undiscounted payoff of the path from `log_spot` in dual numbers

@@ -46,9 +46,8 @@ pub struct Work {
     /// them into fixed chunks, so it cannot help a job of a single chunk.
     pub samples: u64,
     /// Why the GPU kernels cannot run the job, if they cannot: its prices
-    /// leave their f32 arithmetic ([`crate::backend::f32_problem`]), or it
-    /// asks for what they do not compute (Greeks). Auto never picks the GPU
-    /// then.
+    /// leave their f32 arithmetic ([`crate::backend::f32_problem`]). Auto
+    /// never picks the GPU then.
     pub gpu_unsupported: Option<&'static str>,
 }
 
@@ -59,12 +58,8 @@ impl Work {
             workload: Workload::Pricing,
             units: job.paths as f64 * f64::from(job.option.time_steps()),
             samples: job.samples(),
-            gpu_unsupported: if job.greeks == Some(crate::pricing::GreeksMethod::Pathwise) {
-                Some("the GPU kernels estimate Greeks by finite differences only")
-            } else {
-                crate::backend::f32_problem(job)
-                    .map(|_| "the job's prices leave the GPU's f32 range")
-            },
+            gpu_unsupported: crate::backend::f32_problem(job)
+                .map(|_| "the job's prices leave the GPU's f32 range"),
         }
     }
 

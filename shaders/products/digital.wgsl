@@ -22,3 +22,18 @@ fn product_payoff(log_price: vec2<f32>, running: vec2<f32>) -> vec2<f32> {
 fn product_control(log_price: vec2<f32>, running: vec2<f32>, log_sum: vec2<f32>) -> vec2<f32> {
     return exp(log_price);
 }
+
+// In dual numbers (shaders/greeks.wgsl): the payoff jumps, so its pathwise
+// derivatives are zero almost everywhere and the Greeks take the likelihood
+// ratio instead; these complete the module.
+fn product_start_dual(log_spot: Dual) -> Dual {
+    return dual_constant(vec2<f32>(0.0));
+}
+
+fn product_step_dual(running: Dual, previous: Dual, log_price: Dual, crossing: Dual) -> Dual {
+    return running;
+}
+
+fn product_payoff_dual(log_price: Dual, running: Dual) -> Dual {
+    return dual_constant(product_payoff(log_price.value, running.value));
+}

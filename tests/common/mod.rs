@@ -110,6 +110,11 @@ pub const METHODS: &[Method] = &[
         antithetic: true,
         ..job
     }),
+    ("greeks pathwise, antithetic", |job| PricingJob {
+        greeks: Some(GreeksMethod::Pathwise),
+        antithetic: true,
+        ..job
+    }),
     ("greeks pathwise, rqmc", |job| PricingJob {
         greeks: Some(GreeksMethod::Pathwise),
         sampler: Sampler::Rqmc,

@@ -93,9 +93,9 @@ pub(crate) struct Kernel {
 
 /// The pricing pipeline of one product, call or put, plain or antithetic,
 /// for randomized QMC the bridge capacity (a power of two at least the
-/// steps; 0 for Philox streams), and whether it estimates Greeks by finite
-/// differences.
-pub(crate) type PriceKey = (Style, bool, bool, u32, bool);
+/// steps; 0 for Philox streams), and the Greeks' estimator (0 for none,
+/// else `GreekSetup::device_estimator`).
+pub(crate) type PriceKey = (Style, bool, bool, u32, u32);
 
 pub(crate) struct GpuContext {
     pub adapter: AdapterSummary,
@@ -333,7 +333,7 @@ impl GpuContext {
             ("ANTITHETIC", f64::from(u8::from(antithetic))),
             ("FIXED_STEPS", f64::from(style.fixed_steps().unwrap_or(0))),
             ("QMC", f64::from(u8::from(bridge_capacity > 0))),
-            ("GREEKS", f64::from(u8::from(greeks))),
+            ("GREEKS", f64::from(greeks)),
         ];
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(style.name()),

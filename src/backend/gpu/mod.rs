@@ -33,8 +33,9 @@ use std::ops::Range;
 
 use super::{ComputeBackend, QmcTables, f32_problem};
 use crate::error::{BackendError, Result};
+use crate::greeks::GreekSetup;
 use crate::hardware::GpuClass;
-use crate::pricing::{GreeksMethod, PricingJob, ValidPricing};
+use crate::pricing::{PricingJob, ValidPricing};
 use crate::risk::{RiskEstimate, ValidVar};
 use crate::rng::{chi_square_constants, seed_key};
 use crate::stats::{CoMoments, Figures, Moments, TailMeasure, summarise_parallel};
@@ -1135,13 +1136,6 @@ impl ComputeBackend for GpuBackend {
     fn price(&self, valid: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<Figures>> {
         let job = &*valid;
         let control = valid.control();
-        if job.greeks == Some(GreeksMethod::Pathwise) {
-            return Err(BackendError::Unavailable {
-                backend: "gpu",
-                reason: "the GPU kernels estimate Greeks by finite differences only: use --greeks-method fd (GreeksMethod::Fd), or a CPU tier (scalar, simd, rayon) for pathwise Greeks".to_string(),
-            }
-            .into());
-        }
         if let Some(problem) = f32_problem(job) {
             return Err(BackendError::Unavailable {
                 backend: "gpu",
@@ -1154,33 +1148,22 @@ impl ComputeBackend for GpuBackend {
         let bridge_capacity = tables
             .as_ref()
             .map_or(0, |t| (t.dimensions as u32).next_power_of_two());
-        let greeks = job.greeks.is_some();
+        let setup = job.greeks.map(|method| GreekSetup::new(job, method));
+        let greeks = setup.is_some();
         let pipeline = self.context.price_pipeline((
             option.style,
             option.kind == crate::OptionKind::Put,
             job.antithetic,
             bridge_capacity,
-            greeks,
+            setup.as_ref().map_or(0, GreekSetup::device_estimator),
         ))?;
         let (mut words, scrambles, bridge) = match &tables {
             Some(tables) => qmc_table(tables),
             None => (vec![0; 4], 0, 0),
         };
         let scenarios = words.len() as u32;
-        if greeks {
-            let (setups, _) = crate::greeks::difference_scenarios(job);
-            for (setup, discount) in setups {
-                words.extend(
-                    [
-                        setup.log_spot,
-                        setup.drift,
-                        setup.diffusion,
-                        setup.base_terms.bridge,
-                        discount,
-                    ]
-                    .map(|x| (x as f32).to_bits()),
-                );
-            }
+        if let Some(setup) = &setup {
+            words.extend(setup.device_constants().iter().map(|x| x.to_bits()));
         }
         // The job's own table (a few KB), not a pooled buffer: a concurrent
         // job on another thread must not overwrite it before these

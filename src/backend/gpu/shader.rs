@@ -24,6 +24,7 @@ const PHILOX_WGSL: &str = include_str!("../../../shaders/philox.wgsl");
 const NORMALS_WGSL: &str = include_str!("../../../shaders/normals.wgsl");
 const DOUBLE_F32_WGSL: &str = include_str!("../../../shaders/double_f32.wgsl");
 const PRICE_WGSL: &str = include_str!("../../../shaders/price.wgsl");
+const GREEKS_WGSL: &str = include_str!("../../../shaders/greeks.wgsl");
 const QMC_WGSL: &str = include_str!("../../../shaders/qmc.wgsl");
 const REDUCE_WGSL: &str = include_str!("../../../shaders/reduce.wgsl");
 const VAR_WGSL: &str = include_str!("../../../shaders/var.wgsl");
@@ -230,6 +231,7 @@ fn constants() -> String {
         ("CHI_SQUARE_MAX_ATTEMPTS", CHI_SQUARE_MAX_ATTEMPTS),
     ]
     .iter()
+    .chain(&crate::greeks::DEVICE_ESTIMATORS)
     .map(|(name, value)| format!("const {name}: u32 = {value}u;\n"))
     .collect()
 }
@@ -272,7 +274,7 @@ pub(crate) fn price_module(multiply: Multiply, product: &str, bridge_capacity: u
     module(
         multiply,
         &[PriceParams::wgsl(), generated],
-        &[DOUBLE_F32_WGSL, product, QMC_WGSL, PRICE_WGSL],
+        &[DOUBLE_F32_WGSL, product, QMC_WGSL, PRICE_WGSL, GREEKS_WGSL],
     )
 }
 
@@ -445,10 +447,14 @@ mod spirv {
             )
             .validate(&module)
             .unwrap();
-            for (qmc, greeks) in [(false, false), (true, false), (false, true), (true, true)] {
+            let estimators = crate::greeks::DEVICE_ESTIMATORS.iter().map(|&(_, e)| e);
+            for (qmc, greeks) in std::iter::once(0)
+                .chain(estimators)
+                .flat_map(|greeks| [(false, greeks), (true, greeks)])
+            {
                 let mut constants = naga::back::PipelineConstants::default();
                 constants.insert("QMC".to_string(), f64::from(u8::from(qmc)));
-                constants.insert("GREEKS".to_string(), f64::from(u8::from(greeks)));
+                constants.insert("GREEKS".to_string(), f64::from(greeks));
                 let (module, info) = naga::back::pipeline_constants::process_overrides(
                     &module,
                     &info,

@@ -1,0 +1,291 @@
+// Pathwise and likelihood-ratio Greeks in the pricing pass (the twin of
+// src/greeks.rs, which derives the estimators): with GREEKS set to
+// GREEKS_PATHWISE, GREEKS_PATHWISE_DIFFERENCE or GREEKS_LIKELIHOOD_RATIO
+// each pair of samples also yields the raw (delta, gamma, vega, rho, theta)
+// estimators; the host scales their means and spreads as on the CPU.
+//
+// The constants start at word `params.scenarios` of `qmc`
+// (`GreekSetup::device_constants`): the dual numbers ln S, drift, diffusion
+// and crossing factor (a value and its derivatives with respect to spot,
+// vol, rate and maturity, five words each), then vol sqrt dt, T, r, vol, the
+// maturity score's drift term, sqrt dt, and (ln S, 1 / S) at S (1 + 1%) and
+// S (1 - 1%).
+
+// A dual number on the two samples of a stream: the values, and each
+// sample's derivatives with respect to (spot, vol, rate, maturity).
+struct Dual {
+    value: vec2<f32>,
+    x: vec4<f32>,
+    y: vec4<f32>,
+}
+
+fn dual_constant(value: vec2<f32>) -> Dual {
+    return Dual(value, vec4<f32>(0.0), vec4<f32>(0.0));
+}
+
+fn dual_add(a: Dual, b: Dual) -> Dual {
+    return Dual(a.value + b.value, a.x + b.x, a.y + b.y);
+}
+
+fn dual_sub(a: Dual, b: Dual) -> Dual {
+    return Dual(a.value - b.value, a.x - b.x, a.y - b.y);
+}
+
+fn dual_mul(a: Dual, b: Dual) -> Dual {
+    return Dual(
+        a.value * b.value,
+        a.x * b.value.x + b.x * a.value.x,
+        a.y * b.value.y + b.y * a.value.y,
+    );
+}
+
+// `a` times a factor without derivatives, sample by sample.
+fn dual_scale(a: Dual, factor: vec2<f32>) -> Dual {
+    return Dual(a.value * factor, a.x * factor.x, a.y * factor.y);
+}
+
+fn dual_exp(a: Dual) -> Dual {
+    let e = exp(a.value);
+    return Dual(e, a.x * e.x, a.y * e.y);
+}
+
+// max(a, 0): the derivatives pass where a > 0.
+fn dual_positive(a: Dual) -> Dual {
+    return dual_scale(a, select(vec2<f32>(0.0), vec2<f32>(1.0), a.value > vec2<f32>(0.0)));
+}
+
+// `vanilla` in dual numbers.
+fn vanilla_dual(underlying: Dual) -> Dual {
+    let strike = dual_constant(vec2<f32>(params.strike));
+    if (PUT) {
+        return dual_positive(dual_sub(strike, underlying));
+    }
+    return dual_positive(dual_sub(underlying, strike));
+}
+
+struct GreekConstants {
+    log_spot: Dual,
+    drift: Dual,
+    diffusion: Dual,
+    crossing: Dual,
+    step_sd: f32,
+    maturity: f32,
+    rate: f32,
+    vol: f32,
+    drift_score: f32,
+    sqrt_dt: f32,
+    // (ln S, 1 / S) at S (1 + 1%) and S (1 - 1%).
+    plus: vec2<f32>,
+    minus: vec2<f32>,
+}
+
+var<private> greek: GreekConstants;
+
+fn constant_word(at: u32) -> f32 {
+    return bitcast<f32>(qmc[params.scenarios + at]);
+}
+
+// The dual constant at word `at`: one value and derivatives for both samples.
+fn dual_word(at: u32) -> Dual {
+    let tangent = vec4<f32>(constant_word(at + 1u), constant_word(at + 2u), constant_word(at + 3u), constant_word(at + 4u));
+    return Dual(vec2<f32>(constant_word(at)), tangent, tangent);
+}
+
+fn load_greek_constants() {
+    greek = GreekConstants(
+        dual_word(0u),
+        dual_word(5u),
+        dual_word(10u),
+        dual_word(15u),
+        constant_word(20u),
+        constant_word(21u),
+        constant_word(22u),
+        constant_word(23u),
+        constant_word(24u),
+        constant_word(25u),
+        vec2<f32>(constant_word(26u), constant_word(27u)),
+        vec2<f32>(constant_word(28u), constant_word(29u)),
+    );
+}
+
+// A path in dual numbers; the sum of log prices (for the control) needs no
+// derivatives.
+struct DualPath {
+    log_price: Dual,
+    running: Dual,
+    log_sum: vec2<f32>,
+}
+
+// A path from ln S = `at.x`, whose derivative with respect to the spot is
+// `at.y` (1 / S).
+fn dual_start(at: vec2<f32>) -> DualPath {
+    var start = greek.log_spot;
+    start.value = vec2<f32>(at.x);
+    start.x.x = at.y;
+    start.y.x = at.y;
+    return DualPath(start, product_start_dual(start), vec2<f32>(0.0));
+}
+
+// One step on the normals `z`.
+fn dual_advance(path: DualPath, z: vec2<f32>) -> DualPath {
+    let log_price = dual_add(dual_add(path.log_price, greek.drift), dual_scale(greek.diffusion, z));
+    return DualPath(
+        log_price,
+        product_step_dual(path.running, path.log_price, log_price, greek.crossing),
+        path.log_sum + log_price.value,
+    );
+}
+
+// One sample pair's state: the pathwise paths (and, for a barrier's gamma,
+// the paths from the bumped spots) or the plain paths of the likelihood
+// ratio, each with its mirror, and the scores of the normals.
+struct Sensitivities {
+    up: DualPath,
+    down: DualPath,
+    plus_up: DualPath,
+    plus_down: DualPath,
+    minus_up: DualPath,
+    minus_down: DualPath,
+    plain_up: Path,
+    plain_down: Path,
+    // The first step's normals, their sum and the sum of (z^2 - 1).
+    first: vec2<f32>,
+    sum: vec2<f32>,
+    sum_squares: vec2<f32>,
+}
+
+fn start_sensitivities() -> Sensitivities {
+    var state: Sensitivities;
+    if (GREEKS == GREEKS_LIKELIHOOD_RATIO) {
+        state.plain_up = start_path();
+        state.plain_down = state.plain_up;
+    } else {
+        state.up = dual_start(vec2<f32>(greek.log_spot.value.x, greek.log_spot.x.x));
+        state.down = state.up;
+        if (GREEKS == GREEKS_PATHWISE_DIFFERENCE) {
+            state.plus_up = dual_start(greek.plus);
+            state.plus_down = state.plus_up;
+            state.minus_up = dual_start(greek.minus);
+            state.minus_down = state.minus_up;
+        }
+    }
+    return state;
+}
+
+// Every path of the state takes step `step` on the normals `z`.
+fn step_sensitivities(state: Sensitivities, z: vec2<f32>, step: u32) -> Sensitivities {
+    var next = state;
+    if (step == 0u) {
+        next.first = z;
+    }
+    next.sum += z;
+    next.sum_squares += z * z - 1.0;
+    if (GREEKS == GREEKS_LIKELIHOOD_RATIO) {
+        // Whole variables behind the pointers (WGSL's rule for pointer
+        // arguments), copied back.
+        let shock = params.diffusion * z;
+        var up = next.plain_up;
+        advance(&up, params.drift + shock);
+        next.plain_up = up;
+        if (ANTITHETIC) {
+            var down = next.plain_down;
+            advance(&down, params.drift - shock);
+            next.plain_down = down;
+        }
+        return next;
+    }
+    next.up = dual_advance(next.up, z);
+    if (ANTITHETIC) {
+        next.down = dual_advance(next.down, -z);
+    }
+    if (GREEKS == GREEKS_PATHWISE_DIFFERENCE) {
+        next.plus_up = dual_advance(next.plus_up, z);
+        next.minus_up = dual_advance(next.minus_up, z);
+        if (ANTITHETIC) {
+            next.plus_down = dual_advance(next.plus_down, -z);
+            next.minus_down = dual_advance(next.minus_down, -z);
+        }
+    }
+    return next;
+}
+
+// d/dspot of the undiscounted payoff of a finished dual path.
+fn spot_derivative(path: DualPath) -> vec2<f32> {
+    let f = product_payoff_dual(path.log_price, path.running);
+    return vec2<f32>(f.x.x, f.y.x);
+}
+
+// The raw pathwise estimators of a finished path and its payoff (value and
+// derivatives): delta, gamma (mixed: the likelihood ratio of the first step
+// on the pathwise delta, or the difference of the bumped paths' deltas),
+// vega, rho = f_r - T f, and -d/dT = r f - f_T. `sign` is -1 for a mirror.
+fn pathwise_estimators(f: Dual, state: Sensitivities, sign: f32, plus: DualPath, minus: DualPath) -> array<vec2<f32>, 5> {
+    let delta = vec2<f32>(f.x.x, f.y.x);
+    var gamma: vec2<f32>;
+    if (GREEKS == GREEKS_PATHWISE_DIFFERENCE) {
+        gamma = spot_derivative(plus) - spot_derivative(minus);
+    } else {
+        gamma = (sign / greek.step_sd * state.first - 1.0) * delta;
+    }
+    return array<vec2<f32>, 5>(
+        delta,
+        gamma,
+        vec2<f32>(f.x.y, f.y.y),
+        vec2<f32>(f.x.z, f.y.z) - greek.maturity * f.value,
+        greek.rate * f.value - vec2<f32>(f.x.w, f.y.w),
+    );
+}
+
+// The raw likelihood-ratio estimators of payoff `f` on the state's normals
+// times `sign`: the payoff times each parameter's score.
+fn likelihood_ratio_estimators(f: vec2<f32>, state: Sensitivities, sign: f32) -> array<vec2<f32>, 5> {
+    let first = sign * state.first;
+    let sum = sign * state.sum;
+    let vol_score = state.sum_squares / greek.vol - sum * greek.sqrt_dt;
+    let rate_score = sum * (greek.sqrt_dt / greek.vol);
+    let maturity_score = 0.5 * state.sum_squares + sum * greek.drift_score;
+    let gamma_weight = (first * first - 1.0) / (greek.step_sd * greek.step_sd) - first / greek.step_sd;
+    return array<vec2<f32>, 5>(
+        f * first,
+        f * gamma_weight,
+        f * vol_score,
+        f * (rate_score - greek.maturity),
+        f * (greek.rate - maturity_score / greek.maturity),
+    );
+}
+
+// The payoffs, controls and raw estimators of the state's finished paths,
+// averaged with the mirrors when antithetic.
+fn finish_sensitivities(state: Sensitivities) -> GreekValues {
+    var result: GreekValues;
+    if (GREEKS == GREEKS_LIKELIHOOD_RATIO) {
+        result.values = finish(state.plain_up, state.plain_down);
+        let up = product_payoff(state.plain_up.log_price, state.plain_up.running);
+        result.greeks = likelihood_ratio_estimators(up, state, 1.0);
+        if (ANTITHETIC) {
+            let down = product_payoff(state.plain_down.log_price, state.plain_down.running);
+            let mirror = likelihood_ratio_estimators(down, state, -1.0);
+            for (var g = 0u; g < 5u; g++) {
+                result.greeks[g] = 0.5 * (result.greeks[g] + mirror[g]);
+            }
+        }
+        return result;
+    }
+    let up = product_payoff_dual(state.up.log_price, state.up.running);
+    result.values = Values(
+        up.value,
+        product_control(state.up.log_price.value, state.up.running.value, state.up.log_sum),
+    );
+    result.greeks = pathwise_estimators(up, state, 1.0, state.plus_up, state.minus_up);
+    if (ANTITHETIC) {
+        let down = product_payoff_dual(state.down.log_price, state.down.running);
+        result.values.payoff = 0.5 * (result.values.payoff + down.value);
+        result.values.control = 0.5 * (result.values.control
+            + product_control(state.down.log_price.value, state.down.running.value, state.down.log_sum));
+        let mirror = pathwise_estimators(down, state, -1.0, state.plus_down, state.minus_down);
+        for (var g = 0u; g < 5u; g++) {
+            result.greeks[g] = 0.5 * (result.greeks[g] + mirror[g]);
+        }
+    }
+    return result;
+}
