@@ -55,6 +55,7 @@ pub mod calibrate;
 pub mod closed_form;
 pub mod contributions;
 pub mod control;
+pub mod distributed;
 pub mod error;
 pub mod files;
 pub mod fit;
@@ -127,17 +128,17 @@ impl From<Backend> for RunOptions {
 pub const MAX_THREADS_PER_CORE: usize = 4;
 
 /// A tier ready to run, with why it was chosen.
-struct Selected {
-    tier: Box<dyn ComputeBackend>,
+pub(crate) struct Selected {
+    pub(crate) tier: Box<dyn ComputeBackend>,
     /// `requested` for an explicit backend; Auto's reason otherwise.
-    reason: String,
-    warnings: Vec<String>,
+    pub(crate) reason: String,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// Builds the tier that `options` asks for; `Auto` decides from `work` (see
 /// [`selector`]). A GPU that Auto picked but that cannot start falls back to
 /// the CPU with a warning.
-fn resolve(options: &RunOptions, work: selector::Work) -> Result<Selected> {
+pub(crate) fn resolve(options: &RunOptions, work: selector::Work) -> Result<Selected> {
     let cores = hardware::detect().logical_cores;
     match options.threads {
         Some(0) => return Err(InputError::invalid("threads", 0, "must be at least 1").into()),
@@ -233,7 +234,22 @@ pub fn price_with(
 ) -> Result<PricingResult> {
     let valid = pricing::ValidPricing::new(job)?.watched(control);
     let selected = resolve(&options.into(), selector::Work::pricing(job))?;
-    let tier = selected.tier;
+    let tier = &*selected.tier;
+    price_in_rounds(valid, &selected, &|points| tier.price(valid, points))
+}
+
+/// The rounds of a pricing run (see [`price`]) on `selected`'s tier, each
+/// round's figures from `round` (the samples of a range of points of every
+/// group): the tier's own `price`, or the blocks of several processes folded
+/// ([`distributed`]).
+pub(crate) fn price_in_rounds(
+    valid: pricing::ValidPricing<'_>,
+    selected: &Selected,
+    round: &dyn Fn(std::ops::Range<u64>) -> Result<Vec<stats::Figures>>,
+) -> Result<PricingResult> {
+    let job = &*valid;
+    let control = valid.control();
+    let tier = &*selected.tier;
     let start = Instant::now();
     let first = job.points_per_replicate(job.samples());
     let most = job.points_per_replicate(job.max_samples());
@@ -241,7 +257,7 @@ pub fn price_with(
     let (mut done, mut next) = (0, first);
     let (estimate, target_reached) = loop {
         control.expect((next - done) * u64::from(job.groups()));
-        let round = tier.price(valid, done..next)?;
+        let round = round(done..next)?;
         control.check()?;
         for (total, round) in totals.iter_mut().zip(round) {
             *total = total.merge(round);
@@ -278,7 +294,7 @@ pub fn price_with(
         }
     }
     let paths = done * u64::from(job.groups()) * job.paths_per_sample();
-    let mut warnings = selected.warnings;
+    let mut warnings = selected.warnings.clone();
     let knocked = job
         .option
         .barrier
@@ -336,7 +352,7 @@ pub fn price_with(
         seed: job.seed,
         tier: tier.tier(),
         backend: tier.describe(),
-        selection: selected.reason,
+        selection: selected.reason.clone(),
         warnings,
         elapsed_s,
         paths_per_sec: paths as f64 / elapsed_s.max(f64::MIN_POSITIVE),

@@ -81,6 +81,22 @@ pub trait ComputeBackend: Send + Sync {
     /// ([`crate::pricing::estimate`]), calling again for later rounds.
     fn price(&self, job: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<Figures>>;
 
+    /// [`ComputeBackend::price`] block by block: for each group, the figures
+    /// of each [`BLOCK`] of samples that `points` touches (clipped to
+    /// `points`), in order. Folding each group's list in order with
+    /// [`Figures::merge`] gives `price`'s figures bit for bit, which is what
+    /// lets several processes share a job and give the one-process answer
+    /// ([`crate::distributed`]). The CPU tiers carry it; the GPU tier's
+    /// device sums do not decompose this way and refuse.
+    fn price_blocks(&self, job: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<Vec<Figures>>> {
+        let _ = (job, points);
+        Err(BackendError::Unavailable {
+            backend: self.tier().name(),
+            reason: "it does not split a job into blocks: a distributed run needs a CPU tier on every process".to_string(),
+        }
+        .into())
+    }
+
     /// Mean, standard deviation and tail measures of the simulated P&L, one tail
     /// per confidence level of `job`.
     fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate>;
@@ -287,6 +303,14 @@ pub(crate) trait Executor: Sync {
     fn summarise(&self, pnl: &mut [f64], counts: &[usize]) -> (Moments, Vec<TailMeasure>);
 }
 
+/// Samples of one block: the CPU tiers fold a job's chunks block by block
+/// (each block's chunks in order, then the blocks in order), so the blocks
+/// of a range can be computed anywhere (another process, another machine)
+/// and folded to the same figures bit for bit ([`ComputeBackend::price_blocks`]).
+/// Part of the reproducibility contract: changing it changes the last bits of
+/// every result past one block.
+pub const BLOCK: u64 = 16 * CHUNK;
+
 /// Chunks handed to an executor at once: enough to keep every core busy,
 /// few enough that their bounds and moments take a few hundred KB.
 const CHUNK_GROUP: usize = 8192;
@@ -314,6 +338,18 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
     }
 
     fn price(&self, valid: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<Figures>> {
+        Ok(self
+            .price_blocks(valid, points)?
+            .into_iter()
+            .map(|blocks| blocks.into_iter().fold(Figures::default(), Figures::merge))
+            .collect())
+    }
+
+    fn price_blocks(
+        &self,
+        valid: ValidPricing<'_>,
+        points: Range<u64>,
+    ) -> Result<Vec<Vec<Figures>>> {
         let job = &*valid;
         let setup = job.setup();
         let tables = QmcTables::of(job);
@@ -324,7 +360,8 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
         // Chunks of every group go to the executor a bounded batch at a time
         // (memory stays flat at any path count; replicates smaller than a
         // chunk still spread over the cores) and are merged in chunk order.
-        let mut totals = vec![Figures::default(); draws.len()];
+        let mut blocks: Vec<Vec<Figures>> = vec![Vec::new(); draws.len()];
+        let first_block = points.start / BLOCK;
         let control = valid.control();
         let mut chunks = spans(job.groups(), points).peekable();
         while chunks.peek().is_some() {
@@ -348,12 +385,18 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
                 figures
             });
             control.check()?;
+            // Spans come in order within each group, so a chunk's block is
+            // the group's last one or the next.
             for (span, moments) in batch.iter().zip(moments) {
-                let total = &mut totals[span.group as usize];
-                *total = total.merge(moments);
+                let blocks = &mut blocks[span.group as usize];
+                let index = (span.start / BLOCK - first_block) as usize;
+                if blocks.len() <= index {
+                    blocks.push(Figures::default());
+                }
+                blocks[index] = blocks[index].merge(moments);
             }
         }
-        Ok(totals)
+        Ok(blocks)
     }
 
     fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {

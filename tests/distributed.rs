@@ -1,0 +1,171 @@
+//! A pricing job shared by several processes gives the one-process answer bit
+//! for bit: threads stand in for the processes here (`ThreadGroup`), the
+//! same sharding and folding that MPI ranks run (tests/mpi.rs runs them
+//! under `mpirun`).
+
+mod common;
+
+use common::{METHODS, PRODUCTS, pricing_job};
+use quantmc::backend::BLOCK;
+use quantmc::distributed::{self, Communicator, ThreadGroup};
+use quantmc::{Backend, OptionKind, PricingJob, PricingResult, Style};
+
+/// `job` on `size` processes, each process's result in rank order.
+fn on_processes(
+    job: &PricingJob,
+    backend: Backend,
+    size: usize,
+    wrap: fn(&ThreadGroup) -> Box<dyn Communicator + '_>,
+) -> Vec<quantmc::Result<PricingResult>> {
+    let members = ThreadGroup::new(size);
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = members
+            .iter()
+            .map(|member| scope.spawn(move || distributed::price(job, backend, &*wrap(member))))
+            .collect();
+        runs.into_iter().map(|run| run.join().unwrap()).collect()
+    })
+}
+
+fn plain(member: &ThreadGroup) -> Box<dyn Communicator + '_> {
+    Box::new(Forward(member))
+}
+
+/// A communicator passed through unchanged.
+struct Forward<'a>(&'a ThreadGroup);
+
+impl Communicator for Forward<'_> {
+    fn rank(&self) -> usize {
+        self.0.rank()
+    }
+    fn size(&self) -> usize {
+        self.0.size()
+    }
+    fn all_gather(&self, words: &[u64]) -> quantmc::Result<Vec<Vec<u64>>> {
+        self.0.all_gather(words)
+    }
+}
+
+/// Every number of a result that must not depend on how it was computed
+/// (`Debug` of an `f64` is its shortest round-trip form: equal text, equal
+/// bits).
+fn numbers(result: &PricingResult) -> String {
+    format!(
+        "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+        result.price,
+        result.std_error,
+        result.ci95,
+        result.paths,
+        result.greeks,
+        result.variance_reduction,
+        result.control_coefficient,
+        result.target_reached,
+        result.warnings,
+    )
+}
+
+/// `job` on 1 to 5 processes and on more processes than it has blocks: the
+/// one-process result of `backend` on every process.
+fn assert_shared_runs_agree(what: &str, job: &PricingJob, backend: Backend) {
+    let alone = numbers(&quantmc::price(job, backend).unwrap());
+    let blocks = (job.samples() / job.groups() as u64).div_ceil(BLOCK) as usize;
+    for size in [1, 2, 3, 4, 5, blocks + 2] {
+        for (rank, result) in on_processes(job, backend, size, plain)
+            .into_iter()
+            .enumerate()
+        {
+            let result = result.unwrap_or_else(|err| panic!("{what}, {size} processes: {err}"));
+            assert_eq!(numbers(&result), alone, "{what}: process {rank} of {size}");
+            assert!(
+                result.backend.contains(&format!("on {size} process")),
+                "{}",
+                result.backend
+            );
+        }
+    }
+}
+
+#[test]
+fn every_product_on_any_number_of_processes_is_the_one_process_answer() {
+    for &(kind, style, steps) in PRODUCTS {
+        // Two and a half blocks: shares that start and end inside a block.
+        let job = pricing_job(kind, style, steps, 5 * BLOCK / 2 + 6, false);
+        assert_shared_runs_agree(&format!("{kind} {style}"), &job, Backend::Simd);
+    }
+}
+
+#[test]
+fn every_method_on_any_number_of_processes_is_the_one_process_answer() {
+    for &(method, apply) in METHODS {
+        // Two blocks a replicate for the RQMC methods' four replicates, and
+        // targets whose later rounds start inside a block.
+        let job = apply(pricing_job(
+            OptionKind::Put,
+            Style::AsianArithmetic,
+            4,
+            8 * BLOCK + 8,
+            false,
+        ));
+        assert_shared_runs_agree(method, &job, Backend::Simd);
+    }
+}
+
+#[test]
+fn rayon_processes_give_the_one_process_rayon_answer() {
+    // Antithetic pairs: three blocks and one pair.
+    let job = pricing_job(OptionKind::Call, Style::European, 1, 6 * BLOCK + 2, true);
+    assert_shared_runs_agree("rayon", &job, Backend::Rayon);
+    // Auto is the rayon tier on every process.
+    let shared = on_processes(&job, Backend::Auto, 3, plain);
+    let alone = quantmc::price(&job, Backend::Rayon).unwrap();
+    assert_eq!(numbers(shared[0].as_ref().unwrap()), numbers(&alone));
+}
+
+/// A communicator whose process 2 sends a truncated message.
+struct Truncating<'a>(&'a ThreadGroup);
+
+impl Communicator for Truncating<'_> {
+    fn rank(&self) -> usize {
+        self.0.rank()
+    }
+    fn size(&self) -> usize {
+        self.0.size()
+    }
+    fn all_gather(&self, words: &[u64]) -> quantmc::Result<Vec<Vec<u64>>> {
+        let keep = if self.rank() == 2 {
+            words.len() - 1
+        } else {
+            words.len()
+        };
+        self.0.all_gather(&words[..keep])
+    }
+}
+
+#[test]
+fn a_failed_process_fails_every_process_with_its_rank() {
+    let job = pricing_job(OptionKind::Call, Style::European, 1, 4 * BLOCK, false);
+    let results = on_processes(&job, Backend::Simd, 4, |member| {
+        Box::new(Truncating(member))
+    });
+    for result in results {
+        let message = result.unwrap_err().to_string();
+        assert!(message.contains("process 2"), "{message}");
+    }
+}
+
+#[test]
+fn bad_input_and_the_gpu_are_refused_on_every_process_before_any_work() {
+    let mut job = pricing_job(OptionKind::Call, Style::European, 1, 1000, false);
+    job.market.vol = -0.2;
+    for result in on_processes(&job, Backend::Simd, 3, plain) {
+        assert!(result.unwrap_err().to_string().contains("vol"));
+    }
+    job.market.vol = 0.2;
+    for result in on_processes(&job, Backend::Gpu, 3, plain) {
+        let message = result.unwrap_err().to_string();
+        assert!(
+            message.contains("backend") && message.contains("gpu"),
+            "{message}"
+        );
+    }
+}
