@@ -822,3 +822,15 @@ fn quantmc_simd_forces_the_instruction_set_and_rejects_bad_ones() {
         .code(2)
         .stderr(predicate::str::contains("QUANTMC_SIMD").and(predicate::str::contains("avx9")));
 }
+
+/// `--executor mpi` in a build without the `mpi` feature: exit 2, naming
+/// the feature (tests/mpi.rs runs it under mpirun in a build with it).
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn the_mpi_executor_without_the_feature_exits_2_naming_it() {
+    quantmc()
+        .args(["price", "--paths", "1000", "--executor", "mpi"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--features mpi"));
+}

@@ -313,8 +313,23 @@ struct PriceArgs {
     /// lines).
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// local (this process) or mpi (under mpirun or srun: each rank prices a
+    /// share of the job's blocks on its --backend tier, the CPU's; rank 0
+    /// prints; the same result as one process, bit for bit). mpi needs a
+    /// build with `--features mpi`.
+    #[arg(long, value_enum, default_value_t = Executor::Local)]
+    executor: Executor,
     #[command(flatten)]
     run: RunArgs,
+}
+
+/// Where a pricing job runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Executor {
+    /// This process.
+    Local,
+    /// The ranks of an MPI run.
+    Mpi,
 }
 
 /// The most paths a run with a target takes unless `--max-paths` says.
@@ -415,6 +430,9 @@ pub fn run() -> Result<(), CliError> {
         Command::Price(args) => {
             let job = price_job(&args)?;
             let options = args.run.options(&env)?;
+            if args.executor == Executor::Mpi {
+                return price_on_mpi(&job, options, &args);
+            }
             // The picture's reruns are part of the watched (and cancellable)
             // work.
             let (result, runs) = watch::watched(args.run.silent(), |control| {
@@ -500,6 +518,41 @@ pub fn run() -> Result<(), CliError> {
         }
     }
     Ok(())
+}
+
+/// `price --executor mpi`: every rank runs its share; rank 0 prints.
+#[cfg(feature = "mpi")]
+fn price_on_mpi(job: &PricingJob, options: RunOptions, args: &PriceArgs) -> Result<(), CliError> {
+    use quantmc::distributed::Communicator;
+    if args.plot.is_some() {
+        return Err(quantmc::Error::from(quantmc::InputError::invalid(
+            "plot",
+            args.plot
+                .as_ref()
+                .map_or(String::new(), |p| p.display().to_string()),
+            "is not drawn by an MPI run (run the job on one process to draw it)",
+        ))
+        .into());
+    }
+    let world = quantmc::distributed::mpi::World::initialize()?;
+    let result = quantmc::distributed::price(job, options, &world)?;
+    if world.rank() == 0 {
+        warn(&result.warnings);
+        output::print_price(&result, args.run.json)?;
+    }
+    Ok(())
+}
+
+/// `price --executor mpi` in a build without MPI: a clear error.
+#[cfg(not(feature = "mpi"))]
+fn price_on_mpi(_: &PricingJob, _: RunOptions, _: &PriceArgs) -> Result<(), CliError> {
+    Err(
+        quantmc::Error::from(quantmc::BackendError::NotCompiledWith {
+            backend: "mpi",
+            feature: "mpi",
+        })
+        .into(),
+    )
 }
 
 fn price_job(args: &PriceArgs) -> Result<PricingJob, quantmc::Error> {
