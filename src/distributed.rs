@@ -211,10 +211,14 @@ fn decode(words: &[u64], groups: usize) -> std::result::Result<Vec<Vec<Figures>>
     for _ in 0..groups {
         let count = *words.get(at).ok_or_else(malformed)? as usize;
         at += 1;
-        let body = words
-            .get(at..at + count * FIGURES_WORDS)
+        // Checked: a corrupt count must be a malformed message, not an
+        // overflow.
+        let end = count
+            .checked_mul(FIGURES_WORDS)
+            .and_then(|length| length.checked_add(at))
             .ok_or_else(malformed)?;
-        at += count * FIGURES_WORDS;
+        let body = words.get(at..end).ok_or_else(malformed)?;
+        at = end;
         out.push(
             body.chunks_exact(FIGURES_WORDS)
                 .map(|w| {
@@ -336,5 +340,6 @@ mod tests {
         let words = encode(&groups);
         assert!(decode(&words[..words.len() - 1], 3).is_err());
         assert!(decode(&words, 2).is_err());
+        assert!(decode(&[u64::MAX - 1, 0, 0], 1).is_err());
     }
 }

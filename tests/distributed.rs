@@ -10,39 +10,43 @@ use quantmc::backend::BLOCK;
 use quantmc::distributed::{self, Communicator, ThreadGroup};
 use quantmc::{Backend, OptionKind, PricingJob, PricingResult, Style};
 
-/// `job` on `size` processes, each process's result in rank order.
+/// `job` on `size` processes, each process's result in rank order; process
+/// `truncating`, if any, sends every message one word short.
 fn on_processes(
     job: &PricingJob,
     backend: Backend,
     size: usize,
-    wrap: fn(&ThreadGroup) -> Box<dyn Communicator + '_>,
+    truncating: Option<usize>,
 ) -> Vec<quantmc::Result<PricingResult>> {
     let members = ThreadGroup::new(size);
     std::thread::scope(|scope| {
         let runs: Vec<_> = members
             .iter()
-            .map(|member| scope.spawn(move || distributed::price(job, backend, &*wrap(member))))
+            .map(|group| {
+                let member = Member { group, truncating };
+                scope.spawn(move || distributed::price(job, backend, &member))
+            })
             .collect();
         runs.into_iter().map(|run| run.join().unwrap()).collect()
     })
 }
 
-fn plain(member: &ThreadGroup) -> Box<dyn Communicator + '_> {
-    Box::new(Forward(member))
+/// A thread group's member whose messages can be cut short.
+struct Member<'a> {
+    group: &'a ThreadGroup,
+    truncating: Option<usize>,
 }
 
-/// A communicator passed through unchanged.
-struct Forward<'a>(&'a ThreadGroup);
-
-impl Communicator for Forward<'_> {
+impl Communicator for Member<'_> {
     fn rank(&self) -> usize {
-        self.0.rank()
+        self.group.rank()
     }
     fn size(&self) -> usize {
-        self.0.size()
+        self.group.size()
     }
     fn all_gather(&self, words: &[u64]) -> quantmc::Result<Vec<Vec<u64>>> {
-        self.0.all_gather(words)
+        let keep = words.len() - usize::from(self.truncating == Some(self.rank()));
+        self.group.all_gather(&words[..keep])
     }
 }
 
@@ -70,7 +74,7 @@ fn assert_shared_runs_agree(what: &str, job: &PricingJob, backend: Backend) {
     let alone = numbers(&quantmc::price(job, backend).unwrap());
     let blocks = (job.samples() / job.groups() as u64).div_ceil(BLOCK) as usize;
     for size in [1, 2, 3, 4, 5, blocks + 2] {
-        for (rank, result) in on_processes(job, backend, size, plain)
+        for (rank, result) in on_processes(job, backend, size, None)
             .into_iter()
             .enumerate()
         {
@@ -116,37 +120,16 @@ fn rayon_processes_give_the_one_process_rayon_answer() {
     let job = pricing_job(OptionKind::Call, Style::European, 1, 6 * BLOCK + 2, true);
     assert_shared_runs_agree("rayon", &job, Backend::Rayon);
     // Auto is the rayon tier on every process.
-    let shared = on_processes(&job, Backend::Auto, 3, plain);
+    let shared = on_processes(&job, Backend::Auto, 3, None);
     let alone = quantmc::price(&job, Backend::Rayon).unwrap();
     assert_eq!(numbers(shared[0].as_ref().unwrap()), numbers(&alone));
-}
-
-/// A communicator whose process 2 sends a truncated message.
-struct Truncating<'a>(&'a ThreadGroup);
-
-impl Communicator for Truncating<'_> {
-    fn rank(&self) -> usize {
-        self.0.rank()
-    }
-    fn size(&self) -> usize {
-        self.0.size()
-    }
-    fn all_gather(&self, words: &[u64]) -> quantmc::Result<Vec<Vec<u64>>> {
-        let keep = if self.rank() == 2 {
-            words.len() - 1
-        } else {
-            words.len()
-        };
-        self.0.all_gather(&words[..keep])
-    }
 }
 
 #[test]
 fn a_failed_process_fails_every_process_with_its_rank() {
     let job = pricing_job(OptionKind::Call, Style::European, 1, 4 * BLOCK, false);
-    let results = on_processes(&job, Backend::Simd, 4, |member| {
-        Box::new(Truncating(member))
-    });
+    // Process 2's message arrives one word short.
+    let results = on_processes(&job, Backend::Simd, 4, Some(2));
     for result in results {
         let message = result.unwrap_err().to_string();
         assert!(message.contains("process 2"), "{message}");
@@ -157,11 +140,11 @@ fn a_failed_process_fails_every_process_with_its_rank() {
 fn bad_input_and_the_gpu_are_refused_on_every_process_before_any_work() {
     let mut job = pricing_job(OptionKind::Call, Style::European, 1, 1000, false);
     job.market.vol = -0.2;
-    for result in on_processes(&job, Backend::Simd, 3, plain) {
+    for result in on_processes(&job, Backend::Simd, 3, None) {
         assert!(result.unwrap_err().to_string().contains("vol"));
     }
     job.market.vol = 0.2;
-    for result in on_processes(&job, Backend::Gpu, 3, plain) {
+    for result in on_processes(&job, Backend::Gpu, 3, None) {
         let message = result.unwrap_err().to_string();
         assert!(
             message.contains("backend") && message.contains("gpu"),
