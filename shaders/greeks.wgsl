@@ -272,16 +272,18 @@ fn finish_sensitivities(state: Sensitivities) -> GreekValues {
         return result;
     }
     let up = product_payoff_dual(state.up.log_price, state.up.running);
-    result.values = Values(
-        up.value,
-        product_control(state.up.log_price.value, state.up.running.value, state.up.log_sum),
-    );
+    result.values = Values(up.value, vec2<f32>(0.0));
+    if (CONTROL) {
+        result.values.control = product_control(state.up.log_price.value, state.up.running.value, state.up.log_sum);
+    }
     result.greeks = pathwise_estimators(up, state, 1.0, state.plus_up, state.minus_up);
     if (ANTITHETIC) {
         let down = product_payoff_dual(state.down.log_price, state.down.running);
         result.values.payoff = 0.5 * (result.values.payoff + down.value);
-        result.values.control = 0.5 * (result.values.control
-            + product_control(state.down.log_price.value, state.down.running.value, state.down.log_sum));
+        if (CONTROL) {
+            result.values.control = 0.5 * (result.values.control
+                + product_control(state.down.log_price.value, state.down.running.value, state.down.log_sum));
+        }
         let mirror = pathwise_estimators(down, state, -1.0, state.plus_down, state.minus_down);
         for (var g = 0u; g < 5u; g++) {
             result.greeks[g] = 0.5 * (result.greeks[g] + mirror[g]);

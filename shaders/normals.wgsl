@@ -18,15 +18,13 @@ fn sin_cos_turn(u: f32) -> vec2<f32> {
     let x = (u - quarter * 0.25) * TAU;
     let s = sin(x);
     let c = cos(x);
+    // Quarter q turns (sin, cos) into (sin, cos), (cos, -sin), (-sin, -cos)
+    // or (-cos, sin): a swap and two signs, selected without branches.
     let q = u32(quarter) & 3u;
-    if (q == 0u) {
-        return vec2<f32>(s, c);
-    } else if (q == 1u) {
-        return vec2<f32>(c, -s);
-    } else if (q == 2u) {
-        return vec2<f32>(-s, -c);
-    }
-    return vec2<f32>(-c, s);
+    let swap = (q & 1u) != 0u;
+    let sine = select(s, c, swap);
+    let cosine = select(c, s, swap);
+    return vec2<f32>(select(sine, -sine, (q & 2u) != 0u), select(cosine, -cosine, ((q + 1u) & 2u) != 0u));
 }
 
 // The two normals (cosine, sine) of one Philox block.

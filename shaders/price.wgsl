@@ -17,6 +17,9 @@ const SEGMENT: u32 = 32u;
 
 override PUT: bool = false;
 override ANTITHETIC: bool = false;
+// The job corrects with the product's control variate: without it the
+// control's sums are never used, so they are neither computed nor added.
+override CONTROL: bool = true;
 // Randomized QMC (src/rng/qmc.rs) instead of Philox streams: stream j of a
 // dispatch carries points 2 (base + j) and 2 (base + j) + 1 of one replicate,
 // built by the Brownian bridge in `w` (BRIDGE_CAPACITY, generated, covers the
@@ -84,13 +87,15 @@ fn advance(path: ptr<function, Path>, increment: vec2<f32>) {
 // The payoff and control of a finished path, averaged with its mirror when
 // antithetic.
 fn finish(up: Path, down: Path) -> Values {
-    var values = Values(
-        product_payoff(up.log_price, up.running),
-        product_control(up.log_price, up.running, up.log_sum),
-    );
+    var values = Values(product_payoff(up.log_price, up.running), vec2<f32>(0.0));
+    if (CONTROL) {
+        values.control = product_control(up.log_price, up.running, up.log_sum);
+    }
     if (ANTITHETIC) {
         values.payoff = 0.5 * (values.payoff + product_payoff(down.log_price, down.running));
-        values.control = 0.5 * (values.control + product_control(down.log_price, down.running, down.log_sum));
+        if (CONTROL) {
+            values.control = 0.5 * (values.control + product_control(down.log_price, down.running, down.log_sum));
+        }
     }
     return values;
 }
@@ -346,16 +351,20 @@ fn price(
             }
             segment[0] += values.payoff.x + values.payoff.y;
             segment[1] += dot(values.payoff, values.payoff);
-            segment[2] += values.control.x + values.control.y;
-            segment[3] += dot(values.control, values.control);
-            segment[4] += dot(values.payoff, values.control);
+            if (CONTROL) {
+                segment[2] += values.control.x + values.control.y;
+                segment[3] += dot(values.control, values.control);
+                segment[4] += dot(values.payoff, values.control);
+            }
             j += params.invocations;
         }
         sum = df_add(sum, segment[0]);
         squares = df_add(squares, segment[1]);
-        control_sum = df_add(control_sum, segment[2]);
-        control_squares = df_add(control_squares, segment[3]);
-        cross = df_add(cross, segment[4]);
+        if (CONTROL) {
+            control_sum = df_add(control_sum, segment[2]);
+            control_squares = df_add(control_squares, segment[3]);
+            cross = df_add(cross, segment[4]);
+        }
         if (GREEKS != 0u) {
             for (var g = 0u; g < 5u; g++) {
                 greek_sums[g] = vec4<f32>(

@@ -103,7 +103,8 @@ pub struct RunOptions {
     /// speed.
     pub threads: Option<usize>,
     /// Auto's crossovers, e.g. from `quantmc calibrate`'s file
-    /// ([`selector::load_from`]); `None` uses [`Tuning::builtin`].
+    /// ([`selector::load_from`]); `None` uses [`Tuning::builtin_for`] the
+    /// run's cores.
     pub tuning: Option<Tuning>,
     /// Let the GPU tier run on a CPU-type adapter such as lavapipe (Auto still
     /// never picks one).
@@ -187,8 +188,8 @@ pub(crate) fn resolve(options: &RunOptions, work: selector::Work) -> Result<Sele
             warnings: Vec::new(),
         });
     }
-    let tuning = options.tuning.unwrap_or_else(Tuning::builtin);
     let cores = options.threads.unwrap_or(cores);
+    let tuning = options.tuning.unwrap_or_else(|| Tuning::builtin_for(cores));
     let decision = selector::decide(work, cores, backend::gpu_class, &tuning);
     match build(decision.tier) {
         Ok(tier) => Ok(Selected {

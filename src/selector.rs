@@ -137,17 +137,30 @@ pub struct Tuning {
 }
 
 impl Tuning {
-    /// Built-in crossovers, measured with `quantmc calibrate` on the 2-core
-    /// development machine (see the README), and a pricing GPU crossover
-    /// derived from H200 measurements ([`BUILTIN_PRICING_GPU`]); no VaR GPU
-    /// crossover, since the GPU tier's VaR has not beaten many-core CPUs.
+    /// Built-in crossovers for this machine's logical cores
+    /// ([`Tuning::builtin_for`]).
     pub fn builtin() -> Self {
+        Self::builtin_for(crate::hardware::detect().logical_cores)
+    }
+
+    /// Built-in crossovers for a run on `cores` cores: for rayon, pricing
+    /// one 16,384-path chunk a core ([`BUILTIN_PRICING_RAYON_PER_CORE`]) and
+    /// a VaR crossover measured with `quantmc calibrate` on the 2-core
+    /// development machine (see the README); GPU ones that grow with the
+    /// cores the CPU would run on ([`BUILTIN_GPU_PER_CORE`]), for pricing and
+    /// VaR alike.
+    pub fn builtin_for(cores: usize) -> Self {
+        let cores = cores.max(1) as f64;
+        let gpu = BUILTIN_GPU_PER_CORE * cores;
         Self {
             pricing: Crossovers::new([
-                (Tier::Rayon, Some(BUILTIN_PRICING_RAYON)),
-                (Tier::Gpu, Some(BUILTIN_PRICING_GPU)),
+                (Tier::Rayon, Some(BUILTIN_PRICING_RAYON_PER_CORE * cores)),
+                (Tier::Gpu, Some(gpu)),
             ]),
-            risk: Crossovers::new([(Tier::Rayon, Some(BUILTIN_RISK_RAYON))]),
+            risk: Crossovers::new([
+                (Tier::Rayon, Some(BUILTIN_RISK_RAYON)),
+                (Tier::Gpu, Some(gpu)),
+            ]),
         }
     }
 
@@ -209,21 +222,31 @@ impl Calibration {
     }
 }
 
-/// Measured by `quantmc calibrate` on the development machine (2-core Zen 3):
-/// rayon first beats simd at 2^16 paths (2^14 lost: one chunk), in every run;
-/// for VaR the measured crossover moved between 8.2e4 and 1.3e6 work units
-/// (2^13 to 2^17 scenarios x 10 assets) from run to run, and the built-in
-/// value sits between them.
-const BUILTIN_PRICING_RAYON: f64 = 32_768.0;
-/// Path-steps above which a (real, non-software) GPU prices faster than the
-/// CPU even when the call pays the ~0.15 s device setup: with the slowest GPU
-/// figure measured (the earlier kernel on an H200, 1.36e10 paths/s) against
-/// the fastest CPU one (rayon on 16 Xeon cores, 3.0e9 paths/s),
-/// `0.15 + n / 1.36e10 = n / 3.0e9` gives n = 5.8e8. A slower CPU only moves
-/// the true crossover lower. Not measured on this machine (it has no GPU);
-/// `quantmc calibrate` replaces it with a measurement.
-pub const BUILTIN_PRICING_GPU: f64 = 6e8;
+/// Path-steps per core above which the rayon tier prices faster than one
+/// SIMD core: one 16,384-path chunk a core, for the threads' start-up grows
+/// with their number. Measured: on the 2-core development machine (Zen 3)
+/// `quantmc calibrate` put the crossover at 2^15 paths (2^14 lost: one
+/// chunk) in every run; on a 16-core Xeon (H200 host, 2026-11-27, whole
+/// processes) one core still won European 1e5 paths (2.9 against 3.9 ms)
+/// and lost 1e6 (9.4 against 4.6 ms).
+pub const BUILTIN_PRICING_RAYON_PER_CORE: f64 = 16_384.0;
+/// VaR's rayon crossover: measured on the development machine between 8.2e4
+/// and 1.3e6 work units (2^13 to 2^17 scenarios x 10 assets) from run to run,
+/// the built-in value between them; on the 16-core Xeon rayon won from 10^5
+/// scenarios (10^6 units) and lost 10^4, so it does not grow with the cores.
 const BUILTIN_RISK_RAYON: f64 = 327_680.0;
+/// Work units per CPU core above which a (real, non-software) GPU beats the
+/// CPU even when the call pays the GPU's start-up, for pricing (path-steps)
+/// and VaR (scenarios x assets) alike. Measured on 2026-11-27 on a lent
+/// NVIDIA H100 host (16 Xeon cores), whole processes: a GPU job costs about
+/// 0.25 s of start-up (device, pipelines) plus its work at 1.7e11 path-steps/s
+/// or 5.6e10 VaR units/s; the rayon tier does 1.2e8 path-steps/s and 7.9e7
+/// VaR units/s per core. Where the GPU's work is nearly free beside the
+/// CPU's, the crossover is the start-up times the CPU's rate: 3e7 per core
+/// for pricing, 3.2e7 for VaR (0.4 s of start-up with the VaR kernels). A
+/// CPU faster per core moves the true crossover up, a slower GPU too;
+/// `quantmc calibrate` replaces it with a measurement.
+pub const BUILTIN_GPU_PER_CORE: f64 = 3e7;
 
 /// Why a calibration file was not used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

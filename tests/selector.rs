@@ -200,30 +200,49 @@ fn crossovers_come_from_consistent_wins() {
 }
 
 #[test]
-fn built_in_crossovers_use_a_discrete_gpu_for_large_pricing_jobs_only() {
-    let cal = Calibration::builtin();
+fn built_in_crossovers_use_a_discrete_gpu_for_large_jobs_only() {
     let discrete = || Some(GpuClass::Discrete);
-    assert_eq!(
-        decide(pricing(10_000_000_000), 16, discrete, &cal).tier,
-        Tier::Gpu
-    );
-    assert_eq!(
-        decide(pricing(100_000_000), 16, discrete, &cal).tier,
-        Tier::Rayon
-    );
-    let var_work = Work {
+    let var = |scenarios: u64| Work {
         workload: Workload::Risk,
-        units: 1e10,
-        samples: 1_000_000_000,
+        units: 10.0 * scenarios as f64,
+        samples: scenarios,
         gpu_unsupported: None,
     };
-    assert_eq!(decide(var_work, 16, discrete, &cal).tier, Tier::Rayon);
+    // Measured on an H100 host with 16 cores: rayon wins European 1e8 and
+    // VaR 1e7, the GPU European 1e9 and VaR 1e8 (the README's Auto table).
+    let sixteen = Tuning::builtin_for(16);
+    let decide16 = |work| quantmc::selector::decide(work, 16, discrete, &sixteen).tier;
+    assert_eq!(decide16(pricing(1_000_000_000)), Tier::Gpu);
+    assert_eq!(decide16(pricing(100_000_000)), Tier::Rayon);
+    // There one core won European 1e5 paths and lost 1e6: threads need a
+    // chunk a core; VaR's rayon crossover does not grow (rayon won 1e5
+    // scenarios).
+    assert_eq!(decide16(pricing(100_000)), Tier::Simd);
+    assert_eq!(decide16(pricing(1_000_000)), Tier::Rayon);
+    assert_eq!(decide16(var(100_000)), Tier::Rayon);
+    assert_eq!(decide16(var(10_000)), Tier::Simd);
+    assert_eq!(decide16(var(100_000_000)), Tier::Gpu);
+    assert_eq!(decide16(var(10_000_000)), Tier::Rayon);
+    // Fewer cores, lower crossovers: on 2 the GPU takes European 1e8 and
+    // rayon 1e5.
+    let two = Tuning::builtin_for(2);
+    let decide2 = |work| quantmc::selector::decide(work, 2, discrete, &two).tier;
+    assert_eq!(decide2(pricing(100_000_000)), Tier::Gpu);
+    assert_eq!(decide2(pricing(100_000)), Tier::Rayon);
+    assert_eq!(decide2(pricing(30_000)), Tier::Simd);
+    // The crossover grows with the cores.
+    let gpu = |t: Tuning| (t.pricing.get(Tier::Gpu), t.risk.get(Tier::Gpu));
+    let (p2, r2) = gpu(two);
+    let (p16, r16) = gpu(sixteen);
+    assert_eq!(p16.unwrap(), 8.0 * p2.unwrap());
+    assert_eq!(r16.unwrap(), 8.0 * r2.unwrap());
+    // Never a software adapter.
     assert_eq!(
-        decide(
+        quantmc::selector::decide(
             pricing(10_000_000_000),
             16,
             || Some(GpuClass::Software),
-            &cal
+            &sixteen
         )
         .tier,
         Tier::Rayon

@@ -5,6 +5,7 @@ Runs, on the same GPU and the same European call (S=150, K=155, T=0.25,
 r=0.05, sigma=0.3, f32):
   * a hand-written CUDA kernel: cuRAND Philox4_32_10 + curand_normal4, sums in
     registers, one launch (compiled here with nvcc);
+  * the same by hand with quantmc's own streams (two paths a Philox block);
   * numba.cuda with xoroshiro128p normals (the seed's Numba, on the GPU);
   * JAX, jax.random.normal in batches;
   * quantmc --backend gpu and --backend rayon (a prebuilt binary), European
@@ -16,7 +17,7 @@ Vulkan loader, the Debian packages (`--vulkan-debs DIR`: libvulkan1 libglvnd0
 libegl1 libgl1 libglx0 libgles2 libopengl0). Under 5 minutes on an H100/H200.
 
 Usage: python3 benches/peers/gpu_peers.py --binary PATH [--vulkan-debs DIR]
-           [--paths 1e10] [--skip cuda,numba,jax]
+           [--lab PATH] [--paths 1e10] [--skip cuda,cuda-same-streams,numba,jax]
 """
 
 import argparse
@@ -90,6 +91,88 @@ int main(int argc, char **argv) {
 """ % dict(spot=SPOT, drift=DRIFT, diffusion=DIFFUSION, strike=STRIKE, discount=DISCOUNT)
 
 
+# The same card with quantmc's own streams, by hand in CUDA: Philox4x32-10
+# with quantmc's counter layout (block, substream, stream lo, stream hi) and
+# key (the seed), 52-bit uniforms from two words, Box-Muller from one block
+# for two paths (the cosine and the sine), the quarter-turn reduction, fast
+# device intrinsics as Vulkan uses; sums in registers, f64 per thread. What a
+# hand-written kernel makes of these streams: the floor for quantmc's tier.
+SAME_STREAMS_SOURCE = r"""
+#include <cstdio>
+#include <cstdlib>
+
+__device__ __forceinline__ uint4 philox(uint4 c, uint2 k) {
+    #pragma unroll
+    for (int r = 0; r < 10; r++) {
+        if (r > 0) { k.x += 0x9E3779B9u; k.y += 0xBB67AE85u; }
+        unsigned hi0 = __umulhi(0xD2511F53u, c.x), lo0 = 0xD2511F53u * c.x;
+        unsigned hi1 = __umulhi(0xCD9E8D57u, c.z), lo1 = 0xCD9E8D57u * c.z;
+        c = make_uint4(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
+    }
+    return c;
+}
+
+__device__ __forceinline__ float uniform01(unsigned lo, unsigned hi) {
+    float whole = (float)(hi >> 8);
+    float fraction = ((float)(((hi & 0xffu) << 20) | (lo >> 12)) + 0.5f) * 3.7252902984619140625e-9f;
+    return (whole + fraction) * 5.9604644775390625e-8f;
+}
+
+__global__ void european(unsigned long long streams, unsigned long long seed,
+                         float log_spot, float drift, float diffusion, float strike,
+                         double *sums) {
+    unsigned long long id = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x;
+    unsigned long long threads = (unsigned long long)gridDim.x * blockDim.x;
+    uint2 key = make_uint2((unsigned)seed, (unsigned)(seed >> 32));
+    float sum = 0.0f;
+    double total = 0.0;
+    int in_segment = 0;
+    for (unsigned long long s = id; s < streams; s += threads) {
+        uint4 w = philox(make_uint4(0u, 0u, (unsigned)s, (unsigned)(s >> 32)), key);
+        float radius = sqrtf(-2.0f * __logf(uniform01(w.x, w.y)));
+        float u = uniform01(w.z, w.w);
+        float quarter = rintf(u * 4.0f);
+        float x = (u - quarter * 0.25f) * 6.283185307179586f;
+        float sn = __sinf(x), cs = __cosf(x);
+        unsigned q = (unsigned)quarter & 3u;
+        float sine = (q & 1u) ? cs : sn, cosine = (q & 1u) ? sn : cs;
+        if (q & 2u) sine = -sine;
+        if ((q + 1u) & 2u) cosine = -cosine;
+        sum += fmaxf(__expf(log_spot + drift + diffusion * radius * cosine) - strike, 0.0f);
+        sum += fmaxf(__expf(log_spot + drift + diffusion * radius * sine) - strike, 0.0f);
+        if (++in_segment == 256) { total += sum; sum = 0.0f; in_segment = 0; }
+    }
+    total += sum;
+    atomicAdd(sums, total);
+}
+
+int main(int argc, char **argv) {
+    unsigned long long paths = strtoull(argv[1], 0, 10);
+    int sms = 0;
+    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0);
+    int blocks = sms * 16, threads = 256;
+    double *sums;
+    cudaMalloc(&sums, sizeof(double));
+    float log_spot = logf(%(spot)f);
+    for (int run = 0; run < 4; run++) {  /* run 0 warms up */
+        cudaMemset(sums, 0, sizeof(double));
+        cudaEvent_t start, stop;
+        cudaEventCreate(&start); cudaEventCreate(&stop);
+        cudaEventRecord(start);
+        european<<<blocks, threads>>>(paths / 2, 42, log_spot, %(drift)f, %(diffusion)f, %(strike)f, sums);
+        cudaEventRecord(stop);
+        cudaEventSynchronize(stop);
+        float ms = 0.0f;
+        cudaEventElapsedTime(&ms, start, stop);
+        double total = 0.0;
+        cudaMemcpy(&total, sums, sizeof(double), cudaMemcpyDeviceToHost);
+        if (run > 0) printf("%%.6f %%.6f\n", ms / 1000.0, %(discount)f * total / (double)(paths / 2 * 2));
+    }
+    return 0;
+}
+""" % dict(spot=SPOT, drift=DRIFT, diffusion=DIFFUSION, strike=STRIKE, discount=DISCOUNT)
+
+
 def ensure_vulkan_loader(debs):
     from gpu_throughput import ensure_vulkan_loader as unpack  # same folder
 
@@ -99,20 +182,30 @@ def ensure_vulkan_loader(debs):
         os.environ["VK_DRIVER_FILES"] = icd
 
 
-def cuda(paths):
+def nvcc_run(source_text, paths):
+    """Compiles a CUDA program here and returns its best (seconds, price)."""
     nvcc = shutil.which("nvcc")
     if not nvcc:
-        return None, "nvcc not found"
+        raise RuntimeError("nvcc not found")
     work = tempfile.mkdtemp()
     source = os.path.join(work, "european.cu")
     binary = os.path.join(work, "european")
     with open(source, "w") as f:
-        f.write(CUDA_SOURCE)
+        f.write(source_text)
     subprocess.check_call([nvcc, "-O3", "-arch=native", "-o", binary, source])
     out = subprocess.run([binary, str(paths)], capture_output=True, text=True, check=True).stdout
     runs = [tuple(map(float, line.split())) for line in out.split("\n") if line.strip()]
-    seconds, price = min(runs)
+    return min(runs)
+
+
+def cuda(paths):
+    seconds, price = nvcc_run(CUDA_SOURCE, paths)
     return paths / seconds, f"cuRAND Philox4_32_10, price {price:.5f}"
+
+
+def cuda_same_streams(paths):
+    seconds, price = nvcc_run(SAME_STREAMS_SOURCE, paths)
+    return paths / seconds, f"quantmc's streams by hand (2 paths a Philox block), price {price:.5f}"
 
 
 def numba_cuda(paths):
@@ -195,7 +288,9 @@ def main():
     parser.add_argument("--vulkan-debs")
     parser.add_argument("--paths", type=lambda t: int(float(t)), default=10**10)
     parser.add_argument("--scenarios", type=lambda t: int(float(t)), default=10**8)
-    parser.add_argument("--skip", default="", help="comma-separated: cuda,numba,jax")
+    parser.add_argument("--skip", default="", help="comma-separated: cuda,cuda-same-streams,numba,jax")
+    parser.add_argument("--lab", help="the gpu_baseline example's binary: adds the warm library call "
+                        "and the minimal WGSL kernel")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     ensure_vulkan_loader(args.vulkan_debs)
@@ -204,7 +299,8 @@ def main():
     market = ["--spot", str(SPOT), "--strike", str(STRIKE), "--maturity", str(MATURITY),
               "--rate", str(RATE), "--vol", str(VOL)]
     rows = []
-    for name, run in [("cuda", cuda), ("numba", numba_cuda), ("jax", jax_european)]:
+    for name, run in [("cuda", cuda), ("cuda-same-streams", cuda_same_streams),
+                      ("numba", numba_cuda), ("jax", jax_european)]:
         if name in skip:
             continue
         try:
@@ -220,6 +316,19 @@ def main():
                          f"{paths:.0e} paths, price {r['price']:.5f} +- {r['std_error']:.1e}"))
         except RuntimeError as err:
             rows.append((f"European, quantmc {tier}", None, f"failed: {err}"))
+    if args.lab:
+        # Warm, as the peers above are timed: the library called again in one
+        # process (the pipeline compiled, the GPU's clocks up), and the
+        # minimal WGSL kernel on the same adapter.
+        out = subprocess.run([args.lab, str(min(args.paths, 8 * 10**9))], capture_output=True, text=True)
+        for line in out.stdout.splitlines():
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if len(cells) == 5 and cells[0] in ("minimal (one word a uniform)", "quantmc gpu, warm"):
+                label = "European, minimal WGSL kernel" if cells[0].startswith("minimal") \
+                    else "European, quantmc gpu, warm (library, second call)"
+                rows.append((label, float(cells[2]), f"{float(cells[1]):.0e} paths, price {cells[4]}"))
+        if out.returncode != 0:
+            rows.append(("European, lab", None, f"failed: {out.stderr.strip()[-200:]}"))
     asian = ["--style", "asian-arithmetic", "--steps", "64"]
     for tier in ["gpu", "rayon"]:
         paths = 10**9 if tier == "gpu" else 10**7

@@ -82,11 +82,10 @@ impl Environment {
             .transpose()
     }
 
-    /// Auto's crossovers: the calibration's, else the built-in ones.
-    pub fn tuning(&self) -> Tuning {
-        self.calibration
-            .as_ref()
-            .map_or_else(Tuning::builtin, |c| c.tuning)
+    /// Auto's crossovers: the calibration's; without one the library's
+    /// built-in ones for the run's cores.
+    pub fn tuning(&self) -> Option<Tuning> {
+        self.calibration.as_ref().map(|c| c.tuning)
     }
 }
 
@@ -215,7 +214,7 @@ impl RunArgs {
         Ok(RunOptions {
             backend: self.backend,
             threads,
-            tuning: Some(env.tuning()),
+            tuning: env.tuning(),
             allow_software_gpu: env.allow_software_gpu,
             simd: env.simd()?,
         })

@@ -335,7 +335,9 @@ pub fn print_info(env: &Environment) -> anyhow::Result<()> {
         ),
     ]);
     let cores = rayon::current_num_threads();
-    let tuning = env.tuning();
+    let tuning = env
+        .tuning()
+        .unwrap_or_else(|| quantmc::Tuning::builtin_for(cores));
     let choices = [
         (Workload::Pricing, 1, 1e3, "European, 1e3 paths"),
         (Workload::Pricing, 1, 1e5, "European, 1e5 paths"),
@@ -345,6 +347,7 @@ pub fn print_info(env: &Environment) -> anyhow::Result<()> {
         (Workload::Pricing, 1, 1e9, "European, 1e9 paths"),
         (Workload::Risk, 10, 1e4, "VaR 10 assets, 1e4 scenarios"),
         (Workload::Risk, 10, 1e7, "VaR 10 assets, 1e7 scenarios"),
+        (Workload::Risk, 10, 1e9, "VaR 10 assets, 1e9 scenarios"),
     ]
     .iter()
     .map(|&(workload, per_sample, samples, label)| {

@@ -36,14 +36,24 @@ impl AdapterSummary {
     }
 }
 
-fn instance() -> wgpu::Instance {
-    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle())
+/// The process's wgpu instance and the adapters it sees, found once: Auto's
+/// probe, `quantmc info` and the context share them (on NVIDIA's driver an
+/// instance and its enumeration cost tens of milliseconds each time).
+fn candidates() -> &'static [wgpu::Adapter] {
+    static ADAPTERS: OnceLock<(wgpu::Instance, Vec<wgpu::Adapter>)> = OnceLock::new();
+    &ADAPTERS
+        .get_or_init(|| {
+            let instance =
+                wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+            let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+            (instance, adapters)
+        })
+        .1
 }
 
 /// Every adapter wgpu can see, in its order.
 pub fn adapters() -> Vec<AdapterSummary> {
-    let adapters = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()));
-    adapters
+    candidates()
         .iter()
         .map(|adapter| AdapterSummary::of(&adapter.get_info()))
         .collect()
@@ -52,8 +62,7 @@ pub fn adapters() -> Vec<AdapterSummary> {
 /// The class of the best adapter present (software last), without opening a
 /// device: what `Backend::Auto` asks before considering the GPU.
 pub fn best_adapter_class() -> Option<GpuClass> {
-    let adapters = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()));
-    adapters
+    candidates()
         .iter()
         .filter_map(|adapter| {
             let device_type = adapter.get_info().device_type;
@@ -92,10 +101,20 @@ pub(crate) struct Kernel {
 }
 
 /// The pricing pipeline of one product, call or put, plain or antithetic,
-/// for randomized QMC the bridge capacity (a power of two at least the
-/// steps; 0 for Philox streams), and the Greeks' estimator (0 for none,
-/// else `GreekSetup::device_estimator`).
-pub(crate) type PriceKey = (Style, bool, bool, u32, u32);
+/// with or without the control variate's sums, for randomized QMC the bridge
+/// capacity (a power of two at least the steps; 0 for Philox streams), and
+/// the Greeks' estimator (0 for none, else `GreekSetup::device_estimator`).
+pub(crate) type PriceKey = (Style, bool, bool, bool, u32, u32);
+
+/// The VaR module's kernels.
+pub(crate) struct VarKernels {
+    /// Scenario P&Ls (shocks) into a buffer.
+    pub scenario: Kernel,
+    /// The tail kernel storing the values inside each bracket.
+    pub tails_collect: Kernel,
+    /// The tail kernel counting them into bins.
+    pub tails_histogram: Kernel,
+}
 
 pub(crate) struct GpuContext {
     pub adapter: AdapterSummary,
@@ -110,14 +129,12 @@ pub(crate) struct GpuContext {
     /// Pricing pipelines, compiled on first use and kept.
     price: Mutex<HashMap<PriceKey, Arc<wgpu::ComputePipeline>>>,
     pub reduce: Kernel,
-    pub scenario: Kernel,
-    /// The tail kernel storing the values inside each bracket.
-    pub tails_collect: Kernel,
-    /// The tail kernel counting them into bins.
-    pub tails_histogram: Kernel,
+    /// The VaR kernels, compiled on the first VaR job (a pricing run never
+    /// pays for them).
+    var: OnceLock<Result<VarKernels, BackendError>>,
     /// The Philox test hooks, compiled only when a test asks.
     check: Mutex<HashMap<(Multiply, &'static str), Arc<Kernel>>>,
-    /// Seconds spent creating the device and the fixed pipelines.
+    /// Seconds spent creating the device and the final reduction.
     pub setup_s: f64,
     /// The last error wgpu reported outside an error scope (e.g. device loss),
     /// kept instead of wgpu's default of panicking.
@@ -153,15 +170,14 @@ impl GpuContext {
 
     async fn create() -> Result<Self, BackendError> {
         let start = Instant::now();
-        let instance = instance();
-        let candidates = instance.enumerate_adapters(wgpu::Backends::all()).await;
+        let candidates = candidates();
         if candidates.is_empty() {
             return Err(unavailable(
                 "no GPU adapter found (no Vulkan, Metal or DX12 driver is installed)",
             ));
         }
         let adapter = candidates
-            .into_iter()
+            .iter()
             .filter_map(|a| rank(a.get_info().device_type, true).map(|r| (r, a)))
             .min_by_key(|(r, _)| *r)
             .map(|(_, a)| a)
@@ -234,13 +250,6 @@ impl GpuContext {
             ],
         });
         let reduce = Self::kernel(&device, "reduce", &shader::reduce_module(), "reduce");
-        let var_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("var"),
-            source: wgpu::ShaderSource::Wgsl(shader::var_module(multiply).into()),
-        });
-        let scenario = Self::pipeline(&device, &var_module, "scenario", &[]);
-        let tails_collect = Self::pipeline(&device, &var_module, "tails", &[("HISTOGRAM", 0.0)]);
-        let tails_histogram = Self::pipeline(&device, &var_module, "tails", &[("HISTOGRAM", 1.0)]);
         if let Some(error) = scope.pop().await {
             return Err(compile_failed(&info.name, error));
         }
@@ -254,9 +263,7 @@ impl GpuContext {
             price_layout,
             price: Mutex::default(),
             reduce,
-            scenario,
-            tails_collect,
-            tails_histogram,
+            var: OnceLock::new(),
             check: Mutex::default(),
             setup_s: start.elapsed().as_secs_f64(),
             uncaptured,
@@ -303,9 +310,39 @@ impl GpuContext {
         Kernel { pipeline, layout }
     }
 
+    /// The VaR kernels, compiled the first time they are asked for (a
+    /// failure is remembered).
+    pub fn var_kernels(&self) -> Result<&VarKernels, BackendError> {
+        self.var
+            .get_or_init(|| {
+                let device = &self.device;
+                let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+                let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some("var"),
+                    source: wgpu::ShaderSource::Wgsl(shader::var_module(self.multiply).into()),
+                });
+                let kernels = VarKernels {
+                    scenario: Self::pipeline(device, &module, "scenario", &[]),
+                    tails_collect: Self::pipeline(device, &module, "tails", &[("HISTOGRAM", 0.0)]),
+                    tails_histogram: Self::pipeline(
+                        device,
+                        &module,
+                        "tails",
+                        &[("HISTOGRAM", 1.0)],
+                    ),
+                };
+                match pollster::block_on(scope.pop()) {
+                    Some(error) => Err(compile_failed(&self.adapter.name, error)),
+                    None => Ok(kernels),
+                }
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
     /// The pricing pipeline for `key`, compiled the first time it is asked
     /// for: the product's module (with its bridge capacity) with PUT,
-    /// ANTITHETIC and QMC fixed as overrides.
+    /// ANTITHETIC, CONTROL, QMC and GREEKS fixed as overrides.
     pub fn price_pipeline(
         &self,
         key: PriceKey,
@@ -314,7 +351,7 @@ impl GpuContext {
         if let Some(pipeline) = cache.get(&key) {
             return Ok(Arc::clone(pipeline));
         }
-        let (style, put, antithetic, bridge_capacity, greeks) = key;
+        let (style, put, antithetic, control, bridge_capacity, greeks) = key;
         let device = &self.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -331,6 +368,7 @@ impl GpuContext {
         let constants = [
             ("PUT", f64::from(u8::from(put))),
             ("ANTITHETIC", f64::from(u8::from(antithetic))),
+            ("CONTROL", f64::from(u8::from(control))),
             ("FIXED_STEPS", f64::from(style.fixed_steps().unwrap_or(0))),
             ("QMC", f64::from(u8::from(bridge_capacity > 0))),
             ("GREEKS", f64::from(greeks)),

@@ -494,12 +494,9 @@ impl GpuBackend {
                 ..var_params(job)
             }],
         );
+        let scenario = &context.var_kernels()?.scenario;
         let scopes = self.scopes();
-        let mut encoder = self.encode(
-            &context.scenario,
-            &[&params, &loadings, &shocks],
-            (grid_x, grid_y),
-        );
+        let mut encoder = self.encode(scenario, &[&params, &loadings, &shocks], (grid_x, grid_y));
         encoder.copy_buffer_to_buffer(&shocks, 0, &staging, 0, 4 * count);
         let bytes = self.submit_and_read(encoder, &staging, 4 * count, scopes)?;
         Ok(bytemuck::cast_slice(&bytes).to_vec())
@@ -683,10 +680,11 @@ impl GpuBackend {
         let context = self.context;
         let device = &context.device;
         let levels = brackets.len();
+        let kernels = context.var_kernels()?;
         let kernel = if histogram {
-            &context.tails_histogram
+            &kernels.tails_histogram
         } else {
-            &context.tails_collect
+            &kernels.tails_collect
         };
         let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
         let (params, loadings) = self.var_inputs(&mut pool, job);
@@ -1154,6 +1152,7 @@ impl ComputeBackend for GpuBackend {
             option.style,
             option.kind == crate::OptionKind::Put,
             job.antithetic,
+            job.control_variate,
             bridge_capacity,
             setup.as_ref().map_or(0, GreekSetup::device_estimator),
         ))?;

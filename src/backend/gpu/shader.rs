@@ -454,6 +454,9 @@ mod spirv {
             {
                 let mut constants = naga::back::PipelineConstants::default();
                 constants.insert("QMC".to_string(), f64::from(u8::from(qmc)));
+                // Without the control's sums on the Philox walks, with them
+                // on the QMC ones.
+                constants.insert("CONTROL".to_string(), f64::from(u8::from(qmc)));
                 constants.insert("GREEKS".to_string(), f64::from(greeks));
                 let (module, info) = naga::back::pipeline_constants::process_overrides(
                     &module,
