@@ -357,10 +357,7 @@ fn main() {
     // and compiles the pipeline; a second pipeline (a put) compiles alone;
     // the first large job meets its buffers for the first time.
     let wall = Instant::now();
-    let tiny = quantmc::PricingJob {
-        paths: 1000,
-        ..job
-    };
+    let tiny = quantmc::PricingJob { paths: 1000, ..job };
     let first = quantmc::price(&tiny, options).expect("gpu tier");
     println!(
         "fresh process: first call {:.4} s wall ({}; elapsed {:.4} s: compile + run)",
@@ -589,10 +586,7 @@ fn greeks_cost(european: &quantmc::PricingJob, options: quantmc::RunOptions, pat
     println!("|---|---:|---:|---:|---:|");
     for (name, job) in products {
         let best = |greeks| {
-            let job = quantmc::PricingJob {
-                greeks,
-                ..job
-            };
+            let job = quantmc::PricingJob { greeks, ..job };
             quantmc::price(&job, options).expect("gpu tier");
             (0..3)
                 .map(|_| quantmc::price(&job, options).expect("gpu tier").elapsed_s)

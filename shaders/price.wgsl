@@ -110,7 +110,7 @@ fn mc_values(stream: vec2<u32>) -> Values {
     var up = start_path();
     var down = up;
     for (var step = 0u; step < steps(); step++) {
-        let shock = params.diffusion * normal_pair(stream_block(step, SUBSTREAM_NORMALS, stream, params.key));
+        let shock = params.diffusion * normal_pair(keyed_block(step, SUBSTREAM_NORMALS, stream));
         advance(&up, params.drift + shock);
         if (ANTITHETIC) {
             advance(&down, params.drift - shock);
@@ -254,13 +254,13 @@ fn greek_values_mc(stream: vec2<u32>) -> GreekValues {
     if (GREEKS != GREEKS_FD) {
         var state = start_sensitivities();
         for (var step = 0u; step < steps(); step++) {
-            state = step_sensitivities(state, normal_pair(stream_block(step, SUBSTREAM_NORMALS, stream, params.key)), step);
+            state = step_sensitivities(state, normal_pair(keyed_block(step, SUBSTREAM_NORMALS, stream)), step);
         }
         return finish_sensitivities(state);
     }
     var walk = start_walk();
     for (var step = 0u; step < steps(); step++) {
-        walk = step_walk(walk, normal_pair(stream_block(step, SUBSTREAM_NORMALS, stream, params.key)));
+        walk = step_walk(walk, normal_pair(keyed_block(step, SUBSTREAM_NORMALS, stream)));
     }
     return finish_walk(walk);
 }

@@ -15,8 +15,8 @@ fn chi_square(index: vec2<u32>) -> f32 {
     let d = params.chi_d;
     let c = params.chi_c;
     for (var attempt = 0u; attempt < CHI_SQUARE_MAX_ATTEMPTS; attempt++) {
-        let x = normal_pair(stream_block(2u * attempt, SUBSTREAM_CHI_SQUARE, index, params.key)).x;
-        let w = stream_block(2u * attempt + 1u, SUBSTREAM_CHI_SQUARE, index, params.key);
+        let x = normal_pair(keyed_block(2u * attempt, SUBSTREAM_CHI_SQUARE, index)).x;
+        let w = keyed_block(2u * attempt + 1u, SUBSTREAM_CHI_SQUARE, index);
         let u = uniform01(w.x, w.y);
         let t = 1.0 + c * x;
         if (t > 0.0) {
@@ -36,7 +36,7 @@ fn scenario_shock(index: vec2<u32>) -> f32 {
     var returns: array<f32, MAX_UNDERLYINGS>;
     let stride = params.assets + UNDERLYING_FIELDS;
     for (var j = 0u; j < params.assets; j += 2u) {
-        let z = normal_pair(stream_block(j / 2u, SUBSTREAM_NORMALS, index, params.key));
+        let z = normal_pair(keyed_block(j / 2u, SUBSTREAM_NORMALS, index));
         shock += loadings[j] * z.x;
         let second = j + 1u < params.assets;
         if (second) {

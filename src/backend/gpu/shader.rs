@@ -21,6 +21,7 @@ pub(crate) const BINS: u32 = 4096;
 const MULHILO_INT64_WGSL: &str = include_str!("../../../shaders/mulhilo_int64.wgsl");
 const MULHILO_16BIT_WGSL: &str = include_str!("../../../shaders/mulhilo_16bit.wgsl");
 const PHILOX_WGSL: &str = include_str!("../../../shaders/philox.wgsl");
+const PHILOX_KEYED_WGSL: &str = include_str!("../../../shaders/philox_keyed.wgsl");
 const NORMALS_WGSL: &str = include_str!("../../../shaders/normals.wgsl");
 const DOUBLE_F32_WGSL: &str = include_str!("../../../shaders/double_f32.wgsl");
 const PRICE_WGSL: &str = include_str!("../../../shaders/price.wgsl");
@@ -44,6 +45,27 @@ impl WgslType for f32 {
 }
 impl WgslType for [u32; 2] {
     const NAME: &'static str = "vec2<u32>";
+}
+impl WgslType for RoundKeys {
+    const NAME: &'static str = "array<vec4<u32>, 5>";
+}
+
+/// Philox's ten round keys, two a vector: round r's is the key plus r Weyl
+/// steps ([`round_keys`]).
+pub(crate) type RoundKeys = [[u32; 4]; 5];
+
+/// The round keys of `key`, for `shaders/philox_keyed.wgsl`.
+pub(crate) fn round_keys(key: [u32; 2]) -> RoundKeys {
+    let round = |r: u32| {
+        [
+            key[0].wrapping_add(r.wrapping_mul(PHILOX_W0)),
+            key[1].wrapping_add(r.wrapping_mul(PHILOX_W1)),
+        ]
+    };
+    std::array::from_fn(|pair| {
+        let (even, odd) = (round(2 * pair as u32), round(2 * pair as u32 + 1));
+        [even[0], even[1], odd[0], odd[1]]
+    })
 }
 
 /// A `#[repr(C)]` plain-data struct and its WGSL declaration from one list of
@@ -126,6 +148,8 @@ wgsl_struct! {
         scenarios: u32,
         /// Padding to 16 bytes.
         _pad2: u32,
+        /// The Philox round keys of `key`.
+        round_keys: RoundKeys,
     }
 }
 
@@ -182,6 +206,8 @@ wgsl_struct! {
         _pad1: u32,
         /// Padding.
         _pad2: u32,
+        /// The Philox round keys of `key`.
+        round_keys: RoundKeys,
     }
 }
 
@@ -274,7 +300,14 @@ pub(crate) fn price_module(multiply: Multiply, product: &str, bridge_capacity: u
     module(
         multiply,
         &[PriceParams::wgsl(), generated],
-        &[DOUBLE_F32_WGSL, product, QMC_WGSL, PRICE_WGSL, GREEKS_WGSL],
+        &[
+            PHILOX_KEYED_WGSL,
+            DOUBLE_F32_WGSL,
+            product,
+            QMC_WGSL,
+            PRICE_WGSL,
+            GREEKS_WGSL,
+        ],
     )
 }
 
@@ -318,7 +351,13 @@ pub(crate) fn var_module(multiply: Multiply) -> String {
     module(
         multiply,
         &[VarParams::wgsl(), revaluation_constants()],
-        &[DOUBLE_F32_WGSL, REVALUATION_WGSL, VAR_WGSL, VAR_TAILS_WGSL],
+        &[
+            PHILOX_KEYED_WGSL,
+            DOUBLE_F32_WGSL,
+            REVALUATION_WGSL,
+            VAR_WGSL,
+            VAR_TAILS_WGSL,
+        ],
     )
 }
 
@@ -436,6 +475,20 @@ mod spirv {
     /// Every pricing module also translates to SPIR-V (what wgpu does on
     /// Vulkan): naga's validator accepts some modules its SPIR-V writer
     /// cannot emit, and that shows only when a pipeline is created.
+    #[test]
+    fn round_keys_follow_the_key_schedule() {
+        // The CPU's Philox adds the Weyl constants to the key before each
+        // round after the first.
+        let key = [0xffff_fff0, 7];
+        let keys = round_keys(key);
+        let mut k = key;
+        for r in 0..10 {
+            let pair = keys[r / 2];
+            assert_eq!([pair[2 * (r % 2)], pair[2 * (r % 2) + 1]], k, "round {r}");
+            k = [k[0].wrapping_add(PHILOX_W0), k[1].wrapping_add(PHILOX_W1)];
+        }
+    }
+
     #[test]
     fn every_pricing_module_writes_spirv() {
         for &style in crate::products::Style::ALL {
