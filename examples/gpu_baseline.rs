@@ -1,9 +1,15 @@
-//! The floor for the GPU tier's pricing kernel on this adapter: a minimal
-//! grid-stride European-call kernel (Philox4x32-10, Box-Muller, payoff, f32
-//! sums in registers, one partial per invocation, one dispatch, one read-back)
-//! timed beside `quantmc::price` on the GPU tier, same paths, same adapter.
+//! The GPU tier's lab: a minimal grid-stride European-call kernel
+//! (Philox4x32-10, Box-Muller, payoff, f32 sums in registers, one partial
+//! per invocation, one dispatch, one read-back) timed beside
+//! `quantmc::price` on the GPU tier, same paths, same adapter. First a fresh
+//! process's phases (the first call, a second pipeline, the first large
+//! job); then the minimal kernel with switches for each of the tier's extra
+//! costs and for how Philox and its multiplies are written (DESIGN.md has a
+//! card's results); then the tier warm. `--greeks` adds the Greeks' cost on
+//! the tier: each product priced alone, with one-pass Greeks and with finite
+//! differences.
 //!
-//! `cargo run --release --example gpu_baseline -- [paths]` (set
+//! `cargo run --release --example gpu_baseline -- [paths] [--greeks]` (set
 //! `QUANTMC_ALLOW_SOFTWARE_GPU=1` to run on lavapipe).
 
 use std::time::Instant;
