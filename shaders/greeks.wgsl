@@ -254,6 +254,18 @@ fn likelihood_ratio_estimators(f: vec2<f32>, state: Sensitivities, sign: f32) ->
     );
 }
 
+// The estimators of a path and its mirror averaged (constant indices: see
+// shaders/price.wgsl).
+fn mean_of(a: array<vec2<f32>, 5>, b: array<vec2<f32>, 5>) -> array<vec2<f32>, 5> {
+    return array<vec2<f32>, 5>(
+        0.5 * (a[0] + b[0]),
+        0.5 * (a[1] + b[1]),
+        0.5 * (a[2] + b[2]),
+        0.5 * (a[3] + b[3]),
+        0.5 * (a[4] + b[4]),
+    );
+}
+
 // The payoffs, controls and raw estimators of the state's finished paths,
 // averaged with the mirrors when antithetic.
 fn finish_sensitivities(state: Sensitivities) -> GreekValues {
@@ -265,9 +277,7 @@ fn finish_sensitivities(state: Sensitivities) -> GreekValues {
         if (ANTITHETIC) {
             let down = product_payoff(state.plain_down.log_price, state.plain_down.running);
             let mirror = likelihood_ratio_estimators(down, state, -1.0);
-            for (var g = 0u; g < 5u; g++) {
-                result.greeks[g] = 0.5 * (result.greeks[g] + mirror[g]);
-            }
+            result.greeks = mean_of(result.greeks, mirror);
         }
         return result;
     }
@@ -285,9 +295,7 @@ fn finish_sensitivities(state: Sensitivities) -> GreekValues {
                 + product_control(state.down.log_price.value, state.down.running.value, state.down.log_sum));
         }
         let mirror = pathwise_estimators(down, state, -1.0, state.plus_down, state.minus_down);
-        for (var g = 0u; g < 5u; g++) {
-            result.greeks[g] = 0.5 * (result.greeks[g] + mirror[g]);
-        }
+        result.greeks = mean_of(result.greeks, mirror);
     }
     return result;
 }

@@ -288,6 +288,21 @@ fn greek_values_qmc(point: u32) -> GreekValues {
     return finish_walk(walk);
 }
 
+// The five Greeks' arrays are indexed with constants only, never in a
+// loop: NVIDIA's Vulkan compiler kept a ten-round loop as a loop (Philox,
+// shaders/philox.wgsl), and a private array indexed in a loop that stays one
+// lives in memory rather than registers.
+
+// (x + y, x^2 + y^2) of two samples' values.
+fn sum_and_square(v: vec2<f32>) -> vec2<f32> {
+    return vec2<f32>(v.x + v.y, dot(v, v));
+}
+
+// A segment's (sum, squares) added to double-f32 (sum, squares).
+fn df_add_moments(sums: vec4<f32>, segment: vec2<f32>) -> vec4<f32> {
+    return vec4<f32>(df_add(sums.xy, segment.x), df_add(sums.zw, segment.y));
+}
+
 @compute @workgroup_size(WORKGROUP)
 fn price(
     @builtin(workgroup_id) workgroup: vec3<u32>,
@@ -333,21 +348,27 @@ fn price(
             if (j == 0u && params.skip_even != 0u) {
                 values.payoff.x = 0.0;
                 values.control.x = 0.0;
-                for (var g = 0u; g < 5u; g++) {
-                    greeks[g].x = 0.0;
-                }
+                greeks[0].x = 0.0;
+                greeks[1].x = 0.0;
+                greeks[2].x = 0.0;
+                greeks[3].x = 0.0;
+                greeks[4].x = 0.0;
             }
             if (j >= params.odd_limit) {
                 values.payoff.y = 0.0;
                 values.control.y = 0.0;
-                for (var g = 0u; g < 5u; g++) {
-                    greeks[g].y = 0.0;
-                }
+                greeks[0].y = 0.0;
+                greeks[1].y = 0.0;
+                greeks[2].y = 0.0;
+                greeks[3].y = 0.0;
+                greeks[4].y = 0.0;
             }
             if (GREEKS != 0u) {
-                for (var g = 0u; g < 5u; g++) {
-                    greek_segment[g] += vec2<f32>(greeks[g].x + greeks[g].y, dot(greeks[g], greeks[g]));
-                }
+                greek_segment[0] += sum_and_square(greeks[0]);
+                greek_segment[1] += sum_and_square(greeks[1]);
+                greek_segment[2] += sum_and_square(greeks[2]);
+                greek_segment[3] += sum_and_square(greeks[3]);
+                greek_segment[4] += sum_and_square(greeks[4]);
             }
             segment[0] += values.payoff.x + values.payoff.y;
             segment[1] += dot(values.payoff, values.payoff);
@@ -366,12 +387,11 @@ fn price(
             cross = df_add(cross, segment[4]);
         }
         if (GREEKS != 0u) {
-            for (var g = 0u; g < 5u; g++) {
-                greek_sums[g] = vec4<f32>(
-                    df_add(greek_sums[g].xy, greek_segment[g].x),
-                    df_add(greek_sums[g].zw, greek_segment[g].y),
-                );
-            }
+            greek_sums[0] = df_add_moments(greek_sums[0], greek_segment[0]);
+            greek_sums[1] = df_add_moments(greek_sums[1], greek_segment[1]);
+            greek_sums[2] = df_add_moments(greek_sums[2], greek_segment[2]);
+            greek_sums[3] = df_add_moments(greek_sums[3], greek_segment[3]);
+            greek_sums[4] = df_add_moments(greek_sums[4], greek_segment[4]);
         }
     }
     let payoff = workgroup_total(lid, vec4<f32>(sum, squares));
@@ -379,9 +399,11 @@ fn price(
     let products = workgroup_total(lid, vec4<f32>(cross, 0.0, 0.0));
     var greek_totals: array<vec4<f32>, 5>;
     if (GREEKS != 0u) {
-        for (var g = 0u; g < 5u; g++) {
-            greek_totals[g] = workgroup_total(lid, greek_sums[g]);
-        }
+        greek_totals[0] = workgroup_total(lid, greek_sums[0]);
+        greek_totals[1] = workgroup_total(lid, greek_sums[1]);
+        greek_totals[2] = workgroup_total(lid, greek_sums[2]);
+        greek_totals[3] = workgroup_total(lid, greek_sums[3]);
+        greek_totals[4] = workgroup_total(lid, greek_sums[4]);
     }
     if (lid == 0u) {
         partials[params.first_partial + workgroup.x] = Partial(payoff, control, products, greek_totals);
