@@ -36,7 +36,7 @@ DIFFUSION = VOL * math.sqrt(MATURITY)
 DISCOUNT = math.exp(-RATE * MATURITY)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-CUDA_SOURCE = r"""
+CUDA_KERNEL = r"""
 #include <cstdio>
 #include <cstdlib>
 #include <curand_kernel.h>
@@ -64,31 +64,7 @@ __global__ void european(unsigned long long paths, unsigned long long seed,
     atomicAdd(sums, total);
 }
 
-int main(int argc, char **argv) {
-    unsigned long long paths = strtoull(argv[1], 0, 10);
-    int sms = 0;
-    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0);
-    int blocks = sms * 16, threads = 256;
-    double *sums;
-    cudaMalloc(&sums, sizeof(double));
-    float log_spot = logf(%(spot)f);
-    for (int run = 0; run < 4; run++) {  /* run 0 warms up */
-        cudaMemset(sums, 0, sizeof(double));
-        cudaEvent_t start, stop;
-        cudaEventCreate(&start); cudaEventCreate(&stop);
-        cudaEventRecord(start);
-        european<<<blocks, threads>>>(paths, 1234 + run, log_spot, %(drift)f, %(diffusion)f, %(strike)f, sums);
-        cudaEventRecord(stop);
-        cudaEventSynchronize(stop);
-        float ms = 0.0f;
-        cudaEventElapsedTime(&ms, start, stop);
-        double total = 0.0;
-        cudaMemcpy(&total, sums, sizeof(double), cudaMemcpyDeviceToHost);
-        if (run > 0) printf("%%.6f %%.6f\n", ms / 1000.0, %(discount)f * total / (double)(paths / 4 * 4));
-    }
-    return 0;
-}
-""" % dict(spot=SPOT, drift=DRIFT, diffusion=DIFFUSION, strike=STRIKE, discount=DISCOUNT)
+"""
 
 
 # The same card with quantmc's own streams, by hand in CUDA: Philox4x32-10
@@ -97,7 +73,7 @@ int main(int argc, char **argv) {
 # for two paths (the cosine and the sine), the quarter-turn reduction, fast
 # device intrinsics as Vulkan uses; sums in registers, f64 per thread. What a
 # hand-written kernel makes of these streams: the floor for quantmc's tier.
-SAME_STREAMS_SOURCE = r"""
+SAME_STREAMS_KERNEL = r"""
 #include <cstdio>
 #include <cstdlib>
 
@@ -146,7 +122,11 @@ __global__ void european(unsigned long long streams, unsigned long long seed,
     atomicAdd(sums, total);
 }
 
-int main(int argc, char **argv) {
+"""
+
+# The host side of both CUDA programs: the kernel on 16 blocks of 256 threads
+# an SM, run 0 a warm-up, then each run's seconds and price on a line.
+CUDA_MAIN = r"""int main(int argc, char **argv) {
     unsigned long long paths = strtoull(argv[1], 0, 10);
     int sms = 0;
     cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0);
@@ -159,18 +139,29 @@ int main(int argc, char **argv) {
         cudaEvent_t start, stop;
         cudaEventCreate(&start); cudaEventCreate(&stop);
         cudaEventRecord(start);
-        european<<<blocks, threads>>>(paths / 2, 42, log_spot, %(drift)f, %(diffusion)f, %(strike)f, sums);
+        european<<<blocks, threads>>>(%(count)s, %(seed)s, log_spot, %(drift)f, %(diffusion)f, %(strike)f, sums);
         cudaEventRecord(stop);
         cudaEventSynchronize(stop);
         float ms = 0.0f;
         cudaEventElapsedTime(&ms, start, stop);
         double total = 0.0;
         cudaMemcpy(&total, sums, sizeof(double), cudaMemcpyDeviceToHost);
-        if (run > 0) printf("%%.6f %%.6f\n", ms / 1000.0, %(discount)f * total / (double)(paths / 2 * 2));
+        if (run > 0) printf("%%.6f %%.6f\n", ms / 1000.0, %(discount)f * total / (double)(%(done)s));
     }
     return 0;
 }
-""" % dict(spot=SPOT, drift=DRIFT, diffusion=DIFFUSION, strike=STRIKE, discount=DISCOUNT)
+"""
+
+
+def cuda_program(kernel, count, seed, done):
+    """A CUDA program: `kernel` launched on `count` items with `seed`, its
+    price the discounted sum over `done` paths."""
+    return kernel + CUDA_MAIN % dict(spot=SPOT, drift=DRIFT, diffusion=DIFFUSION, strike=STRIKE,
+                                     discount=DISCOUNT, count=count, seed=seed, done=done)
+
+
+CUDA_SOURCE = cuda_program(CUDA_KERNEL, "paths", "1234 + run", "paths / 4 * 4")
+SAME_STREAMS_SOURCE = cuda_program(SAME_STREAMS_KERNEL, "paths / 2", "42", "paths / 2 * 2")
 
 
 def ensure_vulkan_loader(debs):
