@@ -12,7 +12,8 @@ fn check(@builtin(global_invocation_id) id: vec3<u32>) {
     if (id.x >= params.count) {
         return;
     }
-    let w = philox4x32_10(counters[id.x], params.key);
+    let counter = counters[id.x];
+    let w = keyed_block(counter.x, counter.y, counter.zw);
     results[2u * id.x] = w;
     results[2u * id.x + 1u] = vec4<u32>(
         bitcast<u32>(uniform01(w.x, w.y)),

@@ -884,9 +884,10 @@ impl GpuBackend {
         let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("check params"),
             contents: bytemuck::bytes_of(&CheckParams {
-                key,
                 count: count as u32,
                 one: 1.0,
+                round_keys: shader::round_keys(key),
+                ..Default::default()
             }),
             usage: wgpu::BufferUsages::UNIFORM,
         });
@@ -938,9 +939,9 @@ impl GpuBackend {
         let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("df params"),
             contents: bytemuck::bytes_of(&CheckParams {
-                key: [0, 0],
                 count: values.len() as u32,
                 one: 1.0,
+                ..Default::default()
             }),
             usage: wgpu::BufferUsages::UNIFORM,
         });

@@ -21,7 +21,6 @@ pub(crate) const BINS: u32 = 4096;
 const MULHILO_INT64_WGSL: &str = include_str!("../../../shaders/mulhilo_int64.wgsl");
 const MULHILO_16BIT_WGSL: &str = include_str!("../../../shaders/mulhilo_16bit.wgsl");
 const PHILOX_WGSL: &str = include_str!("../../../shaders/philox.wgsl");
-const PHILOX_KEYED_WGSL: &str = include_str!("../../../shaders/philox_keyed.wgsl");
 const NORMALS_WGSL: &str = include_str!("../../../shaders/normals.wgsl");
 const DOUBLE_F32_WGSL: &str = include_str!("../../../shaders/double_f32.wgsl");
 const PRICE_WGSL: &str = include_str!("../../../shaders/price.wgsl");
@@ -214,12 +213,14 @@ wgsl_struct! {
 wgsl_struct! {
     /// The Philox test hook.
     CheckParams {
-        /// The Philox key.
-        key: [u32; 2],
         /// Counters to run.
         count: u32,
         /// 1.0, opaque to the compiler (see `shaders/double_f32.wgsl`).
         one: f32,
+        /// Padding to 16 bytes.
+        _pad: [u32; 2],
+        /// The Philox round keys of the key under test.
+        round_keys: RoundKeys,
     }
 }
 
@@ -250,8 +251,6 @@ fn constants() -> String {
         ("BINS", BINS),
         ("PHILOX_M0", PHILOX_M0),
         ("PHILOX_M1", PHILOX_M1),
-        ("PHILOX_W0", PHILOX_W0),
-        ("PHILOX_W1", PHILOX_W1),
         ("SUBSTREAM_NORMALS", SUBSTREAM_NORMALS),
         ("SUBSTREAM_CHI_SQUARE", SUBSTREAM_CHI_SQUARE),
         ("CHI_SQUARE_MAX_ATTEMPTS", CHI_SQUARE_MAX_ATTEMPTS),
@@ -300,14 +299,7 @@ pub(crate) fn price_module(multiply: Multiply, product: &str, bridge_capacity: u
     module(
         multiply,
         &[PriceParams::wgsl(), generated],
-        &[
-            PHILOX_KEYED_WGSL,
-            DOUBLE_F32_WGSL,
-            product,
-            QMC_WGSL,
-            PRICE_WGSL,
-            GREEKS_WGSL,
-        ],
+        &[DOUBLE_F32_WGSL, product, QMC_WGSL, PRICE_WGSL, GREEKS_WGSL],
     )
 }
 
@@ -351,13 +343,7 @@ pub(crate) fn var_module(multiply: Multiply) -> String {
     module(
         multiply,
         &[VarParams::wgsl(), revaluation_constants()],
-        &[
-            PHILOX_KEYED_WGSL,
-            DOUBLE_F32_WGSL,
-            REVALUATION_WGSL,
-            VAR_WGSL,
-            VAR_TAILS_WGSL,
-        ],
+        &[DOUBLE_F32_WGSL, REVALUATION_WGSL, VAR_WGSL, VAR_TAILS_WGSL],
     )
 }
 
