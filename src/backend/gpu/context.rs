@@ -134,7 +134,8 @@ pub(crate) struct GpuContext {
     var: OnceLock<Result<VarKernels, BackendError>>,
     /// The Philox test hooks, compiled only when a test asks.
     check: Mutex<HashMap<(Multiply, &'static str), Arc<Kernel>>>,
-    /// Seconds spent creating the device and the final reduction.
+    /// Seconds spent creating the device and the final reduction, and
+    /// checking it (`self_check`).
     pub setup_s: f64,
     /// The last error wgpu reported outside an error scope (e.g. device loss),
     /// kept instead of wgpu's default of panicking.
@@ -153,6 +154,95 @@ fn compile_failed(adapter: &str, error: impl std::fmt::Display) -> BackendError 
         backend: "gpu",
         reason: format!("the WGSL kernels did not compile on {adapter}: {error}"),
     }
+}
+
+/// Runs the final reduction once on two known partials and reads the sum
+/// back: a device that cannot run a kernel end to end (a broken driver, a
+/// lost device) is found at setup, where Auto can still take a CPU tier,
+/// rather than in the first job. It is also the device's first submission,
+/// buffers, bind group and read-back, which a fresh process's first job
+/// would otherwise pay for (several milliseconds on NVIDIA's driver); they
+/// are counted in the setup time, as the device's own start-up.
+fn self_check(device: &wgpu::Device, queue: &wgpu::Queue, reduce: &Kernel) -> Result<(), String> {
+    use wgpu::util::DeviceExt;
+    const WORDS: usize = 32;
+    let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let mut words = [0.0f32; 3 * WORDS];
+    // Payoff (sum, squares) of 1.5 and 2.25 in each of the two partials.
+    for partial in 0..2 {
+        words[partial * WORDS] = 1.5;
+        words[partial * WORDS + 2] = 2.25;
+    }
+    let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("check reduce params"),
+        contents: bytemuck::bytes_of(&shader::ReduceParams {
+            count: 2,
+            one: 1.0,
+            ..Default::default()
+        }),
+        usage: wgpu::BufferUsages::UNIFORM,
+    });
+    let partials = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("check partials"),
+        contents: bytemuck::cast_slice(&words),
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+    });
+    let bytes = (4 * WORDS) as u64;
+    let staging = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("check staging"),
+        size: bytes,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some("check reduce"),
+        layout: &reduce.layout,
+        entries: &[
+            wgpu::BindGroupEntry {
+                binding: 0,
+                resource: params.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 1,
+                resource: partials.as_entire_binding(),
+            },
+        ],
+    });
+    let mut encoder = device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        pass.set_pipeline(&reduce.pipeline);
+        pass.set_bind_group(0, &group, &[]);
+        pass.dispatch_workgroups(1, 1, 1);
+    }
+    encoder.copy_buffer_to_buffer(&partials, 2 * bytes, &staging, 0, bytes);
+    queue.submit([encoder.finish()]);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    staging.map_async(wgpu::MapMode::Read, .., move |result| {
+        let _ = sender.send(result);
+    });
+    device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|err| format!("waiting for the device: {err}"))?;
+    if let Some(error) = pollster::block_on(scope.pop()) {
+        return Err(error.to_string());
+    }
+    receiver
+        .recv()
+        .map_err(|_| "the device dropped the read-back".to_string())?
+        .map_err(|err| format!("cannot read results back: {err}"))?;
+    let total: [f32; 4] = bytemuck::pod_read_unaligned(
+        &staging
+            .get_mapped_range(..16)
+            .map_err(|err| format!("cannot read results back: {err}"))?,
+    );
+    staging.unmap();
+    if total != [3.0, 0.0, 4.5, 0.0] {
+        return Err(format!(
+            "adding two known partials gave {total:?}, not [3.0, 0.0, 4.5, 0.0]"
+        ));
+    }
+    Ok(())
 }
 
 impl GpuContext {
@@ -253,6 +343,10 @@ impl GpuContext {
         if let Some(error) = scope.pop().await {
             return Err(compile_failed(&info.name, error));
         }
+        self_check(&device, &queue, &reduce).map_err(|reason| BackendError::Failed {
+            backend: "gpu",
+            reason: format!("{} failed its check at setup: {reason}", info.name),
+        })?;
         Ok(Self {
             adapter: AdapterSummary::of(&info),
             class: class(info.device_type),
