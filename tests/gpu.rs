@@ -6,6 +6,7 @@
 //! `--include-ignored`, where a missing adapter fails them.
 #![cfg(feature = "gpu")]
 
+use quantmc::ComputeBackend;
 use quantmc::backend::gpu::GpuBackend;
 use quantmc::rng::{philox4x32_10, seed_key, stream_counter, uniform};
 mod common;
@@ -185,6 +186,54 @@ fn every_method_agrees_with_the_scalar_tier() {
                             d.value,
                             o.value,
                             o.std_error
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn ranges_with_odd_edges_count_every_sample_once() {
+    // The kernel runs two streams (four samples) at once and masks the
+    // samples outside the range: a range may start on an odd sample (the
+    // first stream's even one is not in it) and end on an even one, and an
+    // invocation's second stream may fall past the range.
+    let Some(gpu) = gpu() else { return };
+    let scalar = quantmc::backend::build(quantmc::Tier::Scalar, None, None, false).unwrap();
+    for &(kind, style, steps) in &[
+        (OptionKind::Call, Style::European, 1),
+        (OptionKind::Put, Style::AsianArithmetic, 7),
+    ] {
+        for antithetic in [false, true] {
+            for control_variate in [false, true] {
+                let job = PricingJob {
+                    control_variate,
+                    ..pricing_job(kind, style, steps, 50_000, antithetic)
+                };
+                let valid = quantmc::pricing::ValidPricing::new(&job).unwrap();
+                for points in [0..1, 1..2, 1..4, 3..1_001, 0..6_000, 7..40_001] {
+                    let what =
+                        format!("{kind} {style} anti={antithetic} cv={control_variate} {points:?}");
+                    let device = gpu.price(valid, points.clone()).unwrap();
+                    let oracle = scalar.price(valid, points.clone()).unwrap();
+                    let (d, o) = (&device[0].moments, &oracle[0].moments);
+                    assert_eq!(d.count(), points.end - points.start, "{what}");
+                    assert_eq!(d.payoff.count, o.payoff.count, "{what}");
+                    assert!(
+                        relative(d.payoff.mean, o.payoff.mean) < 1e-4,
+                        "{what}: gpu {} scalar {}",
+                        d.payoff.mean,
+                        o.payoff.mean
+                    );
+                    if control_variate {
+                        assert!(
+                            relative(d.control.mean, o.control.mean) < 1e-4,
+                            "{what}: control gpu {} scalar {}",
+                            d.control.mean,
+                            o.control.mean
                         );
                     }
                 }
