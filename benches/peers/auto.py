@@ -5,7 +5,8 @@ Usage: python3 benches/peers/auto.py [--binary target/release/quantmc] [--repeat
 
 For European calls 10^3..10^8 paths, arithmetic Asians with 64 steps
 10^3..10^6 paths, and 10-asset VaR 10^4..10^7 scenarios, runs `--backend auto`
-and each explicit tier (best of N, quantmc's own `elapsed_s`) and prints a
+and each explicit tier in turn (best of N, 3N for jobs up to 10^8 work units,
+quantmc's own `elapsed_s`) and prints a
 Markdown table with Auto's time over the fastest tier's. `--gpu` adds the GPU
 tier (a real adapter, or lavapipe with QUANTMC_ALLOW_SOFTWARE_GPU=1) and
 larger jobs: European calls to 10^10 paths, Asians to 10^8, VaR to 10^9
@@ -23,20 +24,36 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def best(binary, repeat, args, wall=False):
-    """Best of `repeat`: quantmc's `elapsed_s`, or with `wall` the whole
-    process (a GPU run's device setup included, which `elapsed_s` leaves out)."""
-    times, selection = [], ""
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = subprocess.run([binary, *args, "--json"], capture_output=True, text=True)
-        seconds = time.perf_counter() - start
-        if out.returncode != 0:
-            sys.exit(f"{' '.join(args)} failed: {out.stderr}")
-        result = json.loads(out.stdout)
-        times.append(seconds if wall else result["elapsed_s"])
-        selection = result["selection"]
-    return min(times), selection
+def once(binary, args, wall=False):
+    """One run: quantmc's `elapsed_s`, or with `wall` the whole process (a GPU
+    run's device setup included, which `elapsed_s` leaves out), and Auto's
+    reason."""
+    start = time.perf_counter()
+    out = subprocess.run([binary, *args, "--json"], capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if out.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed: {out.stderr}")
+    result = json.loads(out.stdout)
+    return (seconds if wall else result["elapsed_s"]), result["selection"]
+
+
+def interleaved(binary, repeat, variants, wall=False):
+    """Best of `repeat` for each of `variants` (argument lists), run in turn
+    (one of each, then again), so a slow spell of the machine falls on every
+    variant alike, the order rotated each round, so that no variant always
+    follows the same one (a process right after a GPU process ran slower on
+    an H100 host); the best times and the last reason of each."""
+    best = [float("inf")] * len(variants)
+    reasons = [""] * len(variants)
+    for round_ in range(repeat):
+        for k in range(len(variants)):
+            i = (k + round_) % len(variants)
+            args = variants[i]
+            if args is None:
+                continue
+            seconds, reasons[i] = once(binary, args, wall)
+            best[i] = min(best[i], seconds)
+    return [None if args is None else t for args, t in zip(variants, best)], reasons
 
 
 def main():
@@ -65,10 +82,13 @@ def main():
     print("|---|" + "---:|" * (len(tiers) + 2) + "---|")
     worst = 0.0
     for name, work, job in jobs:
-        repeat = args.repeat if work <= 10**9 else min(args.repeat, 2)
-        times = [None if t == "simd" and work > 10**8 and args.gpu else best(args.binary, repeat, [*job, "--backend", t], args.gpu)[0]
-                 for t in tiers]
-        auto, selection = best(args.binary, repeat, [*job, "--backend", "auto"], args.gpu)
+        # Short jobs are timed more often: a whole process's time varies by
+        # milliseconds from run to run.
+        repeat = 3 * args.repeat if work <= 10**8 else args.repeat if work <= 10**9 else min(args.repeat, 2)
+        variants = [None if t == "simd" and work > 10**8 and args.gpu else [*job, "--backend", t]
+                    for t in tiers] + [[*job, "--backend", "auto"]]
+        found, reasons = interleaved(args.binary, repeat, variants, args.gpu)
+        times, auto, selection = found[:-1], found[-1], reasons[-1]
         ratio = auto / min(t for t in times if t is not None)
         worst = max(worst, ratio)
         cells = " | ".join("-" if t is None else f"{t:.6f}" for t in times)
