@@ -375,11 +375,25 @@ pub fn var_with(
     control: &Control,
 ) -> Result<VarResult> {
     let valid = job.checked()?.watched(control);
+    let selected = resolve(&options.into(), selector::Work::risk(job, valid.model()))?;
+    let tier = &*selected.tier;
+    var_from(&valid, &selected, &|| tier.risk(&valid))
+}
+
+/// The result of a VaR run on `selected`'s tier whose P&L summary comes
+/// from `estimate`: the tier's own `risk`, or several processes' streamed
+/// passes ([`distributed`]).
+pub(crate) fn var_from(
+    valid: &risk::ValidVar<'_>,
+    selected: &Selected,
+    estimate: &dyn Fn() -> Result<risk::RiskEstimate>,
+) -> Result<VarResult> {
+    let job = &**valid;
     let model = valid.model();
-    let selected = resolve(&options.into(), selector::Work::risk(job, model))?;
-    let tier = selected.tier;
+    let control = valid.control();
+    let tier = &*selected.tier;
     let start = Instant::now();
-    let estimate = tier.risk(&valid)?;
+    let estimate = estimate()?;
     control.check()?;
     let elapsed_s = start.elapsed().as_secs_f64();
     let levels: Vec<RiskLevel> = job
@@ -427,8 +441,8 @@ pub fn var_with(
         seed: job.seed,
         tier: tier.tier(),
         backend: tier.describe(),
-        selection: selected.reason,
-        warnings: selected.warnings,
+        selection: selected.reason.clone(),
+        warnings: selected.warnings.clone(),
         elapsed_s,
         mean: estimate.mean,
         std: estimate.std_dev,

@@ -1,14 +1,18 @@
-//! A pricing job shared by several processes gives the one-process answer bit
-//! for bit: threads stand in for the processes here (`ThreadGroup`), the
-//! same sharding and folding that MPI ranks run (tests/mpi.rs runs them
-//! under `mpirun`).
+//! A pricing or VaR job shared by several processes gives the one-process
+//! answer (bit for bit; ES to rounding where one process stores its P&L):
+//! threads stand in for the processes here (`ThreadGroup`), the same
+//! sharding and folding that MPI ranks run (tests/mpi.rs runs them under
+//! `mpirun`).
 
 mod common;
 
 use common::{METHODS, PRODUCTS, pricing_job};
 use quantmc::backend::BLOCK;
 use quantmc::distributed::{self, Communicator, ThreadGroup};
-use quantmc::{Backend, OptionKind, PricingJob, PricingResult, Style};
+use quantmc::{
+    Backend, Confidence, OptionKind, Portfolio, PricingJob, PricingResult, ReturnDistribution,
+    Style, VarJob, VarResult,
+};
 
 /// `job` on `size` processes, each process's result in rank order; process
 /// `truncating`, if any, sends every message one word short.
@@ -18,13 +22,24 @@ fn on_processes(
     size: usize,
     truncating: Option<usize>,
 ) -> Vec<quantmc::Result<PricingResult>> {
+    shared(size, truncating, &|member| {
+        distributed::price(job, backend, member)
+    })
+}
+
+/// `run` on each member of a group of `size`, the results in rank order.
+fn shared<T: Send>(
+    size: usize,
+    truncating: Option<usize>,
+    run: &(dyn Fn(&Member<'_>) -> T + Sync),
+) -> Vec<T> {
     let members = ThreadGroup::new(size);
     std::thread::scope(|scope| {
         let runs: Vec<_> = members
             .iter()
             .map(|group| {
                 let member = Member { group, truncating };
-                scope.spawn(move || distributed::price(job, backend, &member))
+                scope.spawn(move || run(&member))
             })
             .collect();
         runs.into_iter().map(|run| run.join().unwrap()).collect()
@@ -150,5 +165,118 @@ fn bad_input_and_the_gpu_are_refused_on_every_process_before_any_work() {
             message.contains("backend") && message.contains("gpu"),
             "{message}"
         );
+    }
+}
+
+/// The options book (ten assets, Student-t returns, options revalued), two
+/// levels.
+fn var_job(scenarios: u64) -> VarJob {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/options_book.json");
+    VarJob {
+        portfolio: Portfolio::from_file(path.as_ref()).unwrap(),
+        scenarios,
+        confidences: vec![Confidence::new(0.99), Confidence::new(0.975)],
+        horizon_days: 1.0,
+        distribution: ReturnDistribution::StudentT { dof: 5.0 },
+        seed: 11,
+    }
+}
+
+/// A VaR result's numbers, as text (equal text, equal bits).
+fn var_numbers(result: &VarResult) -> String {
+    format!(
+        "{:?} {:?} {:?} {:?}",
+        result.scenarios, result.mean, result.std, result.levels
+    )
+}
+
+#[test]
+fn var_on_any_number_of_processes_is_the_same_answer() {
+    // 300,000 scenarios: 19 chunks, shared unevenly, and among more
+    // processes than chunks (some with none).
+    let job = var_job(300_000);
+    let alone = quantmc::var(&job, Backend::Rayon).unwrap();
+    let mut first = None;
+    for size in [1, 2, 3, 4, 5, 23] {
+        let results = shared(size, None, &|member| {
+            distributed::var(&job, Backend::Rayon, member)
+        });
+        for (rank, result) in results.into_iter().enumerate() {
+            let result = result.unwrap_or_else(|err| panic!("{size} processes: {err}"));
+            assert!(
+                result.backend.contains(&format!("on {size} process")),
+                "{}",
+                result.backend
+            );
+            let numbers = var_numbers(&result);
+            // The same bits on every process and every number of them.
+            assert_eq!(
+                first.get_or_insert_with(|| numbers.clone()),
+                &numbers,
+                "process {rank} of {size}"
+            );
+            // One process stores its P&L: the same VaR, mean and spread
+            // bit for bit, ES summed in another grouping.
+            assert_eq!(result.mean.to_bits(), alone.mean.to_bits());
+            assert_eq!(result.std.to_bits(), alone.std.to_bits());
+            for (shared, single) in result.levels.iter().zip(&alone.levels) {
+                assert_eq!(shared.var.to_bits(), single.var.to_bits(), "{size}");
+                assert!(
+                    (shared.es - single.es).abs() <= 1e-12 * single.es.abs(),
+                    "{size}: ES {} against {}",
+                    shared.es,
+                    single.es
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn var_past_what_one_process_stores_is_its_answer_bit_for_bit() {
+    // One normal asset, past STORED_MAX_SCENARIOS: one process streams its
+    // P&L in the same two passes, so the shared run is its answer exactly.
+    let scenarios = quantmc::backend::STORED_MAX_SCENARIOS + 5 * (1 << 14) + 3;
+    let job = VarJob {
+        portfolio: Portfolio::from_file(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portfolio.json").as_ref(),
+        )
+        .unwrap(),
+        scenarios,
+        confidences: vec![Confidence::new(0.99)],
+        horizon_days: 1.0,
+        distribution: ReturnDistribution::Normal,
+        seed: 5,
+    };
+    let alone = var_numbers(&quantmc::var(&job, Backend::Rayon).unwrap());
+    for result in shared(3, None, &|member| {
+        distributed::var(&job, Backend::Rayon, member)
+    }) {
+        assert_eq!(var_numbers(&result.unwrap()), alone);
+    }
+}
+
+#[test]
+fn a_failed_var_process_fails_every_process_with_its_rank_and_bad_input_none() {
+    let job = var_job(100_000);
+    for result in shared(4, Some(1), &|member| {
+        distributed::var(&job, Backend::Simd, member)
+    }) {
+        let message = result.unwrap_err().to_string();
+        assert!(message.contains("process 1"), "{message}");
+    }
+    let mut bad = var_job(100_000);
+    bad.confidences = vec![Confidence::new(1.5)];
+    for result in shared(3, None, &|member| {
+        distributed::var(&bad, Backend::Simd, member)
+    }) {
+        let message = result.unwrap_err().to_string();
+        assert!(message.contains("confidence"), "{message}");
+    }
+    for result in shared(2, None, &|member| {
+        distributed::var(&job, Backend::Gpu, member)
+    }) {
+        let message = result.unwrap_err().to_string();
+        assert!(message.contains("gpu"), "{message}");
     }
 }

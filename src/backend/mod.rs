@@ -100,6 +100,27 @@ pub trait ComputeBackend: Send + Sync {
     /// Mean, standard deviation and tail measures of the simulated P&L, one tail
     /// per confidence level of `job`.
     fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate>;
+
+    /// Calls `work(chunk, values)` with the P&L of each chunk of `chunks`
+    /// (the fixed [`CHUNK`]s of scenarios, regenerated from their counters),
+    /// on any thread, and returns the results in chunk order: one process's
+    /// share of a streamed VaR pass, the rest computed elsewhere
+    /// ([`crate::distributed::var`]). A cancelled run hands `work` empty
+    /// chunks. The CPU tiers carry it; the GPU tier's P&L does not split into
+    /// these chunks and refuses.
+    fn map_pnl_chunks(
+        &self,
+        job: &ValidVar<'_>,
+        chunks: Range<u64>,
+        work: &(dyn Fn(u64, &[f64]) -> Vec<u64> + Sync),
+    ) -> Result<Vec<Vec<u64>>> {
+        let _ = (job, chunks, work);
+        Err(BackendError::Unavailable {
+            backend: self.tier().name(),
+            reason: "its P&L does not split into chunks: a distributed run needs a CPU tier on every process".to_string(),
+        }
+        .into())
+    }
 }
 
 /// Figures of one fixed chunk of a job, computed on one thread.
@@ -411,20 +432,8 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
                 n,
                 &job.tail_counts(),
                 &|chunks, work| {
-                    self.executor.map_indexed(chunks, &|chunk| {
-                        let first = chunk * CHUNK;
-                        // A cancelled run's chunks are left empty; its
-                        // figures are never returned.
-                        let count = if control.is_cancelled() {
-                            0
-                        } else {
-                            CHUNK.min(n - first)
-                        };
-                        let mut values = vec![0.0; count as usize];
-                        self.kernel.fill_pnl(model, seed, first, &mut values);
-                        control.advance(count);
-                        work(chunk, &values)
-                    })
+                    self.executor
+                        .map_indexed(chunks, &|chunk| work(chunk, &self.pnl_chunk(job, chunk)))
                 },
                 &|| control.is_cancelled(),
             );
@@ -447,6 +456,36 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
             std_dev: moments.std_dev(),
             tails,
         })
+    }
+
+    fn map_pnl_chunks(
+        &self,
+        job: &ValidVar<'_>,
+        chunks: Range<u64>,
+        work: &(dyn Fn(u64, &[f64]) -> Vec<u64> + Sync),
+    ) -> Result<Vec<Vec<u64>>> {
+        Ok(self
+            .executor
+            .map_indexed(chunks, &|chunk| work(chunk, &self.pnl_chunk(job, chunk))))
+    }
+}
+
+impl<E: Executor, K: CpuKernel> CpuTier<E, K> {
+    /// The P&L of chunk `chunk` of `job`, regenerated from its counters (empty
+    /// once the run is cancelled: its figures are never returned).
+    fn pnl_chunk(&self, job: &ValidVar<'_>, chunk: u64) -> Vec<f64> {
+        let control = job.control();
+        let first = chunk * CHUNK;
+        let count = if control.is_cancelled() {
+            0
+        } else {
+            CHUNK.min(job.scenarios - first)
+        };
+        let mut values = vec![0.0; count as usize];
+        self.kernel
+            .fill_pnl(job.model(), job.seed, first, &mut values);
+        control.advance(count);
+        values
     }
 }
 

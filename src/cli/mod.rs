@@ -372,6 +372,12 @@ struct VarArgs {
     /// lines).
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// local (this process) or mpi (under mpirun or srun: each rank
+    /// simulates a share of the scenarios' chunks on its --backend tier, the
+    /// CPU's, the tails found across ranks; rank 0 prints; the same result
+    /// on any number of ranks). mpi needs a build with `--features mpi`.
+    #[arg(long, value_enum, default_value_t = Executor::Local)]
+    executor: Executor,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -462,6 +468,9 @@ pub fn run() -> Result<(), CliError> {
                 None => None,
             };
             let options = args.run.options(&env)?;
+            if args.executor == Executor::Mpi {
+                return var_on_mpi(&job, options, &args, historical.as_ref());
+            }
             // Contributions walk every scenario again: watched too.
             let (result, contributions) = watch::watched(args.run.silent(), |control| {
                 let result = quantmc::var_with(&job, options, control)?;
@@ -523,16 +532,7 @@ pub fn run() -> Result<(), CliError> {
 #[cfg(feature = "mpi")]
 fn price_on_mpi(job: &PricingJob, options: RunOptions, args: &PriceArgs) -> Result<(), CliError> {
     use quantmc::distributed::Communicator;
-    if args.plot.is_some() {
-        return Err(quantmc::Error::from(quantmc::InputError::invalid(
-            "plot",
-            args.plot
-                .as_ref()
-                .map_or(String::new(), |p| p.display().to_string()),
-            "is not drawn by an MPI run (run the job on one process to draw it)",
-        ))
-        .into());
-    }
+    not_under_mpi("plot", args.plot.as_ref().map(|p| p.display().to_string()))?;
     let world = quantmc::distributed::mpi::World::initialize()?;
     let result = quantmc::distributed::price(job, options, &world)?;
     if world.rank() == 0 {
@@ -542,9 +542,63 @@ fn price_on_mpi(job: &PricingJob, options: RunOptions, args: &PriceArgs) -> Resu
     Ok(())
 }
 
+/// `var --executor mpi`: every rank runs its share; rank 0 prints.
+#[cfg(feature = "mpi")]
+fn var_on_mpi(
+    job: &VarJob,
+    options: RunOptions,
+    args: &VarArgs,
+    historical: Option<&quantmc::historical::HistoricalResult>,
+) -> Result<(), CliError> {
+    use quantmc::distributed::Communicator;
+    not_under_mpi("plot", args.plot.as_ref().map(|p| p.display().to_string()))?;
+    not_under_mpi(
+        "contributions",
+        args.contributions.then(|| "true".to_string()),
+    )?;
+    let world = quantmc::distributed::mpi::World::initialize()?;
+    let result = quantmc::distributed::var(job, options, &world)?;
+    if world.rank() == 0 {
+        warn(&result.warnings);
+        output::print_var(&result, historical, None, args.run.json)?;
+    }
+    Ok(())
+}
+
+/// `var --executor mpi` in a build without MPI: a clear error.
+#[cfg(not(feature = "mpi"))]
+fn var_on_mpi(
+    _: &VarJob,
+    _: RunOptions,
+    _: &VarArgs,
+    _: Option<&quantmc::historical::HistoricalResult>,
+) -> Result<(), CliError> {
+    mpi_not_compiled_in()
+}
+
+/// An option an MPI run does not carry out, refused before MPI starts.
+#[cfg(feature = "mpi")]
+fn not_under_mpi(field: &str, value: Option<String>) -> Result<(), CliError> {
+    match value {
+        Some(value) => Err(quantmc::Error::from(quantmc::InputError::invalid(
+            field,
+            value,
+            "is not carried out by an MPI run (run the job on one process for it)",
+        ))
+        .into()),
+        None => Ok(()),
+    }
+}
+
 /// `price --executor mpi` in a build without MPI: a clear error.
 #[cfg(not(feature = "mpi"))]
 fn price_on_mpi(_: &PricingJob, _: RunOptions, _: &PriceArgs) -> Result<(), CliError> {
+    mpi_not_compiled_in()
+}
+
+/// The error of `--executor mpi` in a build without MPI.
+#[cfg(not(feature = "mpi"))]
+fn mpi_not_compiled_in() -> Result<(), CliError> {
     Err(
         quantmc::Error::from(quantmc::BackendError::NotCompiledWith {
             backend: "mpi",

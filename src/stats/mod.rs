@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(not(feature = "gpu"), allow(unused_imports))]
 pub(crate) use tails::brackets;
 pub(crate) use tails::summarise_parallel;
-pub(crate) use tails::summarise_streamed;
+pub(crate) use tails::{Part, StreamPart, summarise_streamed};
 
 use crate::rng::CHUNK;
 

@@ -121,7 +121,7 @@ fn bracketed_tails(pnl: &[f64], counts: &[usize]) -> Vec<Option<TailMeasure>> {
 
 /// Per level: (count below the bracket, their sum, the values inside it, or
 /// `None` past the chunk's share of the budget).
-type Part = (u64, f64, Option<Vec<f64>>);
+pub(crate) type Part = (u64, f64, Option<Vec<f64>>);
 
 /// One chunk's [`Part`] for each bracket `(low, high, share)`, `share` being
 /// the values the chunk may hold inside per value of the chunk.
