@@ -246,7 +246,8 @@ fn ranges_with_odd_edges_count_every_sample_once() {
 #[ignore = "needs a GPU adapter"]
 fn a_job_past_one_dispatch_agrees_with_the_scalar_tier() {
     let Some(_) = gpu() else { return };
-    // 2e7 paths: more than one batch (2^24) and more than 65,535 workgroups.
+    // 2e7 paths: several dispatches on any adapter (three of 2^23 path-steps
+    // on a software one) in one submission.
     let job = pricing_job(OptionKind::Call, Style::European, 1, 20_000_000, false);
     let oracle = quantmc::price(&job, Backend::Scalar).unwrap();
     let device = quantmc::price(&job, on_gpu()).unwrap();

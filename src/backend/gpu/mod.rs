@@ -124,13 +124,20 @@ pub const DISPATCH_WORK_DISCRETE: u64 = 1 << 32;
 /// virtual, software), which may be 30x slower.
 pub const DISPATCH_WORK_OTHER: u64 = 1 << 27;
 /// Path-steps one pricing dispatch covers on a software (CPU-type) adapter
-/// such as lavapipe, ten thousand times slower than a large card (7e6
-/// path-steps/s measured on 2 cores): about 40 ms there, so a submission
-/// stays near half a second.
-pub const DISPATCH_WORK_SOFTWARE: u64 = 1 << 18;
+/// such as lavapipe, about a thousand times slower than a large card (3e8
+/// European path-steps/s on the development VM's 2 cores): about 30 ms
+/// there, so a submission stays near half a second.
+pub const DISPATCH_WORK_SOFTWARE: u64 = 1 << 23;
 /// Most invocations in one pricing dispatch: enough to fill the largest cards
 /// several times over (an H200 holds about 270,000 resident invocations).
 const MAX_INVOCATIONS: u64 = 1 << 20;
+
+/// Most invocations in one dispatch on a software adapter, whose "device" is
+/// a few CPU cores with 8-lane vectors: 64 workgroups keep them busy, and
+/// each invocation then carries hundreds of streams, so the workgroup
+/// reduction at its end is paid rarely (with an invocation a stream the tier
+/// ran 15x slower than the minimal kernel on lavapipe).
+const MAX_INVOCATIONS_SOFTWARE: u64 = 1 << 14;
 
 /// The GPU tier. Creating it opens the process's `GpuContext` (once).
 pub struct GpuBackend {
@@ -306,6 +313,14 @@ impl GpuBackend {
         self.context
             .queue
             .write_buffer(buffer, offset, bytemuck::cast_slice(values));
+    }
+
+    /// Most invocations in one dispatch on this adapter.
+    fn max_invocations(&self) -> u64 {
+        match self.context.class {
+            GpuClass::Software => MAX_INVOCATIONS_SOFTWARE,
+            _ => MAX_INVOCATIONS,
+        }
     }
 
     /// Path-steps one pricing dispatch covers on this adapter.
@@ -734,7 +749,7 @@ impl GpuBackend {
             while first < job.scenarios && dispatches.len() < TAIL_DISPATCHES {
                 let count = (job.scenarios - first).min(per_dispatch);
                 let invocations = count
-                    .min(MAX_INVOCATIONS)
+                    .min(self.max_invocations())
                     .next_multiple_of(u64::from(WORKGROUP));
                 let workgroups = (invocations / u64::from(WORKGROUP)) as u32;
                 dispatches.push((
@@ -1021,10 +1036,12 @@ struct GroupTables {
 
 /// The next submission's dispatches over samples `samples` of one group,
 /// from stream `first` (stream `s` carries samples `2 s` and `2 s + 1`):
-/// each covers a range of streams. Returns them and the stream after them.
+/// each covers a range of streams, at most `dispatch_work` path-steps on at
+/// most `max_invocations` invocations. Returns them and the stream after
+/// them.
 fn price_dispatches(
     job: &PricingJob,
-    dispatch_work: u64,
+    (dispatch_work, max_invocations): (u64, u64),
     samples: &Range<u64>,
     first: u64,
     tables: GroupTables,
@@ -1040,7 +1057,7 @@ fn price_dispatches(
         let streams = (streams_end - first).min(per_dispatch);
         let last = first + streams == streams_end;
         let invocations = streams
-            .min(MAX_INVOCATIONS)
+            .min(max_invocations)
             .next_multiple_of(u64::from(WORKGROUP));
         let workgroups = (invocations / u64::from(WORKGROUP)) as u32;
         let odd_limit = if last && samples.end % 2 == 1 {
@@ -1189,8 +1206,13 @@ impl ComputeBackend for GpuBackend {
                 let mut first = points.start / 2;
                 while first < points.end.div_ceil(2) {
                     control.check()?;
-                    let (dispatches, next) =
-                        price_dispatches(job, self.dispatch_work(), &points, first, group_tables);
+                    let (dispatches, next) = price_dispatches(
+                        job,
+                        (self.dispatch_work(), self.max_invocations()),
+                        &points,
+                        first,
+                        group_tables,
+                    );
                     let round = self.price_submission(&pipeline, &qmc, &dispatches)?;
                     control.advance((2 * next).min(points.end) - (2 * first).max(points.start));
                     for (sum, part) in sums.iter_mut().zip(round) {
