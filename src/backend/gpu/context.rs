@@ -216,33 +216,58 @@ fn self_check(device: &wgpu::Device, queue: &wgpu::Queue, reduce: &Kernel) -> Re
         pass.dispatch_workgroups(1, 1, 1);
     }
     encoder.copy_buffer_to_buffer(&partials, 2 * bytes, &staging, 0, bytes);
-    queue.submit([encoder.finish()]);
-    let (sender, receiver) = std::sync::mpsc::channel();
-    staging.map_async(wgpu::MapMode::Read, .., move |result| {
-        let _ = sender.send(result);
-    });
-    device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .map_err(|err| format!("waiting for the device: {err}"))?;
-    if let Some(error) = pollster::block_on(scope.pop()) {
-        return Err(error.to_string());
-    }
-    receiver
-        .recv()
-        .map_err(|_| "the device dropped the read-back".to_string())?
-        .map_err(|err| format!("cannot read results back: {err}"))?;
-    let total: [f32; 4] = bytemuck::pod_read_unaligned(
-        &staging
-            .get_mapped_range(..16)
-            .map_err(|err| format!("cannot read results back: {err}"))?,
-    );
-    staging.unmap();
+    let data = submit_and_read(
+        device,
+        queue,
+        encoder,
+        &staging,
+        bytes,
+        || match pollster::block_on(scope.pop()) {
+            Some(error) => Err(error.to_string()),
+            None => Ok(()),
+        },
+    )?;
+    let total: [f32; 4] = bytemuck::pod_read_unaligned(&data[..16]);
     if total != [3.0, 0.0, 4.5, 0.0] {
         return Err(format!(
             "adding two known partials gave {total:?}, not [3.0, 0.0, 4.5, 0.0]"
         ));
     }
     Ok(())
+}
+
+/// Submits `encoder` (which ends by copying `bytes` bytes into `staging`),
+/// waits for the device, runs the caller's `checks` (its error scopes), and
+/// returns those bytes; every failure is its reason.
+pub(crate) fn submit_and_read(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    encoder: wgpu::CommandEncoder,
+    staging: &wgpu::Buffer,
+    bytes: u64,
+    checks: impl FnOnce() -> Result<(), String>,
+) -> Result<Vec<u8>, String> {
+    queue.submit([encoder.finish()]);
+    let (sender, receiver) = std::sync::mpsc::channel();
+    staging.map_async(wgpu::MapMode::Read, ..bytes, move |result| {
+        // The receiver outlives this callback; a send can only fail if the
+        // caller already returned with an error.
+        let _ = sender.send(result);
+    });
+    device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|err| format!("waiting for the device: {err}"))?;
+    checks()?;
+    receiver
+        .recv()
+        .map_err(|_| "the device dropped the read-back".to_string())?
+        .map_err(|err| format!("cannot read results back: {err}"))?;
+    let data = staging
+        .get_mapped_range(..bytes)
+        .map_err(|err| format!("cannot read results back: {err}"))?
+        .to_vec();
+    staging.unmap();
+    Ok(data)
 }
 
 impl GpuContext {

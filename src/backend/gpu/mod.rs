@@ -270,36 +270,24 @@ impl GpuBackend {
         scopes: (wgpu::ErrorScopeGuard, wgpu::ErrorScopeGuard),
     ) -> Result<Vec<u8>, BackendError> {
         let (memory, validation) = scopes;
-        let device = &self.context.device;
-        self.context.queue.submit([encoder.finish()]);
-        let (sender, receiver) = std::sync::mpsc::channel();
-        staging.map_async(wgpu::MapMode::Read, ..bytes, move |result| {
-            // The receiver outlives this callback; a send can only fail if
-            // the caller already returned with an error.
-            let _ = sender.send(result);
-        });
-        device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|err| failed(format!("waiting for the device: {err}")))?;
-        if let Some(error) = pollster::block_on(validation.pop()) {
-            return Err(failed(format!("invalid dispatch: {error}")));
-        }
-        if let Some(error) = pollster::block_on(memory.pop()) {
-            return Err(failed(format!("out of device memory: {error}")));
-        }
-        if let Some(error) = self.context.take_uncaptured() {
-            return Err(failed(error));
-        }
-        receiver
-            .recv()
-            .map_err(|_| failed("the device dropped the read-back"))?
-            .map_err(|err| failed(format!("cannot read results back: {err}")))?;
-        let data = staging
-            .get_mapped_range(..bytes)
-            .map_err(|err| failed(format!("cannot read results back: {err}")))?
-            .to_vec();
-        staging.unmap();
-        Ok(data)
+        let context = self.context;
+        context::submit_and_read(
+            &context.device,
+            &context.queue,
+            encoder,
+            staging,
+            bytes,
+            || {
+                if let Some(error) = pollster::block_on(validation.pop()) {
+                    return Err(format!("invalid dispatch: {error}"));
+                }
+                if let Some(error) = pollster::block_on(memory.pop()) {
+                    return Err(format!("out of device memory: {error}"));
+                }
+                context.take_uncaptured().map_or(Ok(()), Err)
+            },
+        )
+        .map_err(failed)
     }
 
     fn scopes(&self) -> (wgpu::ErrorScopeGuard, wgpu::ErrorScopeGuard) {
