@@ -1,23 +1,28 @@
 //! One pricing job shared by several processes (MPI ranks, or the threads of
 //! a [`ThreadGroup`]), with the one-process answer bit for bit.
 //!
-//! The CPU tiers fold a job's samples in fixed [`BLOCK`]s (each block's
-//! chunks in order, then the blocks in order; [`ComputeBackend::price_blocks`]).
-//! In each round of a run ([`crate::price`]), process `r` of `n` takes a
-//! contiguous share of the round's blocks (`r * blocks / n` up to
-//! `(r + 1) * blocks / n`; none when there are more processes than blocks),
-//! computes their figures on its own CPU tier, and every process gathers
-//! every block's figures in process order ([`Communicator::all_gather`]),
-//! then folds them exactly as one process would. Every process therefore
-//! holds the same figures, takes the same decisions (a target's next round)
-//! and returns the same result; callers print it on one (rank 0). A process
-//! that fails sends its reason instead of its blocks, and every process then
-//! returns an error naming it: no process waits on one that gave up.
+//! Every tier folds a job's samples in fixed blocks
+//! ([`ComputeBackend::price_blocks`]): the CPU tiers in blocks of
+//! [`crate::backend::BLOCK`] samples (each block's chunks in order, then the
+//! blocks in order), the GPU tier in its segments of one submission each
+//! ([`ComputeBackend::block_samples`]). First the processes agree on a tier
+//! (one collective: the one asked for, or Auto's pick where every process
+//! makes the same one, else rayon everywhere). In each round of a run
+//! ([`crate::price`]), process `r` of `n` takes a contiguous share of the
+//! round's blocks (`r * blocks / n` up to `(r + 1) * blocks / n`; none when
+//! there are more processes than blocks), computes their figures on its own
+//! tier, and every process gathers every block's figures in process order
+//! ([`Communicator::all_gather`]), then folds them exactly as one process
+//! would. Every process therefore holds the same figures, takes the same
+//! decisions (a target's next round) and returns the same result; callers
+//! print it on one (rank 0). A process that fails sends its reason instead
+//! of its blocks, and every process then returns an error naming it: no
+//! process waits on one that gave up.
 //!
 //! Same numbers: the result is the one-process run's bit for bit when every
 //! process runs the same tier and instruction set (AVX-512 and AVX2 give the
-//! same bits, see [`crate::hardware::Isa`]) for any number of processes,
-//! threads per process, and any split of the work.
+//! same bits, see [`crate::hardware::Isa`]), or the same class of GPU, for
+//! any number of processes, threads per process, and any split of the work.
 
 #[cfg(feature = "mpi")]
 pub mod mpi;
@@ -25,13 +30,15 @@ pub mod mpi;
 use std::ops::Range;
 use std::sync::{Arc, Barrier, Mutex};
 
-use crate::backend::{BLOCK, Backend, ComputeBackend};
+#[cfg(test)]
+use crate::backend::BLOCK;
+use crate::backend::{Backend, ComputeBackend, Tier};
 use crate::control::{self, Control};
-use crate::error::{BackendError, InputError, Result};
+use crate::error::{BackendError, Result};
 use crate::pricing::{PricingJob, PricingResult, ValidPricing};
 use crate::risk::{RiskEstimate, ValidVar, VarJob, VarResult};
 use crate::stats::{CoMoments, Figures, GREEKS, Moments, Part, StreamPart};
-use crate::{RunOptions, selector};
+use crate::{RunOptions, Selected, selector};
 
 /// The processes of a distributed run, as the run sees them.
 pub trait Communicator {
@@ -47,10 +54,12 @@ pub trait Communicator {
 /// Prices `job` on this process's share of its blocks and returns the
 /// result of the whole job, the same on every process (see the module).
 ///
-/// `options.backend` picks each process's tier: `Auto` takes the rayon tier
-/// (all of the process's cores); the GPU is refused, since its device sums do
-/// not split into blocks. Bad input is an error on every process before any
-/// work or communication.
+/// `options` picks each process's tier, the same on every process: the
+/// backend asked for (the GPU on `options.gpus`, one GPU a process with
+/// [`crate::Gpus::Rank`]), or Auto's pick where every process makes the
+/// same one and rayon on every process where they differ. Bad input is an
+/// error on every process before any work; a tier that cannot start on one
+/// process is an error on every process, naming it.
 pub fn price(
     job: &PricingJob,
     options: impl Into<RunOptions>,
@@ -67,13 +76,13 @@ pub fn price_with(
     communicator: &dyn Communicator,
 ) -> Result<PricingResult> {
     let valid = ValidPricing::new(job)?.watched(control);
-    let options = on_cpu(options.into())?;
-    let mut selected = crate::resolve(&options, selector::Work::pricing(job))?;
+    let selected = agreed(
+        &options.into(),
+        selector::Work::pricing(job),
+        &|tier| tier.block_samples(job),
+        communicator,
+    )?;
     let tier = &*selected.tier;
-    selected.reason = format!(
-        "requested; the blocks shared by {}",
-        processes(communicator)
-    );
     let mut result = crate::price_in_rounds(valid, &selected, &|points| {
         round(tier, valid, points, communicator)
     })?;
@@ -81,21 +90,99 @@ pub fn price_with(
     Ok(result)
 }
 
-/// `options` with a CPU tier: `Auto` takes rayon, the GPU is refused.
-fn on_cpu(mut options: RunOptions) -> Result<RunOptions> {
-    options.backend = match options.backend {
-        Backend::Auto => Backend::Rayon,
-        Backend::Gpu => {
-            return Err(InputError::invalid(
-                "backend",
-                "gpu",
-                "a distributed run takes a CPU tier on every process (scalar, simd or rayon): the GPU's device sums do not split into blocks",
-            )
-            .into());
+/// This process's tier, the same tier on every process (one collective):
+/// the one `options` names, or Auto's pick where every process picks the
+/// same and rayon on every process where they differ (their hardware
+/// differs). `block` is the unit a pricing job's blocks come in, which
+/// must match too (GPUs of different classes cut a job differently). A
+/// process whose tier cannot start makes every process return its reason.
+fn agreed(
+    options: &RunOptions,
+    work: selector::Work,
+    block: &dyn Fn(&dyn ComputeBackend) -> u64,
+    communicator: &dyn Communicator,
+) -> Result<Selected> {
+    let selected = crate::resolve(options, work);
+    let words = match &selected {
+        Ok(selected) => {
+            let tier = selected.tier.tier();
+            let code = Tier::ALL.iter().position(|&t| t == tier).unwrap_or(0);
+            vec![code as u64, block(&*selected.tier)]
         }
-        cpu => cpu,
+        Err(err) => encode_failure(&err.to_string()),
     };
-    Ok(options)
+    let gathered = communicator.all_gather(&words)?;
+    if let Some((rank, words)) = gathered
+        .iter()
+        .enumerate()
+        .find(|(_, words)| words.first() == Some(&FAILED))
+    {
+        return Err(match selected {
+            Err(err) if rank == communicator.rank() => err,
+            _ => BackendError::Failed {
+                backend: "distributed",
+                reason: format!("process {rank}: {}", decode_failure(words)),
+            }
+            .into(),
+        });
+    }
+    if let Some((rank, words)) = gathered
+        .iter()
+        .enumerate()
+        .find(|(_, words)| words.len() != 2 || words[0] as usize >= Tier::ALL.len())
+    {
+        return Err(BackendError::Failed {
+            backend: "distributed",
+            reason: format!(
+                "process {rank}: a malformed message of {} words",
+                words.len()
+            ),
+        }
+        .into());
+    }
+    let mut selected = selected?;
+    let lead = &gathered[0];
+    let Some(rank) = gathered.iter().position(|words| words != lead) else {
+        let shared = format!("shared by {}", processes(communicator));
+        selected.reason = match options.backend {
+            Backend::Auto => format!("{}; {shared}", selected.reason),
+            _ => format!("requested; {shared}"),
+        };
+        return Ok(selected);
+    };
+    if options.backend == Backend::Auto {
+        let rayon = RunOptions {
+            backend: Backend::Rayon,
+            ..*options
+        };
+        let mut selected = agreed(&rayon, work, block, communicator)?;
+        selected.reason = format!(
+            "Auto picked different tiers on different processes; rayon on every one, {}",
+            selected.reason.trim_start_matches("requested; ")
+        );
+        return Ok(selected);
+    }
+    let tier = |words: &[u64]| Tier::ALL[words[0] as usize].name();
+    let other = &gathered[rank];
+    let reason = if other[0] == lead[0] {
+        format!(
+            "process {rank} cuts the job into blocks of {} samples on its {} tier, process 0 into blocks of {}: every process needs the same class of adapter, or a CPU tier",
+            other[1],
+            tier(other),
+            lead[1]
+        )
+    } else {
+        format!(
+            "process {rank} runs the {} tier, process 0 the {}: every process must run the same tier",
+            tier(other),
+            tier(lead)
+        )
+    };
+    Err(BackendError::Failed {
+        backend: "distributed",
+        reason,
+    }
+    .into())
 }
 
 /// "3 processes".
@@ -133,9 +220,12 @@ fn on_processes(backend: &str, communicator: &dyn Communicator) -> String {
 /// one-process run's bit for bit where that run streams too (past
 /// [`crate::backend::STORED_MAX_SCENARIOS`] scenarios); below, one process
 /// stores its P&L and sums the tail in another grouping: the same VaR, the
-/// same mean and spread, ES to rounding. `options.backend` as in [`price`];
-/// bad input is an error on every process before any work or communication,
-/// and a process that fails sends its reason, which every process returns.
+/// same mean and spread, ES to rounding. On GPU processes the P&L is the
+/// devices' f32 P&L read back: the same bits on any number of processes,
+/// within the GPU tier's tolerance of one process's GPU VaR (which selects
+/// its tails on the device). `options` as in [`price`]; bad input is an
+/// error on every process before any work or communication, and a process
+/// that fails sends its reason, which every process returns.
 pub fn var(
     job: &VarJob,
     options: impl Into<RunOptions>,
@@ -152,13 +242,13 @@ pub fn var_with(
     communicator: &dyn Communicator,
 ) -> Result<VarResult> {
     let valid = job.checked()?.watched(control);
-    let options = on_cpu(options.into())?;
-    let mut selected = crate::resolve(&options, selector::Work::risk(job, valid.model()))?;
+    let selected = agreed(
+        &options.into(),
+        selector::Work::risk(job, valid.model()),
+        &|_| 0,
+        communicator,
+    )?;
     let tier = &*selected.tier;
-    selected.reason = format!(
-        "requested; the scenarios' chunks shared by {}",
-        processes(communicator)
-    );
     let mut result = crate::var_from(&valid, &selected, &|| {
         streamed_risk(tier, &valid, communicator)
     })?;
@@ -348,9 +438,10 @@ fn decode_parts(words: &[u64]) -> std::result::Result<Vec<StreamPart>, String> {
     Ok(parts)
 }
 
-/// Process `rank` of `size`'s share of the blocks of `points`.
-pub fn share(points: Range<u64>, rank: usize, size: usize) -> Range<u64> {
-    let (first, last) = (points.start / BLOCK, points.end.div_ceil(BLOCK));
+/// Process `rank` of `size`'s share of the blocks of `points` (blocks of
+/// `block` samples aligned at its multiples).
+pub fn share(points: Range<u64>, rank: usize, size: usize, block: u64) -> Range<u64> {
+    let (first, last) = (points.start / block, points.end.div_ceil(block));
     let blocks = last.saturating_sub(first);
     let (rank, size) = (rank as u64, size as u64);
     let from = first + blocks * rank / size;
@@ -358,7 +449,7 @@ pub fn share(points: Range<u64>, rank: usize, size: usize) -> Range<u64> {
     if from == to {
         return points.start..points.start;
     }
-    (from * BLOCK).max(points.start)..(to * BLOCK).min(points.end)
+    (from * block).max(points.start)..(to * block).min(points.end)
 }
 
 /// One round: this process's blocks, everyone's gathered, folded in order.
@@ -369,7 +460,12 @@ fn round(
     communicator: &dyn Communicator,
 ) -> Result<Vec<Figures>> {
     let groups = valid.groups() as usize;
-    let mine = share(points, communicator.rank(), communicator.size());
+    let mine = share(
+        points,
+        communicator.rank(),
+        communicator.size(),
+        tier.block_samples(&valid),
+    );
     let blocks = if mine.is_empty() {
         Ok(vec![Vec::new(); groups])
     } else {
@@ -559,7 +655,9 @@ mod tests {
     fn shares_cover_the_blocks_once_in_order() {
         for points in [0..1, 5..BLOCK, 3..5 * BLOCK + 7, BLOCK..3 * BLOCK] {
             for size in 1..=7 {
-                let shares: Vec<_> = (0..size).map(|r| share(points.clone(), r, size)).collect();
+                let shares: Vec<_> = (0..size)
+                    .map(|r| share(points.clone(), r, size, BLOCK))
+                    .collect();
                 let mut next = points.start;
                 for s in shares.iter().filter(|s| !s.is_empty()) {
                     assert_eq!(s.start, next, "{points:?} over {size}");

@@ -86,6 +86,7 @@ pub use risk::{
     VarJob, VarResult,
 };
 pub use selector::Tuning;
+pub use tier::{GpuList, Gpus};
 
 pub use pricing::Z_95;
 
@@ -114,6 +115,9 @@ pub struct RunOptions {
     /// run is an error naming `simd`. Never changes the result beyond the
     /// last bits (see [`hardware::Isa`]), only the speed.
     pub simd: Option<hardware::Isa>,
+    /// The adapters the GPU tier runs on ([`Gpus::Best`] by default); a job
+    /// on several gives the one-device answer on identical adapters.
+    pub gpus: Gpus,
 }
 
 impl From<Backend> for RunOptions {
@@ -173,12 +177,27 @@ pub(crate) fn resolve(options: &RunOptions, work: selector::Work) -> Result<Sele
         )
         .into());
     }
+    if options.gpus != Gpus::Best
+        && let Some(tier) = options.backend.tier()
+        && tier != Tier::Gpu
+    {
+        return Err(InputError::invalid(
+            "gpus",
+            options.gpus.to_string(),
+            &format!(
+                "names GPUs, but the backend is {}: use the gpu backend (or auto)",
+                tier.name()
+            ),
+        )
+        .into());
+    }
     let build = |tier| {
         backend::build(
             tier,
             options.threads,
             options.simd,
             options.allow_software_gpu,
+            options.gpus,
         )
     };
     if let Some(tier) = options.backend.tier() {

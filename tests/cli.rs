@@ -834,3 +834,34 @@ fn the_mpi_executor_without_the_feature_exits_2_naming_it() {
         .code(2)
         .stderr(predicate::str::contains("--features mpi"));
 }
+
+/// `--gpus` that cannot name GPUs: exit 2 naming the option, before any
+/// device is opened.
+#[test]
+fn bad_gpu_lists_exit_2_naming_gpus() {
+    for (args, why) in [
+        (&["--backend", "gpu", "--gpus", "0,x"][..], "`x`"),
+        (&["--backend", "gpu", "--gpus", ""][..], "``"),
+        (&["--backend", "simd", "--gpus", "0"][..], "simd"),
+        (
+            &["--backend", "gpu", "--gpus", "local-rank"][..],
+            "--executor mpi",
+        ),
+        (
+            &[
+                "--backend",
+                "gpu",
+                "--gpus",
+                "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16",
+            ][..],
+            "at most 16",
+        ),
+    ] {
+        quantmc()
+            .args(["price", "--paths", "1000"])
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("gpus").and(predicate::str::contains(why)));
+    }
+}

@@ -10,12 +10,13 @@ use common::{METHODS, PRODUCTS, pricing_job};
 use quantmc::backend::BLOCK;
 use quantmc::distributed::{self, Communicator, ThreadGroup};
 use quantmc::{
-    Backend, Confidence, OptionKind, Portfolio, PricingJob, PricingResult, ReturnDistribution,
-    Style, VarJob, VarResult,
+    Backend, Confidence, GpuList, Gpus, OptionKind, Portfolio, PricingJob, PricingResult,
+    ReturnDistribution, RunOptions, Style, VarJob, VarResult,
 };
 
 /// `job` on `size` processes, each process's result in rank order; process
-/// `truncating`, if any, sends every message one word short.
+/// `truncating`, if any, sends every message after its first (the tier
+/// agreement) one word short.
 fn on_processes(
     job: &PricingJob,
     backend: Backend,
@@ -38,7 +39,11 @@ fn shared<T: Send>(
         let runs: Vec<_> = members
             .iter()
             .map(|group| {
-                let member = Member { group, truncating };
+                let member = Member {
+                    group,
+                    truncating,
+                    sent: Default::default(),
+                };
                 scope.spawn(move || run(&member))
             })
             .collect();
@@ -50,6 +55,7 @@ fn shared<T: Send>(
 struct Member<'a> {
     group: &'a ThreadGroup,
     truncating: Option<usize>,
+    sent: std::sync::atomic::AtomicUsize,
 }
 
 impl Communicator for Member<'_> {
@@ -60,7 +66,8 @@ impl Communicator for Member<'_> {
         self.group.size()
     }
     fn all_gather(&self, words: &[u64]) -> quantmc::Result<Vec<Vec<u64>>> {
-        let keep = words.len() - usize::from(self.truncating == Some(self.rank()));
+        let later = self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > 0;
+        let keep = words.len() - usize::from(later && self.truncating == Some(self.rank()));
         self.group.all_gather(&words[..keep])
     }
 }
@@ -134,9 +141,10 @@ fn rayon_processes_give_the_one_process_rayon_answer() {
     // Antithetic pairs: three blocks and one pair.
     let job = pricing_job(OptionKind::Call, Style::European, 1, 6 * BLOCK + 2, true);
     assert_shared_runs_agree("rayon", &job, Backend::Rayon);
-    // Auto is the rayon tier on every process.
+    // Auto picks the same tier on every process of one machine: its
+    // one-process pick.
     let shared = on_processes(&job, Backend::Auto, 3, None);
-    let alone = quantmc::price(&job, Backend::Rayon).unwrap();
+    let alone = quantmc::price(&job, Backend::Auto).unwrap();
     assert_eq!(numbers(shared[0].as_ref().unwrap()), numbers(&alone));
 }
 
@@ -152,18 +160,60 @@ fn a_failed_process_fails_every_process_with_its_rank() {
 }
 
 #[test]
-fn bad_input_and_the_gpu_are_refused_on_every_process_before_any_work() {
+fn bad_input_and_a_tier_that_cannot_start_are_refused_on_every_process_before_any_work() {
     let mut job = pricing_job(OptionKind::Call, Style::European, 1, 1000, false);
     job.market.vol = -0.2;
     for result in on_processes(&job, Backend::Simd, 3, None) {
         assert!(result.unwrap_err().to_string().contains("vol"));
     }
     job.market.vol = 0.2;
-    for result in on_processes(&job, Backend::Gpu, 3, None) {
+    // No machine has adapter 200: every process names the field.
+    let missing = RunOptions {
+        backend: Backend::Gpu,
+        gpus: Gpus::List(GpuList::new(&[200]).unwrap()),
+        ..RunOptions::default()
+    };
+    for result in shared(3, None, &|member| distributed::price(&job, missing, member)) {
         let message = result.unwrap_err().to_string();
         assert!(
-            message.contains("backend") && message.contains("gpu"),
+            message.contains("gpus") || message.contains("gpu"),
             "{message}"
+        );
+    }
+}
+
+#[test]
+fn processes_whose_auto_picks_differ_all_run_rayon() {
+    // Auto weighs the cores it may use: one thread picks a one-core tier,
+    // two threads rayon. The processes agree on rayon, two threads each.
+    let job = pricing_job(OptionKind::Call, Style::European, 1, 6 * BLOCK + 2, true);
+    let alone = quantmc::price(
+        &job,
+        RunOptions {
+            backend: Backend::Rayon,
+            threads: Some(2),
+            ..RunOptions::default()
+        },
+    )
+    .unwrap();
+    let results = shared(3, None, &|member| {
+        let threads = if member.rank() == 0 { 1 } else { 2 };
+        distributed::price(
+            &job,
+            RunOptions {
+                threads: Some(threads),
+                ..RunOptions::default()
+            },
+            member,
+        )
+    });
+    for result in results {
+        let result = result.unwrap();
+        assert_eq!(numbers(&result), numbers(&alone));
+        assert!(
+            result.selection.contains("different tiers"),
+            "{}",
+            result.selection
         );
     }
 }
@@ -272,11 +322,5 @@ fn a_failed_var_process_fails_every_process_with_its_rank_and_bad_input_none() {
     }) {
         let message = result.unwrap_err().to_string();
         assert!(message.contains("confidence"), "{message}");
-    }
-    for result in shared(2, None, &|member| {
-        distributed::var(&job, Backend::Gpu, member)
-    }) {
-        let message = result.unwrap_err().to_string();
-        assert!(message.contains("gpu"), "{message}");
     }
 }

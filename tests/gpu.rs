@@ -11,9 +11,10 @@ use quantmc::backend::gpu::GpuBackend;
 use quantmc::rng::{philox4x32_10, seed_key, stream_counter, uniform};
 mod common;
 use common::{METHODS, PRODUCTS, pricing_job};
+use quantmc::distributed::{self, ThreadGroup};
 use quantmc::{
-    Backend, Confidence, OptionKind, Portfolio, PricingJob, ReturnDistribution, RunOptions, Style,
-    VarJob,
+    Backend, Confidence, GpuList, Gpus, OptionKind, Portfolio, PricingJob, PricingResult,
+    ReturnDistribution, RunOptions, Style, VarJob,
 };
 
 /// The GPU tier; a missing adapter fails the test.
@@ -202,7 +203,9 @@ fn ranges_with_odd_edges_count_every_sample_once() {
     // first stream's even one is not in it) and end on an even one, and an
     // invocation's second stream may fall past the range.
     let Some(gpu) = gpu() else { return };
-    let scalar = quantmc::backend::build(quantmc::Tier::Scalar, None, None, false).unwrap();
+    let scalar =
+        quantmc::backend::build(quantmc::Tier::Scalar, None, None, false, Default::default())
+            .unwrap();
     for &(kind, style, steps) in &[
         (OptionKind::Call, Style::European, 1),
         (OptionKind::Put, Style::AsianArithmetic, 7),
@@ -451,5 +454,152 @@ fn a_cancelled_gpu_run_ends_with_cancelled() {
             "run {i}: {result:?}"
         );
         assert!(after < Duration::from_secs(60), "run {i}: hung");
+    }
+}
+
+/// Options that run the GPU tier on `count` devices of the best adapter
+/// (here lavapipe opened again for each further device).
+fn on_devices(count: usize) -> RunOptions {
+    let index = quantmc::backend::gpu::best_index().expect("an adapter");
+    RunOptions {
+        gpus: Gpus::List(GpuList::new(&vec![index; count]).unwrap()),
+        ..on_gpu()
+    }
+}
+
+/// Every number of a pricing result (`Debug` of an `f64` is its shortest
+/// round-trip form: equal text, equal bits).
+fn numbers(result: &PricingResult) -> String {
+    format!(
+        "{:?} {:?} {:?} {:?} {:?} {:?}",
+        result.price,
+        result.std_error,
+        result.ci95,
+        result.paths,
+        result.greeks,
+        result.variance_reduction,
+    )
+}
+
+/// A job of two and a third of the GPU tier's segments (an odd count, so
+/// the last segment ends inside a stream), with the Greeks.
+fn segments_job(gpu: &GpuBackend) -> PricingJob {
+    let mut job = pricing_job(OptionKind::Put, Style::AsianArithmetic, 64, 1, false);
+    let segment = gpu.block_samples(&job);
+    job.paths = 2 * segment + segment / 3 + 1;
+    job.greeks = Some(quantmc::pricing::GreeksMethod::Pathwise);
+    job
+}
+
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn several_devices_give_the_one_device_answer_bit_for_bit() {
+    let Some(gpu) = gpu() else { return };
+    let job = segments_job(&gpu);
+    let alone = quantmc::price(&job, on_gpu()).unwrap();
+    for count in [2, 3] {
+        let shared = quantmc::price(&job, on_devices(count)).unwrap();
+        assert_eq!(numbers(&shared), numbers(&alone), "{count} devices");
+        assert!(
+            shared.backend.contains(&format!("{count} devices")),
+            "{}",
+            shared.backend
+        );
+    }
+    // And the scalar oracle within the GPU's tolerance.
+    let scalar = quantmc::price(&job, Backend::Scalar).unwrap();
+    assert!(
+        relative(alone.price, scalar.price) < 1e-4,
+        "{} vs {}",
+        alone.price,
+        scalar.price
+    );
+    // A VaR job on two devices: the one-device figures.
+    let var = var_job(200_000);
+    let one = quantmc::var(&var, on_gpu()).unwrap();
+    let two = quantmc::var(&var, on_devices(2)).unwrap();
+    assert_eq!(format!("{:?}", one.levels), format!("{:?}", two.levels));
+    assert_eq!(one.mean.to_bits(), two.mean.to_bits());
+}
+
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn bad_gpu_lists_are_refused_naming_gpus() {
+    let Some(_) = gpu() else { return };
+    let job = pricing_job(OptionKind::Call, Style::European, 1, 1000, false);
+    let count = quantmc::backend::gpu::adapters().len();
+    let options = RunOptions {
+        gpus: Gpus::List(GpuList::new(&[count]).unwrap()),
+        ..on_gpu()
+    };
+    let message = quantmc::price(&job, options).unwrap_err().to_string();
+    assert!(
+        message.contains("gpus") && message.contains(&count.to_string()),
+        "{message}"
+    );
+    for bad in ["", "0,x", "-1", "0,,1"] {
+        assert!(Gpus::parse(bad).is_err(), "{bad}");
+    }
+    assert_eq!(Gpus::parse("all"), Ok(Gpus::All));
+}
+
+/// `run` on each process of a group of `size` (threads standing in for MPI
+/// ranks), the results in rank order.
+fn on_processes<T: Send>(size: usize, run: &(dyn Fn(&ThreadGroup) -> T + Sync)) -> Vec<T> {
+    let members = ThreadGroup::new(size);
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = members
+            .iter()
+            .map(|member| scope.spawn(move || run(member)))
+            .collect();
+        runs.into_iter().map(|run| run.join().unwrap()).collect()
+    })
+}
+
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn gpu_processes_give_the_one_process_gpu_answer() {
+    let Some(gpu) = gpu() else { return };
+    let job = segments_job(&gpu);
+    let alone = numbers(&quantmc::price(&job, on_gpu()).unwrap());
+    for size in [1, 2, 4] {
+        for result in on_processes(size, &|member| distributed::price(&job, on_gpu(), member)) {
+            let result = result.unwrap();
+            assert_eq!(numbers(&result), alone, "{size} processes");
+            assert!(result.backend.starts_with("gpu"), "{}", result.backend);
+        }
+    }
+    // VaR on GPU processes: the same bits on any number of them, within the
+    // GPU's tolerance of its own one-process VaR.
+    let var = var_job(300_000);
+    let own = quantmc::var(&var, on_gpu()).unwrap();
+    let mut first = None;
+    for size in [1, 3] {
+        for result in on_processes(size, &|member| distributed::var(&var, on_gpu(), member)) {
+            let result = result.unwrap();
+            let text = format!("{:?} {:?} {:?}", result.mean, result.std, result.levels);
+            assert_eq!(first.get_or_insert(text.clone()), &text, "{size} processes");
+            for (shared, own) in result.levels.iter().zip(&own.levels) {
+                assert!(
+                    relative(shared.var, own.var) < 1e-3,
+                    "{shared:?} vs {own:?}"
+                );
+                assert!(relative(shared.es, own.es) < 1e-3, "{shared:?} vs {own:?}");
+            }
+        }
+    }
+}
+
+/// The options book (ten assets, Student-t returns, options revalued) at
+/// two levels.
+fn var_job(scenarios: u64) -> VarJob {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/options_book.json");
+    VarJob {
+        portfolio: Portfolio::from_file(path.as_ref()).unwrap(),
+        scenarios,
+        confidences: vec![Confidence::new(0.99), Confidence::new(0.975)],
+        horizon_days: 1.0,
+        distribution: ReturnDistribution::StudentT { dof: 5.0 },
+        seed: 11,
     }
 }

@@ -114,7 +114,8 @@ fn bad_input_exits_2_on_every_rank_without_hanging() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("vol"), "{stderr}");
-    let output = mpirun(2, &["price", "--backend", "gpu"]);
+    // No machine has adapter 99 (and a build without the GPU has none).
+    let output = mpirun(2, &["price", "--backend", "gpu", "--gpus", "99"]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("gpu"));
 }
@@ -167,4 +168,60 @@ fn var_ranks_print_the_same_result_once_on_any_number_of_ranks() {
     let output = mpirun(2, &["var", "--portfolio", book, "--contributions"]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("contributions"));
+}
+
+/// GPU ranks, each on the GPU of its rank on the node (`--gpus local-rank`;
+/// here every rank on lavapipe, `QUANTMC_ALLOW_SOFTWARE_GPU=1`): rank 0
+/// prints the one-process GPU price bit for bit, and the same VaR on any
+/// number of ranks.
+#[cfg(feature = "gpu")]
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn gpu_ranks_print_the_one_process_gpu_result() {
+    // Two and a third of lavapipe's segments of 2^27 path-steps.
+    let price = [
+        "price",
+        "--style",
+        "asian-arithmetic",
+        "--steps",
+        "64",
+        "--paths",
+        "4893355",
+        "--greeks",
+        "--backend",
+        "gpu",
+        "--json",
+    ];
+    let mut alone = Command::new(QUANTMC);
+    alone.args(price);
+    let expected = numbers(&run(alone));
+    for ranks in 1..=3 {
+        let args: Vec<&str> = price
+            .iter()
+            .copied()
+            .chain(["--gpus", "local-rank"])
+            .collect();
+        assert_eq!(numbers(&mpirun(ranks, &args)), expected, "{ranks} ranks");
+    }
+    let book = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/options_book.json");
+    let var = [
+        "var",
+        "--portfolio",
+        book,
+        "--scenarios",
+        "200000",
+        "--backend",
+        "gpu",
+        "--gpus",
+        "local-rank",
+        "--json",
+    ];
+    let one_rank = numbers(&mpirun(1, &var));
+    assert_eq!(numbers(&mpirun(3, &var)), one_rank);
+    // Outside MPI, local-rank has no rank to go by.
+    let mut outside = Command::new(QUANTMC);
+    outside.args(&var[..var.len() - 1]);
+    let output = run(outside);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("gpus"));
 }

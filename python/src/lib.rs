@@ -20,8 +20,8 @@ use quantmc::hardware::Isa;
 use quantmc::market::{Barrier, BarrierKind, Monitoring};
 use quantmc::pricing::{GreeksMethod, Precision, Sampler, Target};
 use quantmc::{
-    Asset, Backend, Confidence, Control, Market, OptionKind, OptionSpec, Portfolio, PricingJob,
-    ReturnDistribution, RunOptions, Style, VarJob,
+    Asset, Backend, Confidence, Control, Gpus, Market, OptionKind, OptionSpec, Portfolio,
+    PricingJob, ReturnDistribution, RunOptions, Style, VarJob,
 };
 
 /// The most paths a run with a target may take unless told (the CLI's).
@@ -305,17 +305,26 @@ fn simd_from_environment() -> PyResult<Option<Isa>> {
     }
 }
 
+/// `gpus` as the CLI's `--gpus` takes it: `"all"` or indices such as
+/// `"0,2"`; `None` for the best GPU.
 fn run_options(
     backend: &str,
     threads: Option<usize>,
     allow_software_gpu: bool,
+    gpus: Option<&str>,
 ) -> PyResult<RunOptions> {
+    let gpus = match gpus {
+        None => Gpus::Best,
+        Some(text) => Gpus::parse(text)
+            .map_err(|reason| PyValueError::new_err(format!("gpus = {text:?}: {reason}")))?,
+    };
     Ok(RunOptions {
         backend: choice::<Backend>(backend)?,
         threads,
         tuning: None,
         allow_software_gpu,
         simd: simd_from_environment()?,
+        gpus,
     })
 }
 
@@ -328,7 +337,7 @@ fn run_options(
     barrier=None, barrier_kind=None, rebate=0.0, monitoring="discrete",
     greeks=false, greeks_method="pathwise", control_variate=false, sampler="mc",
     replicates=16, target_se=None, target_rel_se=None, max_paths=None,
-    backend="auto", threads=None, allow_software_gpu=false,
+    backend="auto", threads=None, allow_software_gpu=false, gpus=None,
 ))]
 #[allow(clippy::too_many_arguments)]
 fn price(
@@ -360,6 +369,7 @@ fn price(
     backend: &str,
     threads: Option<usize>,
     allow_software_gpu: bool,
+    gpus: Option<&str>,
 ) -> PyResult<PriceResult> {
     let barrier = match (barrier, barrier_kind) {
         (Some(level), Some(kind)) => Some(Barrier {
@@ -416,7 +426,7 @@ fn price(
             None
         },
     };
-    let options = run_options(backend, threads, allow_software_gpu)?;
+    let options = run_options(backend, threads, allow_software_gpu, gpus)?;
     let inner = run_released(py, |control| quantmc::price_with(&job, options, control))?;
     Ok(PriceResult { inner })
 }
@@ -502,7 +512,7 @@ fn portfolio_of(
     portfolio=None, *, scenarios=1_000_000, confidence=vec![0.95, 0.99], horizon_days=1.0,
     dist="normal", dof=None, seed=42, backend="auto", threads=None, return_pnl=false,
     contributions=false, weights=None, mu=None, sigma=None, corr=None, value=1_000_000.0,
-    names=None, historical=None, filtered_ewma=None, allow_software_gpu=false,
+    names=None, historical=None, filtered_ewma=None, allow_software_gpu=false, gpus=None,
 ))]
 #[allow(clippy::too_many_arguments)]
 fn var(
@@ -527,6 +537,7 @@ fn var(
     historical: Option<std::path::PathBuf>,
     filtered_ewma: Option<f64>,
     allow_software_gpu: bool,
+    gpus: Option<&str>,
 ) -> PyResult<VarResult> {
     let portfolio = portfolio_of(py, portfolio, weights, mu, sigma, corr, value, names)?;
     if filtered_ewma.is_some() && historical.is_none() {
@@ -556,7 +567,7 @@ fn var(
         distribution,
         seed,
     };
-    let options = run_options(backend, threads, allow_software_gpu)?;
+    let options = run_options(backend, threads, allow_software_gpu, gpus)?;
     // The price file is read and checked before any simulation.
     let historical = match historical {
         Some(path) => {

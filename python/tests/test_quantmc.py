@@ -126,6 +126,9 @@ def test_an_options_book_reports_its_shortcuts_and_contributions():
         (lambda: quantmc.var(weights=np.ones(2), mu=np.zeros(2), sigma=np.ones(2) * 0.01,
                              corr=np.array([[1.0, 2.0], [2.0, 1.0]])), "correlation"),
         (lambda: quantmc.var(str(EXAMPLES / "portfolio.json"), dist="normal", dof=4.0), "dof"),
+        (lambda: quantmc.price(backend="gpu", gpus="0,x", paths=1000), "gpus"),
+        (lambda: quantmc.var(str(EXAMPLES / "portfolio.json"), backend="simd", gpus="0"),
+         "gpus"),
     ],
 )
 def test_bad_input_raises_value_error_naming_the_field(call, field):

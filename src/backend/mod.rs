@@ -59,7 +59,7 @@ pub(crate) use scalar::ScalarKernel;
 pub(crate) use scalar::{scenario_draws, scenario_pnl as scalar_scenario_pnl};
 pub(crate) use serial::Serial;
 
-pub use crate::tier::{Backend, Tier};
+pub use crate::tier::{Backend, Gpus, Tier};
 
 /// A tier ready to run jobs.
 ///
@@ -82,19 +82,20 @@ pub trait ComputeBackend: Send + Sync {
     fn price(&self, job: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<Figures>>;
 
     /// [`ComputeBackend::price`] block by block: for each group, the figures
-    /// of each [`BLOCK`] of samples that `points` touches (clipped to
-    /// `points`), in order. Folding each group's list in order with
-    /// [`Figures::merge`] gives `price`'s figures bit for bit, which is what
-    /// lets several processes share a job and give the one-process answer
-    /// ([`crate::distributed`]). The CPU tiers carry it; the GPU tier's
-    /// device sums do not decompose this way and refuse.
-    fn price_blocks(&self, job: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<Vec<Figures>>> {
-        let _ = (job, points);
-        Err(BackendError::Unavailable {
-            backend: self.tier().name(),
-            reason: "it does not split a job into blocks: a distributed run needs a CPU tier on every process".to_string(),
-        }
-        .into())
+    /// of each block of samples that `points` touches (blocks of
+    /// [`ComputeBackend::block_samples`] samples aligned at its multiples,
+    /// clipped to `points`), in order. Folding each group's list in order
+    /// with [`Figures::merge`] gives `price`'s figures bit for bit, which is
+    /// what lets several processes or devices share a job and give the
+    /// one-process answer ([`crate::distributed`]).
+    fn price_blocks(&self, job: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<Vec<Figures>>>;
+
+    /// Samples of one block of `job` in [`ComputeBackend::price_blocks`]:
+    /// [`BLOCK`] on the CPU tiers; one submission's segment on the GPU,
+    /// which depends on the job's steps and the adapter's class.
+    fn block_samples(&self, job: &PricingJob) -> u64 {
+        let _ = job;
+        BLOCK
     }
 
     /// Mean, standard deviation and tail measures of the simulated P&L, one tail
@@ -106,21 +107,14 @@ pub trait ComputeBackend: Send + Sync {
     /// on any thread, and returns the results in chunk order: one process's
     /// share of a streamed VaR pass, the rest computed elsewhere
     /// ([`crate::distributed::var`]). A cancelled run hands `work` empty
-    /// chunks. The CPU tiers carry it; the GPU tier's P&L does not split into
-    /// these chunks and refuses.
+    /// chunks. The GPU tier computes the P&L on its devices in f32 and reads
+    /// it back.
     fn map_pnl_chunks(
         &self,
         job: &ValidVar<'_>,
         chunks: Range<u64>,
         work: &(dyn Fn(u64, &[f64]) -> Vec<u64> + Sync),
-    ) -> Result<Vec<Vec<u64>>> {
-        let _ = (job, chunks, work);
-        Err(BackendError::Unavailable {
-            backend: self.tier().name(),
-            reason: "its P&L does not split into chunks: a distributed run needs a CPU tier on every process".to_string(),
-        }
-        .into())
-    }
+    ) -> Result<Vec<Vec<u64>>>;
 }
 
 /// Figures of one fixed chunk of a job, computed on one thread.
@@ -670,13 +664,15 @@ pub fn f32_problem(job: &PricingJob) -> Option<String> {
 
 /// Builds `tier`; `threads` sizes the rayon tier's pool, `simd` picks the
 /// SIMD and rayon tiers' instruction set (`None`: the best this CPU runs),
-/// and `allow_software_gpu` lets the GPU tier run on a CPU-type adapter.
+/// `allow_software_gpu` lets the GPU tier run on a CPU-type adapter, and
+/// `gpus` names the GPU tier's adapters.
 #[cfg_attr(not(feature = "gpu"), allow(unused_variables))]
 pub fn build(
     tier: Tier,
     threads: Option<usize>,
     simd: Option<crate::hardware::Isa>,
     allow_software_gpu: bool,
+    gpus: crate::tier::Gpus,
 ) -> Result<Box<dyn ComputeBackend>> {
     let isa = simd.unwrap_or_else(crate::hardware::Isa::best);
     match tier {
@@ -688,7 +684,7 @@ pub fn build(
         Tier::Simd => vector::tier(tier, Serial, isa),
         Tier::Rayon => vector::tier(tier, Rayon::new(threads)?, isa),
         #[cfg(feature = "gpu")]
-        Tier::Gpu => Ok(Box::new(gpu::GpuBackend::new(allow_software_gpu)?)),
+        Tier::Gpu => Ok(Box::new(gpu::GpuBackend::open(&gpus, allow_software_gpu)?)),
         #[cfg(not(feature = "gpu"))]
         Tier::Gpu => Err(BackendError::NotCompiledWith {
             backend: "gpu",
@@ -722,7 +718,13 @@ pub fn availability(
     Tier::ALL
         .into_iter()
         .map(|tier| {
-            let status = match build(tier, None, simd, allow_software_gpu) {
+            let status = match build(
+                tier,
+                None,
+                simd,
+                allow_software_gpu,
+                crate::tier::Gpus::Best,
+            ) {
                 Ok(tier) => format!("available: {}", tier.describe()),
                 Err(err) => format!("unavailable: {err}"),
             };

@@ -14,8 +14,8 @@ use quantmc::market::{Barrier, BarrierKind, Monitoring};
 use quantmc::pricing::{GreeksMethod, Precision, Sampler, Target};
 use quantmc::selector::{self, Calibration};
 use quantmc::{
-    Backend, Confidence, Market, OptionKind, OptionSpec, Portfolio, PricingJob, ReturnDistribution,
-    RunOptions, Style, Tuning, VarJob,
+    Backend, Confidence, Gpus, Market, OptionKind, OptionSpec, Portfolio, PricingJob,
+    ReturnDistribution, RunOptions, Style, Tuning, VarJob,
 };
 
 /// Where the calibration is read and written, overriding the cache directory.
@@ -187,6 +187,12 @@ struct RunArgs {
     /// Worker threads for the rayon backend (default: RAYON_NUM_THREADS, else all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// GPUs the gpu backend runs on: `all` (every GPU like the best one),
+    /// adapter indices such as `0,2` (as `quantmc info` lists them), or
+    /// `local-rank` under `--executor mpi` (each process the GPU of its rank
+    /// on its node). Default: the best GPU.
+    #[arg(long)]
+    gpus: Option<String>,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -202,7 +208,9 @@ impl RunArgs {
         self.quiet || self.json
     }
 
-    fn options(&self, env: &Environment) -> Result<RunOptions, quantmc::Error> {
+    /// The library's options; `executor` decides whether `--gpus local-rank`
+    /// can be resolved (under MPI, once the process knows its rank).
+    fn options(&self, env: &Environment, executor: Executor) -> Result<RunOptions, quantmc::Error> {
         let threads = match (self.threads, env.rayon_threads.as_deref()) {
             (Some(threads), _) => Some(threads),
             // rayon's own reading: unset, empty or 0 means one per core.
@@ -217,7 +225,30 @@ impl RunArgs {
             tuning: env.tuning(),
             allow_software_gpu: env.allow_software_gpu,
             simd: env.simd()?,
+            gpus: self.gpus((executor == Executor::Mpi).then_some(0))?,
         })
+    }
+
+    /// `--gpus` as the library takes it; `local_rank` is this process's rank
+    /// on its node under MPI (`None` elsewhere, where `local-rank` is an
+    /// error; `Some(0)` checks the option before MPI starts).
+    fn gpus(&self, local_rank: Option<usize>) -> Result<Gpus, quantmc::Error> {
+        let Some(text) = self.gpus.as_deref() else {
+            return Ok(Gpus::Best);
+        };
+        if text.trim() == "local-rank" {
+            return match local_rank {
+                Some(rank) => Ok(Gpus::Rank(rank)),
+                None => Err(quantmc::InputError::invalid(
+                    "gpus",
+                    text,
+                    "picks a GPU by the process's rank on its node, so it needs --executor mpi",
+                )
+                .into()),
+            };
+        }
+        Gpus::parse(text)
+            .map_err(|reason| quantmc::InputError::invalid("gpus", text, &reason).into())
     }
 }
 
@@ -434,7 +465,7 @@ pub fn run() -> Result<(), CliError> {
     match cli.command {
         Command::Price(args) => {
             let job = price_job(&args)?;
-            let options = args.run.options(&env)?;
+            let options = args.run.options(&env, args.executor)?;
             if args.executor == Executor::Mpi {
                 return price_on_mpi(&job, options, &args);
             }
@@ -467,7 +498,7 @@ pub fn run() -> Result<(), CliError> {
                 )?),
                 None => None,
             };
-            let options = args.run.options(&env)?;
+            let options = args.run.options(&env, args.executor)?;
             if args.executor == Executor::Mpi {
                 return var_on_mpi(&job, options, &args, historical.as_ref());
             }
@@ -534,6 +565,10 @@ fn price_on_mpi(job: &PricingJob, options: RunOptions, args: &PriceArgs) -> Resu
     use quantmc::distributed::Communicator;
     not_under_mpi("plot", args.plot.as_ref().map(|p| p.display().to_string()))?;
     let world = quantmc::distributed::mpi::World::initialize()?;
+    let options = RunOptions {
+        gpus: args.run.gpus(Some(world.local_rank()))?,
+        ..options
+    };
     let result = quantmc::distributed::price(job, options, &world)?;
     if world.rank() == 0 {
         warn(&result.warnings);
@@ -557,6 +592,10 @@ fn var_on_mpi(
         args.contributions.then(|| "true".to_string()),
     )?;
     let world = quantmc::distributed::mpi::World::initialize()?;
+    let options = RunOptions {
+        gpus: args.run.gpus(Some(world.local_rank()))?,
+        ..options
+    };
     let result = quantmc::distributed::var(job, options, &world)?;
     if world.rank() == 0 {
         warn(&result.warnings);

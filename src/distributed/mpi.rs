@@ -32,6 +32,14 @@ impl World {
     }
 }
 
+impl World {
+    /// This process's rank among the processes on its node (0 on the
+    /// first): what `--gpus local-rank` picks a GPU by. A collective call.
+    pub fn local_rank(&self) -> usize {
+        self.world.split_shared(0).rank() as usize
+    }
+}
+
 impl super::Communicator for World {
     fn rank(&self) -> usize {
         self.world.rank() as usize

@@ -134,6 +134,8 @@ pub(crate) struct GpuContext {
     var: OnceLock<Result<VarKernels, BackendError>>,
     /// The Philox test hooks, compiled only when a test asks.
     check: Mutex<HashMap<(Multiply, &'static str), Arc<Kernel>>>,
+    /// The buffers jobs on this device use, kept across jobs.
+    pub pool: Mutex<super::Pool>,
     /// Seconds spent creating the device and the final reduction, and
     /// checking it (`self_check`).
     pub setup_s: f64,
@@ -270,33 +272,88 @@ pub(crate) fn submit_and_read(
     Ok(data)
 }
 
+/// The index of the best adapter present (a discrete GPU first, software
+/// last) in [`adapters`]' order, if any: the one the GPU tier opens by
+/// default.
+pub fn best_index() -> Option<usize> {
+    candidates()
+        .iter()
+        .enumerate()
+        .filter_map(|(index, a)| rank(a.get_info().device_type, true).map(|r| (r, index)))
+        .min_by_key(|(r, _)| *r)
+        .map(|(_, index)| index)
+}
+
+/// The indices of every adapter like the best one: its device type on its
+/// API (every discrete GPU on Vulkan, say; not the same cards again through
+/// another API). Empty without an adapter.
+pub fn similar_adapters() -> Vec<usize> {
+    let Some(best) = best_index() else {
+        return Vec::new();
+    };
+    let like = candidates()[best].get_info();
+    candidates()
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| {
+            let info = a.get_info();
+            info.device_type == like.device_type && info.backend == like.backend
+        })
+        .map(|(index, _)| index)
+        .collect()
+}
+
+/// The adapters' count, for checking a requested index.
+pub fn adapter_count() -> usize {
+    candidates().len()
+}
+
+/// Contexts opened so far, by adapter index and copy (a second device on
+/// one adapter is copy 1); each is created once and kept for the process.
+type Opened = HashMap<(usize, usize), Result<&'static GpuContext, BackendError>>;
+
 impl GpuContext {
-    /// The process's context, created on first use on the best adapter
-    /// (software ones included; the caller decides whether to use one). A
+    /// The process's context on the best adapter (software ones included;
+    /// the caller decides whether to use one), created on first use. A
     /// failure is remembered: a machine without a usable adapter does not
     /// probe again on every call.
     pub fn get() -> Result<&'static GpuContext, BackendError> {
-        static CONTEXT: OnceLock<Result<GpuContext, BackendError>> = OnceLock::new();
-        CONTEXT
-            .get_or_init(|| pollster::block_on(Self::create()))
-            .as_ref()
-            .map_err(Clone::clone)
-    }
-
-    async fn create() -> Result<Self, BackendError> {
-        let start = Instant::now();
-        let candidates = candidates();
-        if candidates.is_empty() {
+        if candidates().is_empty() {
             return Err(unavailable(
                 "no GPU adapter found (no Vulkan, Metal or DX12 driver is installed)",
             ));
         }
-        let adapter = candidates
-            .iter()
-            .filter_map(|a| rank(a.get_info().device_type, true).map(|r| (r, a)))
-            .min_by_key(|(r, _)| *r)
-            .map(|(_, a)| a)
-            .ok_or_else(|| unavailable("no usable GPU adapter found"))?;
+        let index = best_index().ok_or_else(|| unavailable("no usable GPU adapter found"))?;
+        Self::open(index, 0)
+    }
+
+    /// The context of copy `copy` of adapter `index` (in [`adapters`]'
+    /// order): copy 0 is the device every job on that adapter shares, a
+    /// later copy a device of its own on the same adapter (how the tests run
+    /// several devices on one). Created on first use and kept.
+    pub fn open(index: usize, copy: usize) -> Result<&'static GpuContext, BackendError> {
+        static OPENED: OnceLock<Mutex<Opened>> = OnceLock::new();
+        let mut opened = OPENED
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        opened
+            .entry((index, copy))
+            .or_insert_with(|| {
+                let adapter = candidates().get(index).ok_or_else(|| {
+                    unavailable(format!(
+                        "there is no adapter {index}: {} found",
+                        candidates().len()
+                    ))
+                })?;
+                let context = pollster::block_on(Self::create(adapter))?;
+                Ok(&*Box::leak(Box::new(context)))
+            })
+            .clone()
+    }
+
+    async fn create(adapter: &wgpu::Adapter) -> Result<Self, BackendError> {
+        let start = Instant::now();
         let info = adapter.get_info();
         // Device and queue, with the adapter's real limits (larger storage
         // buffers and dispatches than the defaults).
@@ -384,6 +441,7 @@ impl GpuContext {
             reduce,
             var: OnceLock::new(),
             check: Mutex::default(),
+            pool: Mutex::new(super::Pool::new()),
             setup_s: start.elapsed().as_secs_f64(),
             uncaptured,
         })

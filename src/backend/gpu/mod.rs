@@ -19,11 +19,11 @@ mod context;
 mod shader;
 
 use std::num::NonZeroU64;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use bytemuck::Pod;
 
-pub use context::{AdapterSummary, adapters, best_adapter_class};
+pub use context::{AdapterSummary, adapters, best_adapter_class, best_index};
 use context::{GpuContext, Kernel};
 use shader::{
     BINS, CheckParams, MAX_LEVELS, Multiply, PriceParams, ReduceParams, VarParams, WORKGROUP,
@@ -37,9 +37,9 @@ use crate::greeks::GreekSetup;
 use crate::hardware::GpuClass;
 use crate::pricing::{PricingJob, ValidPricing};
 use crate::risk::{RiskEstimate, ValidVar};
-use crate::rng::{chi_square_constants, seed_key};
+use crate::rng::{CHUNK, chi_square_constants, seed_key};
 use crate::stats::{CoMoments, Figures, Moments, TailMeasure, summarise_parallel};
-use crate::tier::Tier;
+use crate::tier::{Gpus, Tier};
 
 /// Scenarios whose P&L the tail kernel's brackets come from (the first
 /// ones: scenarios are independent draws, so any fixed set is a fair sample);
@@ -139,21 +139,91 @@ const MAX_INVOCATIONS: u64 = 1 << 20;
 /// ran 15x slower than the minimal kernel on lavapipe).
 const MAX_INVOCATIONS_SOFTWARE: u64 = 1 << 14;
 
-/// The GPU tier. Creating it opens the process's `GpuContext` (once).
-pub struct GpuBackend {
+/// One device of the GPU tier: a context and the kernels' host side.
+pub(crate) struct Device {
     context: &'static GpuContext,
+}
+
+/// The GPU tier, on one device or several.
+///
+/// A pricing job is cut into fixed segments of samples, each one
+/// submission's work ([`GpuBackend::block_samples`]), and the devices take
+/// segments in turn; the host folds the segments' figures in order
+/// ([`Figures::merge`]). On one device or several identical ones the result
+/// is therefore the same bit for bit. A VaR job's scenarios are shared the
+/// same way where they are read back; the device tail selection runs on the
+/// first device.
+pub struct GpuBackend {
+    devices: Vec<Device>,
 }
 
 impl GpuBackend {
     /// The GPU tier on the best adapter; a software (CPU-type) adapter only
     /// when `allow_software` is set.
     pub fn new(allow_software: bool) -> Result<Self> {
-        let context = GpuContext::get()?;
-        if context.class == GpuClass::Software && !allow_software {
+        Self::open(&Gpus::Best, allow_software)
+    }
+
+    /// The GPU tier on the adapters `gpus` names; software (CPU-type)
+    /// adapters only when `allow_software` is set.
+    pub fn open(gpus: &Gpus, allow_software: bool) -> Result<Self> {
+        let contexts = match gpus {
+            Gpus::Best => vec![GpuContext::get()?],
+            Gpus::All => {
+                let indices = context::similar_adapters();
+                if indices.is_empty() {
+                    vec![GpuContext::get()?]
+                } else {
+                    indices
+                        .into_iter()
+                        .map(|index| GpuContext::open(index, 0))
+                        .collect::<Result<_, _>>()?
+                }
+            }
+            Gpus::Rank(rank) => {
+                let indices = context::similar_adapters();
+                if indices.is_empty() {
+                    vec![GpuContext::get()?]
+                } else {
+                    vec![GpuContext::open(indices[rank % indices.len()], 0)?]
+                }
+            }
+            Gpus::List(indices) => {
+                let count = context::adapter_count();
+                let mut copies: Vec<usize> = vec![0; count];
+                let mut contexts = Vec::new();
+                for index in indices.indices() {
+                    if index >= count {
+                        return Err(crate::error::InputError::invalid(
+                            "gpus",
+                            index,
+                            &format!(
+                                "this machine has {count} GPU adapter{} (0 .. {}; `quantmc info` lists them)",
+                                if count == 1 { "" } else { "s" },
+                                count.saturating_sub(1)
+                            ),
+                        )
+                        .into());
+                    }
+                    contexts.push(GpuContext::open(index, copies[index])?);
+                    copies[index] += 1;
+                }
+                contexts
+            }
+        };
+        if contexts.is_empty() {
+            return Err(
+                crate::error::InputError::invalid("gpus", "", "name at least one adapter").into(),
+            );
+        }
+        if let Some(context) = contexts
+            .iter()
+            .find(|c| c.class == GpuClass::Software && !allow_software)
+        {
             return Err(BackendError::Unavailable {
                 backend: "gpu",
                 reason: format!(
-                    "only software (CPU-type) adapters found ({}); they are not GPUs. \
+                    "{} is a software (CPU-type) adapter, not a GPU. \
                      Set QUANTMC_ALLOW_SOFTWARE_GPU=1 (RunOptions::allow_software_gpu) \
                      to run the GPU kernels on one anyway",
                     context.adapter.name
@@ -161,22 +231,317 @@ impl GpuBackend {
             }
             .into());
         }
-        Ok(Self { context })
+        Ok(Self {
+            devices: contexts
+                .into_iter()
+                .map(|context| Device { context })
+                .collect(),
+        })
     }
 
-    /// The adapter this tier runs on.
+    fn lead(&self) -> &Device {
+        &self.devices[0]
+    }
+
+    /// The adapter the first device runs on.
     pub fn adapter(&self) -> &AdapterSummary {
-        &self.context.adapter
+        &self.lead().context.adapter
     }
 
-    /// Seconds spent creating the device, shader modules and pipelines.
+    /// Devices the tier runs on.
+    pub fn devices(&self) -> usize {
+        self.devices.len()
+    }
+
+    /// Seconds spent creating the first device, its shader modules and
+    /// pipelines.
     pub fn setup_seconds(&self) -> f64 {
-        self.context.setup_s
+        self.lead().context.setup_s
     }
 
     /// Whether the kernels use 64-bit integer multiplies (else 16-bit halves).
     pub fn uses_int64(&self) -> bool {
-        self.context.multiply == Multiply::Int64
+        self.lead().context.multiply == Multiply::Int64
+    }
+
+    /// The dispatch sizes every device's submissions use: those of the
+    /// slowest adapter class present, so no device gets submissions sized
+    /// for a faster one (and identical devices use their own).
+    fn plan(&self) -> Plan {
+        Plan {
+            dispatch_work: self
+                .devices
+                .iter()
+                .map(Device::dispatch_work)
+                .min()
+                .unwrap_or(1),
+            max_invocations: self
+                .devices
+                .iter()
+                .map(Device::max_invocations)
+                .min()
+                .unwrap_or(1),
+        }
+    }
+
+    /// Samples of `job` one submission covers: the segments a job is cut
+    /// into, aligned at multiples of this from its first sample.
+    pub fn block_samples(&self, job: &PricingJob) -> u64 {
+        self.plan().segment_samples(job)
+    }
+
+    /// Test hooks, on the first device: `job`'s VaR by reading every shock
+    /// back (the reference), and found on the device with `capacity` values
+    /// per bracket (small capacities force the histogram passes), with the
+    /// passes it took.
+    pub fn var_paths(
+        &self,
+        job: &crate::VarJob,
+        capacity: u32,
+    ) -> Result<[(RiskEstimate, usize); 2]> {
+        self.lead().var_paths(job, capacity)
+    }
+
+    /// Test hook, on the first device: Philox blocks and f32 uniform pairs
+    /// of `counters` under `key`, with the multiply the kernels use or the
+    /// 16-bit fallback.
+    pub fn philox_blocks(
+        &self,
+        counters: &[[u32; 4]],
+        key: [u32; 2],
+        sixteen_bit: bool,
+    ) -> Result<Vec<([u32; 4], [f32; 2])>> {
+        self.lead().philox_blocks(counters, key, sixteen_bit)
+    }
+
+    /// Test hook, on the first device: `values` added in order by one
+    /// invocation with the kernels' double-f32 addition, as (hi, lo).
+    pub fn double_f32_sum(&self, values: &[f32]) -> Result<(f32, f32)> {
+        self.lead().double_f32_sum(values)
+    }
+}
+
+/// `work` for items `0 .. count` on `devices`: each device (on a thread of
+/// its own when there are several) prepares once, then takes the next item
+/// as it finishes one. Returns the results in item order; the first failure
+/// (in item order among those seen) stops every device and is returned.
+fn share_work<P, T: Send>(
+    devices: &[Device],
+    count: usize,
+    prepare: &(dyn Fn(&Device) -> Result<P> + Sync),
+    work: &(dyn Fn(&Device, &P, usize) -> Result<T> + Sync),
+) -> Result<Vec<T>> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    if devices.len() == 1 || count <= 1 {
+        let device = &devices[0];
+        let prepared = prepare(device)?;
+        return (0..count)
+            .map(|index| work(device, &prepared, index))
+            .collect();
+    }
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let run = |device: &Device| {
+        let mut done = Vec::new();
+        let prepared = match prepare(device) {
+            Ok(prepared) => prepared,
+            Err(err) => {
+                failed.store(true, Ordering::Relaxed);
+                done.push((0, Err(err)));
+                return done;
+            }
+        };
+        loop {
+            let index = next.fetch_add(1, Ordering::Relaxed);
+            if index >= count || failed.load(Ordering::Relaxed) {
+                return done;
+            }
+            let result = work(device, &prepared, index);
+            if result.is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
+            done.push((index, result));
+        }
+    };
+    let results: Vec<Vec<(usize, Result<T>)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = devices
+            .iter()
+            .map(|device| scope.spawn(move || run(device)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|_| vec![(0, Err(failed_error("a device's thread panicked")))])
+            })
+            .collect()
+    });
+    let mut values: Vec<Option<T>> = (0..count).map(|_| None).collect();
+    let mut first_error: Option<(usize, crate::error::Error)> = None;
+    for (index, result) in results.into_iter().flatten() {
+        match result {
+            Ok(value) => values[index] = Some(value),
+            Err(err) => {
+                if first_error.as_ref().is_none_or(|(at, _)| index < *at) {
+                    first_error = Some((index, err));
+                }
+            }
+        }
+    }
+    if let Some((_, err)) = first_error {
+        return Err(err);
+    }
+    values
+        .into_iter()
+        .map(|value| value.ok_or_else(|| failed_error("a device left its work undone")))
+        .collect()
+}
+
+/// VaR by reading every shock back, the batches shared by `devices`, and
+/// summarising on the host: for jobs up to [`READ_BACK_MAX`] scenarios, or
+/// with more levels than one tail pass takes. A scenario's shock is one
+/// invocation's work, so the sample is the same on any number of devices.
+fn risk_by_read_back(devices: &[Device], job: &ValidVar<'_>) -> Result<RiskEstimate> {
+    let mean = job.model().mean;
+    let batch = devices.iter().map(Device::var_batch).min().unwrap_or(1);
+    let mut pnl = super::allocate(job.scenarios)?;
+    let control = job.control();
+    control.expect(job.scenarios);
+    {
+        let batches: Vec<Mutex<&mut [f64]>> =
+            pnl.chunks_mut(batch as usize).map(Mutex::new).collect();
+        share_work(devices, batches.len(), &|_| Ok(()), &|device, (), index| {
+            control.check()?;
+            let mut out = batches[index].lock().unwrap_or_else(|p| p.into_inner());
+            let shocks = device.shocks(job, index as u64 * batch, out.len() as u64)?;
+            control.advance(out.len() as u64);
+            for (out, &shock) in out.iter_mut().zip(&shocks) {
+                *out = mean + f64::from(shock);
+            }
+            Ok(())
+        })?;
+    }
+    // The host's cores summarise the read-back sample (deterministically).
+    let (moments, tails) = summarise_parallel(&mut pnl, &job.tail_counts());
+    Ok(RiskEstimate {
+        mean: moments.mean,
+        std_dev: moments.std_dev(),
+        tails,
+    })
+}
+
+fn failed_error(reason: &str) -> crate::error::Error {
+    failed(reason).into()
+}
+
+/// A pricing job's pipeline and tables on one device.
+struct Prepared {
+    pipeline: std::sync::Arc<wgpu::ComputePipeline>,
+    qmc: wgpu::Buffer,
+    scrambles: u32,
+    bridge: u32,
+    scenarios: u32,
+    greeks: bool,
+}
+
+impl Device {
+    /// `job`'s pipeline (compiled on first use) and its table on this device.
+    fn prepare(&self, job: &PricingJob) -> Result<Prepared> {
+        let option = &job.option;
+        let tables = QmcTables::of(job);
+        let bridge_capacity = tables
+            .as_ref()
+            .map_or(0, |t| (t.dimensions as u32).next_power_of_two());
+        let setup = job.greeks.map(|method| GreekSetup::new(job, method));
+        let pipeline = self.context.price_pipeline((
+            option.style,
+            option.kind == crate::OptionKind::Put,
+            job.antithetic,
+            job.control_variate,
+            bridge_capacity,
+            setup.as_ref().map_or(0, GreekSetup::device_estimator),
+        ))?;
+        let (mut words, scrambles, bridge) = match &tables {
+            Some(tables) => qmc_table(tables),
+            None => (vec![0; 4], 0, 0),
+        };
+        let scenarios = words.len() as u32;
+        if let Some(setup) = &setup {
+            words.extend(setup.device_constants().iter().map(|x| x.to_bits()));
+        }
+        // The job's own table (a few KB), not a pooled buffer: a concurrent
+        // job on another thread must not overwrite it before these
+        // dispatches run.
+        let qmc = self.context.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("qmc"),
+            size: 4 * words.len() as u64,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.write(&qmc, 0, &words);
+        Ok(Prepared {
+            pipeline,
+            qmc,
+            scrambles,
+            bridge,
+            scenarios,
+            greeks: setup.is_some(),
+        })
+    }
+
+    /// The figures of samples `range` (one segment) of group `group`: one
+    /// submission.
+    fn price_segment(
+        &self,
+        prepared: &Prepared,
+        job: &PricingJob,
+        plan: Plan,
+        group: u32,
+        range: &Range<u64>,
+    ) -> Result<Figures> {
+        let tables = GroupTables {
+            scrambles: prepared.scrambles + group * job.option.time_steps(),
+            bridge: prepared.bridge,
+            scenarios: prepared.scenarios,
+        };
+        let (dispatches, next) = price_dispatches(job, plan, range, range.start / 2, tables);
+        debug_assert_eq!(next, range.end.div_ceil(2), "a segment is one submission");
+        let sums = self.price_submission(&prepared.pipeline, &prepared.qmc, &dispatches)?;
+        let count = range.end - range.start;
+        Ok(Figures {
+            moments: CoMoments::from_shifted_sums(
+                count,
+                (0.0, 0.0),
+                [sums[0], sums[1], sums[2], sums[3], sums[4]],
+            ),
+            greeks: prepared.greeks.then(|| {
+                std::array::from_fn(|g| {
+                    Moments::from_shifted_sums(count, 0.0, sums[5 + 2 * g], sums[6 + 2 * g])
+                })
+            }),
+        })
+    }
+}
+
+/// How a job's pricing submissions are sized.
+#[derive(Clone, Copy)]
+struct Plan {
+    /// Path-steps of one dispatch.
+    dispatch_work: u64,
+    /// Most invocations of one dispatch.
+    max_invocations: u64,
+}
+
+impl Plan {
+    /// Streams one dispatch covers.
+    fn streams_per_dispatch(self, job: &PricingJob) -> u64 {
+        (self.dispatch_work / u64::from(job.setup().steps) / 2).max(1)
+    }
+
+    /// Samples one submission covers.
+    fn segment_samples(self, job: &PricingJob) -> u64 {
+        2 * self.streams_per_dispatch(job) * DISPATCHES_PER_SUBMISSION as u64
     }
 }
 
@@ -230,7 +595,7 @@ impl Pooled {
 }
 
 /// The buffers a job uses, kept across jobs.
-struct Pool {
+pub(crate) struct Pool {
     params: Pooled,
     brackets: Pooled,
     found: Pooled,
@@ -241,11 +606,10 @@ struct Pool {
     staging: Pooled,
 }
 
-fn pool() -> &'static Mutex<Pool> {
-    use wgpu::BufferUsages as U;
-    static POOL: OnceLock<Mutex<Pool>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        Mutex::new(Pool {
+impl Pool {
+    fn new() -> Self {
+        use wgpu::BufferUsages as U;
+        Self {
             params: Pooled::new("params", U::UNIFORM | U::COPY_DST),
             brackets: Pooled::new("brackets", U::STORAGE | U::COPY_DST),
             found: Pooled::new("found", U::STORAGE | U::COPY_SRC | U::COPY_DST),
@@ -254,11 +618,11 @@ fn pool() -> &'static Mutex<Pool> {
             partials: Pooled::new("partials", U::STORAGE | U::COPY_SRC | U::COPY_DST),
             loadings: Pooled::new("loadings", U::STORAGE | U::COPY_DST),
             staging: Pooled::new("staging", U::MAP_READ | U::COPY_DST),
-        })
-    })
+        }
+    }
 }
 
-impl GpuBackend {
+impl Device {
     /// Submits `encoder` (which ends by copying `bytes` bytes into `staging`)
     /// and returns those bytes. Out-of-memory and validation errors become
     /// [`BackendError::Failed`], never a panic.
@@ -348,7 +712,7 @@ impl GpuBackend {
         let stride = (size_of::<PriceParams>() as u64).next_multiple_of(u64::from(
             context.limits.min_uniform_buffer_offset_alignment,
         ));
-        let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
+        let mut pool = self.context.pool.lock().unwrap_or_else(|p| p.into_inner());
         let scopes = self.scopes();
         let params = pool
             .params
@@ -449,30 +813,9 @@ impl GpuBackend {
         Ok(sums)
     }
 
-    /// VaR by reading every shock back and summarising on the host: for
-    /// jobs up to [`READ_BACK_MAX`] scenarios, or with more levels than one
-    /// tail pass takes.
+    /// [`risk_by_read_back`] on this device alone.
     fn risk_by_read_back(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {
-        let mean = job.model().mean;
-        let batch = self.var_batch();
-        let mut pnl = super::allocate(job.scenarios)?;
-        let control = job.control();
-        control.expect(job.scenarios);
-        for (index, out) in pnl.chunks_mut(batch as usize).enumerate() {
-            control.check()?;
-            let shocks = self.shocks(job, index as u64 * batch, out.len() as u64)?;
-            control.advance(out.len() as u64);
-            for (out, &shock) in out.iter_mut().zip(&shocks) {
-                *out = mean + f64::from(shock);
-            }
-        }
-        // The host's cores summarise the read-back sample (deterministically).
-        let (moments, tails) = summarise_parallel(&mut pnl, &job.tail_counts());
-        Ok(RiskEstimate {
-            mean: moments.mean,
-            std_dev: moments.std_dev(),
-            tails,
-        })
+        risk_by_read_back(std::slice::from_ref(self), job)
     }
 
     /// The f32 shocks of scenarios `first .. first + count` (count at most
@@ -480,7 +823,7 @@ impl GpuBackend {
     fn shocks(&self, job: &ValidVar<'_>, first: u64, count: u64) -> Result<Vec<f32>> {
         let context = self.context;
         let device = &context.device;
-        let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
+        let mut pool = self.context.pool.lock().unwrap_or_else(|p| p.into_inner());
         let (params, loadings) = self.var_inputs(&mut pool, job);
         let shocks = pool.partials.get(device, 4 * count).clone();
         let staging = pool.staging.get(device, 4 * count).clone();
@@ -690,7 +1033,7 @@ impl GpuBackend {
         } else {
             &kernels.tails_collect
         };
-        let mut pool = pool().lock().unwrap_or_else(|p| p.into_inner());
+        let mut pool = self.context.pool.lock().unwrap_or_else(|p| p.into_inner());
         let (params, loadings) = self.var_inputs(&mut pool, job);
         let bracket_buffer = pool.brackets.get(device, 8 * u64::from(MAX_LEVELS)).clone();
         let mut padded = brackets.to_vec();
@@ -1029,7 +1372,7 @@ struct GroupTables {
 /// them.
 fn price_dispatches(
     job: &PricingJob,
-    (dispatch_work, max_invocations): (u64, u64),
+    plan: Plan,
     samples: &Range<u64>,
     first: u64,
     tables: GroupTables,
@@ -1037,7 +1380,7 @@ fn price_dispatches(
     let setup = job.setup();
     let terms = setup.terms::<f64>();
     let streams_end = samples.end.div_ceil(2);
-    let per_dispatch = (dispatch_work / u64::from(setup.steps) / 2).max(1);
+    let per_dispatch = plan.streams_per_dispatch(job);
     let mut dispatches = Vec::new();
     let mut first_partial = 0u32;
     let mut first = first;
@@ -1045,7 +1388,7 @@ fn price_dispatches(
         let streams = (streams_end - first).min(per_dispatch);
         let last = first + streams == streams_end;
         let invocations = streams
-            .min(max_invocations)
+            .min(plan.max_invocations)
             .next_multiple_of(u64::from(WORKGROUP));
         let workgroups = (invocations / u64::from(WORKGROUP)) as u32;
         let odd_limit = if last && samples.end % 2 == 1 {
@@ -1127,19 +1470,46 @@ impl ComputeBackend for GpuBackend {
     }
 
     fn describe(&self) -> String {
-        let adapter = &self.context.adapter;
+        let adapter = self.adapter();
         let multiply = if self.uses_int64() {
             "int64 mulhi"
         } else {
             "16-bit mulhi"
         };
+        let setup: f64 = self.devices.iter().map(|d| d.context.setup_s).sum();
+        let names = if self.devices.len() == 1 {
+            adapter.name.clone()
+        } else {
+            let names: Vec<&str> = self
+                .devices
+                .iter()
+                .map(|d| d.context.adapter.name.as_str())
+                .collect();
+            format!("{} devices: {}", names.len(), names.join(", "))
+        };
         format!(
-            "gpu ({}, {}, {}, f32, {multiply}; setup {:.3} s)",
-            adapter.name, adapter.device_type, adapter.api, self.context.setup_s
+            "gpu ({names}, {}, {}, f32, {multiply}; setup {setup:.3} s)",
+            adapter.device_type, adapter.api
         )
     }
 
     fn price(&self, valid: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<Figures>> {
+        Ok(self
+            .price_blocks(valid, points)?
+            .into_iter()
+            .map(|blocks| blocks.into_iter().fold(Figures::default(), Figures::merge))
+            .collect())
+    }
+
+    fn block_samples(&self, job: &PricingJob) -> u64 {
+        GpuBackend::block_samples(self, job)
+    }
+
+    fn price_blocks(
+        &self,
+        valid: ValidPricing<'_>,
+        points: Range<u64>,
+    ) -> Result<Vec<Vec<Figures>>> {
         let job = &*valid;
         let control = valid.control();
         if let Some(problem) = f32_problem(job) {
@@ -1149,80 +1519,106 @@ impl ComputeBackend for GpuBackend {
             }
             .into());
         }
-        let option = &job.option;
-        let tables = QmcTables::of(job);
-        let bridge_capacity = tables
-            .as_ref()
-            .map_or(0, |t| (t.dimensions as u32).next_power_of_two());
-        let setup = job.greeks.map(|method| GreekSetup::new(job, method));
-        let greeks = setup.is_some();
-        let pipeline = self.context.price_pipeline((
-            option.style,
-            option.kind == crate::OptionKind::Put,
-            job.antithetic,
-            job.control_variate,
-            bridge_capacity,
-            setup.as_ref().map_or(0, GreekSetup::device_estimator),
-        ))?;
-        let (mut words, scrambles, bridge) = match &tables {
-            Some(tables) => qmc_table(tables),
-            None => (vec![0; 4], 0, 0),
-        };
-        let scenarios = words.len() as u32;
-        if let Some(setup) = &setup {
-            words.extend(setup.device_constants().iter().map(|x| x.to_bits()));
-        }
-        // The job's own table (a few KB), not a pooled buffer: a concurrent
-        // job on another thread must not overwrite it before these
-        // dispatches run.
-        let qmc = self.context.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("qmc"),
-            size: 4 * words.len() as u64,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        self.write(&qmc, 0, &words);
-        let steps = option.time_steps();
-        (0..job.groups())
-            .map(|group| {
-                let group_tables = GroupTables {
-                    scrambles: scrambles + group * steps,
-                    bridge,
-                    scenarios,
-                };
-                let mut sums = [0.0f64; 15];
-                let mut first = points.start / 2;
-                while first < points.end.div_ceil(2) {
-                    control.check()?;
-                    let (dispatches, next) = price_dispatches(
-                        job,
-                        (self.dispatch_work(), self.max_invocations()),
-                        &points,
-                        first,
-                        group_tables,
-                    );
-                    let round = self.price_submission(&pipeline, &qmc, &dispatches)?;
-                    control.advance((2 * next).min(points.end) - (2 * first).max(points.start));
-                    for (sum, part) in sums.iter_mut().zip(round) {
-                        *sum += part;
-                    }
-                    first = next;
-                }
-                let count = points.end - points.start;
-                Ok(Figures {
-                    moments: CoMoments::from_shifted_sums(
-                        count,
-                        (0.0, 0.0),
-                        [sums[0], sums[1], sums[2], sums[3], sums[4]],
-                    ),
-                    greeks: greeks.then(|| {
-                        std::array::from_fn(|g| {
-                            Moments::from_shifted_sums(count, 0.0, sums[5 + 2 * g], sums[6 + 2 * g])
-                        })
-                    }),
+        let plan = self.plan();
+        let segment = plan.segment_samples(job);
+        // Every group's segments, in order: the work the devices share.
+        let segments: Vec<(u32, Range<u64>)> = (0..job.groups())
+            .flat_map(|group| {
+                let points = points.clone();
+                (points.start / segment..points.end.div_ceil(segment)).map(move |index| {
+                    let range = (index * segment).max(points.start)
+                        ..((index + 1) * segment).min(points.end);
+                    (group, range)
                 })
             })
-            .collect()
+            .filter(|(_, range)| !range.is_empty())
+            .collect();
+        let figures = share_work(
+            &self.devices,
+            segments.len(),
+            &|device| device.prepare(job),
+            &|device, prepared, index| {
+                control.check()?;
+                let (group, range) = &segments[index];
+                let figures = device.price_segment(prepared, job, plan, *group, range)?;
+                control.advance(range.end - range.start);
+                Ok(figures)
+            },
+        )?;
+        let mut blocks: Vec<Vec<Figures>> = vec![Vec::new(); job.groups() as usize];
+        for ((group, _), figures) in segments.iter().zip(figures) {
+            blocks[*group as usize].push(figures);
+        }
+        Ok(blocks)
+    }
+
+    /// The chunks' shocks computed on the devices (a batch of chunks a
+    /// submission, the devices taking batches in turn) and read back; the
+    /// host's cores run `work` on each chunk's P&L. A scenario's shock is
+    /// one invocation's work, so the P&L is the same on any number of
+    /// devices; it is f32's, as the tier's own VaR.
+    fn map_pnl_chunks(
+        &self,
+        job: &ValidVar<'_>,
+        chunks: Range<u64>,
+        work: &(dyn Fn(u64, &[f64]) -> Vec<u64> + Sync),
+    ) -> Result<Vec<Vec<u64>>> {
+        use rayon::prelude::*;
+        if let Some((_, reason)) = super::risk_gpu_problem(job.model()) {
+            return Err(BackendError::Unavailable {
+                backend: "gpu",
+                reason,
+            }
+            .into());
+        }
+        let control = job.control();
+        let mean = job.model().mean;
+        let batch = self
+            .devices
+            .iter()
+            .map(Device::var_batch)
+            .min()
+            .unwrap_or(1);
+        let per_batch = (batch / CHUNK).max(1);
+        let batches: Vec<Range<u64>> = (chunks.start..chunks.end)
+            .step_by(per_batch as usize)
+            .map(|first| first..(first + per_batch).min(chunks.end))
+            .collect();
+        let parts = share_work(
+            &self.devices,
+            batches.len(),
+            &|_| Ok(()),
+            &|device, (), index| {
+                let range = &batches[index];
+                let first = range.start * CHUNK;
+                let end = (range.end * CHUNK).min(job.scenarios);
+                let mut pnl = Vec::with_capacity((end - first) as usize);
+                let mut at = first;
+                while at < end && !control.is_cancelled() {
+                    let count = (end - at).min(batch);
+                    pnl.extend(
+                        device
+                            .shocks(job, at, count)?
+                            .into_iter()
+                            .map(|shock| mean + f64::from(shock)),
+                    );
+                    at += count;
+                }
+                let cancelled = control.is_cancelled();
+                Ok(range
+                    .clone()
+                    .into_par_iter()
+                    .map(|chunk| {
+                        let from = (chunk * CHUNK - first) as usize;
+                        let to = (((chunk + 1) * CHUNK).min(end) - first) as usize;
+                        let values = if cancelled { &[][..] } else { &pnl[from..to] };
+                        control.advance(values.len() as u64);
+                        work(chunk, values)
+                    })
+                    .collect::<Vec<_>>())
+            },
+        )?;
+        Ok(parts.into_iter().flatten().collect())
     }
 
     fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {
@@ -1235,8 +1631,8 @@ impl ComputeBackend for GpuBackend {
         }
         let counts = job.tail_counts();
         if job.scenarios <= READ_BACK_MAX || counts.len() > MAX_LEVELS as usize {
-            return self.risk_by_read_back(job);
+            return risk_by_read_back(&self.devices, job);
         }
-        Ok(self.risk_on_device(job, &counts, TAIL_CAPACITY)?.0)
+        Ok(self.lead().risk_on_device(job, &counts, TAIL_CAPACITY)?.0)
     }
 }
