@@ -217,10 +217,8 @@ fn on_processes(backend: &str, communicator: &dyn Communicator) -> String {
 ///
 /// Same numbers: the result does not depend on the number of processes or
 /// their threads (bit for bit on one tier and instruction set), and is the
-/// one-process run's bit for bit where that run streams too (past
-/// [`crate::backend::STORED_MAX_SCENARIOS`] scenarios); below, one process
-/// stores its P&L and sums the tail in another grouping: the same VaR, the
-/// same mean and spread, ES to rounding. On GPU processes the P&L is the
+/// one-process run's bit for bit at every size (one process summarises its
+/// stored P&L in the same passes). On GPU processes the P&L is the
 /// devices' f32 P&L read back: the same bits on any number of processes,
 /// within the GPU tier's tolerance of one process's GPU VaR (which selects
 /// its tails on the device). `options` as in [`price`]; bad input is an

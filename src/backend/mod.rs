@@ -45,7 +45,7 @@ use crate::products::{PathSetup, Product, Specialised, specialise};
 use crate::risk::{RiskEstimate, RiskModel, ValidVar};
 use crate::rng::CHUNK;
 use crate::rng::qmc::{BrownianBridge, scrambles};
-use crate::stats::{CoMoments, Figures, Moments, TailMeasure};
+use crate::stats::{CoMoments, Figures};
 
 #[cfg(feature = "gpu")]
 pub mod gpu;
@@ -313,9 +313,6 @@ pub(crate) trait Executor: Sync {
     fn fill_chunks(&self, pnl: &mut [f64], fill: &(dyn Fn(u64, &mut [f64]) + Sync));
     /// `work(chunk)` for each chunk index of `chunks`, the results in order.
     fn map_indexed<T: Send>(&self, chunks: Range<u64>, work: &(dyn Fn(u64) -> T + Sync)) -> Vec<T>;
-    /// Moments and the tails of the `m` smallest values for each `m` of
-    /// `counts`, of a P&L sample (which is reordered).
-    fn summarise(&self, pnl: &mut [f64], counts: &[usize]) -> (Moments, Vec<TailMeasure>);
 }
 
 /// Samples of one block: the CPU tiers fold a job's chunks block by block
@@ -443,7 +440,22 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
                 }
             });
             control.check()?;
-            self.executor.summarise(&mut pnl, &job.tail_counts())
+            // The streamed summary's passes over the stored chunks: the
+            // same figures bit for bit as the streamed path above, on every
+            // CPU tier and any number of processes (crate::distributed).
+            let pnl = &pnl;
+            crate::stats::summarise_streamed(
+                n,
+                &job.tail_counts(),
+                &|chunks, work| {
+                    self.executor.map_indexed(chunks, &|chunk| {
+                        let first = (chunk * CHUNK) as usize;
+                        let end = (first + CHUNK as usize).min(pnl.len());
+                        work(chunk, &pnl[first..end])
+                    })
+                },
+                &|| control.is_cancelled(),
+            )
         };
         Ok(RiskEstimate {
             mean: moments.mean,
@@ -483,11 +495,11 @@ impl<E: Executor, K: CpuKernel> CpuTier<E, K> {
     }
 }
 
-/// Scenarios a CPU tier stores (8 bytes each: 512 MiB); beyond, it streams
-/// the P&L in two passes (`stats::summarise_streamed`) with the
-/// same figures (bit for bit on the rayon tier; VaR exactly and ES to
-/// rounding on the one-thread tiers, whose stored path sums the tail in
-/// another order) in memory that does not grow with the scenario count.
+/// Scenarios a CPU tier stores (8 bytes each: 512 MiB); beyond, it
+/// regenerates each chunk's P&L for each of the summary's two passes
+/// (`stats::summarise_streamed`, which it runs over the stored P&L too):
+/// the same figures bit for bit, in memory that does not grow with the
+/// scenario count.
 pub const STORED_MAX_SCENARIOS: u64 = 1 << 26;
 
 /// A zeroed P&L buffer of `scenarios` values; running out of memory is an

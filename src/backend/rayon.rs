@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::{Executor, Span};
 use crate::error::{BackendError, Result};
 use crate::rng::CHUNK;
-use crate::stats::{Figures, Moments, TailMeasure, summarise_parallel};
+use crate::stats::Figures;
 
 /// All cores, or a pool of a requested size.
 pub(crate) struct Rayon {
@@ -74,10 +74,6 @@ impl Executor for Rayon {
                 .enumerate()
                 .for_each(|(chunk, out)| fill(chunk as u64 * CHUNK, out))
         })
-    }
-
-    fn summarise(&self, pnl: &mut [f64], counts: &[usize]) -> (Moments, Vec<TailMeasure>) {
-        self.install(|| summarise_parallel(pnl, counts))
     }
 
     fn map_indexed<T: Send>(

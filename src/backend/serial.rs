@@ -3,7 +3,7 @@
 
 use super::{Executor, Span};
 use crate::rng::CHUNK;
-use crate::stats::{Figures, Moments, TailMeasure, summarise};
+use crate::stats::Figures;
 
 /// One thread.
 #[derive(Debug, Clone, Copy, Default)]
@@ -26,10 +26,6 @@ impl Executor for Serial {
         for (chunk, out) in pnl.chunks_mut(CHUNK as usize).enumerate() {
             fill(chunk as u64 * CHUNK, out);
         }
-    }
-
-    fn summarise(&self, pnl: &mut [f64], counts: &[usize]) -> (Moments, Vec<TailMeasure>) {
-        summarise(pnl, counts)
     }
 
     fn map_indexed<T: Send>(

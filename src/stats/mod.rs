@@ -288,13 +288,6 @@ pub(crate) fn tails_of_counts(pnl: &mut [f64], counts: &[usize]) -> Vec<TailMeas
     out
 }
 
-/// Moments (fixed chunks, merged in order) and the tails of `counts` (see
-/// [`tails_of_counts`]) of a simulated P&L sample on one thread; `pnl` is
-/// reordered in place.
-pub(crate) fn summarise(pnl: &mut [f64], counts: &[usize]) -> (Moments, Vec<TailMeasure>) {
-    (Moments::of_chunked(pnl), tails_of_counts(pnl, counts))
-}
-
 /// Pairwise (cascade) summation: error grows with log n rather than n.
 pub fn pairwise_sum(values: &[f64]) -> f64 {
     const LEAF: usize = 256;

@@ -210,19 +210,21 @@ impl Total {
     }
 }
 
-/// Mean, spread and tails of a P&L sample of `n` values that is never
-/// stored: `map(chunks, work)` runs `work(chunk, values)` on the values of
-/// each fixed chunk of `chunks` (regenerated from their counters) and returns
-/// the results in chunk order.
+/// Mean, spread and tails of a P&L sample of `n` values: `map(chunks,
+/// work)` runs `work(chunk, values)` on the values of each fixed chunk of
+/// `chunks` (regenerated from their counters, or read from a stored sample)
+/// and returns the results in chunk order. The CPU tiers summarise every
+/// VaR job this way, stored or not, so their figures depend on the P&L
+/// alone, not on where it was kept or which process computed which chunk.
 ///
 /// Two passes, in memory that grows as `n^(2/3)` (the subsample and the
-/// values inside the brackets): the first merges the chunks' moments (as the
-/// stored path does: the same mean and spread bit for bit) and keeps a
-/// strided subsample; the second counts and sums, chunk by chunk, the values
-/// below each level's bracket and keeps those inside, and the quantile is
-/// selected among those: the stored path's VaR exactly, its ES to rounding
-/// (the tail is summed in another grouping). A level whose bracket missed is
-/// run again with a bracket four times as wide, until it holds its quantile.
+/// values inside the brackets): the first merges the chunks' moments in
+/// chunk order and keeps a strided subsample; the second counts and sums,
+/// chunk by chunk, the values below each level's bracket and keeps those
+/// inside, and the quantile is selected among those: exactly the sample's
+/// quantile, and its tail summed in a fixed grouping. A level whose bracket
+/// missed is run again with a bracket four times as wide, until it holds its
+/// quantile.
 ///
 /// `cancelled` is asked between batches of chunks; once it says yes the
 /// passes stop and the figures returned are meaningless (the caller
@@ -495,10 +497,11 @@ mod tests {
 
     #[test]
     fn the_streamed_summary_is_the_stored_one() {
-        // Below 2^24 values the subsample is the stored path's and so is
-        // every figure, bit for bit; past it the streamed subsample grows
-        // (n^(2/3)): the same VaR, ES to rounding. (The stored path is
-        // checked against a full sort elsewhere.)
+        // Against the GPU's read-back summary (`summarise_parallel`): below
+        // 2^24 values the subsample is the same and so is every figure, bit
+        // for bit; past it the streamed subsample grows (n^(2/3)): the same
+        // VaR, ES to rounding. (The read-back summary is checked against a
+        // full sort elsewhere.)
         for n in [(1 << 21) + 12_345, (1 << 25) + 3] {
             let pnl = sample(n);
             let counts = [1, 17, n / 20, n / 100 + 1, n / 2, n - 3, n];
