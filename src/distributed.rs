@@ -4,7 +4,7 @@
 //! Every tier folds a job's samples in fixed blocks
 //! ([`ComputeBackend::price_blocks`]): the CPU tiers in blocks of
 //! [`crate::backend::BLOCK`] samples (each block's chunks in order, then the
-//! blocks in order), the GPU tier in its segments of one submission each
+//! blocks in order), the GPU tier in its segments of one dispatch each
 //! ([`ComputeBackend::block_samples`]). First the processes agree on a tier
 //! (one collective: the one asked for, or Auto's pick where every process
 //! makes the same one, else rayon everywhere). In each round of a run

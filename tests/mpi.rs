@@ -162,7 +162,7 @@ fn var_ranks_print_the_same_result_once_on_any_number_of_ranks() {
 #[test]
 #[ignore = "needs a GPU adapter"]
 fn gpu_ranks_print_the_one_process_gpu_result() {
-    // Two and a third of lavapipe's segments of 2^27 path-steps.
+    // Two and a third of lavapipe's segments of 2^23 path-steps.
     let price = [
         "price",
         "--style",
@@ -170,7 +170,7 @@ fn gpu_ranks_print_the_one_process_gpu_result() {
         "--steps",
         "64",
         "--paths",
-        "4893355",
+        "305835",
         "--greeks",
         "--backend",
         "gpu",

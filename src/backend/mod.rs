@@ -91,8 +91,8 @@ pub trait ComputeBackend: Send + Sync {
     fn price_blocks(&self, job: ValidPricing<'_>, points: Range<u64>) -> Result<Vec<Vec<Figures>>>;
 
     /// Samples of one block of `job` in [`ComputeBackend::price_blocks`]:
-    /// [`BLOCK`] on the CPU tiers; one submission's segment on the GPU,
-    /// which depends on the job's steps and the adapter's class.
+    /// [`BLOCK`] on the CPU tiers; one dispatch's segment on the GPU, which
+    /// depends on the job's steps and the adapter's class.
     fn block_samples(&self, job: &PricingJob) -> u64 {
         let _ = job;
         BLOCK

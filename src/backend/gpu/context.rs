@@ -189,6 +189,11 @@ fn self_check(device: &wgpu::Device, queue: &wgpu::Queue, reduce: &Kernel) -> Re
         contents: bytemuck::cast_slice(&words),
         usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
     });
+    let offsets = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("check offsets"),
+        contents: bytemuck::cast_slice(&[0u32, 2]),
+        usage: wgpu::BufferUsages::STORAGE,
+    });
     let bytes = (4 * WORDS) as u64;
     let staging = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("check staging"),
@@ -207,6 +212,10 @@ fn self_check(device: &wgpu::Device, queue: &wgpu::Queue, reduce: &Kernel) -> Re
             wgpu::BindGroupEntry {
                 binding: 1,
                 resource: partials.as_entire_binding(),
+            },
+            wgpu::BindGroupEntry {
+                binding: 2,
+                resource: offsets.as_entire_binding(),
             },
         ],
     });

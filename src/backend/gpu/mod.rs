@@ -1,12 +1,15 @@
 //! The GPU tier: the products' WGSL twins through wgpu, f32 on the device.
 //!
-//! Pricing runs grid-stride kernels (see `shaders/price.wgsl`): a job is a
-//! few dispatches over ranges of streams, each sized so that it stays short
-//! (about [`DISPATCH_WORK_DISCRETE`] path-steps on a discrete card), queued
-//! sixteen at a time in one submission with the final reduction and one
-//! 16-byte read-back (a third of a second of a large card's time, so a
+//! Pricing runs grid-stride kernels (see `shaders/price.wgsl`): a job is cut
+//! into segments of one dispatch each over a range of streams, sized so that
+//! it stays short (about [`DISPATCH_WORK_DISCRETE`] path-steps on a discrete
+//! card) and aligned from the job's first sample. Segments are queued sixteen
+//! at a time in one submission with a reduction of each and one read-back of
+//! 128 bytes a segment (a third of a second of a large card's time, so a
 //! cancelled job stops between submissions). Sums are double-f32 on the
-//! device and combined in f64 on the host, in a fixed order.
+//! device and each segment's figures are folded in f64 on the host in
+//! segment order, so a segment's figures, and the job's, do not depend on
+//! which submission or which device ran it.
 //!
 //! VaR runs one invocation per scenario in batches of at most [`MAX_BATCH`]
 //! scenarios, read back and summarised on the host's cores.
@@ -146,9 +149,9 @@ pub(crate) struct Device {
 
 /// The GPU tier, on one device or several.
 ///
-/// A pricing job is cut into fixed segments of samples, each one
-/// submission's work ([`GpuBackend::block_samples`]), and the devices take
-/// segments in turn; the host folds the segments' figures in order
+/// A pricing job is cut into fixed segments of samples, one dispatch each
+/// ([`GpuBackend::block_samples`]), and the devices take runs of segments
+/// in turn; the host folds the segments' figures in order
 /// ([`Figures::merge`]). On one device or several identical ones the result
 /// is therefore the same bit for bit. A VaR job's scenarios are shared the
 /// same way where they are read back; the device tail selection runs on the
@@ -284,8 +287,8 @@ impl GpuBackend {
         }
     }
 
-    /// Samples of `job` one submission covers: the segments a job is cut
-    /// into, aligned at multiples of this from its first sample.
+    /// Samples of `job` one segment covers (one dispatch): the segments a
+    /// job is cut into, aligned at multiples of this from its first sample.
     pub fn block_samples(&self, job: &PricingJob) -> u64 {
         self.plan().segment_samples(job)
     }
@@ -490,37 +493,57 @@ impl Device {
         })
     }
 
-    /// The figures of samples `range` (one segment) of group `group`: one
-    /// submission.
-    fn price_segment(
+    /// The figures of `segments` (each a group and a range of its samples
+    /// of at most one segment), in order: one submission, a dispatch and a
+    /// reduction a segment.
+    fn price_segments(
         &self,
         prepared: &Prepared,
         job: &PricingJob,
         plan: Plan,
-        group: u32,
-        range: &Range<u64>,
-    ) -> Result<Figures> {
-        let tables = GroupTables {
-            scrambles: prepared.scrambles + group * job.option.time_steps(),
-            bridge: prepared.bridge,
-            scenarios: prepared.scenarios,
-        };
-        let (dispatches, next) = price_dispatches(job, plan, range, range.start / 2, tables);
-        debug_assert_eq!(next, range.end.div_ceil(2), "a segment is one submission");
+        segments: &[(u32, Range<u64>)],
+    ) -> Result<Vec<Figures>> {
+        let mut first_partial = 0;
+        let dispatches: Vec<(PriceParams, u32)> = segments
+            .iter()
+            .map(|(group, range)| {
+                let tables = GroupTables {
+                    scrambles: prepared.scrambles + group * job.option.time_steps(),
+                    bridge: prepared.bridge,
+                    scenarios: prepared.scenarios,
+                };
+                let (params, workgroups) = segment_dispatch(job, plan, range, tables);
+                let dispatch = (
+                    PriceParams {
+                        first_partial,
+                        ..params
+                    },
+                    workgroups,
+                );
+                first_partial += workgroups;
+                dispatch
+            })
+            .collect();
         let sums = self.price_submission(&prepared.pipeline, &prepared.qmc, &dispatches)?;
-        let count = range.end - range.start;
-        Ok(Figures {
-            moments: CoMoments::from_shifted_sums(
-                count,
-                (0.0, 0.0),
-                [sums[0], sums[1], sums[2], sums[3], sums[4]],
-            ),
-            greeks: prepared.greeks.then(|| {
-                std::array::from_fn(|g| {
-                    Moments::from_shifted_sums(count, 0.0, sums[5 + 2 * g], sums[6 + 2 * g])
-                })
-            }),
-        })
+        Ok(segments
+            .iter()
+            .zip(sums)
+            .map(|((_, range), sums)| {
+                let count = range.end - range.start;
+                Figures {
+                    moments: CoMoments::from_shifted_sums(
+                        count,
+                        (0.0, 0.0),
+                        [sums[0], sums[1], sums[2], sums[3], sums[4]],
+                    ),
+                    greeks: prepared.greeks.then(|| {
+                        std::array::from_fn(|g| {
+                            Moments::from_shifted_sums(count, 0.0, sums[5 + 2 * g], sums[6 + 2 * g])
+                        })
+                    }),
+                }
+            })
+            .collect())
     }
 }
 
@@ -539,9 +562,9 @@ impl Plan {
         (self.dispatch_work / u64::from(job.setup().steps) / 2).max(1)
     }
 
-    /// Samples one submission covers.
+    /// Samples of one segment: one dispatch's streams.
     fn segment_samples(self, job: &PricingJob) -> u64 {
-        2 * self.streams_per_dispatch(job) * DISPATCHES_PER_SUBMISSION as u64
+        2 * self.streams_per_dispatch(job)
     }
 }
 
@@ -601,6 +624,7 @@ pub(crate) struct Pool {
     found: Pooled,
     inside: Pooled,
     reduce_params: Pooled,
+    offsets: Pooled,
     partials: Pooled,
     loadings: Pooled,
     staging: Pooled,
@@ -615,6 +639,7 @@ impl Pool {
             found: Pooled::new("found", U::STORAGE | U::COPY_SRC | U::COPY_DST),
             inside: Pooled::new("inside", U::STORAGE | U::COPY_SRC),
             reduce_params: Pooled::new("reduce params", U::UNIFORM | U::COPY_DST),
+            offsets: Pooled::new("segment offsets", U::STORAGE | U::COPY_DST),
             partials: Pooled::new("partials", U::STORAGE | U::COPY_SRC | U::COPY_DST),
             loadings: Pooled::new("loadings", U::STORAGE | U::COPY_DST),
             staging: Pooled::new("staging", U::MAP_READ | U::COPY_DST),
@@ -697,33 +722,41 @@ impl Device {
             .max(u64::from(WORKGROUP))
     }
 
-    /// Runs one submission's pricing dispatches and its final reduction;
-    /// returns the sums of its samples' payoffs, controls, their squares and
-    /// their products, in [`CoMoments::from_shifted_sums`]'s order.
+    /// Runs one submission's pricing dispatches (one segment each) and the
+    /// reduction of each; returns each segment's sums of its samples'
+    /// payoffs, controls, their squares and their products, in
+    /// [`CoMoments::from_shifted_sums`]'s order, then the Greeks'
+    /// estimators and their squares.
     fn price_submission(
         &self,
         pipeline: &wgpu::ComputePipeline,
         qmc: &wgpu::Buffer,
         dispatches: &[(PriceParams, u32)],
-    ) -> Result<[f64; 15]> {
+    ) -> Result<Vec<[f64; 15]>> {
         let context = self.context;
         let device = &context.device;
-        let partials_count: u32 = dispatches.iter().map(|(_, w)| w).sum();
+        let segments = dispatches.len() as u64;
+        let mut offsets = vec![0u32];
+        for (_, workgroups) in dispatches {
+            offsets.push(offsets[offsets.len() - 1] + workgroups);
+        }
+        let partials_count = offsets[offsets.len() - 1];
         let stride = (size_of::<PriceParams>() as u64).next_multiple_of(u64::from(
             context.limits.min_uniform_buffer_offset_alignment,
         ));
         let mut pool = self.context.pool.lock().unwrap_or_else(|p| p.into_inner());
         let scopes = self.scopes();
-        let params = pool
-            .params
-            .get(device, stride * dispatches.len() as u64)
-            .clone();
+        let params = pool.params.get(device, stride * segments).clone();
         let reduce_params = pool.reduce_params.get(device, 16).clone();
+        let offsets_buffer = pool.offsets.get(device, 4 * offsets.len() as u64).clone();
         let partials = pool
             .partials
-            .get(device, PARTIAL_BYTES * (u64::from(partials_count) + 1))
+            .get(
+                device,
+                PARTIAL_BYTES * (u64::from(partials_count) + segments),
+            )
             .clone();
-        let staging = pool.staging.get(device, PARTIAL_BYTES).clone();
+        let staging = pool.staging.get(device, PARTIAL_BYTES * segments).clone();
         for (index, (dispatch, _)) in dispatches.iter().enumerate() {
             self.write(
                 &params,
@@ -740,6 +773,7 @@ impl Device {
                 ..Default::default()
             }],
         );
+        self.write(&offsets_buffer, 0, &offsets);
         let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("price"),
             layout: &context.price_layout,
@@ -774,6 +808,10 @@ impl Device {
                     binding: 1,
                     resource: partials.as_entire_binding(),
                 },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: offsets_buffer.as_entire_binding(),
+                },
             ],
         });
         let mut encoder = device.create_command_encoder(&Default::default());
@@ -789,28 +827,33 @@ impl Device {
             let mut pass = encoder.begin_compute_pass(&Default::default());
             pass.set_pipeline(&context.reduce.pipeline);
             pass.set_bind_group(0, &reduce_group, &[]);
-            pass.dispatch_workgroups(1, 1, 1);
+            pass.dispatch_workgroups(segments as u32, 1, 1);
         }
         encoder.copy_buffer_to_buffer(
             &partials,
             PARTIAL_BYTES * u64::from(partials_count),
             &staging,
             0,
-            PARTIAL_BYTES,
+            PARTIAL_BYTES * segments,
         );
-        let bytes = self.submit_and_read(encoder, &staging, PARTIAL_BYTES, scopes)?;
+        let bytes = self.submit_and_read(encoder, &staging, PARTIAL_BYTES * segments, scopes)?;
         drop(pool);
-        let words: [f32; 32] = bytemuck::pod_read_unaligned(&bytes[..PARTIAL_BYTES as usize]);
-        let pair = |at: usize| f64::from(words[at]) + f64::from(words[at + 1]);
-        // Partial: (payoff, payoff^2), (control, control^2), (cross, unused),
-        // then (estimator, estimator^2) per Greek.
-        let mut sums = [0.0; 15];
-        sums[..5].copy_from_slice(&[pair(0), pair(4), pair(2), pair(6), pair(8)]);
-        for g in 0..5 {
-            sums[5 + 2 * g] = pair(12 + 4 * g);
-            sums[6 + 2 * g] = pair(14 + 4 * g);
-        }
-        Ok(sums)
+        Ok(bytes
+            .chunks_exact(PARTIAL_BYTES as usize)
+            .map(|partial| {
+                let words: [f32; 32] = bytemuck::pod_read_unaligned(partial);
+                let pair = |at: usize| f64::from(words[at]) + f64::from(words[at + 1]);
+                // Partial: (payoff, payoff^2), (control, control^2), (cross,
+                // unused), then (estimator, estimator^2) per Greek.
+                let mut sums = [0.0; 15];
+                sums[..5].copy_from_slice(&[pair(0), pair(4), pair(2), pair(6), pair(8)]);
+                for g in 0..5 {
+                    sums[5 + 2 * g] = pair(12 + 4 * g);
+                    sums[6 + 2 * g] = pair(14 + 4 * g);
+                }
+                sums
+            })
+            .collect())
     }
 
     /// [`risk_by_read_back`] on this device alone.
@@ -1365,72 +1408,60 @@ struct GroupTables {
     scenarios: u32,
 }
 
-/// The next submission's dispatches over samples `samples` of one group,
-/// from stream `first` (stream `s` carries samples `2 s` and `2 s + 1`):
-/// each covers a range of streams, at most `dispatch_work` path-steps on at
-/// most `max_invocations` invocations. Returns them and the stream after
-/// them.
-fn price_dispatches(
+/// The dispatch of samples `samples` of one group (at most one segment:
+/// stream `s` carries samples `2 s` and `2 s + 1`), on at most
+/// `plan.max_invocations` invocations, and its workgroups; its first
+/// partial is the caller's to set.
+fn segment_dispatch(
     job: &PricingJob,
     plan: Plan,
     samples: &Range<u64>,
-    first: u64,
     tables: GroupTables,
-) -> (Vec<(PriceParams, u32)>, u64) {
+) -> (PriceParams, u32) {
     let setup = job.setup();
     let terms = setup.terms::<f64>();
-    let streams_end = samples.end.div_ceil(2);
-    let per_dispatch = plan.streams_per_dispatch(job);
-    let mut dispatches = Vec::new();
-    let mut first_partial = 0u32;
-    let mut first = first;
-    while first < streams_end && dispatches.len() < DISPATCHES_PER_SUBMISSION {
-        let streams = (streams_end - first).min(per_dispatch);
-        let last = first + streams == streams_end;
-        let invocations = streams
-            .min(plan.max_invocations)
-            .next_multiple_of(u64::from(WORKGROUP));
-        let workgroups = (invocations / u64::from(WORKGROUP)) as u32;
-        let odd_limit = if last && samples.end % 2 == 1 {
-            streams - 1
-        } else {
-            streams
-        };
-        let skip_even = first == samples.start / 2 && samples.start % 2 == 1;
-        dispatches.push((
-            PriceParams {
-                base: split(first),
-                streams: streams as u32,
-                odd_limit: odd_limit as u32,
-                key: seed_key(job.seed),
-                round_keys: shader::round_keys(seed_key(job.seed)),
-                steps: setup.steps,
-                invocations: invocations as u32,
-                first_partial,
-                log_spot: setup.log_spot as f32,
-                drift: setup.drift as f32,
-                diffusion: setup.diffusion as f32,
-                strike: setup.strike as f32,
-                fixings: setup.steps as f32,
-                one: 1.0,
-                skip_even: u32::from(skip_even),
-                scrambles: tables.scrambles,
-                bridge: tables.bridge,
-                scenarios: tables.scenarios,
-                log_barrier: terms.log_barrier as f32,
-                crossing: terms.bridge as f32,
-                rebate: terms.rebate as f32,
-                barrier_flags: u32::from(terms.up)
-                    | u32::from(terms.knock_in) << 1
-                    | u32::from(terms.continuous) << 2,
-                ..PriceParams::default()
-            },
-            workgroups,
-        ));
-        first_partial += workgroups;
-        first += streams;
-    }
-    (dispatches, first)
+    let first = samples.start / 2;
+    let streams = samples.end.div_ceil(2) - first;
+    debug_assert!(streams <= plan.streams_per_dispatch(job), "one segment");
+    let invocations = streams
+        .min(plan.max_invocations)
+        .next_multiple_of(u64::from(WORKGROUP));
+    let workgroups = (invocations / u64::from(WORKGROUP)) as u32;
+    let odd_limit = if samples.end % 2 == 1 {
+        streams - 1
+    } else {
+        streams
+    };
+    (
+        PriceParams {
+            base: split(first),
+            streams: streams as u32,
+            odd_limit: odd_limit as u32,
+            key: seed_key(job.seed),
+            round_keys: shader::round_keys(seed_key(job.seed)),
+            steps: setup.steps,
+            invocations: invocations as u32,
+            first_partial: 0,
+            log_spot: setup.log_spot as f32,
+            drift: setup.drift as f32,
+            diffusion: setup.diffusion as f32,
+            strike: setup.strike as f32,
+            fixings: setup.steps as f32,
+            one: 1.0,
+            skip_even: u32::from(samples.start % 2 == 1),
+            scrambles: tables.scrambles,
+            bridge: tables.bridge,
+            scenarios: tables.scenarios,
+            log_barrier: terms.log_barrier as f32,
+            crossing: terms.bridge as f32,
+            rebate: terms.rebate as f32,
+            barrier_flags: u32::from(terms.up)
+                | u32::from(terms.knock_in) << 1
+                | u32::from(terms.continuous) << 2,
+            ..PriceParams::default()
+        },
+        workgroups,
+    )
 }
 
 /// The QMC table the pricing kernel reads: the direction numbers of the
@@ -1533,18 +1564,35 @@ impl ComputeBackend for GpuBackend {
             })
             .filter(|(_, range)| !range.is_empty())
             .collect();
-        let figures = share_work(
+        // Runs of consecutive segments, one submission each: sixteen on one
+        // device (a third of a second of a large card), fewer on several so
+        // that each device gets a few runs. A segment's figures do not
+        // depend on the run it is in.
+        let devices = self.devices.len();
+        let run = if devices == 1 {
+            DISPATCHES_PER_SUBMISSION
+        } else {
+            segments
+                .len()
+                .div_ceil(4 * devices)
+                .clamp(1, DISPATCHES_PER_SUBMISSION)
+        };
+        let runs: Vec<&[(u32, Range<u64>)]> = segments.chunks(run).collect();
+        let figures: Vec<Figures> = share_work(
             &self.devices,
-            segments.len(),
+            runs.len(),
             &|device| device.prepare(job),
             &|device, prepared, index| {
                 control.check()?;
-                let (group, range) = &segments[index];
-                let figures = device.price_segment(prepared, job, plan, *group, range)?;
-                control.advance(range.end - range.start);
+                let run = runs[index];
+                let figures = device.price_segments(prepared, job, plan, run)?;
+                control.advance(run.iter().map(|(_, r)| r.end - r.start).sum());
                 Ok(figures)
             },
-        )?;
+        )?
+        .into_iter()
+        .flatten()
+        .collect();
         let mut blocks: Vec<Vec<Figures>> = vec![Vec::new(); job.groups() as usize];
         for ((group, _), figures) in segments.iter().zip(figures) {
             blocks[*group as usize].push(figures);

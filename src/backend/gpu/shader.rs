@@ -155,7 +155,8 @@ wgsl_struct! {
 wgsl_struct! {
     /// The final reduction: how many partials there are.
     ReduceParams {
-        /// Partials to add; the sum goes to entry `count`.
+        /// Partials of the submission; segment `s`'s sum goes to entry
+        /// `count + s`.
         count: u32,
         /// 1.0, opaque to the compiler (see `shaders/double_f32.wgsl`).
         one: f32,
