@@ -603,3 +603,34 @@ fn var_job(scenarios: u64) -> VarJob {
         seed: 11,
     }
 }
+
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn device_tails_on_several_devices_are_one_devices_bit_for_bit() {
+    let Some(one) = gpu() else { return };
+    let index = quantmc::backend::gpu::best_index().expect("an adapter");
+    let two = GpuBackend::open(
+        &Gpus::List(GpuList::new(&[index, index]).unwrap()),
+        allow_software(),
+    )
+    .unwrap();
+    assert_eq!(two.devices(), 2);
+    // The options book: a few dispatches of the tail kernel on lavapipe, so
+    // both devices take some, each keeping its own values inside the
+    // brackets (or bins).
+    let job = VarJob {
+        scenarios: (1 << 20) + 7,
+        ..var_job(1)
+    };
+    for capacity in [1 << 20, 2_000] {
+        let [(read_one, _), (device_one, passes_one)] = one.var_paths(&job, capacity).unwrap();
+        let [(read_two, _), (device_two, passes_two)] = two.var_paths(&job, capacity).unwrap();
+        assert_eq!(passes_one, passes_two, "capacity {capacity}");
+        assert_eq!(format!("{read_one:?}"), format!("{read_two:?}"));
+        assert_eq!(
+            format!("{device_one:?}"),
+            format!("{device_two:?}"),
+            "capacity {capacity}"
+        );
+    }
+}

@@ -154,8 +154,7 @@ pub(crate) struct Device {
 /// in turn; the host folds the segments' figures in order
 /// ([`Figures::merge`]). On one device or several identical ones the result
 /// is therefore the same bit for bit. A VaR job's scenarios are shared the
-/// same way where they are read back; the device tail selection runs on the
-/// first device.
+/// same way, read back or selected on the devices.
 pub struct GpuBackend {
     devices: Vec<Device>,
 }
@@ -293,18 +292,6 @@ impl GpuBackend {
         self.plan().segment_samples(job)
     }
 
-    /// Test hooks, on the first device: `job`'s VaR by reading every shock
-    /// back (the reference), and found on the device with `capacity` values
-    /// per bracket (small capacities force the histogram passes), with the
-    /// passes it took.
-    pub fn var_paths(
-        &self,
-        job: &crate::VarJob,
-        capacity: u32,
-    ) -> Result<[(RiskEstimate, usize); 2]> {
-        self.lead().var_paths(job, capacity)
-    }
-
     /// Test hook, on the first device: Philox blocks and f32 uniform pairs
     /// of `counters` under `key`, with the multiply the kernels use or the
     /// 16-bit fallback.
@@ -334,30 +321,45 @@ fn share_work<P, T: Send>(
     prepare: &(dyn Fn(&Device) -> Result<P> + Sync),
     work: &(dyn Fn(&Device, &P, usize) -> Result<T> + Sync),
 ) -> Result<Vec<T>> {
+    share_work_with(devices, count, prepare, work, &|_, _| Ok(())).map(|(values, _)| values)
+}
+
+/// [`share_work`], and then `finish` on each device that prepared (on its
+/// thread, with what it prepared): its results in device order.
+fn share_work_with<P, T: Send, F: Send>(
+    devices: &[Device],
+    count: usize,
+    prepare: &(dyn Fn(&Device) -> Result<P> + Sync),
+    work: &(dyn Fn(&Device, &P, usize) -> Result<T> + Sync),
+    finish: &(dyn Fn(&Device, P) -> Result<F> + Sync),
+) -> Result<(Vec<T>, Vec<F>)> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     if devices.len() == 1 || count <= 1 {
         let device = &devices[0];
         let prepared = prepare(device)?;
-        return (0..count)
+        let values = (0..count)
             .map(|index| work(device, &prepared, index))
-            .collect();
+            .collect::<Result<Vec<T>>>()?;
+        return Ok((values, vec![finish(device, prepared)?]));
     }
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
+    // Each device's results: its items, then what it finished with (an
+    // error from preparing or finishing is reported as item `count`).
     let run = |device: &Device| {
         let mut done = Vec::new();
         let prepared = match prepare(device) {
             Ok(prepared) => prepared,
             Err(err) => {
                 failed.store(true, Ordering::Relaxed);
-                done.push((0, Err(err)));
-                return done;
+                done.push((count, Err(err)));
+                return (done, None);
             }
         };
         loop {
             let index = next.fetch_add(1, Ordering::Relaxed);
             if index >= count || failed.load(Ordering::Relaxed) {
-                return done;
+                break;
             }
             let result = work(device, &prepared, index);
             if result.is_err() {
@@ -365,8 +367,20 @@ fn share_work<P, T: Send>(
             }
             done.push((index, result));
         }
+        if failed.load(Ordering::Relaxed) {
+            return (done, None);
+        }
+        match finish(device, prepared) {
+            Ok(finished) => (done, Some(finished)),
+            Err(err) => {
+                failed.store(true, Ordering::Relaxed);
+                done.push((count, Err(err)));
+                (done, None)
+            }
+        }
     };
-    let results: Vec<Vec<(usize, Result<T>)>> = std::thread::scope(|scope| {
+    type Done<T, F> = (Vec<(usize, Result<T>)>, Option<F>);
+    let results: Vec<Done<T, F>> = std::thread::scope(|scope| {
         let workers: Vec<_> = devices
             .iter()
             .map(|device| scope.spawn(move || run(device)))
@@ -374,20 +388,27 @@ fn share_work<P, T: Send>(
         workers
             .into_iter()
             .map(|worker| {
-                worker
-                    .join()
-                    .unwrap_or_else(|_| vec![(0, Err(failed_error("a device's thread panicked")))])
+                worker.join().unwrap_or_else(|_| {
+                    (
+                        vec![(count, Err(failed_error("a device's thread panicked")))],
+                        None,
+                    )
+                })
             })
             .collect()
     });
     let mut values: Vec<Option<T>> = (0..count).map(|_| None).collect();
+    let mut finished = Vec::new();
     let mut first_error: Option<(usize, crate::error::Error)> = None;
-    for (index, result) in results.into_iter().flatten() {
-        match result {
-            Ok(value) => values[index] = Some(value),
-            Err(err) => {
-                if first_error.as_ref().is_none_or(|(at, _)| index < *at) {
-                    first_error = Some((index, err));
+    for (done, device) in results {
+        finished.extend(device);
+        for (index, result) in done {
+            match result {
+                Ok(value) => values[index] = Some(value),
+                Err(err) => {
+                    if first_error.as_ref().is_none_or(|(at, _)| index < *at) {
+                        first_error = Some((index, err));
+                    }
                 }
             }
         }
@@ -395,10 +416,11 @@ fn share_work<P, T: Send>(
     if let Some((_, err)) = first_error {
         return Err(err);
     }
-    values
+    let values = values
         .into_iter()
         .map(|value| value.ok_or_else(|| failed_error("a device left its work undone")))
-        .collect()
+        .collect::<Result<Vec<T>>>()?;
+    Ok((values, finished))
 }
 
 /// VaR by reading every shock back, the batches shared by `devices`, and
@@ -436,6 +458,478 @@ fn risk_by_read_back(devices: &[Device], job: &ValidVar<'_>) -> Result<RiskEstim
 
 fn failed_error(reason: &str) -> crate::error::Error {
     failed(reason).into()
+}
+
+/// One dispatch's share of a tail pass: the sum and sum of squares of its
+/// shocks, and per level the count and sum below the bracket.
+struct TailSums {
+    moments: [f64; 2],
+    below_count: Vec<u64>,
+    below_sum: Vec<f64>,
+}
+
+/// What a device found in a tail pass: per level, how many values inside
+/// the bracket, those it kept (collect pass) or its bins (histogram pass).
+struct TailFound {
+    found: Vec<u64>,
+    inside: Vec<Vec<f32>>,
+    bins: Vec<Vec<u32>>,
+}
+
+/// A device's buffers for one tail pass, its pool held for the pass.
+struct TailBuffers<'a> {
+    _pool: std::sync::MutexGuard<'a, Pool>,
+    kernel: &'a Kernel,
+    params: wgpu::Buffer,
+    loadings: wgpu::Buffer,
+    brackets: wgpu::Buffer,
+    found: wgpu::Buffer,
+    inside: wgpu::Buffer,
+    partials: wgpu::Buffer,
+    staging: wgpu::Buffer,
+}
+
+/// Words of the tail kernel's found buffer: a count per level, then the
+/// bins.
+const FOUND_WORDS: u64 = MAX_LEVELS as u64 * (1 + BINS as u64);
+/// Entries of one workgroup's tail partial: the moments, then a level each.
+const TAIL_ENTRIES: u64 = 1 + MAX_LEVELS as u64;
+
+impl GpuBackend {
+    /// VaR and ES found on the device: brackets from a pilot sample, then
+    /// passes over every scenario that count and sum below each bracket and
+    /// return the few values inside it (narrowing a bracket that holds too
+    /// many with a histogram pass first). Memory on both sides is bounded
+    /// whatever the scenario count.
+    fn risk_on_device(
+        &self,
+        job: &ValidVar<'_>,
+        counts: &[usize],
+        capacity: u32,
+    ) -> Result<(RiskEstimate, usize)> {
+        let model = job.model();
+        let n = job.scenarios;
+        let mut pilot: Vec<f64> = self
+            .lead()
+            .shocks(job, 0, PILOT)?
+            .into_iter()
+            .map(f64::from)
+            .collect();
+        pilot.sort_unstable_by(f64::total_cmp);
+        // Where a bracket would be open-ended, it ends ten pilot ranges past
+        // the pilot's extremes instead, so a histogram can narrow it; a value
+        // beyond still counts below (or above) it, and a quantile out there
+        // shows as a missed bracket.
+        let range = pilot[pilot.len() - 1] - pilot[0];
+        let (floor, ceiling) = (
+            pilot[0] - 10.0 * range,
+            pilot[pilot.len() - 1] + 10.0 * range,
+        );
+        let mut brackets: Vec<[f32; 2]> = crate::stats::brackets(&pilot, n as usize, counts)
+            .into_iter()
+            .map(|(low, high, _)| [low.max(floor) as f32, high.min(ceiling) as f32])
+            .collect();
+        let mut tails: Vec<Option<TailMeasure>> = vec![None; counts.len()];
+        let mut moments = None;
+        let mut histogram = false;
+        let mut passes = 0;
+        for _ in 0..MAX_TAIL_PASSES {
+            if tails.iter().all(Option::is_some) {
+                break;
+            }
+            let pass = self.tail_pass(job, &brackets, histogram, capacity)?;
+            passes += 1;
+            moments.get_or_insert(pass.moments);
+            let mut narrow_next = false;
+            for (level, &m) in counts.iter().enumerate() {
+                if tails[level].is_some() {
+                    continue;
+                }
+                let below = pass.below_count[level];
+                let Some(rank) = (m as u64 - 1).checked_sub(below) else {
+                    return Ok((self.risk_missed(job)?, passes));
+                };
+                if histogram {
+                    let bins = &pass.bins[level];
+                    let mut seen = 0u64;
+                    let Some(bin) = bins.iter().position(|&c| {
+                        seen += u64::from(c);
+                        seen > rank
+                    }) else {
+                        return Ok((self.risk_missed(job)?, passes));
+                    };
+                    let [low, high] = brackets[level];
+                    let width = f64::from(high) - f64::from(low);
+                    let edge =
+                        |b: usize| (f64::from(low) + width * b as f64 / f64::from(BINS)) as f32;
+                    // One bin of slack either side: the device's bin of a
+                    // value and these edges round differently.
+                    brackets[level] = [
+                        if bin == 0 { low } else { edge(bin - 1) },
+                        if bin + 2 >= BINS as usize {
+                            high
+                        } else {
+                            edge(bin + 2)
+                        },
+                    ];
+                    continue;
+                }
+                let found = pass.found[level];
+                if found > u64::from(capacity) {
+                    narrow_next = true;
+                    continue;
+                }
+                let mut inside: Vec<f64> =
+                    pass.inside[level].iter().map(|&x| f64::from(x)).collect();
+                if rank >= inside.len() as u64 {
+                    return Ok((self.risk_missed(job)?, passes));
+                }
+                inside.sort_unstable_by(f64::total_cmp);
+                let quantile = inside[rank as usize];
+                let less: Vec<f64> = inside.iter().copied().filter(|&x| x < quantile).collect();
+                let below_all = below + less.len() as u64;
+                let tail_sum = pass.below_sum[level]
+                    + crate::stats::pairwise_sum(&less)
+                    + (m as u64 - below_all) as f64 * quantile;
+                tails[level] = Some(TailMeasure {
+                    var: -(model.mean + quantile),
+                    es: -(model.mean + tail_sum / m as f64),
+                });
+            }
+            histogram = narrow_next;
+        }
+        let (Some([sum, squares]), true) = (moments, tails.iter().all(Option::is_some)) else {
+            return Ok((self.risk_missed(job)?, passes));
+        };
+        let mean = sum / n as f64;
+        let shocks = Moments {
+            count: n,
+            mean,
+            m2: (squares - sum * mean).max(0.0),
+        };
+        Ok((
+            RiskEstimate {
+                mean: model.mean + shocks.mean,
+                std_dev: shocks.std_dev(),
+                tails: tails.into_iter().flatten().collect(),
+            },
+            passes,
+        ))
+    }
+
+    /// A bracket missed its quantile (the pilot would have to be wildly
+    /// unrepresentative): read the sample back where it fits in memory.
+    fn risk_missed(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {
+        if job.scenarios <= MISSED_READ_BACK_MAX {
+            return risk_by_read_back(&self.devices, job);
+        }
+        Err(failed(
+            "the device's tail selection missed its bracket on a sample too large to read back",
+        )
+        .into())
+    }
+
+    /// The tail kernel's dispatches over every scenario, `(first, count)`:
+    /// at most the slowest device's dispatch work each.
+    fn tail_dispatches(&self, job: &ValidVar<'_>) -> Vec<(u64, u64)> {
+        // Philox blocks a scenario costs, and a block's worth per option
+        // revalued.
+        let model = job.model();
+        let per_scenario = model.loadings.len() as u64 / 2
+            + 1
+            + if model.dof.is_some() { 4 } else { 0 }
+            + model.book.as_ref().map_or(0, |b| b.options.len() as u64);
+        let work = self.plan().dispatch_work;
+        let per_dispatch = (work / per_scenario).max(u64::from(WORKGROUP));
+        (0..job.scenarios)
+            .step_by(per_dispatch as usize)
+            .map(|first| (first, (job.scenarios - first).min(per_dispatch)))
+            .collect()
+    }
+
+    /// One pass over every scenario with `brackets`: the devices take runs
+    /// of the pass's dispatches (sixteen on one device, fewer on several),
+    /// each dispatch's sums are folded in dispatch order, and each device's
+    /// values inside the brackets (or bins) are gathered at the end.
+    fn tail_pass(
+        &self,
+        job: &ValidVar<'_>,
+        brackets: &[[f32; 2]],
+        histogram: bool,
+        capacity: u32,
+    ) -> Result<TailPass> {
+        let levels = brackets.len();
+        let plan = self.plan();
+        let dispatches = self.tail_dispatches(job);
+        let run = if self.devices.len() == 1 {
+            TAIL_DISPATCHES
+        } else {
+            dispatches
+                .len()
+                .div_ceil(4 * self.devices.len())
+                .clamp(1, TAIL_DISPATCHES)
+        };
+        let runs: Vec<&[(u64, u64)]> = dispatches.chunks(run).collect();
+        let control = job.control();
+        control.expect(job.scenarios);
+        let (sums, found) = share_work_with(
+            &self.devices,
+            runs.len(),
+            &|device| device.tail_buffers(job, brackets, histogram, capacity),
+            &|device, buffers, index| {
+                control.check()?;
+                let run = runs[index];
+                let sums = device.tail_run(job, buffers, plan, run, (levels, capacity))?;
+                control.advance(run.iter().map(|(_, count)| count).sum());
+                Ok(sums)
+            },
+            &|device, buffers| device.tail_found(buffers, histogram, (levels, capacity)),
+        )?;
+        let mut pass = TailPass::new(levels);
+        for dispatch in sums.into_iter().flatten() {
+            pass.moments[0] += dispatch.moments[0];
+            pass.moments[1] += dispatch.moments[1];
+            for level in 0..levels {
+                pass.below_sum[level] += dispatch.below_sum[level];
+                pass.below_count[level] += dispatch.below_count[level];
+            }
+        }
+        for device in found {
+            for level in 0..levels {
+                pass.found[level] += device.found[level];
+                pass.inside[level].extend(&device.inside[level]);
+                if histogram {
+                    let bins = &mut pass.bins[level];
+                    bins.resize(device.bins[level].len().max(bins.len()), 0);
+                    for (total, count) in bins.iter_mut().zip(&device.bins[level]) {
+                        *total += count;
+                    }
+                }
+            }
+        }
+        Ok(pass)
+    }
+
+    /// Test hooks: `job`'s VaR by reading every shock back (the reference),
+    /// and found on the devices with `capacity` values per bracket (small
+    /// capacities force the histogram passes), with the passes it took.
+    pub fn var_paths(
+        &self,
+        job: &crate::VarJob,
+        capacity: u32,
+    ) -> Result<[(RiskEstimate, usize); 2]> {
+        let valid = job.checked()?;
+        let read_back = risk_by_read_back(&self.devices, &valid)?;
+        let device = self.risk_on_device(&valid, &valid.tail_counts(), capacity)?;
+        Ok([(read_back, 0), device])
+    }
+}
+
+impl Device {
+    /// This device's buffers for a tail pass with `brackets`, its found
+    /// counts cleared; its pool is held until the pass ends.
+    fn tail_buffers(
+        &self,
+        job: &ValidVar<'_>,
+        brackets: &[[f32; 2]],
+        histogram: bool,
+        capacity: u32,
+    ) -> Result<TailBuffers<'static>> {
+        let context = self.context;
+        let device = &context.device;
+        let kernels = context.var_kernels()?;
+        let kernel = if histogram {
+            &kernels.tails_histogram
+        } else {
+            &kernels.tails_collect
+        };
+        let mut pool = context.pool.lock().unwrap_or_else(|p| p.into_inner());
+        let (params, loadings) = self.var_inputs(&mut pool, job);
+        let bracket_buffer = pool.brackets.get(device, 8 * u64::from(MAX_LEVELS)).clone();
+        let mut padded = brackets.to_vec();
+        padded.resize(MAX_LEVELS as usize, [0.0, 0.0]);
+        self.write(&bracket_buffer, 0, &padded);
+        let found = pool.found.get(device, 4 * FOUND_WORDS).clone();
+        let inside_len = u64::from(capacity) * brackets.len() as u64;
+        let inside = pool.inside.get(device, 4 * inside_len).clone();
+        let max_partials = TAIL_DISPATCHES as u64 * (MAX_INVOCATIONS / u64::from(WORKGROUP));
+        let partials = pool
+            .partials
+            .get(device, 16 * TAIL_ENTRIES * max_partials)
+            .clone();
+        let staging_size = (16 * TAIL_ENTRIES * max_partials)
+            .max(4 * FOUND_WORDS)
+            .max(4 * inside_len);
+        let staging = pool.staging.get(device, staging_size).clone();
+        let mut clear = device.create_command_encoder(&Default::default());
+        clear.clear_buffer(&found, 0, Some(4 * FOUND_WORDS));
+        context.queue.submit([clear.finish()]);
+        Ok(TailBuffers {
+            _pool: pool,
+            kernel,
+            params,
+            loadings,
+            brackets: bracket_buffer,
+            found,
+            inside,
+            partials,
+            staging,
+        })
+    }
+
+    /// One submission of the tail kernel over `run`'s dispatches; each
+    /// dispatch's sums.
+    fn tail_run(
+        &self,
+        job: &ValidVar<'_>,
+        buffers: &TailBuffers<'_>,
+        plan: Plan,
+        run: &[(u64, u64)],
+        (levels, capacity): (usize, u32),
+    ) -> Result<Vec<TailSums>> {
+        let device = &self.context.device;
+        let stride = 256u64;
+        let mut dispatches = Vec::new();
+        let mut first_partial = 0u32;
+        for &(first, count) in run {
+            let invocations = count
+                .min(plan.max_invocations)
+                .next_multiple_of(u64::from(WORKGROUP));
+            let workgroups = (invocations / u64::from(WORKGROUP)) as u32;
+            dispatches.push((
+                VarParams {
+                    base: split(first),
+                    count: count as u32,
+                    invocations: invocations as u32,
+                    levels: levels as u32,
+                    capacity,
+                    first_partial,
+                    ..var_params(job)
+                },
+                workgroups,
+            ));
+            first_partial += workgroups;
+        }
+        for (index, (dispatch, _)) in dispatches.iter().enumerate() {
+            self.write(
+                &buffers.params,
+                stride * index as u64,
+                std::slice::from_ref(dispatch),
+            );
+        }
+        let scopes = self.scopes();
+        let mut encoder = device.create_command_encoder(&Default::default());
+        {
+            let mut compute = encoder.begin_compute_pass(&Default::default());
+            compute.set_pipeline(&buffers.kernel.pipeline);
+            for (index, (_, workgroups)) in dispatches.iter().enumerate() {
+                let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("tails"),
+                    layout: &buffers.kernel.layout,
+                    entries: &[
+                        wgpu::BindGroupEntry {
+                            binding: 0,
+                            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                buffer: &buffers.params,
+                                offset: stride * index as u64,
+                                size: NonZeroU64::new(size_of::<VarParams>() as u64),
+                            }),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 1,
+                            resource: buffers.loadings.as_entire_binding(),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 3,
+                            resource: buffers.brackets.as_entire_binding(),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 4,
+                            resource: buffers.partials.as_entire_binding(),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 5,
+                            resource: buffers.found.as_entire_binding(),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 6,
+                            resource: buffers.inside.as_entire_binding(),
+                        },
+                    ],
+                });
+                compute.set_bind_group(0, &group, &[]);
+                compute.dispatch_workgroups(*workgroups, 1, 1);
+            }
+        }
+        let bytes = 16 * TAIL_ENTRIES * u64::from(first_partial);
+        encoder.copy_buffer_to_buffer(&buffers.partials, 0, &buffers.staging, 0, bytes);
+        let data = self.submit_and_read(encoder, &buffers.staging, bytes, scopes)?;
+        let entries: &[[f32; 4]] = bytemuck::cast_slice(&data);
+        let mut groups = entries.chunks_exact(TAIL_ENTRIES as usize);
+        Ok(dispatches
+            .iter()
+            .map(|(_, workgroups)| {
+                let mut sums = TailSums {
+                    moments: [0.0; 2],
+                    below_count: vec![0; levels],
+                    below_sum: vec![0.0; levels],
+                };
+                for group in groups.by_ref().take(*workgroups as usize) {
+                    let [s_hi, s_lo, q_hi, q_lo] = group[0];
+                    sums.moments[0] += f64::from(s_hi) + f64::from(s_lo);
+                    sums.moments[1] += f64::from(q_hi) + f64::from(q_lo);
+                    for level in 0..levels {
+                        let [hi, lo, count, _] = group[1 + level];
+                        sums.below_sum[level] += f64::from(hi) + f64::from(lo);
+                        sums.below_count[level] += u64::from(count.to_bits());
+                    }
+                }
+                sums
+            })
+            .collect())
+    }
+
+    /// The values (or bins) this device found in its share of a tail pass,
+    /// read back once the pass ends.
+    fn tail_found(
+        &self,
+        buffers: TailBuffers<'_>,
+        histogram: bool,
+        (levels, capacity): (usize, u32),
+    ) -> Result<TailFound> {
+        let device = &self.context.device;
+        let scopes = self.scopes();
+        let mut encoder = device.create_command_encoder(&Default::default());
+        encoder.copy_buffer_to_buffer(&buffers.found, 0, &buffers.staging, 0, 4 * FOUND_WORDS);
+        let data = self.submit_and_read(encoder, &buffers.staging, 4 * FOUND_WORDS, scopes)?;
+        let words: &[u32] = bytemuck::cast_slice(&data);
+        let mut found = TailFound {
+            found: vec![0; levels],
+            inside: vec![Vec::new(); levels],
+            bins: vec![Vec::new(); levels],
+        };
+        for level in 0..levels {
+            found.found[level] = u64::from(words[level]);
+            if histogram {
+                let start = (MAX_LEVELS + level as u32 * BINS) as usize;
+                found.bins[level] = words[start..start + BINS as usize].to_vec();
+            }
+        }
+        if !histogram && found.found.iter().any(|&f| f > 0) {
+            let inside_len = u64::from(capacity) * levels as u64;
+            let scopes = self.scopes();
+            let mut encoder = device.create_command_encoder(&Default::default());
+            encoder.copy_buffer_to_buffer(&buffers.inside, 0, &buffers.staging, 0, 4 * inside_len);
+            let data = self.submit_and_read(encoder, &buffers.staging, 4 * inside_len, scopes)?;
+            let values: &[f32] = bytemuck::cast_slice(&data);
+            for level in 0..levels {
+                let kept = found.found[level].min(u64::from(capacity)) as usize;
+                let start = level * capacity as usize;
+                found.inside[level] = values[start..start + kept].to_vec();
+            }
+        }
+        Ok(found)
+    }
 }
 
 /// A pricing job's pipeline and tables on one device.
@@ -856,11 +1350,6 @@ impl Device {
             .collect())
     }
 
-    /// [`risk_by_read_back`] on this device alone.
-    fn risk_by_read_back(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {
-        risk_by_read_back(std::slice::from_ref(self), job)
-    }
-
     /// The f32 shocks of scenarios `first .. first + count` (count at most
     /// one batch), read back.
     fn shocks(&self, job: &ValidVar<'_>, first: u64, count: u64) -> Result<Vec<f32>> {
@@ -925,329 +1414,6 @@ impl Device {
             .get(device, 256 * TAIL_DISPATCHES as u64)
             .clone();
         (params, buffer)
-    }
-
-    /// VaR and ES found on the device: brackets from a pilot sample, then
-    /// passes over every scenario that count and sum below each bracket and
-    /// return the few values inside it (narrowing a bracket that holds too
-    /// many with a histogram pass first). Memory on both sides is bounded
-    /// whatever the scenario count.
-    fn risk_on_device(
-        &self,
-        job: &ValidVar<'_>,
-        counts: &[usize],
-        capacity: u32,
-    ) -> Result<(RiskEstimate, usize)> {
-        let model = job.model();
-        let n = job.scenarios;
-        let mut pilot: Vec<f64> = self
-            .shocks(job, 0, PILOT)?
-            .into_iter()
-            .map(f64::from)
-            .collect();
-        pilot.sort_unstable_by(f64::total_cmp);
-        // Where a bracket would be open-ended, it ends ten pilot ranges past
-        // the pilot's extremes instead, so a histogram can narrow it; a value
-        // beyond still counts below (or above) it, and a quantile out there
-        // shows as a missed bracket.
-        let range = pilot[pilot.len() - 1] - pilot[0];
-        let (floor, ceiling) = (
-            pilot[0] - 10.0 * range,
-            pilot[pilot.len() - 1] + 10.0 * range,
-        );
-        let mut brackets: Vec<[f32; 2]> = crate::stats::brackets(&pilot, n as usize, counts)
-            .into_iter()
-            .map(|(low, high, _)| [low.max(floor) as f32, high.min(ceiling) as f32])
-            .collect();
-        let mut tails: Vec<Option<TailMeasure>> = vec![None; counts.len()];
-        let mut moments = None;
-        let mut histogram = false;
-        let mut passes = 0;
-        for _ in 0..MAX_TAIL_PASSES {
-            if tails.iter().all(Option::is_some) {
-                break;
-            }
-            let pass = self.tail_pass(job, &brackets, histogram, capacity)?;
-            passes += 1;
-            moments.get_or_insert(pass.moments);
-            let mut narrow_next = false;
-            for (level, &m) in counts.iter().enumerate() {
-                if tails[level].is_some() {
-                    continue;
-                }
-                let below = pass.below_count[level];
-                let Some(rank) = (m as u64 - 1).checked_sub(below) else {
-                    return Ok((self.risk_missed(job)?, passes));
-                };
-                if histogram {
-                    let bins = &pass.bins[level];
-                    let mut seen = 0u64;
-                    let Some(bin) = bins.iter().position(|&c| {
-                        seen += u64::from(c);
-                        seen > rank
-                    }) else {
-                        return Ok((self.risk_missed(job)?, passes));
-                    };
-                    let [low, high] = brackets[level];
-                    let width = f64::from(high) - f64::from(low);
-                    let edge =
-                        |b: usize| (f64::from(low) + width * b as f64 / f64::from(BINS)) as f32;
-                    // One bin of slack either side: the device's bin of a
-                    // value and these edges round differently.
-                    brackets[level] = [
-                        if bin == 0 { low } else { edge(bin - 1) },
-                        if bin + 2 >= BINS as usize {
-                            high
-                        } else {
-                            edge(bin + 2)
-                        },
-                    ];
-                    continue;
-                }
-                let found = pass.found[level];
-                if found > u64::from(capacity) {
-                    narrow_next = true;
-                    continue;
-                }
-                let mut inside: Vec<f64> =
-                    pass.inside[level].iter().map(|&x| f64::from(x)).collect();
-                if rank >= inside.len() as u64 {
-                    return Ok((self.risk_missed(job)?, passes));
-                }
-                inside.sort_unstable_by(f64::total_cmp);
-                let quantile = inside[rank as usize];
-                let less: Vec<f64> = inside.iter().copied().filter(|&x| x < quantile).collect();
-                let below_all = below + less.len() as u64;
-                let tail_sum = pass.below_sum[level]
-                    + crate::stats::pairwise_sum(&less)
-                    + (m as u64 - below_all) as f64 * quantile;
-                tails[level] = Some(TailMeasure {
-                    var: -(model.mean + quantile),
-                    es: -(model.mean + tail_sum / m as f64),
-                });
-            }
-            histogram = narrow_next;
-        }
-        let (Some([sum, squares]), true) = (moments, tails.iter().all(Option::is_some)) else {
-            return Ok((self.risk_missed(job)?, passes));
-        };
-        let mean = sum / n as f64;
-        let shocks = Moments {
-            count: n,
-            mean,
-            m2: (squares - sum * mean).max(0.0),
-        };
-        Ok((
-            RiskEstimate {
-                mean: model.mean + shocks.mean,
-                std_dev: shocks.std_dev(),
-                tails: tails.into_iter().flatten().collect(),
-            },
-            passes,
-        ))
-    }
-
-    /// A bracket missed its quantile (the pilot would have to be wildly
-    /// unrepresentative): read the sample back where it fits in memory.
-    fn risk_missed(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {
-        if job.scenarios <= MISSED_READ_BACK_MAX {
-            return self.risk_by_read_back(job);
-        }
-        Err(failed(
-            "the device's tail selection missed its bracket on a sample too large to read back",
-        )
-        .into())
-    }
-
-    /// One pass over every scenario with `brackets`.
-    fn tail_pass(
-        &self,
-        job: &ValidVar<'_>,
-        brackets: &[[f32; 2]],
-        histogram: bool,
-        capacity: u32,
-    ) -> Result<TailPass> {
-        let context = self.context;
-        let device = &context.device;
-        let levels = brackets.len();
-        let kernels = context.var_kernels()?;
-        let kernel = if histogram {
-            &kernels.tails_histogram
-        } else {
-            &kernels.tails_collect
-        };
-        let mut pool = self.context.pool.lock().unwrap_or_else(|p| p.into_inner());
-        let (params, loadings) = self.var_inputs(&mut pool, job);
-        let bracket_buffer = pool.brackets.get(device, 8 * u64::from(MAX_LEVELS)).clone();
-        let mut padded = brackets.to_vec();
-        padded.resize(MAX_LEVELS as usize, [0.0, 0.0]);
-        self.write(&bracket_buffer, 0, &padded);
-        let found_words = u64::from(MAX_LEVELS) * (1 + u64::from(BINS));
-        let found = pool.found.get(device, 4 * found_words).clone();
-        let inside_len = u64::from(capacity) * levels as u64;
-        let inside = pool.inside.get(device, 4 * inside_len).clone();
-        let entries_per_group = 1 + u64::from(MAX_LEVELS);
-        let max_partials = TAIL_DISPATCHES as u64 * (MAX_INVOCATIONS / u64::from(WORKGROUP));
-        let partials = pool
-            .partials
-            .get(device, 16 * entries_per_group * max_partials)
-            .clone();
-        let staging_size = (16 * entries_per_group * max_partials)
-            .max(4 * found_words)
-            .max(4 * inside_len);
-        let staging = pool.staging.get(device, staging_size).clone();
-        // Philox blocks a scenario costs, and a block's worth per option
-        // revalued.
-        let per_scenario = job.model().loadings.len() as u64 / 2
-            + 1
-            + if job.model().dof.is_some() { 4 } else { 0 }
-            + job
-                .model()
-                .book
-                .as_ref()
-                .map_or(0, |b| b.options.len() as u64);
-        let per_dispatch = (self.dispatch_work() / per_scenario).max(u64::from(WORKGROUP));
-        let stride = 256u64;
-        let mut pass = TailPass::new(levels);
-        let mut clear = device.create_command_encoder(&Default::default());
-        clear.clear_buffer(&found, 0, Some(4 * found_words));
-        context.queue.submit([clear.finish()]);
-        let control = job.control();
-        control.expect(job.scenarios);
-        let mut first = 0u64;
-        while first < job.scenarios {
-            control.check()?;
-            let submitted = first;
-            let mut dispatches = Vec::new();
-            let mut first_partial = 0u32;
-            while first < job.scenarios && dispatches.len() < TAIL_DISPATCHES {
-                let count = (job.scenarios - first).min(per_dispatch);
-                let invocations = count
-                    .min(self.max_invocations())
-                    .next_multiple_of(u64::from(WORKGROUP));
-                let workgroups = (invocations / u64::from(WORKGROUP)) as u32;
-                dispatches.push((
-                    VarParams {
-                        base: split(first),
-                        count: count as u32,
-                        invocations: invocations as u32,
-                        levels: levels as u32,
-                        capacity,
-                        first_partial,
-                        ..var_params(job)
-                    },
-                    workgroups,
-                ));
-                first_partial += workgroups;
-                first += count;
-            }
-            for (index, (dispatch, _)) in dispatches.iter().enumerate() {
-                self.write(
-                    &params,
-                    stride * index as u64,
-                    std::slice::from_ref(dispatch),
-                );
-            }
-            let scopes = self.scopes();
-            let mut encoder = device.create_command_encoder(&Default::default());
-            {
-                let mut compute = encoder.begin_compute_pass(&Default::default());
-                compute.set_pipeline(&kernel.pipeline);
-                for (index, (_, workgroups)) in dispatches.iter().enumerate() {
-                    let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                        label: Some("tails"),
-                        layout: &kernel.layout,
-                        entries: &[
-                            wgpu::BindGroupEntry {
-                                binding: 0,
-                                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                                    buffer: &params,
-                                    offset: stride * index as u64,
-                                    size: NonZeroU64::new(size_of::<VarParams>() as u64),
-                                }),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 1,
-                                resource: loadings.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 3,
-                                resource: bracket_buffer.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 4,
-                                resource: partials.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 5,
-                                resource: found.as_entire_binding(),
-                            },
-                            wgpu::BindGroupEntry {
-                                binding: 6,
-                                resource: inside.as_entire_binding(),
-                            },
-                        ],
-                    });
-                    compute.set_bind_group(0, &group, &[]);
-                    compute.dispatch_workgroups(*workgroups, 1, 1);
-                }
-            }
-            let bytes = 16 * entries_per_group * u64::from(first_partial);
-            encoder.copy_buffer_to_buffer(&partials, 0, &staging, 0, bytes);
-            let data = self.submit_and_read(encoder, &staging, bytes, scopes)?;
-            control.advance(first - submitted);
-            let entries: &[[f32; 4]] = bytemuck::cast_slice(&data);
-            for group in entries.chunks_exact(entries_per_group as usize) {
-                let [s_hi, s_lo, q_hi, q_lo] = group[0];
-                pass.moments[0] += f64::from(s_hi) + f64::from(s_lo);
-                pass.moments[1] += f64::from(q_hi) + f64::from(q_lo);
-                for level in 0..levels {
-                    let [hi, lo, count, _] = group[1 + level];
-                    pass.below_sum[level] += f64::from(hi) + f64::from(lo);
-                    pass.below_count[level] += u64::from(count.to_bits());
-                }
-            }
-        }
-        // The values (or bins) found, once per pass.
-        let scopes = self.scopes();
-        let mut encoder = device.create_command_encoder(&Default::default());
-        encoder.copy_buffer_to_buffer(&found, 0, &staging, 0, 4 * found_words);
-        let data = self.submit_and_read(encoder, &staging, 4 * found_words, scopes)?;
-        let words: &[u32] = bytemuck::cast_slice(&data);
-        for level in 0..levels {
-            pass.found[level] = u64::from(words[level]);
-            if histogram {
-                let start = (MAX_LEVELS + level as u32 * BINS) as usize;
-                pass.bins[level] = words[start..start + BINS as usize].to_vec();
-            }
-        }
-        if !histogram && pass.found.iter().any(|&f| f > 0) {
-            let scopes = self.scopes();
-            let mut encoder = device.create_command_encoder(&Default::default());
-            encoder.copy_buffer_to_buffer(&inside, 0, &staging, 0, 4 * inside_len);
-            let data = self.submit_and_read(encoder, &staging, 4 * inside_len, scopes)?;
-            let values: &[f32] = bytemuck::cast_slice(&data);
-            for level in 0..levels {
-                let kept = pass.found[level].min(u64::from(capacity)) as usize;
-                let start = level * capacity as usize;
-                pass.inside[level] = values[start..start + kept].to_vec();
-            }
-        }
-        Ok(pass)
-    }
-
-    /// Test hooks: `job`'s VaR by reading every shock back (the reference),
-    /// and found on the device with `capacity` values per bracket (small
-    /// capacities force the histogram passes), with the passes it took.
-    pub fn var_paths(
-        &self,
-        job: &crate::VarJob,
-        capacity: u32,
-    ) -> Result<[(RiskEstimate, usize); 2]> {
-        let valid = job.checked()?;
-        let read_back = self.risk_by_read_back(&valid)?;
-        let device = self.risk_on_device(&valid, &valid.tail_counts(), capacity)?;
-        Ok([(read_back, 0), device])
     }
 
     /// Philox blocks and f32 uniform pairs of `counters` under `key`, computed by
@@ -1681,6 +1847,6 @@ impl ComputeBackend for GpuBackend {
         if job.scenarios <= READ_BACK_MAX || counts.len() > MAX_LEVELS as usize {
             return risk_by_read_back(&self.devices, job);
         }
-        Ok(self.lead().risk_on_device(job, &counts, TAIL_CAPACITY)?.0)
+        Ok(self.risk_on_device(job, &counts, TAIL_CAPACITY)?.0)
     }
 }
