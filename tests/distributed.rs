@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{METHODS, PRODUCTS, pricing_job};
+use common::{METHODS, PRODUCTS, options_book_var, pricing_job};
 use quantmc::backend::BLOCK;
 use quantmc::distributed::{self, Communicator, ThreadGroup};
 use quantmc::{
@@ -217,20 +217,6 @@ fn processes_whose_auto_picks_differ_all_run_rayon() {
     }
 }
 
-/// The options book (ten assets, Student-t returns, options revalued), two
-/// levels.
-fn var_job(scenarios: u64) -> VarJob {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/options_book.json");
-    VarJob {
-        portfolio: Portfolio::from_file(path.as_ref()).unwrap(),
-        scenarios,
-        confidences: vec![Confidence::new(0.99), Confidence::new(0.975)],
-        horizon_days: 1.0,
-        distribution: ReturnDistribution::StudentT { dof: 5.0 },
-        seed: 11,
-    }
-}
-
 /// A VaR result's numbers, as text (equal text, equal bits).
 fn var_numbers(result: &VarResult) -> String {
     format!(
@@ -243,7 +229,7 @@ fn var_numbers(result: &VarResult) -> String {
 fn var_on_any_number_of_processes_is_the_same_answer() {
     // 300,000 scenarios: 19 chunks, shared unevenly, and among more
     // processes than chunks (some with none).
-    let job = var_job(300_000);
+    let job = options_book_var(300_000);
     let alone = quantmc::var(&job, Backend::Rayon).unwrap();
     let mut first = None;
     for size in [1, 2, 3, 4, 5, 23] {
@@ -297,14 +283,14 @@ fn var_past_what_one_process_stores_is_its_answer_bit_for_bit() {
 
 #[test]
 fn a_failed_var_process_fails_every_process_with_its_rank_and_bad_input_none() {
-    let job = var_job(100_000);
+    let job = options_book_var(100_000);
     for result in shared(4, Some(1), &|member| {
         distributed::var(&job, Backend::Simd, member)
     }) {
         let message = result.unwrap_err().to_string();
         assert!(message.contains("process 1"), "{message}");
     }
-    let mut bad = var_job(100_000);
+    let mut bad = options_book_var(100_000);
     bad.confidences = vec![Confidence::new(1.5)];
     for result in shared(3, None, &|member| {
         distributed::var(&bad, Backend::Simd, member)

@@ -10,7 +10,7 @@ use quantmc::ComputeBackend;
 use quantmc::backend::gpu::GpuBackend;
 use quantmc::rng::{philox4x32_10, seed_key, stream_counter, uniform};
 mod common;
-use common::{METHODS, PRODUCTS, pricing_job};
+use common::{METHODS, PRODUCTS, options_book_var, pricing_job};
 use quantmc::distributed::{self, ThreadGroup};
 use quantmc::{
     Backend, Confidence, GpuList, Gpus, OptionKind, Portfolio, PricingJob, PricingResult,
@@ -515,7 +515,7 @@ fn several_devices_give_the_one_device_answer_bit_for_bit() {
         scalar.price
     );
     // A VaR job on two devices: the one-device figures.
-    let var = var_job(200_000);
+    let var = options_book_var(200_000);
     let one = quantmc::var(&var, on_gpu()).unwrap();
     let two = quantmc::var(&var, on_devices(2)).unwrap();
     assert_eq!(format!("{:?}", one.levels), format!("{:?}", two.levels));
@@ -571,7 +571,7 @@ fn gpu_processes_give_the_one_process_gpu_answer() {
     }
     // VaR on GPU processes: the same bits on any number of them, within the
     // GPU's tolerance of its own one-process VaR.
-    let var = var_job(300_000);
+    let var = options_book_var(300_000);
     let own = quantmc::var(&var, on_gpu()).unwrap();
     let mut first = None;
     for size in [1, 3] {
@@ -587,20 +587,6 @@ fn gpu_processes_give_the_one_process_gpu_answer() {
                 assert!(relative(shared.es, own.es) < 1e-3, "{shared:?} vs {own:?}");
             }
         }
-    }
-}
-
-/// The options book (ten assets, Student-t returns, options revalued) at
-/// two levels.
-fn var_job(scenarios: u64) -> VarJob {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/options_book.json");
-    VarJob {
-        portfolio: Portfolio::from_file(path.as_ref()).unwrap(),
-        scenarios,
-        confidences: vec![Confidence::new(0.99), Confidence::new(0.975)],
-        horizon_days: 1.0,
-        distribution: ReturnDistribution::StudentT { dof: 5.0 },
-        seed: 11,
     }
 }
 
@@ -620,7 +606,7 @@ fn device_tails_on_several_devices_are_one_devices_bit_for_bit() {
     // brackets (or bins).
     let job = VarJob {
         scenarios: (1 << 20) + 7,
-        ..var_job(1)
+        ..options_book_var(1)
     };
     for capacity in [1 << 20, 2_000] {
         let [(read_one, _), (device_one, passes_one)] = one.var_paths(&job, capacity).unwrap();

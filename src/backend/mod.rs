@@ -745,13 +745,20 @@ pub fn availability(
         .collect()
 }
 
-/// The GPU adapters this build can see, one line each: name, type, API, driver.
+/// The GPU adapters this build can see, one line each: the index `--gpus`
+/// names it by, name, type, API, driver.
 pub fn gpu_adapters() -> Vec<String> {
     #[cfg(feature = "gpu")]
     {
         gpu::adapters()
             .into_iter()
-            .map(|a| format!("{} ({}, {}, {})", a.name, a.device_type, a.api, a.driver))
+            .enumerate()
+            .map(|(index, a)| {
+                format!(
+                    "{index}: {} ({}, {}, {})",
+                    a.name, a.device_type, a.api, a.driver
+                )
+            })
             .collect()
     }
     #[cfg(not(feature = "gpu"))]

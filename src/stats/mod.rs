@@ -5,11 +5,11 @@ mod tails;
 
 use serde::{Deserialize, Serialize};
 
-// `brackets` serves the GPU tier too, which a build may leave out.
-#[cfg_attr(not(feature = "gpu"), allow(unused_imports))]
-pub(crate) use tails::brackets;
-pub(crate) use tails::summarise_parallel;
+// `brackets` and the stored sample's parallel summary serve the GPU tier
+// alone (its read-back sample), which a build may leave out.
 pub(crate) use tails::{Part, StreamPart, summarise_streamed};
+#[cfg(feature = "gpu")]
+pub(crate) use tails::{brackets, summarise_parallel};
 
 use crate::rng::CHUNK;
 

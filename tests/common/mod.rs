@@ -4,7 +4,10 @@
 
 use quantmc::market::{Barrier, BarrierKind, Monitoring};
 use quantmc::pricing::{GreeksMethod, Precision, Sampler, Target};
-use quantmc::{Market, OptionKind, OptionSpec, PricingJob, Style};
+use quantmc::{
+    Confidence, Market, OptionKind, OptionSpec, Portfolio, PricingJob, ReturnDistribution, Style,
+    VarJob,
+};
 
 /// Every product, call and put, at several step counts, the same in every
 /// tier comparison.
@@ -164,4 +167,18 @@ where
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("stdout is one JSON object")
+}
+
+/// The options book (ten assets, Student-t returns, options revalued) at
+/// two levels.
+pub fn options_book_var(scenarios: u64) -> VarJob {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/options_book.json");
+    VarJob {
+        portfolio: Portfolio::from_file(path.as_ref()).unwrap(),
+        scenarios,
+        confidences: vec![Confidence::new(0.99), Confidence::new(0.975)],
+        horizon_days: 1.0,
+        distribution: ReturnDistribution::StudentT { dof: 5.0 },
+        seed: 11,
+    }
 }

@@ -311,6 +311,18 @@ impl GpuBackend {
     }
 }
 
+/// An error when `job`'s risk model cannot run on the GPU kernels.
+fn runs_on_gpu(job: &ValidVar<'_>) -> Result<()> {
+    match super::risk_gpu_problem(job.model()) {
+        Some((_, reason)) => Err(BackendError::Unavailable {
+            backend: "gpu",
+            reason,
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
 /// `work` for items `0 .. count` on `devices`: each device (on a thread of
 /// its own when there are several) prepares once, then takes the next item
 /// as it finishes one. Returns the results in item order; the first failure
@@ -1778,13 +1790,7 @@ impl ComputeBackend for GpuBackend {
         work: &(dyn Fn(u64, &[f64]) -> Vec<u64> + Sync),
     ) -> Result<Vec<Vec<u64>>> {
         use rayon::prelude::*;
-        if let Some((_, reason)) = super::risk_gpu_problem(job.model()) {
-            return Err(BackendError::Unavailable {
-                backend: "gpu",
-                reason,
-            }
-            .into());
-        }
+        runs_on_gpu(job)?;
         let control = job.control();
         let mean = job.model().mean;
         let batch = self
@@ -1836,13 +1842,7 @@ impl ComputeBackend for GpuBackend {
     }
 
     fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {
-        if let Some((_, reason)) = super::risk_gpu_problem(job.model()) {
-            return Err(BackendError::Unavailable {
-                backend: "gpu",
-                reason,
-            }
-            .into());
-        }
+        runs_on_gpu(job)?;
         let counts = job.tail_counts();
         if job.scenarios <= READ_BACK_MAX || counts.len() > MAX_LEVELS as usize {
             return risk_by_read_back(&self.devices, job);
