@@ -1,6 +1,6 @@
 // Pathwise and likelihood-ratio Greeks in the pricing pass (the twin of
 // src/greeks.rs, which derives the estimators): with GREEKS set to
-// GREEKS_PATHWISE, GREEKS_PATHWISE_DIFFERENCE or GREEKS_LIKELIHOOD_RATIO
+// GREEKS_PATHWISE, GREEKS_PATHWISE_BARRIER or GREEKS_LIKELIHOOD_RATIO
 // each pair of samples also yields the raw (delta, gamma, vega, rho, theta)
 // estimators; the host scales their means and spreads as on the CPU.
 //
@@ -8,8 +8,7 @@
 // (`GreekSetup::device_constants`): the dual numbers ln S, drift, diffusion
 // and crossing factor (a value and its derivatives with respect to spot,
 // vol, rate and maturity, five words each), then vol sqrt dt, T, r, vol, the
-// maturity score's drift term, sqrt dt, and (ln S, 1 / S) at S (1 + 1%) and
-// S (1 - 1%).
+// maturity score's drift term and sqrt dt.
 
 // A dual number on the two samples of a stream: the values, and each
 // sample's derivatives with respect to (spot, vol, rate, maturity).
@@ -74,9 +73,6 @@ struct GreekConstants {
     vol: f32,
     drift_score: f32,
     sqrt_dt: f32,
-    // (ln S, 1 / S) at S (1 + 1%) and S (1 - 1%).
-    plus: vec2<f32>,
-    minus: vec2<f32>,
 }
 
 var<private> greek: GreekConstants;
@@ -103,8 +99,6 @@ fn load_greek_constants() {
         constant_word(23u),
         constant_word(24u),
         constant_word(25u),
-        vec2<f32>(constant_word(26u), constant_word(27u)),
-        vec2<f32>(constant_word(28u), constant_word(29u)),
     );
 }
 
@@ -137,15 +131,13 @@ fn dual_advance(path: DualPath, z: vec2<f32>) -> DualPath {
 }
 
 // One sample pair's state: the pathwise paths (and, for a barrier's gamma,
-// the paths from the bumped spots) or the plain paths of the likelihood
-// ratio, each with its mirror, and the scores of the normals.
+// their first fixings) or the plain paths of the likelihood ratio, each with
+// its mirror, and the scores of the normals.
 struct Sensitivities {
     up: DualPath,
     down: DualPath,
-    plus_up: DualPath,
-    plus_down: DualPath,
-    minus_up: DualPath,
-    minus_down: DualPath,
+    first_up: Dual,
+    first_down: Dual,
     plain_up: Path,
     plain_down: Path,
     // The first step's normals, their sum and the sum of (z^2 - 1).
@@ -162,14 +154,26 @@ fn start_sensitivities() -> Sensitivities {
     } else {
         state.up = dual_start(vec2<f32>(greek.log_spot.value.x, greek.log_spot.x.x));
         state.down = state.up;
-        if (GREEKS == GREEKS_PATHWISE_DIFFERENCE) {
-            state.plus_up = dual_start(greek.plus);
-            state.plus_down = state.plus_up;
-            state.minus_up = dual_start(greek.minus);
-            state.minus_down = state.minus_up;
-        }
     }
     return state;
+}
+
+// A barrier's log distance on the live side (negative beyond it), in dual
+// numbers; only a barrier job's estimator (GREEKS_PATHWISE_BARRIER) calls it.
+fn live_distance(log_price: Dual) -> Dual {
+    let barrier = dual_constant(vec2<f32>(params.log_barrier));
+    if ((params.barrier_flags & 1u) != 0u) {
+        return dual_sub(barrier, log_price);
+    }
+    return dual_sub(log_price, barrier);
+}
+
+// A barrier path's first step with the live-side indicator alone: the
+// interval's survival probability is applied at the end (`barrier_payoff`).
+fn dual_first_step(path: DualPath, z: vec2<f32>) -> DualPath {
+    let log_price = dual_add(dual_add(path.log_price, greek.drift), dual_scale(greek.diffusion, z));
+    let alive = select(vec2<f32>(0.0), vec2<f32>(1.0), live_distance(log_price).value > vec2<f32>(0.0));
+    return DualPath(log_price, dual_scale(path.running, alive), path.log_sum + log_price.value);
 }
 
 // Every path of the state takes step `step` on the normals `z`.
@@ -194,39 +198,67 @@ fn step_sensitivities(state: Sensitivities, z: vec2<f32>, step: u32) -> Sensitiv
         }
         return next;
     }
+    if (GREEKS == GREEKS_PATHWISE_BARRIER && step == 0u) {
+        next.up = dual_first_step(next.up, z);
+        next.first_up = next.up.log_price;
+        if (ANTITHETIC) {
+            next.down = dual_first_step(next.down, -z);
+            next.first_down = next.down.log_price;
+        }
+        return next;
+    }
     next.up = dual_advance(next.up, z);
     if (ANTITHETIC) {
         next.down = dual_advance(next.down, -z);
     }
-    if (GREEKS == GREEKS_PATHWISE_DIFFERENCE) {
-        next.plus_up = dual_advance(next.plus_up, z);
-        next.minus_up = dual_advance(next.minus_up, z);
-        if (ANTITHETIC) {
-            next.plus_down = dual_advance(next.plus_down, -z);
-            next.minus_down = dual_advance(next.minus_down, -z);
-        }
-    }
     return next;
 }
 
-// d/dspot of the undiscounted payoff of a finished dual path.
-fn spot_derivative(path: DualPath) -> vec2<f32> {
-    let f = product_payoff_dual(path.log_price, path.running);
-    return vec2<f32>(f.x.x, f.y.x);
+// A finished path's undiscounted payoff in dual numbers, and the part of
+// its raw gamma beyond the mixed estimator's (zero but for a barrier).
+struct PathPayoff {
+    f: Dual,
+    first_interval: vec2<f32>,
 }
 
-// The raw pathwise estimators of a finished path and its payoff (value and
-// derivatives): delta, gamma (mixed: the likelihood ratio of the first step
-// on the pathwise delta, or the difference of the bumped paths' deltas),
-// vega, rho = f_r - T f, and -d/dT = r f - f_T. `sign` is -1 for a mirror.
-fn pathwise_estimators(f: Dual, state: Sensitivities, sign: f32, plus: DualPath, minus: DualPath) -> array<vec2<f32>, 5> {
-    let delta = vec2<f32>(f.x.x, f.y.x);
-    var gamma: vec2<f32>;
-    if (GREEKS == GREEKS_PATHWISE_DIFFERENCE) {
-        gamma = spot_derivative(plus) - spot_derivative(minus);
-    } else {
-        gamma = (sign / greek.step_sd * state.first - 1.0) * delta;
+// The payoff of a finished path; for a continuously watched barrier (the
+// twin of `GreekSetup::barrier_payoff`, which derives it), its value
+// `q1 A + B` from the walk's `A + B` (first step with the indicator alone),
+// the dead path's `B` and the first interval's survival `q1`, and the
+// part of its gamma the first interval adds, `(q1_xx + q1_xy) A / S + q1_x dA/dS`.
+fn path_payoff(path: DualPath, first: Dual) -> PathPayoff {
+    let with_indicator = product_payoff_dual(path.log_price, path.running);
+    if (GREEKS != GREEKS_PATHWISE_BARRIER) {
+        return PathPayoff(with_indicator, vec2<f32>(0.0));
     }
+    let b = product_payoff_dual(path.log_price, dual_constant(vec2<f32>(0.0)));
+    let a = dual_sub(with_indicator, b);
+    let d0 = dual_positive(live_distance(greek.log_spot));
+    let d1 = dual_positive(live_distance(first));
+    let e = dual_exp(dual_mul(greek.crossing, dual_mul(d0, d1)));
+    let q1 = dual_sub(dual_constant(vec2<f32>(1.0)), e);
+    let f = dual_add(dual_mul(q1, a), b);
+    let c = greek.crossing.value;
+    var g = 1.0;
+    if ((params.barrier_flags & 1u) != 0u) {
+        g = -1.0;
+    }
+    let q1_x = -(g * c * d1.value * e.value);
+    let q1_xx = -(c * c * d1.value * d1.value * e.value);
+    let q1_xy = -(c * e.value * (c * d0.value * d1.value + 1.0));
+    let first_interval = (q1_xx + q1_xy) * a.value * greek.log_spot.x.x + q1_x * vec2<f32>(a.x.x, a.y.x);
+    return PathPayoff(f, first_interval);
+}
+
+// The raw pathwise estimators of a finished path's payoff (value and
+// derivatives): delta, gamma (mixed: the likelihood ratio of the first step
+// on the pathwise delta, plus `first_interval`, a barrier's first interval's own
+// dependence on the spot), vega, rho = f_r - T f, and -d/dT = r f - f_T.
+// `sign` is -1 for a mirror.
+fn pathwise_estimators(payoff: PathPayoff, state: Sensitivities, sign: f32) -> array<vec2<f32>, 5> {
+    let f = payoff.f;
+    let delta = vec2<f32>(f.x.x, f.y.x);
+    let gamma = (sign / greek.step_sd * state.first - 1.0) * delta + payoff.first_interval;
     return array<vec2<f32>, 5>(
         delta,
         gamma,
@@ -281,20 +313,20 @@ fn finish_sensitivities(state: Sensitivities) -> GreekValues {
         }
         return result;
     }
-    let up = product_payoff_dual(state.up.log_price, state.up.running);
-    result.values = Values(up.value, vec2<f32>(0.0));
+    let up = path_payoff(state.up, state.first_up);
+    result.values = Values(up.f.value, vec2<f32>(0.0));
     if (CONTROL) {
         result.values.control = product_control(state.up.log_price.value, state.up.running.value, state.up.log_sum);
     }
-    result.greeks = pathwise_estimators(up, state, 1.0, state.plus_up, state.minus_up);
+    result.greeks = pathwise_estimators(up, state, 1.0);
     if (ANTITHETIC) {
-        let down = product_payoff_dual(state.down.log_price, state.down.running);
-        result.values.payoff = 0.5 * (result.values.payoff + down.value);
+        let down = path_payoff(state.down, state.first_down);
+        result.values.payoff = 0.5 * (result.values.payoff + down.f.value);
         if (CONTROL) {
             result.values.control = 0.5 * (result.values.control
                 + product_control(state.down.log_price.value, state.down.running.value, state.down.log_sum));
         }
-        let mirror = pathwise_estimators(down, state, -1.0, state.plus_down, state.minus_down);
+        let mirror = pathwise_estimators(down, state, -1.0);
         result.greeks = mean_of(result.greeks, mirror);
     }
     return result;

@@ -28,7 +28,7 @@ override CONTROL: bool = true;
 override QMC: bool = false;
 // Greeks: 0 none; GREEKS_FD: each sample also runs the eight bumped
 // scenarios of `qmc` (from word `params.scenarios`) on its own normals;
-// GREEKS_PATHWISE, GREEKS_PATHWISE_DIFFERENCE, GREEKS_LIKELIHOOD_RATIO: the
+// GREEKS_PATHWISE, GREEKS_PATHWISE_BARRIER, GREEKS_LIKELIHOOD_RATIO: the
 // estimators of shaders/greeks.wgsl on the sample's own path.
 override GREEKS: u32 = 0u;
 // The product's own step count where it fixes one (a European's single exact

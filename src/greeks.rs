@@ -14,10 +14,13 @@
 //!   the pathwise derivatives of the product's own definition. Gamma is the
 //!   mixed likelihood-ratio/pathwise estimator
 //!   `D f_S (z_1 / (vol sqrt dt) - 1) / S` (the likelihood ratio of the first
-//!   step applied to the pathwise delta), except for continuously watched
-//!   barriers, whose first step reads the spot directly: there it is the
-//!   central difference of the pathwise delta at `S (1 +- 1%)` on the same
-//!   normals.
+//!   step applied to the pathwise delta), plus, for continuously watched
+//!   barriers, whose first interval's survival probability `q1` reads the
+//!   spot directly, that explicit dependence:
+//!   `((q1_xx + q1_xy) A + q1_x dA/dx + T (z_1 / (vol sqrt dt) - 1)) / S^2`
+//!   with `x = ln S`, the sample's value `V = q1 A + B` (affine in `q1`),
+//!   `T = dV/dx` along the path and `q1`'s partials at a fixed first fixing
+//!   (derived at `GreekSetup::barrier_payoff`).
 //! * **Likelihood ratio** (the same method for payoffs with jumps: digitals,
 //!   discretely watched barriers): the payoff times the score of the path's
 //!   density, `z_1 / (S vol sqrt dt)` for delta,
@@ -41,7 +44,7 @@ use crate::products::{PathSetup, PathState, Product, Style, Terms, path_value};
 
 pub use crate::stats::GREEKS;
 
-/// Relative spot bump of the finite differences (and of the barrier's gamma).
+/// Relative spot bump of the finite differences.
 pub const SPOT_BUMP: f64 = 0.01;
 /// Relative volatility bump of the finite differences.
 pub const VOL_BUMP: f64 = 0.01;
@@ -57,9 +60,10 @@ pub(crate) const GREEKS_FD: u32 = 1;
 /// Pathwise, gamma mixed (see [`GreekSetup::device_estimator`]).
 #[cfg(feature = "gpu")]
 pub(crate) const GREEKS_PATHWISE: u32 = 2;
-/// Pathwise, gamma by central difference of the pathwise delta.
+/// Pathwise, gamma mixed with the first interval's explicit dependence on
+/// the spot (continuously watched barriers).
 #[cfg(feature = "gpu")]
-pub(crate) const GREEKS_PATHWISE_DIFFERENCE: u32 = 3;
+pub(crate) const GREEKS_PATHWISE_BARRIER: u32 = 3;
 /// Likelihood ratio.
 #[cfg(feature = "gpu")]
 pub(crate) const GREEKS_LIKELIHOOD_RATIO: u32 = 4;
@@ -68,9 +72,16 @@ pub(crate) const GREEKS_LIKELIHOOD_RATIO: u32 = 4;
 pub(crate) const DEVICE_ESTIMATORS: [(&str, u32); 4] = [
     ("GREEKS_FD", GREEKS_FD),
     ("GREEKS_PATHWISE", GREEKS_PATHWISE),
-    ("GREEKS_PATHWISE_DIFFERENCE", GREEKS_PATHWISE_DIFFERENCE),
+    ("GREEKS_PATHWISE_BARRIER", GREEKS_PATHWISE_BARRIER),
     ("GREEKS_LIKELIHOOD_RATIO", GREEKS_LIKELIHOOD_RATIO),
 ];
+
+/// The pathwise estimators (mixed gamma), a [`GreekSetup::kind`].
+pub(crate) const PATHWISE: u8 = 0;
+/// The likelihood-ratio estimators, a [`GreekSetup::kind`].
+pub(crate) const LIKELIHOOD_RATIO: u8 = 1;
+/// Finite differences on common random numbers, a [`GreekSetup::kind`].
+pub(crate) const DIFFERENCES: u8 = 2;
 
 /// How a job's Greeks are estimated, with the constants every sample uses.
 #[derive(Debug, Clone)]
@@ -101,11 +112,9 @@ pub(crate) struct GreekSetup {
 /// Which estimator a job's samples take.
 #[derive(Debug, Clone)]
 enum Estimator {
-    /// Pathwise, gamma mixed; `gamma_by_difference` for continuous barriers,
-    /// with the setups at `S (1 -+ 1%)`.
-    Pathwise {
-        gamma_by_difference: Option<Box<[PathSetup; 2]>>,
-    },
+    /// Pathwise, gamma mixed; with the first interval's survival
+    /// probability differentiated explicitly for continuous barriers.
+    Pathwise,
     LikelihoodRatio,
     /// The setups at S+-, vol+-, r+-, T+- and their discount factors.
     Differences {
@@ -200,7 +209,7 @@ pub fn describe(job: &PricingJob, method: GreeksMethod) -> String {
         }
         GreeksMethod::Pathwise if continuous_payoff(job) => {
             if job.option.style == Style::Barrier {
-                "pathwise; gamma by central difference of the pathwise delta".to_string()
+                "pathwise; gamma mixed (likelihood ratio of the pathwise delta, and the first interval's survival differentiated in the spot)".to_string()
             } else {
                 "pathwise; gamma mixed (likelihood ratio of the pathwise delta)".to_string()
             }
@@ -241,21 +250,14 @@ impl GreekSetup {
             GreeksMethod::Fd => Estimator::Differences {
                 bumped: Box::new(std::array::from_fn(|k| scenarios[k + 1])),
             },
-            // The spot-bumped scenarios, S (1 +- 1%), for the barrier's gamma.
-            GreeksMethod::Pathwise if continuous_payoff(job) => Estimator::Pathwise {
-                gamma_by_difference: (job.option.style == Style::Barrier)
-                    .then(|| Box::new([scenarios[1].0, scenarios[2].0])),
-            },
+            GreeksMethod::Pathwise if continuous_payoff(job) => Estimator::Pathwise,
             GreeksMethod::Pathwise => Estimator::LikelihoodRatio,
         };
         let step_variance = vol * vol * dt;
         let discount = (-rate * maturity).exp();
         let step_sd = vol * dt.sqrt();
         let scales = match &estimator {
-            Estimator::Pathwise {
-                gamma_by_difference: Some(_),
-            } => [1.0, 1.0 / (2.0 * SPOT_BUMP * spot), 1.0, 1.0, 1.0].map(|f| f * discount),
-            Estimator::Pathwise { .. } => [1.0, 1.0 / spot, 1.0, 1.0, 1.0].map(|f| f * discount),
+            Estimator::Pathwise => [1.0, 1.0 / spot, 1.0, 1.0, 1.0].map(|f| f * discount),
             Estimator::LikelihoodRatio => {
                 [1.0 / (step_sd * spot), 1.0 / (spot * spot), 1.0, 1.0, 1.0].map(|f| f * discount)
             }
@@ -293,6 +295,19 @@ impl GreekSetup {
         }
     }
 
+    /// Which estimators the job's samples take: [`PATHWISE`],
+    /// [`LIKELIHOOD_RATIO`] or [`DIFFERENCES`], what
+    /// [`GreekSetup::estimators_of`] is instantiated with (a kernel picks it
+    /// once per chunk, so its sample loop carries that estimator's code
+    /// alone).
+    pub(crate) fn kind(&self) -> u8 {
+        match self.estimator {
+            Estimator::Pathwise => PATHWISE,
+            Estimator::LikelihoodRatio => LIKELIHOOD_RATIO,
+            Estimator::Differences { .. } => DIFFERENCES,
+        }
+    }
+
     /// The raw (delta, gamma, vega, rho, theta) estimators of one path of
     /// product `P` whose step normals are `sign * z` (times
     /// [`GreekSetup::scales`] they are the Greeks' estimators), and the
@@ -304,26 +319,43 @@ impl GreekSetup {
         z: &[L],
         sign: f64,
     ) -> ([L; GREEKS], L, L) {
+        match self.kind() {
+            PATHWISE => self.estimators_of::<P, PUT, L, PATHWISE>(z, sign),
+            LIKELIHOOD_RATIO => self.estimators_of::<P, PUT, L, LIKELIHOOD_RATIO>(z, sign),
+            _ => self.estimators_of::<P, PUT, L, DIFFERENCES>(z, sign),
+        }
+    }
+
+    /// [`GreekSetup::estimators`] with the estimator `KIND` fixed at compile
+    /// time: `KIND` must be the setup's [`GreekSetup::kind`].
+    #[inline(always)]
+    pub(crate) fn estimators_of<P: Product, const PUT: bool, L: Lane, const KIND: u8>(
+        &self,
+        z: &[L],
+        sign: f64,
+    ) -> ([L; GREEKS], L, L) {
         let s = L::splat;
-        match &self.estimator {
-            Estimator::Pathwise {
-                gamma_by_difference,
-            } => {
-                let (f, control) =
-                    self.dual_payoff::<P, PUT, L, TANGENTS>(&self.base, self.log_spot[0], z, sign);
-                let [f_spot, f_vol, f_rate, f_maturity] = f.tangent;
-                let gamma = match gamma_by_difference {
-                    Some(setups) => {
-                        let [up, down] = &**setups;
-                        // Only the spot's tangent: a third of the work.
-                        let (up, down) = (
-                            self.dual_payoff::<P, PUT, L, 1>(up, up.log_spot, z, sign),
-                            self.dual_payoff::<P, PUT, L, 1>(down, down.log_spot, z, sign),
-                        );
-                        up.0.tangent[0] - down.0.tangent[0]
-                    }
-                    None => z[0].mul_add(s(sign / self.step_sd), s(-1.0)) * f_spot,
+        match (KIND, &self.estimator) {
+            (PATHWISE, Estimator::Pathwise) => {
+                // Mixed: the likelihood ratio of the first step on the
+                // pathwise delta.
+                let score = z[0].mul_add(s(sign / self.step_sd), s(-1.0));
+                // Pathwise Greeks of a product reading the spot are a
+                // continuous barrier's (a discrete one takes the likelihood
+                // ratio): known at compile time.
+                let (f, control, gamma) = if P::READS_SPOT {
+                    let (f, control, explicit) = self.barrier_payoff::<P, PUT, L>(z, sign);
+                    (f, control, score.mul_add(f.tangent[0], explicit))
+                } else {
+                    let (f, control) = self.dual_payoff::<P, PUT, L, TANGENTS>(
+                        &self.base,
+                        self.log_spot[0],
+                        z,
+                        sign,
+                    );
+                    (f, control, score * f.tangent[0])
                 };
+                let [f_spot, f_vol, f_rate, f_maturity] = f.tangent;
                 let greeks = [
                     f_spot,
                     gamma,
@@ -333,7 +365,7 @@ impl GreekSetup {
                 ];
                 (greeks, f.value, control)
             }
-            Estimator::LikelihoodRatio => {
+            (LIKELIHOOD_RATIO, Estimator::LikelihoodRatio) => {
                 let (f, control) = path_value::<P, PUT, L>(&self.base, z, sign);
                 let z1 = z[0] * s(sign);
                 let (mut vol_score, mut rate_score, mut maturity_score) = (s(0.0), s(0.0), s(0.0));
@@ -356,7 +388,7 @@ impl GreekSetup {
                 ];
                 (greeks, f, control)
             }
-            Estimator::Differences { bumped } => {
+            (DIFFERENCES, Estimator::Differences { bumped }) => {
                 let (f, control) = path_value::<P, PUT, L>(&self.base, z, sign);
                 let base = f * s(self.discount);
                 // A loop, not a closure: see `dual_payoff`.
@@ -373,6 +405,13 @@ impl GreekSetup {
                 ];
                 (greeks, f, control)
             }
+            // A `KIND` other than the setup's: never instantiated so by the
+            // kernels (which pass `kind()`); no estimator's code is
+            // compiled in here.
+            _ => {
+                debug_assert!(false, "estimator {KIND} for a setup of {}", self.kind());
+                ([s(f64::NAN); GREEKS], s(f64::NAN), s(f64::NAN))
+            }
         }
     }
 
@@ -388,12 +427,9 @@ impl GreekSetup {
     pub(crate) fn device_estimator(&self) -> u32 {
         match &self.estimator {
             Estimator::Differences { .. } => GREEKS_FD,
-            Estimator::Pathwise {
-                gamma_by_difference: None,
-            } => GREEKS_PATHWISE,
-            Estimator::Pathwise {
-                gamma_by_difference: Some(_),
-            } => GREEKS_PATHWISE_DIFFERENCE,
+            // Pathwise Greeks with a barrier are a continuous one's.
+            Estimator::Pathwise if self.base.barrier.is_some() => GREEKS_PATHWISE_BARRIER,
+            Estimator::Pathwise => GREEKS_PATHWISE,
             Estimator::LikelihoodRatio => GREEKS_LIKELIHOOD_RATIO,
         }
     }
@@ -406,8 +442,7 @@ impl GreekSetup {
     /// barrier-crossing factor, the discount factor. Pathwise and likelihood
     /// ratio: the dual constants `ln S`, drift, diffusion and crossing (a
     /// value and its four derivatives each), then `vol sqrt dt`, `T`, `r`,
-    /// `vol`, the maturity score's drift term, `sqrt dt`, and `ln S` and
-    /// `1 / S` at `S (1 +- 1%)` (the barrier's gamma).
+    /// `vol`, the maturity score's drift term and `sqrt dt`.
     #[cfg(feature = "gpu")]
     pub(crate) fn device_constants(&self) -> Vec<f32> {
         let words: Vec<f64> = match &self.estimator {
@@ -423,17 +458,8 @@ impl GreekSetup {
                     ]
                 })
                 .collect(),
-            Estimator::Pathwise { .. } | Estimator::LikelihoodRatio => {
-                let bumped = match &self.estimator {
-                    Estimator::Pathwise {
-                        gamma_by_difference: Some(setups),
-                    } => {
-                        let [up, down] = &**setups;
-                        [up.log_spot, 1.0 / up.spot, down.log_spot, 1.0 / down.spot]
-                    }
-                    _ => [0.0; 4],
-                };
-                let mut words = Vec::with_capacity(30);
+            Estimator::Pathwise | Estimator::LikelihoodRatio => {
+                let mut words = Vec::with_capacity(26);
                 for dual in [&self.log_spot, &self.drift, &self.diffusion, &self.crossing] {
                     words.extend_from_slice(dual);
                 }
@@ -445,11 +471,89 @@ impl GreekSetup {
                     self.drift_score,
                     self.step_sd / self.vol,
                 ]);
-                words.extend_from_slice(&bumped);
                 words
             }
         };
         words.into_iter().map(|x| x as f32).collect()
+    }
+
+    /// A continuously watched barrier's undiscounted payoff in dual numbers
+    /// (all four tangents), its control, and the explicit part of its mixed
+    /// gamma's raw estimator, from one walk.
+    ///
+    /// With `x = ln S`, the first fixing `y1 = x + mu + s z1`, and `q1 = 1 -
+    /// exp(c d0 d1)` the first interval's survival probability (`c = -2 /
+    /// (vol^2 dt)`, `d0` and `d1` the live-side distances of `x` and `y1`),
+    /// the sample's value is affine in `q1`: `V = q1 A + B` (knocked out,
+    /// `A = W (vanilla - R)` and `B = R`; knocked in, `A = W (R - vanilla)`
+    /// and `B = vanilla`; `W` the survival of the live-side indicators and
+    /// the later intervals). The walk runs its first step with the indicator
+    /// alone, so its payoff is `A + B`; the payoff with a dead path is `B`;
+    /// `q1` in dual numbers of `x`, `y1` and `c` then gives `V` with all its
+    /// tangents. Gamma: `m(x) = E V`, `m' = E T` with `T = dV/dx` along the
+    /// path, and `m'' = E (dT/dx at fixed y1 + T z1 / s)` (the likelihood
+    /// ratio of `y1`'s density), where only `q1` reads `x` at fixed `y1`:
+    /// `dT/dx = (q1_xx + q1_xy) A + q1_x dA/dx`. With `dd0/dx = dd1/dy1 =
+    /// g` (-1 up, +1 down): `q1_x = -g c d1 E`, `q1_xx = -c^2 d1^2 E`,
+    /// `q1_xy = -c E (1 + c d0 d1)`, `E = exp(c d0 d1)`. Gamma is `(m'' -
+    /// m') / S^2`; in the mixed estimator's units (times `S`, the discount
+    /// applied later) the part beyond `T (z1 / s - 1) / S` is
+    /// `(q1_xx + q1_xy) A / S + q1_x dA/dS`, returned third.
+    #[inline(always)]
+    fn barrier_payoff<P: Product, const PUT: bool, L: Lane>(
+        &self,
+        z: &[L],
+        sign: f64,
+    ) -> (Dual<L, TANGENTS>, L, L) {
+        #[inline(always)]
+        fn dual<L: Lane>(c: &[f64; 1 + TANGENTS]) -> Dual<L, TANGENTS> {
+            Dual::new(c[0], crate::simd::array_from_fn(|i| c[1 + i]))
+        }
+        let start = dual::<L>(&self.log_spot);
+        let (drift, diffusion) = (dual(&self.drift), dual(&self.diffusion));
+        let mut terms: Terms<Dual<L, TANGENTS>> = self.base.terms();
+        terms.bridge = dual(&self.crossing);
+        let first_terms = Terms {
+            continuous: false,
+            ..terms
+        };
+        let mut path = PathState::start::<P>(start, &terms);
+        let first = diffusion.times_plus(z[0] * L::splat(sign), path.log_price + drift);
+        path.advance_to::<P>(first, &first_terms);
+        for &zj in &z[1..] {
+            let log_price = diffusion.times_plus(zj * L::splat(sign), path.log_price + drift);
+            path.advance_to::<P>(log_price, &terms);
+        }
+        let control = P::control::<Dual<L, TANGENTS>, PUT>(&path, &terms).value;
+        let with_indicator = P::payoff::<Dual<L, TANGENTS>, PUT>(&path, &terms);
+        let dead = PathState {
+            running: <Dual<L, TANGENTS> as Lane>::splat(0.0),
+            ..path
+        };
+        let b = P::payoff::<Dual<L, TANGENTS>, PUT>(&dead, &terms);
+        let a = with_indicator - b;
+        let distance = |log_price: Dual<L, TANGENTS>| {
+            if terms.up {
+                terms.log_barrier - log_price
+            } else {
+                log_price - terms.log_barrier
+            }
+        };
+        let (d0, d1) = (
+            distance(start).positive_part(),
+            distance(first).positive_part(),
+        );
+        let e = (terms.bridge * d0 * d1).exp();
+        let q1 = <Dual<L, TANGENTS> as Lane>::splat(1.0) - e;
+        let value = q1 * a + b;
+        let (c, d0, d1, e) = (terms.bridge.value, d0.value, d1.value, e.value);
+        let g = L::splat(if terms.up { -1.0 } else { 1.0 });
+        let q1_x = -(g * c * d1 * e);
+        let q1_xx = -(c * c * d1 * d1 * e);
+        let q1_xy = -(c * e * c.mul_add(d0 * d1, L::splat(1.0)));
+        let explicit =
+            (q1_xx + q1_xy) * a.value * L::splat(1.0 / self.base.spot) + q1_x * a.tangent[0];
+        (value, control, explicit)
     }
 
     /// The undiscounted payoff of the path from `log_spot` in dual numbers

@@ -38,6 +38,7 @@ fn distance<L: Lane>(log_price: L, terms: &Terms<L>) -> L {
 
 impl Product for BarrierOption {
     const STEPS: Option<u32> = None;
+    const READS_SPOT: bool = true;
     const WGSL: &'static str = include_str!("../../shaders/products/barrier.wgsl");
 
     /// 1 on the live side of the barrier; 0 when the spot is already at or

@@ -111,6 +111,12 @@ pub trait Product {
     /// a payoff on the terminal price); `None` when it takes the contract's
     /// fixings.
     const STEPS: Option<u32>;
+    /// Whether the path's value reads the spot directly, not only through
+    /// the log prices (a continuously watched barrier's first interval):
+    /// the pathwise gamma then adds that dependence
+    /// ([`crate::greeks`]). Known at compile time, so no other
+    /// product's kernel carries the code.
+    const READS_SPOT: bool = false;
     /// The WGSL twin: `product_start`, `product_step`, `product_payoff` and
     /// `product_control` over two paths, reading the `PUT` override and
     /// `params` (strike, fixings, the barrier's terms).

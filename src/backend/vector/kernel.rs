@@ -117,10 +117,34 @@ impl<P: Product, const PUT: bool, const ANTITHETIC: bool> Task
             end,
             ..
         } = self;
-        if self.control {
-            greek_moments::<P, PUT, ANTITHETIC, true>(setup, draws, greeks, start, end)
-        } else {
-            greek_moments::<P, PUT, ANTITHETIC, false>(setup, draws, greeks, start, end)
+        // The estimator and the control sums fixed at compile time: each
+        // sample loop carries one estimator's code alone (with all of them
+        // behind a branch, the loops' code generation moved with every
+        // change to any one of them: 1.5x to 2.0x for the same digital).
+        use crate::greeks::{DIFFERENCES, LIKELIHOOD_RATIO, PATHWISE};
+        match (greeks.kind(), self.control) {
+            (PATHWISE, true) => greek_moments::<P, PUT, ANTITHETIC, true, PATHWISE>(
+                setup, draws, greeks, start, end,
+            ),
+            (PATHWISE, false) => greek_moments::<P, PUT, ANTITHETIC, false, PATHWISE>(
+                setup, draws, greeks, start, end,
+            ),
+            (LIKELIHOOD_RATIO, true) => {
+                greek_moments::<P, PUT, ANTITHETIC, true, LIKELIHOOD_RATIO>(
+                    setup, draws, greeks, start, end,
+                )
+            }
+            (LIKELIHOOD_RATIO, false) => {
+                greek_moments::<P, PUT, ANTITHETIC, false, LIKELIHOOD_RATIO>(
+                    setup, draws, greeks, start, end,
+                )
+            }
+            (_, true) => greek_moments::<P, PUT, ANTITHETIC, true, DIFFERENCES>(
+                setup, draws, greeks, start, end,
+            ),
+            (_, false) => greek_moments::<P, PUT, ANTITHETIC, false, DIFFERENCES>(
+                setup, draws, greeks, start, end,
+            ),
         }
     }
 }
@@ -391,13 +415,14 @@ impl GreekSums {
 /// The Greek estimators, payoff and control of eight samples whose step
 /// normals are `z`, averaged with the mirror paths when antithetic.
 #[inline(always)]
-fn greek_sample<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+fn greek_sample<P: Product, const PUT: bool, const ANTITHETIC: bool, const KIND: u8>(
     greeks: &GreekSetup,
     z: &[f64x8],
 ) -> ([f64x8; GREEKS], Values) {
-    let (mut sample, mut payoff, mut control) = greeks.estimators::<P, PUT, f64x8>(z, 1.0);
+    let (mut sample, mut payoff, mut control) = greeks.estimators_of::<P, PUT, f64x8, KIND>(z, 1.0);
     if ANTITHETIC {
-        let (down, payoff_down, control_down) = greeks.estimators::<P, PUT, f64x8>(z, -1.0);
+        let (down, payoff_down, control_down) =
+            greeks.estimators_of::<P, PUT, f64x8, KIND>(z, -1.0);
         let half = f64x8::splat(0.5);
         for (up, down) in sample.iter_mut().zip(down) {
             *up = half * (*up + down);
@@ -412,7 +437,13 @@ fn greek_sample<P: Product, const PUT: bool, const ANTITHETIC: bool>(
 /// Philox streams (each stream's block feeds an even sample with its cosine
 /// half and an odd one with its sine half), or on one QMC replicate's points.
 #[inline(always)]
-fn greek_moments<P: Product, const PUT: bool, const ANTITHETIC: bool, const CONTROL: bool>(
+fn greek_moments<
+    P: Product,
+    const PUT: bool,
+    const ANTITHETIC: bool,
+    const CONTROL: bool,
+    const KIND: u8,
+>(
     setup: &PathSetup,
     draws: &Draws<'_>,
     greeks: &GreekSetup,
@@ -464,7 +495,7 @@ fn greek_moments<P: Product, const PUT: bool, const ANTITHETIC: bool, const CONT
                     for half in order {
                         add::<CONTROL>(
                             (&mut sums, &mut greek_sums),
-                            greek_sample::<P, PUT, ANTITHETIC>(greeks, &normals[half]),
+                            greek_sample::<P, PUT, ANTITHETIC, KIND>(greeks, &normals[half]),
                             masks.map(|m| m[half]),
                             0,
                         );
@@ -483,7 +514,7 @@ fn greek_moments<P: Product, const PUT: bool, const ANTITHETIC: bool, const CONT
                 let mask = (!whole).then(|| lane_mask(|lane| first + lane, start, end));
                 add::<CONTROL>(
                     (&mut sums, &mut greek_sums),
-                    greek_sample::<P, PUT, ANTITHETIC>(greeks, &w),
+                    greek_sample::<P, PUT, ANTITHETIC, KIND>(greeks, &w),
                     mask,
                     (start.max(first) - first) as usize,
                 );
