@@ -532,16 +532,23 @@ impl GreekSetup {
         };
         let b = P::payoff::<Dual<L, TANGENTS>, PUT>(&dead, &terms);
         let a = with_indicator - b;
-        let distance = |log_price: Dual<L, TANGENTS>| {
+        // A function, not a closure: see `dual_payoff` (a closure left out
+        // of line, as in a debug build, is compiled for the baseline
+        // instruction set and crashed when called with AVX-512 vectors).
+        #[inline(always)]
+        fn distance<L: Lane>(
+            log_price: Dual<L, TANGENTS>,
+            terms: &Terms<Dual<L, TANGENTS>>,
+        ) -> Dual<L, TANGENTS> {
             if terms.up {
                 terms.log_barrier - log_price
             } else {
                 log_price - terms.log_barrier
             }
-        };
+        }
         let (d0, d1) = (
-            distance(start).positive_part(),
-            distance(first).positive_part(),
+            distance(start, &terms).positive_part(),
+            distance(first, &terms).positive_part(),
         );
         let e = (terms.bridge * d0 * d1).exp();
         let q1 = <Dual<L, TANGENTS> as Lane>::splat(1.0) - e;
