@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{METHODS, PRODUCTS, options_book_var, pricing_job};
+use common::{METHODS, PRODUCTS, numbers, options_book_var, pricing_job};
 use quantmc::backend::BLOCK;
 use quantmc::distributed::{self, Communicator, ThreadGroup};
 use quantmc::{
@@ -69,24 +69,6 @@ impl Communicator for Member<'_> {
         let keep = words.len() - usize::from(later && self.truncating == Some(self.rank()));
         self.group.all_gather(&words[..keep])
     }
-}
-
-/// Every number of a result that must not depend on how it was computed
-/// (`Debug` of an `f64` is its shortest round-trip form: equal text, equal
-/// bits).
-fn numbers(result: &PricingResult) -> String {
-    format!(
-        "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
-        result.price,
-        result.std_error,
-        result.ci95,
-        result.paths,
-        result.greeks,
-        result.variance_reduction,
-        result.control_coefficient,
-        result.target_reached,
-        result.warnings,
-    )
 }
 
 /// `job` on 1 to 5 processes and on more processes than it has blocks: the

@@ -10,11 +10,11 @@ use quantmc::ComputeBackend;
 use quantmc::backend::gpu::GpuBackend;
 use quantmc::rng::{philox4x32_10, seed_key, stream_counter, uniform};
 mod common;
-use common::{METHODS, PRODUCTS, options_book_var, pricing_job};
+use common::{METHODS, PRODUCTS, numbers, options_book_var, pricing_job};
 use quantmc::distributed::{self, ThreadGroup};
 use quantmc::{
-    Backend, Confidence, GpuList, Gpus, OptionKind, Portfolio, PricingJob, PricingResult,
-    ReturnDistribution, RunOptions, Style, VarJob,
+    Backend, Confidence, GpuList, Gpus, OptionKind, Portfolio, PricingJob, ReturnDistribution,
+    RunOptions, Style, VarJob,
 };
 
 /// The GPU tier; a missing adapter fails the test.
@@ -465,20 +465,6 @@ fn on_devices(count: usize) -> RunOptions {
         gpus: Gpus::List(GpuList::new(&vec![index; count]).unwrap()),
         ..on_gpu()
     }
-}
-
-/// Every number of a pricing result (`Debug` of an `f64` is its shortest
-/// round-trip form: equal text, equal bits).
-fn numbers(result: &PricingResult) -> String {
-    format!(
-        "{:?} {:?} {:?} {:?} {:?} {:?}",
-        result.price,
-        result.std_error,
-        result.ci95,
-        result.paths,
-        result.greeks,
-        result.variance_reduction,
-    )
 }
 
 /// A job of two and a third of the GPU tier's segments (an odd count, so

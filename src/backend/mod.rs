@@ -415,21 +415,12 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
         let model = job.model();
         let control = job.control();
         let (n, seed) = (job.scenarios, job.seed);
-        let (moments, tails) = if n > STORED_MAX_SCENARIOS {
-            // Too many to store: two passes that regenerate each chunk from
-            // its counters, memory independent of the scenario count.
+        let stored = if n > STORED_MAX_SCENARIOS {
+            // Too many to store: the summary's two passes regenerate each
+            // chunk from its counters, memory independent of the scenario
+            // count.
             control.expect(2 * n);
-            let summary = crate::stats::summarise_streamed(
-                n,
-                &job.tail_counts(),
-                &|chunks, work| {
-                    self.executor
-                        .map_indexed(chunks, &|chunk| work(chunk, &self.pnl_chunk(job, chunk)))
-                },
-                &|| control.is_cancelled(),
-            );
-            control.check()?;
-            summary
+            None
         } else {
             control.expect(n);
             let mut pnl = allocate(n)?;
@@ -440,23 +431,27 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
                 }
             });
             control.check()?;
-            // The streamed summary's passes over the stored chunks: the
-            // same figures bit for bit as the streamed path above, on every
-            // CPU tier and any number of processes (crate::distributed).
-            let pnl = &pnl;
-            crate::stats::summarise_streamed(
-                n,
-                &job.tail_counts(),
-                &|chunks, work| {
-                    self.executor.map_indexed(chunks, &|chunk| {
+            Some(pnl)
+        };
+        // One summary whether the P&L is stored or regenerated: the same
+        // figures bit for bit, on every CPU tier and any number of
+        // processes (crate::distributed).
+        let (moments, tails) = crate::stats::summarise_streamed(
+            n,
+            &job.tail_counts(),
+            &|chunks, work| {
+                self.executor.map_indexed(chunks, &|chunk| match &stored {
+                    Some(pnl) => {
                         let first = (chunk * CHUNK) as usize;
                         let end = (first + CHUNK as usize).min(pnl.len());
                         work(chunk, &pnl[first..end])
-                    })
-                },
-                &|| control.is_cancelled(),
-            )
-        };
+                    }
+                    None => work(chunk, &self.pnl_chunk(job, chunk)),
+                })
+            },
+            &|| control.is_cancelled(),
+        );
+        control.check()?;
         Ok(RiskEstimate {
             mean: moments.mean,
             std_dev: moments.std_dev(),

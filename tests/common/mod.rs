@@ -5,8 +5,8 @@
 use quantmc::market::{Barrier, BarrierKind, Monitoring};
 use quantmc::pricing::{GreeksMethod, Precision, Sampler, Target};
 use quantmc::{
-    Confidence, Market, OptionKind, OptionSpec, Portfolio, PricingJob, ReturnDistribution, Style,
-    VarJob,
+    Confidence, Market, OptionKind, OptionSpec, Portfolio, PricingJob, PricingResult,
+    ReturnDistribution, Style, VarJob,
 };
 
 /// Every product, call and put, at several step counts, the same in every
@@ -181,4 +181,22 @@ pub fn options_book_var(scenarios: u64) -> VarJob {
         distribution: ReturnDistribution::StudentT { dof: 5.0 },
         seed: 11,
     }
+}
+
+/// Every number of a result that must not depend on how it was computed
+/// (`Debug` of an `f64` is its shortest round-trip form: equal text, equal
+/// bits).
+pub fn numbers(result: &PricingResult) -> String {
+    format!(
+        "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+        result.price,
+        result.std_error,
+        result.ci95,
+        result.paths,
+        result.greeks,
+        result.variance_reduction,
+        result.control_coefficient,
+        result.target_reached,
+        result.warnings,
+    )
 }

@@ -171,23 +171,18 @@ impl GpuBackend {
     pub fn open(gpus: &Gpus, allow_software: bool) -> Result<Self> {
         let contexts = match gpus {
             Gpus::Best => vec![GpuContext::get()?],
-            Gpus::All => {
+            Gpus::All | Gpus::Rank(_) => {
                 let indices = context::similar_adapters();
-                if indices.is_empty() {
-                    vec![GpuContext::get()?]
-                } else {
-                    indices
+                match (gpus, indices.len()) {
+                    // No adapter: the best one's error.
+                    (_, 0) => vec![GpuContext::get()?],
+                    (Gpus::Rank(rank), count) => {
+                        vec![GpuContext::open(indices[rank % count], 0)?]
+                    }
+                    _ => indices
                         .into_iter()
                         .map(|index| GpuContext::open(index, 0))
-                        .collect::<Result<_, _>>()?
-                }
-            }
-            Gpus::Rank(rank) => {
-                let indices = context::similar_adapters();
-                if indices.is_empty() {
-                    vec![GpuContext::get()?]
-                } else {
-                    vec![GpuContext::open(indices[rank % indices.len()], 0)?]
+                        .collect::<Result<_, _>>()?,
                 }
             }
             Gpus::List(indices) => {
@@ -213,11 +208,6 @@ impl GpuBackend {
                 contexts
             }
         };
-        if contexts.is_empty() {
-            return Err(
-                crate::error::InputError::invalid("gpus", "", "name at least one adapter").into(),
-            );
-        }
         if let Some(context) = contexts
             .iter()
             .find(|c| c.class == GpuClass::Software && !allow_software)
@@ -441,7 +431,7 @@ fn share_work_with<P, T: Send, F: Send>(
 /// invocation's work, so the sample is the same on any number of devices.
 fn risk_by_read_back(devices: &[Device], job: &ValidVar<'_>) -> Result<RiskEstimate> {
     let mean = job.model().mean;
-    let batch = devices.iter().map(Device::var_batch).min().unwrap_or(1);
+    let batch = var_batch(devices);
     let mut pnl = super::allocate(job.scenarios)?;
     let control = job.control();
     control.expect(job.scenarios);
@@ -466,6 +456,11 @@ fn risk_by_read_back(devices: &[Device], job: &ValidVar<'_>) -> Result<RiskEstim
         std_dev: moments.std_dev(),
         tails,
     })
+}
+
+/// VaR scenarios per batch that every one of `devices` takes.
+fn var_batch(devices: &[Device]) -> u64 {
+    devices.iter().map(Device::var_batch).min().unwrap_or(1)
 }
 
 fn failed_error(reason: &str) -> crate::error::Error {
@@ -1793,12 +1788,7 @@ impl ComputeBackend for GpuBackend {
         runs_on_gpu(job)?;
         let control = job.control();
         let mean = job.model().mean;
-        let batch = self
-            .devices
-            .iter()
-            .map(Device::var_batch)
-            .min()
-            .unwrap_or(1);
+        let batch = var_batch(&self.devices);
         let per_batch = (batch / CHUNK).max(1);
         let batches: Vec<Range<u64>> = (chunks.start..chunks.end)
             .step_by(per_batch as usize)
