@@ -37,7 +37,7 @@ use crate::control::{self, Control};
 use crate::error::{BackendError, Result};
 use crate::pricing::{PricingJob, PricingResult, ValidPricing};
 use crate::risk::{RiskEstimate, ValidVar, VarJob, VarResult};
-use crate::stats::{CoMoments, Figures, GREEKS, Moments, Part, StreamPart};
+use crate::stats::{CoMoments, Figures, GREEKS, Inside, Moments, Part, StreamPart};
 use crate::{RunOptions, Selected, selector};
 
 /// The processes of a distributed run, as the run sees them.
@@ -352,8 +352,12 @@ fn encode_part(part: &StreamPart) -> Vec<u64> {
             words.push(SECOND_PASS);
             words.push(levels.len() as u64);
             for (count, sum, inside) in levels {
-                words.extend([*count, sum.to_bits(), u64::from(inside.is_some())]);
-                push_values(&mut words, inside.as_deref().unwrap_or_default());
+                words.extend([*count, sum.to_bits()]);
+                push_values(&mut words, &inside.singles);
+                words.push(inside.runs.len() as u64);
+                for &(value, count) in &inside.runs {
+                    words.extend([value.to_bits(), count]);
+                }
             }
         }
     }
@@ -416,10 +420,16 @@ fn decode_parts(words: &[u64]) -> std::result::Result<Vec<StreamPart>, String> {
                 let levels = reader.word()?;
                 let mut parts: Vec<Part> = Vec::new();
                 for _ in 0..levels {
-                    let head = reader.take(3)?;
-                    let (count, sum, kept) = (head[0], f64::from_bits(head[1]), head[2] != 0);
-                    let values = reader.values()?;
-                    parts.push((count, sum, kept.then_some(values)));
+                    let head = reader.take(2)?;
+                    let (count, sum) = (head[0], f64::from_bits(head[1]));
+                    let singles = reader.values()?;
+                    let runs = reader.word()? as usize;
+                    let runs = reader
+                        .take(runs.checked_mul(2).ok_or_else(|| reader.malformed())?)?
+                        .chunks_exact(2)
+                        .map(|pair| (f64::from_bits(pair[0]), pair[1]))
+                        .collect();
+                    parts.push((count, sum, Inside { singles, runs }));
                 }
                 StreamPart::Second(parts)
             }

@@ -484,10 +484,7 @@ pub fn cornish_fisher(cumulants: [f64; 4], confidence: f64) -> crate::stats::Tai
     let tail_mean = (-phi - skew / 6.0 * z * phi - kurtosis / 24.0 * (z * z - 1.0) * phi
         + skew * skew / 36.0 * (2.0 * z * z - 1.0) * phi)
         / tail;
-    crate::stats::TailMeasure {
-        var: -(mean + sd * w),
-        es: -(mean + sd * tail_mean),
-    }
+    crate::stats::TailMeasure::of_pnl(mean + sd * w, mean + sd * tail_mean)
 }
 
 #[cfg(test)]

@@ -220,6 +220,44 @@ fn var_json_keys_levels_as_the_user_wrote_them() {
 }
 
 #[test]
+fn a_book_that_never_moves_reports_zero_losses_not_minus_zero() {
+    // Weights of zero and one call so far out of the money that it is worth
+    // exactly nothing in every scenario: every P&L is 0, and so is every
+    // loss, printed as 0, not -0.
+    let path = std::env::temp_dir().join(format!("quantmc-flat-{}.json", std::process::id()));
+    std::fs::write(
+        &path,
+        r#"{"value": 1000000, "rate": 0.0,
+            "assets": [{"name": "A", "weight": 0.0, "mu": 0.0, "sigma": 0.01, "price": 100.0}],
+            "correlation": [[1.0]],
+            "options": [{"asset": "A", "kind": "call", "strike": 1000, "maturity": 0.01,
+                         "quantity": 1, "vol": 0.1}]}"#,
+    )
+    .unwrap();
+    for backend in ["scalar", "simd", "rayon"] {
+        let v = json_of(&[
+            "var",
+            "--portfolio",
+            path.to_str().unwrap(),
+            "--scenarios",
+            "1e5",
+            "--backend",
+            backend,
+        ]);
+        for key in ["var", "es", "delta_gamma_var", "delta_gamma_es"] {
+            for (level, loss) in v[key].as_object().unwrap() {
+                let loss = loss.as_f64().unwrap();
+                assert!(
+                    loss == 0.0 && loss.is_sign_positive(),
+                    "{backend} {key} {level}: {loss}"
+                );
+            }
+        }
+    }
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
 fn var_defaults_to_95_and_99_percent() {
     let v = json_of(&["var", "--portfolio", PORTFOLIO, "--scenarios", "1e4"]);
     let levels: Vec<&String> = v["var"].as_object().unwrap().keys().collect();

@@ -555,23 +555,17 @@ fn gpu_processes_give_the_one_process_gpu_answer() {
             assert!(result.backend.starts_with("gpu"), "{}", result.backend);
         }
     }
-    // VaR on GPU processes: the same bits on any number of them, within the
-    // GPU's tolerance of its own one-process VaR.
+    // VaR on GPU processes (read back, below 2^22 scenarios): the one-process
+    // GPU figures bit for bit on any number of them, as both summarise the
+    // same sample with the same streamed summary.
     let var = options_book_var(300_000);
     let own = quantmc::var(&var, on_gpu()).unwrap();
-    let mut first = None;
+    let own = format!("{:?} {:?} {:?}", own.mean, own.std, own.levels);
     for size in [1, 3] {
         for result in on_processes(size, &|member| distributed::var(&var, on_gpu(), member)) {
             let result = result.unwrap();
             let text = format!("{:?} {:?} {:?}", result.mean, result.std, result.levels);
-            assert_eq!(first.get_or_insert(text.clone()), &text, "{size} processes");
-            for (shared, own) in result.levels.iter().zip(&own.levels) {
-                assert!(
-                    relative(shared.var, own.var) < 1e-3,
-                    "{shared:?} vs {own:?}"
-                );
-                assert!(relative(shared.es, own.es) < 1e-3, "{shared:?} vs {own:?}");
-            }
+            assert_eq!(text, own, "{size} processes");
         }
     }
 }

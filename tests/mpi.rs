@@ -156,8 +156,8 @@ fn var_ranks_print_the_same_result_once_on_any_number_of_ranks() {
 
 /// GPU ranks, each on the GPU of its rank on the node (`--gpus local-rank`;
 /// here every rank on lavapipe, `QUANTMC_ALLOW_SOFTWARE_GPU=1`): rank 0
-/// prints the one-process GPU price bit for bit, and the same VaR on any
-/// number of ranks.
+/// prints the one-process GPU price and VaR bit for bit on any number of
+/// ranks.
 #[cfg(feature = "gpu")]
 #[test]
 #[ignore = "needs a GPU adapter"]
@@ -200,8 +200,18 @@ fn gpu_ranks_print_the_one_process_gpu_result() {
         "local-rank",
         "--json",
     ];
-    let one_rank = numbers(&mpirun(1, &var));
-    assert_eq!(numbers(&mpirun(3, &var)), one_rank);
+    // Without local-rank: the one-process GPU run.
+    let alone: Vec<&str> = var
+        .iter()
+        .copied()
+        .filter(|&a| a != "--gpus" && a != "local-rank")
+        .collect();
+    let mut one_process = Command::new(QUANTMC);
+    one_process.args(&alone);
+    let expected = numbers(&run(one_process));
+    for ranks in [1, 3] {
+        assert_eq!(numbers(&mpirun(ranks, &var)), expected, "{ranks} ranks");
+    }
     // Outside MPI, local-rank has no rank to go by.
     let mut outside = Command::new(QUANTMC);
     outside.args(&var[..var.len() - 1]);

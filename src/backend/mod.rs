@@ -441,11 +441,7 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
             &job.tail_counts(),
             &|chunks, work| {
                 self.executor.map_indexed(chunks, &|chunk| match &stored {
-                    Some(pnl) => {
-                        let first = (chunk * CHUNK) as usize;
-                        let end = (first + CHUNK as usize).min(pnl.len());
-                        work(chunk, &pnl[first..end])
-                    }
+                    Some(pnl) => work(chunk, crate::stats::stored_chunk(pnl, chunk)),
                     None => work(chunk, &self.pnl_chunk(job, chunk)),
                 })
             },

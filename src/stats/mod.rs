@@ -5,11 +5,11 @@ mod tails;
 
 use serde::{Deserialize, Serialize};
 
-// `brackets` and the stored sample's parallel summary serve the GPU tier
-// alone (its read-back sample), which a build may leave out.
-pub(crate) use tails::{Part, StreamPart, summarise_streamed};
+pub(crate) use tails::{Inside, Part, StreamPart, stored_chunk, summarise_streamed};
+// `brackets` serves the GPU tier's device tails too, which a build may leave
+// out.
 #[cfg(feature = "gpu")]
-pub(crate) use tails::{brackets, summarise_parallel};
+pub(crate) use tails::brackets;
 
 use crate::rng::CHUNK;
 
@@ -20,6 +20,18 @@ pub struct TailMeasure {
     pub var: f64,
     /// Minus the mean of the P&L in the tail.
     pub es: f64,
+}
+
+impl TailMeasure {
+    /// The losses of a tail whose quantile and mean P&L are given: their
+    /// negatives, a zero loss reported as 0, not -0 (a book that cannot
+    /// lose, or whose every scenario leaves it unchanged).
+    pub(crate) fn of_pnl(quantile: f64, tail_mean: f64) -> TailMeasure {
+        TailMeasure {
+            var: 0.0 - quantile,
+            es: 0.0 - tail_mean,
+        }
+    }
 }
 
 /// Count, mean and sum of squared deviations of a sample (Chan et al.'s
@@ -280,10 +292,7 @@ pub(crate) fn tails_of_counts(pnl: &mut [f64], counts: &[usize]) -> Vec<TailMeas
         let (_, &mut quantile, _) = pnl[..window].select_nth_unstable_by(m - 1, f64::total_cmp);
         window = m;
         let tail_sum = pairwise_sum(&pnl[..m]);
-        out[i] = TailMeasure {
-            var: -quantile,
-            es: -tail_sum / m as f64,
-        };
+        out[i] = TailMeasure::of_pnl(quantile, tail_sum / m as f64);
     }
     out
 }

@@ -1,72 +1,23 @@
 //! Tails of a simulated P&L sample on all cores: one bracketed pass for every
-//! confidence level, with exact radix selection as the fallback. Every count is
-//! an integer and every sum is taken per fixed chunk and combined in chunk
-//! order, so the figures never depend on the thread count.
-//!
-//! The CPU tiers summarise every sample with [`summarise_streamed`]; the
-//! stored sample's parallel summary serves the GPU's read-back sample, so a
-//! build without the GPU leaves it unused.
-#![cfg_attr(not(feature = "gpu"), allow(dead_code))]
+//! confidence level over fixed chunks, whether the chunks are stored or
+//! regenerated. Every count is an integer and every sum is taken per fixed
+//! chunk and combined in chunk order, so the figures never depend on the
+//! thread count, the tier that made the sample, or the processes that shared
+//! it.
 
-use rayon::prelude::*;
-
-use super::{Moments, TailMeasure, pairwise_sum, tails_of_counts};
+use super::{Moments, TailMeasure, pairwise_sum};
 use crate::rng::CHUNK;
 
-/// Mean, spread and tails of a simulated P&L sample on the current rayon pool:
-/// moments per fixed chunk merged in order, tails by the bracketed selection from
-/// 2^20 values up (one thread's selection below), so
-/// the figures do not depend on the thread count. The rayon and GPU tiers
-/// summarise their samples with it.
-pub(crate) fn summarise_parallel(pnl: &mut [f64], counts: &[usize]) -> (Moments, Vec<TailMeasure>) {
-    let moments = pnl
-        .par_chunks(CHUNK as usize)
-        .map(Moments::of)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .fold(Moments::default(), Moments::merge);
-    let tails = if pnl.len() < PARALLEL_SELECTION_MIN {
-        tails_of_counts(pnl, counts)
-    } else {
-        parallel_tails(pnl, counts)
-    };
-    (moments, tails)
-}
-
-/// Samples from which the tails are found in parallel ([`parallel_tails`]).
-/// Below it, one thread's `select_nth_unstable` is as fast. The choice depends
-/// on the sample size alone, so the result still does not depend on the
-/// thread count.
-const PARALLEL_SELECTION_MIN: usize = 1 << 20;
-
-/// Values in the strided sample that brackets each tail's quantile.
+/// The fewest values in the strided subsample that brackets each tail's
+/// quantile.
 const BRACKET_SAMPLE: usize = 1 << 16;
-
-/// VaR and ES for tail sizes `counts` (the `m` smallest of `pnl` each), in one
-/// parallel pass over the sample for all levels together.
-///
-/// A strided subsample (every `n / 65,536`-th value, the same whatever the
-/// thread count) is sorted, and each level's quantile is bracketed by the
-/// subsample's values six binomial standard deviations either side of its
-/// rank. One pass over fixed chunks then counts and sums, per level, the values
-/// below the bracket and collects those inside it; the quantile is selected
-/// among those few. Counts are integers and sums are per chunk, combined in
-/// chunk order, so the result is the same on any thread count. Should a
-/// bracket miss (the subsample would have to be wildly unrepresentative), that
-/// level falls back to exact radix selection ([`radix_tail`]).
-fn parallel_tails(pnl: &[f64], counts: &[usize]) -> Vec<TailMeasure> {
-    bracketed_tails(pnl, counts)
-        .into_iter()
-        .zip(counts)
-        .map(|(tail, &m)| tail.unwrap_or_else(|| radix_tail(pnl, m)))
-        .collect()
-}
 
 /// Brackets of the quantiles of ranks `counts` (of `n` values) from a sorted
 /// subsample: six binomial standard deviations either side of each rank's
 /// place in the subsample, open-ended (infinite) where that runs off its
 /// ends. Returns `(low, high, margin)`, the margin in subsample places. The
-/// CPU's parallel tails and the GPU's device tails share it.
+/// streamed summary and the GPU's device tails share it.
+#[cfg_attr(not(feature = "gpu"), allow(dead_code))]
 pub(crate) fn brackets(sorted: &[f64], n: usize, counts: &[usize]) -> Vec<(f64, f64, f64)> {
     brackets_of_width(sorted, n, counts, 6.0)
 }
@@ -99,77 +50,96 @@ fn brackets_of_width(sorted: &[f64], n: usize, counts: &[usize], sds: f64) -> Ve
         .collect()
 }
 
-/// The bracketed selection of [`parallel_tails`]: `None` for a level whose
-/// bracket missed its quantile.
-fn bracketed_tails(pnl: &[f64], counts: &[usize]) -> Vec<Option<TailMeasure>> {
-    let n = pnl.len();
-    let mut sample: Vec<f64> = pnl
-        .iter()
-        .step_by((n / BRACKET_SAMPLE).max(1))
-        .copied()
-        .collect();
-    sample.sort_unstable_by(f64::total_cmp);
-    let s = sample.len() as f64;
-    // (low, high, values a chunk may hold inside the bracket per value of
-    // the chunk): four times the share the subsample puts inside, so ties
-    // (many equal P&L values) cannot make the bracket hold the sample.
-    let brackets: Vec<(f64, f64, f64)> = brackets(&sample, n, counts)
-        .into_iter()
-        .map(|(low, high, margin)| (low, high, 4.0 * (2.0 * margin + 1.0) / s))
-        .collect();
-    let parts: Vec<Vec<Part>> = pnl
-        .par_chunks(CHUNK as usize)
-        .map(|chunk| chunk_parts(chunk, &brackets))
-        .collect();
-    merge_parts(&parts, counts)
+/// Per level: the count of a chunk's values below the bracket, their sum,
+/// and the values inside it.
+pub(crate) type Part = (u64, f64, Inside);
+
+/// Values inside a bracket: those seen once as they are, and a value seen
+/// more than once as a run (the value and its count), so a sample with a
+/// heavy tie (a book whose options are worth nothing in most scenarios)
+/// never holds the tied values one by one, and a tie-free one takes no more
+/// memory than its values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Inside {
+    /// Values seen once.
+    pub(crate) singles: Vec<f64>,
+    /// Values seen more than once, with their counts.
+    pub(crate) runs: Vec<(f64, u64)>,
 }
 
-/// Per level: (count below the bracket, their sum, the values inside it, or
-/// `None` past the chunk's share of the budget).
-pub(crate) type Part = (u64, f64, Option<Vec<f64>>);
+impl Inside {
+    /// Inside values from a list in any order: the same whatever the order.
+    fn of(mut values: Vec<f64>) -> Inside {
+        values.sort_unstable_by(f64::total_cmp);
+        let mut inside = Inside::default();
+        let mut at = 0;
+        while at < values.len() {
+            let value = values[at];
+            let count = values[at..]
+                .iter()
+                .take_while(|x| x.to_bits() == value.to_bits())
+                .count();
+            if count == 1 {
+                inside.singles.push(value);
+            } else {
+                inside.runs.push((value, count as u64));
+            }
+            at += count;
+        }
+        inside
+    }
 
-/// One chunk's [`Part`] for each bracket `(low, high, share)`, `share` being
-/// the values the chunk may hold inside per value of the chunk.
-fn chunk_parts(chunk: &[f64], brackets: &[(f64, f64, f64)]) -> Vec<Part> {
+    fn extend(&mut self, other: &Inside) {
+        self.singles.extend_from_slice(&other.singles);
+        self.runs.extend_from_slice(&other.runs);
+    }
+
+    /// Singles that repeat become runs; runs of one value merge.
+    fn combine(&mut self) {
+        let repeats = Inside::of(std::mem::take(&mut self.singles));
+        self.singles = repeats.singles;
+        self.runs.extend(repeats.runs);
+        self.runs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        let mut kept: Vec<(f64, u64)> = Vec::with_capacity(self.runs.len());
+        for &(value, count) in &self.runs {
+            match kept.last_mut() {
+                Some(last) if last.0.to_bits() == value.to_bits() => last.1 += count,
+                _ => kept.push((value, count)),
+            }
+        }
+        self.runs = kept;
+    }
+
+    fn len(&self) -> usize {
+        self.singles.len() + self.runs.len()
+    }
+
+    /// Every distinct value, ascending, with its count (after `combine`).
+    fn ascending(&self) -> Vec<(f64, u64)> {
+        let mut all: Vec<(f64, u64)> = self.singles.iter().map(|&x| (x, 1)).collect();
+        all.extend_from_slice(&self.runs);
+        all.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+        all
+    }
+}
+
+/// One chunk's [`Part`] for each bracket `(low, high)`.
+fn chunk_parts(chunk: &[f64], brackets: &[(f64, f64)]) -> Vec<Part> {
     let mut below = Vec::new();
     brackets
         .iter()
-        .map(|&(low, high, share)| {
+        .map(|&(low, high)| {
             below.clear();
-            let budget = ((share * chunk.len() as f64) as usize).saturating_add(256);
-            let mut inside = Some(Vec::new());
+            let mut inside = Vec::new();
             for &x in chunk {
                 if x < low {
                     below.push(x);
-                } else if x <= high
-                    && let Some(values) = &mut inside
-                {
-                    if values.len() < budget {
-                        values.push(x);
-                    } else {
-                        inside = None;
-                    }
+                } else if x <= high {
+                    inside.push(x);
                 }
             }
-            (below.len() as u64, pairwise_sum(&below), inside)
+            (below.len() as u64, pairwise_sum(&below), Inside::of(inside))
         })
-        .collect()
-}
-
-/// The tails of ranks `counts` from every chunk's parts, combined in chunk
-/// order: `None` for a level whose bracket missed its quantile (or a chunk
-/// that ran over its budget).
-fn merge_parts(parts: &[Vec<Part>], counts: &[usize]) -> Vec<Option<TailMeasure>> {
-    let mut totals = vec![Total::default(); counts.len()];
-    for part in parts {
-        for (total, part) in totals.iter_mut().zip(part) {
-            total.add(part);
-        }
-    }
-    totals
-        .into_iter()
-        .zip(counts)
-        .map(|(total, &m)| total.tail(m))
         .collect()
 }
 
@@ -178,39 +148,44 @@ fn merge_parts(parts: &[Vec<Part>], counts: &[usize]) -> Vec<Option<TailMeasure>
 struct Total {
     count_below: u64,
     sum_below: f64,
-    /// The values inside the bracket (dropped once a chunk ran over its
-    /// budget).
-    inside: Vec<f64>,
-    over_budget: bool,
+    /// The values inside the bracket, combined whenever they have doubled
+    /// since the last time, so a tie takes one run however many chunks hold
+    /// it.
+    inside: Inside,
+    combined: usize,
 }
 
 impl Total {
-    fn add(&mut self, (count, sum, values): &Part) {
+    fn add(&mut self, (count, sum, inside): &Part) {
         self.count_below += count;
         self.sum_below += sum;
-        match values {
-            Some(values) if !self.over_budget => self.inside.extend_from_slice(values),
-            _ => {
-                self.over_budget = true;
-                self.inside = Vec::new();
-            }
+        self.inside.extend(inside);
+        if self.inside.len() > 2 * self.combined + (1 << 16) {
+            self.inside.combine();
+            self.combined = self.inside.len();
         }
     }
 
     /// The tail of the `m` smallest, if the bracket held the quantile.
     fn tail(mut self, m: usize) -> Option<TailMeasure> {
-        if self.over_budget {
-            return None;
-        }
-        let inside = &mut self.inside;
-        let rank = (m as u64 - 1).checked_sub(self.count_below)?;
-        if rank as usize >= inside.len() {
-            return None;
-        }
-        let (_, &mut quantile, _) = inside.select_nth_unstable_by(rank as usize, f64::total_cmp);
-        let more: Vec<f64> = inside.iter().copied().filter(|&x| x < quantile).collect();
-        let count_below = self.count_below + more.len() as u64;
-        let sum_below = self.sum_below + pairwise_sum(&more);
+        self.inside.combine();
+        let ascending = self.inside.ascending();
+        let mut rank = (m as u64 - 1).checked_sub(self.count_below)?;
+        let at = ascending.iter().position(|&(_, count)| {
+            let here = rank < count;
+            rank = rank.saturating_sub(count);
+            here
+        })?;
+        let quantile = ascending[at].0;
+        // The values inside below the quantile, each distinct value's total
+        // summed in ascending order: the same whatever chunks held them.
+        let more = &ascending[..at];
+        let count_below = self.count_below + more.iter().map(|&(_, count)| count).sum::<u64>();
+        let totals: Vec<f64> = more
+            .iter()
+            .map(|&(value, count)| value * count as f64)
+            .collect();
+        let sum_below = self.sum_below + pairwise_sum(&totals);
         Some(tail_from(quantile, count_below, sum_below, m))
     }
 }
@@ -278,9 +253,9 @@ pub(crate) fn summarise_streamed(
     while tails.iter().any(Option::is_none) && !cancelled() {
         let pending: Vec<usize> = (0..counts.len()).filter(|&l| tails[l].is_none()).collect();
         let ranks: Vec<usize> = pending.iter().map(|&l| counts[l]).collect();
-        let brackets: Vec<(f64, f64, f64)> = brackets_of_width(&sample, n as usize, &ranks, sds)
+        let brackets: Vec<(f64, f64)> = brackets_of_width(&sample, n as usize, &ranks, sds)
             .into_iter()
-            .map(|(low, high, _)| (low, high, f64::INFINITY))
+            .map(|(low, high, _)| (low, high))
             .collect();
         // Parts added up batch by batch in chunk order, never all kept.
         let mut totals = vec![Total::default(); pending.len()];
@@ -304,7 +279,7 @@ pub(crate) fn summarise_streamed(
         }
         if brackets
             .iter()
-            .all(|&(low, high, _)| low == f64::NEG_INFINITY && high == f64::INFINITY)
+            .all(|&(low, high)| low == f64::NEG_INFINITY && high == f64::INFINITY)
         {
             // The brackets held every value: only values outside every
             // bracket (NaN) can leave a level unfound; it is reported as
@@ -321,6 +296,12 @@ pub(crate) fn summarise_streamed(
         moments,
         tails.into_iter().map(|t| t.unwrap_or(missing)).collect(),
     )
+}
+
+/// Chunk `chunk` of a stored sample (the last one may be short).
+pub(crate) fn stored_chunk(pnl: &[f64], chunk: u64) -> &[f64] {
+    let first = (chunk * CHUNK) as usize;
+    &pnl[first..(first + CHUNK as usize).min(pnl.len())]
 }
 
 /// Runs `work(chunk, values)` on the regenerated values of each chunk of a
@@ -346,98 +327,13 @@ const STREAM_BATCH: u64 = 8192;
 /// equal to the quantile fill the tail up to `m`.
 fn tail_from(quantile: f64, count_below: u64, sum_below: f64, m: usize) -> TailMeasure {
     let tail_sum = sum_below + (m as u64 - count_below) as f64 * quantile;
-    TailMeasure {
-        var: -quantile,
-        es: -tail_sum / m as f64,
-    }
-}
-
-/// A total-order key: `a < b` as f64 (NaN aside) iff `key(a) < key(b)` as u64.
-#[inline]
-fn order_key(x: f64) -> u64 {
-    let bits = x.to_bits();
-    if bits >> 63 == 1 {
-        !bits
-    } else {
-        bits | (1 << 63)
-    }
-}
-
-#[inline]
-fn from_order_key(key: u64) -> f64 {
-    f64::from_bits(if key >> 63 == 1 {
-        key & !(1 << 63)
-    } else {
-        !key
-    })
-}
-
-/// Bits of the key a radix pass looks at.
-const RADIX_BITS: u32 = 16;
-
-/// VaR and ES from the `m` smallest of `pnl`, by parallel radix selection:
-/// exact whatever the data, the fallback of [`parallel_tails`].
-///
-/// Four passes over the keys' 16-bit digits, each a parallel histogram of the
-/// values that share the digits found so far, pin down the m-th smallest value
-/// exactly without moving or copying the sample. Histograms are integer counts,
-/// so any split of the work gives the same counts. The tail sum then runs over
-/// fixed chunks in order, so ES is bit-for-bit the same on any thread count.
-fn radix_tail(pnl: &[f64], m: usize) -> TailMeasure {
-    let mut prefix = 0u64;
-    let mut rank = (m - 1) as u64; // rank of the target among those matching `prefix`
-    for pass in 0..(64 / RADIX_BITS) {
-        let known_bits = pass * RADIX_BITS;
-        let shift = 64 - known_bits - RADIX_BITS;
-        let matches = move |key: u64| {
-            known_bits == 0 || key >> (64 - known_bits) == prefix >> (64 - known_bits)
-        };
-        let histogram = pnl
-            .par_chunks(CHUNK as usize)
-            .fold(
-                || vec![0u64; 1 << RADIX_BITS],
-                |mut counts, chunk| {
-                    for &x in chunk {
-                        let key = order_key(x);
-                        if matches(key) {
-                            counts[((key >> shift) & ((1 << RADIX_BITS) - 1)) as usize] += 1;
-                        }
-                    }
-                    counts
-                },
-            )
-            .reduce(
-                || vec![0u64; 1 << RADIX_BITS],
-                |mut a, b| {
-                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                    a
-                },
-            );
-        let mut below = 0u64;
-        for (digit, &count) in histogram.iter().enumerate() {
-            if below + count > rank {
-                prefix |= (digit as u64) << shift;
-                rank -= below;
-                break;
-            }
-            below += count;
-        }
-    }
-    let quantile = from_order_key(prefix);
-    let (count_below, sum_below) = pnl
-        .par_chunks(CHUNK as usize)
-        .map(|chunk| {
-            let below: Vec<f64> = chunk.iter().copied().filter(|&x| x < quantile).collect();
-            (below.len() as u64, pairwise_sum(&below))
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
-        .fold((0u64, 0.0), |(n, s), (cn, cs)| (n + cn, s + cs));
-    tail_from(quantile, count_below, sum_below, m)
+    TailMeasure::of_pnl(quantile, tail_sum / m as f64)
 }
 
 #[cfg(test)]
 mod tests {
+    use rayon::prelude::*;
+
     use super::*;
 
     /// A deterministic heavy-tailed sample with ties.
@@ -490,34 +386,30 @@ mod tests {
             &|chunks, work| {
                 chunks
                     .into_par_iter()
-                    .map(|chunk| {
-                        let first = (chunk * CHUNK) as usize;
-                        work(chunk, &pnl[first..(first + CHUNK as usize).min(pnl.len())])
-                    })
+                    .map(|chunk| work(chunk, stored_chunk(pnl, chunk)))
                     .collect()
             },
             &|| false,
         )
     }
 
+    /// Moments of a sample merged chunk by chunk in order.
+    fn chunked_moments(pnl: &[f64]) -> Moments {
+        pnl.chunks(CHUNK as usize)
+            .map(Moments::of)
+            .fold(Moments::default(), Moments::merge)
+    }
+
     #[test]
-    fn the_streamed_summary_is_the_stored_one() {
-        // Against the GPU's read-back summary (`summarise_parallel`): below
-        // 2^24 values the subsample is the same and so is every figure, bit
-        // for bit; past it the streamed subsample grows (n^(2/3)): the same
-        // VaR, ES to rounding. (The read-back summary is checked against a
-        // full sort elsewhere.)
-        for n in [(1 << 21) + 12_345, (1 << 25) + 3] {
+    fn the_streamed_summary_is_exact() {
+        // Against a full sort, at sizes with one chunk, several, and a last
+        // chunk cut short; levels from the smallest value to the largest.
+        for n in [300_001, (1 << 21) + 12_345] {
             let pnl = sample(n);
-            let counts = [1, 17, n / 20, n / 100 + 1, n / 2, n - 3, n];
+            let counts = [1, 2, 17, n / 20, n / 100 + 1, n / 2, n - 3, n];
             let (moments, tails) = streamed(&pnl, &counts);
-            let (stored_moments, stored_tails) = summarise_parallel(&mut pnl.clone(), &counts);
-            assert_eq!(moments, stored_moments);
-            assert_close(&tails, &stored_tails);
-            if n < 1 << 24 {
-                assert_eq!(tails, stored_tails);
-                assert_close(&tails, &exact(&pnl, &counts));
-            }
+            assert_eq!(moments, chunked_moments(&pnl));
+            assert_close(&tails, &exact(&pnl, &counts));
         }
     }
 
@@ -536,60 +428,48 @@ mod tests {
         let counts = [1, 6_554, 60_000];
         let (_, tails) = streamed(&pnl, &counts);
         assert_close(&tails, &exact(&pnl, &counts));
-        // Ties everywhere: still exact.
+    }
+
+    #[test]
+    fn a_heavy_tie_is_kept_as_one_run() {
+        // Mostly one value (zero weights, or options worth nothing in most
+        // scenarios): every level's bracket holds nearly the whole sample.
+        // Exact, and the tie travels as one run a chunk, not value by value.
+        let n = (1 << 20) + 5;
         let mut flat = vec![-7.0; n];
         for (i, x) in flat.iter_mut().enumerate().step_by(1001) {
             *x = i as f64;
         }
+        let counts = [1, 52_429, 524_290, n];
         assert_close(&streamed(&flat, &counts).1, &exact(&flat, &counts));
-    }
-
-    #[test]
-    fn bracketed_selection_is_exact() {
-        let pnl = sample(300_001);
-        let counts = [1, 2, 15_001, 3_001, 150_001, 299_999, 300_001];
-        let bracketed = bracketed_tails(&pnl, &counts);
-        assert!(bracketed.iter().all(Option::is_some), "a bracket missed");
-        assert_close(&parallel_tails(&pnl, &counts), &exact(&pnl, &counts));
-    }
-
-    #[test]
-    fn a_misleading_subsample_falls_back_to_radix_selection() {
-        // Every value the strided subsample sees is huge, so every bracket
-        // misses and each level must come from radix selection.
-        let n = 1 << 17;
-        let stride = n / BRACKET_SAMPLE;
-        let mut pnl = sample(n);
-        for (i, x) in pnl.iter_mut().enumerate() {
-            if i % stride == 0 {
-                *x = 1e9 + i as f64;
-            }
+        let parts = chunk_parts(&flat[..CHUNK as usize], &[(-7.0, 0.0)]);
+        let (below, _, inside) = &parts[0];
+        assert_eq!(*below, 0);
+        assert_eq!(inside.runs.len(), 1);
+        assert_eq!(inside.runs[0].0, -7.0);
+        assert_eq!(inside.singles, vec![0.0]);
+        // Runs combine to the same figures whatever order they came in.
+        let mut total = Total::default();
+        let mut reversed = Total::default();
+        let parts: Vec<Vec<Part>> = flat
+            .chunks(CHUNK as usize)
+            .map(|chunk| chunk_parts(chunk, &[(-8.0, 1e9)]))
+            .collect();
+        for part in &parts {
+            total.add(&part[0]);
         }
-        let counts = [6_554, 20_000, 60_000];
-        assert!(bracketed_tails(&pnl, &counts).iter().all(Option::is_none));
-        assert_close(&parallel_tails(&pnl, &counts), &exact(&pnl, &counts));
-        for &m in &counts {
-            assert_close(&[radix_tail(&pnl, m)], &exact(&pnl, &[m]));
+        for part in parts.iter().rev() {
+            reversed.add(&part[0]);
+        }
+        for m in counts {
+            let (a, b) = (total.clone().tail(m), reversed.clone().tail(m));
+            assert_eq!(a, b, "{m}");
+            assert_close(&[a.unwrap()], &exact(&flat, &[m]));
         }
     }
 
     #[test]
-    fn ties_at_the_quantile_fall_back_instead_of_copying_the_sample() {
-        // Mostly one value (zero weights, or sigma 1e-300): every level's
-        // bracket would hold nearly the whole sample. Past its budget a level
-        // uses radix selection, which copies nothing, and stays exact.
-        let n = (1 << 20) + 5;
-        let mut pnl = vec![-7.0; n];
-        for (i, x) in pnl.iter_mut().enumerate().step_by(1001) {
-            *x = i as f64;
-        }
-        let counts = [1, 52_429, 524_290];
-        assert!(bracketed_tails(&pnl, &counts).iter().all(Option::is_none));
-        assert_close(&parallel_tails(&pnl, &counts), &exact(&pnl, &counts));
-    }
-
-    #[test]
-    fn parallel_tails_do_not_depend_on_the_thread_count() {
+    fn the_streamed_summary_does_not_depend_on_the_thread_count() {
         let pnl = sample(5 * CHUNK as usize + 7);
         let counts = [300, 4_100];
         let run = |threads| {
@@ -597,12 +477,13 @@ mod tests {
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| parallel_tails(&pnl, &counts))
+                .install(|| streamed(&pnl, &counts))
         };
-        let one = run(1);
+        let (moments, tails) = run(1);
         for threads in [2, 3, 8] {
-            let many = run(threads);
-            for (a, b) in one.iter().zip(&many) {
+            let (many_moments, many) = run(threads);
+            assert_eq!(moments, many_moments);
+            for (a, b) in tails.iter().zip(&many) {
                 assert_eq!(a.var.to_bits(), b.var.to_bits());
                 assert_eq!(a.es.to_bits(), b.es.to_bits());
             }

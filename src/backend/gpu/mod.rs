@@ -41,7 +41,7 @@ use crate::hardware::GpuClass;
 use crate::pricing::{PricingJob, ValidPricing};
 use crate::risk::{RiskEstimate, ValidVar};
 use crate::rng::{CHUNK, chi_square_constants, seed_key};
-use crate::stats::{CoMoments, Figures, Moments, TailMeasure, summarise_parallel};
+use crate::stats::{CoMoments, Figures, Moments, TailMeasure, stored_chunk, summarise_streamed};
 use crate::tier::{Gpus, Tier};
 
 /// Scenarios whose P&L the tail kernel's brackets come from (the first
@@ -449,8 +449,22 @@ fn risk_by_read_back(devices: &[Device], job: &ValidVar<'_>) -> Result<RiskEstim
             Ok(())
         })?;
     }
-    // The host's cores summarise the read-back sample (deterministically).
-    let (moments, tails) = summarise_parallel(&mut pnl, &job.tail_counts());
+    // The host's cores summarise the read-back sample with the CPU tiers'
+    // streamed summary, chunk by chunk in chunk order: the figures of GPU
+    // ranks (`map_pnl_chunks`) bit for bit.
+    let (moments, tails) = summarise_streamed(
+        job.scenarios,
+        &job.tail_counts(),
+        &|chunks, work| {
+            use rayon::prelude::*;
+            chunks
+                .into_par_iter()
+                .map(|chunk| work(chunk, stored_chunk(&pnl, chunk)))
+                .collect()
+        },
+        &|| control.is_cancelled(),
+    );
+    control.check()?;
     Ok(RiskEstimate {
         mean: moments.mean,
         std_dev: moments.std_dev(),
@@ -598,10 +612,10 @@ impl GpuBackend {
                 let tail_sum = pass.below_sum[level]
                     + crate::stats::pairwise_sum(&less)
                     + (m as u64 - below_all) as f64 * quantile;
-                tails[level] = Some(TailMeasure {
-                    var: -(model.mean + quantile),
-                    es: -(model.mean + tail_sum / m as f64),
-                });
+                tails[level] = Some(TailMeasure::of_pnl(
+                    model.mean + quantile,
+                    model.mean + tail_sum / m as f64,
+                ));
             }
             histogram = narrow_next;
         }
