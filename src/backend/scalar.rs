@@ -10,7 +10,7 @@ use crate::products::{PathSetup, Product, path_value};
 use crate::risk::RiskModel;
 use crate::rng::qmc::qmc_normal;
 use crate::rng::{SUBSTREAM_NORMALS, chi_square, fill_normals, path_normal};
-use crate::stats::{CoMoments, Figures, Moments};
+use crate::stats::{CoMoments, Figures, ShiftedSums};
 
 /// One f64 path at a time: the oracle.
 #[derive(Debug, Clone, Copy, Default)]
@@ -72,8 +72,11 @@ impl ChunkKernel for ScalarKernel {
     ) -> Figures {
         let steps = setup.steps as usize;
         let (mut z, mut w) = (vec![0.0; steps], vec![0.0; steps]);
-        let mut prices = Vec::new();
-        let mut estimates: [Vec<f64>; GREEKS] = Default::default();
+        // The prices stored as the price alone stores them (sized up front,
+        // as its `collect` is); the Greeks' estimates summed as they come:
+        // five more stored samples a path cost the oracle its cache.
+        let mut prices = Vec::with_capacity((end - start) as usize);
+        let mut estimates = [ShiftedSums::default(); GREEKS];
         for index in start..end {
             sample_normals(draws, index, &mut z, &mut w);
             let (mut sample, mut payoff, mut control) = greeks.estimators::<P, PUT, f64>(&z, 1.0);
@@ -86,13 +89,13 @@ impl ChunkKernel for ScalarKernel {
                 control = 0.5 * (control + control_down);
             }
             prices.push((payoff, control));
-            for (estimates, value) in estimates.iter_mut().zip(sample) {
-                estimates.push(value);
+            for (sums, value) in estimates.iter_mut().zip(sample) {
+                sums.add(value);
             }
         }
         Figures {
             moments: CoMoments::of(&prices),
-            greeks: Some(estimates.map(|e| Moments::of(&e))),
+            greeks: Some(estimates.map(|sums| sums.moments())),
         }
     }
 }

@@ -34,6 +34,34 @@ impl TailMeasure {
     }
 }
 
+/// [`Moments::of`] one sample at a time: the sums about the first sample,
+/// for a kernel that summarises its samples as it makes them rather than
+/// storing them (the same figures bit for bit).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ShiftedSums {
+    count: u64,
+    shift: f64,
+    sum: f64,
+    sum_sq: f64,
+}
+
+impl ShiftedSums {
+    #[inline]
+    pub(crate) fn add(&mut self, x: f64) {
+        if self.count == 0 {
+            self.shift = x;
+        }
+        let d = x - self.shift;
+        self.sum += d;
+        self.sum_sq += d * d;
+        self.count += 1;
+    }
+
+    pub(crate) fn moments(&self) -> Moments {
+        Moments::from_shifted_sums(self.count, self.shift, self.sum, self.sum_sq)
+    }
+}
+
 /// Count, mean and sum of squared deviations of a sample (Chan et al.'s
 /// parallel form), so partial results from fixed chunks merge exactly the same
 /// way whatever ran them.
@@ -68,14 +96,11 @@ impl Moments {
 
     /// Moments of a slice of samples, summed about its first element.
     pub fn of(samples: &[f64]) -> Self {
-        let Some(&shift) = samples.first() else {
-            return Self::default();
-        };
-        let (sum, sum_sq) = samples.iter().fold((0.0, 0.0), |(s, q), &x| {
-            let d = x - shift;
-            (s + d, q + d * d)
-        });
-        Self::from_shifted_sums(samples.len() as u64, shift, sum, sum_sq)
+        let mut sums = ShiftedSums::default();
+        for &x in samples {
+            sums.add(x);
+        }
+        sums.moments()
     }
 
     /// Moments of a long sample: each fixed chunk of [`CHUNK`]
