@@ -278,14 +278,7 @@ fn streamed_risk(
         let words = match tier.map_pnl_chunks(job, mine, &|chunk, values| {
             encode_part(&work(chunk, values))
         }) {
-            Ok(parts) => {
-                let mut words = vec![parts.len() as u64];
-                for part in parts {
-                    words.push(part.len() as u64);
-                    words.extend(part);
-                }
-                words
-            }
+            Ok(parts) => message_of_parts(parts),
             Err(err) => encode_failure(&err.to_string()),
         };
         let mut all = Vec::new();
@@ -360,6 +353,16 @@ fn encode_part(part: &StreamPart) -> Vec<u64> {
                 }
             }
         }
+    }
+    words
+}
+
+/// One process's message of encoded parts (`encode_part`'s), in order.
+fn message_of_parts(parts: Vec<Vec<u64>>) -> Vec<u64> {
+    let mut words = vec![parts.len() as u64];
+    for part in parts {
+        words.push(part.len() as u64);
+        words.extend(part);
     }
     words
 }
@@ -568,22 +571,19 @@ fn decode(words: &[u64], groups: usize) -> std::result::Result<Vec<Vec<Figures>>
     if words.first() == Some(&FAILED) {
         return Err(decode_failure(words));
     }
-    let malformed = || format!("a malformed message of {} words", words.len());
-    let mut at = 0;
+    let mut reader = Reader { words, at: 0 };
     let mut out = Vec::with_capacity(groups);
     for _ in 0..groups {
-        let count = *words.get(at).ok_or_else(malformed)? as usize;
-        at += 1;
+        let count = reader.word()? as usize;
         // Checked: a corrupt count must be a malformed message, not an
         // overflow.
-        let end = count
+        let length = count
             .checked_mul(FIGURES_WORDS)
-            .and_then(|length| length.checked_add(at))
-            .ok_or_else(malformed)?;
-        let body = words.get(at..end).ok_or_else(malformed)?;
-        at = end;
+            .ok_or_else(|| reader.malformed())?;
         out.push(
-            body.chunks_exact(FIGURES_WORDS)
+            reader
+                .take(length)?
+                .chunks_exact(FIGURES_WORDS)
                 .map(|w| {
                     let moments = CoMoments {
                         payoff: read_moments(&w[0..3]),
@@ -597,8 +597,8 @@ fn decode(words: &[u64], groups: usize) -> std::result::Result<Vec<Vec<Figures>>
                 .collect(),
         );
     }
-    if at != words.len() {
-        return Err(malformed());
+    if reader.at != words.len() {
+        return Err(reader.malformed());
     }
     Ok(out)
 }
@@ -706,5 +706,35 @@ mod tests {
         assert!(decode(&words[..words.len() - 1], 3).is_err());
         assert!(decode(&words, 2).is_err());
         assert!(decode(&[u64::MAX - 1, 0, 0], 1).is_err());
+    }
+
+    #[test]
+    fn streamed_parts_round_trip() {
+        let inside = |singles: Vec<f64>, runs: Vec<(f64, u64)>| Inside { singles, runs };
+        let parts = vec![
+            StreamPart::First(
+                Moments {
+                    count: 7,
+                    mean: -1.5,
+                    m2: 0.25,
+                },
+                vec![3.0, -0.0, 1e300],
+            ),
+            StreamPart::Second(vec![
+                (4, -12.5, inside(vec![-2.0, 1.0], vec![(-7.0, 9), (0.0, 2)])),
+                (0, 0.0, inside(vec![], vec![])),
+            ]),
+            StreamPart::First(Moments::default(), vec![]),
+        ];
+        let words = message_of_parts(parts.iter().map(encode_part).collect());
+        assert_eq!(decode_parts(&words).unwrap(), parts);
+        // Cut short, or a run count past the message: malformed, not a panic.
+        assert!(decode_parts(&words[..words.len() - 1]).is_err());
+        // The second part alone: [parts, length, tag, levels, count, sum,
+        // singles (2), the two singles, runs (2), ...].
+        let mut corrupt = message_of_parts(vec![encode_part(&parts[1])]);
+        assert_eq!(corrupt[9], 2);
+        corrupt[9] = u64::MAX;
+        assert!(decode_parts(&corrupt).is_err());
     }
 }

@@ -312,6 +312,7 @@ pub(crate) type ChunkMap<'a> = &'a dyn Fn(
 ) -> Vec<StreamPart>;
 
 /// One chunk's share of [`summarise_streamed`]'s passes.
+#[derive(Debug, PartialEq)]
 pub(crate) enum StreamPart {
     /// First pass: the chunk's moments and its subsample values.
     First(Moments, Vec<f64>),
