@@ -50,16 +50,9 @@ impl Lane for f64 {
     fn indicator(self) -> Self {
         if self > 0.0 { 1.0 } else { 0.0 }
     }
-    /// Fused where the build targets a CPU with FMA; otherwise `f64::mul_add`
-    /// would be a call to a software fused multiply-add (sixteen a path in
-    /// the scalar tier's European Greeks), so it rounds twice, as the SSE2
-    /// lane set does.
     #[inline(always)]
     fn mul_add(self, factor: Self, offset: Self) -> Self {
-        #[cfg(target_feature = "fma")]
-        return f64::mul_add(self, factor, offset);
-        #[cfg(not(target_feature = "fma"))]
-        return self * factor + offset;
+        f64::mul_add(self, factor, offset)
     }
     #[inline(always)]
     fn where_positive(self, condition: Self) -> Self {
