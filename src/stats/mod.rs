@@ -6,10 +6,10 @@ mod tails;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use tails::{Inside, Part, StreamPart, stored_chunk, summarise_streamed};
-// `brackets` serves the GPU tier's device tails too, which a build may leave
-// out.
+// `brackets` and the stored sample's summary serve the GPU tier too, which a
+// build may leave out.
 #[cfg(feature = "gpu")]
-pub(crate) use tails::brackets;
+pub(crate) use tails::{brackets, summarise_stored};
 
 use crate::rng::CHUNK;
 

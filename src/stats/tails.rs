@@ -69,22 +69,19 @@ pub(crate) struct Inside {
 
 impl Inside {
     /// Inside values from a list in any order: the same whatever the order.
-    fn of(mut values: Vec<f64>) -> Inside {
-        values.sort_unstable_by(f64::total_cmp);
+    fn of(values: Vec<f64>) -> Inside {
+        Inside::split(distinct(values.into_iter().map(|x| (x, 1)).collect()))
+    }
+
+    /// Distinct values with their counts, as singles and runs.
+    fn split(distinct: Vec<(f64, u64)>) -> Inside {
         let mut inside = Inside::default();
-        let mut at = 0;
-        while at < values.len() {
-            let value = values[at];
-            let count = values[at..]
-                .iter()
-                .take_while(|x| x.to_bits() == value.to_bits())
-                .count();
+        for (value, count) in distinct {
             if count == 1 {
                 inside.singles.push(value);
             } else {
-                inside.runs.push((value, count as u64));
+                inside.runs.push((value, count));
             }
-            at += count;
         }
         inside
     }
@@ -94,33 +91,35 @@ impl Inside {
         self.runs.extend_from_slice(&other.runs);
     }
 
-    /// Singles that repeat become runs; runs of one value merge.
+    /// Each value once: singles that repeat, or that a run holds, join it.
     fn combine(&mut self) {
-        let repeats = Inside::of(std::mem::take(&mut self.singles));
-        self.singles = repeats.singles;
-        self.runs.extend(repeats.runs);
-        self.runs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-        let mut kept: Vec<(f64, u64)> = Vec::with_capacity(self.runs.len());
-        for &(value, count) in &self.runs {
-            match kept.last_mut() {
-                Some(last) if last.0.to_bits() == value.to_bits() => last.1 += count,
-                _ => kept.push((value, count)),
-            }
-        }
-        self.runs = kept;
+        *self = Inside::split(self.ascending());
     }
 
     fn len(&self) -> usize {
         self.singles.len() + self.runs.len()
     }
 
-    /// Every distinct value, ascending, with its count (after `combine`).
+    /// Every distinct value, ascending, with its count.
     fn ascending(&self) -> Vec<(f64, u64)> {
         let mut all: Vec<(f64, u64)> = self.singles.iter().map(|&x| (x, 1)).collect();
         all.extend_from_slice(&self.runs);
-        all.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-        all
+        distinct(all)
     }
+}
+
+/// `(value, count)` pairs sorted by value, the counts of equal values
+/// (bit for bit) added together.
+fn distinct(mut pairs: Vec<(f64, u64)>) -> Vec<(f64, u64)> {
+    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    let mut kept: Vec<(f64, u64)> = Vec::with_capacity(pairs.len());
+    for (value, count) in pairs {
+        match kept.last_mut() {
+            Some(last) if last.0.to_bits() == value.to_bits() => last.1 += count,
+            _ => kept.push((value, count)),
+        }
+    }
+    kept
 }
 
 /// One chunk's [`Part`] for each bracket `(low, high)`.
@@ -167,8 +166,7 @@ impl Total {
     }
 
     /// The tail of the `m` smallest, if the bracket held the quantile.
-    fn tail(mut self, m: usize) -> Option<TailMeasure> {
-        self.inside.combine();
+    fn tail(self, m: usize) -> Option<TailMeasure> {
         let ascending = self.inside.ascending();
         let mut rank = (m as u64 - 1).checked_sub(self.count_below)?;
         let at = ascending.iter().position(|&(_, count)| {
@@ -298,6 +296,28 @@ pub(crate) fn summarise_streamed(
     )
 }
 
+/// [`summarise_streamed`] over a stored sample, its chunks shared by the
+/// current rayon pool: what the GPU tier runs on its read-back sample.
+#[cfg_attr(not(feature = "gpu"), allow(dead_code))]
+pub(crate) fn summarise_stored(
+    pnl: &[f64],
+    counts: &[usize],
+    cancelled: &dyn Fn() -> bool,
+) -> (Moments, Vec<TailMeasure>) {
+    use rayon::prelude::*;
+    summarise_streamed(
+        pnl.len() as u64,
+        counts,
+        &|chunks, work| {
+            chunks
+                .into_par_iter()
+                .map(|chunk| work(chunk, stored_chunk(pnl, chunk)))
+                .collect()
+        },
+        cancelled,
+    )
+}
+
 /// Chunk `chunk` of a stored sample (the last one may be short).
 pub(crate) fn stored_chunk(pnl: &[f64], chunk: u64) -> &[f64] {
     let first = (chunk * CHUNK) as usize;
@@ -333,8 +353,6 @@ fn tail_from(quantile: f64, count_below: u64, sum_below: f64, m: usize) -> TailM
 
 #[cfg(test)]
 mod tests {
-    use rayon::prelude::*;
-
     use super::*;
 
     /// A deterministic heavy-tailed sample with ties.
@@ -378,27 +396,9 @@ mod tests {
         }
     }
 
-    /// [`summarise_streamed`] over `pnl` as if it were regenerated chunk by
-    /// chunk, with rayon's map.
+    /// The summary of a stored sample, never cancelled.
     fn streamed(pnl: &[f64], counts: &[usize]) -> (Moments, Vec<TailMeasure>) {
-        summarise_streamed(
-            pnl.len() as u64,
-            counts,
-            &|chunks, work| {
-                chunks
-                    .into_par_iter()
-                    .map(|chunk| work(chunk, stored_chunk(pnl, chunk)))
-                    .collect()
-            },
-            &|| false,
-        )
-    }
-
-    /// Moments of a sample merged chunk by chunk in order.
-    fn chunked_moments(pnl: &[f64]) -> Moments {
-        pnl.chunks(CHUNK as usize)
-            .map(Moments::of)
-            .fold(Moments::default(), Moments::merge)
+        summarise_stored(pnl, counts, &|| false)
     }
 
     #[test]
@@ -409,7 +409,7 @@ mod tests {
             let pnl = sample(n);
             let counts = [1, 2, 17, n / 20, n / 100 + 1, n / 2, n - 3, n];
             let (moments, tails) = streamed(&pnl, &counts);
-            assert_eq!(moments, chunked_moments(&pnl));
+            assert_eq!(moments, Moments::of_chunked(&pnl));
             assert_close(&tails, &exact(&pnl, &counts));
         }
     }
@@ -449,6 +449,14 @@ mod tests {
         assert_eq!(inside.runs.len(), 1);
         assert_eq!(inside.runs[0].0, -7.0);
         assert_eq!(inside.singles, vec![0.0]);
+        // A value held once by one chunk and as a run by another is one
+        // value with its total count.
+        let mut mixed = Inside::of(vec![1.0, -7.0]);
+        mixed.extend(&Inside::of(vec![-7.0, 2.0, -7.0]));
+        assert_eq!(mixed.ascending(), vec![(-7.0, 3), (1.0, 1), (2.0, 1)]);
+        mixed.combine();
+        assert_eq!(mixed.singles, vec![1.0, 2.0]);
+        assert_eq!(mixed.runs, vec![(-7.0, 3)]);
         // Runs combine to the same figures whatever order they came in.
         let mut total = Total::default();
         let mut reversed = Total::default();

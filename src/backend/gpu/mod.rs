@@ -41,7 +41,7 @@ use crate::hardware::GpuClass;
 use crate::pricing::{PricingJob, ValidPricing};
 use crate::risk::{RiskEstimate, ValidVar};
 use crate::rng::{CHUNK, chi_square_constants, seed_key};
-use crate::stats::{CoMoments, Figures, Moments, TailMeasure, stored_chunk, summarise_streamed};
+use crate::stats::{CoMoments, Figures, Moments, TailMeasure, summarise_stored};
 use crate::tier::{Gpus, Tier};
 
 /// Scenarios whose P&L the tail kernel's brackets come from (the first
@@ -452,18 +452,7 @@ fn risk_by_read_back(devices: &[Device], job: &ValidVar<'_>) -> Result<RiskEstim
     // The host's cores summarise the read-back sample with the CPU tiers'
     // streamed summary, chunk by chunk in chunk order: the figures of GPU
     // ranks (`map_pnl_chunks`) bit for bit.
-    let (moments, tails) = summarise_streamed(
-        job.scenarios,
-        &job.tail_counts(),
-        &|chunks, work| {
-            use rayon::prelude::*;
-            chunks
-                .into_par_iter()
-                .map(|chunk| work(chunk, stored_chunk(&pnl, chunk)))
-                .collect()
-        },
-        &|| control.is_cancelled(),
-    );
+    let (moments, tails) = summarise_stored(&pnl, &job.tail_counts(), &|| control.is_cancelled());
     control.check()?;
     Ok(RiskEstimate {
         mean: moments.mean,
