@@ -7,9 +7,10 @@
 //! costs and for how Philox and its multiplies are written (DESIGN.md has a
 //! card's results); then the tier warm. `--greeks` adds the Greeks' cost on
 //! the tier: each product priced alone, with one-pass Greeks and with finite
-//! differences.
+//! differences; `--greeks-only` prints that table alone, without the finite
+//! differences (an A/B of a Greek kernel change).
 //!
-//! `cargo run --release --example gpu_baseline -- [paths] [--greeks]` (set
+//! `cargo run --release --example gpu_baseline -- [paths] [--greeks] [--greeks-only]` (set
 //! `QUANTMC_ALLOW_SOFTWARE_GPU=1` to run on lavapipe).
 
 use std::time::Instant;
@@ -325,9 +326,12 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mut paths: u64 = 100_000_000;
     let mut greeks = false;
+    let mut greeks_only = false;
     for arg in args.by_ref() {
         if arg == "--greeks" {
             greeks = true;
+        } else if arg == "--greeks-only" {
+            greeks_only = true;
         } else {
             paths = arg.parse::<f64>().expect("paths") as u64;
         }
@@ -359,6 +363,10 @@ fn main() {
         allow_software_gpu: allow_software,
         ..Default::default()
     };
+    if greeks_only {
+        greeks_cost(&job, options, paths, false);
+        return;
+    }
     // Where a fresh process's time goes: the first call opens the device
     // and compiles the pipeline; a second pipeline (a put) compiles alone;
     // the first large job meets its buffers for the first time.
@@ -549,14 +557,14 @@ fn main() {
         warm.price
     );
     if greeks {
-        greeks_cost(&job, options, paths);
+        greeks_cost(&job, options, paths, true);
     }
 }
 
 /// The cost of the Greeks on the tier: each product priced alone, with
-/// pathwise (or likelihood-ratio) Greeks and with finite differences, warm,
-/// best of three, as a ratio to the price alone.
-fn greeks_cost(european: &quantmc::PricingJob, options: quantmc::RunOptions, paths: u64) {
+/// pathwise (or likelihood-ratio) Greeks and (with `fd`) with finite
+/// differences, warm, best of three, as a ratio to the price alone.
+fn greeks_cost(european: &quantmc::PricingJob, options: quantmc::RunOptions, paths: u64, fd: bool) {
     let with = |style, steps, paths, barrier| {
         let mut job = *european;
         job.option.style = style;
@@ -600,12 +608,18 @@ fn greeks_cost(european: &quantmc::PricingJob, options: quantmc::RunOptions, pat
         };
         let alone = best(None);
         let pathwise = best(Some(quantmc::pricing::GreeksMethod::Pathwise));
-        let fd = best(Some(quantmc::pricing::GreeksMethod::Fd));
+        let fd = if fd {
+            format!(
+                "{:.2}",
+                best(Some(quantmc::pricing::GreeksMethod::Fd)) / alone
+            )
+        } else {
+            "-".to_string()
+        };
         println!(
-            "| {name} | {:.1e} | {alone:.4} | {:.2} | {:.2} |",
+            "| {name} | {:.1e} | {alone:.4} | {:.2} | {fd} |",
             job.paths as f64,
             pathwise / alone,
-            fd / alone
         );
     }
 }

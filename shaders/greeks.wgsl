@@ -120,9 +120,34 @@ fn dual_start(at: vec2<f32>) -> DualPath {
     return DualPath(start, product_start_dual(start), vec2<f32>(0.0));
 }
 
+// The log price one step on from `x`, on the normals `z`. The drift and the
+// diffusion do not depend on the spot, nor the diffusion on the rate (a test
+// in src/greeks.rs checks `GreekSetup::device_constants`): those tangents'
+// zeros are left out, where the device would add and multiply them, read at
+// run time.
+fn advance_log_price(x: Dual, z: vec2<f32>) -> Dual {
+    let drift = greek.drift;
+    let diffusion = greek.diffusion;
+    return Dual(
+        (x.value + drift.value) + diffusion.value * z,
+        vec4<f32>(
+            x.x.x,
+            (x.x.y + drift.x.y) + diffusion.x.y * z.x,
+            x.x.z + drift.x.z,
+            (x.x.w + drift.x.w) + diffusion.x.w * z.x,
+        ),
+        vec4<f32>(
+            x.y.x,
+            (x.y.y + drift.y.y) + diffusion.y.y * z.y,
+            x.y.z + drift.y.z,
+            (x.y.w + drift.y.w) + diffusion.y.w * z.y,
+        ),
+    );
+}
+
 // One step on the normals `z`.
 fn dual_advance(path: DualPath, z: vec2<f32>) -> DualPath {
-    let log_price = dual_add(dual_add(path.log_price, greek.drift), dual_scale(greek.diffusion, z));
+    let log_price = advance_log_price(path.log_price, z);
     return DualPath(
         log_price,
         product_step_dual(path.running, path.log_price, log_price, greek.crossing),
@@ -171,7 +196,7 @@ fn live_distance(log_price: Dual) -> Dual {
 // A barrier path's first step with the live-side indicator alone: the
 // interval's survival probability is applied at the end (`barrier_payoff`).
 fn dual_first_step(path: DualPath, z: vec2<f32>) -> DualPath {
-    let log_price = dual_add(dual_add(path.log_price, greek.drift), dual_scale(greek.diffusion, z));
+    let log_price = advance_log_price(path.log_price, z);
     let alive = select(vec2<f32>(0.0), vec2<f32>(1.0), live_distance(log_price).value > vec2<f32>(0.0));
     return DualPath(log_price, dual_scale(path.running, alive), path.log_sum + log_price.value);
 }

@@ -602,3 +602,69 @@ impl GreekSetup {
         )
     }
 }
+
+#[cfg(all(test, feature = "gpu"))]
+mod tests {
+    use super::*;
+    use crate::OptionSpec;
+    use crate::market::{Barrier, BarrierKind};
+
+    /// The GPU kernel leaves out the tangents that are zero by construction
+    /// (`advance_log_price` in shaders/greeks.wgsl, the barrier's
+    /// `product_step_dual`): the drift's and diffusion's with respect to the
+    /// spot, the diffusion's with respect to the rate; and the crossing
+    /// factor's with respect to the spot and the rate.
+    #[test]
+    fn the_tangents_the_device_leaves_out_are_zero() {
+        for (style, steps, barrier) in [
+            (Style::European, 1, None),
+            (Style::AsianArithmetic, 12, None),
+            (
+                Style::Barrier,
+                64,
+                Some(Barrier {
+                    level: 120.0,
+                    kind: BarrierKind::UpAndOut,
+                    rebate: 0.0,
+                    monitoring: Monitoring::Continuous,
+                }),
+            ),
+        ] {
+            for (spot, rate, dividend, vol, maturity) in
+                [(100.0, 0.05, 0.0, 0.2, 1.0), (37.5, -0.01, 0.03, 0.9, 0.1)]
+            {
+                let defaults = PricingJob::default();
+                let job = PricingJob {
+                    market: Market {
+                        spot,
+                        rate,
+                        dividend,
+                        vol,
+                    },
+                    option: OptionSpec {
+                        style,
+                        steps,
+                        barrier,
+                        maturity,
+                        ..defaults.option
+                    },
+                    ..defaults
+                };
+                let words = GreekSetup::new(&job, GreeksMethod::Pathwise).device_constants();
+                // Dual constants of five words: value, then the spot, vol,
+                // rate and maturity tangents.
+                let (drift, diffusion, crossing) = (5, 10, 15);
+                for at in [
+                    drift + 1,
+                    diffusion + 1,
+                    diffusion + 3,
+                    crossing + 1,
+                    crossing + 3,
+                ] {
+                    assert_eq!(words[at].to_bits(), 0, "{style} word {at}");
+                }
+                assert!(words[diffusion + 2] != 0.0 && words[crossing + 2] != 0.0);
+            }
+        }
+    }
+}

@@ -197,11 +197,73 @@ fn every_method_agrees_with_the_scalar_tier() {
 
 #[test]
 #[ignore = "needs a GPU adapter"]
+fn continuous_barrier_greeks_agree_with_the_scalar_tier_for_every_kind() {
+    // The device writes a continuously watched barrier's step in dual
+    // numbers out by hand (the sign of the distances' tangents by the
+    // barrier's side, the dead path's zero tangents): every kind, calls and
+    // puts, with and without a rebate, a barrier near the spot so that many
+    // paths cross it.
+    use quantmc::market::{Barrier, BarrierKind, Monitoring};
+    let Some(_) = gpu() else { return };
+    for kind in [
+        BarrierKind::UpAndOut,
+        BarrierKind::UpAndIn,
+        BarrierKind::DownAndOut,
+        BarrierKind::DownAndIn,
+    ] {
+        let up = matches!(kind, BarrierKind::UpAndOut | BarrierKind::UpAndIn);
+        for (option, rebate) in [(OptionKind::Call, 0.0), (OptionKind::Put, 2.0)] {
+            let mut job = pricing_job(option, Style::Barrier, 16, 40_000, false);
+            job.option.barrier = Some(Barrier {
+                level: if up { 112.0 } else { 90.0 },
+                kind,
+                rebate,
+                monitoring: Monitoring::Continuous,
+            });
+            job.greeks = Some(quantmc::pricing::GreeksMethod::Pathwise);
+            let oracle = quantmc::price(&job, Backend::Scalar).unwrap();
+            let device = quantmc::price(&job, on_gpu()).unwrap();
+            let what = format!("{kind:?} {option} rebate {rebate}");
+            assert!(
+                relative(device.price, oracle.price) < 1e-4,
+                "{what}: {} vs {}",
+                device.price,
+                oracle.price
+            );
+            let (d, o) = (device.greeks.unwrap(), oracle.greeks.unwrap());
+            for (name, d, o) in [
+                ("delta", d.delta, o.delta),
+                ("gamma", d.gamma, o.gamma),
+                ("vega", d.vega, o.vega),
+                ("rho", d.rho, o.rho),
+                ("theta", d.theta, o.theta),
+            ] {
+                // f32 paths: a few 1e-4 relative, far inside the error.
+                let gap = (d.value - o.value).abs();
+                assert!(
+                    gap <= 3e-3 * o.value.abs() + 0.05 * o.std_error + 1e-5,
+                    "{what}: {name} {} vs {} (SE {})",
+                    d.value,
+                    o.value,
+                    o.std_error
+                );
+                assert!(
+                    relative(d.std_error, o.std_error) < 1e-2,
+                    "{what}: {name} SE"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs a GPU adapter"]
 fn ranges_with_odd_edges_count_every_sample_once() {
     // The kernel runs two streams (four samples) at once and masks the
     // samples outside the range: a range may start on an odd sample (the
     // first stream's even one is not in it) and end on an even one, and an
-    // invocation's second stream may fall past the range.
+    // invocation's second stream may fall past the range. So does the
+    // Greeks' pass of a one-step product, the Greeks' sums masked too.
     let Some(gpu) = gpu() else { return };
     let scalar =
         quantmc::backend::build(quantmc::Tier::Scalar, None, None, false, Default::default())
@@ -210,33 +272,57 @@ fn ranges_with_odd_edges_count_every_sample_once() {
         (OptionKind::Call, Style::European, 1),
         (OptionKind::Put, Style::AsianArithmetic, 7),
     ] {
-        for antithetic in [false, true] {
-            for control_variate in [false, true] {
-                let job = PricingJob {
-                    control_variate,
-                    ..pricing_job(kind, style, steps, 50_000, antithetic)
-                };
-                let valid = quantmc::pricing::ValidPricing::new(&job).unwrap();
-                for points in [0..1, 1..2, 1..4, 3..1_001, 0..6_000, 7..40_001] {
-                    let what =
-                        format!("{kind} {style} anti={antithetic} cv={control_variate} {points:?}");
-                    let device = gpu.price(valid, points.clone()).unwrap();
-                    let oracle = scalar.price(valid, points.clone()).unwrap();
-                    let (d, o) = (&device[0].moments, &oracle[0].moments);
-                    assert_eq!(d.count(), points.end - points.start, "{what}");
-                    assert_eq!(d.payoff.count, o.payoff.count, "{what}");
+        let greeks = [None, Some(quantmc::pricing::GreeksMethod::Pathwise)];
+        for (antithetic, control_variate, greeks) in [false, true]
+            .into_iter()
+            .flat_map(|a| [(a, false), (a, true)])
+            .flat_map(|(a, c)| greeks.map(|g| (a, c, g)))
+        {
+            let job = PricingJob {
+                control_variate,
+                greeks,
+                ..pricing_job(kind, style, steps, 50_000, antithetic)
+            };
+            let valid = quantmc::pricing::ValidPricing::new(&job).unwrap();
+            for points in [0..1, 1..2, 1..4, 3..1_001, 0..6_000, 7..40_001] {
+                let what = format!(
+                    "{kind} {style} anti={antithetic} cv={control_variate} greeks={greeks:?} {points:?}"
+                );
+                let device = gpu.price(valid, points.clone()).unwrap();
+                let oracle = scalar.price(valid, points.clone()).unwrap();
+                let (d, o) = (&device[0].moments, &oracle[0].moments);
+                assert_eq!(d.count(), points.end - points.start, "{what}");
+                assert_eq!(d.payoff.count, o.payoff.count, "{what}");
+                assert!(
+                    relative(d.payoff.mean, o.payoff.mean) < 1e-4,
+                    "{what}: gpu {} scalar {}",
+                    d.payoff.mean,
+                    o.payoff.mean
+                );
+                if control_variate {
                     assert!(
-                        relative(d.payoff.mean, o.payoff.mean) < 1e-4,
-                        "{what}: gpu {} scalar {}",
-                        d.payoff.mean,
-                        o.payoff.mean
+                        relative(d.control.mean, o.control.mean) < 1e-4,
+                        "{what}: control gpu {} scalar {}",
+                        d.control.mean,
+                        o.control.mean
                     );
-                    if control_variate {
+                }
+                if greeks.is_some() {
+                    let d = device[0].greeks.as_ref().expect("device Greeks");
+                    let o = oracle[0].greeks.as_ref().expect("oracle Greeks");
+                    for (d, o) in d.iter().zip(o) {
+                        assert_eq!(d.count, o.count, "{what}");
+                        // The sums of the raw estimators agree to f32
+                        // rounding, far less than one sample counted twice
+                        // or dropped (about the root mean square).
+                        let count = o.count as f64;
+                        let rms = ((o.m2 + count * o.mean * o.mean) / count).sqrt();
+                        let gap = (d.mean - o.mean).abs() * count;
                         assert!(
-                            relative(d.control.mean, o.control.mean) < 1e-4,
-                            "{what}: control gpu {} scalar {}",
-                            d.control.mean,
-                            o.control.mean
+                            gap <= 1e-5 * count * rms + 1e-6,
+                            "{what}: Greek sums gpu {} scalar {} (rms {rms})",
+                            d.mean * count,
+                            o.mean * count
                         );
                     }
                 }
