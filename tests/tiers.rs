@@ -6,8 +6,8 @@ mod common;
 use common::{METHOD_PATHS, METHODS, PRODUCTS, pricing_job};
 use quantmc::hardware::Isa;
 use quantmc::{
-    Backend, Confidence, OptionKind, Portfolio, PricingResult, ReturnDistribution, RunOptions,
-    Style, VarJob,
+    Backend, Confidence, OptionKind, Portfolio, PricingJob, PricingResult, ReturnDistribution,
+    RunOptions, Style, VarJob,
 };
 
 /// The example books: linear, and with options.
@@ -329,6 +329,59 @@ fn fused_instruction_sets_give_the_same_bits_and_unfused_ones_agree_to_rounding(
             assert!(close(x.es, y.es, 1e-12), "{a} vs {b}");
         }
     }
+}
+
+#[test]
+fn the_scalar_oracle_gives_the_same_bits_with_and_without_fma() {
+    // The oracle's chunks run compiled for AVX2+FMA where the run's set
+    // allows (`scalar (f64, FMA, ...)`), else for the baseline, where
+    // `f64::mul_add` is the C library's software fused multiply-add: both
+    // round once, so every figure, the Greeks and VaR included, has the same
+    // bits. (On a CPU without AVX2 both runs are the baseline's.)
+    let run = |isa: Isa| {
+        let options = RunOptions {
+            backend: Backend::Scalar,
+            simd: Some(isa),
+            ..RunOptions::default()
+        };
+        let prices: Vec<String> = PRODUCTS
+            .iter()
+            .flat_map(|&(kind, style, steps)| {
+                let plain = pricing_job(kind, style, steps, 2 * CHUNK + 6, false);
+                [
+                    plain,
+                    PricingJob {
+                        greeks: Some(quantmc::pricing::GreeksMethod::Pathwise),
+                        antithetic: true,
+                        ..plain
+                    },
+                ]
+            })
+            .map(|job| {
+                let result = quantmc::price(&job, options).unwrap();
+                format!("{} {}", common::numbers(&result), result.backend)
+            })
+            .collect();
+        let var = quantmc::var(
+            &book_job(BOOKS[1], ReturnDistribution::StudentT { dof: 4.5 }, 30_001),
+            options,
+        )
+        .unwrap();
+        (prices, format!("{:?} {:?}", var.levels, var.mean))
+    };
+    let (baseline, baseline_var) = run(Isa::compiled()[0]);
+    let best = Isa::best();
+    let (fused, fused_var) = run(best);
+    for (a, b) in baseline.iter().zip(&fused) {
+        let (a_numbers, a_backend) = a.rsplit_once(" scalar").unwrap();
+        let (b_numbers, b_backend) = b.rsplit_once(" scalar").unwrap();
+        assert_eq!(a_numbers, b_numbers, "{a_backend} vs {b_backend}");
+        assert!(!a_backend.contains("FMA"), "{a_backend}");
+        if matches!(best, Isa::Avx2 | Isa::Avx512) {
+            assert!(b_backend.contains("FMA"), "{b_backend}");
+        }
+    }
+    assert_eq!(baseline_var, fused_var);
 }
 
 #[test]

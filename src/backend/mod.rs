@@ -682,7 +682,7 @@ pub fn build(
         Tier::Scalar => Ok(Box::new(CpuTier {
             tier,
             executor: Serial,
-            kernel: ScalarKernel,
+            kernel: ScalarKernel::new(isa),
         })),
         Tier::Simd => vector::tier(tier, Serial, isa),
         Tier::Rayon => vector::tier(tier, Rayon::new(threads)?, isa),

@@ -3,21 +3,70 @@
 //! time, with its normals from [`crate::rng`]'s scalar functions (libm's `ln`,
 //! `sin_cos` and `exp`), so it shares no arithmetic with the SIMD kernels
 //! beyond the products' formulas.
+//!
+//! Its chunks run in a function compiled for x86-64-v3 where the CPU has it
+//! (and the run's instruction set, `RunOptions::simd`, is AVX2 or above), as
+//! the SIMD kernel's do ([`crate::simd::Target`]): there `f64::mul_add` is
+//! the FMA instruction, where a baseline build calls the C library's `fma`
+//! (sixteen calls a European path with its Greeks). The bits are the same
+//! either way: a fused multiply-add rounds once in hardware and software
+//! alike, and no other arithmetic may change (Rust never fuses or reorders
+//! floating-point operations on its own).
+
+use std::marker::PhantomData;
 
 use super::{ChunkKernel, CpuKernel, Draws};
 use crate::greeks::{GREEKS, GreekSetup};
+use crate::hardware::Isa;
 use crate::products::{PathSetup, Product, path_value};
 use crate::risk::RiskModel;
 use crate::rng::qmc::qmc_normal;
 use crate::rng::{SUBSTREAM_NORMALS, chi_square, fill_normals, path_normal};
+use crate::simd::Task;
 use crate::stats::{CoMoments, Figures, ShiftedSums};
 
 /// One f64 path at a time: the oracle.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct ScalarKernel;
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScalarKernel {
+    /// The x86-64-v3 target, where the CPU and the run's set allow it. (The
+    /// unit-test build carries the baseline kernel alone, as the SIMD tier's
+    /// does.)
+    #[cfg(all(target_arch = "x86_64", not(any(test, fuzzing))))]
+    fused: Option<crate::simd::Avx2>,
+}
+
+impl ScalarKernel {
+    /// The kernel for a run on instruction set `isa`: compiled for FMA where
+    /// `isa` has it and the CPU runs it.
+    #[cfg_attr(
+        any(test, fuzzing, not(target_arch = "x86_64")),
+        allow(unused_variables)
+    )]
+    pub fn new(isa: Isa) -> Self {
+        Self {
+            #[cfg(all(target_arch = "x86_64", not(any(test, fuzzing))))]
+            fused: if matches!(isa, Isa::Avx2 | Isa::Avx512) {
+                crate::simd::Avx2::detect()
+            } else {
+                None
+            },
+        }
+    }
+
+    /// Runs `task`, compiled for FMA where the kernel has the target.
+    #[inline(always)]
+    fn run<T: Task>(&self, task: T) -> T::Output {
+        #[cfg(all(target_arch = "x86_64", not(any(test, fuzzing))))]
+        if let Some(target) = self.fused {
+            return crate::simd::Target::run(target, task);
+        }
+        task.run()
+    }
+}
 
 /// Sample `sample`'s step normals: its Philox draws, or its QMC point's
 /// normals turned into Brownian increments by the bridge. `w` is scratch.
+#[inline(always)]
 fn sample_normals(draws: &Draws<'_>, sample: u64, z: &mut [f64], w: &mut [f64]) {
     match *draws {
         Draws::Mc { seed } => {
@@ -43,6 +92,61 @@ impl ChunkKernel for ScalarKernel {
         start: u64,
         end: u64,
     ) -> CoMoments {
+        self.run(Chunk::<P, PUT, ANTITHETIC, ()> {
+            setup,
+            draws,
+            greeks: (),
+            start,
+            end,
+            product: PhantomData,
+        })
+    }
+
+    fn greeks<P: Product, const PUT: bool, const ANTITHETIC: bool>(
+        &self,
+        setup: &PathSetup,
+        draws: &Draws<'_>,
+        greeks: &GreekSetup,
+        _control: bool,
+        start: u64,
+        end: u64,
+    ) -> Figures {
+        self.run(Chunk::<P, PUT, ANTITHETIC, &GreekSetup> {
+            setup,
+            draws,
+            greeks,
+            start,
+            end,
+            product: PhantomData,
+        })
+    }
+}
+
+/// One chunk of samples, a task for the kernel's target: the price alone
+/// (`G = ()`) or with the Greeks (`G = &GreekSetup`).
+struct Chunk<'a, P, const PUT: bool, const ANTITHETIC: bool, G> {
+    setup: &'a PathSetup,
+    draws: &'a Draws<'a>,
+    greeks: G,
+    start: u64,
+    end: u64,
+    product: PhantomData<P>,
+}
+
+impl<P: Product, const PUT: bool, const ANTITHETIC: bool> Task
+    for Chunk<'_, P, PUT, ANTITHETIC, ()>
+{
+    type Output = CoMoments;
+
+    #[inline(always)]
+    fn run(self) -> CoMoments {
+        let Self {
+            setup,
+            draws,
+            start,
+            end,
+            ..
+        } = self;
         // The oracle always sums the control: one code path to trust.
         let steps = setup.steps as usize;
         let (mut z, mut w) = (vec![0.0; steps], vec![0.0; steps]);
@@ -60,16 +164,23 @@ impl ChunkKernel for ScalarKernel {
             .collect();
         CoMoments::of(&samples)
     }
+}
 
-    fn greeks<P: Product, const PUT: bool, const ANTITHETIC: bool>(
-        &self,
-        setup: &PathSetup,
-        draws: &Draws<'_>,
-        greeks: &GreekSetup,
-        _control: bool,
-        start: u64,
-        end: u64,
-    ) -> Figures {
+impl<P: Product, const PUT: bool, const ANTITHETIC: bool> Task
+    for Chunk<'_, P, PUT, ANTITHETIC, &GreekSetup>
+{
+    type Output = Figures;
+
+    #[inline(always)]
+    fn run(self) -> Figures {
+        let Self {
+            setup,
+            draws,
+            greeks,
+            start,
+            end,
+            ..
+        } = self;
         let steps = setup.steps as usize;
         let (mut z, mut w) = (vec![0.0; steps], vec![0.0; steps]);
         // The prices stored as the price alone stores them (sized up front,
@@ -111,6 +222,7 @@ pub(crate) fn scenario_draws(dof: Option<f64>, seed: u64, index: u64, normals: &
 }
 
 /// P&L of scenario `index`; `scratch` is [`RiskModel::scratch`]'s.
+#[inline(always)]
 pub(crate) fn scenario_pnl(model: &RiskModel, seed: u64, index: u64, scratch: &mut [f64]) -> f64 {
     let (normals, returns) = scratch.split_at_mut(model.loadings.len());
     let scale = scenario_draws(model.dof, seed, index, normals);
@@ -132,13 +244,39 @@ pub(crate) fn scenario_pnl(model: &RiskModel, seed: u64, index: u64, scratch: &m
 
 impl CpuKernel for ScalarKernel {
     fn describe(&self) -> String {
+        #[cfg(all(target_arch = "x86_64", not(any(test, fuzzing))))]
+        if self.fused.is_some() {
+            return "f64, FMA".to_string();
+        }
         "f64".to_string()
     }
 
     fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {
-        let mut scratch = model.scratch();
-        for (index, value) in (first..).zip(out.iter_mut()) {
-            *value = scenario_pnl(model, seed, index, &mut scratch);
+        self.run(FillPnl {
+            model,
+            seed,
+            first,
+            out,
+        })
+    }
+}
+
+/// [`CpuKernel::fill_pnl`] as a task for the kernel's target.
+struct FillPnl<'a> {
+    model: &'a RiskModel,
+    seed: u64,
+    first: u64,
+    out: &'a mut [f64],
+}
+
+impl Task for FillPnl<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        let mut scratch = self.model.scratch();
+        for (index, value) in (self.first..).zip(self.out.iter_mut()) {
+            *value = scenario_pnl(self.model, self.seed, index, &mut scratch);
         }
     }
 }
