@@ -76,8 +76,13 @@ def main():
             paths *= 10
     for dist in ["normal", "student-t"]:
         portfolio = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "portfolio.json")
-        result = run(args.binary, "var", "--portfolio", portfolio, "--scenarios", "1e7", "--dist", dist,
-                     "--backend", "gpu")
+        # Best of --repeat, as the pricing rows: the first VaR run on a
+        # machine also pays the driver's compile of its pipelines.
+        result = min(
+            (run(args.binary, "var", "--portfolio", portfolio, "--scenarios", "1e7", "--dist", dist,
+                 "--backend", "gpu") for _ in range(args.repeat)),
+            key=lambda r: r["elapsed_s"],
+        )
         print(f"| VaR 10 assets, {dist} | 1e+07 scenarios | - | {result['elapsed_s']:.4f} | "
               f"{1e7 / result['elapsed_s']:.3e} | - | {result['var']['0.99']:.1f} |")
 
