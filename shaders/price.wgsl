@@ -337,6 +337,22 @@ fn greek_values_qmc(point: u32) -> GreekValues {
 // shaders/philox.wgsl), and a private array indexed in a loop that stays one
 // lives in memory rather than registers.
 
+// A stream's values and raw Greeks with the samples outside the job's
+// range zeroed: `keep` says which of its two samples are in it.
+fn within_range(g: GreekValues, keep: vec2<bool>) -> GreekValues {
+    let zero = vec2<f32>(0.0);
+    return GreekValues(
+        Values(select(zero, g.values.payoff, keep), select(zero, g.values.control, keep)),
+        array<vec2<f32>, 5>(
+            select(zero, g.greeks[0], keep),
+            select(zero, g.greeks[1], keep),
+            select(zero, g.greeks[2], keep),
+            select(zero, g.greeks[3], keep),
+            select(zero, g.greeks[4], keep),
+        ),
+    );
+}
+
 // (x + y, x^2 + y^2) of two samples' values.
 fn sum_and_square(v: vec2<f32>) -> vec2<f32> {
     return vec2<f32>(v.x + v.y, dot(v, v));
@@ -370,87 +386,51 @@ fn price(
         var segment = array<f32, 5>(0.0, 0.0, 0.0, 0.0, 0.0);
         var greek_segment: array<vec2<f32>, 5>;
         for (var k = 0u; k < SEGMENT && j < params.streams; k++) {
-            var values: Values;
-            var greeks: array<vec2<f32>, 5>;
-            // The second stream of a paired Philox kernel (zero otherwise).
-            var second = Values(vec2<f32>(0.0), vec2<f32>(0.0));
-            var second_greeks: array<vec2<f32>, 5>;
+            // The stream's values and raw Greeks, and a paired kernel's
+            // second stream's (zero otherwise).
+            var first: GreekValues;
+            var second: GreekValues;
             // Streams j and j + n: past the range the second repeats the
             // range's last stream and is dropped.
             let next = j + params.invocations;
             let second_stream = stream_index(params.base, min(next, params.streams - 1u));
             if (GREEKS != 0u) {
-                var g: GreekValues;
                 if (QMC) {
-                    g = greek_values_qmc(2u * (params.base.x + j));
+                    first = greek_values_qmc(2u * (params.base.x + j));
                 } else if (paired_greeks()) {
                     let pair = greek_values_mc_pair(stream_index(params.base, j), second_stream);
-                    g = pair.first;
-                    if (next < params.streams) {
-                        second = pair.second.values;
-                        second_greeks = pair.second.greeks;
-                        if (next >= params.odd_limit) {
-                            second.payoff.y = 0.0;
-                            second.control.y = 0.0;
-                            second_greeks[0].y = 0.0;
-                            second_greeks[1].y = 0.0;
-                            second_greeks[2].y = 0.0;
-                            second_greeks[3].y = 0.0;
-                            second_greeks[4].y = 0.0;
-                        }
-                    }
+                    first = pair.first;
+                    second = pair.second;
                 } else {
-                    g = greek_values_mc(stream_index(params.base, j));
+                    first = greek_values_mc(stream_index(params.base, j));
                 }
-                values = g.values;
-                greeks = g.greeks;
             } else if (QMC) {
-                values = qmc_values(2u * (params.base.x + j));
+                first.values = qmc_values(2u * (params.base.x + j));
             } else {
                 let pair = mc_values_pair(stream_index(params.base, j), second_stream);
-                values = pair.first;
-                if (next < params.streams) {
-                    second = pair.second;
-                    if (next >= params.odd_limit) {
-                        second.payoff.y = 0.0;
-                        second.control.y = 0.0;
-                    }
-                }
+                first.values = pair.first;
+                second.values = pair.second;
             }
             // Samples outside the range: the first stream's even one when
             // the range starts on an odd sample, the last stream's odd one
-            // when it ends on an even one.
-            if (j == 0u && params.skip_even != 0u) {
-                values.payoff.x = 0.0;
-                values.control.x = 0.0;
-                greeks[0].x = 0.0;
-                greeks[1].x = 0.0;
-                greeks[2].x = 0.0;
-                greeks[3].x = 0.0;
-                greeks[4].x = 0.0;
-            }
-            if (j >= params.odd_limit) {
-                values.payoff.y = 0.0;
-                values.control.y = 0.0;
-                greeks[0].y = 0.0;
-                greeks[1].y = 0.0;
-                greeks[2].y = 0.0;
-                greeks[3].y = 0.0;
-                greeks[4].y = 0.0;
-            }
+            // when it ends on an even one, and a second stream past the end.
+            first = within_range(first, vec2<bool>(j != 0u || params.skip_even == 0u, j < params.odd_limit));
+            second = within_range(second, vec2<bool>(next < params.streams, next < params.odd_limit));
             if (GREEKS != 0u) {
-                greek_segment[0] += sum_and_square(greeks[0]) + sum_and_square(second_greeks[0]);
-                greek_segment[1] += sum_and_square(greeks[1]) + sum_and_square(second_greeks[1]);
-                greek_segment[2] += sum_and_square(greeks[2]) + sum_and_square(second_greeks[2]);
-                greek_segment[3] += sum_and_square(greeks[3]) + sum_and_square(second_greeks[3]);
-                greek_segment[4] += sum_and_square(greeks[4]) + sum_and_square(second_greeks[4]);
+                greek_segment[0] += sum_and_square(first.greeks[0]) + sum_and_square(second.greeks[0]);
+                greek_segment[1] += sum_and_square(first.greeks[1]) + sum_and_square(second.greeks[1]);
+                greek_segment[2] += sum_and_square(first.greeks[2]) + sum_and_square(second.greeks[2]);
+                greek_segment[3] += sum_and_square(first.greeks[3]) + sum_and_square(second.greeks[3]);
+                greek_segment[4] += sum_and_square(first.greeks[4]) + sum_and_square(second.greeks[4]);
             }
-            segment[0] += (values.payoff.x + values.payoff.y) + (second.payoff.x + second.payoff.y);
-            segment[1] += dot(values.payoff, values.payoff) + dot(second.payoff, second.payoff);
+            let values = first.values;
+            let other = second.values;
+            segment[0] += (values.payoff.x + values.payoff.y) + (other.payoff.x + other.payoff.y);
+            segment[1] += dot(values.payoff, values.payoff) + dot(other.payoff, other.payoff);
             if (CONTROL) {
-                segment[2] += (values.control.x + values.control.y) + (second.control.x + second.control.y);
-                segment[3] += dot(values.control, values.control) + dot(second.control, second.control);
-                segment[4] += dot(values.payoff, values.control) + dot(second.payoff, second.control);
+                segment[2] += (values.control.x + values.control.y) + (other.control.x + other.control.y);
+                segment[3] += dot(values.control, values.control) + dot(other.control, other.control);
+                segment[4] += dot(values.payoff, values.control) + dot(other.payoff, other.control);
             }
             j += params.invocations;
             if ((GREEKS == 0u && !QMC) || paired_greeks()) {
