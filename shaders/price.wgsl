@@ -77,7 +77,7 @@ fn start_path() -> Path {
 fn advance_with(path: ptr<function, Path>, increment: vec2<f32>, crossing: f32) {
     let previous = (*path).log_price;
     (*path).log_price += increment;
-    (*path).running = product_step((*path).running, previous, (*path).log_price, crossing);
+    (*path).running = product_step((*path).running, previous, (*path).log_price, vec2<f32>(crossing));
     (*path).log_sum += (*path).log_price;
 }
 
@@ -175,6 +175,146 @@ fn qmc_values(point: u32) -> Values {
         }
     }
     return finish(up, down);
+}
+
+// Models other than Black-Scholes (src/models, their twins in
+// shaders/models/): a step takes MODEL_FACTORS normals, draw f of step j
+// being block j MODEL_FACTORS + f of the stream (or a QMC point's dimension
+// i MODEL_FACTORS + f through factor f's bridge); the model moves the log
+// price and its variance, the product observes the step, and the control is
+// the product's model-free one.
+
+struct ModelPath {
+    path: Path,
+    // The log return ln(S / S(0)): the model steps it, so a step's small
+    // increments are rounded against the return, not against the log
+    // price (a variance near zero otherwise adds the same tiny drift to
+    // ln S(0) at every step, and f32's rounding of it piles up).
+    log_return: vec2<f32>,
+    variance: vec2<f32>,
+}
+
+fn model_start_path() -> ModelPath {
+    return ModelPath(start_path(), vec2<f32>(0.0), model_start());
+}
+
+// One step on the normals `z`; a continuously watched barrier bridges it
+// with the step's own variance where that is random.
+fn model_advance(p: ptr<function, ModelPath>, z: array<vec2<f32>, MODEL_FACTORS>) {
+    var variance = (*p).variance;
+    let step = model_step(&variance, (*p).log_return, z);
+    (*p).variance = variance;
+    (*p).log_return = step.log_price;
+    var crossing = vec2<f32>(params.crossing);
+    if (MODEL_STOCHASTIC_VARIANCE) {
+        crossing = -2.0 / max(step.variance, vec2<f32>(1e-30));
+    }
+    let previous = (*p).path.log_price;
+    let log_price = params.log_spot + step.log_price;
+    (*p).path.log_price = log_price;
+    (*p).path.running = product_step((*p).path.running, previous, log_price, crossing);
+    (*p).path.log_sum += log_price;
+}
+
+// The mirror path's normals.
+fn negated(z: array<vec2<f32>, MODEL_FACTORS>) -> array<vec2<f32>, MODEL_FACTORS> {
+    var minus = z;
+    for (var f = 0u; f < MODEL_FACTORS; f++) {
+        minus[f] = -z[f];
+    }
+    return minus;
+}
+
+fn model_finish(up: Path, down: Path) -> Values {
+    var values = Values(product_payoff(up.log_price, up.running), vec2<f32>(0.0));
+    if (CONTROL) {
+        values.control = product_model_control(up.log_price, up.running, up.log_sum);
+    }
+    if (ANTITHETIC) {
+        values.payoff = 0.5 * (values.payoff + product_payoff(down.log_price, down.running));
+        if (CONTROL) {
+            values.control = 0.5 * (values.control + product_model_control(down.log_price, down.running, down.log_sum));
+        }
+    }
+    return values;
+}
+
+// Step `step`'s normals of Philox stream `stream`.
+fn model_normals(step: u32, stream: vec2<u32>) -> array<vec2<f32>, MODEL_FACTORS> {
+    var z: array<vec2<f32>, MODEL_FACTORS>;
+    for (var f = 0u; f < MODEL_FACTORS; f++) {
+        z[f] = normal_pair(keyed_block(step * MODEL_FACTORS + f, SUBSTREAM_NORMALS, stream));
+    }
+    return z;
+}
+
+// The values of two Philox streams under the model, two samples each.
+fn model_values_pair(first: vec2<u32>, second: vec2<u32>) -> Pair {
+    var up = model_start_path();
+    var down = up;
+    var up_second = up;
+    var down_second = up;
+    for (var step = 0u; step < steps(); step++) {
+        let z = model_normals(step, first);
+        let z_second = model_normals(step, second);
+        model_advance(&up, z);
+        model_advance(&up_second, z_second);
+        if (ANTITHETIC) {
+            model_advance(&down, negated(z));
+            model_advance(&down_second, negated(z_second));
+        }
+    }
+    return Pair(model_finish(up.path, down.path), model_finish(up_second.path, down_second.path));
+}
+
+// Every factor's Brownian values at the fixings of points `point` (even)
+// and `point + 1`: factor f's at w[f n .. f n + n], its bridge reading
+// dimensions i MODEL_FACTORS + f.
+fn fill_model_bridges(w: ptr<function, array<vec2<f32>, BRIDGE_CAPACITY>>, point: u32, n: u32) {
+    for (var f = 0u; f < MODEL_FACTORS; f++) {
+        let offset = f * n;
+        for (var i = 0u; i < n; i++) {
+            let d = i * MODEL_FACTORS + f;
+            let z = qmc_normal_pair(point, d, qmc[params.scrambles + d]);
+            let b = params.bridge + 8u * i;
+            let weights = bitcast<vec3<f32>>(vec3<u32>(qmc[b + 4u], qmc[b + 5u], qmc[b + 6u]));
+            if (i == 0u) {
+                (*w)[offset + n - 1u] = weights.z * z;
+            } else {
+                var value = weights.y * (*w)[offset + qmc[b + 2u]] + weights.z * z;
+                let left = qmc[b + 1u];
+                if (left != 0u) {
+                    value += weights.x * (*w)[offset + left - 1u];
+                }
+                (*w)[offset + qmc[b]] = value;
+            }
+        }
+    }
+}
+
+// Points `point` (even) and `point + 1` of one QMC replicate under the model.
+fn model_qmc_values(point: u32) -> Values {
+    var w: array<vec2<f32>, BRIDGE_CAPACITY>;
+    let n = steps();
+    fill_model_bridges(&w, point, n);
+    var up = model_start_path();
+    var down = up;
+    for (var step = 0u; step < n; step++) {
+        var z: array<vec2<f32>, MODEL_FACTORS>;
+        for (var f = 0u; f < MODEL_FACTORS; f++) {
+            let at = f * n + step;
+            var increment = w[at];
+            if (step > 0u) {
+                increment -= w[at - 1u];
+            }
+            z[f] = increment;
+        }
+        model_advance(&up, z);
+        if (ANTITHETIC) {
+            model_advance(&down, negated(z));
+        }
+    }
+    return model_finish(up.path, down.path);
 }
 
 // A finite-difference scenario: its path constants and discount factor
@@ -372,6 +512,9 @@ fn price(
     if (GREEKS >= GREEKS_PATHWISE) {
         load_greek_constants();
     }
+    if (!MODEL_BLACK_SCHOLES) {
+        load_model();
+    }
     var sum = vec2<f32>(0.0);
     var squares = vec2<f32>(0.0);
     var control_sum = vec2<f32>(0.0);
@@ -403,6 +546,14 @@ fn price(
                     second = pair.second;
                 } else {
                     first = greek_values_mc(stream_index(params.base, j));
+                }
+            } else if (!MODEL_BLACK_SCHOLES) {
+                if (QMC) {
+                    first.values = model_qmc_values(2u * (params.base.x + j));
+                } else {
+                    let pair = model_values_pair(stream_index(params.base, j), second_stream);
+                    first.values = pair.first;
+                    second.values = pair.second;
                 }
             } else if (QMC) {
                 first.values = qmc_values(2u * (params.base.x + j));

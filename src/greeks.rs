@@ -37,10 +37,12 @@
 //! volatility, rho per 1.00 of rate), and theta is `-dV/dT`, the value's
 //! change per year of calendar time with the fixings at `i T / N`.
 
-use crate::lane::{Dual, Lane, TANGENTS};
+use crate::lane::{Dual, Lane, LaneMath, TANGENTS};
 use crate::market::{Market, Monitoring};
+use crate::models::ModelStep;
+use crate::models::{Bates, Heston, Model};
 use crate::pricing::{GreeksMethod, PricingJob};
-use crate::products::{PathSetup, PathState, Product, Style, Terms, path_value};
+use crate::products::{PathSetup, PathState, Product, Style, Terms, model_path_value, path_value};
 
 pub use crate::stats::GREEKS;
 
@@ -125,32 +127,34 @@ enum Estimator {
 /// The finite-difference scenarios of `job`: the base setup and the setups
 /// at spot +-, vol +-, rate +-, maturity +- (in that order) with their
 /// discount factors, and the factors that turn differences of discounted
-/// values into (delta, gamma, vega, rho, theta).
+/// values into (delta, gamma, vega, rho, theta). Vega is the model's: the
+/// market's `vol` for Black-Scholes and Merton, the variance today `v0` for
+/// Heston and Bates ([`vega_bumps`]).
 pub(crate) fn difference_scenarios(job: &PricingJob) -> ([(PathSetup, f64); 9], [f64; GREEKS]) {
-    let Market {
-        spot, rate, vol, ..
-    } = job.market;
+    let Market { spot, rate, .. } = job.market;
     let maturity = job.option.maturity;
-    let at = |market: Market, maturity: f64| {
+    let at = |market: Market, model: Model, maturity: f64| {
         let option = crate::OptionSpec {
             maturity,
             ..job.option
         };
         (
-            PathSetup::new(&market, &option),
+            PathSetup::new(&market, &model, &option),
             (-market.rate * maturity).exp(),
         )
     };
-    let m = job.market;
-    let (h_spot, h_vol, h_maturity) = (SPOT_BUMP * spot, VOL_BUMP * vol, MATURITY_BUMP * maturity);
+    let (m, model) = (job.market, job.model);
+    let (h_spot, h_maturity) = (SPOT_BUMP * spot, MATURITY_BUMP * maturity);
+    let ((vol_up, model_up), (vol_down, model_down), vega_scale) = vega_bumps(job);
     (
         [
-            at(m, maturity),
+            at(m, model, maturity),
             at(
                 Market {
                     spot: spot + h_spot,
                     ..m
                 },
+                model,
                 maturity,
             ),
             at(
@@ -158,27 +162,17 @@ pub(crate) fn difference_scenarios(job: &PricingJob) -> ([(PathSetup, f64); 9], 
                     spot: spot - h_spot,
                     ..m
                 },
+                model,
                 maturity,
             ),
-            at(
-                Market {
-                    vol: vol + h_vol,
-                    ..m
-                },
-                maturity,
-            ),
-            at(
-                Market {
-                    vol: vol - h_vol,
-                    ..m
-                },
-                maturity,
-            ),
+            at(vol_up, model_up, maturity),
+            at(vol_down, model_down, maturity),
             at(
                 Market {
                     rate: rate + RATE_BUMP,
                     ..m
                 },
+                model,
                 maturity,
             ),
             at(
@@ -186,27 +180,84 @@ pub(crate) fn difference_scenarios(job: &PricingJob) -> ([(PathSetup, f64); 9], 
                     rate: rate - RATE_BUMP,
                     ..m
                 },
+                model,
                 maturity,
             ),
-            at(m, maturity + h_maturity),
-            at(m, maturity - h_maturity),
+            at(m, model, maturity + h_maturity),
+            at(m, model, maturity - h_maturity),
         ],
         [
             0.5 / h_spot,
             1.0 / (h_spot * h_spot),
-            0.5 / h_vol,
+            vega_scale,
             0.5 / RATE_BUMP,
             0.5 / h_maturity,
         ],
     )
 }
 
+/// The vega scenarios of `job` (the market and model bumped up, then down)
+/// and the factor turning their difference into vega: the market's `vol`
+/// +-1% of it (Black-Scholes, Merton), or Heston's `v0` +-1% of it; a `v0`
+/// of 0 is bumped up by 1% of `theta` and the difference taken one-sided.
+pub(crate) fn vega_bumps(job: &PricingJob) -> ((Market, Model), (Market, Model), f64) {
+    let m = job.market;
+    let variance = |heston: &Heston| {
+        let h = VOL_BUMP * heston.v0;
+        if h > 0.0 {
+            (heston.v0 + h, heston.v0 - h)
+        } else {
+            (VOL_BUMP * heston.theta, 0.0)
+        }
+    };
+    match job.model {
+        Model::Heston(heston) => {
+            let (up, down) = variance(&heston);
+            let bumped = |v0| Model::Heston(Heston { v0, ..heston });
+            ((m, bumped(up)), (m, bumped(down)), 1.0 / (up - down))
+        }
+        Model::Bates(bates) => {
+            let (up, down) = variance(&bates.heston);
+            let bumped = |v0| {
+                Model::Bates(Bates {
+                    heston: Heston { v0, ..bates.heston },
+                    ..bates
+                })
+            };
+            ((m, bumped(up)), (m, bumped(down)), 1.0 / (up - down))
+        }
+        model => {
+            let h_vol = VOL_BUMP * m.vol;
+            (
+                (
+                    Market {
+                        vol: m.vol + h_vol,
+                        ..m
+                    },
+                    model,
+                ),
+                (
+                    Market {
+                        vol: m.vol - h_vol,
+                        ..m
+                    },
+                    model,
+                ),
+                0.5 / h_vol,
+            )
+        }
+    }
+}
+
 /// The estimators `method` uses for `job`'s Greeks, in words.
 pub fn describe(job: &PricingJob, method: GreeksMethod) -> String {
     match method {
-        GreeksMethod::Fd => {
-            "finite differences on common random numbers (9 paths a sample)".to_string()
-        }
+        GreeksMethod::Fd => match job.model {
+            Model::Heston(_) | Model::Bates(_) => {
+                "finite differences on common random numbers (9 paths a sample); vega is dV/dv0, per unit of variance".to_string()
+            }
+            _ => "finite differences on common random numbers (9 paths a sample)".to_string(),
+        },
         GreeksMethod::Pathwise if continuous_payoff(job) => {
             if job.option.style == Style::Barrier {
                 "pathwise; gamma mixed (likelihood ratio of the pathwise delta, and the first interval's survival differentiated in the spot)".to_string()
@@ -241,7 +292,7 @@ impl GreekSetup {
             vol,
         } = job.market;
         let maturity = job.option.maturity;
-        let steps = f64::from(job.option.time_steps());
+        let steps = f64::from(job.time_steps());
         let dt = maturity / steps;
         let base = job.setup();
         let mu = rate - dividend - 0.5 * vol * vol;
@@ -413,6 +464,46 @@ impl GreekSetup {
                 ([s(f64::NAN); GREEKS], s(f64::NAN), s(f64::NAN))
             }
         }
+    }
+
+    /// The raw finite-difference estimators of one path under a model other
+    /// than Black-Scholes, whose step type is `S` (the base scenario and the
+    /// eight bumped ones walked on the same draws `sign * z`, in one loop so
+    /// the walk is compiled once), call or put as `put` says, and the path's
+    /// undiscounted payoff and control. Other estimators are Black-Scholes'
+    /// alone for now (the job is refused before any work), so those give NaN.
+    #[inline(always)]
+    pub(crate) fn model_estimators<P: Product, S: ModelStep, L: LaneMath>(
+        &self,
+        z: &[L],
+        sign: f64,
+        put: bool,
+    ) -> ([L; GREEKS], L, L) {
+        let s = L::splat;
+        let Estimator::Differences { bumped } = &self.estimator else {
+            return ([s(f64::NAN); GREEKS], s(f64::NAN), s(f64::NAN));
+        };
+        let (mut payoff, mut control) = (s(0.0), s(0.0));
+        let mut value = [s(0.0); 9];
+        for (k, value) in value.iter_mut().enumerate() {
+            let (setup, discount) = match k {
+                0 => (&self.base, self.discount),
+                k => (&bumped[k - 1].0, bumped[k - 1].1),
+            };
+            let (f, c) = model_path_value::<P, S, L>(setup, z, sign, put);
+            if k == 0 {
+                (payoff, control) = (f, c);
+            }
+            *value = f * s(discount);
+        }
+        let greeks = [
+            value[1] - value[2],
+            value[1] - value[0] - value[0] + value[2],
+            value[3] - value[4],
+            value[5] - value[6],
+            value[8] - value[7],
+        ];
+        (greeks, payoff, control)
     }
 
     /// What the raw estimators of [`GreekSetup::estimators`] are multiplied

@@ -64,6 +64,7 @@ pub mod hardware;
 pub mod historical;
 pub mod lane;
 pub mod market;
+pub mod models;
 pub mod portfolio;
 pub mod pricing;
 pub mod products;
@@ -364,6 +365,7 @@ pub(crate) fn price_in_rounds(
         ],
         closed_form: job.closed_form(),
         paths,
+        model: job.model,
         method: job.method(),
         variance_reduction: estimate.variance_reduction,
         control_coefficient: estimate.control_coefficient,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::control::Control;
 use crate::error::{InputError, named_choices};
 pub use crate::market::{Market, OptionKind};
+pub use crate::models::Model;
 pub use crate::products::{OptionSpec, PathSetup, Style};
 use crate::rng::qmc::{MAX_DIMENSIONS, MAX_POINTS};
 use crate::stats::{CoMoments, Figures, GREEKS, Moments};
@@ -101,8 +102,13 @@ pub struct Target {
 /// One pricing run: what to price, how many paths, which stream.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PricingJob {
-    /// The market the option is priced in.
+    /// The market the option is priced in: the spot, the rate and the
+    /// dividend yield for every model; the volatility for the models that
+    /// read it (Black-Scholes, Merton).
     pub market: Market,
+    /// What moves the paths: Black-Scholes unless the job says otherwise.
+    #[serde(default)]
+    pub model: Model,
     /// The contract.
     pub option: OptionSpec,
     /// Number of simulated paths, >= 1 (even with `antithetic`).
@@ -142,6 +148,7 @@ impl Default for PricingJob {
                 dividend: 0.0,
                 vol: 0.2,
             },
+            model: Model::default(),
             option: OptionSpec {
                 kind: OptionKind::Call,
                 style: Style::European,
@@ -167,6 +174,7 @@ impl PricingJob {
     pub fn validate(&self) -> Result<(), InputError> {
         self.market.validate()?;
         self.option.validate()?;
+        self.validate_model()?;
         if self.antithetic && !self.paths.is_multiple_of(2) {
             return Err(InputError::invalid(
                 "paths",
@@ -215,6 +223,60 @@ impl PricingJob {
         Ok(())
     }
 
+    /// Checks the model and what it is asked to carry.
+    fn validate_model(&self) -> Result<(), InputError> {
+        self.model.validate()?;
+        if self.model.is_black_scholes() {
+            return Ok(());
+        }
+        let model = self.model.kind();
+        if self.option.steps == 0 {
+            return Err(InputError::invalid(
+                "steps",
+                self.option.steps,
+                &format!("the {model} model takes at least 1 time step"),
+            ));
+        }
+        if self.model.jumps()
+            && let Some(barrier) = self.option.barrier
+            && barrier.monitoring == crate::market::Monitoring::Continuous
+        {
+            return Err(InputError::invalid(
+                "monitoring",
+                "continuous",
+                &format!(
+                    "a continuously watched barrier cannot be bridged across the {model} \
+                     model's jumps (a jump between fixings may cross it unseen): use discrete \
+                     monitoring with more --steps"
+                ),
+            ));
+        }
+        if self.greeks == Some(GreeksMethod::Pathwise) {
+            return Err(InputError::invalid(
+                "greeks-method",
+                "pathwise",
+                &format!(
+                    "pathwise and likelihood-ratio Greeks are Black-Scholes' for now; under the \
+                     {model} model use finite differences (--greeks-method fd)"
+                ),
+            ));
+        }
+        let dt = self.option.maturity / f64::from(self.time_steps());
+        self.model.validate_step(dt)
+    }
+
+    /// Time steps a path takes ([`OptionSpec::time_steps_under`] the job's
+    /// model).
+    pub fn time_steps(&self) -> u32 {
+        self.option.time_steps_under(&self.model)
+    }
+
+    /// Draws a path consumes: its steps times the model's factors (the
+    /// Sobol dimensions of a randomized QMC point).
+    pub fn draws(&self) -> u64 {
+        u64::from(self.time_steps()) * u64::from(self.model.factors())
+    }
+
     /// Checks the sampler, the replicates and the target.
     fn validate_method(&self) -> Result<(), InputError> {
         if self.control_variate && self.samples() < 3 {
@@ -245,12 +307,15 @@ impl PricingJob {
                     ),
                 ));
             }
-            if self.option.time_steps() > MAX_DIMENSIONS {
+            if self.draws() > u64::from(MAX_DIMENSIONS) {
                 return Err(InputError::invalid(
                     "steps",
                     self.option.steps,
                     &format!(
-                        "exceeds the {MAX_DIMENSIONS} Sobol dimensions of the rqmc sampler (one per step)"
+                        "exceeds the {MAX_DIMENSIONS} Sobol dimensions of the rqmc sampler (one per \
+                         step and factor; the {} model draws {} a step)",
+                        self.model.kind(),
+                        self.model.factors()
                     ),
                 ));
             }
@@ -370,12 +435,40 @@ impl PricingJob {
 
     /// The per-step constants of the job's paths.
     pub fn setup(&self) -> PathSetup {
-        PathSetup::new(&self.market, &self.option)
+        PathSetup::new(&self.market, &self.model, &self.option)
     }
 
-    /// The closed-form price of the job's option, where one is known.
+    /// The closed-form (or semi-analytic) price of the job's option, where
+    /// one is known: every Black-Scholes product's but the arithmetic
+    /// Asian's; the European and the digital under the other models.
     pub fn closed_form(&self) -> Option<f64> {
-        self.option.style.closed_form(&self.market, &self.option)
+        if self.model.is_black_scholes() {
+            return self.option.style.closed_form(&self.market, &self.option);
+        }
+        let OptionSpec {
+            kind,
+            strike,
+            maturity,
+            ..
+        } = self.option;
+        match self.option.style {
+            Style::European => self.model.european(&self.market, kind, strike, maturity),
+            Style::Digital => self.model.digital(&self.market, kind, strike, maturity),
+            _ => None,
+        }
+    }
+
+    /// The undiscounted mean of the job's control variate: the product's
+    /// own under Black-Scholes, its model-free one under the other models
+    /// ([`crate::products::Product::model_control`]).
+    pub fn control_mean(&self) -> f64 {
+        if self.model.is_black_scholes() {
+            self.option.style.control_mean(&self.market, &self.option)
+        } else {
+            self.option
+                .style
+                .model_control_mean(&self.market, &self.option)
+        }
     }
 
     /// `exp(-rate * maturity)`.
@@ -470,9 +563,7 @@ pub fn estimate(job: &PricingJob, groups: &[Figures]) -> Estimate {
         (yy + g.payoff.m2, cc + g.control.m2, yc + g.cross)
     });
     let coefficient = (job.control_variate && scc > 0.0).then(|| syc / scc);
-    let control_mean = job
-        .control_variate
-        .then(|| job.option.style.control_mean(&job.market, &job.option));
+    let control_mean = job.control_variate.then(|| job.control_mean());
     let corrected = |g: &CoMoments| match (coefficient, control_mean) {
         (Some(b), Some(mu)) => g.payoff.mean - b * (g.control.mean - mu),
         _ => g.payoff.mean,
@@ -590,6 +681,10 @@ pub struct PricingResult {
     pub closed_form: Option<f64>,
     /// Simulated paths (with a target: the paths the run took).
     pub paths: u64,
+    /// The model the paths followed, with its parameters (Heston's scheme
+    /// among them).
+    #[serde(default)]
+    pub model: Model,
     /// How the estimate was made, in words ([`PricingJob::method`]).
     pub method: String,
     /// Variance of one sample of the plain estimator (the same sampling

@@ -46,7 +46,8 @@ pub struct Work {
     /// them into fixed chunks, so it cannot help a job of a single chunk.
     pub samples: u64,
     /// Why the GPU kernels cannot run the job, if they cannot: its prices
-    /// leave their f32 arithmetic ([`crate::backend::f32_problem`]). Auto
+    /// leave their f32 arithmetic, or Greeks the device does not estimate
+    /// ([`crate::backend::gpu_problem`]). Auto
     /// never picks the GPU then.
     pub gpu_unsupported: Option<&'static str>,
 }
@@ -56,10 +57,9 @@ impl Work {
     pub fn pricing(job: &PricingJob) -> Self {
         Self {
             workload: Workload::Pricing,
-            units: job.paths as f64 * f64::from(job.option.time_steps()),
+            units: job.paths as f64 * f64::from(job.time_steps()) * job.model.cost_per_step(),
             samples: job.samples(),
-            gpu_unsupported: crate::backend::f32_problem(job)
-                .map(|_| "the job's prices leave the GPU's f32 range"),
+            gpu_unsupported: crate::backend::gpu_problem(job).map(|(reason, _)| reason),
         }
     }
 

@@ -903,3 +903,167 @@ fn bad_gpu_lists_exit_2_naming_gpus() {
             .stderr(predicate::str::contains("gpus").and(predicate::str::contains(why)));
     }
 }
+
+#[test]
+fn models_price_from_their_flags_and_say_so() {
+    let heston = [
+        "price",
+        "--model",
+        "heston",
+        "--v0",
+        "0.04",
+        "--kappa",
+        "1.5",
+        "--theta",
+        "0.05",
+        "--xi",
+        "0.6",
+        "--rho",
+        "-0.7",
+        "--steps",
+        "32",
+        "--paths",
+        "100000",
+        "--backend",
+        "simd",
+    ];
+    let v = json_of(&heston);
+    assert_eq!(v["model"]["name"], "heston");
+    assert_eq!(v["model"]["scheme"], "qe");
+    let (price, se) = (
+        v["price"].as_f64().unwrap(),
+        v["std_error"].as_f64().unwrap(),
+    );
+    let exact = v["closed_form"].as_f64().unwrap();
+    assert!(
+        (price - exact).abs() < 4.0 * se,
+        "{price} +- {se} against {exact}"
+    );
+    // The table names the model and its scheme.
+    quantmc()
+        .args(heston)
+        .args(["--scheme", "euler"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("heston (euler; v0 0.04"));
+    let v = json_of(&[
+        "price",
+        "--model",
+        "bates",
+        "--v0",
+        "0.04",
+        "--kappa",
+        "1.5",
+        "--theta",
+        "0.05",
+        "--xi",
+        "0.6",
+        "--rho",
+        "-0.7",
+        "--jump-intensity",
+        "0.5",
+        "--jump-mean",
+        "-0.1",
+        "--jump-vol",
+        "0.15",
+        "--style",
+        "digital",
+        "--option",
+        "put",
+        "--paths",
+        "20000",
+        "--steps",
+        "16",
+    ]);
+    assert_eq!(v["model"]["jump_intensity"], 0.5);
+    assert!(v["closed_form"].as_f64().is_some());
+    let v = json_of(&[
+        "price",
+        "--model",
+        "merton",
+        "--vol",
+        "0.2",
+        "--jump-intensity",
+        "0.5",
+        "--jump-mean",
+        "-0.1",
+        "--jump-vol",
+        "0.15",
+        "--style",
+        "asian-arithmetic",
+        "--control-variate",
+        "--paths",
+        "20000",
+    ]);
+    assert_eq!(v["model"]["name"], "merton");
+    assert!(v["closed_form"].is_null());
+    assert!(v["variance_reduction"].as_f64().unwrap() > 1.0);
+}
+
+#[test]
+fn model_flags_that_do_not_fit_exit_2_naming_the_flag() {
+    let heston = [
+        "--model", "heston", "--v0", "0.04", "--kappa", "1.5", "--theta", "0.05", "--xi", "0.6",
+        "--rho", "-0.7",
+    ];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--v0", "0.04"], "v0"),
+        (vec!["--jump-intensity", "1"], "jump-intensity"),
+        (vec!["--scheme", "euler"], "scheme"),
+        (vec!["--model", "heston", "--v0", "0.04"], "kappa"),
+        ([&heston[..], &["--vol", "0.3"]].concat(), "vol"),
+        (
+            vec![
+                "--model", "heston", "--v0", "0.04", "--kappa", "1.5", "--theta", "0.05", "--xi",
+                "0.6", "--rho", "1.5",
+            ],
+            "rho",
+        ),
+        (
+            vec![
+                "--model",
+                "merton",
+                "--jump-intensity",
+                "1",
+                "--jump-mean",
+                "0",
+            ],
+            "jump-vol",
+        ),
+        (
+            [&heston[..], &["--greeks", "--greeks-method", "pathwise"]].concat(),
+            "greeks-method",
+        ),
+        (
+            vec![
+                "--model",
+                "merton",
+                "--jump-intensity",
+                "1",
+                "--jump-mean",
+                "0",
+                "--jump-vol",
+                "0.1",
+                "--style",
+                "barrier",
+                "--barrier",
+                "130",
+                "--barrier-kind",
+                "up-and-out",
+                "--monitoring",
+                "continuous",
+            ],
+            "monitoring",
+        ),
+        (vec!["--model", "sabr"], "model"),
+    ];
+    for (flags, field) in cases {
+        quantmc()
+            .arg("price")
+            .args(&flags)
+            .args(["--paths", "1000"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(field));
+    }
+}

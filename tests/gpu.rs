@@ -10,7 +10,9 @@ use quantmc::ComputeBackend;
 use quantmc::backend::gpu::GpuBackend;
 use quantmc::rng::{philox4x32_10, seed_key, stream_counter, uniform};
 mod common;
-use common::{METHODS, PRODUCTS, numbers, options_book_var, pricing_job};
+use common::{
+    METHODS, MODEL_METHODS, PRODUCTS, model_job, models, numbers, options_book_var, pricing_job,
+};
 use quantmc::distributed::{self, ThreadGroup};
 use quantmc::{
     Backend, Confidence, GpuList, Gpus, OptionKind, Portfolio, PricingJob, ReturnDistribution,
@@ -193,6 +195,119 @@ fn every_method_agrees_with_the_scalar_tier() {
             }
         }
     }
+}
+
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn every_model_agrees_with_the_scalar_tier() {
+    let Some(_) = gpu() else { return };
+    for (name, model) in models() {
+        for &(kind, style, steps) in PRODUCTS {
+            for &paths in &[8, 1000] {
+                // The GPU estimates Greeks under Black-Scholes alone.
+                for &(method, apply) in MODEL_METHODS.iter().filter(|(m, _)| !m.contains("greeks"))
+                {
+                    let job = apply(model_job(model, kind, style, steps, paths, false));
+                    let oracle = quantmc::price(&job, Backend::Scalar).unwrap();
+                    let device = quantmc::price(&job, on_gpu()).unwrap();
+                    let what = format!("{name}: {kind} {style} N={steps} paths={paths} {method}");
+                    // f32 paths of a dozen steps through the model's
+                    // exp, ln and square roots: a few 1e-5 relative; a
+                    // payoff that jumps (digital, discrete barrier) may
+                    // flip on a sample whose path ends within f32 of the
+                    // strike or barrier, one sample's worth.
+                    let jumps = style == Style::Digital
+                        || job
+                            .option
+                            .barrier
+                            .is_some_and(|b| b.monitoring == quantmc::market::Monitoring::Discrete);
+                    // A control's coefficient fitted from a handful of
+                    // samples magnifies f32's rounding of each: 8 paths
+                    // with a control agree to 1e-3.
+                    let allowed = if jumps {
+                        2.0 / paths as f64
+                    } else if job.control_variate && paths < 100 {
+                        2e-3
+                    } else {
+                        2e-4
+                    };
+                    assert!(
+                        relative(device.price, oracle.price) < allowed
+                            || (device.price - oracle.price).abs() < 1e-5,
+                        "{what}: {} vs {}",
+                        device.price,
+                        oracle.price
+                    );
+                    assert_eq!(device.paths, oracle.paths, "{what}");
+                    assert_eq!(device.model, oracle.model);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn models_on_the_gpu_match_their_semi_analytic_prices() {
+    let Some(_) = gpu() else { return };
+    for (name, model) in models() {
+        let steps = if name.contains("euler") { 64 } else { 16 };
+        let job = PricingJob {
+            seed: 12,
+            ..model_job(
+                model,
+                OptionKind::Call,
+                Style::European,
+                steps,
+                400_000,
+                false,
+            )
+        };
+        let result = quantmc::price(&job, on_gpu()).unwrap();
+        let exact = result.closed_form.unwrap();
+        let z = (result.price - exact) / result.std_error;
+        assert!(
+            z.abs() < 4.0,
+            "{name}: {} +- {} against {exact}",
+            result.price,
+            result.std_error
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn heston_variance_near_zero_stays_finite_in_f32() {
+    // Feller violated hard and the variance starting at zero: QE's f32
+    // step must keep the variance non-negative and every price finite.
+    let Some(_) = gpu() else { return };
+    let model = quantmc::models::Model::Heston(quantmc::models::Heston {
+        v0: 0.0,
+        kappa: 0.3,
+        theta: 0.01,
+        xi: 2.0,
+        rho: -0.95,
+        scheme: quantmc::models::HestonScheme::Qe,
+    });
+    for style in [Style::European, Style::Barrier, Style::AsianArithmetic] {
+        let job = model_job(model, OptionKind::Put, style, 64, 20_000, true);
+        let device = quantmc::price(&job, on_gpu()).unwrap();
+        let oracle = quantmc::price(&job, Backend::Scalar).unwrap();
+        assert!(device.price.is_finite() && device.std_error.is_finite());
+        assert!(
+            relative(device.price, oracle.price) < 1e-3,
+            "{style}: {} vs {}",
+            device.price,
+            oracle.price
+        );
+    }
+    // Greeks under Heston are refused on the device, naming the tier.
+    let job = PricingJob {
+        greeks: Some(quantmc::pricing::GreeksMethod::Fd),
+        ..model_job(model, OptionKind::Put, Style::European, 8, 1000, false)
+    };
+    let err = quantmc::price(&job, on_gpu()).unwrap_err().to_string();
+    assert!(err.contains("Greeks") && err.contains("CPU"), "{err}");
 }
 
 #[test]

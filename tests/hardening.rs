@@ -492,6 +492,7 @@ proptest! {
         });
         let job = PricingJob {
             market: Market { spot: 100.0, rate: 0.03, dividend: 0.0, vol },
+            model: quantmc::models::Model::default(),
             option: OptionSpec {
                 kind: if put { OptionKind::Put } else { OptionKind::Call },
                 style,

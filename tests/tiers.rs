@@ -3,7 +3,7 @@
 
 use quantmc::rng::CHUNK;
 mod common;
-use common::{METHOD_PATHS, METHODS, PRODUCTS, pricing_job};
+use common::{METHOD_PATHS, METHODS, MODEL_METHODS, PRODUCTS, model_job, models, pricing_job};
 use quantmc::hardware::Isa;
 use quantmc::{
     Backend, Confidence, OptionKind, Portfolio, PricingJob, PricingResult, ReturnDistribution,
@@ -122,6 +122,43 @@ fn check_methods_against_scalar(options: RunOptions) {
     }
 }
 
+/// Every model other than Black-Scholes, every product and method: the
+/// fast tier's estimate is the oracle's to 1e-9 relative (their `exp`,
+/// `ln` and normal distribution functions differ in the last bits).
+fn check_models_against_scalar(options: RunOptions) {
+    for (name, model) in models() {
+        for &(kind, style, steps) in PRODUCTS {
+            for &paths in &[8, 200, CHUNK + 24] {
+                for &(method, apply) in MODEL_METHODS {
+                    let job = apply(model_job(model, kind, style, steps, paths, false));
+                    let oracle = quantmc::price(&job, Backend::Scalar).unwrap();
+                    let fast = quantmc::price(&job, options).unwrap();
+                    let what = format!("{name}: {kind} {style} N={steps} paths={paths} {method}");
+                    assert_same_estimate(&what, &fast, &oracle);
+                    if let (Some(f), Some(o)) = (&fast.greeks, &oracle.greeks) {
+                        let scale = oracle.price.abs().max(1e-6);
+                        for (greek, f, o) in [
+                            ("delta", f.delta, o.delta),
+                            ("gamma", f.gamma, o.gamma),
+                            ("vega", f.vega, o.vega),
+                            ("rho", f.rho, o.rho),
+                            ("theta", f.theta, o.theta),
+                        ] {
+                            assert!(
+                                (f.value - o.value).abs()
+                                    <= 1e-8 * f.value.abs().max(o.value.abs()).max(scale),
+                                "{what}: {greek} {} vs {}",
+                                f.value,
+                                o.value
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn check_var_against_scalar(options: RunOptions) {
     for distribution in [
         ReturnDistribution::Normal,
@@ -190,6 +227,13 @@ macro_rules! tier_tests {
             fn control_variates_rqmc_and_targets_agree_with_the_scalar_tier() {
                 if let Some(options) = $options {
                     check_methods_against_scalar(options);
+                }
+            }
+
+            #[test]
+            fn every_model_agrees_with_the_scalar_tier() {
+                if let Some(options) = $options {
+                    check_models_against_scalar(options);
                 }
             }
 

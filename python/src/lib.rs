@@ -18,11 +18,15 @@ use pyo3::types::{PyDict, PyList};
 
 use quantmc::hardware::Isa;
 use quantmc::market::{Barrier, BarrierKind, Monitoring};
+use quantmc::models::{HestonScheme, ModelKind, ModelParameters};
 use quantmc::pricing::{GreeksMethod, Precision, Sampler, Target};
 use quantmc::{
     Asset, Backend, Confidence, Control, Gpus, Market, OptionKind, OptionSpec, Portfolio,
     PricingJob, ReturnDistribution, RunOptions, Style, VarJob,
 };
+
+/// The volatility of bs and merton unless told (the CLI's).
+const DEFAULT_VOL: f64 = 0.2;
 
 /// The most paths a run with a target may take unless told (the CLI's).
 const DEFAULT_MAX_PATHS: u64 = 1_000_000_000;
@@ -333,7 +337,9 @@ fn run_options(
 #[pyfunction]
 #[pyo3(signature = (
     *, style="european", kind="call", spot=100.0, strike=100.0, maturity=1.0, rate=0.05,
-    dividend=0.0, vol=0.2, steps=12, paths=1_000_000, seed=42, antithetic=false,
+    dividend=0.0, vol=None, steps=12, paths=1_000_000, seed=42, antithetic=false,
+    model="bs", v0=None, kappa=None, theta=None, xi=None, rho=None, scheme=None,
+    jump_intensity=None, jump_mean=None, jump_vol=None,
     barrier=None, barrier_kind=None, rebate=0.0, monitoring="discrete",
     greeks=false, greeks_method="pathwise", control_variate=false, sampler="mc",
     replicates=16, target_se=None, target_rel_se=None, max_paths=None,
@@ -349,11 +355,21 @@ fn price(
     maturity: f64,
     rate: f64,
     dividend: f64,
-    vol: f64,
+    vol: Option<f64>,
     steps: u32,
     paths: u64,
     seed: u64,
     antithetic: bool,
+    model: &str,
+    v0: Option<f64>,
+    kappa: Option<f64>,
+    theta: Option<f64>,
+    xi: Option<f64>,
+    rho: Option<f64>,
+    scheme: Option<&str>,
+    jump_intensity: Option<f64>,
+    jump_mean: Option<f64>,
+    jump_vol: Option<f64>,
     barrier: Option<f64>,
     barrier_kind: Option<&str>,
     rebate: f64,
@@ -395,13 +411,28 @@ fn price(
         (None, Some(relative)) => Some(Precision::RelStdError(relative)),
         (None, None) => None,
     };
+    let model = ModelParameters {
+        vol,
+        v0,
+        kappa,
+        theta,
+        xi,
+        rho,
+        scheme: scheme.map(choice::<HestonScheme>).transpose()?,
+        jump_intensity,
+        jump_mean,
+        jump_vol,
+    }
+    .model(choice::<ModelKind>(model)?)
+    .map_err(input_error)?;
     let job = PricingJob {
         market: Market {
             spot,
             rate,
             dividend,
-            vol,
+            vol: vol.unwrap_or(DEFAULT_VOL),
         },
+        model,
         option: OptionSpec {
             kind: choice::<OptionKind>(kind)?,
             style: choice::<Style>(style)?,

@@ -258,3 +258,39 @@ def test_a_bad_quantmc_simd_is_a_value_error(monkeypatch):
     monkeypatch.setenv("QUANTMC_SIMD", missing)
     with pytest.raises(ValueError, match=f"simd.*{missing}"):
         quantmc.price(paths=1_000, backend="simd")
+
+
+HESTON = dict(v0=0.04, kappa=1.5, theta=0.05, xi=0.6, rho=-0.7)
+JUMPS = dict(jump_intensity=0.5, jump_mean=-0.1, jump_vol=0.15)
+
+
+def test_models_match_the_cli_bit_for_bit_and_their_closed_forms():
+    cases = [
+        ("heston", HESTON, ["--v0", "0.04", "--kappa", "1.5", "--theta", "0.05", "--xi", "0.6",
+                            "--rho", "-0.7"]),
+        ("merton", dict(vol=0.2, **JUMPS), ["--vol", "0.2", "--jump-intensity", "0.5",
+                                            "--jump-mean", "-0.1", "--jump-vol", "0.15"]),
+        ("bates", dict(scheme="euler", **HESTON, **JUMPS),
+         ["--scheme", "euler", "--v0", "0.04", "--kappa", "1.5", "--theta", "0.05", "--xi", "0.6",
+          "--rho", "-0.7", "--jump-intensity", "0.5", "--jump-mean", "-0.1", "--jump-vol", "0.15"]),
+    ]
+    for model, params, flags in cases:
+        result = quantmc.price(model=model, steps=32, paths=100_000, seed=3, backend="simd", **params)
+        reference = cli("price", "--model", model, *flags, "--steps", "32", "--paths", "100000",
+                        "--seed", "3", "--backend", "simd")
+        assert result.price == reference["price"], model
+        assert result.to_dict()["model"] == reference["model"]
+        assert abs(result.price - result.closed_form) < 4 * result.std_error, model
+
+
+def test_model_parameters_that_do_not_fit_raise_value_error_naming_them():
+    with pytest.raises(ValueError, match="v0"):
+        quantmc.price(v0=0.04, paths=1000)
+    with pytest.raises(ValueError, match="kappa"):
+        quantmc.price(model="heston", v0=0.04, paths=1000)
+    with pytest.raises(ValueError, match="vol"):
+        quantmc.price(model="heston", vol=0.2, **HESTON, paths=1000)
+    with pytest.raises(ValueError, match="rho"):
+        quantmc.price(model="heston", **dict(HESTON, rho=-1.0), paths=1000)
+    with pytest.raises(ValueError, match="model"):
+        quantmc.price(model="sabr", paths=1000)

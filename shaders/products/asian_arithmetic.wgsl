@@ -5,7 +5,7 @@ fn product_start(log_spot: vec2<f32>) -> vec2<f32> {
     return vec2<f32>(0.0);
 }
 
-fn product_step(running: vec2<f32>, previous: vec2<f32>, log_price: vec2<f32>, crossing: f32) -> vec2<f32> {
+fn product_step(running: vec2<f32>, previous: vec2<f32>, log_price: vec2<f32>, crossing: vec2<f32>) -> vec2<f32> {
     return running + exp(log_price);
 }
 
@@ -16,6 +16,12 @@ fn product_payoff(log_price: vec2<f32>, running: vec2<f32>) -> vec2<f32> {
 // The control variate: the geometric Asian on the same fixings.
 fn product_control(log_price: vec2<f32>, running: vec2<f32>, log_sum: vec2<f32>) -> vec2<f32> {
     return vanilla(exp(log_sum / params.fixings));
+}
+
+// The control variate under any model (src/models): the average of the
+// fixings, whose mean is the average of the forwards.
+fn product_model_control(log_price: vec2<f32>, running: vec2<f32>, log_sum: vec2<f32>) -> vec2<f32> {
+    return running / params.fixings;
 }
 
 // In dual numbers (shaders/greeks.wgsl), for the pathwise Greeks.

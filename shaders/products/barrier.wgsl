@@ -16,7 +16,7 @@ fn product_start(log_spot: vec2<f32>) -> vec2<f32> {
     return select(vec2<f32>(0.0), vec2<f32>(1.0), distance(log_spot) > vec2<f32>(0.0));
 }
 
-fn product_step(running: vec2<f32>, previous: vec2<f32>, log_price: vec2<f32>, crossing: f32) -> vec2<f32> {
+fn product_step(running: vec2<f32>, previous: vec2<f32>, log_price: vec2<f32>, crossing: vec2<f32>) -> vec2<f32> {
     let before = distance(previous);
     let after = distance(log_price);
     let alive = select(vec2<f32>(0.0), vec2<f32>(1.0), after > vec2<f32>(0.0));
@@ -38,6 +38,11 @@ fn product_payoff(log_price: vec2<f32>, running: vec2<f32>) -> vec2<f32> {
 
 // The control variate: the terminal price.
 fn product_control(log_price: vec2<f32>, running: vec2<f32>, log_sum: vec2<f32>) -> vec2<f32> {
+    return exp(log_price);
+}
+
+// The control variate under any model (src/models): the terminal price.
+fn product_model_control(log_price: vec2<f32>, running: vec2<f32>, log_sum: vec2<f32>) -> vec2<f32> {
     return exp(log_price);
 }
 

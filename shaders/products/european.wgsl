@@ -4,7 +4,7 @@ fn product_start(log_spot: vec2<f32>) -> vec2<f32> {
     return vec2<f32>(0.0);
 }
 
-fn product_step(running: vec2<f32>, previous: vec2<f32>, log_price: vec2<f32>, crossing: f32) -> vec2<f32> {
+fn product_step(running: vec2<f32>, previous: vec2<f32>, log_price: vec2<f32>, crossing: vec2<f32>) -> vec2<f32> {
     return running;
 }
 
@@ -14,6 +14,11 @@ fn product_payoff(log_price: vec2<f32>, running: vec2<f32>) -> vec2<f32> {
 
 // The control variate: the terminal price (src/products/european.rs).
 fn product_control(log_price: vec2<f32>, running: vec2<f32>, log_sum: vec2<f32>) -> vec2<f32> {
+    return exp(log_price);
+}
+
+// The control variate under any model (src/models): the terminal price.
+fn product_model_control(log_price: vec2<f32>, running: vec2<f32>, log_sum: vec2<f32>) -> vec2<f32> {
     return exp(log_price);
 }
 

@@ -40,6 +40,7 @@ use std::ops::Range;
 
 use crate::error::{BackendError, Result};
 use crate::greeks::GreekSetup;
+use crate::models::{Bates, Model};
 use crate::pricing::{PricingJob, Sampler, ValidPricing};
 use crate::products::{PathSetup, Product, Specialised, specialise};
 use crate::risk::{RiskEstimate, RiskModel, ValidVar};
@@ -145,10 +146,13 @@ pub(crate) enum Draws<'a> {
     /// The Philox streams of `seed` ([`crate::rng`]).
     Mc { seed: u64 },
     /// One replicate's scrambled Sobol points through the bridge
-    /// ([`crate::rng::qmc`]): `scrambles[d]` scrambles dimension `d`.
+    /// ([`crate::rng::qmc`]): `scrambles[d]` scrambles dimension `d`; each
+    /// of the model's `factors` has its own bridge over the steps
+    /// ([`BrownianBridge::factor_increments`]).
     Qmc {
         scrambles: &'a [u32],
         bridge: &'a BrownianBridge,
+        factors: usize,
     },
 }
 
@@ -157,18 +161,23 @@ pub(crate) enum Draws<'a> {
 pub(crate) struct QmcTables {
     pub scrambles: Vec<u32>,
     pub bridge: BrownianBridge,
+    /// Sobol dimensions of a point: steps times the model's factors.
     pub dimensions: usize,
+    /// The model's factors, each bridged over the steps.
+    pub factors: usize,
 }
 
 impl QmcTables {
     /// The tables of `job`, or `None` for plain Monte Carlo.
     pub fn of(job: &PricingJob) -> Option<Self> {
         (job.sampler == Sampler::Rqmc).then(|| {
-            let steps = job.option.time_steps();
+            let steps = job.time_steps();
+            let dimensions = job.draws() as u32;
             Self {
-                scrambles: scrambles(job.seed, job.replicates, steps),
+                scrambles: scrambles(job.seed, job.replicates, dimensions),
                 bridge: BrownianBridge::new(steps),
-                dimensions: steps as usize,
+                dimensions: dimensions as usize,
+                factors: job.model.factors() as usize,
             }
         })
     }
@@ -182,6 +191,7 @@ impl QmcTables {
                 Draws::Qmc {
                     scrambles: &tables.scrambles[first..first + tables.dimensions],
                     bridge: &tables.bridge,
+                    factors: tables.factors,
                 }
             }
         }
@@ -629,8 +639,36 @@ pub fn risk_gpu_problem(model: &RiskModel) -> Option<(&'static str, String)> {
 /// must lie within [`F32_LIMIT`] of 1.
 pub fn f32_problem(job: &PricingJob) -> Option<String> {
     let setup = job.setup();
-    let spread = 10.0 * setup.diffusion * f64::from(setup.steps).sqrt()
-        + (setup.drift * f64::from(setup.steps)).abs();
+    let steps = f64::from(setup.steps);
+    // Ten standard deviations of the log price's diffusion, its drift, and
+    // under the other models the variance's and the jumps' reach.
+    let maturity = job.option.maturity;
+    let (vol, jumps) = match job.model {
+        Model::BlackScholes(_) => (job.market.vol, None),
+        Model::Merton(jumps) => (job.market.vol, Some(jumps)),
+        Model::Heston(heston) => (heston_reach(&heston, maturity), None),
+        Model::Bates(bates) => (heston_reach(&bates.heston, maturity), Some(bates.jumps)),
+    };
+    let mut spread = if job.model.is_black_scholes() {
+        10.0 * setup.diffusion * steps.sqrt()
+    } else {
+        10.0 * vol * maturity.sqrt()
+    } + (setup.drift * steps).abs();
+    if let Some(jumps) = jumps {
+        let count = jumps.jump_intensity * maturity;
+        spread += count * jumps.jump_mean.abs() + 10.0 * (count.sqrt() + 1.0) * jumps.jump_vol;
+    }
+    if let Model::Heston(heston) | Model::Bates(Bates { heston, .. }) = job.model {
+        // QE's conditional mean variance must square within f32.
+        let dt = maturity / steps;
+        let floor = heston.theta * -(-heston.kappa * dt).exp_m1();
+        if floor < MIN_F32_MEAN_VARIANCE {
+            return Some(format!(
+                "theta (1 - e^(-kappa dt)) = {floor:e}, the least mean variance of a step, is below what f32 \
+                 can square ({MIN_F32_MEAN_VARIANCE:e}); use a CPU tier"
+            ));
+        }
+    }
     let limit = F32_LIMIT.ln();
     let out = |field: &str, value: f64| {
         Some(format!(
@@ -657,12 +695,39 @@ pub fn f32_problem(job: &PricingJob) -> Option<String> {
         return Some(format!(
             "paths from spot = {:e} with vol = {} over maturity = {} reach prices outside the f32 range the GPU kernels compute in ({:e} .. {F32_LIMIT:e}); use a CPU tier",
             setup.spot,
-            job.market.vol,
+            vol,
             job.option.maturity,
             1.0 / F32_LIMIT
         ));
     }
     None
+}
+
+/// The least conditional mean variance of a Heston step the GPU's f32 QE
+/// step takes: its square must stay a normal f32.
+const MIN_F32_MEAN_VARIANCE: f64 = 1e-15;
+
+/// A generous volatility for Heston's paths' reach: the larger of today's
+/// and the long-run volatility, plus the variance's own spread over the
+/// maturity.
+fn heston_reach(heston: &crate::models::Heston, maturity: f64) -> f64 {
+    heston.v0.max(heston.theta).sqrt() + heston.xi * maturity.sqrt()
+}
+
+/// Why the GPU tier cannot run `job`, if it cannot: a short reason for
+/// Auto's choice, and the error's message. Its kernels estimate Greeks
+/// under Black-Scholes alone, and compute in f32 ([`f32_problem`]).
+pub fn gpu_problem(job: &PricingJob) -> Option<(&'static str, String)> {
+    if !job.model.is_black_scholes() && job.greeks.is_some() {
+        return Some((
+            "the GPU estimates Greeks under Black-Scholes alone",
+            format!(
+                "the gpu tier estimates Greeks under the bs model alone for now; price the {} model's Greeks on a CPU tier",
+                job.model.kind()
+            ),
+        ));
+    }
+    f32_problem(job).map(|detail| ("the job's prices leave the GPU's f32 range", detail))
 }
 
 /// Builds `tier`; `threads` sizes the rayon tier's pool, `simd` picks the

@@ -18,7 +18,8 @@ use std::marker::PhantomData;
 use super::{ChunkKernel, CpuKernel, Draws};
 use crate::greeks::{GREEKS, GreekSetup};
 use crate::hardware::Isa;
-use crate::products::{PathSetup, Product, path_value};
+use crate::models::{Dynamics, ModelStep, StepVisitor};
+use crate::products::{PathSetup, Product, model_path_value, path_value};
 use crate::risk::RiskModel;
 use crate::rng::qmc::qmc_normal;
 use crate::rng::{SUBSTREAM_NORMALS, chi_square, fill_normals, path_normal};
@@ -64,23 +65,46 @@ impl ScalarKernel {
     }
 }
 
-/// Sample `sample`'s step normals: its Philox draws, or its QMC point's
-/// normals turned into Brownian increments by the bridge. `w` is scratch.
+/// Sample `sample`'s step normals (`factors` a step, step-major): its
+/// Philox draws (draw `k` is block `k`), or its QMC point's normals turned
+/// into Brownian increments by each factor's bridge. `w` and `scratch` are
+/// scratch.
 #[inline(always)]
-fn sample_normals(draws: &Draws<'_>, sample: u64, z: &mut [f64], w: &mut [f64]) {
+fn sample_normals(
+    draws: &Draws<'_>,
+    sample: u64,
+    z: &mut [f64],
+    w: &mut [f64],
+    scratch: &mut [f64],
+) {
     match *draws {
         Draws::Mc { seed } => {
-            for (step, z) in (0..).zip(z.iter_mut()) {
-                *z = path_normal(seed, sample, step);
+            for (block, z) in (0..).zip(z.iter_mut()) {
+                *z = path_normal(seed, sample, block);
             }
         }
-        Draws::Qmc { scrambles, bridge } => {
+        Draws::Qmc {
+            scrambles,
+            bridge,
+            factors,
+        } => {
             for (d, (w, &scramble)) in (0..).zip(w.iter_mut().zip(scrambles)) {
                 *w = qmc_normal(sample as u32, d, scramble);
             }
-            bridge.increments(w, z, |x| x);
+            bridge.factor_increments(factors, w, z, scratch, |x| x);
         }
     }
+}
+
+/// A path's draw buffers: its normals, the QMC point's and the bridges'
+/// scratch.
+fn draw_buffers(setup: &PathSetup) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let draws = setup.draws();
+    (
+        vec![0.0; draws],
+        vec![0.0; draws],
+        vec![0.0; 2 * setup.steps as usize],
+    )
 }
 
 impl ChunkKernel for ScalarKernel {
@@ -92,6 +116,24 @@ impl ChunkKernel for ScalarKernel {
         start: u64,
         end: u64,
     ) -> CoMoments {
+        if !matches!(setup.dynamics, Dynamics::BlackScholes(_)) {
+            return setup
+                .dynamics
+                .visit(ModelRun {
+                    kernel: self,
+                    chunk: ModelChunk::<P> {
+                        setup,
+                        draws,
+                        greeks: None,
+                        put: PUT,
+                        antithetic: ANTITHETIC,
+                        start,
+                        end,
+                        product: PhantomData,
+                    },
+                })
+                .moments;
+        }
         self.run(Chunk::<P, PUT, ANTITHETIC, ()> {
             setup,
             draws,
@@ -111,6 +153,21 @@ impl ChunkKernel for ScalarKernel {
         start: u64,
         end: u64,
     ) -> Figures {
+        if !matches!(setup.dynamics, Dynamics::BlackScholes(_)) {
+            return setup.dynamics.visit(ModelRun {
+                kernel: self,
+                chunk: ModelChunk::<P> {
+                    setup,
+                    draws,
+                    greeks: Some(greeks),
+                    put: PUT,
+                    antithetic: ANTITHETIC,
+                    start,
+                    end,
+                    product: PhantomData,
+                },
+            });
+        }
         self.run(Chunk::<P, PUT, ANTITHETIC, &GreekSetup> {
             setup,
             draws,
@@ -148,11 +205,10 @@ impl<P: Product, const PUT: bool, const ANTITHETIC: bool> Task
             ..
         } = self;
         // The oracle always sums the control: one code path to trust.
-        let steps = setup.steps as usize;
-        let (mut z, mut w) = (vec![0.0; steps], vec![0.0; steps]);
+        let (mut z, mut w, mut scratch) = draw_buffers(setup);
         let samples: Vec<(f64, f64)> = (start..end)
             .map(|index| {
-                sample_normals(draws, index, &mut z, &mut w);
+                sample_normals(draws, index, &mut z, &mut w, &mut scratch);
                 let up = path_value::<P, PUT, f64>(setup, &z, 1.0);
                 if ANTITHETIC {
                     let down = path_value::<P, PUT, f64>(setup, &z, -1.0);
@@ -181,15 +237,14 @@ impl<P: Product, const PUT: bool, const ANTITHETIC: bool> Task
             end,
             ..
         } = self;
-        let steps = setup.steps as usize;
-        let (mut z, mut w) = (vec![0.0; steps], vec![0.0; steps]);
+        let (mut z, mut w, mut scratch) = draw_buffers(setup);
         // The prices stored as the price alone stores them (sized up front,
         // as its `collect` is); the Greeks' estimates summed as they come:
         // five more stored samples a path cost the oracle its cache.
         let mut prices = Vec::with_capacity((end - start) as usize);
         let mut estimates = [ShiftedSums::default(); GREEKS];
         for index in start..end {
-            sample_normals(draws, index, &mut z, &mut w);
+            sample_normals(draws, index, &mut z, &mut w, &mut scratch);
             let (mut sample, mut payoff, mut control) = greeks.estimators::<P, PUT, f64>(&z, 1.0);
             if ANTITHETIC {
                 let (down, payoff_down, control_down) = greeks.estimators::<P, PUT, f64>(&z, -1.0);
@@ -208,6 +263,110 @@ impl<P: Product, const PUT: bool, const ANTITHETIC: bool> Task
             moments: CoMoments::of(&prices),
             greeks: Some(estimates.map(|sums| sums.moments())),
         }
+    }
+}
+
+/// One chunk of samples under a model other than Black-Scholes
+/// ([`crate::models`]): call or put and antithetic at run time (one
+/// instance a product and model, not four).
+#[derive(Clone, Copy)]
+struct ModelChunk<'a, P> {
+    setup: &'a PathSetup,
+    draws: &'a Draws<'a>,
+    greeks: Option<&'a GreekSetup>,
+    put: bool,
+    antithetic: bool,
+    start: u64,
+    end: u64,
+    product: PhantomData<P>,
+}
+
+/// Runs a [`ModelChunk`] on the kernel's target, one target function per
+/// model ([`Dynamics::visit`] picks the step type outside it).
+struct ModelRun<'a, P> {
+    kernel: &'a ScalarKernel,
+    chunk: ModelChunk<'a, P>,
+}
+
+impl<P: Product> StepVisitor for ModelRun<'_, P> {
+    type Output = Figures;
+
+    fn visit<S: ModelStep>(self, _: &S) -> Figures {
+        self.kernel.run(ModelTask::<P, S> {
+            chunk: self.chunk,
+            step: PhantomData,
+        })
+    }
+}
+
+/// A [`ModelChunk`] under the model whose step type is `S`, a task for the
+/// kernel's target.
+struct ModelTask<'a, P, S> {
+    chunk: ModelChunk<'a, P>,
+    step: PhantomData<S>,
+}
+
+impl<P: Product, S: ModelStep> Task for ModelTask<'_, P, S> {
+    type Output = Figures;
+
+    #[inline(always)]
+    fn run(self) -> Figures {
+        model_chunk::<P, S>(self.chunk)
+    }
+}
+
+/// The chunk's figures under the model whose step type is `S`.
+#[inline(always)]
+fn model_chunk<P: Product, S: ModelStep>(chunk: ModelChunk<'_, P>) -> Figures {
+    let ModelChunk {
+        setup,
+        draws,
+        greeks,
+        put,
+        antithetic,
+        start,
+        end,
+        ..
+    } = chunk;
+    let (mut z, mut w, mut scratch) = draw_buffers(setup);
+    let mut prices = Vec::with_capacity((end - start) as usize);
+    let mut estimates = [ShiftedSums::default(); GREEKS];
+    let signs: &[f64] = if antithetic { &[1.0, -1.0] } else { &[1.0] };
+    for index in start..end {
+        sample_normals(draws, index, &mut z, &mut w, &mut scratch);
+        let mut sample = [0.0; GREEKS];
+        let (mut payoff, mut control) = (0.0, 0.0);
+        for &sign in signs {
+            let (greek_values, f, c) = match greeks {
+                Some(greeks) => greeks.model_estimators::<P, S, f64>(&z, sign, put),
+                None => {
+                    let (f, c) = model_path_value::<P, S, f64>(setup, &z, sign, put);
+                    ([0.0; GREEKS], f, c)
+                }
+            };
+            for (total, value) in sample.iter_mut().zip(greek_values) {
+                *total += value;
+            }
+            payoff += f;
+            control += c;
+        }
+        if antithetic {
+            for value in &mut sample {
+                *value *= 0.5;
+            }
+            payoff *= 0.5;
+            control *= 0.5;
+        }
+        prices.push((payoff, control));
+        if greeks.is_some() {
+            for (sums, value) in estimates.iter_mut().zip(sample) {
+                sums.add(value);
+            }
+        }
+    }
+    Figures {
+        moments: CoMoments::of(&prices),
+        greeks: greeks.map(|_| estimates.map(|sums| sums.moments())),
     }
 }
 

@@ -11,6 +11,7 @@ use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 
 use quantmc::market::{Barrier, BarrierKind, Monitoring};
+use quantmc::models::{HestonScheme, Model, ModelKind, ModelParameters};
 use quantmc::pricing::{GreeksMethod, Precision, Sampler, Target};
 use quantmc::selector::{self, Calibration};
 use quantmc::{
@@ -281,10 +282,48 @@ struct PriceArgs {
     /// Continuous dividend yield.
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     dividend: f64,
-    /// Annualised volatility.
-    #[arg(long, default_value_t = 0.2, allow_hyphen_values = true)]
-    vol: f64,
-    /// Fixings of an Asian option (equally spaced, t = T/N .. T).
+    /// Annualised volatility (bs and merton; default 0.2). Heston's and
+    /// Bates' volatility is their variance's (--v0, --theta).
+    #[arg(long, allow_hyphen_values = true)]
+    vol: Option<f64>,
+    /// What moves the paths: bs (Black-Scholes), heston (stochastic
+    /// variance: --v0 --kappa --theta --xi --rho), merton (lognormal jumps:
+    /// --jump-intensity --jump-mean --jump-vol) or bates (both).
+    #[arg(long, default_value = "bs", value_parser = clap::builder::PossibleValuesParser::new(ModelKind::NAMES).try_map(|name| name.parse::<ModelKind>()))]
+    model: ModelKind,
+    /// Heston and Bates: the variance today (>= 0).
+    #[arg(long, allow_hyphen_values = true)]
+    v0: Option<f64>,
+    /// Heston and Bates: the variance's speed of mean reversion (> 0).
+    #[arg(long, allow_hyphen_values = true)]
+    kappa: Option<f64>,
+    /// Heston and Bates: the long-run variance (> 0).
+    #[arg(long, allow_hyphen_values = true)]
+    theta: Option<f64>,
+    /// Heston and Bates: the volatility of the variance (> 0).
+    #[arg(long, allow_hyphen_values = true)]
+    xi: Option<f64>,
+    /// Heston and Bates: the correlation of price and variance, in (-1, 1).
+    #[arg(long, allow_hyphen_values = true)]
+    rho: Option<f64>,
+    /// Heston and Bates: the discretisation, qe (Andersen's
+    /// quadratic-exponential with martingale correction) or euler (full
+    /// truncation). Default qe.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(HestonScheme::NAMES).try_map(|name| name.parse::<HestonScheme>()))]
+    scheme: Option<HestonScheme>,
+    /// Merton and Bates: jumps a year on average (>= 0).
+    #[arg(long, allow_hyphen_values = true)]
+    jump_intensity: Option<f64>,
+    /// Merton and Bates: the mean of the log jump size (QuantLib's nu).
+    #[arg(long, allow_hyphen_values = true)]
+    jump_mean: Option<f64>,
+    /// Merton and Bates: the standard deviation of the log jump size
+    /// (QuantLib's delta, >= 0).
+    #[arg(long, allow_hyphen_values = true)]
+    jump_vol: Option<f64>,
+    /// Fixings of an Asian option or a barrier's monitoring dates (equally
+    /// spaced, t = T/N .. T); under heston and bates, the time steps of
+    /// every product's paths.
     #[arg(long, default_value = "12", value_parser = parse_count)]
     steps: u64,
     /// Simulated paths (1000000, 1e6, 1_000_000 and 1M all work).
@@ -650,13 +689,15 @@ fn mpi_not_compiled_in() -> Result<(), CliError> {
 fn price_job(args: &PriceArgs) -> Result<PricingJob, quantmc::Error> {
     let steps = u32::try_from(args.steps)
         .map_err(|_| quantmc::InputError::invalid("steps", args.steps, "must be below 2^32"))?;
+    let model = model(args)?;
     let job = PricingJob {
         market: Market {
             spot: args.spot,
             rate: args.rate,
             dividend: args.dividend,
-            vol: args.vol,
+            vol: args.vol.unwrap_or(DEFAULT_VOL),
         },
+        model,
         option: OptionSpec {
             kind: args.option,
             style: args.style,
@@ -679,6 +720,26 @@ fn price_job(args: &PriceArgs) -> Result<PricingJob, quantmc::Error> {
             .then(|| args.greeks_method.unwrap_or(GreeksMethod::Pathwise)),
     };
     Ok(job)
+}
+
+/// The volatility of bs and merton unless `--vol` says.
+const DEFAULT_VOL: f64 = 0.2;
+
+/// The model of `--model` and its parameters' flags.
+fn model(args: &PriceArgs) -> Result<Model, quantmc::InputError> {
+    ModelParameters {
+        vol: args.vol,
+        v0: args.v0,
+        kappa: args.kappa,
+        theta: args.theta,
+        xi: args.xi,
+        rho: args.rho,
+        scheme: args.scheme,
+        jump_intensity: args.jump_intensity,
+        jump_mean: args.jump_mean,
+        jump_vol: args.jump_vol,
+    }
+    .model(args.model)
 }
 
 /// The barrier of `--barrier` and `--barrier-kind`: both or neither.

@@ -66,6 +66,9 @@ pub fn print_price(result: &PricingResult, json: bool) -> anyhow::Result<()> {
         }
         rows.push(("greeks by", greeks.method.clone()));
     }
+    if !result.model.is_black_scholes() {
+        rows.push(("model", result.model.describe()));
+    }
     rows.push(("method", result.method.clone()));
     if let Some(factor) = result.variance_reduction {
         rows.push(("variance reduction", format!("{factor:.1}x")));

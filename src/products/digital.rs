@@ -1,10 +1,8 @@
 //! Cash-or-nothing digital call or put.
 
-use statrs::distribution::{ContinuousCDF, Normal};
-
 use super::{OptionSpec, PathState, Product, Terms, forward};
 use crate::lane::Lane;
-use crate::market::{Market, OptionKind};
+use crate::market::Market;
 
 /// Pays one unit of cash at expiry when `S(T) > K` (call) or `S(T) < K`
 /// (put), nothing otherwise; simulated in one exact log-normal step. Scale by
@@ -33,20 +31,12 @@ impl Product for Digital {
     /// `e^{-rT} N(d2)` for the call, `e^{-rT} N(-d2)` for the put, with
     /// `d2 = (ln(S/K) + (r - q - vol^2/2) T) / (vol sqrt T)`.
     fn closed_form(market: &Market, option: &OptionSpec) -> Option<f64> {
-        let Market {
-            spot,
-            rate,
-            dividend,
-            vol,
-        } = *market;
-        let maturity = option.maturity;
-        let d2 = ((spot / option.strike).ln() + (rate - dividend - 0.5 * vol * vol) * maturity)
-            / (vol * maturity.sqrt());
-        let sign = match option.kind {
-            OptionKind::Call => 1.0,
-            OptionKind::Put => -1.0,
-        };
-        Some((-rate * maturity).exp() * Normal::standard().cdf(sign * d2))
+        Some(crate::closed_form::digital(
+            option.kind,
+            market,
+            option.strike,
+            option.maturity,
+        ))
     }
 
     /// The terminal price, whose mean is the forward.

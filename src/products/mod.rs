@@ -25,9 +25,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{InputError, named_choices, positive, within};
-use crate::lane::Lane;
+use crate::lane::{Lane, LaneMath};
 pub use crate::market::{Barrier, BarrierKind, Monitoring};
 use crate::market::{MAX_PRICE, Market, OptionKind};
+use crate::models::{Dynamics, MAX_FACTORS, Model, ModelStep};
 
 /// Longest maturity accepted, in years.
 pub const MAX_MATURITY: f64 = 1000.0;
@@ -145,6 +146,18 @@ pub trait Product {
     fn control<L: Lane, const PUT: bool>(path: &PathState<L>, terms: &Terms<L>) -> L;
     /// The undiscounted expectation of [`Product::control`].
     fn control_mean(market: &Market, option: &OptionSpec) -> f64;
+    /// The control variate under any model ([`crate::models`]): a quantity
+    /// whose mean follows from the forwards alone, so it holds whatever
+    /// moves the path. The terminal price unless the product says
+    /// otherwise (the arithmetic Asian: the average of its fixings).
+    #[inline(always)]
+    fn model_control<L: Lane, const PUT: bool>(path: &PathState<L>, _terms: &Terms<L>) -> L {
+        path.log_price.exp()
+    }
+    /// The undiscounted expectation of [`Product::model_control`].
+    fn model_control_mean(market: &Market, option: &OptionSpec) -> f64 {
+        forward(market, option.maturity)
+    }
 }
 
 /// `E[S(T)] = S e^{(r - q) T}`, the mean of the terminal-price control.
@@ -236,6 +249,14 @@ macro_rules! products {
                     $(Style::$variant => <$module::$product>::control_mean(market, option),)+
                 }
             }
+
+            /// The undiscounted mean of the style's control variate under
+            /// any model ([`Product::model_control_mean`]).
+            pub fn model_control_mean(self, market: &Market, option: &OptionSpec) -> f64 {
+                match self {
+                    $(Style::$variant => <$module::$product>::model_control_mean(market, option),)+
+                }
+            }
         }
     };
 }
@@ -320,15 +341,27 @@ impl OptionSpec {
         Ok(())
     }
 
-    /// Time steps the simulation takes: the fixings, or the steps the style
-    /// fixes itself.
+    /// Time steps the simulation takes under Black-Scholes: the fixings, or
+    /// the steps the style fixes itself.
     pub fn time_steps(&self) -> u32 {
         self.style.fixed_steps().unwrap_or(self.steps)
     }
+
+    /// Time steps the simulation takes under `model`: a model whose step is
+    /// exact over any interval lets the style fix its own; the others take
+    /// `steps` for every style (a discretisation of the whole path).
+    pub fn time_steps_under(&self, model: &Model) -> u32 {
+        if model.exact_step() {
+            self.time_steps()
+        } else {
+            self.steps
+        }
+    }
 }
 
-/// Per-step constants of the exact log-normal scheme, computed once per job:
-/// `ln S(t + dt) = ln S(t) + drift + diffusion * z`.
+/// Per-step constants of a job's paths, computed once per job: the model's
+/// compiled step ([`Dynamics`]) and, for Black-Scholes, the exact log-normal
+/// scheme `ln S(t + dt) = ln S(t) + drift + diffusion * z`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PathSetup {
     /// `ln S(0)`.
@@ -353,23 +386,25 @@ pub struct PathSetup {
     pub barrier: Option<Barrier>,
     /// The payoff's terms, computed once ([`PathSetup::terms`] splats them).
     pub base_terms: Terms<f64>,
+    /// The model's constants for one step.
+    pub dynamics: Dynamics,
+    /// Normals a step consumes (the model's factors).
+    pub factors: u32,
+    /// Whether the step's variance is random, so a continuously watched
+    /// barrier's bridge reads each step's.
+    pub stochastic_variance: bool,
 }
 
 impl PathSetup {
-    /// The constants of `option` in `market`.
-    pub fn new(market: &Market, option: &OptionSpec) -> Self {
-        let Market {
-            spot,
-            rate,
-            dividend,
-            vol,
-        } = *market;
-        let steps = option.time_steps();
+    /// The constants of `option` in `market` under `model`.
+    pub fn new(market: &Market, model: &Model, option: &OptionSpec) -> Self {
+        let Market { spot, vol, .. } = *market;
+        let steps = option.time_steps_under(model);
         let dt = option.maturity / f64::from(steps);
         Self {
             log_spot: spot.ln(),
             spot,
-            drift: (rate - dividend - 0.5 * vol * vol) * dt,
+            drift: model.drift(market, dt),
             diffusion: vol * dt.sqrt(),
             strike: option.strike,
             steps,
@@ -378,7 +413,15 @@ impl PathSetup {
             step_variance: vol * vol * dt,
             barrier: option.barrier,
             base_terms: Self::compute_terms(option, steps, vol * vol * dt),
+            dynamics: model.dynamics(market, dt),
+            factors: model.factors(),
+            stochastic_variance: model.stochastic_variance(),
         }
+    }
+
+    /// Normals one path consumes: a draw per factor per step.
+    pub fn draws(&self) -> usize {
+        self.steps as usize * self.factors as usize
     }
 
     fn compute_terms(option: &OptionSpec, steps: u32, step_variance: f64) -> Terms<f64> {
@@ -417,8 +460,8 @@ impl PathSetup {
     }
 }
 
-/// The undiscounted payoff and control of the path of `setup` whose step
-/// normals are `sign * z`.
+/// The undiscounted payoff and control of the Black-Scholes path of `setup`
+/// whose step normals are `sign * z`.
 #[inline(always)]
 pub fn path_value<P: Product, const PUT: bool, L: Lane>(
     setup: &PathSetup,
@@ -435,4 +478,57 @@ pub fn path_value<P: Product, const PUT: bool, L: Lane>(
         P::payoff::<L, PUT>(&path, &terms),
         P::control::<L, PUT>(&path, &terms),
     )
+}
+
+/// The undiscounted payoff and control, call or put as `put` says, of the
+/// path of `setup` under the model whose step constants are `step` (of
+/// `setup.dynamics`' type, or the walk is NaN), its draws `sign * z` (the
+/// model's `factors` a step, step-major). Each step is the model's
+/// ([`ModelStep::advance`]); a continuously watched barrier bridges each
+/// step with the step's own variance where it is random; the control is
+/// the product's model-free one ([`Product::model_control`]).
+#[inline(always)]
+pub fn model_path_value<P: Product, S: ModelStep, L: LaneMath>(
+    setup: &PathSetup,
+    z: &[L],
+    sign: f64,
+    put: bool,
+) -> (L, L) {
+    let Some(step) = S::of(&setup.dynamics) else {
+        return (L::splat(f64::NAN), L::splat(f64::NAN));
+    };
+    let mut terms = setup.terms::<L>();
+    let mut path = PathState::start::<P>(L::splat(setup.log_spot), &terms);
+    let mut variance = L::splat(step.start_variance());
+    let (drift, diffusion) = (L::splat(setup.drift), L::splat(setup.diffusion));
+    let factors = setup.factors as usize;
+    let bridged = setup.stochastic_variance && terms.continuous;
+    let mut draws = [L::splat(0.0); MAX_FACTORS as usize];
+    for normals in z.chunks_exact(factors) {
+        for (draw, &z) in draws.iter_mut().zip(normals) {
+            *draw = z * L::splat(sign);
+        }
+        let (log_price, step_variance) = step.advance(
+            path.log_price,
+            &mut variance,
+            drift,
+            diffusion,
+            &draws[..factors],
+        );
+        if bridged {
+            terms.bridge = L::splat(-2.0) / step_variance.max(L::splat(f64::MIN_POSITIVE));
+        }
+        path.advance_to::<P>(log_price, &terms);
+    }
+    if put {
+        (
+            P::payoff::<L, true>(&path, &terms),
+            P::model_control::<L, true>(&path, &terms),
+        )
+    } else {
+        (
+            P::payoff::<L, false>(&path, &terms),
+            P::model_control::<L, false>(&path, &terms),
+        )
+    }
 }

@@ -326,6 +326,42 @@ impl BrownianBridge {
     }
 }
 
+impl BrownianBridge {
+    /// The step-major increments of `factors` independent Brownian motions
+    /// over the bridge's fixings from one point's normals `z`: dimension
+    /// `i factors + f` feeds construction step `i` of factor `f`'s bridge
+    /// (so the first `factors` dimensions set every factor's terminal
+    /// value), and draw `j factors + f` of `w` is factor `f`'s increment
+    /// over step `j`. One factor is [`BrownianBridge::increments`] itself.
+    /// `scratch` holds twice the steps.
+    #[inline(always)]
+    pub fn factor_increments<T>(
+        &self,
+        factors: usize,
+        z: &[T],
+        w: &mut [T],
+        scratch: &mut [T],
+        splat: impl Fn(f64) -> T + Copy,
+    ) where
+        T: Copy + Add<Output = T> + Sub<Output = T> + Mul<Output = T>,
+    {
+        if factors == 1 {
+            return self.increments(z, w, splat);
+        }
+        let steps = self.index.len();
+        let (normals, increments) = scratch[..2 * steps].split_at_mut(steps);
+        for f in 0..factors {
+            for (i, normal) in normals.iter_mut().enumerate() {
+                *normal = z[i * factors + f];
+            }
+            self.increments(normals, increments, splat);
+            for (j, &increment) in increments.iter().enumerate() {
+                w[j * factors + f] = increment;
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

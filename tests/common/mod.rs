@@ -200,3 +200,91 @@ pub fn numbers(result: &PricingResult) -> String {
         result.warnings,
     )
 }
+
+/// A Heston model with Feller's condition violated (the variance reaches
+/// zero), in `scheme`.
+pub fn heston(scheme: quantmc::models::HestonScheme) -> quantmc::models::Heston {
+    quantmc::models::Heston {
+        v0: 0.05,
+        kappa: 1.8,
+        theta: 0.06,
+        xi: 0.65,
+        rho: -0.7,
+        scheme,
+    }
+}
+
+/// Lognormal jumps of the tier comparisons.
+pub fn jumps() -> quantmc::models::Jumps {
+    quantmc::models::Jumps {
+        jump_intensity: 0.8,
+        jump_mean: -0.12,
+        jump_vol: 0.18,
+    }
+}
+
+/// Every model other than Black-Scholes (Heston in both schemes), by name.
+pub fn models() -> Vec<(&'static str, quantmc::models::Model)> {
+    use quantmc::models::{Bates, HestonScheme, Model};
+    vec![
+        ("heston qe", Model::Heston(heston(HestonScheme::Qe))),
+        ("heston euler", Model::Heston(heston(HestonScheme::Euler))),
+        ("merton", Model::Merton(jumps())),
+        (
+            "bates",
+            Model::Bates(Bates {
+                heston: heston(HestonScheme::Qe),
+                jumps: jumps(),
+            }),
+        ),
+    ]
+}
+
+/// [`pricing_job`] under `model` (a continuously watched barrier becomes a
+/// discretely watched one under a model that jumps).
+pub fn model_job(
+    model: quantmc::models::Model,
+    kind: OptionKind,
+    style: Style,
+    steps: u32,
+    paths: u64,
+    antithetic: bool,
+) -> PricingJob {
+    let mut job = pricing_job(kind, style, steps.max(4), paths, antithetic);
+    job.model = model;
+    if model.jumps()
+        && let Some(barrier) = &mut job.option.barrier
+    {
+        barrier.monitoring = Monitoring::Discrete;
+    }
+    job
+}
+
+/// The methods every tier must agree on under every model.
+pub const MODEL_METHODS: &[Method] = &[
+    ("plain", |job| job),
+    ("antithetic", |job| PricingJob {
+        antithetic: true,
+        ..job
+    }),
+    ("control variate", |job| PricingJob {
+        control_variate: true,
+        ..job
+    }),
+    ("rqmc", |job| PricingJob {
+        sampler: Sampler::Rqmc,
+        replicates: 4,
+        ..job
+    }),
+    ("rqmc + antithetic + control", |job| PricingJob {
+        sampler: Sampler::Rqmc,
+        replicates: 2,
+        antithetic: true,
+        control_variate: true,
+        ..job
+    }),
+    ("greeks fd", |job| PricingJob {
+        greeks: Some(GreeksMethod::Fd),
+        ..job
+    }),
+];

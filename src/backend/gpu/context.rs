@@ -8,6 +8,7 @@ use std::time::Instant;
 use super::shader::{self, Multiply};
 use crate::error::BackendError;
 use crate::hardware::GpuClass;
+use crate::models::ModelKind;
 use crate::products::Style;
 
 /// What `quantmc info` shows of an adapter.
@@ -103,8 +104,9 @@ pub(crate) struct Kernel {
 /// The pricing pipeline of one product, call or put, plain or antithetic,
 /// with or without the control variate's sums, for randomized QMC the bridge
 /// capacity (a power of two at least the steps; 0 for Philox streams), and
-/// the Greeks' estimator (0 for none, else `GreekSetup::device_estimator`).
-pub(crate) type PriceKey = (Style, bool, bool, bool, u32, u32);
+/// the Greeks' estimator (0 for none, else `GreekSetup::device_estimator`),
+/// and the model (its WGSL twin is part of the module).
+pub(crate) type PriceKey = (Style, bool, bool, bool, u32, u32, ModelKind);
 
 /// The VaR module's kernels.
 pub(crate) struct VarKernels {
@@ -537,13 +539,14 @@ impl GpuContext {
         if let Some(pipeline) = cache.get(&key) {
             return Ok(Arc::clone(pipeline));
         }
-        let (style, put, antithetic, control, bridge_capacity, greeks) = key;
+        let (style, put, antithetic, control, bridge_capacity, greeks, model) = key;
         let device = &self.device;
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(style.name()),
             source: wgpu::ShaderSource::Wgsl(
-                shader::price_module(self.multiply, style.wgsl(), bridge_capacity).into(),
+                shader::price_module(self.multiply, style.wgsl(), model.wgsl(), bridge_capacity)
+                    .into(),
             ),
         });
         let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
@@ -555,7 +558,16 @@ impl GpuContext {
             ("PUT", f64::from(u8::from(put))),
             ("ANTITHETIC", f64::from(u8::from(antithetic))),
             ("CONTROL", f64::from(u8::from(control))),
-            ("FIXED_STEPS", f64::from(style.fixed_steps().unwrap_or(0))),
+            // A model whose step is not exact over the whole maturity takes
+            // the job's steps for every product.
+            (
+                "FIXED_STEPS",
+                f64::from(if model.exact_step() {
+                    style.fixed_steps().unwrap_or(0)
+                } else {
+                    0
+                }),
+            ),
             ("QMC", f64::from(u8::from(bridge_capacity > 0))),
             ("GREEKS", f64::from(greeks)),
         ];

@@ -34,7 +34,7 @@ use shader::{
 
 use std::ops::Range;
 
-use super::{ComputeBackend, QmcTables, f32_problem};
+use super::{ComputeBackend, QmcTables, gpu_problem};
 use crate::error::{BackendError, Result};
 use crate::greeks::GreekSetup;
 use crate::hardware::GpuClass;
@@ -949,6 +949,7 @@ struct Prepared {
     scrambles: u32,
     bridge: u32,
     scenarios: u32,
+    model: u32,
     greeks: bool,
 }
 
@@ -957,6 +958,7 @@ impl Device {
     fn prepare(&self, job: &PricingJob) -> Result<Prepared> {
         let option = &job.option;
         let tables = QmcTables::of(job);
+        // Room for every factor's Brownian values at the fixings.
         let bridge_capacity = tables
             .as_ref()
             .map_or(0, |t| (t.dimensions as u32).next_power_of_two());
@@ -968,6 +970,7 @@ impl Device {
             job.control_variate,
             bridge_capacity,
             setup.as_ref().map_or(0, GreekSetup::device_estimator),
+            job.model.kind(),
         ))?;
         let (mut words, scrambles, bridge) = match &tables {
             Some(tables) => qmc_table(tables),
@@ -977,6 +980,14 @@ impl Device {
         if let Some(setup) = &setup {
             words.extend(setup.device_constants().iter().map(|x| x.to_bits()));
         }
+        let model = words.len() as u32;
+        words.extend(
+            job.setup()
+                .dynamics
+                .device_words()
+                .iter()
+                .map(|x| x.to_bits()),
+        );
         // The job's own table (a few KB), not a pooled buffer: a concurrent
         // job on another thread must not overwrite it before these
         // dispatches run.
@@ -993,6 +1004,7 @@ impl Device {
             scrambles,
             bridge,
             scenarios,
+            model,
             greeks: setup.is_some(),
         })
     }
@@ -1012,9 +1024,10 @@ impl Device {
             .iter()
             .map(|(group, range)| {
                 let tables = GroupTables {
-                    scrambles: prepared.scrambles + group * job.option.time_steps(),
+                    scrambles: prepared.scrambles + group * job.draws() as u32,
                     bridge: prepared.bridge,
                     scenarios: prepared.scenarios,
+                    model: prepared.model,
                 };
                 let (params, workgroups) = segment_dispatch(job, plan, range, tables);
                 let dispatch = (
@@ -1062,8 +1075,9 @@ struct Plan {
 
 impl Plan {
     /// Streams one dispatch covers.
+    /// (A path's work is its draws: steps times the model's factors.)
     fn streams_per_dispatch(self, job: &PricingJob) -> u64 {
-        (self.dispatch_work / u64::from(job.setup().steps) / 2).max(1)
+        (self.dispatch_work / job.draws() / 2).max(1)
     }
 
     /// Samples of one segment: one dispatch's streams.
@@ -1582,6 +1596,7 @@ struct GroupTables {
     scrambles: u32,
     bridge: u32,
     scenarios: u32,
+    model: u32,
 }
 
 /// The dispatch of samples `samples` of one group (at most one segment:
@@ -1628,13 +1643,13 @@ fn segment_dispatch(
             scrambles: tables.scrambles,
             bridge: tables.bridge,
             scenarios: tables.scenarios,
+            model: tables.model,
             log_barrier: terms.log_barrier as f32,
             crossing: terms.bridge as f32,
             rebate: terms.rebate as f32,
             barrier_flags: u32::from(terms.up)
                 | u32::from(terms.knock_in) << 1
                 | u32::from(terms.continuous) << 2,
-            ..PriceParams::default()
         },
         workgroups,
     )
@@ -1656,7 +1671,8 @@ fn qmc_table(tables: &QmcTables) -> (Vec<u32>, u32, u32) {
     words.extend(&tables.scrambles);
     let bridge_start = words.len() as u32;
     let bridge = &tables.bridge;
-    for i in 0..dimensions {
+    // One bridge over the steps, which every factor shares.
+    for i in 0..bridge.index.len() {
         words.extend([
             bridge.index[i],
             bridge.left[i],
@@ -1719,7 +1735,7 @@ impl ComputeBackend for GpuBackend {
     ) -> Result<Vec<Vec<Figures>>> {
         let job = &*valid;
         let control = valid.control();
-        if let Some(problem) = f32_problem(job) {
+        if let Some((_, problem)) = gpu_problem(job) {
             return Err(BackendError::Unavailable {
                 backend: "gpu",
                 reason: problem,

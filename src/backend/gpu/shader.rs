@@ -31,6 +31,7 @@ const VAR_WGSL: &str = include_str!("../../../shaders/var.wgsl");
 const VAR_TAILS_WGSL: &str = include_str!("../../../shaders/var_tails.wgsl");
 const REVALUATION_WGSL: &str = include_str!("../../../shaders/revaluation.wgsl");
 const CHECK_WGSL: &str = include_str!("../../../shaders/philox_check.wgsl");
+const MODELS_WGSL: &str = include_str!("../../../shaders/models/common.wgsl");
 
 /// The WGSL name of a field type.
 pub(crate) trait WgslType {
@@ -145,8 +146,9 @@ wgsl_struct! {
         /// scenarios start (five words each; the host scales the raw
         /// differences).
         scenarios: u32,
-        /// Padding to 16 bytes.
-        _pad2: u32,
+        /// The word of `qmc` where the model's constants start
+        /// (`Dynamics::device_words`; none for Black-Scholes).
+        model: u32,
         /// The Philox round keys of `key`.
         round_keys: RoundKeys,
     }
@@ -289,18 +291,58 @@ fn module(multiply: Multiply, structs: &[String], parts: &[&str]) -> String {
     source
 }
 
-/// The pricing module of the product whose WGSL twin is `product`, with room
-/// for `bridge_capacity` fixings in a QMC path's bridge (at least 1).
-pub(crate) fn price_module(multiply: Multiply, product: &str, bridge_capacity: u32) -> String {
+/// Hart's normal distribution function's coefficients and bounds.
+fn hart_constants() -> String {
+    use crate::revaluation::{HART_CUTOFF, HART_P, HART_Q, HART_SPLIT};
+    let array = |name: &str, c: &[f64]| {
+        let values: Vec<String> = c.iter().map(|v| format!("{v:e}")).collect();
+        format!(
+            "const {name} = array<f32, {}>({});\n",
+            c.len(),
+            values.join(", ")
+        )
+    };
+    array("HART_P", &HART_P)
+        + &array("HART_Q", &HART_Q)
+        + &format!(
+            "const HART_SPLIT: f32 = {HART_SPLIT:e};\nconst HART_CUTOFF: f32 = {HART_CUTOFF:e};\n"
+        )
+}
+
+/// The models' shared constants (`shaders/models/common.wgsl`).
+fn model_constants() -> String {
+    use crate::models::{HESTON_WORDS, PSI_SWITCH};
+    format!("const PSI_SWITCH: f32 = {PSI_SWITCH:e};\nconst HESTON_WORDS: u32 = {HESTON_WORDS}u;\n")
+}
+
+/// The pricing module of the product whose WGSL twin is `product` under
+/// the model whose twin is `model`, with room for `bridge_capacity` Brownian
+/// values in a QMC path's bridges (every factor's; at least 1).
+pub(crate) fn price_module(
+    multiply: Multiply,
+    product: &str,
+    model: &str,
+    bridge_capacity: u32,
+) -> String {
     let generated = format!(
-        "const BRIDGE_CAPACITY: u32 = {}u;\n{}",
+        "const BRIDGE_CAPACITY: u32 = {}u;\n{}{}{}",
         bridge_capacity.max(1),
-        as241_arrays()
+        as241_arrays(),
+        hart_constants(),
+        model_constants()
     );
     module(
         multiply,
         &[PriceParams::wgsl(), generated],
-        &[DOUBLE_F32_WGSL, product, QMC_WGSL, PRICE_WGSL, GREEKS_WGSL],
+        &[
+            DOUBLE_F32_WGSL,
+            product,
+            MODELS_WGSL,
+            model,
+            QMC_WGSL,
+            PRICE_WGSL,
+            GREEKS_WGSL,
+        ],
     )
 }
 
@@ -320,20 +362,9 @@ pub(crate) const OPTION_FIELDS: u32 = 10;
 /// The revaluation's constants: Hart's coefficients and bounds, and the
 /// book's layout.
 fn revaluation_constants() -> String {
-    use crate::revaluation::{HART_CUTOFF, HART_P, HART_Q, HART_SPLIT};
-    let array = |name: &str, c: &[f64]| {
-        let values: Vec<String> = c.iter().map(|v| format!("{v:e}")).collect();
-        format!(
-            "const {name} = array<f32, {}>({});\n",
-            c.len(),
-            values.join(", ")
-        )
-    };
-    array("HART_P", &HART_P)
-        + &array("HART_Q", &HART_Q)
+    hart_constants()
         + &format!(
-            "const HART_SPLIT: f32 = {HART_SPLIT:e};\nconst HART_CUTOFF: f32 = {HART_CUTOFF:e};\n\
-             const MAX_UNDERLYINGS: u32 = {}u;\nconst UNDERLYING_FIELDS: u32 = {UNDERLYING_FIELDS}u;\n\
+            "const MAX_UNDERLYINGS: u32 = {}u;\nconst UNDERLYING_FIELDS: u32 = {UNDERLYING_FIELDS}u;\n\
              const OPTION_FIELDS: u32 = {OPTION_FIELDS}u;\n",
             crate::backend::GPU_MAX_UNDERLYINGS
         )
@@ -360,6 +391,7 @@ pub(crate) fn check_module(multiply: Multiply) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::ModelKind;
     use crate::products::Style;
 
     /// Parses and validates `source` with naga, as wgpu would on a device.
@@ -403,9 +435,20 @@ mod tests {
     fn every_module_parses_and_validates_with_both_multiplies() {
         for multiply in [Multiply::Int64, Multiply::SixteenBit] {
             for (&style, capacity) in Style::ALL.iter().zip([1, 64, 1024, 2, 16]) {
+                for &model in ModelKind::ALL {
+                    validate(
+                        &format!("price {style} {model}"),
+                        &price_module(multiply, style.wgsl(), model.wgsl(), capacity),
+                    );
+                }
                 let module = validate(
                     &format!("price {style}"),
-                    &price_module(multiply, style.wgsl(), capacity),
+                    &price_module(
+                        multiply,
+                        style.wgsl(),
+                        ModelKind::BlackScholes.wgsl(),
+                        capacity,
+                    ),
                 );
                 assert_layout(
                     &module,
@@ -440,7 +483,12 @@ mod tests {
 
     #[test]
     fn a_broken_shader_fails_validation() {
-        let broken = price_module(Multiply::Int64, "fn product_step() {}", 1);
+        let broken = price_module(
+            Multiply::Int64,
+            "fn product_step() {}",
+            ModelKind::BlackScholes.wgsl(),
+            1,
+        );
         assert!(
             naga::front::wgsl::parse_str(&broken)
                 .ok()
@@ -479,7 +527,38 @@ mod spirv {
     #[test]
     fn every_pricing_module_writes_spirv() {
         for &style in crate::products::Style::ALL {
-            let source = price_module(Multiply::Int64, style.wgsl(), 64);
+            // Every model's Philox and QMC walks (the GPU estimates Greeks
+            // under Black-Scholes alone).
+            for &model in crate::models::ModelKind::ALL {
+                let source = price_module(Multiply::Int64, style.wgsl(), model.wgsl(), 64);
+                let module = naga::front::wgsl::parse_str(&source).unwrap();
+                let info = naga::valid::Validator::new(
+                    naga::valid::ValidationFlags::all(),
+                    naga::valid::Capabilities::all(),
+                )
+                .validate(&module)
+                .unwrap();
+                for qmc in [false, true] {
+                    let mut constants = naga::back::PipelineConstants::default();
+                    constants.insert("QMC".to_string(), f64::from(u8::from(qmc)));
+                    constants.insert("ANTITHETIC".to_string(), 1.0);
+                    let (module, info) = naga::back::pipeline_constants::process_overrides(
+                        &module,
+                        &info,
+                        Some((naga::ShaderStage::Compute, "price")),
+                        &constants,
+                    )
+                    .unwrap();
+                    naga::back::spv::write_vec(&module, &info, &Default::default(), None)
+                        .unwrap_or_else(|err| panic!("{style} {model} qmc {qmc}: {err}"));
+                }
+            }
+            let source = price_module(
+                Multiply::Int64,
+                style.wgsl(),
+                crate::models::ModelKind::BlackScholes.wgsl(),
+                64,
+            );
             let module = naga::front::wgsl::parse_str(&source).unwrap();
             let info = naga::valid::Validator::new(
                 naga::valid::ValidationFlags::all(),

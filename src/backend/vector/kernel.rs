@@ -14,7 +14,8 @@ use super::lanes::{RoundKeys, Streams};
 use super::lanes::{f64x8, inverse_normal_x8, normals_x8, uniform_x8};
 use crate::backend::{ChunkKernel, CpuKernel, Draws};
 use crate::greeks::{GREEKS, GreekSetup};
-use crate::products::{PathSetup, PathState, Product, Terms};
+use crate::models::{Dynamics, ModelStep, StepVisitor};
+use crate::products::{PathSetup, PathState, Product, Terms, model_path_value};
 use crate::risk::RiskModel;
 use crate::rng::qmc::{BrownianBridge, directions, owen_scramble, qmc_uniform, sobol};
 use crate::rng::{
@@ -84,9 +85,12 @@ impl<P: Product, const PUT: bool, const ANTITHETIC: bool> Task
             (Draws::Mc { seed }, true) => {
                 chunk_moments::<P, PUT, ANTITHETIC, true>(setup, seed, start, end)
             }
-            (Draws::Qmc { scrambles, bridge }, _) => {
-                qmc_moments::<P, PUT, ANTITHETIC>(setup, scrambles, bridge, start, end)
-            }
+            (
+                Draws::Qmc {
+                    scrambles, bridge, ..
+                },
+                _,
+            ) => qmc_moments::<P, PUT, ANTITHETIC>(setup, scrambles, bridge, start, end),
         }
     }
 }
@@ -309,6 +313,25 @@ impl<T: Target> ChunkKernel for VectorKernel<T> {
         if start >= end {
             return CoMoments::default();
         }
+        if !matches!(setup.dynamics, Dynamics::BlackScholes(_)) {
+            return setup
+                .dynamics
+                .visit(ModelRun {
+                    target: self.target,
+                    chunk: ModelChunk::<P> {
+                        setup,
+                        draws,
+                        greeks: None,
+                        control,
+                        put: PUT,
+                        antithetic: ANTITHETIC,
+                        start,
+                        end,
+                        product: PhantomData,
+                    },
+                })
+                .moments;
+        }
         self.target.run(MomentsTask::<P, PUT, ANTITHETIC> {
             setup,
             draws,
@@ -330,6 +353,22 @@ impl<T: Target> ChunkKernel for VectorKernel<T> {
     ) -> Figures {
         if start >= end {
             return Figures::default();
+        }
+        if !matches!(setup.dynamics, Dynamics::BlackScholes(_)) {
+            return setup.dynamics.visit(ModelRun {
+                target: self.target,
+                chunk: ModelChunk::<P> {
+                    setup,
+                    draws,
+                    greeks: Some(greeks),
+                    control,
+                    put: PUT,
+                    antithetic: ANTITHETIC,
+                    start,
+                    end,
+                    product: PhantomData,
+                },
+            });
         }
         // The estimator fixed at compile time, one target function each:
         // each sample loop carries one estimator's code alone (with all of
@@ -496,7 +535,9 @@ fn greek_moments<
                 }
             }
         }
-        Draws::Qmc { scrambles, bridge } => {
+        Draws::Qmc {
+            scrambles, bridge, ..
+        } => {
             let sobol = SobolLanes::new(steps);
             let (mut z, mut w) = (vec![f64x8::ZERO; steps], vec![f64x8::ZERO; steps]);
             let lanes = LANES as u64;
@@ -517,6 +558,200 @@ fn greek_moments<
     Figures {
         moments: sums.finish(end - start),
         greeks: Some(greek_sums.finish(end - start)),
+    }
+}
+
+/// A chunk under a model other than Black-Scholes ([`crate::models`]): its
+/// price, with the Greeks' finite differences when asked (the only
+/// estimator those models take for now). Call or put and antithetic are
+/// run-time flags (one instance a product and model, not four: their
+/// branches sit outside the walk's steps).
+#[derive(Clone, Copy)]
+struct ModelChunk<'a, P> {
+    setup: &'a PathSetup,
+    draws: &'a Draws<'a>,
+    greeks: Option<&'a GreekSetup>,
+    control: bool,
+    put: bool,
+    antithetic: bool,
+    start: u64,
+    end: u64,
+    product: PhantomData<P>,
+}
+
+/// Runs a [`ModelChunk`] on the target, one target function per model
+/// ([`Dynamics::visit`] picks the step type outside the target): a walk
+/// generic over the step carries its own model's code alone, and no
+/// function's frame holds every model's locals (one that did overflowed a
+/// rayon thread's stack in a debug build).
+struct ModelRun<'a, T, P> {
+    target: T,
+    chunk: ModelChunk<'a, P>,
+}
+
+impl<T: Target, P: Product> StepVisitor for ModelRun<'_, T, P> {
+    type Output = Figures;
+
+    fn visit<S: ModelStep>(self, _: &S) -> Figures {
+        self.target.run(ModelTask::<P, S> {
+            chunk: self.chunk,
+            step: PhantomData,
+        })
+    }
+}
+
+/// A [`ModelChunk`] under the model whose step type is `S`, as a task for
+/// the target.
+struct ModelTask<'a, P, S> {
+    chunk: ModelChunk<'a, P>,
+    step: PhantomData<S>,
+}
+
+impl<P: Product, S: ModelStep> Task for ModelTask<'_, P, S> {
+    type Output = Figures;
+
+    #[inline(always)]
+    fn run(self) -> Figures {
+        model_moments::<P, S>(&self.chunk)
+    }
+}
+
+/// The payoff and control of eight samples whose draws are `z` (and,
+/// with `greeks`, their finite-difference estimators) under the model with
+/// step type `S`, averaged with the mirror paths when antithetic: one walk
+/// compiled, run once per sign.
+#[inline(always)]
+fn model_sample<P: Product, S: ModelStep>(
+    task: &ModelChunk<'_, P>,
+    z: &[f64x8],
+) -> ([f64x8; GREEKS], Values) {
+    let signs: &[f64] = if task.antithetic {
+        &[1.0, -1.0]
+    } else {
+        &[1.0]
+    };
+    let mut greeks = [f64x8::ZERO; GREEKS];
+    let (mut payoff, mut control) = (f64x8::ZERO, f64x8::ZERO);
+    for &sign in signs {
+        let (estimates, f, c) = match task.greeks {
+            Some(setup) => setup.model_estimators::<P, S, f64x8>(z, sign, task.put),
+            None => {
+                let (f, c) = model_path_value::<P, S, f64x8>(task.setup, z, sign, task.put);
+                ([f64x8::ZERO; GREEKS], f, c)
+            }
+        };
+        for (total, value) in greeks.iter_mut().zip(estimates) {
+            *total += value;
+        }
+        payoff += f;
+        control += c;
+    }
+    if task.antithetic {
+        let half = f64x8::splat(0.5);
+        (greeks.map(|g| half * g), (half * payoff, half * control))
+    } else {
+        (greeks, (payoff, control))
+    }
+}
+
+/// Samples `start .. end` under the model with step type `S`, eight lanes
+/// at a time: each sample's `factors` draws a step are blocks
+/// `j factors + f` of its stream (the even sample the cosine half, the odd
+/// one the sine half), or its QMC point's dimensions through each factor's
+/// bridge.
+#[inline(always)]
+fn model_moments<P: Product, S: ModelStep>(task: &ModelChunk<'_, P>) -> Figures {
+    let ModelChunk {
+        setup, start, end, ..
+    } = *task;
+    let count = setup.draws();
+    let mut sums = Sums::new();
+    let mut greek_sums = GreekSums::new();
+    // One sample group into the sums; the chunk's first sample (lane
+    // `lane`) sets the shifts.
+    #[inline(always)]
+    fn add<P: Product, S: ModelStep>(
+        task: &ModelChunk<'_, P>,
+        (sums, greek_sums): (&mut Sums, &mut GreekSums),
+        z: &[f64x8],
+        mask: Option<f64x8>,
+        lane: usize,
+    ) {
+        let (estimates, values) = model_sample::<P, S>(task, z);
+        if task.greeks.is_some() {
+            greek_sums.add(&estimates, mask, lane);
+        }
+        sums.shift_by(values, lane);
+        if task.control {
+            sums.add::<true>(values, mask);
+        } else {
+            sums.add::<false>(values, mask);
+        }
+    }
+    match *task.draws {
+        Draws::Mc { seed } => {
+            let keys = RoundKeys::for_seed(seed);
+            let mut normals: [[Vec<f64x8>; 2]; GROUPS] =
+                array_from_fn(|_| array_from_fn(|_| vec![f64x8::ZERO; count]));
+            for first in (start / 2..end.div_ceil(2)).step_by(STREAMS as usize) {
+                let streams = Streams::<GROUPS>::new(&keys, first);
+                for block in 0..count {
+                    let words = streams.blocks(block as u32, SUBSTREAM_NORMALS);
+                    for (normals, words) in normals.iter_mut().zip(words) {
+                        (normals[0][block], normals[1][block]) = normals_x8(words);
+                    }
+                }
+                let whole = 2 * first >= start && 2 * (first + STREAMS) <= end;
+                for (group, normals) in normals.iter().enumerate() {
+                    let group_first = first + (group * LANES) as u64;
+                    let masks = (!whole).then(|| sample_masks(group_first, start, end));
+                    // The chunk's first sample is lane 0 of the half it
+                    // falls in; it must set the shift, so that half goes
+                    // first.
+                    let order = if start % 2 == 1 && group_first == start / 2 {
+                        [1, 0]
+                    } else {
+                        [0, 1]
+                    };
+                    for half in order {
+                        add::<P, S>(
+                            task,
+                            (&mut sums, &mut greek_sums),
+                            &normals[half],
+                            masks.map(|m| m[half]),
+                            0,
+                        );
+                    }
+                }
+            }
+        }
+        Draws::Qmc {
+            scrambles,
+            bridge,
+            factors,
+        } => {
+            let sobol = SobolLanes::new(count);
+            let (mut z, mut w) = (vec![f64x8::ZERO; count], vec![f64x8::ZERO; count]);
+            let mut scratch = vec![f64x8::ZERO; 2 * setup.steps as usize];
+            let lanes = LANES as u64;
+            for first in (start / lanes * lanes..end).step_by(LANES) {
+                sobol.normals(scrambles, first, &mut z);
+                bridge.factor_increments(factors, &z, &mut w, &mut scratch, f64x8::splat);
+                let whole = first >= start && first + lanes <= end;
+                let mask = (!whole).then(|| lane_mask(|lane| first + lane, start, end));
+                add::<P, S>(
+                    task,
+                    (&mut sums, &mut greek_sums),
+                    &w,
+                    mask,
+                    (start.max(first) - first) as usize,
+                );
+            }
+        }
+    }
+    Figures {
+        moments: sums.finish(end - start),
+        greeks: task.greeks.map(|_| greek_sums.finish(end - start)),
     }
 }
 
