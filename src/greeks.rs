@@ -37,12 +37,11 @@
 //! volatility, rho per 1.00 of rate), and theta is `-dV/dT`, the value's
 //! change per year of calendar time with the fixings at `i T / N`.
 
-use crate::lane::{Dual, Lane, LaneMath, TANGENTS};
+use crate::lane::{Dual, Lane, TANGENTS};
 use crate::market::{Market, Monitoring};
-use crate::models::ModelStep;
 use crate::models::{Bates, Heston, Model};
 use crate::pricing::{GreeksMethod, PricingJob};
-use crate::products::{PathSetup, PathState, Product, Style, Terms, model_path_value, path_value};
+use crate::products::{PathSetup, PathState, Product, Style, Terms, path_value};
 
 pub use crate::stats::GREEKS;
 
@@ -247,6 +246,21 @@ pub(crate) fn vega_bumps(job: &PricingJob) -> ((Market, Model), (Market, Model),
             )
         }
     }
+}
+
+/// The raw (delta, gamma, vega, rho, theta) finite differences of one
+/// sample's discounted values at the nine scenarios of
+/// [`GreekSetup::scenarios`] (base first), as the Black-Scholes estimator
+/// forms them.
+#[inline(always)]
+pub(crate) fn model_differences<L: Lane>(value: &[L; 9]) -> [L; GREEKS] {
+    [
+        value[1] - value[2],
+        value[1] - value[0] - value[0] + value[2],
+        value[3] - value[4],
+        value[5] - value[6],
+        value[8] - value[7],
+    ]
 }
 
 /// The estimators `method` uses for `job`'s Greeks, in words.
@@ -466,44 +480,18 @@ impl GreekSetup {
         }
     }
 
-    /// The raw finite-difference estimators of one path under a model other
-    /// than Black-Scholes, whose step type is `S` (the base scenario and the
-    /// eight bumped ones walked on the same draws `sign * z`, in one loop so
-    /// the walk is compiled once), call or put as `put` says, and the path's
-    /// undiscounted payoff and control. Other estimators are Black-Scholes'
-    /// alone for now (the job is refused before any work), so those give NaN.
-    #[inline(always)]
-    pub(crate) fn model_estimators<P: Product, S: ModelStep, L: LaneMath>(
-        &self,
-        z: &[L],
-        sign: f64,
-        put: bool,
-    ) -> ([L; GREEKS], L, L) {
-        let s = L::splat;
+    /// The finite-difference scenarios, base first (the base setup and
+    /// discount, then spot +-, vol +-, rate +-, maturity +-), or `None` for
+    /// the other estimators: what a walk under a model other than
+    /// Black-Scholes takes ([`model_differences`]).
+    pub(crate) fn scenarios(&self) -> Option<[(&PathSetup, f64); 9]> {
         let Estimator::Differences { bumped } = &self.estimator else {
-            return ([s(f64::NAN); GREEKS], s(f64::NAN), s(f64::NAN));
+            return None;
         };
-        let (mut payoff, mut control) = (s(0.0), s(0.0));
-        let mut value = [s(0.0); 9];
-        for (k, value) in value.iter_mut().enumerate() {
-            let (setup, discount) = match k {
-                0 => (&self.base, self.discount),
-                k => (&bumped[k - 1].0, bumped[k - 1].1),
-            };
-            let (f, c) = model_path_value::<P, S, L>(setup, z, sign, put);
-            if k == 0 {
-                (payoff, control) = (f, c);
-            }
-            *value = f * s(discount);
-        }
-        let greeks = [
-            value[1] - value[2],
-            value[1] - value[0] - value[0] + value[2],
-            value[3] - value[4],
-            value[5] - value[6],
-            value[8] - value[7],
-        ];
-        (greeks, payoff, control)
+        Some(std::array::from_fn(|k| match k {
+            0 => (&self.base, self.discount),
+            k => (&bumped[k - 1].0, bumped[k - 1].1),
+        }))
     }
 
     /// What the raw estimators of [`GreekSetup::estimators`] are multiplied

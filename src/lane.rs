@@ -116,6 +116,8 @@ pub trait LaneMath: Lane {
     fn choose(self, if_positive: Self, otherwise: Self) -> Self;
     /// Whether `self > 0` in any lane.
     fn any_positive(self) -> bool;
+    /// Whether `self > 0` in every lane.
+    fn all_positive(self) -> bool;
 }
 
 /// Hart's double-precision rational approximation (as published by West,
@@ -219,6 +221,10 @@ impl LaneMath for f64 {
     fn any_positive(self) -> bool {
         self > 0.0
     }
+    #[inline(always)]
+    fn all_positive(self) -> bool {
+        self > 0.0
+    }
 }
 
 /// [`LaneMath`] for a lane set's `f64x8`.
@@ -273,6 +279,10 @@ macro_rules! vector_lane_math {
             #[inline(always)]
             fn any_positive(self) -> bool {
                 self.simd_gt(Self::ZERO).any()
+            }
+            #[inline(always)]
+            fn all_positive(self) -> bool {
+                self.simd_gt(Self::ZERO).all()
             }
         }
     )+};

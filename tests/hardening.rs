@@ -533,6 +533,92 @@ proptest! {
     }
 }
 
+static MODELS_RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Hostile model parameters, with every product and method, on every
+    /// CPU tier: a named error or finite figures, never a panic, a hang or a
+    /// NaN (QE near zero variance, Euler's negative variance, jump
+    /// budgets at their edge, Feller violated).
+    #[test]
+    fn any_model_job_is_an_error_or_finite_figures(
+        model in 0usize..4,
+        v0 in prop_oneof![4 => 0.0..0.5f64, 1 => hostile_f64()],
+        kappa in prop_oneof![4 => 0.01..10.0f64, 1 => hostile_f64()],
+        theta in prop_oneof![4 => 0.001..0.5f64, 1 => hostile_f64()],
+        xi in prop_oneof![4 => 0.01..3.0f64, 1 => hostile_f64()],
+        rho in prop_oneof![4 => -0.99..0.99f64, 1 => hostile_f64()],
+        euler in any::<bool>(),
+        jumps in (
+            prop_oneof![4 => 0.0..20.0f64, 1 => hostile_f64()],
+            prop_oneof![4 => -1.0..1.0f64, 1 => hostile_f64()],
+            prop_oneof![4 => 0.0..1.0f64, 1 => hostile_f64()],
+        ),
+        style in prop::sample::select(Style::ALL.to_vec()),
+        put in any::<bool>(),
+        steps in 0u32..40,
+        maturity in prop_oneof![4 => 0.01..5.0f64, 1 => hostile_f64()],
+        paths in 0u64..200,
+        antithetic in any::<bool>(),
+        control_variate in any::<bool>(),
+        rqmc in any::<bool>(),
+        fd in any::<bool>(),
+        backend in prop::sample::select(vec![Backend::Scalar, Backend::Simd, Backend::Rayon]),
+    ) {
+        use quantmc::models::{Bates, Heston, HestonScheme, Jumps, Model};
+        let heston = Heston {
+            v0, kappa, theta, xi, rho,
+            scheme: if euler { HestonScheme::Euler } else { HestonScheme::Qe },
+        };
+        let jumps = Jumps { jump_intensity: jumps.0, jump_mean: jumps.1, jump_vol: jumps.2 };
+        let model = match model {
+            0 => Model::default(),
+            1 => Model::Heston(heston),
+            2 => Model::Merton(jumps),
+            _ => Model::Bates(Bates { heston, jumps }),
+        };
+        let barrier = (style == Style::Barrier).then_some(Barrier {
+            level: 120.0,
+            kind: BarrierKind::UpAndOut,
+            rebate: 1.0,
+            monitoring: Monitoring::Discrete,
+        });
+        let job = PricingJob {
+            market: Market { spot: 100.0, rate: 0.03, dividend: 0.01, vol: 0.25 },
+            model,
+            option: OptionSpec {
+                kind: if put { OptionKind::Put } else { OptionKind::Call },
+                style,
+                strike: 100.0,
+                maturity,
+                steps,
+                barrier,
+            },
+            paths,
+            seed: 5,
+            antithetic,
+            control_variate,
+            sampler: if rqmc { Sampler::Rqmc } else { Sampler::Mc },
+            replicates: 2,
+            target: None,
+            greeks: fd.then_some(GreeksMethod::Fd),
+        };
+        if let Ok(result) = quantmc::price(&job, backend) {
+            MODELS_RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            prop_assert!(result.price.is_finite(), "{:?}", job);
+            prop_assert!(result.std_error.is_finite() && result.std_error >= 0.0);
+            prop_assert!(result.closed_form.is_none_or(f64::is_finite), "{:?}", job);
+            if let Some(g) = &result.greeks {
+                for greek in [g.delta, g.gamma, g.vega, g.rho, g.theta] {
+                    prop_assert!(greek.value.is_finite() && greek.std_error.is_finite(), "{:?} {:?}", g, job);
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn the_property_tests_run_valid_jobs_too() {
     // Run both properties here (again) and count how many jobs were valid,
@@ -540,6 +626,9 @@ fn the_property_tests_run_valid_jobs_too() {
     any_pricing_job_is_an_error_or_finite_figures();
     any_var_job_is_an_error_or_finite_figures();
     any_estimation_method_is_an_error_or_finite_figures();
+    any_model_job_is_an_error_or_finite_figures();
+    let models = MODELS_RUN.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(models >= 25, "only {models} of the model jobs were valid");
     let methods = METHODS_RUN.load(std::sync::atomic::Ordering::Relaxed);
     assert!(
         methods >= 25,

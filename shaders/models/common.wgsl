@@ -79,6 +79,34 @@ fn load_heston(at: u32) {
     );
 }
 
+// A QE branch's new variance, whether the martingale correction's moment
+// exists (> 0), and -ln E[e^{A v'}] (src/models/heston.rs).
+struct QeBranch {
+    v: vec2<f32>,
+    exists: vec2<f32>,
+    moment: vec2<f32>,
+}
+
+fn qe_quadratic(m: vec2<f32>, psi: vec2<f32>, zv: vec2<f32>) -> QeBranch {
+    let two_over = 2.0 / psi;
+    let b2 = two_over - 1.0 + sqrt(two_over) * sqrt(max(two_over - 1.0, vec2<f32>(0.0)));
+    let a = m / (1.0 + b2);
+    let shifted = sqrt(b2) + zv;
+    let one_minus = 1.0 - 2.0 * heston.a * a;
+    let moment = -(heston.a * b2 * a) / one_minus + 0.5 * log_1p(max(-2.0 * heston.a * a, vec2<f32>(-1.0 + 1e-7)));
+    return QeBranch(a * shifted * shifted, one_minus, moment);
+}
+
+// 1 - p = 2 / (psi + 1), never formed from p (f32 would lose its digits).
+fn qe_exponential(m: vec2<f32>, psi: vec2<f32>, zv: vec2<f32>) -> QeBranch {
+    let one_minus_p = 2.0 / (psi + 1.0);
+    let beta = one_minus_p / m;
+    let tail = normal_cdf2(-zv);
+    let v = max(log(one_minus_p / tail), vec2<f32>(0.0)) / beta;
+    let moment = -log_1p(max(one_minus_p * heston.a / (beta - heston.a), vec2<f32>(-1.0 + 1e-7)));
+    return QeBranch(v, beta - heston.a, moment);
+}
+
 // One Heston step of two paths from log price `x` and `*variance` on the
 // normals `zx` (price) and `zv` (variance); `params.drift` is (r - q) dt
 // with any jump compensator.
@@ -97,23 +125,21 @@ fn heston_advance(variance: ptr<function, vec2<f32>>, x: vec2<f32>, zx: vec2<f32
     let m = max(v * h.decay + h.theta_growth, vec2<f32>(1e-30));
     let s2 = v * h.variance_v + h.variance_theta;
     let psi = s2 / (m * m);
-    let two_over = 2.0 / psi;
-    let b2 = two_over - 1.0 + sqrt(two_over) * sqrt(max(two_over - 1.0, vec2<f32>(0.0)));
-    let a = m / (1.0 + b2);
-    let shifted = sqrt(b2) + zv;
-    let v_quadratic = a * shifted * shifted;
-    let one_minus_p = 2.0 / (psi + 1.0);
-    let beta = one_minus_p / m;
-    let tail = normal_cdf2(-zv);
-    let v_exponential = max(log(one_minus_p / tail), vec2<f32>(0.0)) / beta;
+    // Two samples that agree compute their branch alone.
     let quadratic = psi < vec2<f32>(PSI_SWITCH);
-    let next_v = select(v_exponential, v_quadratic, quadratic);
-    // The martingale correction, or Andersen's K0 where its moment does not exist.
-    let one_minus = 1.0 - 2.0 * h.a * a;
-    let corrected_quadratic = -(h.a * b2 * a) / one_minus + 0.5 * log_1p(max(-2.0 * h.a * a, vec2<f32>(-1.0 + 1e-7)));
-    let corrected_exponential = -log_1p(max(one_minus_p * h.a / (beta - h.a), vec2<f32>(-1.0 + 1e-7)));
-    let exists = select(beta - h.a, one_minus, quadratic) > vec2<f32>(0.0);
-    let moment = select(corrected_exponential, corrected_quadratic, quadratic);
+    var branch: QeBranch;
+    if (all(quadratic)) {
+        branch = qe_quadratic(m, psi, zv);
+    } else if (!any(quadratic)) {
+        branch = qe_exponential(m, psi, zv);
+    } else {
+        let q = qe_quadratic(m, psi, zv);
+        let e = qe_exponential(m, psi, zv);
+        branch = QeBranch(select(e.v, q.v, quadratic), select(e.exists, q.exists, quadratic), select(e.moment, q.moment, quadratic));
+    }
+    let next_v = branch.v;
+    let exists = branch.exists > vec2<f32>(0.0);
+    let moment = branch.moment;
     let k0 = select(vec2<f32>(h.k0), moment - v * (h.k1 + 0.5 * h.k3), exists);
     let conditional = max(v * h.k3 + next_v * h.k4, vec2<f32>(0.0));
     let next_x = sqrt(conditional) * zx + (next_v * h.k2 + (v * h.k1 + ((x + params.drift) + k0)));

@@ -16,10 +16,10 @@
 use std::marker::PhantomData;
 
 use super::{ChunkKernel, CpuKernel, Draws};
-use crate::greeks::{GREEKS, GreekSetup};
+use crate::greeks::{GREEKS, GreekSetup, model_differences};
 use crate::hardware::Isa;
 use crate::models::{Dynamics, ModelStep, StepVisitor};
-use crate::products::{PathSetup, Product, model_path_value, path_value};
+use crate::products::{AnyProduct, PathSetup, Product, model_path_value, path_value};
 use crate::risk::RiskModel;
 use crate::rng::qmc::qmc_normal;
 use crate::rng::{SUBSTREAM_NORMALS, chi_square, fill_normals, path_normal};
@@ -121,7 +121,7 @@ impl ChunkKernel for ScalarKernel {
                 .dynamics
                 .visit(ModelRun {
                     kernel: self,
-                    chunk: ModelChunk::<P> {
+                    chunk: ModelChunk {
                         setup,
                         draws,
                         greeks: None,
@@ -129,7 +129,6 @@ impl ChunkKernel for ScalarKernel {
                         antithetic: ANTITHETIC,
                         start,
                         end,
-                        product: PhantomData,
                     },
                 })
                 .moments;
@@ -156,7 +155,7 @@ impl ChunkKernel for ScalarKernel {
         if !matches!(setup.dynamics, Dynamics::BlackScholes(_)) {
             return setup.dynamics.visit(ModelRun {
                 kernel: self,
-                chunk: ModelChunk::<P> {
+                chunk: ModelChunk {
                     setup,
                     draws,
                     greeks: Some(greeks),
@@ -164,7 +163,6 @@ impl ChunkKernel for ScalarKernel {
                     antithetic: ANTITHETIC,
                     start,
                     end,
-                    product: PhantomData,
                 },
             });
         }
@@ -267,10 +265,10 @@ impl<P: Product, const PUT: bool, const ANTITHETIC: bool> Task
 }
 
 /// One chunk of samples under a model other than Black-Scholes
-/// ([`crate::models`]): call or put and antithetic at run time (one
-/// instance a product and model, not four).
+/// ([`crate::models`]): the product, call or put and antithetic chosen at
+/// run time ([`AnyProduct`]), so the walk is compiled once a model.
 #[derive(Clone, Copy)]
-struct ModelChunk<'a, P> {
+struct ModelChunk<'a> {
     setup: &'a PathSetup,
     draws: &'a Draws<'a>,
     greeks: Option<&'a GreekSetup>,
@@ -278,21 +276,20 @@ struct ModelChunk<'a, P> {
     antithetic: bool,
     start: u64,
     end: u64,
-    product: PhantomData<P>,
 }
 
 /// Runs a [`ModelChunk`] on the kernel's target, one target function per
 /// model ([`Dynamics::visit`] picks the step type outside it).
-struct ModelRun<'a, P> {
+struct ModelRun<'a> {
     kernel: &'a ScalarKernel,
-    chunk: ModelChunk<'a, P>,
+    chunk: ModelChunk<'a>,
 }
 
-impl<P: Product> StepVisitor for ModelRun<'_, P> {
+impl StepVisitor for ModelRun<'_> {
     type Output = Figures;
 
     fn visit<S: ModelStep>(self, _: &S) -> Figures {
-        self.kernel.run(ModelTask::<P, S> {
+        self.kernel.run(ModelTask::<S> {
             chunk: self.chunk,
             step: PhantomData,
         })
@@ -301,23 +298,25 @@ impl<P: Product> StepVisitor for ModelRun<'_, P> {
 
 /// A [`ModelChunk`] under the model whose step type is `S`, a task for the
 /// kernel's target.
-struct ModelTask<'a, P, S> {
-    chunk: ModelChunk<'a, P>,
+struct ModelTask<'a, S> {
+    chunk: ModelChunk<'a>,
     step: PhantomData<S>,
 }
 
-impl<P: Product, S: ModelStep> Task for ModelTask<'_, P, S> {
+impl<S: ModelStep> Task for ModelTask<'_, S> {
     type Output = Figures;
 
     #[inline(always)]
     fn run(self) -> Figures {
-        model_chunk::<P, S>(self.chunk)
+        model_chunk::<S>(self.chunk)
     }
 }
 
-/// The chunk's figures under the model whose step type is `S`.
+/// The chunk's figures under the model whose step type is `S`: each
+/// sample's path (and with finite-difference Greeks its eight bumped
+/// scenarios, on the same draws), and its mirror when antithetic.
 #[inline(always)]
-fn model_chunk<P: Product, S: ModelStep>(chunk: ModelChunk<'_, P>) -> Figures {
+fn model_chunk<S: ModelStep>(chunk: ModelChunk<'_>) -> Figures {
     let ModelChunk {
         setup,
         draws,
@@ -326,30 +325,32 @@ fn model_chunk<P: Product, S: ModelStep>(chunk: ModelChunk<'_, P>) -> Figures {
         antithetic,
         start,
         end,
-        ..
     } = chunk;
+    let differences = greeks.and_then(GreekSetup::scenarios);
+    let base = [(setup, 1.0)];
+    let scenarios: &[(&PathSetup, f64)] = match &differences {
+        Some(scenarios) => scenarios,
+        None => &base,
+    };
     let (mut z, mut w, mut scratch) = draw_buffers(setup);
     let mut prices = Vec::with_capacity((end - start) as usize);
     let mut estimates = [ShiftedSums::default(); GREEKS];
     let signs: &[f64] = if antithetic { &[1.0, -1.0] } else { &[1.0] };
     for index in start..end {
         sample_normals(draws, index, &mut z, &mut w, &mut scratch);
-        let mut sample = [0.0; GREEKS];
+        let mut value = [0.0; 9];
         let (mut payoff, mut control) = (0.0, 0.0);
         for &sign in signs {
-            let (greek_values, f, c) = match greeks {
-                Some(greeks) => greeks.model_estimators::<P, S, f64>(&z, sign, put),
-                None => {
-                    let (f, c) = model_path_value::<P, S, f64>(setup, &z, sign, put);
-                    ([0.0; GREEKS], f, c)
+            for (k, &(setup, discount)) in scenarios.iter().enumerate() {
+                let (f, c) = model_path_value::<AnyProduct, S, f64>(setup, &z, sign, put);
+                if k == 0 {
+                    payoff += f;
+                    control += c;
                 }
-            };
-            for (total, value) in sample.iter_mut().zip(greek_values) {
-                *total += value;
+                value[k] += f * discount;
             }
-            payoff += f;
-            control += c;
         }
+        let mut sample = model_differences(&value);
         if antithetic {
             for value in &mut sample {
                 *value *= 0.5;

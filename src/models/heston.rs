@@ -248,52 +248,76 @@ impl HestonStep {
         (x_next, v_next, step_variance)
     }
 
+    /// QE's quadratic branch, `v' = a (b + z)^2`, from the conditional
+    /// mean `m` and `psi = s^2 / m^2`: the new variance, whether the
+    /// martingale correction's moment exists (> 0), and `-ln E[e^{A v'}]`.
+    /// `ln(1 - 2 A a)` by `ln_1p`: near zero variance its argument is
+    /// within 1e-5 of 1, and a log formed from it would round the
+    /// correction away.
+    #[inline(always)]
+    fn quadratic_branch<L: LaneMath>(&self, m: L, psi: L, zv: L) -> (L, L, L) {
+        let s = L::splat;
+        let one = s(1.0);
+        let two_over = s(2.0) / psi;
+        let b2 = two_over - one + two_over.sqrt() * (two_over - one).positive_part().sqrt();
+        let a = m / (one + b2);
+        let shifted = b2.sqrt() + zv;
+        let big_a = s(self.a);
+        let one_minus = one - s(2.0) * big_a * a;
+        let moment = -(big_a * b2 * a) / one_minus
+            + s(0.5) * (s(-2.0) * big_a * a).max(s(-1.0 + 1e-16)).ln_1p();
+        (a * shifted * shifted, one_minus, moment)
+    }
+
+    /// QE's exponential branch: `v' = 0` with probability `p`, else
+    /// `ln((1 - p) / (1 - U)) / beta` with `1 - U = N(-z)`; the same three
+    /// figures as [`HestonStep::quadratic_branch`]. `1 - p = 2 / (psi + 1)`
+    /// directly (near zero variance psi is large and `1 - p` formed from
+    /// `p` would lose its digits, in the GPU's f32 most of all), and
+    /// `ln(p + beta (1 - p) / (beta - A)) = ln(1 + (1 - p) A / (beta - A))`
+    /// by `ln_1p`.
+    #[inline(always)]
+    fn exponential_branch<L: LaneMath>(&self, m: L, psi: L, zv: L) -> (L, L, L) {
+        let s = L::splat;
+        let one_minus_p = s(2.0) / (psi + s(1.0));
+        let beta = one_minus_p / m;
+        let tail = (-zv).normal_cdf();
+        let v_next = (one_minus_p / tail).ln().positive_part() / beta;
+        let big_a = s(self.a);
+        let moment = -(one_minus_p * big_a / (beta - big_a))
+            .max(s(-1.0 + 1e-16))
+            .ln_1p();
+        (v_next, beta - big_a, moment)
+    }
+
     #[inline(always)]
     fn qe_step<L: LaneMath>(&self, x: L, v: L, drift: L, zx: L, zv: L) -> (L, L, L) {
         let s = L::splat;
-        let one = s(1.0);
-        // The conditional mean and variance of v(t + dt); a variance and a
-        // long-run variance both zero leave m = 0, kept off zero so that
-        // psi and beta stay finite (the step then draws v = 0).
+        // The conditional mean and variance of v(t + dt); theta > 0 keeps m
+        // above zero, the floor guards psi and beta all the same.
         let m = v
             .mul_add(s(self.decay), s(self.theta_growth))
             .max(s(1e-300));
         let s2 = v.mul_add(s(self.variance_v), s(self.variance_theta));
         let psi = s2 / (m * m);
-        // Quadratic branch: v' = a (b + z)^2.
-        let two_over = s(2.0) / psi;
-        let b2 = two_over - one + two_over.sqrt() * (two_over - one).positive_part().sqrt();
-        let a = m / (one + b2);
-        let b = b2.sqrt();
-        let shifted = b + zv;
-        let v_quadratic = a * shifted * shifted;
-        // Exponential branch: v' = 0 with probability p, else
-        // ln((1 - p) / (1 - U)) / beta, with 1 - U = N(-z).
-        // 1 - p = 2 / (psi + 1) directly, p = (psi - 1) / (psi + 1) never
-        // formed: near zero variance psi is large and 1 - p formed from p
-        // would lose its digits (in the GPU's f32 most of all).
-        let one_minus_p = s(2.0) / (psi + one);
-        let beta = one_minus_p / m;
-        let tail = (-zv).normal_cdf();
-        let v_exponential = (one_minus_p / tail).ln().positive_part() / beta;
         // psi < 1.5 takes the quadratic branch (the boundary itself, a
-        // set of probability zero, the exponential one on every tier).
+        // set of probability zero, the exponential one on every tier). Lanes
+        // that all agree compute their branch alone (most steps, away from
+        // zero variance, are quadratic): the same bits, a third less work.
         let quadratic = s(PSI_SWITCH) - psi;
-        let v_next = quadratic.choose(v_quadratic, v_exponential);
-        // The martingale correction: K0* = -ln E[e^{A v'}] - (K1 + K3 / 2) v.
-        let big_a = s(self.a);
-        let one_minus = one - s(2.0) * big_a * a;
-        // ln(1 - 2 A a) and ln(p + beta (1 - p) / (beta - A)) =
-        // ln(1 + (1 - p) A / (beta - A)) by ln_1p: near zero variance both
-        // arguments are within 1e-5 of 1, and a log formed from them would
-        // round the correction away.
-        let corrected_quadratic = -(big_a * b2 * a) / one_minus
-            + s(0.5) * (s(-2.0) * big_a * a).max(s(-1.0 + 1e-16)).ln_1p();
-        let corrected_exponential = -(one_minus_p * big_a / (beta - big_a))
-            .max(s(-1.0 + 1e-16))
-            .ln_1p();
-        let exists = quadratic.choose(one_minus, beta - big_a);
-        let moment = quadratic.choose(corrected_quadratic, corrected_exponential);
+        let (v_next, exists, moment) = if quadratic.all_positive() {
+            self.quadratic_branch(m, psi, zv)
+        } else if !quadratic.any_positive() {
+            self.exponential_branch(m, psi, zv)
+        } else {
+            let (vq, eq, mq) = self.quadratic_branch(m, psi, zv);
+            let (ve, ee, me) = self.exponential_branch(m, psi, zv);
+            (
+                quadratic.choose(vq, ve),
+                quadratic.choose(eq, ee),
+                quadratic.choose(mq, me),
+            )
+        };
         let k0 = exists.choose(moment - v * s(self.k1 + 0.5 * self.k3), s(self.k0));
         let conditional = v.mul_add(s(self.k3), v_next * s(self.k4));
         let x_next = conditional.positive_part().sqrt().mul_add(

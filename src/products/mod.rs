@@ -94,6 +94,8 @@ pub struct Terms<L> {
     pub knock_in: bool,
     /// Whether the barrier is watched continuously (else at the fixings).
     pub continuous: bool,
+    /// The product, for [`AnyProduct`]'s run-time dispatch.
+    pub style: Style,
 }
 
 /// `max(S - K, 0)` for a call, `max(K - S, 0)` for a put.
@@ -213,6 +215,75 @@ macro_rules! products {
         ) -> S::Output {
             match style {
                 $(Style::$variant => with_flags::<$module::$product, S>(kind, antithetic, code),)+
+            }
+        }
+
+        /// Every product at once, the choice made at run time from
+        /// [`Terms::style`]: what the walks under a model other than
+        /// Black-Scholes run (`crate::models`), so their kernels are
+        /// compiled once a model and instruction set rather than once a
+        /// product too. Each method is the chosen product's own; its
+        /// predictable branch sits beside the model's step, whose
+        /// transcendental work dwarfs it. Black-Scholes' kernels keep
+        /// their products at compile time.
+        pub struct AnyProduct;
+
+        impl Product for AnyProduct {
+            const STEPS: Option<u32> = None;
+            const WGSL: &'static str = "";
+
+            #[inline(always)]
+            fn start<L: Lane>(log_spot: L, terms: &Terms<L>) -> L {
+                match terms.style {
+                    $(Style::$variant => <$module::$product>::start(log_spot, terms),)+
+                }
+            }
+
+            /// Never called: [`AnyProduct::step`] dispatches to each
+            /// product's own, which observes.
+            #[inline(always)]
+            fn observe<L: Lane>(running: L, _: L) -> L {
+                running
+            }
+
+            #[inline(always)]
+            fn step<L: Lane>(running: L, previous: L, log_price: L, terms: &Terms<L>) -> L {
+                match terms.style {
+                    $(Style::$variant => <$module::$product>::step(running, previous, log_price, terms),)+
+                }
+            }
+
+            #[inline(always)]
+            fn payoff<L: Lane, const PUT: bool>(path: &PathState<L>, terms: &Terms<L>) -> L {
+                match terms.style {
+                    $(Style::$variant => <$module::$product>::payoff::<L, PUT>(path, terms),)+
+                }
+            }
+
+            fn closed_form(market: &Market, option: &OptionSpec) -> Option<f64> {
+                option.style.closed_form(market, option)
+            }
+
+            #[inline(always)]
+            fn control<L: Lane, const PUT: bool>(path: &PathState<L>, terms: &Terms<L>) -> L {
+                match terms.style {
+                    $(Style::$variant => <$module::$product>::control::<L, PUT>(path, terms),)+
+                }
+            }
+
+            fn control_mean(market: &Market, option: &OptionSpec) -> f64 {
+                option.style.control_mean(market, option)
+            }
+
+            #[inline(always)]
+            fn model_control<L: Lane, const PUT: bool>(path: &PathState<L>, terms: &Terms<L>) -> L {
+                match terms.style {
+                    $(Style::$variant => <$module::$product>::model_control::<L, PUT>(path, terms),)+
+                }
+            }
+
+            fn model_control_mean(market: &Market, option: &OptionSpec) -> f64 {
+                option.style.model_control_mean(market, option)
             }
         }
 
@@ -440,6 +511,7 @@ impl PathSetup {
             up: barrier.kind.is_up(),
             knock_in: barrier.kind.is_in(),
             continuous: barrier.monitoring == Monitoring::Continuous,
+            style: option.style,
         }
     }
 
@@ -456,6 +528,7 @@ impl PathSetup {
             up: t.up,
             knock_in: t.knock_in,
             continuous: t.continuous,
+            style: t.style,
         }
     }
 }

@@ -13,9 +13,10 @@ use std::marker::PhantomData;
 use super::lanes::{RoundKeys, Streams};
 use super::lanes::{f64x8, inverse_normal_x8, normals_x8, uniform_x8};
 use crate::backend::{ChunkKernel, CpuKernel, Draws};
+use crate::greeks::model_differences;
 use crate::greeks::{GREEKS, GreekSetup};
 use crate::models::{Dynamics, ModelStep, StepVisitor};
-use crate::products::{PathSetup, PathState, Product, Terms, model_path_value};
+use crate::products::{AnyProduct, PathSetup, PathState, Product, Terms, model_path_value};
 use crate::risk::RiskModel;
 use crate::rng::qmc::{BrownianBridge, directions, owen_scramble, qmc_uniform, sobol};
 use crate::rng::{
@@ -318,7 +319,7 @@ impl<T: Target> ChunkKernel for VectorKernel<T> {
                 .dynamics
                 .visit(ModelRun {
                     target: self.target,
-                    chunk: ModelChunk::<P> {
+                    chunk: ModelChunk {
                         setup,
                         draws,
                         greeks: None,
@@ -327,7 +328,6 @@ impl<T: Target> ChunkKernel for VectorKernel<T> {
                         antithetic: ANTITHETIC,
                         start,
                         end,
-                        product: PhantomData,
                     },
                 })
                 .moments;
@@ -357,7 +357,7 @@ impl<T: Target> ChunkKernel for VectorKernel<T> {
         if !matches!(setup.dynamics, Dynamics::BlackScholes(_)) {
             return setup.dynamics.visit(ModelRun {
                 target: self.target,
-                chunk: ModelChunk::<P> {
+                chunk: ModelChunk {
                     setup,
                     draws,
                     greeks: Some(greeks),
@@ -366,7 +366,6 @@ impl<T: Target> ChunkKernel for VectorKernel<T> {
                     antithetic: ANTITHETIC,
                     start,
                     end,
-                    product: PhantomData,
                 },
             });
         }
@@ -563,11 +562,12 @@ fn greek_moments<
 
 /// A chunk under a model other than Black-Scholes ([`crate::models`]): its
 /// price, with the Greeks' finite differences when asked (the only
-/// estimator those models take for now). Call or put and antithetic are
-/// run-time flags (one instance a product and model, not four: their
-/// branches sit outside the walk's steps).
+/// estimator those models take for now). The product, call or put and
+/// antithetic are run-time choices here ([`AnyProduct`]; branches beside
+/// the model's step), so the walk is compiled once per model and
+/// instruction set, not once per product and flag too.
 #[derive(Clone, Copy)]
-struct ModelChunk<'a, P> {
+struct ModelChunk<'a> {
     setup: &'a PathSetup,
     draws: &'a Draws<'a>,
     greeks: Option<&'a GreekSetup>,
@@ -576,7 +576,6 @@ struct ModelChunk<'a, P> {
     antithetic: bool,
     start: u64,
     end: u64,
-    product: PhantomData<P>,
 }
 
 /// Runs a [`ModelChunk`] on the target, one target function per model
@@ -584,16 +583,16 @@ struct ModelChunk<'a, P> {
 /// generic over the step carries its own model's code alone, and no
 /// function's frame holds every model's locals (one that did overflowed a
 /// rayon thread's stack in a debug build).
-struct ModelRun<'a, T, P> {
+struct ModelRun<'a, T> {
     target: T,
-    chunk: ModelChunk<'a, P>,
+    chunk: ModelChunk<'a>,
 }
 
-impl<T: Target, P: Product> StepVisitor for ModelRun<'_, T, P> {
+impl<T: Target> StepVisitor for ModelRun<'_, T> {
     type Output = Figures;
 
     fn visit<S: ModelStep>(self, _: &S) -> Figures {
-        self.target.run(ModelTask::<P, S> {
+        self.target.run(ModelTask::<S> {
             chunk: self.chunk,
             step: PhantomData,
         })
@@ -602,27 +601,29 @@ impl<T: Target, P: Product> StepVisitor for ModelRun<'_, T, P> {
 
 /// A [`ModelChunk`] under the model whose step type is `S`, as a task for
 /// the target.
-struct ModelTask<'a, P, S> {
-    chunk: ModelChunk<'a, P>,
+struct ModelTask<'a, S> {
+    chunk: ModelChunk<'a>,
     step: PhantomData<S>,
 }
 
-impl<P: Product, S: ModelStep> Task for ModelTask<'_, P, S> {
+impl<S: ModelStep> Task for ModelTask<'_, S> {
     type Output = Figures;
 
     #[inline(always)]
     fn run(self) -> Figures {
-        model_moments::<P, S>(&self.chunk)
+        model_moments::<S>(&self.chunk)
     }
 }
 
 /// The payoff and control of eight samples whose draws are `z` (and,
-/// with `greeks`, their finite-difference estimators) under the model with
-/// step type `S`, averaged with the mirror paths when antithetic: one walk
-/// compiled, run once per sign.
+/// with finite-difference Greeks, their raw estimators) under the model
+/// with step type `S`, averaged with the mirror paths when antithetic. One
+/// walk is compiled: the scenarios (the base alone, or the base and the
+/// eight bumped ones) and the mirror are loops around it.
 #[inline(always)]
-fn model_sample<P: Product, S: ModelStep>(
-    task: &ModelChunk<'_, P>,
+fn model_sample<S: ModelStep>(
+    task: &ModelChunk<'_>,
+    scenarios: &[(&PathSetup, f64)],
     z: &[f64x8],
 ) -> ([f64x8; GREEKS], Values) {
     let signs: &[f64] = if task.antithetic {
@@ -630,22 +631,19 @@ fn model_sample<P: Product, S: ModelStep>(
     } else {
         &[1.0]
     };
-    let mut greeks = [f64x8::ZERO; GREEKS];
+    let mut value = [f64x8::ZERO; 9];
     let (mut payoff, mut control) = (f64x8::ZERO, f64x8::ZERO);
     for &sign in signs {
-        let (estimates, f, c) = match task.greeks {
-            Some(setup) => setup.model_estimators::<P, S, f64x8>(z, sign, task.put),
-            None => {
-                let (f, c) = model_path_value::<P, S, f64x8>(task.setup, z, sign, task.put);
-                ([f64x8::ZERO; GREEKS], f, c)
+        for (k, &(setup, discount)) in scenarios.iter().enumerate() {
+            let (f, c) = model_path_value::<AnyProduct, S, f64x8>(setup, z, sign, task.put);
+            if k == 0 {
+                payoff += f;
+                control += c;
             }
-        };
-        for (total, value) in greeks.iter_mut().zip(estimates) {
-            *total += value;
+            value[k] += f * f64x8::splat(discount);
         }
-        payoff += f;
-        control += c;
     }
+    let greeks = model_differences(&value);
     if task.antithetic {
         let half = f64x8::splat(0.5);
         (greeks.map(|g| half * g), (half * payoff, half * control))
@@ -660,24 +658,30 @@ fn model_sample<P: Product, S: ModelStep>(
 /// one the sine half), or its QMC point's dimensions through each factor's
 /// bridge.
 #[inline(always)]
-fn model_moments<P: Product, S: ModelStep>(task: &ModelChunk<'_, P>) -> Figures {
+fn model_moments<S: ModelStep>(task: &ModelChunk<'_>) -> Figures {
     let ModelChunk {
         setup, start, end, ..
     } = *task;
     let count = setup.draws();
+    let differences = task.greeks.and_then(GreekSetup::scenarios);
+    let base = [(setup, 1.0)];
+    let scenarios: &[(&PathSetup, f64)] = match &differences {
+        Some(scenarios) => scenarios,
+        None => &base,
+    };
     let mut sums = Sums::new();
     let mut greek_sums = GreekSums::new();
     // One sample group into the sums; the chunk's first sample (lane
     // `lane`) sets the shifts.
     #[inline(always)]
-    fn add<P: Product, S: ModelStep>(
-        task: &ModelChunk<'_, P>,
+    fn add<S: ModelStep>(
+        (task, scenarios): (&ModelChunk<'_>, &[(&PathSetup, f64)]),
         (sums, greek_sums): (&mut Sums, &mut GreekSums),
         z: &[f64x8],
         mask: Option<f64x8>,
         lane: usize,
     ) {
-        let (estimates, values) = model_sample::<P, S>(task, z);
+        let (estimates, values) = model_sample::<S>(task, scenarios, z);
         if task.greeks.is_some() {
             greek_sums.add(&estimates, mask, lane);
         }
@@ -688,6 +692,7 @@ fn model_moments<P: Product, S: ModelStep>(task: &ModelChunk<'_, P>) -> Figures 
             sums.add::<false>(values, mask);
         }
     }
+    let job = (task, scenarios);
     match *task.draws {
         Draws::Mc { seed } => {
             let keys = RoundKeys::for_seed(seed);
@@ -714,8 +719,8 @@ fn model_moments<P: Product, S: ModelStep>(task: &ModelChunk<'_, P>) -> Figures 
                         [0, 1]
                     };
                     for half in order {
-                        add::<P, S>(
-                            task,
+                        add::<S>(
+                            job,
                             (&mut sums, &mut greek_sums),
                             &normals[half],
                             masks.map(|m| m[half]),
@@ -739,8 +744,8 @@ fn model_moments<P: Product, S: ModelStep>(task: &ModelChunk<'_, P>) -> Figures 
                 bridge.factor_increments(factors, &z, &mut w, &mut scratch, f64x8::splat);
                 let whole = first >= start && first + lanes <= end;
                 let mask = (!whole).then(|| lane_mask(|lane| first + lane, start, end));
-                add::<P, S>(
-                    task,
+                add::<S>(
+                    job,
                     (&mut sums, &mut greek_sums),
                     &w,
                     mask,
