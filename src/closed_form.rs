@@ -234,3 +234,117 @@ pub fn barrier_discrete_bgk(
     let moved = crate::market::Barrier { level, ..*barrier };
     self::barrier(kind, market, strike, maturity, &moved)
 }
+
+/// Black's implied volatility: the `vol` at which [`black_scholes_precise`]
+/// gives `price` for this option, with the market's spot, rate and dividend
+/// (its `vol` is ignored). `None` when no volatility gives that price: at or
+/// outside the no-arbitrage bounds (below the discounted intrinsic value of
+/// the forward, or at or above the discounted forward for a call, the
+/// discounted strike for a put), which a Monte Carlo estimate of a deep in-
+/// or out-of-the-money option can cross by noise alone.
+///
+/// The in-the-money side is turned into the out-of-the-money one by
+/// put-call parity (its time value is the same and is not lost to
+/// cancellation), then the total volatility `s = vol sqrt(T)` is found by
+/// Newton's method on the undiscounted price, safeguarded by bisection on
+/// a bracket that always holds the root, to a relative `1e-14` in `s`.
+pub fn black_implied_vol(
+    kind: OptionKind,
+    market: &Market,
+    strike: f64,
+    maturity: f64,
+    price: f64,
+) -> Option<f64> {
+    let Market {
+        spot,
+        rate,
+        dividend,
+        ..
+    } = *market;
+    let discount = (-rate * maturity).exp();
+    let forward = spot * ((rate - dividend) * maturity).exp();
+    if ![price, discount, forward, strike, maturity]
+        .iter()
+        .all(|x| x.is_finite())
+        || forward <= 0.0
+        || strike <= 0.0
+        || maturity <= 0.0
+        || discount <= 0.0
+    {
+        return None;
+    }
+    let undiscounted = price / discount;
+    // The out-of-the-money option's price (its time value).
+    let (otm_call, time_value) = match kind {
+        OptionKind::Call if strike >= forward => (true, undiscounted),
+        OptionKind::Call => (false, undiscounted - (forward - strike)),
+        OptionKind::Put if strike <= forward => (false, undiscounted),
+        OptionKind::Put => (true, undiscounted - (strike - forward)),
+    };
+    // Its supremum as the volatility grows: the forward for a call, the
+    // strike for a put.
+    let ceiling = if otm_call { forward } else { strike };
+    if !(time_value > 0.0 && time_value < ceiling) {
+        return None;
+    }
+    let black = |s: f64| -> (f64, f64) {
+        let d1 = (forward / strike).ln() / s + 0.5 * s;
+        let d2 = d1 - s;
+        let cdf = crate::lane::normal_cdf;
+        let value = if otm_call {
+            forward * cdf(d1) - strike * cdf(d2)
+        } else {
+            strike * cdf(-d2) - forward * cdf(-d1)
+        };
+        let vega = forward * (-0.5 * d1 * d1).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        (value, vega)
+    };
+    // A bracket: the price rises with s from 0 (s = 0) towards the ceiling.
+    let (mut low, mut high) = (0.0_f64, 1.0_f64);
+    while black(high).0 < time_value {
+        low = high;
+        high *= 2.0;
+        if high > 1e3 {
+            return None;
+        }
+    }
+    let mut s = 0.5 * (low + high);
+    for _ in 0..200 {
+        let (value, vega) = black(s);
+        let gap = value - time_value;
+        if gap > 0.0 {
+            high = s;
+        } else {
+            low = s;
+        }
+        let newton = s - gap / vega;
+        let next = if newton.is_finite() && newton > low && newton < high {
+            newton
+        } else {
+            0.5 * (low + high)
+        };
+        if (next - s).abs() <= 1e-14 * s || high - low <= 1e-15 * high {
+            s = next;
+            break;
+        }
+        s = next;
+    }
+    Some(s / maturity.sqrt())
+}
+
+/// Black's vega `dP/dvol` at `vol`: the slope that turns a price's standard
+/// error into its implied volatility's (`std_error / vega`).
+pub fn black_vega(market: &Market, strike: f64, maturity: f64) -> f64 {
+    let Market {
+        spot,
+        rate,
+        dividend,
+        vol,
+    } = *market;
+    let forward = spot * ((rate - dividend) * maturity).exp();
+    let s = vol * maturity.sqrt();
+    let d1 = (forward / strike).ln() / s + 0.5 * s;
+    (-rate * maturity).exp() * forward * (-0.5 * d1 * d1).exp()
+        / (2.0 * std::f64::consts::PI).sqrt()
+        * maturity.sqrt()
+}

@@ -74,6 +74,7 @@ pub mod rng;
 pub mod selector;
 pub mod simd;
 pub mod stats;
+pub mod strip;
 pub mod tier;
 
 use std::time::Instant;
@@ -257,6 +258,30 @@ pub fn price_with(
     let selected = resolve(&options.into(), selector::Work::pricing(job))?;
     let tier = &*selected.tier;
     price_in_rounds(valid, &selected, &|points| tier.price(valid, points))
+}
+
+/// Prices `job` at every strike and maturity of `strip` on common random
+/// numbers (every quote reads the job's streams), with Black implied
+/// volatilities when asked ([`strip`]). The whole strip is validated
+/// before any quote runs.
+pub fn price_strip(
+    job: &PricingJob,
+    strip: &strip::Strip,
+    options: impl Into<RunOptions>,
+) -> Result<strip::StripResult> {
+    price_strip_with(job, strip, options, &control::UNWATCHED)
+}
+
+/// [`price_strip`], reporting each quote's progress to `control` and
+/// stopping with [`Error::Cancelled`] soon after [`Control::cancel`].
+pub fn price_strip_with(
+    job: &PricingJob,
+    strip: &strip::Strip,
+    options: impl Into<RunOptions>,
+    control: &Control,
+) -> Result<strip::StripResult> {
+    let options = options.into();
+    strip.price_by(job, |quote| price_with(quote, options, control))
 }
 
 /// The rounds of a pricing run (see [`price`]) on `selected`'s tier, each

@@ -1067,3 +1067,79 @@ fn model_flags_that_do_not_fit_exit_2_naming_the_flag() {
             .stderr(predicate::str::contains(field));
     }
 }
+
+#[test]
+fn a_strike_strip_prints_the_smile_and_draws_it() {
+    let strip = [
+        "price",
+        "--model",
+        "heston",
+        "--v0",
+        "0.04",
+        "--kappa",
+        "1.5",
+        "--theta",
+        "0.05",
+        "--xi",
+        "0.6",
+        "--rho",
+        "-0.7",
+        "--steps",
+        "16",
+        "--paths",
+        "20000",
+        "--antithetic",
+        "--strikes",
+        "80,100,120",
+        "--maturities",
+        "0.5,1",
+        "--implied-vol",
+        "--backend",
+        "rayon",
+    ];
+    let v = json_of(&strip);
+    let quotes = v["strikes"].as_array().unwrap();
+    assert_eq!(quotes.len(), 6);
+    for quote in quotes {
+        let vol = quote["implied_vol"].as_f64().unwrap();
+        let se = quote["implied_vol_std_error"].as_f64().unwrap();
+        let reference = quote["closed_form_implied_vol"].as_f64().unwrap();
+        assert!((vol - reference).abs() < 4.0 * se, "{quote}");
+    }
+    assert_eq!(quotes[4]["strike"], 100.0);
+    assert_eq!(quotes[4]["maturity"], 1.0);
+    assert_eq!(v["paths"], 20000);
+    quantmc()
+        .args(strip)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("implied vol").and(predicate::str::contains("heston")));
+    // --strikes replaces --strike; a negative strike, implied volatility of
+    // a product other than the European, and a target are refused, exit 2.
+    quantmc()
+        .args(["price", "--strike", "90", "--strikes", "80,100"])
+        .assert()
+        .code(2);
+    for (args, field) in [
+        (vec!["--strikes", "80,-100"], "strikes[1]"),
+        (
+            vec![
+                "--strikes",
+                "80",
+                "--implied-vol",
+                "--style",
+                "asian-arithmetic",
+            ],
+            "implied_vol",
+        ),
+        (vec!["--strikes", "80", "--target-se", "0.01"], "target"),
+        (vec!["--maturities", "1,nan"], "maturities[1]"),
+    ] {
+        quantmc()
+            .args(["price", "--paths", "1000"])
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(field));
+    }
+}

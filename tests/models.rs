@@ -484,3 +484,240 @@ fn the_result_says_which_model_ran() {
     assert_eq!(json["model"]["scheme"], "euler");
     assert!(result.model.describe().contains("euler"));
 }
+
+/// Black's implied volatility inverts Black's price to 1e-10 across
+/// moneyness (deep in and out of the money on both sides, where the
+/// in-the-money side goes through parity) and volatility, and refuses
+/// prices outside the no-arbitrage bounds.
+#[test]
+fn black_implied_vol_inverts_the_black_price() {
+    use quantmc::closed_form::{black_implied_vol, black_scholes_precise};
+    let mut worst: f64 = 0.0;
+    for kind in [OptionKind::Call, OptionKind::Put] {
+        for &vol in &[0.03, 0.1, 0.2, 0.45, 1.0, 2.5] {
+            for &strike in &[40.0, 70.0, 90.0, 100.0, 104.0, 125.0, 180.0] {
+                for &maturity in &[0.05, 1.0, 7.0] {
+                    let market = Market {
+                        spot: 100.0,
+                        rate: 0.03,
+                        dividend: 0.01,
+                        vol,
+                    };
+                    let price = black_scholes_precise(kind, &market, strike, maturity);
+                    // Time value too small to carry a volatility in f64
+                    // (below 1e-12 of the strike): nothing to invert.
+                    let intrinsic = black_scholes_precise(
+                        kind,
+                        &Market {
+                            vol: 1e-9,
+                            ..market
+                        },
+                        strike,
+                        maturity,
+                    );
+                    if price - intrinsic < 1e-10 * strike {
+                        continue;
+                    }
+                    let implied = black_implied_vol(kind, &market, strike, maturity, price)
+                        .unwrap_or_else(|| panic!("{kind:?} {vol} {strike} {maturity}"));
+                    worst = worst.max((implied - vol).abs() / vol);
+                }
+            }
+        }
+    }
+    assert!(worst < 1e-8, "largest relative error {worst:e}");
+    let market = Market {
+        spot: 100.0,
+        rate: 0.03,
+        dividend: 0.01,
+        vol: 0.2,
+    };
+    // Below intrinsic, at or above the discounted forward, NaN: none.
+    let forward = 100.0 * (0.02_f64).exp() * (-0.03_f64).exp();
+    for price in [0.0, -1.0, 5.0, forward, forward + 1.0, f64::NAN] {
+        assert_eq!(
+            black_implied_vol(OptionKind::Call, &market, 95.0, 1.0, price),
+            None,
+            "{price}"
+        );
+    }
+}
+
+/// A Heston smile: every strike and maturity on the same paths, each
+/// quote bit for bit the job priced alone at its strike, and the
+/// simulated implied volatilities within a few of their standard errors
+/// of the semi-analytic price's.
+#[test]
+fn a_heston_strip_prices_each_strike_on_common_paths_and_reads_the_smile() {
+    use quantmc::strip::Strip;
+    let mut job = model_job(
+        Model::Heston(heston(HestonScheme::Qe)),
+        OptionKind::Call,
+        Style::European,
+        32,
+        1 << 16,
+        true,
+    );
+    job.control_variate = true;
+    let strip = Strip {
+        strikes: vec![70.0, 85.0, 100.0, 115.0, 130.0],
+        maturities: vec![0.5, 2.0],
+        implied_vol: true,
+    };
+    let result = quantmc::price_strip(&job, &strip, Backend::Rayon).unwrap();
+    assert_eq!(result.strikes.len(), 10);
+    let mut vols = Vec::new();
+    for (quote, (maturity, strike)) in result.strikes.iter().zip(
+        [0.5, 2.0]
+            .into_iter()
+            .flat_map(|t| strip.strikes.iter().map(move |&k| (t, k))),
+    ) {
+        assert_eq!((quote.maturity, quote.strike), (maturity, strike));
+        let mut alone = job;
+        alone.option.strike = strike;
+        alone.option.maturity = maturity;
+        let single = quantmc::price(&alone, Backend::Rayon).unwrap();
+        assert_eq!(
+            quote.price.to_bits(),
+            single.price.to_bits(),
+            "{strike} {maturity}"
+        );
+        let vol = quote.implied_vol.unwrap();
+        let se = quote.implied_vol_std_error.unwrap();
+        let reference = quote.closed_form_implied_vol.unwrap();
+        assert!(se > 0.0 && se < 0.01, "{se}");
+        assert!(
+            (vol - reference).abs() < 4.0 * se,
+            "{strike} {maturity}: {vol} vs {reference} (SE {se})"
+        );
+        vols.push(reference);
+    }
+    // rho < 0: a skew, falling with the strike at each maturity.
+    for maturity in vols.chunks(5) {
+        assert!(maturity.windows(2).all(|w| w[1] < w[0]), "{maturity:?}");
+    }
+    assert_eq!(result.paths, 1 << 16);
+    assert_eq!(result.model, job.model);
+}
+
+/// Under Black-Scholes the strip's implied volatilities are the job's
+/// volatility within their standard errors, and a strip of styles other
+/// than the European prices without them.
+#[test]
+fn a_black_scholes_strip_implies_its_own_volatility() {
+    use quantmc::strip::Strip;
+    let job = model_job(
+        Model::default(),
+        OptionKind::Put,
+        Style::European,
+        1,
+        1 << 16,
+        true,
+    );
+    let strip = Strip {
+        strikes: vec![80.0, 100.0, 120.0],
+        implied_vol: true,
+        ..Strip::default()
+    };
+    let result = quantmc::price_strip(&job, &strip, Backend::Simd).unwrap();
+    for quote in &result.strikes {
+        let vol = quote.implied_vol.unwrap();
+        assert!((vol - job.market.vol).abs() < 4.0 * quote.implied_vol_std_error.unwrap());
+        assert!((quote.closed_form_implied_vol.unwrap() - job.market.vol).abs() < 1e-9);
+    }
+    let asian = PricingJob {
+        option: OptionSpec {
+            style: Style::AsianArithmetic,
+            ..job.option
+        },
+        ..job
+    };
+    let prices = Strip {
+        strikes: vec![90.0, 110.0],
+        ..Strip::default()
+    };
+    let result = quantmc::price_strip(&asian, &prices, Backend::Scalar).unwrap();
+    // A put: worth more at the higher strike.
+    assert!(result.strikes[0].price < result.strikes[1].price);
+    assert!(result.strikes.iter().all(|q| q.implied_vol.is_none()));
+}
+
+/// A strip's bad fields are named before anything runs.
+#[test]
+fn bad_strips_are_refused_naming_the_field() {
+    use quantmc::strip::{MAX_QUOTES, Strip};
+    let job = model_job(
+        Model::Heston(heston(HestonScheme::Qe)),
+        OptionKind::Call,
+        Style::European,
+        8,
+        1000,
+        false,
+    );
+    let refused = |job: &PricingJob, strip: Strip, field: &str| {
+        let err = quantmc::price_strip(job, &strip, Backend::Scalar).unwrap_err();
+        assert!(err.to_string().contains(field), "{field}: {err}");
+    };
+    refused(
+        &job,
+        Strip {
+            strikes: vec![90.0, -1.0],
+            ..Strip::default()
+        },
+        "strikes[1]",
+    );
+    refused(
+        &job,
+        Strip {
+            strikes: vec![f64::NAN],
+            ..Strip::default()
+        },
+        "strikes[0]",
+    );
+    refused(
+        &job,
+        Strip {
+            maturities: vec![1.0, 0.0],
+            ..Strip::default()
+        },
+        "maturities[1]",
+    );
+    refused(
+        &job,
+        Strip {
+            strikes: vec![100.0; MAX_QUOTES + 1],
+            ..Strip::default()
+        },
+        "strikes",
+    );
+    let digital = PricingJob {
+        option: OptionSpec {
+            style: Style::Digital,
+            ..job.option
+        },
+        ..job
+    };
+    refused(
+        &digital,
+        Strip {
+            implied_vol: true,
+            ..Strip::default()
+        },
+        "implied_vol",
+    );
+    let targeted = PricingJob {
+        target: Some(quantmc::pricing::Target {
+            precision: quantmc::pricing::Precision::StdError(0.01),
+            max_paths: 1_000_000,
+        }),
+        ..job
+    };
+    refused(
+        &targeted,
+        Strip {
+            strikes: vec![100.0],
+            ..Strip::default()
+        },
+        "target",
+    );
+}

@@ -64,9 +64,10 @@ fn numbers(output: &Output) -> Value {
 fn ranks_print_the_one_process_result_once() {
     // 3.5 blocks of 2^18 samples; an Asian with pathwise Greeks and
     // antithetic pairs (2.3 blocks of pairs); an RQMC target run in rounds
-    // (two blocks a replicate in the first). Small: this test's binary is
-    // the unoptimised build.
-    let jobs: [&[&str]; 3] = [
+    // (two blocks a replicate in the first); a Heston strip of two strikes
+    // with implied volatilities, each quote 2.3 blocks. Small: this test's
+    // binary is the unoptimised build.
+    let jobs: [&[&str]; 4] = [
         &["--paths", "917504"],
         &[
             "--style",
@@ -89,6 +90,27 @@ fn ranks_print_the_one_process_result_once() {
             "1e-12",
             "--max-paths",
             "4194304",
+        ],
+        &[
+            "--model",
+            "heston",
+            "--v0",
+            "0.04",
+            "--kappa",
+            "1.5",
+            "--theta",
+            "0.05",
+            "--xi",
+            "0.6",
+            "--rho",
+            "-0.7",
+            "--steps",
+            "2",
+            "--paths",
+            "600000",
+            "--strikes",
+            "90,110",
+            "--implied-vol",
         ],
     ];
     for job in jobs {

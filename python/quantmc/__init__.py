@@ -8,6 +8,7 @@ stops a long run, and bad input raises ``ValueError`` naming the field.
 
 from ._quantmc import (
     PriceResult,
+    StripResult,
     VarResult,
     __version__,
     fit,
@@ -16,4 +17,4 @@ from ._quantmc import (
     var,
 )
 
-__all__ = ["PriceResult", "VarResult", "__version__", "fit", "info", "price", "var"]
+__all__ = ["PriceResult", "StripResult", "VarResult", "__version__", "fit", "info", "price", "var"]

@@ -166,6 +166,101 @@ impl PriceResult {
     }
 }
 
+/// The result of `price` with `strikes`, `maturities` or `implied_vol`: one
+/// quote a strike and maturity, every quote on the same paths, as NumPy
+/// arrays in the order asked (maturity by maturity, strike by strike);
+/// NaN where a quote has no value (no closed form, or a price outside
+/// Black's bounds).
+#[pyclass(frozen, module = "quantmc")]
+pub struct StripResult {
+    inner: quantmc::strip::StripResult,
+}
+
+impl StripResult {
+    fn column<'py>(
+        &self,
+        py: Python<'py>,
+        pick: impl Fn(&quantmc::strip::StripQuote) -> Option<f64>,
+    ) -> Bound<'py, PyArray1<f64>> {
+        let values = self
+            .inner
+            .strikes
+            .iter()
+            .map(|q| pick(q).unwrap_or(f64::NAN));
+        PyArray1::from_vec(py, values.collect())
+    }
+}
+
+#[pymethods]
+impl StripResult {
+    /// Each quote's strike.
+    #[getter]
+    fn strikes<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.column(py, |q| Some(q.strike))
+    }
+    /// Each quote's maturity (years).
+    #[getter]
+    fn maturities<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.column(py, |q| Some(q.maturity))
+    }
+    /// Each quote's Monte Carlo price.
+    #[getter]
+    fn prices<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.column(py, |q| Some(q.price))
+    }
+    /// Each price's standard error.
+    #[getter]
+    fn std_errors<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.column(py, |q| Some(q.std_error))
+    }
+    /// Each quote's closed or semi-analytic price (NaN where none).
+    #[getter]
+    fn closed_forms<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.column(py, |q| q.closed_form)
+    }
+    /// Each price's Black implied volatility (with `implied_vol=True`).
+    #[getter]
+    fn implied_vols<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.column(py, |q| q.implied_vol)
+    }
+    /// Each implied volatility's standard error.
+    #[getter]
+    fn implied_vol_std_errors<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.column(py, |q| q.implied_vol_std_error)
+    }
+    /// The closed form's implied volatilities.
+    #[getter]
+    fn closed_form_implied_vols<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.column(py, |q| q.closed_form_implied_vol)
+    }
+    /// Paths of each quote.
+    #[getter]
+    fn paths(&self) -> u64 {
+        self.inner.paths
+    }
+    /// The tier that ran.
+    #[getter]
+    fn backend(&self) -> &str {
+        &self.inner.backend
+    }
+    /// Every field as a dict, the CLI's `--json` names (`strikes`: a list
+    /// of quotes).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner)
+    }
+    fn __len__(&self) -> usize {
+        self.inner.strikes.len()
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "StripResult({} quotes, paths={}, backend={:?})",
+            self.inner.strikes.len(),
+            self.inner.paths,
+            self.inner.backend
+        )
+    }
+}
+
 /// The result of `var`: VaR and ES per level, beside their closed forms.
 #[pyclass(frozen, module = "quantmc")]
 pub struct VarResult {
@@ -333,7 +428,9 @@ fn run_options(
 }
 
 /// Prices an option by Monte Carlo; keyword arguments and defaults as the
-/// CLI's `quantmc price`.
+/// CLI's `quantmc price`. With `strikes` (a sequence, in place of
+/// `strike`), `maturities` (in place of `maturity`) or `implied_vol`, prices
+/// the strip on common random numbers and returns a `StripResult`.
 #[pyfunction]
 #[pyo3(signature = (
     *, style="european", kind="call", spot=100.0, strike=100.0, maturity=1.0, rate=0.05,
@@ -344,10 +441,11 @@ fn run_options(
     greeks=false, greeks_method="pathwise", control_variate=false, sampler="mc",
     replicates=16, target_se=None, target_rel_se=None, max_paths=None,
     backend="auto", threads=None, allow_software_gpu=false, gpus=None,
+    strikes=None, maturities=None, implied_vol=false,
 ))]
 #[allow(clippy::too_many_arguments)]
-fn price(
-    py: Python<'_>,
+fn price<'py>(
+    py: Python<'py>,
     style: &str,
     kind: &str,
     spot: f64,
@@ -386,7 +484,10 @@ fn price(
     threads: Option<usize>,
     allow_software_gpu: bool,
     gpus: Option<&str>,
-) -> PyResult<PriceResult> {
+    strikes: Option<Vec<f64>>,
+    maturities: Option<Vec<f64>>,
+    implied_vol: bool,
+) -> PyResult<Bound<'py, PyAny>> {
     let barrier = match (barrier, barrier_kind) {
         (Some(level), Some(kind)) => Some(Barrier {
             level,
@@ -458,8 +559,19 @@ fn price(
         },
     };
     let options = run_options(backend, threads, allow_software_gpu, gpus)?;
+    if strikes.is_some() || maturities.is_some() || implied_vol {
+        let strip = quantmc::strip::Strip {
+            strikes: strikes.unwrap_or_default(),
+            maturities: maturities.unwrap_or_default(),
+            implied_vol,
+        };
+        let inner = run_released(py, |control| {
+            quantmc::price_strip_with(&job, &strip, options, control)
+        })?;
+        return Ok(Bound::new(py, StripResult { inner })?.into_any());
+    }
     let inner = run_released(py, |control| quantmc::price_with(&job, options, control))?;
-    Ok(PriceResult { inner })
+    Ok(Bound::new(py, PriceResult { inner })?.into_any())
 }
 
 /// The portfolio argument: a path, a dict in the JSON layout, or None with
@@ -749,6 +861,7 @@ fn _quantmc(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add_class::<PriceResult>()?;
     module.add_class::<VarResult>()?;
+    module.add_class::<StripResult>()?;
     module.add_function(wrap_pyfunction!(price, module)?)?;
     module.add_function(wrap_pyfunction!(var, module)?)?;
     module.add_function(wrap_pyfunction!(info, module)?)?;

@@ -294,3 +294,33 @@ def test_model_parameters_that_do_not_fit_raise_value_error_naming_them():
         quantmc.price(model="heston", **dict(HESTON, rho=-1.0), paths=1000)
     with pytest.raises(ValueError, match="model"):
         quantmc.price(model="sabr", paths=1000)
+
+
+def test_a_strike_strip_returns_numpy_columns_on_common_paths():
+    strikes = [80.0, 100.0, 120.0]
+    strip = quantmc.price(model="heston", **HESTON, steps=16, paths=20_000, antithetic=True,
+                          strikes=strikes, maturities=[0.5, 1.0], implied_vol=True,
+                          backend="rayon")
+    assert isinstance(strip, quantmc.StripResult)
+    assert len(strip) == 6
+    assert list(strip.strikes) == strikes * 2
+    assert list(strip.maturities) == [0.5] * 3 + [1.0] * 3
+    gap = np.abs(strip.implied_vols - strip.closed_form_implied_vols)
+    assert np.all(gap < 4 * strip.implied_vol_std_errors)
+    # Each quote is the job priced alone at its strike, on the same paths.
+    alone = quantmc.price(model="heston", **HESTON, steps=16, paths=20_000, antithetic=True,
+                          strike=120.0, maturity=1.0, backend="rayon")
+    assert strip.prices[5] == alone.price
+    assert strip.to_dict()["strikes"][5]["strike"] == 120.0
+    reference = cli("price", "--model", "heston", "--v0", "0.04", "--kappa", "1.5", "--theta",
+                    "0.05", "--xi", "0.6", "--rho", "-0.7", "--steps", "16", "--paths", "20000",
+                    "--antithetic", "--strikes", "80,100,120", "--maturities", "0.5,1",
+                    "--implied-vol", "--backend", "rayon")
+    assert [q["price"] for q in reference["strikes"]] == list(strip.prices)
+    # An Asian strip has prices and no implied volatilities.
+    asian = quantmc.price(style="asian-arithmetic", strikes=[90.0, 110.0], paths=10_000)
+    assert np.all(np.isnan(asian.implied_vols)) and asian.prices[0] > asian.prices[1]
+    with pytest.raises(ValueError, match=r"strikes\[1\]"):
+        quantmc.price(strikes=[90.0, -1.0], paths=1000)
+    with pytest.raises(ValueError, match="implied_vol"):
+        quantmc.price(style="digital", implied_vol=True, paths=1000)

@@ -377,8 +377,32 @@ struct PriceArgs {
     /// least --paths).
     #[arg(long, requires = "target", value_parser = parse_count)]
     max_paths: Option<u64>,
+    /// A strike strip: price every one of these strikes (comma-separated)
+    /// on the same paths, each with its standard error (in place of
+    /// --strike).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        conflicts_with = "strike",
+        allow_hyphen_values = true
+    )]
+    strikes: Vec<f64>,
+    /// And at each of these maturities (years, comma-separated; in place of
+    /// --maturity).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        conflicts_with = "maturity",
+        allow_hyphen_values = true
+    )]
+    maturities: Vec<f64>,
+    /// Report each European price's Black implied volatility, with its
+    /// standard error (and the closed form's, where there is one).
+    #[arg(long)]
+    implied_vol: bool,
     /// Draw the run as an SVG picture (price: the running estimate and its
-    /// 95% band against paths; var: the P&L histogram with the VaR and ES
+    /// 95% band against paths, or a strip's smile: implied volatility, or
+    /// price, against strike; var: the P&L histogram with the VaR and ES
     /// lines).
     #[arg(long)]
     plot: Option<PathBuf>,
@@ -505,6 +529,9 @@ pub fn run() -> Result<(), CliError> {
         Command::Price(args) => {
             let job = price_job(&args)?;
             let options = args.run.options(&env, args.executor)?;
+            if let Some(strip) = strip(&args) {
+                return price_strip(&job, &strip, options, &args);
+            }
             if args.executor == Executor::Mpi {
                 return price_on_mpi(&job, options, &args);
             }
@@ -684,6 +711,74 @@ fn mpi_not_compiled_in() -> Result<(), CliError> {
         })
         .into(),
     )
+}
+
+/// The strip of `--strikes`, `--maturities` and `--implied-vol`, if any
+/// was given.
+fn strip(args: &PriceArgs) -> Option<quantmc::strip::Strip> {
+    (!args.strikes.is_empty() || !args.maturities.is_empty() || args.implied_vol).then(|| {
+        quantmc::strip::Strip {
+            strikes: args.strikes.clone(),
+            maturities: args.maturities.clone(),
+            implied_vol: args.implied_vol,
+        }
+    })
+}
+
+/// `price` with a strip: every quote on this process's tier, or each on
+/// the ranks of an MPI run (rank 0 prints).
+fn price_strip(
+    job: &PricingJob,
+    strip: &quantmc::strip::Strip,
+    options: RunOptions,
+    args: &PriceArgs,
+) -> Result<(), CliError> {
+    let result = match args.executor {
+        Executor::Local => watch::watched(args.run.silent(), |control| {
+            quantmc::price_strip_with(job, strip, options, control)
+        })?,
+        Executor::Mpi => match strip_on_mpi(job, strip, options, args)? {
+            Some(result) => result,
+            None => return Ok(()),
+        },
+    };
+    warn(&result.warnings);
+    if let Some(path) = &args.plot {
+        plot::strip_svg(path, &result)?;
+    }
+    output::print_strip(&result, args.run.json)?;
+    Ok(())
+}
+
+/// A strip's quotes, each priced by every rank; `None` on the ranks other
+/// than 0, which print nothing.
+#[cfg(feature = "mpi")]
+fn strip_on_mpi(
+    job: &PricingJob,
+    strip: &quantmc::strip::Strip,
+    options: RunOptions,
+    args: &PriceArgs,
+) -> Result<Option<quantmc::strip::StripResult>, CliError> {
+    use quantmc::distributed::Communicator;
+    let world = quantmc::distributed::mpi::World::initialize()?;
+    let options = RunOptions {
+        gpus: args.run.gpus(Some(world.local_rank()))?,
+        ..options
+    };
+    let result = strip.price_by(job, |quote| {
+        quantmc::distributed::price(quote, options, &world)
+    })?;
+    Ok((world.rank() == 0).then_some(result))
+}
+
+#[cfg(not(feature = "mpi"))]
+fn strip_on_mpi(
+    _: &PricingJob,
+    _: &quantmc::strip::Strip,
+    _: RunOptions,
+    _: &PriceArgs,
+) -> Result<Option<quantmc::strip::StripResult>, CliError> {
+    mpi_not_compiled_in().map(|()| None)
 }
 
 fn price_job(args: &PriceArgs) -> Result<PricingJob, quantmc::Error> {

@@ -27,6 +27,75 @@ fn table(rows: &[(&str, String)]) -> String {
         .join("\n")
 }
 
+/// Prints a priced strip: its shared provenance, then one line a quote.
+pub fn print_strip(result: &quantmc::strip::StripResult, json: bool) -> anyhow::Result<()> {
+    if json {
+        return emit(&serde_json::to_string(result)?);
+    }
+    let implied = result.strikes.iter().any(|q| q.implied_vol.is_some());
+    let reference = result.strikes.iter().any(|q| q.closed_form.is_some());
+    let mut header = format!(
+        "{:>9}  {:>10}  {:>12}  {:>10}",
+        "maturity", "strike", "price", "std error"
+    );
+    if reference {
+        header += &format!("  {:>12}", "closed form");
+    }
+    if implied {
+        header += &format!(
+            "  {:>11}  {:>8}  {:>14}",
+            "implied vol", "SE", "closed-form IV"
+        );
+    }
+    let mut lines = vec![header];
+    for q in &result.strikes {
+        let mut line = format!(
+            "{:>9}  {:>10}  {:>12.6}  {:>10.6}",
+            q.maturity, q.strike, q.price, q.std_error
+        );
+        if reference {
+            line += &format!("  {:>12}", fixed(q.closed_form, 6));
+        }
+        if implied {
+            line += &format!(
+                "  {:>11}  {:>8}  {:>14}",
+                percent(q.implied_vol),
+                percent(q.implied_vol_std_error),
+                percent(q.closed_form_implied_vol),
+            );
+        }
+        lines.push(line);
+    }
+    let mut rows = Vec::new();
+    if !result.model.is_black_scholes() {
+        rows.push(("model", result.model.describe()));
+    }
+    rows.extend([
+        ("method", result.method.clone()),
+        (
+            "paths",
+            format!(
+                "{} a quote, the same for every quote (seed {})",
+                result.paths, result.seed
+            ),
+        ),
+        ("backend", result.backend.clone()),
+        ("selection", result.selection.clone()),
+        ("elapsed", format!("{:.3} s", result.elapsed_s)),
+    ]);
+    emit(&format!("{}\n\n{}", lines.join("\n"), table(&rows)))
+}
+
+fn fixed(value: Option<f64>, digits: usize) -> String {
+    value.map_or_else(|| "-".into(), |v| format!("{v:.digits$}"))
+}
+
+/// A volatility as a percentage with three decimals, or `-` where there is
+/// none (a price outside the no-arbitrage bounds).
+fn percent(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".into(), |v| format!("{:.3}%", 100.0 * v))
+}
+
 /// Prints a priced option.
 pub fn print_price(result: &PricingResult, json: bool) -> anyhow::Result<()> {
     if json {

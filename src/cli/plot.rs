@@ -1,6 +1,6 @@
 //! `--plot FILE.svg`: the simulated P&L with its VaR and ES lines (`var`),
-//! and the running estimate with its 95% band (`price`), drawn with
-//! plotters' SVG backend.
+//! the running estimate with its 95% band (`price`), and a strip's smile
+//! (`price --strikes`), drawn with plotters' SVG backend.
 
 use std::path::Path;
 
@@ -172,6 +172,134 @@ pub fn price_svg(path: &Path, runs: &[PricingResult]) -> anyhow::Result<()> {
             ))?
             .label(format!("closed form: {exact:.6}"))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], RED.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.85))
+        .draw()?;
+    root.present()
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// A strip's smile: each maturity's implied volatilities (or, without
+/// them, prices) against strike, with 95% error bars, and the closed
+/// form's curve where the model has one.
+pub fn strip_svg(path: &Path, result: &quantmc::strip::StripResult) -> anyhow::Result<()> {
+    let implied = result.strikes.iter().any(|q| q.implied_vol.is_some());
+    // (strike, value, half-width, reference) of each quote that has a value.
+    let point = |q: &quantmc::strip::StripQuote| -> Option<(f64, f64, f64, Option<f64>)> {
+        if implied {
+            Some((
+                q.strike,
+                q.implied_vol?,
+                quantmc::Z_95 * q.implied_vol_std_error.unwrap_or(0.0),
+                q.closed_form_implied_vol,
+            ))
+        } else {
+            Some((q.strike, q.price, q.ci95[1] - q.price, q.closed_form))
+        }
+    };
+    let mut maturities: Vec<f64> = Vec::new();
+    for q in &result.strikes {
+        if !maturities.contains(&q.maturity) {
+            maturities.push(q.maturity);
+        }
+    }
+    let series: Vec<(f64, Vec<_>)> = maturities
+        .iter()
+        .map(|&t| {
+            let points = result
+                .strikes
+                .iter()
+                .filter(|q| q.maturity == t)
+                .filter_map(point)
+                .collect::<Vec<_>>();
+            (t, points)
+        })
+        .collect();
+    let all = series.iter().flat_map(|(_, points)| points.iter());
+    let (mut left, mut right) = (f64::INFINITY, f64::NEG_INFINITY);
+    let (mut low, mut high) = (f64::INFINITY, f64::NEG_INFINITY);
+    for &(strike, value, half, reference) in all {
+        left = left.min(strike);
+        right = right.max(strike);
+        low = low
+            .min(value - half)
+            .min(reference.unwrap_or(f64::INFINITY));
+        high = high
+            .max(value + half)
+            .max(reference.unwrap_or(f64::NEG_INFINITY));
+    }
+    if !(left.is_finite() && low.is_finite()) {
+        return Err(anyhow!(
+            "nothing to plot: no quote has an implied volatility (every price is outside Black's bounds)"
+        ));
+    }
+    let (pad_x, pad_y) = (
+        0.05 * (right - left).max(1e-9),
+        0.08 * (high - low).max(1e-9),
+    );
+    let root = SVGBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE)?;
+    let what = if implied {
+        "Implied volatility"
+    } else {
+        "Price"
+    };
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!(
+                "{what} by strike, {} ({})",
+                result.model.describe(),
+                result.backend
+            ),
+            ("sans-serif", 18),
+        )
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(80)
+        .build_cartesian_2d(
+            (left - pad_x)..(right + pad_x),
+            (low - pad_y)..(high + pad_y),
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc("strike")
+        .y_desc(if implied {
+            "Black implied volatility"
+        } else {
+            "price"
+        })
+        .draw()?;
+    for (i, (maturity, points)) in series.iter().enumerate() {
+        let colour = LEVEL_COLOURS[i % LEVEL_COLOURS.len()];
+        let colour = if maturities.len() == 1 { BLUE } else { colour };
+        chart.draw_series(points.iter().map(|&(x, y, half, _)| {
+            ErrorBar::new_vertical(x, y - half, y, y + half, colour.filled(), 6)
+        }))?;
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().map(|p| (p.0, p.1)),
+                colour.stroke_width(2),
+            ))?
+            .label(format!(
+                "T = {maturity}: estimate, 95% bars ({} paths)",
+                result.paths
+            ))
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+            });
+        let reference: Vec<(f64, f64)> = points.iter().filter_map(|p| Some((p.0, p.3?))).collect();
+        if !reference.is_empty() {
+            chart
+                .draw_series(LineSeries::new(reference, colour.mix(0.6).stroke_width(1)))?
+                .label(format!("T = {maturity}: closed form"))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], colour.mix(0.6).stroke_width(1))
+                });
+        }
     }
     chart
         .configure_series_labels()
