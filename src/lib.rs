@@ -280,8 +280,21 @@ pub fn price_strip_with(
     options: impl Into<RunOptions>,
     control: &Control,
 ) -> Result<strip::StripResult> {
-    let options = options.into();
-    strip.price_by(job, |quote| price_with(quote, options, control))
+    strip.validate(job)?;
+    // One tier for every quote, chosen for the whole strip's work (and
+    // away from the GPU if any quote is outside what it runs).
+    let quotes: Vec<PricingJob> = strip.jobs(job).collect();
+    let mut work = selector::Work::pricing(job);
+    work.units *= quotes.len() as f64;
+    work.gpu_unsupported = quotes
+        .iter()
+        .find_map(|quote| backend::gpu_problem(quote).map(|(reason, _)| reason));
+    let selected = resolve(&options.into(), work)?;
+    let tier = &*selected.tier;
+    strip.price_by(job, |quote| {
+        let valid = pricing::ValidPricing::new(quote)?.watched(control);
+        price_in_rounds(valid, &selected, &|points| tier.price(valid, points))
+    })
 }
 
 /// The rounds of a pricing run (see [`price`]) on `selected`'s tier, each
