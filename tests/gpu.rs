@@ -801,3 +801,36 @@ fn device_tails_on_several_devices_are_one_devices_bit_for_bit() {
         );
     }
 }
+
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn a_strip_on_the_gpu_is_the_cpu_strip_within_f32() {
+    // Every quote of a Heston smile on the device, against the scalar
+    // tier's at the same seed, prices and implied volatilities alike.
+    let Some(_) = gpu() else { return };
+    let job = model_job(
+        quantmc::models::Model::Heston(common::heston(quantmc::models::HestonScheme::Qe)),
+        OptionKind::Call,
+        Style::European,
+        16,
+        20_000,
+        true,
+    );
+    let strip = quantmc::strip::Strip {
+        strikes: vec![80.0, 100.0, 120.0],
+        maturities: vec![0.5, 1.0],
+        implied_vol: true,
+    };
+    let device = quantmc::price_strip(&job, &strip, on_gpu()).unwrap();
+    let oracle = quantmc::price_strip(&job, &strip, Backend::Scalar).unwrap();
+    assert_eq!(device.tier, quantmc::Tier::Gpu);
+    for (d, o) in device.strikes.iter().zip(&oracle.strikes) {
+        assert_eq!((d.strike, d.maturity), (o.strike, o.maturity));
+        assert!(relative(d.price, o.price) < 1e-3, "{d:?} vs {o:?}");
+        let (dv, ov) = (d.implied_vol.unwrap(), o.implied_vol.unwrap());
+        assert!(
+            (dv - ov).abs() < 0.2 * o.implied_vol_std_error.unwrap(),
+            "{dv} vs {ov}"
+        );
+    }
+}

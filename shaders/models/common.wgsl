@@ -87,9 +87,9 @@ struct QeBranch {
     moment: vec2<f32>,
 }
 
-fn qe_quadratic(m: vec2<f32>, psi: vec2<f32>, zv: vec2<f32>) -> QeBranch {
-    let two_over = 2.0 / psi;
-    let b2 = two_over - 1.0 + sqrt(two_over) * sqrt(max(two_over - 1.0, vec2<f32>(0.0)));
+fn qe_quadratic(m: vec2<f32>, m2: vec2<f32>, s2: vec2<f32>, zv: vec2<f32>) -> QeBranch {
+    let two_over = (m2 + m2) / s2;
+    let b2 = two_over - 1.0 + sqrt(max(two_over * (two_over - 1.0), vec2<f32>(0.0)));
     let a = m / (1.0 + b2);
     let shifted = sqrt(b2) + zv;
     let one_minus = 1.0 - 2.0 * heston.a * a;
@@ -124,17 +124,18 @@ fn heston_advance(variance: ptr<function, vec2<f32>>, x: vec2<f32>, zx: vec2<f32
     // QE: the conditional mean and variance of v(t + dt), kept off zero.
     let m = max(v * h.decay + h.theta_growth, vec2<f32>(1e-30));
     let s2 = v * h.variance_v + h.variance_theta;
-    let psi = s2 / (m * m);
-    // Two samples that agree compute their branch alone.
-    let quadratic = psi < vec2<f32>(PSI_SWITCH);
+    let m2 = m * m;
+    // psi = s2 / m2 < 1.5, without the division; two samples that agree
+    // compute their branch alone.
+    let quadratic = s2 < PSI_SWITCH * m2;
     var branch: QeBranch;
     if (all(quadratic)) {
-        branch = qe_quadratic(m, psi, zv);
+        branch = qe_quadratic(m, m2, s2, zv);
     } else if (!any(quadratic)) {
-        branch = qe_exponential(m, psi, zv);
+        branch = qe_exponential(m, s2 / m2, zv);
     } else {
-        let q = qe_quadratic(m, psi, zv);
-        let e = qe_exponential(m, psi, zv);
+        let q = qe_quadratic(m, m2, s2, zv);
+        let e = qe_exponential(m, s2 / m2, zv);
         branch = QeBranch(select(e.v, q.v, quadratic), select(e.exists, q.exists, quadratic), select(e.moment, q.moment, quadratic));
     }
     let next_v = branch.v;

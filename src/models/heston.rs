@@ -249,17 +249,19 @@ impl HestonStep {
     }
 
     /// QE's quadratic branch, `v' = a (b + z)^2`, from the conditional
-    /// mean `m` and `psi = s^2 / m^2`: the new variance, whether the
-    /// martingale correction's moment exists (> 0), and `-ln E[e^{A v'}]`.
-    /// `ln(1 - 2 A a)` by `ln_1p`: near zero variance its argument is
-    /// within 1e-5 of 1, and a log formed from it would round the
-    /// correction away.
+    /// mean `m`, its square and the conditional variance `s^2`
+    /// (`psi = s^2 / m^2`): the new variance, whether the martingale
+    /// correction's moment exists (> 0), and `-ln E[e^{A v'}]`.
+    /// `2 / psi` is `2 m^2 / s^2` (one division), and `b^2 = 2/psi - 1 +
+    /// sqrt(2/psi (2/psi - 1))` takes one square root. `ln(1 - 2 A a)` by
+    /// `ln_1p`: near zero variance its argument is within 1e-5 of 1, and a
+    /// log formed from it would round the correction away.
     #[inline(always)]
-    fn quadratic_branch<L: LaneMath>(&self, m: L, psi: L, zv: L) -> (L, L, L) {
+    fn quadratic_branch<L: LaneMath>(&self, m: L, m2: L, s2: L, zv: L) -> (L, L, L) {
         let s = L::splat;
         let one = s(1.0);
-        let two_over = s(2.0) / psi;
-        let b2 = two_over - one + two_over.sqrt() * (two_over - one).positive_part().sqrt();
+        let two_over = (m2 + m2) / s2;
+        let b2 = two_over - one + (two_over * (two_over - one)).positive_part().sqrt();
         let a = m / (one + b2);
         let shifted = b2.sqrt() + zv;
         let big_a = s(self.a);
@@ -299,19 +301,20 @@ impl HestonStep {
             .mul_add(s(self.decay), s(self.theta_growth))
             .max(s(1e-300));
         let s2 = v.mul_add(s(self.variance_v), s(self.variance_theta));
-        let psi = s2 / (m * m);
-        // psi < 1.5 takes the quadratic branch (the boundary itself, a
-        // set of probability zero, the exponential one on every tier). Lanes
-        // that all agree compute their branch alone (most steps, away from
-        // zero variance, are quadratic): the same bits, a third less work.
-        let quadratic = s(PSI_SWITCH) - psi;
+        let m2 = m * m;
+        // psi = s^2 / m^2 < 1.5 takes the quadratic branch, tested as
+        // s^2 < 1.5 m^2 without the division (the boundary itself, a set of
+        // probability zero, the exponential one on every tier). Lanes that
+        // all agree compute their branch alone (most steps, away from zero
+        // variance, are quadratic): the same bits, a third less work.
+        let quadratic = s(PSI_SWITCH) * m2 - s2;
         let (v_next, exists, moment) = if quadratic.all_positive() {
-            self.quadratic_branch(m, psi, zv)
+            self.quadratic_branch(m, m2, s2, zv)
         } else if !quadratic.any_positive() {
-            self.exponential_branch(m, psi, zv)
+            self.exponential_branch(m, s2 / m2, zv)
         } else {
-            let (vq, eq, mq) = self.quadratic_branch(m, psi, zv);
-            let (ve, ee, me) = self.exponential_branch(m, psi, zv);
+            let (vq, eq, mq) = self.quadratic_branch(m, m2, s2, zv);
+            let (ve, ee, me) = self.exponential_branch(m, s2 / m2, zv);
             (
                 quadratic.choose(vq, ve),
                 quadratic.choose(eq, ee),
