@@ -4,6 +4,9 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
+mod common;
+use common::HESTON_FLAGS;
+
 const PORTFOLIO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portfolio.json");
 
 fn quantmc() -> Command {
@@ -906,27 +909,11 @@ fn bad_gpu_lists_exit_2_naming_gpus() {
 
 #[test]
 fn models_price_from_their_flags_and_say_so() {
-    let heston = [
-        "price",
-        "--model",
-        "heston",
-        "--v0",
-        "0.04",
-        "--kappa",
-        "1.5",
-        "--theta",
-        "0.05",
-        "--xi",
-        "0.6",
-        "--rho",
-        "-0.7",
-        "--steps",
-        "32",
-        "--paths",
-        "100000",
-        "--backend",
-        "simd",
-    ];
+    let heston: Vec<&str> = ["price"]
+        .into_iter()
+        .chain(HESTON_FLAGS)
+        .chain(["--steps", "32", "--paths", "100000", "--backend", "simd"])
+        .collect();
     let v = json_of(&heston);
     assert_eq!(v["model"]["name"], "heston");
     assert_eq!(v["model"]["scheme"], "qe");
@@ -941,7 +928,7 @@ fn models_price_from_their_flags_and_say_so() {
     );
     // The table names the model and its scheme.
     quantmc()
-        .args(heston)
+        .args(&heston)
         .args(["--scheme", "euler"])
         .assert()
         .success()
@@ -1069,34 +1056,14 @@ fn model_flags_that_do_not_fit_exit_2_naming_the_flag() {
 }
 
 #[test]
-fn a_strike_strip_prints_the_smile_and_draws_it() {
-    let strip = [
-        "price",
-        "--model",
-        "heston",
-        "--v0",
-        "0.04",
-        "--kappa",
-        "1.5",
-        "--theta",
-        "0.05",
-        "--xi",
-        "0.6",
-        "--rho",
-        "-0.7",
-        "--steps",
-        "16",
-        "--paths",
-        "20000",
-        "--antithetic",
-        "--strikes",
-        "80,100,120",
-        "--maturities",
-        "0.5,1",
-        "--implied-vol",
-        "--backend",
-        "rayon",
-    ];
+fn a_strike_strip_prints_every_quote_and_names_bad_strikes() {
+    let strip: Vec<&str> = ["price"]
+        .into_iter()
+        .chain(HESTON_FLAGS)
+        .chain(["--steps", "16", "--paths", "20000", "--antithetic"])
+        .chain(["--strikes", "80,100,120", "--maturities", "0.5,1"])
+        .chain(["--implied-vol", "--backend", "rayon"])
+        .collect();
     let v = json_of(&strip);
     let quotes = v["strikes"].as_array().unwrap();
     assert_eq!(quotes.len(), 6);
@@ -1110,7 +1077,7 @@ fn a_strike_strip_prints_the_smile_and_draws_it() {
     assert_eq!(quotes[4]["maturity"], 1.0);
     assert_eq!(v["paths"], 20000);
     quantmc()
-        .args(strip)
+        .args(&strip)
         .assert()
         .success()
         .stdout(predicate::str::contains("implied vol").and(predicate::str::contains("heston")));

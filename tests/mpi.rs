@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+
 const QUANTMC: &str = env!("CARGO_BIN_EXE_quantmc");
 
 /// Runs `command`, killing it past a minute: a hung collective fails the
@@ -67,7 +69,7 @@ fn ranks_print_the_one_process_result_once() {
     // (two blocks a replicate in the first); a Heston strip of two strikes
     // with implied volatilities, each quote 2.3 blocks. Small: this test's
     // binary is the unoptimised build.
-    let jobs: [&[&str]; 4] = [
+    let jobs: [&[&str]; 3] = [
         &["--paths", "917504"],
         &[
             "--style",
@@ -91,29 +93,13 @@ fn ranks_print_the_one_process_result_once() {
             "--max-paths",
             "4194304",
         ],
-        &[
-            "--model",
-            "heston",
-            "--v0",
-            "0.04",
-            "--kappa",
-            "1.5",
-            "--theta",
-            "0.05",
-            "--xi",
-            "0.6",
-            "--rho",
-            "-0.7",
-            "--steps",
-            "2",
-            "--paths",
-            "600000",
-            "--strikes",
-            "90,110",
-            "--implied-vol",
-        ],
     ];
-    for job in jobs {
+    let heston_strip: Vec<&str> = common::HESTON_FLAGS
+        .into_iter()
+        .chain(["--steps", "2", "--paths", "600000", "--strikes", "90,110"])
+        .chain(["--implied-vol"])
+        .collect();
+    for job in jobs.into_iter().chain([heston_strip.as_slice()]) {
         let args: Vec<&str> = std::iter::once("price")
             .chain(job.iter().copied())
             .chain(["--backend", "simd", "--json"])

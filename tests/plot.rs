@@ -102,33 +102,19 @@ fn the_price_picture_shows_the_running_estimate_and_the_closed_form() {
 #[test]
 fn the_smile_picture_draws_each_maturity_and_its_closed_form() {
     let path = temp("smile.svg");
-    let args = [
-        "price",
-        "--model",
-        "heston",
-        "--v0",
-        "0.04",
-        "--kappa",
-        "1.5",
-        "--theta",
-        "0.05",
-        "--xi",
-        "0.6",
-        "--rho",
-        "-0.7",
-        "--steps",
-        "8",
-        "--paths",
-        "10000",
-        "--strikes",
-        "85,100,115",
-        "--maturities",
-        "0.5,1",
-        "--implied-vol",
-        "--json",
-        "--plot",
-    ];
-    let v = cli_json(args.iter().map(OsStr::new).chain([path.as_os_str()]));
+    let args = ["price"]
+        .into_iter()
+        .chain(common::HESTON_FLAGS)
+        .chain([
+            "--steps",
+            "8",
+            "--paths",
+            "10000",
+            "--strikes",
+            "85,100,115",
+        ])
+        .chain(["--maturities", "0.5,1", "--implied-vol", "--json", "--plot"]);
+    let v = cli_json(args.map(OsStr::new).chain([path.as_os_str()]));
     assert_eq!(v["strikes"].as_array().unwrap().len(), 6);
     let texts = svg_text(&path);
     for label in [

@@ -288,3 +288,10 @@ pub const MODEL_METHODS: &[Method] = &[
         ..job
     }),
 ];
+
+/// The CLI's flags for the Heston model the CLI, MPI and plot tests price
+/// (Python's `HESTON` in `python/tests`).
+pub const HESTON_FLAGS: [&str; 12] = [
+    "--model", "heston", "--v0", "0.04", "--kappa", "1.5", "--theta", "0.05", "--xi", "0.6",
+    "--rho", "-0.7",
+];
