@@ -42,59 +42,56 @@ fn lognormal_option_by(
 /// result's bits, read it). The models' references use this one, held to
 /// QuantLib's to 1e-8.
 pub fn black_scholes_precise(kind: OptionKind, market: &Market, strike: f64, maturity: f64) -> f64 {
-    let Market {
-        spot,
-        rate,
-        dividend,
-        vol,
-    } = *market;
-    let mean = spot.ln() + (rate - dividend - 0.5 * vol * vol) * maturity;
-    let var = vol * vol * maturity;
-    lognormal_option_by(
-        crate::lane::normal_cdf,
-        kind,
-        mean,
-        var,
-        strike,
-        (-rate * maturity).exp(),
-    )
+    black_scholes_by(crate::lane::normal_cdf, kind, market, strike, maturity)
 }
 
 /// [`digital`] to double precision, as [`black_scholes_precise`].
 pub fn digital_precise(kind: OptionKind, market: &Market, strike: f64, maturity: f64) -> f64 {
-    let Market {
-        spot,
-        rate,
-        dividend,
-        vol,
-    } = *market;
-    let d2 = ((spot / strike).ln() + (rate - dividend - 0.5 * vol * vol) * maturity)
-        / (vol * maturity.sqrt());
-    let sign = match kind {
-        OptionKind::Call => 1.0,
-        OptionKind::Put => -1.0,
-    };
-    (-rate * maturity).exp() * crate::lane::normal_cdf(sign * d2)
+    digital_by(crate::lane::normal_cdf, kind, market, strike, maturity)
 }
 
 /// Black-Scholes(-Merton) price of a European call or put with continuous
 /// dividend yield.
 pub fn black_scholes(kind: OptionKind, market: &Market, strike: f64, maturity: f64) -> f64 {
-    let Market {
-        spot,
-        rate,
-        dividend,
-        vol,
-    } = *market;
-    let mean = spot.ln() + (rate - dividend - 0.5 * vol * vol) * maturity;
-    let var = vol * vol * maturity;
-    lognormal_option(kind, mean, var, strike, (-rate * maturity).exp())
+    let n = standard_normal();
+    black_scholes_by(|x| n.cdf(x), kind, market, strike, maturity)
 }
 
 /// Price of a cash-or-nothing digital paying 1: `e^{-rT} N(d2)` for the
 /// call, `e^{-rT} N(-d2)` for the put, with
 /// `d2 = (ln(S/K) + (r - q - vol^2/2) T) / (vol sqrt T)`.
 pub fn digital(kind: OptionKind, market: &Market, strike: f64, maturity: f64) -> f64 {
+    let n = standard_normal();
+    digital_by(|x| n.cdf(x), kind, market, strike, maturity)
+}
+
+/// [`black_scholes`] with the normal distribution function `cdf`.
+fn black_scholes_by(
+    cdf: impl Fn(f64) -> f64,
+    kind: OptionKind,
+    market: &Market,
+    strike: f64,
+    maturity: f64,
+) -> f64 {
+    let Market {
+        spot,
+        rate,
+        dividend,
+        vol,
+    } = *market;
+    let mean = spot.ln() + (rate - dividend - 0.5 * vol * vol) * maturity;
+    let var = vol * vol * maturity;
+    lognormal_option_by(cdf, kind, mean, var, strike, (-rate * maturity).exp())
+}
+
+/// [`digital`] with the normal distribution function `cdf`.
+fn digital_by(
+    cdf: impl Fn(f64) -> f64,
+    kind: OptionKind,
+    market: &Market,
+    strike: f64,
+    maturity: f64,
+) -> f64 {
     let Market {
         spot,
         rate,
@@ -107,7 +104,7 @@ pub fn digital(kind: OptionKind, market: &Market, strike: f64, maturity: f64) ->
         OptionKind::Call => 1.0,
         OptionKind::Put => -1.0,
     };
-    (-rate * maturity).exp() * standard_normal().cdf(sign * d2)
+    (-rate * maturity).exp() * cdf(sign * d2)
 }
 
 /// Price of a discrete geometric-average Asian call or put with `steps` equally
