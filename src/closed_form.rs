@@ -17,7 +17,7 @@ fn lognormal_option(kind: OptionKind, mean: f64, var: f64, strike: f64, discount
 }
 
 /// [`lognormal_option`] with the normal distribution function `cdf`.
-fn lognormal_option_by(
+pub(crate) fn lognormal_option_by(
     cdf: impl Fn(f64) -> f64,
     kind: OptionKind,
     mean: f64,

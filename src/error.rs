@@ -70,6 +70,15 @@ pub enum InputError {
         /// Where and why.
         message: String,
     },
+    /// The assets file of a basket could not be read or is not the JSON
+    /// the format asks for.
+    #[error("bad assets file {path}: {message}")]
+    AssetsFile {
+        /// The file.
+        path: PathBuf,
+        /// Where and why.
+        message: String,
+    },
     /// The price file could not be read.
     #[error("cannot read price file {path}: {message}")]
     PricesRead {

@@ -51,6 +51,7 @@
 // products -> pricing, risk -> backend (kernels and executors) -> selector ->
 // this file (the library API) -> calibrate. DESIGN.md draws the graph.
 pub mod backend;
+pub mod basket;
 pub mod calibrate;
 pub mod closed_form;
 pub mod contributions;
@@ -374,26 +375,7 @@ pub(crate) fn price_in_rounds(
             }
         ));
     }
-    if estimate.constant_payoff && !knocked {
-        let n = estimate.samples as f64;
-        warnings.push(format!(
-            "every one of the {} samples paid the same discounted {}, so the spread and the \
-             standard error cannot be estimated from them and the 95% interval is not one; \
-             by the rule of three, with 95% confidence fewer than 3/{} = {:.2e} of samples pay \
-             anything else",
-            estimate.samples,
-            estimate.price,
-            estimate.samples,
-            3.0 / n
-        ));
-    } else if estimate.std_error == 0.0 {
-        warnings.push(
-            "the control variate explains every sample's payoff exactly (the payoff is a \
-             linear function of the control on every path), so the estimate is exact up to \
-             rounding and its standard error is 0"
-                .to_string(),
-        );
-    }
+    warnings.extend(pricing::spread_warning(&estimate, knocked));
     Ok(PricingResult {
         price: estimate.price,
         std_error: estimate.std_error,
@@ -416,6 +398,89 @@ pub(crate) fn price_in_rounds(
         warnings,
         elapsed_s,
         paths_per_sec: paths as f64 / elapsed_s.max(f64::MIN_POSITIVE),
+    })
+}
+
+/// Prices a European option on several correlated assets ([`basket`]) on
+/// the tier `options` asks for: the CPU tiers run baskets (Auto never picks
+/// the GPU for one, and asking for it is an error naming the tier).
+///
+/// The job is validated and compiled once ([`basket::BasketJob::plan`]);
+/// nothing runs on bad input.
+pub fn price_basket(
+    job: &basket::BasketJob,
+    options: impl Into<RunOptions>,
+) -> Result<basket::BasketResult> {
+    price_basket_with(job, options, &control::UNWATCHED)
+}
+
+/// [`price_basket`], reporting progress to `control` and stopping with
+/// [`Error::Cancelled`] soon after [`Control::cancel`].
+pub fn price_basket_with(
+    job: &basket::BasketJob,
+    options: impl Into<RunOptions>,
+    control: &Control,
+) -> Result<basket::BasketResult> {
+    let plan = job.plan()?;
+    let selected = resolve(&options.into(), selector::Work::basket(job))?;
+    let tier = &*selected.tier;
+    let start = Instant::now();
+    let groups = tier.price_basket(&plan, control)?;
+    control.check()?;
+    let elapsed_s = start.elapsed().as_secs_f64();
+    let estimate = pricing::estimate_from(
+        &groups,
+        plan.discount,
+        plan.control.then_some(plan.control_mean),
+        job.sampler,
+    );
+    for (quantity, value) in [("price", estimate.price), ("std_error", estimate.std_error)] {
+        if !value.is_finite() {
+            return Err(InputError::Overflow {
+                quantity: quantity.to_string(),
+                value: value.to_string(),
+                inputs: job.describe(),
+            }
+            .into());
+        }
+    }
+    let mut warnings = selected.warnings.clone();
+    warnings.extend(pricing::spread_warning(&estimate, false));
+    if let Some(change) = plan.correlation_repaired {
+        warnings.push(format!(
+            "the correlation matrix was not positive semi-definite; priced with the nearest one \
+             that is (largest change of an entry {change:.3e})"
+        ));
+    }
+    let paths = estimate.samples * if job.antithetic { 2 } else { 1 };
+    Ok(basket::BasketResult {
+        pricing: PricingResult {
+            price: estimate.price,
+            std_error: estimate.std_error,
+            ci95: [
+                estimate.price - estimate.half_width,
+                estimate.price + estimate.half_width,
+            ],
+            closed_form: job.closed_form(),
+            paths,
+            model: models::Model::default(),
+            method: job.method(),
+            variance_reduction: estimate.variance_reduction,
+            control_coefficient: estimate.control_coefficient,
+            target_reached: None,
+            greeks: None,
+            seed: job.seed,
+            tier: tier.tier(),
+            backend: tier.describe(),
+            selection: selected.reason.clone(),
+            warnings,
+            elapsed_s,
+            paths_per_sec: paths as f64 / elapsed_s.max(f64::MIN_POSITIVE),
+        },
+        style: job.style,
+        assets: job.assets.assets.iter().map(|a| a.name.clone()).collect(),
+        geometric_basket: job.geometric_basket(),
+        correlation_repaired: plan.correlation_repaired,
     })
 }
 

@@ -147,47 +147,7 @@ impl Portfolio {
                 positive(&format!("assets[{i}].price"), price)?;
             }
         }
-        let k = self.assets.len();
-        if self.correlation.len() != k {
-            return Err(InputError::Dimension {
-                field: "correlation (rows)".into(),
-                expected: k,
-                found: self.correlation.len(),
-            });
-        }
-        for (i, row) in self.correlation.iter().enumerate() {
-            if row.len() != k {
-                return Err(InputError::Dimension {
-                    field: format!("correlation[{i}] (columns)"),
-                    expected: k,
-                    found: row.len(),
-                });
-            }
-            for (j, &rho) in row.iter().enumerate() {
-                finite(&format!("correlation[{i}][{j}]"), rho)?;
-            }
-        }
-        for i in 0..k {
-            let diagonal = self.correlation[i][i];
-            if (diagonal - 1.0).abs() > CORRELATION_TOLERANCE {
-                return Err(InputError::Correlation(format!(
-                    "not unit-diagonal: correlation[{i}][{i}] = {diagonal}, expected 1"
-                )));
-            }
-            for j in 0..i {
-                let (upper, lower) = (self.correlation[j][i], self.correlation[i][j]);
-                if (upper - lower).abs() > CORRELATION_TOLERANCE {
-                    return Err(InputError::Correlation(format!(
-                        "not symmetric: correlation[{i}][{j}] = {lower} but correlation[{j}][{i}] = {upper}"
-                    )));
-                }
-                if lower.abs() > 1.0 + CORRELATION_TOLERANCE {
-                    return Err(InputError::Correlation(format!(
-                        "correlation[{i}][{j}] = {lower} lies outside [-1, 1]"
-                    )));
-                }
-            }
-        }
+        check_correlation(&self.correlation, self.assets.len())?;
         validate_options(self)?;
         cholesky(&self.correlation)
     }
@@ -196,6 +156,54 @@ impl Portfolio {
     pub(crate) fn scaled_weights(&self) -> Vec<f64> {
         self.assets.iter().map(|a| a.weight * a.sigma).collect()
     }
+}
+
+/// Checks that `correlation` is a `k` x `k` matrix of finite numbers,
+/// unit-diagonal, symmetric and within [-1, 1] (to a tolerance of 1e-9),
+/// naming the first entry that is not; semi-definiteness is
+/// [`cholesky`]'s check.
+pub(crate) fn check_correlation(correlation: &[Vec<f64>], k: usize) -> Result<(), InputError> {
+    if correlation.len() != k {
+        return Err(InputError::Dimension {
+            field: "correlation (rows)".into(),
+            expected: k,
+            found: correlation.len(),
+        });
+    }
+    for (i, row) in correlation.iter().enumerate() {
+        if row.len() != k {
+            return Err(InputError::Dimension {
+                field: format!("correlation[{i}] (columns)"),
+                expected: k,
+                found: row.len(),
+            });
+        }
+        for (j, &rho) in row.iter().enumerate() {
+            finite(&format!("correlation[{i}][{j}]"), rho)?;
+        }
+    }
+    for (i, row) in correlation.iter().enumerate() {
+        let diagonal = row[i];
+        if (diagonal - 1.0).abs() > CORRELATION_TOLERANCE {
+            return Err(InputError::Correlation(format!(
+                "not unit-diagonal: correlation[{i}][{i}] = {diagonal}, expected 1"
+            )));
+        }
+        for (j, &lower) in row.iter().enumerate().take(i) {
+            let upper = correlation[j][i];
+            if (upper - lower).abs() > CORRELATION_TOLERANCE {
+                return Err(InputError::Correlation(format!(
+                    "not symmetric: correlation[{i}][{j}] = {lower} but correlation[{j}][{i}] = {upper}"
+                )));
+            }
+            if lower.abs() > 1.0 + CORRELATION_TOLERANCE {
+                return Err(InputError::Correlation(format!(
+                    "correlation[{i}][{j}] = {lower} lies outside [-1, 1]"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Lower-triangular `L` with `L L^T = matrix`, for a symmetric positive

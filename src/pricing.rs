@@ -553,7 +553,19 @@ pub struct Estimate {
 ///   its standard error their standard deviation over `sqrt R`; the interval
 ///   uses Student's t with `R - 1` degrees of freedom.
 pub fn estimate(job: &PricingJob, groups: &[Figures]) -> Estimate {
-    let discount = job.discount();
+    let control_mean = job.control_variate.then(|| job.control_mean());
+    estimate_from(groups, job.discount(), control_mean, job.sampler)
+}
+
+/// [`estimate`] of any product: groups' figures, the discount factor, the
+/// control's expected undiscounted payoff when a control variate corrects
+/// the estimate, and the sampler that made the groups.
+pub fn estimate_from(
+    groups: &[Figures],
+    discount: f64,
+    control_mean: Option<f64>,
+    sampler: Sampler,
+) -> Estimate {
     let groups: Vec<CoMoments> = groups.iter().map(|g| g.moments).collect();
     let pooled = groups
         .iter()
@@ -562,14 +574,13 @@ pub fn estimate(job: &PricingJob, groups: &[Figures]) -> Estimate {
     let (syy, scc, syc) = groups.iter().fold((0.0, 0.0, 0.0), |(yy, cc, yc), g| {
         (yy + g.payoff.m2, cc + g.control.m2, yc + g.cross)
     });
-    let coefficient = (job.control_variate && scc > 0.0).then(|| syc / scc);
-    let control_mean = job.control_variate.then(|| job.control_mean());
+    let coefficient = (control_mean.is_some() && scc > 0.0).then(|| syc / scc);
     let corrected = |g: &CoMoments| match (coefficient, control_mean) {
         (Some(b), Some(mu)) => g.payoff.mean - b * (g.control.mean - mu),
         _ => g.payoff.mean,
     };
     let plain_variance = pooled.payoff.std_dev().powi(2);
-    let (mean, variance_of_mean, half_width_factor, reduction) = match job.sampler {
+    let (mean, variance_of_mean, half_width_factor, reduction) = match sampler {
         Sampler::Mc => {
             let mean = corrected(&pooled);
             match coefficient {
@@ -609,6 +620,35 @@ pub fn estimate(job: &PricingJob, groups: &[Figures]) -> Estimate {
         control_coefficient: coefficient,
         samples: n,
         constant_payoff: pooled.payoff.m2 == 0.0,
+    }
+}
+
+/// What a caller should know about an estimate whose spread is 0: every
+/// sample paid the same (unless that was `expected`, as for an option
+/// knocked out at the start), or a control variate that explains every
+/// payoff.
+pub fn spread_warning(estimate: &Estimate, expected: bool) -> Option<String> {
+    if estimate.constant_payoff && !expected {
+        let n = estimate.samples as f64;
+        Some(format!(
+            "every one of the {} samples paid the same discounted {}, so the spread and the \
+             standard error cannot be estimated from them and the 95% interval is not one; \
+             by the rule of three, with 95% confidence fewer than 3/{} = {:.2e} of samples pay \
+             anything else",
+            estimate.samples,
+            estimate.price,
+            estimate.samples,
+            3.0 / n
+        ))
+    } else if estimate.std_error == 0.0 {
+        Some(
+            "the control variate explains every sample's payoff exactly (the payoff is a \
+             linear function of the control on every path), so the estimate is exact up to \
+             rounding and its standard error is 0"
+                .to_string(),
+        )
+    } else {
+        None
     }
 }
 

@@ -63,6 +63,22 @@ impl Work {
         }
     }
 
+    /// Paths x steps x assets, each asset-step a normal draw and its share
+    /// of the correlation (`d / 2` multiply-adds, [`BASKET_PAIR_COST`] of
+    /// a Black-Scholes step each). The GPU has no basket kernel yet.
+    pub fn basket(job: &crate::basket::BasketJob) -> Self {
+        let d = job.assets.len() as f64;
+        Self {
+            workload: Workload::Pricing,
+            units: job.paths as f64
+                * f64::from(job.steps)
+                * d
+                * (1.0 + BASKET_PAIR_COST * (d - 1.0) / 2.0),
+            samples: job.samples(),
+            gpu_unsupported: Some("baskets have no GPU kernel yet"),
+        }
+    }
+
     /// Scenarios x (assets + [`OPTION_UNITS`] per option), for a job whose
     /// risk model is `model`.
     pub fn risk(job: &VarJob, model: &RiskModel) -> Self {
@@ -75,6 +91,10 @@ impl Work {
         }
     }
 }
+
+/// A correlation multiply-add's cost in Black-Scholes steps (an estimate:
+/// a step is a normal draw, an exponential's share and a few flops).
+pub const BASKET_PAIR_COST: f64 = 0.1;
 
 /// Work units of revaluing one option in one scenario, in assets' worth
 /// (a normal draw and a multiply-add each): measured on the SIMD tier, 10

@@ -196,6 +196,28 @@ fn check_var_against_scalar(options: RunOptions) {
     }
 }
 
+/// Every basket job of [`common::basket_jobs`] on `options` against the
+/// scalar oracle: prices and standard errors to the CPU tiers' 1e-9.
+fn check_baskets_against_scalar(options: RunOptions) {
+    for job in common::basket_jobs() {
+        let oracle = quantmc::price_basket(&job, Backend::Scalar)
+            .unwrap()
+            .pricing;
+        let tier = quantmc::price_basket(&job, options).unwrap().pricing;
+        let what = format!("{} {}", job.describe(), job.method());
+        for (name, a, b) in [
+            ("price", tier.price, oracle.price),
+            ("std_error", tier.std_error, oracle.std_error),
+        ] {
+            assert!(
+                (a - b).abs() <= 1e-9 * b.abs().max(1e-12),
+                "{what}: {name} {a} against the oracle's {b}"
+            );
+        }
+        assert_eq!(tier.paths, oracle.paths, "{what}");
+    }
+}
+
 /// `backend` on instruction set `isa` with `threads`, or `None` (the test
 /// says it skipped) where this CPU does not run `isa`.
 fn on(isa: Isa, backend: Backend, threads: Option<usize>) -> Option<RunOptions> {
@@ -234,6 +256,13 @@ macro_rules! tier_tests {
             fn every_model_agrees_with_the_scalar_tier() {
                 if let Some(options) = $options {
                     check_models_against_scalar(options);
+                }
+            }
+
+            #[test]
+            fn baskets_agree_with_the_scalar_tier() {
+                if let Some(options) = $options {
+                    check_baskets_against_scalar(options);
                 }
             }
 
@@ -293,9 +322,17 @@ fn every_instruction_set_is_bit_identical_for_any_thread_count() {
         ReturnDistribution::StudentT { dof: 5.0 },
         3 * CHUNK + 3,
     );
+    let mut basket = quantmc::basket::BasketJob::new(
+        common::basket_assets(4),
+        quantmc::basket::BasketStyle::Basket,
+    );
+    basket.paths = 2 * (3 * CHUNK + 11);
+    basket.antithetic = true;
+    basket.control_variate = true;
     for isa in Isa::supported() {
         let run = |threads| on(isa, Backend::Rayon, Some(threads)).unwrap();
         let reference_price = quantmc::price(&price_job, run(1)).unwrap();
+        let reference_basket = quantmc::price_basket(&basket, run(1)).unwrap().pricing;
         let reference_var = quantmc::var(&var, run(1)).unwrap();
         for threads in [2, 3] {
             let price = quantmc::price(&price_job, run(threads)).unwrap();
@@ -310,6 +347,17 @@ fn every_instruction_set_is_bit_identical_for_any_thread_count() {
             );
             let v = quantmc::var(&var, run(threads)).unwrap();
             assert_eq!(v.levels, reference_var.levels, "{isa}: {threads} threads");
+            let b = quantmc::price_basket(&basket, run(threads))
+                .unwrap()
+                .pricing;
+            assert_eq!(
+                (b.price.to_bits(), b.std_error.to_bits()),
+                (
+                    reference_basket.price.to_bits(),
+                    reference_basket.std_error.to_bits()
+                ),
+                "basket, {isa}: {threads} threads"
+            );
         }
     }
 }

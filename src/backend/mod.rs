@@ -38,6 +38,8 @@
 
 use std::ops::Range;
 
+use crate::basket::BasketPlan;
+use crate::control::Control;
 use crate::error::{BackendError, Result};
 use crate::greeks::GreekSetup;
 use crate::models::{Bates, Model};
@@ -57,7 +59,9 @@ mod vector;
 
 pub(crate) use rayon::Rayon;
 pub(crate) use scalar::ScalarKernel;
-pub(crate) use scalar::{scenario_draws, scenario_pnl as scalar_scenario_pnl};
+pub(crate) use scalar::{
+    basket_moments as scalar_basket_moments, scenario_draws, scenario_pnl as scalar_scenario_pnl,
+};
 pub(crate) use serial::Serial;
 
 pub use crate::tier::{Backend, Gpus, Tier};
@@ -103,6 +107,21 @@ pub trait ComputeBackend: Send + Sync {
     /// per confidence level of `job`.
     fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate>;
 
+    /// Moments of the undiscounted payoff and its control over all samples
+    /// of each group of a basket (one entry per QMC replicate, one for
+    /// plain Monte Carlo), in fixed chunks merged in order. The CPU tiers
+    /// run it; a tier without a basket kernel says so.
+    fn price_basket(&self, plan: &BasketPlan, control: &Control) -> Result<Vec<Figures>> {
+        let _ = (plan, control);
+        Err(BackendError::Unavailable {
+            backend: self.tier().name(),
+            reason: "baskets run on the CPU tiers (scalar, simd, rayon) for now: the GPU tier \
+                     has no multi-asset kernel yet"
+                .to_string(),
+        }
+        .into())
+    }
+
     /// Calls `work(chunk, values)` with the P&L of each chunk of `chunks`
     /// (the fixed [`CHUNK`]s of scenarios, regenerated from their counters),
     /// on any thread, and returns the results in chunk order: one process's
@@ -138,6 +157,17 @@ pub(crate) trait CpuKernel: ChunkKernel + Sync + Sized {
     }
     /// The P&L of scenarios `first .. first + out.len()`, written to `out`.
     fn fill_pnl(&self, model: &RiskModel, seed: u64, first: u64, out: &mut [f64]);
+    /// Moments of a basket's samples `start .. end` (one chunk) of one
+    /// group: the scalar oracle's walk unless the kernel has its own.
+    fn basket_chunk(
+        &self,
+        plan: &BasketPlan,
+        draws: &Draws<'_>,
+        start: u64,
+        end: u64,
+    ) -> CoMoments {
+        scalar::basket_moments(plan, draws, start, end)
+    }
 }
 
 /// Where one group's normals come from.
@@ -168,6 +198,20 @@ pub(crate) struct QmcTables {
 }
 
 impl QmcTables {
+    /// The tables of a basket: one factor per asset, or `None` for plain
+    /// Monte Carlo.
+    pub fn of_basket(plan: &BasketPlan) -> Option<Self> {
+        (plan.sampler == Sampler::Rqmc).then(|| {
+            let dimensions = plan.steps * plan.assets as u32;
+            Self {
+                scrambles: scrambles(plan.seed, plan.groups, dimensions),
+                bridge: BrownianBridge::new(plan.steps),
+                dimensions: dimensions as usize,
+                factors: plan.assets,
+            }
+        })
+    }
+
     /// The tables of `job`, or `None` for plain Monte Carlo.
     pub fn of(job: &PricingJob) -> Option<Self> {
         (job.sampler == Sampler::Rqmc).then(|| {
@@ -379,46 +423,38 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
         let draws: Vec<Draws<'_>> = (0..job.groups())
             .map(|group| QmcTables::draws(&tables, job.seed, group))
             .collect();
-        // Chunks of every group go to the executor a bounded batch at a time
-        // (memory stays flat at any path count; replicates smaller than a
-        // chunk still spread over the cores) and are merged in chunk order.
-        let mut blocks: Vec<Vec<Figures>> = vec![Vec::new(); draws.len()];
-        let first_block = points.start / BLOCK;
         let control = valid.control();
-        let mut chunks = spans(job.groups(), points).peekable();
-        while chunks.peek().is_some() {
-            let batch: Vec<Span> = chunks.by_ref().take(CHUNK_GROUP).collect();
-            let moments = self.executor.map_chunks(&batch, &|span| {
-                // A cancelled run skips its remaining chunks; its figures
-                // are never returned.
-                if control.is_cancelled() {
-                    return Figures::default();
-                }
-                let draws = &draws[span.group as usize];
-                let figures = self.kernel.price_chunk(
-                    &setup,
-                    job,
-                    draws,
-                    greeks.as_ref(),
-                    span.start,
-                    span.end,
-                );
-                control.advance(span.end - span.start);
-                figures
-            });
-            control.check()?;
-            // Spans come in order within each group, so a chunk's block is
-            // the group's last one or the next.
-            for (span, moments) in batch.iter().zip(moments) {
-                let blocks = &mut blocks[span.group as usize];
-                let index = (span.start / BLOCK - first_block) as usize;
-                if blocks.len() <= index {
-                    blocks.push(Figures::default());
-                }
-                blocks[index] = blocks[index].merge(moments);
-            }
-        }
-        Ok(blocks)
+        self.blocks(job.groups(), points, control, &|span| {
+            self.kernel.price_chunk(
+                &setup,
+                job,
+                &draws[span.group as usize],
+                greeks.as_ref(),
+                span.start,
+                span.end,
+            )
+        })
+    }
+
+    fn price_basket(&self, plan: &BasketPlan, control: &Control) -> Result<Vec<Figures>> {
+        let tables = QmcTables::of_basket(plan);
+        let draws: Vec<Draws<'_>> = (0..plan.groups)
+            .map(|group| QmcTables::draws(&tables, plan.seed, group))
+            .collect();
+        control.expect(plan.samples * u64::from(plan.groups));
+        let blocks = self.blocks(plan.groups, 0..plan.samples, control, &|span| Figures {
+            moments: self.kernel.basket_chunk(
+                plan,
+                &draws[span.group as usize],
+                span.start,
+                span.end,
+            ),
+            greeks: None,
+        })?;
+        Ok(blocks
+            .into_iter()
+            .map(|blocks| blocks.into_iter().fold(Figures::default(), Figures::merge))
+            .collect())
     }
 
     fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {
@@ -478,6 +514,47 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
 }
 
 impl<E: Executor, K: CpuKernel> CpuTier<E, K> {
+    /// `chunk` of every fixed chunk of `points` of each of `groups` groups,
+    /// folded block by block in order ([`ComputeBackend::price_blocks`]):
+    /// the chunks go to the executor a bounded batch at a time (memory stays
+    /// flat at any path count; replicates smaller than a chunk still spread
+    /// over the cores), and a cancelled run skips its remaining chunks.
+    fn blocks(
+        &self,
+        groups: u32,
+        points: Range<u64>,
+        control: &Control,
+        chunk: &(dyn Fn(Span) -> Figures + Sync),
+    ) -> Result<Vec<Vec<Figures>>> {
+        let mut blocks: Vec<Vec<Figures>> = vec![Vec::new(); groups as usize];
+        let first_block = points.start / BLOCK;
+        let mut chunks = spans(groups, points).peekable();
+        while chunks.peek().is_some() {
+            let batch: Vec<Span> = chunks.by_ref().take(CHUNK_GROUP).collect();
+            let moments = self.executor.map_chunks(&batch, &|span| {
+                // A cancelled run's figures are never returned.
+                if control.is_cancelled() {
+                    return Figures::default();
+                }
+                let figures = chunk(span);
+                control.advance(span.end - span.start);
+                figures
+            });
+            control.check()?;
+            // Spans come in order within each group, so a chunk's block is
+            // the group's last one or the next.
+            for (span, moments) in batch.iter().zip(moments) {
+                let blocks = &mut blocks[span.group as usize];
+                let index = (span.start / BLOCK - first_block) as usize;
+                if blocks.len() <= index {
+                    blocks.push(Figures::default());
+                }
+                blocks[index] = blocks[index].merge(moments);
+            }
+        }
+        Ok(blocks)
+    }
+
     /// The P&L of chunk `chunk` of `job`, regenerated from its counters (empty
     /// once the run is cancelled: its figures are never returned).
     fn pnl_chunk(&self, job: &ValidVar<'_>, chunk: u64) -> Vec<f64> {

@@ -16,6 +16,7 @@
 use std::marker::PhantomData;
 
 use super::{ChunkKernel, CpuKernel, Draws};
+use crate::basket::BasketPlan;
 use crate::greeks::{GREEKS, GreekSetup, model_differences};
 use crate::hardware::Isa;
 use crate::models::{Dynamics, ModelStep, StepVisitor};
@@ -439,4 +440,56 @@ impl Task for FillPnl<'_> {
             *value = scenario_pnl(self.model, self.seed, index, &mut scratch);
         }
     }
+}
+
+/// The oracle's basket walk: samples `start .. end` of one group, one path
+/// (or mirrored pair) at a time, each asset's normals from its draws
+/// ([`crate::basket`]'s layout), the plan's step and payoff on `f64`.
+pub(crate) fn basket_moments(
+    plan: &BasketPlan,
+    draws: &Draws<'_>,
+    start: u64,
+    end: u64,
+) -> CoMoments {
+    let d = plan.assets;
+    let draws_per_path = d * plan.steps as usize;
+    let qmc = matches!(draws, Draws::Qmc { .. });
+    // A QMC point is bridged whole; Philox draws are taken step by step, so
+    // a path's memory does not grow with its steps.
+    let (mut z, mut w, mut scratch) = if qmc {
+        (
+            vec![0.0; draws_per_path],
+            vec![0.0; draws_per_path],
+            vec![0.0; 2 * plan.steps as usize],
+        )
+    } else {
+        (vec![0.0; d], Vec::new(), Vec::new())
+    };
+    let (mut up, mut down) = (vec![0.0; d], vec![0.0; d]);
+    let mut samples = Vec::with_capacity((end - start) as usize);
+    for sample in start..end {
+        up.fill(0.0);
+        down.fill(0.0);
+        if qmc {
+            sample_normals(draws, sample, &mut z, &mut w, &mut scratch);
+        }
+        for step in 0..plan.steps {
+            let shocks = match *draws {
+                Draws::Mc { seed } => {
+                    let first = step * d as u32;
+                    for (f, z) in (0..).zip(z.iter_mut()) {
+                        *z = path_normal(seed, sample, first + f);
+                    }
+                    &z[..]
+                }
+                Draws::Qmc { .. } => &z[step as usize * d..(step as usize + 1) * d],
+            };
+            plan.advance(shocks, &mut up, false);
+            if plan.antithetic {
+                plan.advance(shocks, &mut down, true);
+            }
+        }
+        samples.push(plan.sample_value(&up, &down));
+    }
+    CoMoments::of(&samples)
 }

@@ -16,7 +16,7 @@ use quantmc::pricing::{GreeksMethod, Precision, Sampler, Target};
 use quantmc::selector::{self, Calibration};
 use quantmc::{
     Backend, Confidence, Gpus, Market, OptionKind, OptionSpec, Portfolio, PricingJob,
-    ReturnDistribution, RunOptions, Style, Tuning, VarJob,
+    ReturnDistribution, RunOptions, Style, Tuning, VarJob, basket::BasketStyle,
 };
 
 /// Where the calibration is read and written, overriding the cache directory.
@@ -161,7 +161,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Price an option by Monte Carlo.
-    Price(PriceArgs),
+    Price(Box<PriceArgs>),
     /// Portfolio Value-at-Risk and Expected Shortfall by Monte Carlo.
     Var(VarArgs),
     /// Fit a portfolio (means, volatilities, correlations) to a price history.
@@ -266,11 +266,14 @@ struct PriceArgs {
     /// call or put.
     #[arg(long, default_value = "call", value_parser = parse_option_kind)]
     option: OptionKind,
-    /// The product.
-    #[arg(long, default_value = "european", value_parser = clap::builder::PossibleValuesParser::new(Style::NAMES).try_map(|name| name.parse::<Style>()))]
-    style: Style,
-    #[arg(long, default_value_t = 100.0, allow_hyphen_values = true)]
-    spot: f64,
+    /// The product: european, asian-arithmetic, asian-geometric, digital,
+    /// barrier; or, on the assets of --assets, basket, worst-of, best-of,
+    /// spread.
+    #[arg(long, default_value = "european", value_parser = clap::builder::PossibleValuesParser::new(Style::NAMES.iter().chain(BasketStyle::NAMES)).try_map(|name| parse_style(&name)))]
+    style: StyleArg,
+    /// The underlying's price today (default 100).
+    #[arg(long, allow_hyphen_values = true)]
+    spot: Option<f64>,
     #[arg(long, default_value_t = 100.0, allow_hyphen_values = true)]
     strike: f64,
     /// Years to expiry.
@@ -279,9 +282,18 @@ struct PriceArgs {
     /// Continuously compounded risk-free rate.
     #[arg(long, default_value_t = 0.05, allow_hyphen_values = true)]
     rate: f64,
-    /// Continuous dividend yield.
-    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
-    dividend: f64,
+    /// Continuous dividend yield (default 0).
+    #[arg(long, allow_hyphen_values = true)]
+    dividend: Option<f64>,
+    /// The assets of a basket, worst-of, best-of or spread: a JSON file
+    /// `{"assets": [{"name", "spot", "vol", "dividend", "weight"}, ...],
+    /// "correlation": [[...], ...]}` (see examples/basket.json).
+    #[arg(long)]
+    assets: Option<PathBuf>,
+    /// Replace a correlation matrix of --assets that is not positive
+    /// semi-definite by the nearest one that is.
+    #[arg(long, requires = "assets")]
+    nearest_psd: bool,
     /// Annualised volatility (bs and merton; default 0.2). Heston's and
     /// Bates' volatility is their variance's (--v0, --theta).
     #[arg(long, allow_hyphen_values = true)]
@@ -323,9 +335,10 @@ struct PriceArgs {
     jump_vol: Option<f64>,
     /// Fixings of an Asian option or a barrier's monitoring dates (equally
     /// spaced, t = T/N .. T); under heston and bates, the time steps of
-    /// every product's paths.
-    #[arg(long, default_value = "12", value_parser = parse_count)]
-    steps: u64,
+    /// every product's paths (default 12; a basket's 1, its terminal law
+    /// being exact).
+    #[arg(long, value_parser = parse_count)]
+    steps: Option<u64>,
     /// Simulated paths (1000000, 1e6, 1_000_000 and 1M all work).
     #[arg(long, default_value = "1000000", value_parser = parse_count)]
     paths: u64,
@@ -526,6 +539,17 @@ pub fn run() -> Result<(), CliError> {
     let cli = Cli::parse();
     let env = Environment::read(!matches!(cli.command, Command::Calibrate { .. }));
     match cli.command {
+        Command::Price(args)
+            if args.assets.is_some() || matches!(args.style, StyleArg::Basket(_)) =>
+        {
+            let job = basket_job(&args)?;
+            let options = args.run.options(&env, args.executor)?;
+            let result = watch::watched(args.run.silent(), |control| {
+                quantmc::price_basket_with(&job, options, control)
+            })?;
+            warn(&result.pricing.warnings);
+            output::print_basket(&result, args.run.json)?;
+        }
         Command::Price(args) => {
             let job = price_job(&args)?;
             let options = args.run.options(&env, args.executor)?;
@@ -781,21 +805,143 @@ fn strip_on_mpi(
     mpi_not_compiled_in().map(|()| None)
 }
 
+/// `--style`: a product on one asset, or on the assets of `--assets`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum StyleArg {
+    Single(Style),
+    Basket(BasketStyle),
+}
+
+impl std::fmt::Display for StyleArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StyleArg::Single(style) => style.fmt(f),
+            StyleArg::Basket(style) => style.fmt(f),
+        }
+    }
+}
+
+fn parse_style(name: &str) -> Result<StyleArg, quantmc::InputError> {
+    match name.parse::<BasketStyle>() {
+        Ok(style) => Ok(StyleArg::Basket(style)),
+        Err(_) => name.parse::<Style>().map(StyleArg::Single),
+    }
+}
+
+/// Time steps of a single-asset path unless `--steps` says.
+const DEFAULT_STEPS: u64 = 12;
+/// The spot unless `--spot` says.
+const DEFAULT_SPOT: f64 = 100.0;
+
+/// `--steps`, or `default`, as a step count.
+fn steps(args: &PriceArgs, default: u64) -> Result<u32, quantmc::InputError> {
+    let steps = args.steps.unwrap_or(default);
+    u32::try_from(steps)
+        .map_err(|_| quantmc::InputError::invalid("steps", steps, "must be below 2^32"))
+}
+
+/// The basket job of `--assets` and a basket style: every flag that only a
+/// single-asset job reads is refused, naming it.
+fn basket_job(args: &PriceArgs) -> Result<quantmc::basket::BasketJob, quantmc::Error> {
+    let StyleArg::Basket(style) = args.style else {
+        return Err(quantmc::InputError::invalid(
+            "style",
+            args.style.to_string(),
+            "is a product on one asset; the assets of --assets take basket, worst-of, \
+             best-of or spread",
+        )
+        .into());
+    };
+    let Some(path) = &args.assets else {
+        return Err(quantmc::InputError::invalid(
+            "assets",
+            "none",
+            &format!("the {style} style needs its assets: --assets FILE"),
+        )
+        .into());
+    };
+    let single_asset: [(&str, bool); 21] = [
+        ("spot", args.spot.is_some()),
+        ("vol", args.vol.is_some()),
+        ("dividend", args.dividend.is_some()),
+        ("model", args.model != ModelKind::BlackScholes),
+        ("v0", args.v0.is_some()),
+        ("kappa", args.kappa.is_some()),
+        ("theta", args.theta.is_some()),
+        ("xi", args.xi.is_some()),
+        ("rho", args.rho.is_some()),
+        ("scheme", args.scheme.is_some()),
+        ("jump-intensity", args.jump_intensity.is_some()),
+        ("jump-mean", args.jump_mean.is_some()),
+        ("jump-vol", args.jump_vol.is_some()),
+        ("greeks", args.greeks),
+        (
+            "barrier",
+            args.barrier.is_some() || args.barrier_kind.is_some(),
+        ),
+        ("target-se", args.target_se.is_some()),
+        ("target-rel-se", args.target_rel_se.is_some()),
+        (
+            "strikes",
+            !args.strikes.is_empty() || !args.maturities.is_empty(),
+        ),
+        ("implied-vol", args.implied_vol),
+        ("plot", args.plot.is_some()),
+        ("executor", args.executor == Executor::Mpi),
+    ];
+    if let Some((flag, _)) = single_asset.iter().find(|(_, given)| *given) {
+        return Err(quantmc::InputError::invalid(
+            *flag,
+            "given",
+            &format!(
+                "is not available for a {style} on --assets: each asset's spot, vol and \
+                 dividend come from the file, under Black-Scholes; Greeks, targets, strips, \
+                 plots and MPI runs of baskets are not written yet"
+            ),
+        )
+        .into());
+    }
+    let assets = quantmc::basket::Assets::from_file(path)?;
+    let mut job = quantmc::basket::BasketJob::new(assets, style);
+    job.kind = args.option;
+    job.strike = args.strike;
+    job.maturity = args.maturity;
+    job.rate = args.rate;
+    job.steps = steps(args, 1)?;
+    job.paths = args.paths;
+    job.seed = args.run.seed;
+    job.antithetic = args.antithetic;
+    job.control_variate = args.control_variate;
+    job.sampler = args.sampler;
+    job.replicates = u32::try_from(args.replicates).map_err(|_| {
+        quantmc::InputError::invalid("replicates", args.replicates, "must be below 2^32")
+    })?;
+    job.nearest_psd = args.nearest_psd;
+    Ok(job)
+}
+
 fn price_job(args: &PriceArgs) -> Result<PricingJob, quantmc::Error> {
-    let steps = u32::try_from(args.steps)
-        .map_err(|_| quantmc::InputError::invalid("steps", args.steps, "must be below 2^32"))?;
+    let StyleArg::Single(style) = args.style else {
+        return Err(quantmc::InputError::invalid(
+            "style",
+            args.style.to_string(),
+            "is a product on several assets: give them with --assets FILE",
+        )
+        .into());
+    };
+    let steps = steps(args, DEFAULT_STEPS)?;
     let model = model(args)?;
     let job = PricingJob {
         market: Market {
-            spot: args.spot,
+            spot: args.spot.unwrap_or(DEFAULT_SPOT),
             rate: args.rate,
-            dividend: args.dividend,
+            dividend: args.dividend.unwrap_or(0.0),
             vol: args.vol.unwrap_or(DEFAULT_VOL),
         },
         model,
         option: OptionSpec {
             kind: args.option,
-            style: args.style,
+            style,
             strike: args.strike,
             maturity: args.maturity,
             steps,

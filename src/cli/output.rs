@@ -101,6 +101,39 @@ pub fn print_price(result: &PricingResult, json: bool) -> anyhow::Result<()> {
     if json {
         return emit(&serde_json::to_string(result)?);
     }
+    emit(&table(&price_rows(result)))
+}
+
+/// A basket's price as a table (or one JSON object): the single-asset rows
+/// with the product, its assets and the geometric basket's closed form.
+pub fn print_basket(result: &quantmc::basket::BasketResult, json: bool) -> anyhow::Result<()> {
+    if json {
+        return emit(&serde_json::to_string(result)?);
+    }
+    let mut rows = price_rows(&result.pricing);
+    let at = rows
+        .iter()
+        .position(|(name, _)| *name == "method")
+        .unwrap_or(0);
+    let mut extra = vec![(
+        "product",
+        format!("{} on {}", result.style, result.assets.join(", ")),
+    )];
+    if let Some(geometric) = result.geometric_basket {
+        extra.push(("geometric basket", format!("{geometric:.6} (closed form)")));
+    }
+    if let Some(change) = result.correlation_repaired {
+        extra.push((
+            "correlation",
+            format!("repaired to the nearest PSD (largest change {change:.3e})"),
+        ));
+    }
+    rows.splice(at..at, extra);
+    emit(&table(&rows))
+}
+
+/// The rows of a priced option's table.
+fn price_rows(result: &PricingResult) -> Vec<(&'static str, String)> {
     let mut rows = vec![
         ("price", format!("{:.6}", result.price)),
         ("std error", format!("{:.6}", result.std_error)),
@@ -164,7 +197,7 @@ pub fn print_price(result: &PricingResult, json: bool) -> anyhow::Result<()> {
         ("elapsed", format!("{:.3} s", result.elapsed_s)),
         ("paths/s", format!("{:.3e}", result.paths_per_sec)),
     ]);
-    emit(&table(&rows))
+    rows
 }
 
 /// `{"0.95": x, "0.99": y}` keyed by the levels as the user wrote them.

@@ -45,6 +45,7 @@ pub use heston::HestonStep;
 pub use heston::{HESTON_WORDS, Heston, HestonScheme, MAX_VARIANCE, PSI_SWITCH};
 pub use merton::JumpStep;
 pub use merton::{JUMP_TAIL, Jumps, MAX_JUMPS};
+pub(crate) use quadrature::integrate as quadrature_integrate;
 
 use crate::error::{InputError, named_choices};
 use crate::lane::LaneMath;

@@ -295,3 +295,71 @@ pub const HESTON_FLAGS: [&str; 12] = [
     "--model", "heston", "--v0", "0.04", "--kappa", "1.5", "--theta", "0.05", "--xi", "0.6",
     "--rho", "-0.7",
 ];
+
+/// `d` assets (spots, vols and dividends spread out, equal weights) with
+/// correlation `0.2 + 0.5 / (1 + |i - j|)` off the diagonal.
+pub fn basket_assets(d: usize) -> quantmc::basket::Assets {
+    quantmc::basket::Assets {
+        assets: (0..d)
+            .map(|i| quantmc::basket::BasketAsset {
+                name: format!("asset{i}"),
+                spot: 90.0 + 5.0 * i as f64,
+                vol: 0.15 + 0.03 * i as f64,
+                dividend: 0.01 * (i % 3) as f64,
+                weight: 1.0 / d as f64,
+            })
+            .collect(),
+        correlation: (0..d)
+            .map(|i| {
+                (0..d)
+                    .map(|j| {
+                        if i == j {
+                            1.0
+                        } else {
+                            0.2 + 0.5 / (1.0 + i.abs_diff(j) as f64)
+                        }
+                    })
+                    .collect()
+            })
+            .collect(),
+    }
+}
+
+/// The basket jobs every tier runs against the oracle: each style, call and
+/// put, several steps, antithetic, the control variate and RQMC, at path
+/// counts that end inside a chunk.
+pub fn basket_jobs() -> Vec<quantmc::basket::BasketJob> {
+    use quantmc::basket::{BasketJob, BasketStyle};
+    use quantmc::pricing::Sampler;
+    let mut jobs = Vec::new();
+    let paths = 2 * 16384 + 38;
+    for (style, d) in [
+        (BasketStyle::Basket, 5),
+        (BasketStyle::WorstOf, 3),
+        (BasketStyle::BestOf, 2),
+        (BasketStyle::Spread, 2),
+    ] {
+        for kind in [OptionKind::Call, OptionKind::Put] {
+            let mut job = BasketJob::new(basket_assets(d), style);
+            job.kind = kind;
+            job.paths = paths;
+            job.steps = 3;
+            job.seed = 7;
+            if style == BasketStyle::Spread {
+                job.assets.assets[1].weight = -1.0;
+                job.strike = 5.0;
+            }
+            jobs.push(job.clone());
+            job.antithetic = true;
+            job.control_variate = style == BasketStyle::Basket;
+            job.steps = 1;
+            jobs.push(job.clone());
+            job.antithetic = false;
+            job.sampler = Sampler::Rqmc;
+            job.replicates = 4;
+            job.paths = 4 * 1000;
+            jobs.push(job);
+        }
+    }
+    jobs
+}

@@ -13,6 +13,7 @@ use std::marker::PhantomData;
 use super::lanes::{RoundKeys, Streams};
 use super::lanes::{f64x8, inverse_normal_x8, normals_x8, uniform_x8};
 use crate::backend::{ChunkKernel, CpuKernel, Draws};
+use crate::basket::BasketPlan;
 use crate::greeks::model_differences;
 use crate::greeks::{GREEKS, GreekSetup};
 use crate::models::{Dynamics, ModelStep, StepVisitor};
@@ -51,6 +52,26 @@ impl<T: Target> CpuKernel for VectorKernel<T> {
             first,
             out,
         })
+    }
+
+    fn basket_chunk(
+        &self,
+        plan: &BasketPlan,
+        draws: &Draws<'_>,
+        start: u64,
+        end: u64,
+    ) -> CoMoments {
+        match *draws {
+            Draws::Mc { seed } if start < end => self.target.run(BasketTask {
+                plan,
+                seed,
+                start,
+                end,
+            }),
+            // A QMC point's bridge over every asset runs on the oracle's
+            // walk (the lanes' Sobol generator is written for one factor).
+            _ => crate::backend::scalar_basket_moments(plan, draws, start, end),
+        }
     }
 }
 
@@ -973,6 +994,70 @@ fn fill_pnl(model: &RiskModel, seed: u64, first: u64, out: &mut [f64]) {
             out.copy_from_slice(&values.as_array()[..out.len()]);
         }
     }
+}
+
+/// [`CpuKernel::basket_chunk`] over Philox draws as a task for the target.
+struct BasketTask<'a> {
+    plan: &'a BasketPlan,
+    seed: u64,
+    start: u64,
+    end: u64,
+}
+
+impl Task for BasketTask<'_> {
+    type Output = CoMoments;
+
+    #[inline(always)]
+    fn run(self) -> CoMoments {
+        basket_moments(self.plan, self.seed, self.start, self.end)
+    }
+}
+
+/// A basket's samples `start .. end`, sixteen at a time: eight streams in
+/// the lanes, each stream's block feeding an even sample (its cosine half)
+/// and an odd one (its sine half), every asset's block of a step drawn
+/// ([`crate::basket`]'s layout), then the plan's step and payoff in
+/// `f64x8`.
+#[inline(always)]
+fn basket_moments(plan: &BasketPlan, seed: u64, start: u64, end: u64) -> CoMoments {
+    let keys = RoundKeys::for_seed(seed);
+    let d = plan.assets;
+    let mut sums = Sums::new();
+    let zero = vec![f64x8::ZERO; d];
+    let (mut z, mut up, mut down) = (
+        [zero.clone(), zero.clone()],
+        [zero.clone(), zero.clone()],
+        [zero.clone(), zero],
+    );
+    for first in (start / 2..end.div_ceil(2)).step_by(LANES) {
+        let streams = Streams::<1>::new(&keys, first);
+        for half in 0..2 {
+            up[half].fill(f64x8::ZERO);
+            down[half].fill(f64x8::ZERO);
+        }
+        for step in 0..plan.steps {
+            let block = step * d as u32;
+            for (f, block) in (block..block + d as u32).enumerate() {
+                let (cosine, sine) = normals_x8(streams.block(block, SUBSTREAM_NORMALS));
+                z[0][f] = cosine;
+                z[1][f] = sine;
+            }
+            for half in 0..2 {
+                plan.advance(&z[half], &mut up[half], false);
+                if plan.antithetic {
+                    plan.advance(&z[half], &mut down[half], true);
+                }
+            }
+        }
+        let values: [Values; 2] = array_from_fn(|half| plan.sample_value(&up[half], &down[half]));
+        sums.shift_by(values[(start % 2) as usize], 0);
+        let whole = 2 * first >= start && 2 * (first + LANES as u64) <= end;
+        let masks = (!whole).then(|| sample_masks(first, start, end));
+        for (half, values) in values.into_iter().enumerate() {
+            sums.add::<true>(values, masks.map(|m| m[half]));
+        }
+    }
+    sums.finish(end - start)
 }
 
 #[cfg(test)]
