@@ -7,6 +7,7 @@ stops a long run, and bad input raises ``ValueError`` naming the field.
 """
 
 from ._quantmc import (
+    BasketResult,
     PriceResult,
     StripResult,
     VarResult,
@@ -14,7 +15,19 @@ from ._quantmc import (
     fit,
     info,
     price,
+    price_basket,
     var,
 )
 
-__all__ = ["PriceResult", "StripResult", "VarResult", "__version__", "fit", "info", "price", "var"]
+__all__ = [
+    "BasketResult",
+    "PriceResult",
+    "StripResult",
+    "VarResult",
+    "__version__",
+    "fit",
+    "info",
+    "price",
+    "price_basket",
+    "var",
+]

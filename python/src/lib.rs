@@ -574,6 +574,159 @@ fn price<'py>(
     Ok(Bound::new(py, PriceResult { inner })?.into_any())
 }
 
+/// The result of `price_basket`: the estimate with its uncertainty and
+/// provenance, and what the basket was.
+#[pyclass(frozen, module = "quantmc")]
+pub struct BasketResult {
+    inner: quantmc::basket::BasketResult,
+}
+
+#[pymethods]
+impl BasketResult {
+    /// The discounted Monte Carlo estimate.
+    #[getter]
+    fn price(&self) -> f64 {
+        self.inner.pricing.price
+    }
+    /// Its standard error.
+    #[getter]
+    fn std_error(&self) -> f64 {
+        self.inner.pricing.std_error
+    }
+    /// The 95% confidence interval `(low, high)`.
+    #[getter]
+    fn ci95(&self) -> (f64, f64) {
+        (self.inner.pricing.ci95[0], self.inner.pricing.ci95[1])
+    }
+    /// Margrabe's or Stulz's closed form where the product has one, else
+    /// None.
+    #[getter]
+    fn closed_form(&self) -> Option<f64> {
+        self.inner.pricing.closed_form
+    }
+    /// The geometric basket's closed-form price (the control variate's
+    /// mean), for the basket style with positive weights; else None.
+    #[getter]
+    fn geometric_basket(&self) -> Option<f64> {
+        self.inner.geometric_basket
+    }
+    /// The style: basket, worst-of, best-of or spread.
+    #[getter]
+    fn style(&self) -> &'static str {
+        self.inner.style.name()
+    }
+    /// The assets' names, in order.
+    #[getter]
+    fn assets(&self) -> Vec<String> {
+        self.inner.assets.clone()
+    }
+    /// The variance reduction of the control variate or RQMC, else None.
+    #[getter]
+    fn variance_reduction(&self) -> Option<f64> {
+        self.inner.pricing.variance_reduction
+    }
+    /// Paths the run took.
+    #[getter]
+    fn paths(&self) -> u64 {
+        self.inner.pricing.paths
+    }
+    /// The tier that ran: scalar, simd or rayon.
+    #[getter]
+    fn tier(&self) -> &'static str {
+        self.inner.pricing.tier.name()
+    }
+    /// The tier that ran, with what it ran on.
+    #[getter]
+    fn backend(&self) -> &str {
+        &self.inner.pricing.backend
+    }
+    /// What the caller should know about the run.
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.inner.pricing.warnings.clone()
+    }
+    /// Every field as a dict, the CLI's `--json` names.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "BasketResult(style={:?}, price={:.6}, std_error={:.6}, paths={}, backend={:?})",
+            self.inner.style.name(),
+            self.inner.pricing.price,
+            self.inner.pricing.std_error,
+            self.inner.pricing.paths,
+            self.inner.pricing.backend
+        )
+    }
+}
+
+/// Prices a European option on several correlated assets by Monte Carlo:
+/// the CLI's `quantmc price --assets FILE --style basket|worst-of|best-of|
+/// spread`. `assets` is the assets file's path or a dict in its layout
+/// (`{"assets": [{"name", "spot", "vol", "dividend", "weight"}, ...],
+/// "correlation": [[...], ...]}`).
+#[pyfunction]
+#[pyo3(signature = (
+    assets, *, style="basket", kind="call", strike=100.0, maturity=1.0, rate=0.05, steps=1,
+    paths=1_000_000, seed=42, antithetic=false, control_variate=false, sampler="mc",
+    replicates=16, nearest_psd=false, backend="auto", threads=None,
+))]
+#[allow(clippy::too_many_arguments)]
+fn price_basket<'py>(
+    py: Python<'py>,
+    assets: &Bound<'py, PyAny>,
+    style: &str,
+    kind: &str,
+    strike: f64,
+    maturity: f64,
+    rate: f64,
+    steps: u32,
+    paths: u64,
+    seed: u64,
+    antithetic: bool,
+    control_variate: bool,
+    sampler: &str,
+    replicates: u32,
+    nearest_psd: bool,
+    backend: &str,
+    threads: Option<usize>,
+) -> PyResult<BasketResult> {
+    let assets = if assets.is_instance_of::<PyDict>() {
+        let text: String = py
+            .import("json")?
+            .call_method1("dumps", (assets,))?
+            .extract()?;
+        quantmc::basket::Assets::from_json(&text, "assets (dict)".as_ref())
+    } else {
+        let path: std::path::PathBuf = assets.extract().map_err(|_| {
+            PyValueError::new_err(
+                "assets: expected a path or a dict in the assets-file layout",
+            )
+        })?;
+        quantmc::basket::Assets::from_file(&path)
+    }
+    .map_err(input_error)?;
+    let mut job = quantmc::basket::BasketJob::new(assets, choice(style)?);
+    job.kind = choice(kind)?;
+    job.strike = strike;
+    job.maturity = maturity;
+    job.rate = rate;
+    job.steps = steps;
+    job.paths = paths;
+    job.seed = seed;
+    job.antithetic = antithetic;
+    job.control_variate = control_variate;
+    job.sampler = choice::<Sampler>(sampler)?;
+    job.replicates = replicates;
+    job.nearest_psd = nearest_psd;
+    let options = run_options(backend, threads, false, None)?;
+    let inner = run_released(py, |control| {
+        quantmc::price_basket_with(&job, options, control)
+    })?;
+    Ok(BasketResult { inner })
+}
+
 /// The portfolio argument: a path, a dict in the JSON layout, or None with
 /// NumPy arrays (`weights`, `mu`, `sigma`, `corr`, and `value`).
 #[allow(clippy::too_many_arguments)]
@@ -862,7 +1015,9 @@ fn _quantmc(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<PriceResult>()?;
     module.add_class::<VarResult>()?;
     module.add_class::<StripResult>()?;
+    module.add_class::<BasketResult>()?;
     module.add_function(wrap_pyfunction!(price, module)?)?;
+    module.add_function(wrap_pyfunction!(price_basket, module)?)?;
     module.add_function(wrap_pyfunction!(var, module)?)?;
     module.add_function(wrap_pyfunction!(info, module)?)?;
     module.add_function(wrap_pyfunction!(fit, module)?)?;

@@ -57,6 +57,48 @@ def test_defaults_are_the_clis():
     assert result.price == reference["price"]
 
 
+def test_a_basket_from_a_path_or_a_dict_matches_the_cli_bit_for_bit():
+    path = EXAMPLES / "basket.json"
+    args = dict(strike=220.0, paths=50_000, control_variate=True, backend="rayon")
+    from_path = quantmc.price_basket(str(path), **args)
+    from_dict = quantmc.price_basket(json.loads(path.read_text()), **args)
+    reference = cli("price", "--assets", str(path), "--style", "basket", "--strike", "220",
+                    "--paths", "50000", "--control-variate", "--backend", "rayon")
+    assert from_path.price == from_dict.price == reference["price"]
+    assert from_path.std_error == reference["std_error"]
+    assert from_path.assets == ["AAPL", "MSFT", "NVDA", "AMZN"]
+    assert from_path.style == "basket" and from_path.tier == "rayon"
+    assert from_path.geometric_basket == pytest.approx(reference["geometric_basket"])
+    assert from_path.variance_reduction > 20
+    assert from_path.to_dict()["style"] == "basket"
+
+
+def test_a_spread_at_strike_zero_meets_margrabe():
+    assets = {
+        "assets": [
+            {"name": "one", "spot": 100, "vol": 0.2, "dividend": 0.01, "weight": 1},
+            {"name": "two", "spot": 95, "vol": 0.3, "dividend": 0.03, "weight": -1},
+        ],
+        "correlation": [[1, 0.3], [0.3, 1]],
+    }
+    result = quantmc.price_basket(assets, style="spread", strike=0.0, paths=100_000,
+                                  antithetic=True)
+    # QuantLib 1.44's AnalyticEuropeanMargrabeEngine.
+    assert result.closed_form == pytest.approx(15.36455964454186, rel=1e-10)
+    assert abs(result.price - result.closed_form) < 4 * result.std_error
+
+
+def test_a_bad_basket_raises_value_error_naming_the_field():
+    assets = json.loads((EXAMPLES / "basket.json").read_text())
+    assets["correlation"][0][1] = 0.9
+    with pytest.raises(ValueError, match="not symmetric"):
+        quantmc.price_basket(assets, paths=1000)
+    with pytest.raises(ValueError, match="style"):
+        quantmc.price_basket(EXAMPLES / "basket.json", style="rainbow")
+    with pytest.raises(ValueError, match="assets"):
+        quantmc.price_basket(42)
+
+
 def test_greeks_barriers_and_targets_are_reachable():
     greeks = quantmc.price(greeks=True, paths=100_000, backend="rayon").greeks
     assert set(greeks) >= {"delta", "gamma", "vega", "rho", "theta"}
