@@ -238,6 +238,10 @@ pub struct BasketJob {
     pub sampler: Sampler,
     /// Replicates of a randomized QMC run (>= 2).
     pub replicates: u32,
+    /// Estimate each asset's delta and vega in the same pass, pathwise
+    /// (every style's payoff is continuous in the terminal prices).
+    #[serde(default)]
+    pub greeks: bool,
     /// Replace a correlation that is not positive semi-definite by the
     /// nearest one that is (Higham's alternating projections, as `fit`
     /// does), reporting the largest change; otherwise such a matrix is
@@ -263,6 +267,7 @@ impl BasketJob {
             control_variate: false,
             sampler: Sampler::Mc,
             replicates: crate::pricing::DEFAULT_REPLICATES,
+            greeks: false,
             nearest_psd: false,
         }
     }
@@ -315,6 +320,9 @@ impl BasketJob {
         }
         if self.control_variate {
             method.push_str(" + control variate (geometric basket)");
+        }
+        if self.greeks {
+            method.push_str(" + pathwise delta and vega per asset");
         }
         method
     }
@@ -796,6 +804,49 @@ pub fn bivariate_normal_cdf(a: f64, b: f64, rho: f64) -> f64 {
     value.clamp(0.0, 1.0)
 }
 
+/// What a tier measures of one group of a basket (or one chunk of it):
+/// the co-moments of the payoff and its control, and, with Greeks, the
+/// moments of each asset's delta estimator then each one's vega estimator.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BasketFigures {
+    /// Payoff and control.
+    pub moments: crate::stats::CoMoments,
+    /// `2 d` estimators' moments with Greeks, else empty.
+    pub greeks: Vec<crate::stats::Moments>,
+}
+
+impl BasketFigures {
+    /// Both samples together.
+    pub fn merge(self, other: Self) -> Self {
+        let greeks = if self.greeks.is_empty() {
+            other.greeks
+        } else if other.greeks.is_empty() {
+            self.greeks
+        } else {
+            self.greeks
+                .into_iter()
+                .zip(other.greeks)
+                .map(|(a, b)| a.merge(b))
+                .collect()
+        };
+        Self {
+            moments: self.moments.merge(other.moments),
+            greeks,
+        }
+    }
+}
+
+/// One asset's delta and vega.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssetGreeks {
+    /// The asset's name.
+    pub asset: String,
+    /// `dV/dS_a(0)`, per unit of the asset's spot.
+    pub delta: crate::pricing::Greek,
+    /// `dV/dvol_a`, per 1.00 of the asset's volatility.
+    pub vega: crate::pricing::Greek,
+}
+
 /// A basket job compiled once: what every tier's walk reads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BasketPlan {
@@ -836,6 +887,16 @@ pub struct BasketPlan {
     /// The largest change of a correlation entry when the matrix was
     /// repaired to the nearest positive semi-definite one.
     pub correlation_repaired: Option<f64>,
+    /// Whether the samples carry each asset's delta and vega estimators.
+    pub greeks: bool,
+    /// Each asset's spot today.
+    pub spots: Vec<f64>,
+    /// Each asset's volatility.
+    pub vols: Vec<f64>,
+    /// Each asset's log drift to expiry, `(r - q - vol^2/2) T`.
+    pub drift_to_expiry: Vec<f64>,
+    /// Years to expiry.
+    pub maturity: f64,
     /// The job's seed and sampler, for the draws.
     pub seed: u64,
     /// Plain Monte Carlo or randomized QMC.
@@ -898,6 +959,14 @@ impl BasketPlan {
             samples: job.samples() / u64::from(job.groups()),
             groups: job.groups(),
             correlation_repaired: repaired,
+            greeks: job.greeks,
+            spots: assets.iter().map(|a| a.spot).collect(),
+            vols: assets.iter().map(|a| a.vol).collect(),
+            drift_to_expiry: assets
+                .iter()
+                .map(|a| (job.rate - a.dividend - 0.5 * a.vol * a.vol) * job.maturity)
+                .collect(),
+            maturity: job.maturity,
             seed: job.seed,
             sampler: job.sampler,
         })
@@ -956,6 +1025,64 @@ impl BasketPlan {
         (pay(underlying), control)
     }
 
+    /// Estimators of each asset's delta and vega (undiscounted), pathwise,
+    /// of a path ending at log returns `x`: `out[a]` is `dPayoff/dS_a(0)`,
+    /// `out[d + a]` is `dPayoff/dvol_a`, with `S_a(T) = S_a(0) e^{mu_a T +
+    /// vol_a W_a}` so that `dS_a/dS_a(0) = S_a / S_a(0)` and `dS_a/dvol_a =
+    /// S_a (W_a - vol_a T)`, and the payoff's derivative in `S_a` its
+    /// in-the-money indicator times the weight (for the worst-of and
+    /// best-of, only the extreme asset's). Added to `out` (a mirrored
+    /// pair's two paths add up; the caller halves them).
+    #[inline(always)]
+    pub fn add_sensitivities<L: LaneMath>(&self, x: &[L], out: &mut [L]) {
+        let d = self.assets;
+        let value = |a: usize| L::splat(self.scaled_spots[a]) * x[a].exp();
+        let mut underlying = value(0);
+        for a in 1..d {
+            underlying = match self.style {
+                BasketStyle::Basket | BasketStyle::Spread => underlying + value(a),
+                BasketStyle::WorstOf => underlying.min(value(a)),
+                BasketStyle::BestOf => underlying.max(value(a)),
+            };
+        }
+        let strike = L::splat(self.strike);
+        // d(payoff)/d(underlying): 1 in the money for a call, -1 for a put.
+        let slope = if self.put {
+            -(strike - underlying).indicator()
+        } else {
+            (underlying - strike).indicator()
+        };
+        let one = L::splat(1.0);
+        for a in 0..d {
+            let v = value(a);
+            // w_a S_a(T) where the underlying moves with asset a.
+            let exposure = match self.style {
+                BasketStyle::Basket | BasketStyle::Spread => v,
+                BasketStyle::WorstOf => (one - (v - underlying).indicator()) * v,
+                BasketStyle::BestOf => (one - (underlying - v).indicator()) * v,
+            };
+            let moved = slope * exposure;
+            out[a] += moved * L::splat(1.0 / self.spots[a]);
+            let brownian =
+                (x[a] - L::splat(self.drift_to_expiry[a])) * L::splat(1.0 / self.vols[a]);
+            out[d + a] += moved * (brownian - L::splat(self.vols[a] * self.maturity));
+        }
+    }
+
+    /// A sample's delta and vega estimators into `out` (zeroed first): its
+    /// path's, or a mirrored pair's average.
+    #[inline(always)]
+    pub fn sample_sensitivities<L: LaneMath>(&self, up: &[L], down: &[L], out: &mut [L]) {
+        out.fill(L::splat(0.0));
+        self.add_sensitivities(up, out);
+        if self.antithetic {
+            self.add_sensitivities(down, out);
+            for value in out.iter_mut() {
+                *value = *value * L::splat(0.5);
+            }
+        }
+    }
+
     /// A sample's payoff and control from its path (and its mirror's, for
     /// an antithetic pair: their average).
     #[inline(always)]
@@ -991,6 +1118,9 @@ pub struct BasketResult {
     /// The largest change of a correlation entry when the matrix was
     /// repaired to the nearest positive semi-definite one (`nearest_psd`).
     pub correlation_repaired: Option<f64>,
+    /// Each asset's delta and vega with their standard errors (pathwise),
+    /// when asked for.
+    pub greeks: Option<Vec<AssetGreeks>>,
 }
 
 fn overflow(job: &BasketJob, quantity: &str, value: f64) -> InputError {

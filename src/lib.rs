@@ -309,7 +309,6 @@ pub(crate) fn price_in_rounds(
 ) -> Result<PricingResult> {
     let job = &*valid;
     let control = valid.control();
-    let tier = &*selected.tier;
     let start = Instant::now();
     let first = job.points_per_replicate(job.samples());
     let most = job.points_per_replicate(job.max_samples());
@@ -377,28 +376,50 @@ pub(crate) fn price_in_rounds(
     }
     warnings.extend(pricing::spread_warning(&estimate, knocked));
     Ok(PricingResult {
+        closed_form: job.closed_form(),
+        model: job.model,
+        method: job.method(),
+        target_reached,
+        greeks: pricing::greeks_estimate(job, &totals),
+        ..priced(&estimate, selected, warnings, paths, job.seed, elapsed_s)
+    })
+}
+
+/// A result's figures from `estimate` and its provenance from the tier
+/// `selected` (Black-Scholes, no closed form, no Greeks, no target: the
+/// caller says otherwise).
+fn priced(
+    estimate: &pricing::Estimate,
+    selected: &Selected,
+    warnings: Vec<String>,
+    paths: u64,
+    seed: u64,
+    elapsed_s: f64,
+) -> PricingResult {
+    let tier = &*selected.tier;
+    PricingResult {
         price: estimate.price,
         std_error: estimate.std_error,
         ci95: [
             estimate.price - estimate.half_width,
             estimate.price + estimate.half_width,
         ],
-        closed_form: job.closed_form(),
+        closed_form: None,
         paths,
-        model: job.model,
-        method: job.method(),
+        model: models::Model::default(),
+        method: String::new(),
         variance_reduction: estimate.variance_reduction,
         control_coefficient: estimate.control_coefficient,
-        target_reached,
-        greeks: pricing::greeks_estimate(job, &totals),
-        seed: job.seed,
+        target_reached: None,
+        greeks: None,
+        seed,
         tier: tier.tier(),
         backend: tier.describe(),
         selection: selected.reason.clone(),
         warnings,
         elapsed_s,
         paths_per_sec: paths as f64 / elapsed_s.max(f64::MIN_POSITIVE),
-    })
+    }
 }
 
 /// Prices a European option on several correlated assets ([`basket`]) on
@@ -428,8 +449,15 @@ pub fn price_basket_with(
     let groups = tier.price_basket(&plan, control)?;
     control.check()?;
     let elapsed_s = start.elapsed().as_secs_f64();
+    let moments: Vec<stats::Figures> = groups
+        .iter()
+        .map(|g| stats::Figures {
+            moments: g.moments,
+            greeks: None,
+        })
+        .collect();
     let estimate = pricing::estimate_from(
-        &groups,
+        &moments,
         plan.discount,
         plan.control.then_some(plan.control_mean),
         job.sampler,
@@ -455,32 +483,34 @@ pub fn price_basket_with(
     let paths = estimate.samples * if job.antithetic { 2 } else { 1 };
     Ok(basket::BasketResult {
         pricing: PricingResult {
-            price: estimate.price,
-            std_error: estimate.std_error,
-            ci95: [
-                estimate.price - estimate.half_width,
-                estimate.price + estimate.half_width,
-            ],
             closed_form: job.closed_form(),
-            paths,
-            model: models::Model::default(),
             method: job.method(),
-            variance_reduction: estimate.variance_reduction,
-            control_coefficient: estimate.control_coefficient,
-            target_reached: None,
-            greeks: None,
-            seed: job.seed,
-            tier: tier.tier(),
-            backend: tier.describe(),
-            selection: selected.reason.clone(),
-            warnings,
-            elapsed_s,
-            paths_per_sec: paths as f64 / elapsed_s.max(f64::MIN_POSITIVE),
+            ..priced(&estimate, &selected, warnings, paths, job.seed, elapsed_s)
         },
         style: job.style,
         assets: job.assets.assets.iter().map(|a| a.name.clone()).collect(),
         geometric_basket: job.geometric_basket(),
         correlation_repaired: plan.correlation_repaired,
+        greeks: plan.greeks.then(|| {
+            let d = plan.assets;
+            let greek = |i: usize| {
+                let per_group: Vec<stats::Moments> = groups
+                    .iter()
+                    .map(|g| g.greeks.get(i).copied().unwrap_or_default())
+                    .collect();
+                pricing::pooled_greek(&per_group, job.sampler, plan.discount)
+            };
+            job.assets
+                .assets
+                .iter()
+                .enumerate()
+                .map(|(a, asset)| basket::AssetGreeks {
+                    asset: asset.name.clone(),
+                    delta: greek(a),
+                    vega: greek(d + a),
+                })
+                .collect()
+        }),
     })
 }
 

@@ -665,25 +665,8 @@ pub fn greeks_estimate(job: &PricingJob, groups: &[Figures]) -> Option<Greeks> {
         return None;
     }
     let greek = |i: usize| {
-        let pooled = per_group
-            .iter()
-            .fold(Moments::default(), |total, g| total.merge(g[i]));
-        let std_error = match job.sampler {
-            Sampler::Mc => pooled.std_dev() / (pooled.count as f64).sqrt(),
-            Sampler::Rqmc => {
-                let r = per_group.len() as f64;
-                let spread = per_group
-                    .iter()
-                    .map(|g| (g[i].mean - pooled.mean).powi(2))
-                    .sum::<f64>()
-                    / (r - 1.0);
-                (spread / r).sqrt()
-            }
-        };
-        Greek {
-            value: pooled.mean * scales[i],
-            std_error: std_error * scales[i].abs(),
-        }
+        let groups: Vec<Moments> = per_group.iter().map(|g| g[i]).collect();
+        pooled_greek(&groups, job.sampler, scales[i])
     };
     Some(Greeks {
         delta: greek(0),
@@ -693,6 +676,32 @@ pub fn greeks_estimate(job: &PricingJob, groups: &[Figures]) -> Option<Greeks> {
         theta: greek(4),
         method: crate::greeks::describe(job, method),
     })
+}
+
+/// A Greek from its per-sample estimator's moments in each group, times
+/// `scale`: the mean over every sample, and the standard error from the
+/// sample spread (plain Monte Carlo) or the spread of the replicate means
+/// (randomized QMC).
+pub fn pooled_greek(groups: &[Moments], sampler: Sampler, scale: f64) -> Greek {
+    let pooled = groups
+        .iter()
+        .fold(Moments::default(), |total, g| total.merge(*g));
+    let std_error = match sampler {
+        Sampler::Mc => pooled.std_dev() / (pooled.count as f64).sqrt(),
+        Sampler::Rqmc => {
+            let r = groups.len() as f64;
+            let spread = groups
+                .iter()
+                .map(|g| (g.mean - pooled.mean).powi(2))
+                .sum::<f64>()
+                / (r - 1.0);
+            (spread / r).sqrt()
+        }
+    };
+    Greek {
+        value: pooled.mean * scale,
+        std_error: std_error * scale.abs(),
+    }
 }
 
 /// z-value of a two-sided 95% normal interval.

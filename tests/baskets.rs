@@ -259,6 +259,100 @@ fn a_one_asset_basket_is_the_single_asset_european_on_the_same_streams() {
     }
 }
 
+/// `job`'s closed form with asset `a`'s spot (or volatility) bumped up and
+/// down: the central difference.
+fn closed_form_slope(job: &BasketJob, a: usize, vega: bool) -> f64 {
+    let bumped = |sign: f64| {
+        let mut job = job.clone();
+        let asset = &mut job.assets.assets[a];
+        if vega {
+            asset.vol += sign * 1e-5;
+        } else {
+            asset.spot += sign * 1e-4 * asset.spot;
+        }
+        job.closed_form().unwrap()
+    };
+    let h = if vega {
+        1e-5
+    } else {
+        1e-4 * job.assets.assets[a].spot
+    };
+    (bumped(1.0) - bumped(-1.0)) / (2.0 * h)
+}
+
+#[test]
+fn pathwise_deltas_and_vegas_meet_the_closed_forms_slopes() {
+    let mut jobs = Vec::new();
+    for (style, kind) in [
+        (BasketStyle::WorstOf, OptionKind::Call),
+        (BasketStyle::BestOf, OptionKind::Put),
+    ] {
+        let mut job = BasketJob::new(pair(0.3, [1.0, 1.0]), style);
+        job.kind = kind;
+        job.strike = 98.0;
+        jobs.push(job);
+    }
+    let mut exchange = BasketJob::new(pair(-0.5, [1.0, -1.0]), BasketStyle::Spread);
+    exchange.strike = 0.0;
+    jobs.push(exchange);
+    for mut job in jobs {
+        job.paths = 400_000;
+        job.antithetic = true;
+        job.steps = 2;
+        job.greeks = true;
+        let result = quantmc::price_basket(&job, Backend::Rayon).unwrap();
+        let greeks = result.greeks.unwrap();
+        for (a, asset) in greeks.iter().enumerate() {
+            for (vega, greek) in [(false, asset.delta), (true, asset.vega)] {
+                let slope = closed_form_slope(&job, a, vega);
+                assert!(
+                    (greek.value - slope).abs() < 4.0 * greek.std_error + 1e-6,
+                    "{} {}: {} of {} is {} +/- {} against the closed form's {slope}",
+                    job.describe(),
+                    job.method(),
+                    if vega { "vega" } else { "delta" },
+                    asset.asset,
+                    greek.value,
+                    greek.std_error
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_one_asset_baskets_greeks_are_the_europeans_pathwise_greeks() {
+    let mut assets = pair(0.0, [1.0, 1.0]);
+    assets.assets.truncate(1);
+    assets.correlation = vec![vec![1.0]];
+    let mut job = BasketJob::new(assets, BasketStyle::Basket);
+    job.strike = 104.0;
+    job.paths = 50_000;
+    job.greeks = true;
+    let mut single = PricingJob::default();
+    single.market.dividend = 0.01;
+    single.option.strike = 104.0;
+    single.paths = job.paths;
+    single.greeks = Some(quantmc::pricing::GreeksMethod::Pathwise);
+    for backend in [Backend::Scalar, Backend::Rayon] {
+        let basket = quantmc::price_basket(&job, backend)
+            .unwrap()
+            .greeks
+            .unwrap();
+        let european = quantmc::price(&single, backend).unwrap().greeks.unwrap();
+        for (ours, theirs) in [
+            (basket[0].delta, european.delta),
+            (basket[0].vega, european.vega),
+        ] {
+            assert!(
+                (ours.value - theirs.value).abs() < 1e-9 * theirs.value.abs(),
+                "{backend:?}: {ours:?} against {theirs:?}"
+            );
+            assert!((ours.std_error - theirs.std_error).abs() < 1e-7 * theirs.std_error);
+        }
+    }
+}
+
 #[test]
 fn the_gpu_and_bad_input_are_refused_with_the_reason() {
     let job = BasketJob::new(pair(0.3, [1.0, 1.0]), BasketStyle::WorstOf);
@@ -335,7 +429,10 @@ fn the_command_line_refuses_what_a_basket_cannot_carry() {
     let path = assets_file("refuse", 3);
     let path = path.to_str().unwrap();
     let cases: [(&[&str], &str); 6] = [
-        (&["--style", "basket", "--greeks"], "greeks"),
+        (
+            &["--style", "basket", "--greeks", "--greeks-method", "fd"],
+            "greeks-method",
+        ),
         (&["--style", "basket", "--model", "heston"], "model"),
         (&["--style", "spread"], "a spread takes exactly 2 assets"),
         (&["--style", "european"], "style"),

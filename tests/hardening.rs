@@ -619,6 +619,78 @@ proptest! {
     }
 }
 
+static BASKETS_RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Hostile baskets (spots, vols, dividends, weights, correlations,
+    /// strikes, maturities), every style, with every method, on every CPU
+    /// tier: a named error or finite figures, never a panic or a NaN.
+    #[test]
+    fn any_basket_job_is_an_error_or_finite_figures(
+        d in 1usize..5,
+        spots in prop::collection::vec(prop_oneof![6 => 10.0..200.0f64, 1 => hostile_f64()], 5),
+        vols in prop::collection::vec(prop_oneof![6 => 0.05..1.0f64, 1 => hostile_f64()], 5),
+        dividends in prop::collection::vec(prop_oneof![6 => 0.0..0.05f64, 1 => hostile_f64()], 5),
+        weights in prop::collection::vec(prop_oneof![6 => -1.0..2.0f64, 1 => hostile_f64()], 5),
+        rho in prop_oneof![6 => -0.4..0.95f64, 1 => hostile_f64()],
+        style in prop::sample::select(quantmc::basket::BasketStyle::NAMES.to_vec()),
+        put in any::<bool>(),
+        strike in prop_oneof![6 => 0.0..200.0f64, 1 => hostile_f64()],
+        maturity in prop_oneof![6 => 0.01..5.0f64, 1 => hostile_f64()],
+        steps in 0u32..6,
+        paths in 0u64..120,
+        antithetic in any::<bool>(),
+        control_variate in any::<bool>(),
+        rqmc in any::<bool>(),
+        greeks in any::<bool>(),
+        nearest_psd in any::<bool>(),
+        backend in prop::sample::select(vec![Backend::Scalar, Backend::Simd, Backend::Rayon]),
+    ) {
+        use quantmc::basket::{Assets, BasketAsset, BasketJob};
+        let assets = Assets {
+            assets: (0..d)
+                .map(|i| BasketAsset {
+                    name: format!("a{i}"),
+                    spot: spots[i],
+                    vol: vols[i],
+                    dividend: dividends[i],
+                    weight: weights[i],
+                })
+                .collect(),
+            correlation: (0..d)
+                .map(|i| (0..d).map(|j| if i == j { 1.0 } else { rho }).collect())
+                .collect(),
+        };
+        let mut job = BasketJob::new(assets, style.parse().unwrap());
+        job.kind = if put { OptionKind::Put } else { OptionKind::Call };
+        job.strike = strike;
+        job.maturity = maturity;
+        job.steps = steps;
+        job.paths = paths;
+        job.antithetic = antithetic;
+        job.control_variate = control_variate;
+        job.sampler = if rqmc { Sampler::Rqmc } else { Sampler::Mc };
+        job.replicates = 2;
+        job.greeks = greeks;
+        job.nearest_psd = nearest_psd;
+        if let Ok(result) = quantmc::price_basket(&job, backend) {
+            BASKETS_RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let p = &result.pricing;
+            prop_assert!(p.price.is_finite(), "{:?}", job);
+            prop_assert!(p.std_error.is_finite() && p.std_error >= 0.0, "{:?}", job);
+            prop_assert!(p.closed_form.is_none_or(f64::is_finite), "{:?}", job);
+            prop_assert!(result.geometric_basket.is_none_or(f64::is_finite), "{:?}", job);
+            for g in result.greeks.iter().flatten() {
+                for greek in [g.delta, g.vega] {
+                    prop_assert!(greek.value.is_finite() && greek.std_error.is_finite(), "{:?} {:?}", g, job);
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn the_property_tests_run_valid_jobs_too() {
     // Run both properties here (again) and count how many jobs were valid,
@@ -627,6 +699,12 @@ fn the_property_tests_run_valid_jobs_too() {
     any_var_job_is_an_error_or_finite_figures();
     any_estimation_method_is_an_error_or_finite_figures();
     any_model_job_is_an_error_or_finite_figures();
+    any_basket_job_is_an_error_or_finite_figures();
+    let baskets = BASKETS_RUN.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        baskets >= 25,
+        "only {baskets} of the basket jobs were valid"
+    );
     let models = MODELS_RUN.load(std::sync::atomic::Ordering::Relaxed);
     assert!(models >= 25, "only {models} of the model jobs were valid");
     let methods = METHODS_RUN.load(std::sync::atomic::Ordering::Relaxed);

@@ -200,21 +200,35 @@ fn check_var_against_scalar(options: RunOptions) {
 /// scalar oracle: prices and standard errors to the CPU tiers' 1e-9.
 fn check_baskets_against_scalar(options: RunOptions) {
     for job in common::basket_jobs() {
-        let oracle = quantmc::price_basket(&job, Backend::Scalar)
-            .unwrap()
-            .pricing;
-        let tier = quantmc::price_basket(&job, options).unwrap().pricing;
+        let oracle = quantmc::price_basket(&job, Backend::Scalar).unwrap();
+        let tier = quantmc::price_basket(&job, options).unwrap();
         let what = format!("{} {}", job.describe(), job.method());
-        for (name, a, b) in [
-            ("price", tier.price, oracle.price),
-            ("std_error", tier.std_error, oracle.std_error),
-        ] {
+        let (p, q) = (&tier.pricing, &oracle.pricing);
+        let mut pairs = vec![
+            ("price", p.price, q.price),
+            ("std_error", p.std_error, q.std_error),
+        ];
+        let (ours, theirs) = (
+            tier.greeks.unwrap_or_default(),
+            oracle.greeks.unwrap_or_default(),
+        );
+        assert_eq!(ours.len(), theirs.len(), "{what}");
+        assert_eq!(ours.is_empty(), !job.greeks, "{what}");
+        for (a, b) in ours.iter().zip(&theirs) {
+            pairs.extend([
+                ("delta", a.delta.value, b.delta.value),
+                ("delta SE", a.delta.std_error, b.delta.std_error),
+                ("vega", a.vega.value, b.vega.value),
+                ("vega SE", a.vega.std_error, b.vega.std_error),
+            ]);
+        }
+        for (name, a, b) in pairs {
             assert!(
-                (a - b).abs() <= 1e-9 * b.abs().max(1e-12),
+                (a - b).abs() <= 1e-9 * b.abs().max(1e-9),
                 "{what}: {name} {a} against the oracle's {b}"
             );
         }
-        assert_eq!(tier.paths, oracle.paths, "{what}");
+        assert_eq!(p.paths, q.paths, "{what}");
     }
 }
 
@@ -329,10 +343,11 @@ fn every_instruction_set_is_bit_identical_for_any_thread_count() {
     basket.paths = 2 * (3 * CHUNK + 11);
     basket.antithetic = true;
     basket.control_variate = true;
+    basket.greeks = true;
     for isa in Isa::supported() {
         let run = |threads| on(isa, Backend::Rayon, Some(threads)).unwrap();
         let reference_price = quantmc::price(&price_job, run(1)).unwrap();
-        let reference_basket = quantmc::price_basket(&basket, run(1)).unwrap().pricing;
+        let reference_basket = quantmc::price_basket(&basket, run(1)).unwrap();
         let reference_var = quantmc::var(&var, run(1)).unwrap();
         for threads in [2, 3] {
             let price = quantmc::price(&price_job, run(threads)).unwrap();
@@ -347,16 +362,18 @@ fn every_instruction_set_is_bit_identical_for_any_thread_count() {
             );
             let v = quantmc::var(&var, run(threads)).unwrap();
             assert_eq!(v.levels, reference_var.levels, "{isa}: {threads} threads");
-            let b = quantmc::price_basket(&basket, run(threads))
-                .unwrap()
-                .pricing;
+            let b = quantmc::price_basket(&basket, run(threads)).unwrap();
+            let bits = |r: &quantmc::basket::BasketResult| {
+                (r.pricing.price.to_bits(), r.pricing.std_error.to_bits())
+            };
             assert_eq!(
-                (b.price.to_bits(), b.std_error.to_bits()),
-                (
-                    reference_basket.price.to_bits(),
-                    reference_basket.std_error.to_bits()
-                ),
+                bits(&b),
+                bits(&reference_basket),
                 "basket, {isa}: {threads} threads"
+            );
+            assert_eq!(
+                b.greeks, reference_basket.greeks,
+                "{isa}: {threads} threads"
             );
         }
     }

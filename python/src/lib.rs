@@ -645,6 +645,13 @@ impl BasketResult {
     fn warnings(&self) -> Vec<String> {
         self.inner.pricing.warnings.clone()
     }
+    /// Each asset's pathwise delta and vega with standard errors, as a
+    /// list of dicts (`[{"asset": .., "delta": {"value": .., "std_error":
+    /// ..}, "vega": {..}}, ...]`), or None when not asked for.
+    #[getter]
+    fn greeks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.greeks)
+    }
     /// Every field as a dict, the CLI's `--json` names.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.inner)
@@ -670,7 +677,7 @@ impl BasketResult {
 #[pyo3(signature = (
     assets, *, style="basket", kind="call", strike=100.0, maturity=1.0, rate=0.05, steps=1,
     paths=1_000_000, seed=42, antithetic=false, control_variate=false, sampler="mc",
-    replicates=16, nearest_psd=false, backend="auto", threads=None,
+    replicates=16, greeks=false, nearest_psd=false, backend="auto", threads=None,
 ))]
 #[allow(clippy::too_many_arguments)]
 fn price_basket<'py>(
@@ -688,6 +695,7 @@ fn price_basket<'py>(
     control_variate: bool,
     sampler: &str,
     replicates: u32,
+    greeks: bool,
     nearest_psd: bool,
     backend: &str,
     threads: Option<usize>,
@@ -700,9 +708,7 @@ fn price_basket<'py>(
         quantmc::basket::Assets::from_json(&text, "assets (dict)".as_ref())
     } else {
         let path: std::path::PathBuf = assets.extract().map_err(|_| {
-            PyValueError::new_err(
-                "assets: expected a path or a dict in the assets-file layout",
-            )
+            PyValueError::new_err("assets: expected a path or a dict in the assets-file layout")
         })?;
         quantmc::basket::Assets::from_file(&path)
     }
@@ -720,6 +726,7 @@ fn price_basket<'py>(
     job.sampler = choice::<Sampler>(sampler)?;
     job.replicates = replicates;
     job.nearest_psd = nearest_psd;
+    job.greeks = greeks;
     let options = run_options(backend, threads, false, None)?;
     let inner = run_released(py, |control| {
         quantmc::price_basket_with(&job, options, control)

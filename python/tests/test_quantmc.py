@@ -71,6 +71,12 @@ def test_a_basket_from_a_path_or_a_dict_matches_the_cli_bit_for_bit():
     assert from_path.geometric_basket == pytest.approx(reference["geometric_basket"])
     assert from_path.variance_reduction > 20
     assert from_path.to_dict()["style"] == "basket"
+    assert from_path.greeks is None
+    greeks = quantmc.price_basket(str(path), **args, greeks=True).greeks
+    reference = cli("price", "--assets", str(path), "--style", "basket", "--strike", "220",
+                    "--paths", "50000", "--control-variate", "--backend", "rayon", "--greeks")
+    assert [g["asset"] for g in greeks] == ["AAPL", "MSFT", "NVDA", "AMZN"]
+    assert greeks == reference["greeks"]
 
 
 def test_a_spread_at_strike_zero_meets_margrabe():

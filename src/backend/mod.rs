@@ -38,7 +38,7 @@
 
 use std::ops::Range;
 
-use crate::basket::BasketPlan;
+use crate::basket::{BasketFigures, BasketPlan};
 use crate::control::Control;
 use crate::error::{BackendError, Result};
 use crate::greeks::GreekSetup;
@@ -107,11 +107,12 @@ pub trait ComputeBackend: Send + Sync {
     /// per confidence level of `job`.
     fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate>;
 
-    /// Moments of the undiscounted payoff and its control over all samples
-    /// of each group of a basket (one entry per QMC replicate, one for
-    /// plain Monte Carlo), in fixed chunks merged in order. The CPU tiers
+    /// Moments of the undiscounted payoff and its control (and of each
+    /// asset's delta and vega estimators, when the plan asks) over all
+    /// samples of each group of a basket (one entry per QMC replicate, one
+    /// for plain Monte Carlo), in fixed chunks merged in chunk order. The CPU tiers
     /// run it; a tier without a basket kernel says so.
-    fn price_basket(&self, plan: &BasketPlan, control: &Control) -> Result<Vec<Figures>> {
+    fn price_basket(&self, plan: &BasketPlan, control: &Control) -> Result<Vec<BasketFigures>> {
         let _ = (plan, control);
         Err(BackendError::Unavailable {
             backend: self.tier().name(),
@@ -165,7 +166,7 @@ pub(crate) trait CpuKernel: ChunkKernel + Sync + Sized {
         draws: &Draws<'_>,
         start: u64,
         end: u64,
-    ) -> CoMoments {
+    ) -> BasketFigures {
         scalar::basket_moments(plan, draws, start, end)
     }
 }
@@ -436,25 +437,38 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
         })
     }
 
-    fn price_basket(&self, plan: &BasketPlan, control: &Control) -> Result<Vec<Figures>> {
+    fn price_basket(&self, plan: &BasketPlan, control: &Control) -> Result<Vec<BasketFigures>> {
         let tables = QmcTables::of_basket(plan);
         let draws: Vec<Draws<'_>> = (0..plan.groups)
             .map(|group| QmcTables::draws(&tables, plan.seed, group))
             .collect();
         control.expect(plan.samples * u64::from(plan.groups));
-        let blocks = self.blocks(plan.groups, 0..plan.samples, control, &|span| Figures {
-            moments: self.kernel.basket_chunk(
-                plan,
-                &draws[span.group as usize],
-                span.start,
-                span.end,
-            ),
-            greeks: None,
-        })?;
-        Ok(blocks
-            .into_iter()
-            .map(|blocks| blocks.into_iter().fold(Figures::default(), Figures::merge))
-            .collect())
+        let chunks: Vec<Span> = spans(plan.groups, 0..plan.samples).collect();
+        let mut totals = vec![BasketFigures::default(); plan.groups as usize];
+        // A bounded batch of chunks at a time, merged in chunk order: the
+        // figures do not depend on the thread count.
+        for batch in chunks.chunks(CHUNK_GROUP) {
+            let figures = self.executor.map_indexed(0..batch.len() as u64, &|index| {
+                let span = batch[index as usize];
+                if control.is_cancelled() {
+                    return BasketFigures::default();
+                }
+                let figures = self.kernel.basket_chunk(
+                    plan,
+                    &draws[span.group as usize],
+                    span.start,
+                    span.end,
+                );
+                control.advance(span.end - span.start);
+                figures
+            });
+            control.check()?;
+            for (span, figures) in batch.iter().zip(figures) {
+                let total = &mut totals[span.group as usize];
+                *total = std::mem::take(total).merge(figures);
+            }
+        }
+        Ok(totals)
     }
 
     fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {

@@ -16,7 +16,7 @@
 use std::marker::PhantomData;
 
 use super::{ChunkKernel, CpuKernel, Draws};
-use crate::basket::BasketPlan;
+use crate::basket::{BasketFigures, BasketPlan};
 use crate::greeks::{GREEKS, GreekSetup, model_differences};
 use crate::hardware::Isa;
 use crate::models::{Dynamics, ModelStep, StepVisitor};
@@ -444,13 +444,14 @@ impl Task for FillPnl<'_> {
 
 /// The oracle's basket walk: samples `start .. end` of one group, one path
 /// (or mirrored pair) at a time, each asset's normals from its draws
-/// ([`crate::basket`]'s layout), the plan's step and payoff on `f64`.
+/// ([`crate::basket`]'s layout), the plan's step, payoff and Greeks'
+/// estimators on `f64`.
 pub(crate) fn basket_moments(
     plan: &BasketPlan,
     draws: &Draws<'_>,
     start: u64,
     end: u64,
-) -> CoMoments {
+) -> BasketFigures {
     let d = plan.assets;
     let draws_per_path = d * plan.steps as usize;
     let qmc = matches!(draws, Draws::Qmc { .. });
@@ -467,6 +468,8 @@ pub(crate) fn basket_moments(
     };
     let (mut up, mut down) = (vec![0.0; d], vec![0.0; d]);
     let mut samples = Vec::with_capacity((end - start) as usize);
+    let mut estimators = vec![0.0; if plan.greeks { 2 * d } else { 0 }];
+    let mut greek_sums = vec![ShiftedSums::default(); estimators.len()];
     for sample in start..end {
         up.fill(0.0);
         down.fill(0.0);
@@ -490,6 +493,15 @@ pub(crate) fn basket_moments(
             }
         }
         samples.push(plan.sample_value(&up, &down));
+        if plan.greeks {
+            plan.sample_sensitivities(&up, &down, &mut estimators);
+            for (sums, &value) in greek_sums.iter_mut().zip(&estimators) {
+                sums.add(value);
+            }
+        }
     }
-    CoMoments::of(&samples)
+    BasketFigures {
+        moments: CoMoments::of(&samples),
+        greeks: greek_sums.iter().map(ShiftedSums::moments).collect(),
+    }
 }

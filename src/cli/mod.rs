@@ -346,7 +346,7 @@ struct PriceArgs {
     #[arg(long)]
     antithetic: bool,
     /// Also estimate delta, gamma, vega, rho and theta, with standard errors,
-    /// in the same pass.
+    /// in the same pass (a basket: each asset's delta and vega, pathwise).
     #[arg(long)]
     greeks: bool,
     /// pathwise (one pass: pathwise where the payoff is continuous,
@@ -874,7 +874,10 @@ fn basket_job(args: &PriceArgs) -> Result<quantmc::basket::BasketJob, quantmc::E
         ("jump-intensity", args.jump_intensity.is_some()),
         ("jump-mean", args.jump_mean.is_some()),
         ("jump-vol", args.jump_vol.is_some()),
-        ("greeks", args.greeks),
+        (
+            "greeks-method",
+            args.greeks_method == Some(GreeksMethod::Fd),
+        ),
         (
             "barrier",
             args.barrier.is_some() || args.barrier_kind.is_some(),
@@ -895,8 +898,9 @@ fn basket_job(args: &PriceArgs) -> Result<quantmc::basket::BasketJob, quantmc::E
             "given",
             &format!(
                 "is not available for a {style} on --assets: each asset's spot, vol and \
-                 dividend come from the file, under Black-Scholes; Greeks, targets, strips, \
-                 plots and MPI runs of baskets are not written yet"
+                 dividend come from the file, under Black-Scholes; its Greeks are pathwise \
+                 (each asset's delta and vega); targets, strips, plots and MPI runs of \
+                 baskets are not written yet"
             ),
         )
         .into());
@@ -917,6 +921,7 @@ fn basket_job(args: &PriceArgs) -> Result<quantmc::basket::BasketJob, quantmc::E
         quantmc::InputError::invalid("replicates", args.replicates, "must be below 2^32")
     })?;
     job.nearest_psd = args.nearest_psd;
+    job.greeks = args.greeks;
     Ok(job)
 }
 

@@ -122,6 +122,17 @@ pub fn print_basket(result: &quantmc::basket::BasketResult, json: bool) -> anyho
     if let Some(geometric) = result.geometric_basket {
         extra.push(("geometric basket", format!("{geometric:.6} (closed form)")));
     }
+    for greeks in result.greeks.iter().flatten() {
+        for (name, greek) in [("delta", greeks.delta), ("vega", greeks.vega)] {
+            extra.push((
+                name,
+                format!(
+                    "{:<10} {:.6} (SE {:.6})",
+                    greeks.asset, greek.value, greek.std_error
+                ),
+            ));
+        }
+    }
     if let Some(change) = result.correlation_repaired {
         extra.push((
             "correlation",

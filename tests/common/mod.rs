@@ -352,6 +352,7 @@ pub fn basket_jobs() -> Vec<quantmc::basket::BasketJob> {
             jobs.push(job.clone());
             job.antithetic = true;
             job.control_variate = style == BasketStyle::Basket;
+            job.greeks = true;
             job.steps = 1;
             jobs.push(job.clone());
             job.antithetic = false;

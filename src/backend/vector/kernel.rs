@@ -13,7 +13,7 @@ use std::marker::PhantomData;
 use super::lanes::{RoundKeys, Streams};
 use super::lanes::{f64x8, inverse_normal_x8, normals_x8, uniform_x8};
 use crate::backend::{ChunkKernel, CpuKernel, Draws};
-use crate::basket::BasketPlan;
+use crate::basket::{BasketFigures, BasketPlan};
 use crate::greeks::model_differences;
 use crate::greeks::{GREEKS, GreekSetup};
 use crate::models::{Dynamics, ModelStep, StepVisitor};
@@ -60,7 +60,7 @@ impl<T: Target> CpuKernel for VectorKernel<T> {
         draws: &Draws<'_>,
         start: u64,
         end: u64,
-    ) -> CoMoments {
+    ) -> BasketFigures {
         match *draws {
             Draws::Mc { seed } if start < end => self.target.run(BasketTask {
                 plan,
@@ -1005,21 +1005,30 @@ struct BasketTask<'a> {
 }
 
 impl Task for BasketTask<'_> {
-    type Output = CoMoments;
+    type Output = BasketFigures;
 
     #[inline(always)]
-    fn run(self) -> CoMoments {
+    fn run(self) -> BasketFigures {
         basket_moments(self.plan, self.seed, self.start, self.end)
     }
+}
+
+/// Shifted sums of one Greek estimator's lanes (as [`Sums`] for the
+/// payoff): about the chunk's first sample's value.
+#[derive(Clone, Copy)]
+struct EstimatorSums {
+    shift: f64,
+    sum: f64x8,
+    squares: f64x8,
 }
 
 /// A basket's samples `start .. end`, sixteen at a time: eight streams in
 /// the lanes, each stream's block feeding an even sample (its cosine half)
 /// and an odd one (its sine half), every asset's block of a step drawn
-/// ([`crate::basket`]'s layout), then the plan's step and payoff in
-/// `f64x8`.
+/// ([`crate::basket`]'s layout), then the plan's step, payoff and Greeks'
+/// estimators in `f64x8`.
 #[inline(always)]
-fn basket_moments(plan: &BasketPlan, seed: u64, start: u64, end: u64) -> CoMoments {
+fn basket_moments(plan: &BasketPlan, seed: u64, start: u64, end: u64) -> BasketFigures {
     let keys = RoundKeys::for_seed(seed);
     let d = plan.assets;
     let mut sums = Sums::new();
@@ -1029,6 +1038,9 @@ fn basket_moments(plan: &BasketPlan, seed: u64, start: u64, end: u64) -> CoMomen
         [zero.clone(), zero.clone()],
         [zero.clone(), zero],
     );
+    let estimators = if plan.greeks { 2 * d } else { 0 };
+    let mut values_of = vec![f64x8::ZERO; estimators];
+    let mut greek_sums: Vec<EstimatorSums> = Vec::with_capacity(estimators);
     for first in (start / 2..end.div_ceil(2)).step_by(LANES) {
         let streams = Streams::<1>::new(&keys, first);
         for half in 0..2 {
@@ -1050,14 +1062,49 @@ fn basket_moments(plan: &BasketPlan, seed: u64, start: u64, end: u64) -> CoMomen
             }
         }
         let values: [Values; 2] = array_from_fn(|half| plan.sample_value(&up[half], &down[half]));
-        sums.shift_by(values[(start % 2) as usize], 0);
+        let first_half = (start % 2) as usize;
+        sums.shift_by(values[first_half], 0);
         let whole = 2 * first >= start && 2 * (first + LANES as u64) <= end;
         let masks = (!whole).then(|| sample_masks(first, start, end));
         for (half, values) in values.into_iter().enumerate() {
             sums.add::<true>(values, masks.map(|m| m[half]));
         }
+        if plan.greeks {
+            // The first sample of the chunk is lane 0 of the first half.
+            for half in [first_half, 1 - first_half] {
+                plan.sample_sensitivities(&up[half], &down[half], &mut values_of);
+                if greek_sums.is_empty() {
+                    greek_sums.extend(values_of.iter().map(|v| EstimatorSums {
+                        shift: v.as_array()[0],
+                        sum: f64x8::ZERO,
+                        squares: f64x8::ZERO,
+                    }));
+                }
+                for (sums, &value) in greek_sums.iter_mut().zip(&values_of) {
+                    let mut delta = value - f64x8::splat(sums.shift);
+                    if let Some(masks) = masks {
+                        delta = masks[half].select(delta, f64x8::ZERO);
+                    }
+                    sums.sum += delta;
+                    sums.squares += delta * delta;
+                }
+            }
+        }
     }
-    sums.finish(end - start)
+    BasketFigures {
+        moments: sums.finish(end - start),
+        greeks: greek_sums
+            .iter()
+            .map(|s| {
+                Moments::from_shifted_sums(
+                    end - start,
+                    s.shift,
+                    s.sum.reduce_add(),
+                    s.squares.reduce_add(),
+                )
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]
