@@ -238,6 +238,10 @@ pub struct BasketJob {
     pub sampler: Sampler,
     /// Replicates of a randomized QMC run (>= 2).
     pub replicates: u32,
+    /// Keep adding paths until this precision is reached (in rounds, as a
+    /// single-asset job's); `None` runs exactly `paths`.
+    #[serde(default)]
+    pub target: Option<crate::pricing::Target>,
     /// Estimate each asset's delta and vega in the same pass, pathwise
     /// (every style's payoff is continuous in the terminal prices).
     #[serde(default)]
@@ -267,6 +271,7 @@ impl BasketJob {
             control_variate: false,
             sampler: Sampler::Mc,
             replicates: crate::pricing::DEFAULT_REPLICATES,
+            target: None,
             greeks: false,
             nearest_psd: false,
         }
@@ -284,6 +289,13 @@ impl BasketJob {
         } else {
             self.paths
         }
+    }
+
+    /// Most samples the run may take: the target's `max_paths` (in samples),
+    /// or all of them.
+    pub fn max_samples(&self) -> u64 {
+        let paths = self.target.map_or(self.paths, |t| t.max_paths);
+        if self.antithetic { paths / 2 } else { paths }
     }
 
     /// The estimators' independent groups: the replicates of a randomized
@@ -477,8 +489,11 @@ impl BasketJob {
         }
     }
 
-    /// Checks the paths, the sampler and its replicates.
+    /// Checks the paths, the sampler and its replicates, and the target.
     fn validate_sampling(&self) -> Result<(), InputError> {
+        if let Some(target) = self.target {
+            crate::pricing::validate_target(&target, self.paths)?;
+        }
         if self.paths > MAX_PATHS {
             return Err(InputError::invalid(
                 "paths",
@@ -522,10 +537,14 @@ impl BasketJob {
                     ),
                 ));
             }
-            if self.samples() / u64::from(self.replicates) > MAX_POINTS {
+            if self.max_samples() / u64::from(self.replicates) > MAX_POINTS {
                 return Err(InputError::invalid(
-                    "paths",
-                    self.paths,
+                    if self.target.is_some() {
+                        "max-paths"
+                    } else {
+                        "paths"
+                    },
+                    self.target.map_or(self.paths, |t| t.max_paths),
                     "gives more than 2^32 points per replicate, the Sobol sequence's length",
                 ));
             }

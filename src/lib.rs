@@ -326,25 +326,10 @@ pub(crate) fn price_in_rounds(
         let Some(target) = job.target else {
             break (estimate, None);
         };
-        let goal = match target.precision {
-            pricing::Precision::StdError(se) => se,
-            pricing::Precision::RelStdError(relative) => relative * estimate.price.abs(),
-        };
-        if estimate.std_error <= goal {
-            break (estimate, Some(true));
+        match pricing::next_round(&target, &estimate, job.sampler, done, first, most) {
+            Ok(more) => next = more,
+            Err(reached) => break (estimate, Some(reached)),
         }
-        if done >= most || !estimate.std_error.is_finite() {
-            break (estimate, Some(false));
-        }
-        next = match job.sampler {
-            pricing::Sampler::Mc => {
-                let needed = done as f64 * (estimate.std_error / goal).powi(2);
-                let rounds = (needed / first as f64).ceil().min(most as f64) as u64;
-                (rounds * first).max(done + first)
-            }
-            pricing::Sampler::Rqmc => 2 * done,
-        }
-        .min(most);
     };
     let elapsed_s = start.elapsed().as_secs_f64();
     for (quantity, value) in [("price", estimate.price), ("std_error", estimate.std_error)] {
@@ -446,22 +431,40 @@ pub fn price_basket_with(
     let selected = resolve(&options.into(), selector::Work::basket(job))?;
     let tier = &*selected.tier;
     let start = Instant::now();
-    let groups = tier.price_basket(&plan, control)?;
-    control.check()?;
+    // Rounds as a single-asset job's (see `price`): each a fixed range of
+    // every group's samples, the decision on the figures alone.
+    let (first, most) = (plan.samples, job.max_samples() / u64::from(job.groups()));
+    let mut groups = vec![basket::BasketFigures::default(); job.groups() as usize];
+    let (mut done, mut next) = (0, first);
+    let (estimate, target_reached) = loop {
+        let round = tier.price_basket(&plan, done..next, control)?;
+        control.check()?;
+        for (total, round) in groups.iter_mut().zip(round) {
+            *total = std::mem::take(total).merge(round);
+        }
+        done = next;
+        let moments: Vec<stats::Figures> = groups
+            .iter()
+            .map(|g| stats::Figures {
+                moments: g.moments,
+                greeks: None,
+            })
+            .collect();
+        let estimate = pricing::estimate_from(
+            &moments,
+            plan.discount,
+            plan.control.then_some(plan.control_mean),
+            job.sampler,
+        );
+        let Some(target) = job.target else {
+            break (estimate, None);
+        };
+        match pricing::next_round(&target, &estimate, job.sampler, done, first, most) {
+            Ok(more) => next = more,
+            Err(reached) => break (estimate, Some(reached)),
+        }
+    };
     let elapsed_s = start.elapsed().as_secs_f64();
-    let moments: Vec<stats::Figures> = groups
-        .iter()
-        .map(|g| stats::Figures {
-            moments: g.moments,
-            greeks: None,
-        })
-        .collect();
-    let estimate = pricing::estimate_from(
-        &moments,
-        plan.discount,
-        plan.control.then_some(plan.control_mean),
-        job.sampler,
-    );
     for (quantity, value) in [("price", estimate.price), ("std_error", estimate.std_error)] {
         if !value.is_finite() {
             return Err(InputError::Overflow {
@@ -485,6 +488,7 @@ pub fn price_basket_with(
         pricing: PricingResult {
             closed_form: job.closed_form(),
             method: job.method(),
+            target_reached,
             ..priced(&estimate, &selected, warnings, paths, job.seed, elapsed_s)
         },
         style: job.style,

@@ -321,31 +321,7 @@ impl PricingJob {
             }
         }
         if let Some(target) = self.target {
-            let (field, value) = match target.precision {
-                Precision::StdError(value) => ("target-se", value),
-                Precision::RelStdError(value) => ("target-rel-se", value),
-            };
-            if !(value.is_finite() && value > 0.0) {
-                return Err(InputError::invalid(
-                    field,
-                    value,
-                    "must be a positive, finite standard error",
-                ));
-            }
-            if target.max_paths < self.paths {
-                return Err(InputError::invalid(
-                    "max-paths",
-                    target.max_paths,
-                    &format!("is below one round (paths = {})", self.paths),
-                ));
-            }
-            if target.max_paths > MAX_PATHS {
-                return Err(InputError::invalid(
-                    "max-paths",
-                    target.max_paths,
-                    "exceeds the largest supported count, 2^52",
-                ));
-            }
+            validate_target(&target, self.paths)?;
         }
         if self.sampler == Sampler::Rqmc
             && self.points_per_replicate(self.max_samples()) > MAX_POINTS
@@ -676,6 +652,72 @@ pub fn greeks_estimate(job: &PricingJob, groups: &[Figures]) -> Option<Greeks> {
         theta: greek(4),
         method: crate::greeks::describe(job, method),
     })
+}
+
+/// Checks a target: a positive, finite standard error, and a path cap of
+/// at least one round (`paths`) and at most 2^52.
+pub fn validate_target(target: &Target, paths: u64) -> Result<(), InputError> {
+    let (field, value) = match target.precision {
+        Precision::StdError(value) => ("target-se", value),
+        Precision::RelStdError(value) => ("target-rel-se", value),
+    };
+    if !(value.is_finite() && value > 0.0) {
+        return Err(InputError::invalid(
+            field,
+            value,
+            "must be a positive, finite standard error",
+        ));
+    }
+    if target.max_paths < paths {
+        return Err(InputError::invalid(
+            "max-paths",
+            target.max_paths,
+            &format!("is below one round (paths = {paths})"),
+        ));
+    }
+    if target.max_paths > MAX_PATHS {
+        return Err(InputError::invalid(
+            "max-paths",
+            target.max_paths,
+            "exceeds the largest supported count, 2^52",
+        ));
+    }
+    Ok(())
+}
+
+/// After a round that brought a run to `done` samples a group: the end of
+/// the next round (`Ok`), or whether the target was reached when the run
+/// stops (`Err`). Plain Monte Carlo takes the samples the variance so far
+/// says are needed, rounded up to whole first rounds (`first`), at least
+/// one more; randomized QMC, whose error falls faster than `n^-1/2`,
+/// doubles; neither beyond `most`.
+pub fn next_round(
+    target: &Target,
+    estimate: &Estimate,
+    sampler: Sampler,
+    done: u64,
+    first: u64,
+    most: u64,
+) -> Result<u64, bool> {
+    let goal = match target.precision {
+        Precision::StdError(se) => se,
+        Precision::RelStdError(relative) => relative * estimate.price.abs(),
+    };
+    if estimate.std_error <= goal {
+        return Err(true);
+    }
+    if done >= most || !estimate.std_error.is_finite() {
+        return Err(false);
+    }
+    Ok(match sampler {
+        Sampler::Mc => {
+            let needed = done as f64 * (estimate.std_error / goal).powi(2);
+            let rounds = (needed / first as f64).ceil().min(most as f64) as u64;
+            (rounds * first).max(done + first)
+        }
+        Sampler::Rqmc => 2 * done,
+    }
+    .min(most))
 }
 
 /// A Greek from its per-sample estimator's moments in each group, times

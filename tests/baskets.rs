@@ -259,6 +259,55 @@ fn a_one_asset_basket_is_the_single_asset_european_on_the_same_streams() {
     }
 }
 
+#[test]
+fn a_target_adds_rounds_until_it_is_met_or_the_cap_is_reached() {
+    use quantmc::pricing::{Precision, Target};
+    let mut job = BasketJob::new(pair(0.3, [1.0, 1.0]), BasketStyle::BestOf);
+    job.strike = 98.0;
+    job.paths = 4096;
+    let first = quantmc::price_basket(&job, Backend::Rayon).unwrap().pricing;
+    // A third of the first round's standard error: about nine rounds.
+    let goal = first.std_error / 3.0;
+    job.target = Some(Target {
+        precision: Precision::StdError(goal),
+        max_paths: 1 << 20,
+    });
+    let reached = quantmc::price_basket(&job, Backend::Rayon).unwrap().pricing;
+    assert_eq!(reached.target_reached, Some(true));
+    assert!(reached.std_error <= goal, "{} > {goal}", reached.std_error);
+    assert!(
+        reached.paths > 4096 && reached.paths.is_multiple_of(4096),
+        "{}",
+        reached.paths
+    );
+    // The rounds are the first paths of the same streams: a fixed run of
+    // as many paths gives the same figures, on any tier.
+    let mut fixed = job.clone();
+    fixed.target = None;
+    fixed.paths = reached.paths;
+    let same = quantmc::price_basket(&fixed, Backend::Scalar)
+        .unwrap()
+        .pricing;
+    assert!((same.price - reached.price).abs() < 1e-9 * same.price);
+    let closed = job.closed_form().unwrap();
+    assert!((reached.price - closed).abs() < 4.0 * reached.std_error);
+    // A cap below what the goal needs: stops there and says so.
+    job.target = Some(Target {
+        precision: Precision::RelStdError(1e-9),
+        max_paths: 3 * 4096,
+    });
+    let capped = quantmc::price_basket(&job, Backend::Simd).unwrap().pricing;
+    assert_eq!(capped.target_reached, Some(false));
+    assert_eq!(capped.paths, 3 * 4096);
+    // And a cap below one round is refused, naming it.
+    job.target = Some(Target {
+        precision: Precision::StdError(0.01),
+        max_paths: 100,
+    });
+    let err = job.validate().unwrap_err().to_string();
+    assert!(err.contains("max-paths"), "{err}");
+}
+
 /// `job`'s closed form with asset `a`'s spot (or volatility) bumped up and
 /// down: the central difference.
 fn closed_form_slope(job: &BasketJob, a: usize, vega: bool) -> f64 {
@@ -436,7 +485,7 @@ fn the_command_line_refuses_what_a_basket_cannot_carry() {
         (&["--style", "basket", "--model", "heston"], "model"),
         (&["--style", "spread"], "a spread takes exactly 2 assets"),
         (&["--style", "european"], "style"),
-        (&["--style", "basket", "--target-se", "0.1"], "target-se"),
+        (&["--style", "basket", "--strikes", "90,100"], "strikes"),
         (&["--style", "basket", "--spot", "90"], "spot"),
     ];
     for (extra, expected) in cases {

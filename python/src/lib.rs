@@ -427,6 +427,30 @@ fn run_options(
     })
 }
 
+/// The target of `target_se` or `target_rel_se` (the first given), capped
+/// at `max_paths` (default 1e9 and at least `paths`), as the CLI's.
+fn target_of(
+    target_se: Option<f64>,
+    target_rel_se: Option<f64>,
+    max_paths: Option<u64>,
+    paths: u64,
+) -> PyResult<Option<Target>> {
+    let precision = match (target_se, target_rel_se) {
+        (Some(se), _) => Precision::StdError(se),
+        (None, Some(relative)) => Precision::RelStdError(relative),
+        (None, None) if max_paths.is_some() => {
+            return Err(PyValueError::new_err(
+                "max_paths: caps a run with a target; give target_se or target_rel_se",
+            ));
+        }
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(Target {
+        precision,
+        max_paths: max_paths.unwrap_or_else(|| DEFAULT_MAX_PATHS.max(paths)),
+    }))
+}
+
 /// Prices an option by Monte Carlo; keyword arguments and defaults as the
 /// CLI's `quantmc price`. With `strikes` (a sequence, in place of
 /// `strike`), `maturities` (in place of `maturity`) or `implied_vol`, prices
@@ -507,11 +531,6 @@ fn price<'py>(
             ));
         }
     };
-    let precision = match (target_se, target_rel_se) {
-        (Some(se), _) => Some(Precision::StdError(se)),
-        (None, Some(relative)) => Some(Precision::RelStdError(relative)),
-        (None, None) => None,
-    };
     let model = ModelParameters {
         vol,
         v0,
@@ -548,10 +567,7 @@ fn price<'py>(
         control_variate,
         sampler: choice::<Sampler>(sampler)?,
         replicates,
-        target: precision.map(|precision| Target {
-            precision,
-            max_paths: max_paths.unwrap_or_else(|| DEFAULT_MAX_PATHS.max(paths)),
-        }),
+        target: target_of(target_se, target_rel_se, max_paths, paths)?,
         greeks: if greeks {
             Some(choice::<GreeksMethod>(greeks_method)?)
         } else {
@@ -677,7 +693,8 @@ impl BasketResult {
 #[pyo3(signature = (
     assets, *, style="basket", kind="call", strike=100.0, maturity=1.0, rate=0.05, steps=1,
     paths=1_000_000, seed=42, antithetic=false, control_variate=false, sampler="mc",
-    replicates=16, greeks=false, nearest_psd=false, backend="auto", threads=None,
+    replicates=16, greeks=false, target_se=None, target_rel_se=None, max_paths=None,
+    nearest_psd=false, backend="auto", threads=None,
 ))]
 #[allow(clippy::too_many_arguments)]
 fn price_basket<'py>(
@@ -696,6 +713,9 @@ fn price_basket<'py>(
     sampler: &str,
     replicates: u32,
     greeks: bool,
+    target_se: Option<f64>,
+    target_rel_se: Option<f64>,
+    max_paths: Option<u64>,
     nearest_psd: bool,
     backend: &str,
     threads: Option<usize>,
@@ -727,6 +747,7 @@ fn price_basket<'py>(
     job.replicates = replicates;
     job.nearest_psd = nearest_psd;
     job.greeks = greeks;
+    job.target = target_of(target_se, target_rel_se, max_paths, paths)?;
     let options = run_options(backend, threads, false, None)?;
     let inner = run_released(py, |control| {
         quantmc::price_basket_with(&job, options, control)

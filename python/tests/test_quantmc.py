@@ -77,6 +77,9 @@ def test_a_basket_from_a_path_or_a_dict_matches_the_cli_bit_for_bit():
                     "--paths", "50000", "--control-variate", "--backend", "rayon", "--greeks")
     assert [g["asset"] for g in greeks] == ["AAPL", "MSFT", "NVDA", "AMZN"]
     assert greeks == reference["greeks"]
+    targeted = quantmc.price_basket(str(path), strike=220.0, paths=4096, target_se=0.05)
+    assert targeted.std_error <= 0.05 and targeted.paths > 4096
+    assert targeted.to_dict()["target_reached"] is True
 
 
 def test_a_spread_at_strike_zero_meets_margrabe():

@@ -108,12 +108,17 @@ pub trait ComputeBackend: Send + Sync {
     fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate>;
 
     /// Moments of the undiscounted payoff and its control (and of each
-    /// asset's delta and vega estimators, when the plan asks) over all
-    /// samples of each group of a basket (one entry per QMC replicate, one
+    /// asset's delta and vega estimators, when the plan asks) over samples
+    /// `points` of each group of a basket (one entry per QMC replicate, one
     /// for plain Monte Carlo), in fixed chunks merged in chunk order. The CPU tiers
     /// run it; a tier without a basket kernel says so.
-    fn price_basket(&self, plan: &BasketPlan, control: &Control) -> Result<Vec<BasketFigures>> {
-        let _ = (plan, control);
+    fn price_basket(
+        &self,
+        plan: &BasketPlan,
+        points: Range<u64>,
+        control: &Control,
+    ) -> Result<Vec<BasketFigures>> {
+        let _ = (plan, points, control);
         Err(BackendError::Unavailable {
             backend: self.tier().name(),
             reason: "baskets run on the CPU tiers (scalar, simd, rayon) for now: the GPU tier \
@@ -437,13 +442,18 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
         })
     }
 
-    fn price_basket(&self, plan: &BasketPlan, control: &Control) -> Result<Vec<BasketFigures>> {
+    fn price_basket(
+        &self,
+        plan: &BasketPlan,
+        points: Range<u64>,
+        control: &Control,
+    ) -> Result<Vec<BasketFigures>> {
         let tables = QmcTables::of_basket(plan);
         let draws: Vec<Draws<'_>> = (0..plan.groups)
             .map(|group| QmcTables::draws(&tables, plan.seed, group))
             .collect();
-        control.expect(plan.samples * u64::from(plan.groups));
-        let chunks: Vec<Span> = spans(plan.groups, 0..plan.samples).collect();
+        control.expect((points.end - points.start) * u64::from(plan.groups));
+        let chunks: Vec<Span> = spans(plan.groups, points).collect();
         let mut totals = vec![BasketFigures::default(); plan.groups as usize];
         // A bounded batch of chunks at a time, merged in chunk order: the
         // figures do not depend on the thread count.

@@ -860,7 +860,7 @@ fn basket_job(args: &PriceArgs) -> Result<quantmc::basket::BasketJob, quantmc::E
         )
         .into());
     };
-    let single_asset: [(&str, bool); 21] = [
+    let single_asset: [(&str, bool); 19] = [
         ("spot", args.spot.is_some()),
         ("vol", args.vol.is_some()),
         ("dividend", args.dividend.is_some()),
@@ -882,8 +882,6 @@ fn basket_job(args: &PriceArgs) -> Result<quantmc::basket::BasketJob, quantmc::E
             "barrier",
             args.barrier.is_some() || args.barrier_kind.is_some(),
         ),
-        ("target-se", args.target_se.is_some()),
-        ("target-rel-se", args.target_rel_se.is_some()),
         (
             "strikes",
             !args.strikes.is_empty() || !args.maturities.is_empty(),
@@ -899,8 +897,8 @@ fn basket_job(args: &PriceArgs) -> Result<quantmc::basket::BasketJob, quantmc::E
             &format!(
                 "is not available for a {style} on --assets: each asset's spot, vol and \
                  dividend come from the file, under Black-Scholes; its Greeks are pathwise \
-                 (each asset's delta and vega); targets, strips, plots and MPI runs of \
-                 baskets are not written yet"
+                 (each asset's delta and vega); strips, plots and MPI runs of baskets are \
+                 not written yet"
             ),
         )
         .into());
@@ -922,6 +920,7 @@ fn basket_job(args: &PriceArgs) -> Result<quantmc::basket::BasketJob, quantmc::E
     })?;
     job.nearest_psd = args.nearest_psd;
     job.greeks = args.greeks;
+    job.target = target(args);
     Ok(job)
 }
 
