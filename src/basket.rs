@@ -1138,8 +1138,9 @@ pub struct BasketResult {
     /// repaired to the nearest positive semi-definite one (`nearest_psd`).
     pub correlation_repaired: Option<f64>,
     /// Each asset's delta and vega with their standard errors (pathwise),
-    /// when asked for.
-    pub greeks: Option<Vec<AssetGreeks>>,
+    /// when asked for. (The flattened single-asset `greeks` stays null: a
+    /// basket has no one delta.)
+    pub asset_greeks: Option<Vec<AssetGreeks>>,
 }
 
 fn overflow(job: &BasketJob, quantity: &str, value: f64) -> InputError {

@@ -495,7 +495,7 @@ pub fn price_basket_with(
         assets: job.assets.assets.iter().map(|a| a.name.clone()).collect(),
         geometric_basket: job.geometric_basket(),
         correlation_repaired: plan.correlation_repaired,
-        greeks: plan.greeks.then(|| {
+        asset_greeks: plan.greeks.then(|| {
             let d = plan.assets;
             let greek = |i: usize| {
                 let per_group: Vec<stats::Moments> = groups

@@ -350,7 +350,7 @@ fn pathwise_deltas_and_vegas_meet_the_closed_forms_slopes() {
         job.steps = 2;
         job.greeks = true;
         let result = quantmc::price_basket(&job, Backend::Rayon).unwrap();
-        let greeks = result.greeks.unwrap();
+        let greeks = result.asset_greeks.unwrap();
         for (a, asset) in greeks.iter().enumerate() {
             for (vega, greek) in [(false, asset.delta), (true, asset.vega)] {
                 let slope = closed_form_slope(&job, a, vega);
@@ -386,7 +386,7 @@ fn a_one_asset_baskets_greeks_are_the_europeans_pathwise_greeks() {
     for backend in [Backend::Scalar, Backend::Rayon] {
         let basket = quantmc::price_basket(&job, backend)
             .unwrap()
-            .greeks
+            .asset_greeks
             .unwrap();
         let european = quantmc::price(&single, backend).unwrap().greeks.unwrap();
         for (ours, theirs) in [
@@ -465,6 +465,25 @@ fn the_command_line_prices_a_basket_from_an_assets_file() {
             .unwrap()
             .contains("geometric basket")
     );
+    // With Greeks: one list a basket, every key once in the document.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_quantmc"))
+        .args([
+            "price",
+            "--assets",
+            path.to_str().unwrap(),
+            "--style",
+            "basket",
+        ])
+        .args(["--paths", "2000", "--greeks", "--json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(text.matches("\"greeks\":").count(), 1, "{text}");
+    let with_greeks: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(with_greeks["greeks"].is_null());
+    let greeks = with_greeks["asset_greeks"].as_array().unwrap();
+    assert_eq!(greeks.len(), 4);
+    assert!(greeks[0]["delta"]["value"].as_f64().unwrap() > 0.0);
     // The same job through the library gives the same bits.
     let mut job = BasketJob::new(common::basket_assets(4), BasketStyle::Basket);
     job.paths = 20_000;

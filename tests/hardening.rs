@@ -682,7 +682,7 @@ proptest! {
             prop_assert!(p.std_error.is_finite() && p.std_error >= 0.0, "{:?}", job);
             prop_assert!(p.closed_form.is_none_or(f64::is_finite), "{:?}", job);
             prop_assert!(result.geometric_basket.is_none_or(f64::is_finite), "{:?}", job);
-            for g in result.greeks.iter().flatten() {
+            for g in result.asset_greeks.iter().flatten() {
                 for greek in [g.delta, g.vega] {
                     prop_assert!(greek.value.is_finite() && greek.std_error.is_finite(), "{:?} {:?}", g, job);
                 }

@@ -666,7 +666,7 @@ impl BasketResult {
     /// ..}, "vega": {..}}, ...]`), or None when not asked for.
     #[getter]
     fn greeks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner.greeks)
+        to_python(py, &self.inner.asset_greeks)
     }
     /// Every field as a dict, the CLI's `--json` names.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {

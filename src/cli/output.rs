@@ -122,7 +122,7 @@ pub fn print_basket(result: &quantmc::basket::BasketResult, json: bool) -> anyho
     if let Some(geometric) = result.geometric_basket {
         extra.push(("geometric basket", format!("{geometric:.6} (closed form)")));
     }
-    for greeks in result.greeks.iter().flatten() {
+    for greeks in result.asset_greeks.iter().flatten() {
         for (name, greek) in [("delta", greeks.delta), ("vega", greeks.vega)] {
             extra.push((
                 name,
