@@ -100,6 +100,48 @@ fn the_price_picture_shows_the_running_estimate_and_the_closed_form() {
 }
 
 #[test]
+fn a_baskets_picture_shows_its_running_estimate_and_stulzs_price() {
+    let path = temp("worst-of.svg");
+    let assets = temp("pair.json");
+    std::fs::write(
+        &assets,
+        r#"{"assets": [{"name": "one", "spot": 100, "vol": 0.2},
+                       {"name": "two", "spot": 95, "vol": 0.3, "dividend": 0.03}],
+            "correlation": [[1, 0.3], [0.3, 1]]}"#,
+    )
+    .unwrap();
+    let v = cli_json(
+        [
+            OsStr::new("price"),
+            OsStr::new("--assets"),
+            assets.as_os_str(),
+            OsStr::new("--style"),
+            OsStr::new("worst-of"),
+            OsStr::new("--strike"),
+            OsStr::new("98"),
+            OsStr::new("--paths"),
+            OsStr::new("16384"),
+            OsStr::new("--json"),
+            OsStr::new("--plot"),
+        ]
+        .into_iter()
+        .chain([path.as_os_str()]),
+    );
+    let texts = svg_text(&path);
+    let estimate = format!(
+        "estimate: {:.6} at 16384 paths",
+        v["price"].as_f64().unwrap()
+    );
+    let exact = format!("closed form: {:.6}", v["closed_form"].as_f64().unwrap());
+    for label in [estimate.as_str(), exact.as_str(), "95% interval"] {
+        assert!(
+            texts.iter().any(|t| t == label),
+            "{label} missing from {texts:?}"
+        );
+    }
+}
+
+#[test]
 fn the_smile_picture_draws_each_maturity_and_its_closed_form() {
     let path = temp("smile.svg");
     let args = ["price"]

@@ -544,10 +544,31 @@ pub fn run() -> Result<(), CliError> {
         {
             let job = basket_job(&args)?;
             let options = args.run.options(&env, args.executor)?;
-            let result = watch::watched(args.run.silent(), |control| {
-                quantmc::price_basket_with(&job, options, control)
+            // The picture's reruns (the first paths of the same streams) are
+            // part of the watched work.
+            let (result, runs) = watch::watched(args.run.silent(), |control| {
+                let result = quantmc::price_basket_with(&job, options, control)?;
+                let runs = match &args.plot {
+                    Some(_) => Some(running_estimates(
+                        &result.pricing,
+                        job.replicates,
+                        |paths| {
+                            let step = quantmc::basket::BasketJob {
+                                paths,
+                                target: None,
+                                ..job.clone()
+                            };
+                            Ok(quantmc::price_basket_with(&step, options, control)?.pricing)
+                        },
+                    )?),
+                    None => None,
+                };
+                Ok::<_, quantmc::Error>((result, runs))
             })?;
             warn(&result.pricing.warnings);
+            if let (Some(path), Some(runs)) = (&args.plot, runs) {
+                plot::price_svg(path, &runs)?;
+            }
             output::print_basket(&result, args.run.json)?;
         }
         Command::Price(args) => {
@@ -564,7 +585,14 @@ pub fn run() -> Result<(), CliError> {
             let (result, runs) = watch::watched(args.run.silent(), |control| {
                 let result = quantmc::price_with(&job, options, control)?;
                 let runs = match &args.plot {
-                    Some(_) => Some(running_estimates(&job, &options, &result, control)?),
+                    Some(_) => Some(running_estimates(&result, job.replicates, |paths| {
+                        let step = PricingJob {
+                            paths,
+                            target: None,
+                            ..job
+                        };
+                        quantmc::price_with(&step, options, control)
+                    })?),
                     None => None,
                 };
                 Ok::<_, quantmc::Error>((result, runs))
@@ -860,7 +888,7 @@ fn basket_job(args: &PriceArgs) -> Result<quantmc::basket::BasketJob, quantmc::E
         )
         .into());
     };
-    let single_asset: [(&str, bool); 19] = [
+    let single_asset: [(&str, bool); 18] = [
         ("spot", args.spot.is_some()),
         ("vol", args.vol.is_some()),
         ("dividend", args.dividend.is_some()),
@@ -887,7 +915,6 @@ fn basket_job(args: &PriceArgs) -> Result<quantmc::basket::BasketJob, quantmc::E
             !args.strikes.is_empty() || !args.maturities.is_empty(),
         ),
         ("implied-vol", args.implied_vol),
-        ("plot", args.plot.is_some()),
         ("executor", args.executor == Executor::Mpi),
     ];
     if let Some((flag, _)) = single_asset.iter().find(|(_, given)| *given) {
@@ -897,8 +924,8 @@ fn basket_job(args: &PriceArgs) -> Result<quantmc::basket::BasketJob, quantmc::E
             &format!(
                 "is not available for a {style} on --assets: each asset's spot, vol and \
                  dividend come from the file, under Black-Scholes; its Greeks are pathwise \
-                 (each asset's delta and vega); strips, plots and MPI runs of baskets are \
-                 not written yet"
+                 (each asset's delta and vega); strips and MPI runs of baskets are not \
+                 written yet"
             ),
         )
         .into());
@@ -1035,12 +1062,11 @@ const PLOTTED_SCENARIOS: u64 = 1_000_000;
 /// streams, so the curve is the one estimate growing. About twice the work
 /// of the job itself.
 fn running_estimates(
-    job: &PricingJob,
-    options: &RunOptions,
     last: &quantmc::PricingResult,
-    control: &quantmc::Control,
+    replicates: u32,
+    price_at: impl Fn(u64) -> Result<quantmc::PricingResult, quantmc::Error>,
 ) -> Result<Vec<quantmc::PricingResult>, quantmc::Error> {
-    let smallest = 1000u64.max(2 * u64::from(job.replicates));
+    let smallest = 1000u64.max(2 * u64::from(replicates));
     let mut counts = Vec::new();
     let mut paths = last.paths / 2;
     while paths >= smallest && counts.len() < 24 {
@@ -1050,14 +1076,7 @@ fn running_estimates(
     let mut runs = counts
         .into_iter()
         .rev()
-        .map(|paths| {
-            let step = PricingJob {
-                paths,
-                target: None,
-                ..*job
-            };
-            quantmc::price_with(&step, *options, control)
-        })
+        .map(price_at)
         .collect::<Result<Vec<_>, _>>()?;
     runs.push(last.clone());
     Ok(runs)
