@@ -34,8 +34,8 @@
 //! * the **two-asset worst-of and best-of** calls and puts are Stulz's
 //!   formulas (Haug's form), over the bivariate normal distribution.
 //!
-//! The arithmetic basket has no closed form (QuantLib's Choi engine is the
-//! peer's reference, `benches/peers/`).
+//! The arithmetic basket has no closed form: the tests hold it to QuantLib's
+//! Choi engine on three assets (`tests/baskets.rs`).
 
 use std::path::Path;
 
