@@ -354,6 +354,20 @@ impl BasketJob {
         )
     }
 
+    /// The error of a `quantity` that came out non-finite, naming the job.
+    pub(crate) fn overflow(&self, quantity: &str, value: f64) -> InputError {
+        InputError::Overflow {
+            quantity: quantity.to_string(),
+            value: format!("{value:e}"),
+            inputs: format!(
+                "{}, rate {}, maturity {}",
+                self.describe(),
+                self.rate,
+                self.maturity
+            ),
+        }
+    }
+
     /// The job compiled once: the checks of every field, the correlation's
     /// factor (repaired when asked) and each asset's per-step constants.
     pub fn plan(&self) -> Result<BasketPlan, InputError> {
@@ -455,27 +469,20 @@ impl BasketJob {
             ));
         }
         self.validate_sampling()?;
-        let (correlation, repaired) = self.factorable_correlation()?;
-        let lower = crate::portfolio::cholesky(&correlation)?;
+        let (lower, repaired) = self.correlation_factor()?;
         BasketPlan::new(self, &lower, repaired)
     }
 
-    /// The correlation, repaired to the nearest positive semi-definite one
-    /// when the job allows it, with the largest change of an entry.
-    fn factorable_correlation(&self) -> Result<(Vec<Vec<f64>>, Option<f64>), InputError> {
-        let correlation = self.assets.correlation.clone();
-        match crate::portfolio::cholesky(&correlation) {
-            Ok(_) => Ok((correlation, None)),
-            Err(problem) if self.nearest_psd => {
-                let _ = problem;
-                let nearest = crate::fit::nearest_correlation(&correlation);
-                let change = nearest
-                    .iter()
-                    .flatten()
-                    .zip(correlation.iter().flatten())
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0.0, f64::max);
-                Ok((nearest, Some(change)))
+    /// The correlation's Cholesky factor, of the nearest positive
+    /// semi-definite correlation when the job allows the repair (with the
+    /// largest change of an entry).
+    fn correlation_factor(&self) -> Result<(Vec<Vec<f64>>, Option<f64>), InputError> {
+        let correlation = &self.assets.correlation;
+        match crate::portfolio::cholesky(correlation) {
+            Ok(lower) => Ok((lower, None)),
+            Err(_) if self.nearest_psd => {
+                let (nearest, change) = crate::fit::nearest_with_change(correlation);
+                Ok((crate::portfolio::cholesky(&nearest)?, Some(change)))
             }
             Err(problem) => Err(InputError::Correlation(format!(
                 "{} (smallest eigenvalue {:.3e}); pass --nearest-psd (BasketJob::nearest_psd) \
@@ -484,7 +491,7 @@ impl BasketJob {
                     InputError::Correlation(text) => text,
                     other => other.to_string(),
                 },
-                crate::fit::smallest_eigenvalue(&correlation)
+                crate::fit::smallest_eigenvalue(correlation)
             ))),
         }
     }
@@ -954,11 +961,11 @@ impl BasketPlan {
             ("geometric basket's start", geometric_log_start),
         ] {
             if !value.is_finite() || (quantity == "discount factor" && value == 0.0) {
-                return Err(overflow(job, quantity, value));
+                return Err(job.overflow(quantity, value));
             }
         }
         if let Some(i) = drift.iter().chain(&diffusion).position(|v| !v.is_finite()) {
-            return Err(overflow(job, "drift or diffusion per step", i as f64));
+            return Err(job.overflow("drift or diffusion per step", i as f64));
         }
         Ok(Self {
             assets: d,
@@ -1141,19 +1148,6 @@ pub struct BasketResult {
     /// when asked for. (The flattened single-asset `greeks` stays null: a
     /// basket has no one delta.)
     pub asset_greeks: Option<Vec<AssetGreeks>>,
-}
-
-fn overflow(job: &BasketJob, quantity: &str, value: f64) -> InputError {
-    InputError::Overflow {
-        quantity: quantity.to_string(),
-        value: format!("{value:e}"),
-        inputs: format!(
-            "{}, rate {}, maturity {}",
-            job.describe(),
-            job.rate,
-            job.maturity
-        ),
-    }
 }
 
 #[cfg(test)]

@@ -339,14 +339,21 @@ pub fn checked_correlation(
             smallest_eigenvalue(&correlation)
         )));
     }
-    let nearest = nearest_correlation(&correlation);
+    let (nearest, change) = nearest_with_change(&correlation);
+    Ok((nearest, Some(change)))
+}
+
+/// [`nearest_correlation`] of `correlation`, with the largest change of an
+/// entry.
+pub fn nearest_with_change(correlation: &[Vec<f64>]) -> (Vec<Vec<f64>>, f64) {
+    let nearest = nearest_correlation(correlation);
     let change = nearest
         .iter()
         .flatten()
         .zip(correlation.iter().flatten())
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f64::max);
-    Ok((nearest, Some(change)))
+    (nearest, change)
 }
 
 fn problem_text(problem: &InputError) -> String {
