@@ -313,24 +313,16 @@ pub(crate) fn price_in_rounds(
     let first = job.points_per_replicate(job.samples());
     let most = job.points_per_replicate(job.max_samples());
     let mut totals = vec![stats::Figures::default(); job.groups() as usize];
-    let (mut done, mut next) = (0, first);
-    let (estimate, target_reached) = loop {
-        control.expect((next - done) * u64::from(job.groups()));
-        let round = round(done..next)?;
-        control.check()?;
-        for (total, round) in totals.iter_mut().zip(round) {
-            *total = total.merge(round);
-        }
-        done = next;
-        let estimate = pricing::estimate(job, &totals);
-        let Some(target) = job.target else {
-            break (estimate, None);
-        };
-        match pricing::next_round(&target, &estimate, job.sampler, done, first, most) {
-            Ok(more) => next = more,
-            Err(reached) => break (estimate, Some(reached)),
-        }
-    };
+    let (estimate, target_reached, done) =
+        in_rounds(job.target, job.sampler, first, most, &mut |points| {
+            control.expect((points.end - points.start) * u64::from(job.groups()));
+            let round = round(points)?;
+            control.check()?;
+            for (total, round) in totals.iter_mut().zip(round) {
+                *total = total.merge(round);
+            }
+            Ok(pricing::estimate(job, &totals))
+        })?;
     let elapsed_s = start.elapsed().as_secs_f64();
     for (quantity, value) in [("price", estimate.price), ("std_error", estimate.std_error)] {
         if !value.is_finite() {
@@ -368,6 +360,33 @@ pub(crate) fn price_in_rounds(
         greeks: pricing::greeks_estimate(job, &totals),
         ..priced(&estimate, selected, warnings, paths, job.seed, elapsed_s)
     })
+}
+
+/// The rounds of a run (see [`price`]): `round(points)` prices samples
+/// `points` of every group and returns the estimate of everything so far;
+/// the first round is `first` samples a group, later ones follow
+/// [`pricing::next_round`] up to `most` while `target` is unmet. Returns
+/// the last estimate, whether the target was reached (`None` without
+/// one) and the samples each group took.
+fn in_rounds(
+    target: Option<pricing::Target>,
+    sampler: pricing::Sampler,
+    first: u64,
+    most: u64,
+    round: &mut dyn FnMut(std::ops::Range<u64>) -> Result<pricing::Estimate>,
+) -> Result<(pricing::Estimate, Option<bool>, u64)> {
+    let (mut done, mut next) = (0, first);
+    loop {
+        let estimate = round(done..next)?;
+        done = next;
+        let Some(target) = target else {
+            return Ok((estimate, None, done));
+        };
+        match pricing::next_round(&target, &estimate, sampler, done, first, most) {
+            Ok(more) => next = more,
+            Err(reached) => return Ok((estimate, Some(reached), done)),
+        }
+    }
 }
 
 /// A result's figures from `estimate` and its provenance from the tier
@@ -435,44 +454,31 @@ pub fn price_basket_with(
     // every group's samples, the decision on the figures alone.
     let (first, most) = (plan.samples, job.max_samples() / u64::from(job.groups()));
     let mut groups = vec![basket::BasketFigures::default(); job.groups() as usize];
-    let (mut done, mut next) = (0, first);
-    let (estimate, target_reached) = loop {
-        let round = tier.price_basket(&plan, done..next, control)?;
-        control.check()?;
-        for (total, round) in groups.iter_mut().zip(round) {
-            *total = std::mem::take(total).merge(round);
-        }
-        done = next;
-        let moments: Vec<stats::Figures> = groups
-            .iter()
-            .map(|g| stats::Figures {
-                moments: g.moments,
-                greeks: None,
-            })
-            .collect();
-        let estimate = pricing::estimate_from(
-            &moments,
-            plan.discount,
-            plan.control.then_some(plan.control_mean),
-            job.sampler,
-        );
-        let Some(target) = job.target else {
-            break (estimate, None);
-        };
-        match pricing::next_round(&target, &estimate, job.sampler, done, first, most) {
-            Ok(more) => next = more,
-            Err(reached) => break (estimate, Some(reached)),
-        }
-    };
+    let (estimate, target_reached, _) =
+        in_rounds(job.target, job.sampler, first, most, &mut |points| {
+            let round = tier.price_basket(&plan, points, control)?;
+            control.check()?;
+            for (total, round) in groups.iter_mut().zip(round) {
+                *total = std::mem::take(total).merge(round);
+            }
+            let moments: Vec<stats::Figures> = groups
+                .iter()
+                .map(|g| stats::Figures {
+                    moments: g.moments,
+                    greeks: None,
+                })
+                .collect();
+            Ok(pricing::estimate_from(
+                &moments,
+                plan.discount,
+                plan.control.then_some(plan.control_mean),
+                job.sampler,
+            ))
+        })?;
     let elapsed_s = start.elapsed().as_secs_f64();
     for (quantity, value) in [("price", estimate.price), ("std_error", estimate.std_error)] {
         if !value.is_finite() {
-            return Err(InputError::Overflow {
-                quantity: quantity.to_string(),
-                value: value.to_string(),
-                inputs: job.describe(),
-            }
-            .into());
+            return Err(job.overflow(quantity, value).into());
         }
     }
     let mut warnings = selected.warnings.clone();
