@@ -33,10 +33,9 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BINARY = os.path.join(ROOT, "target", "release", "quantmc")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from models import BINARY, ROOT, best  # noqa: E402  (the peers' shared timing)
 
 D, STEPS, STRIKE, MATURITY, RATE = 10, 64, 100.0, 1.0, 0.03
 SPOTS = [90.0 + 2.5 * i for i in range(D)]
@@ -82,15 +81,6 @@ def numba_kernel():
         return discount * payoffs.mean(), discount * payoffs.std() / math.sqrt(paths)
 
     return basket_call
-
-
-def best(function, repeat):
-    times, value = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        value = function()
-        times.append(time.perf_counter() - start)
-    return min(times), value
 
 
 def quantmc(path, paths, repeat, backend, extra=()):
