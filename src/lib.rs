@@ -427,8 +427,9 @@ fn priced(
 }
 
 /// Prices a European option on several correlated assets ([`basket`]) on
-/// the tier `options` asks for: the CPU tiers run baskets (Auto never picks
-/// the GPU for one, and asking for it is an error naming the tier).
+/// the tier `options` asks for: every tier runs baskets (the GPU without
+/// per-asset Greeks, [`backend::basket_gpu_problem`]; Auto picks it only
+/// where it can run the job).
 ///
 /// The job is validated and compiled once ([`basket::BasketJob::plan`]);
 /// nothing runs on bad input.
@@ -447,7 +448,7 @@ pub fn price_basket_with(
     control: &Control,
 ) -> Result<basket::BasketResult> {
     let plan = job.plan()?;
-    let selected = resolve(&options.into(), selector::Work::basket(job))?;
+    let selected = resolve(&options.into(), selector::Work::basket(job, &plan))?;
     let tier = &*selected.tier;
     let start = Instant::now();
     // Rounds as a single-asset job's (see `price`): each a fixed range of

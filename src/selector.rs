@@ -64,14 +64,14 @@ impl Work {
     }
 
     /// Paths x steps x assets, an asset-step [`basket_asset_step_cost`]
-    /// Black-Scholes steps. The GPU has no basket kernel yet.
-    pub fn basket(job: &crate::basket::BasketJob) -> Self {
+    /// Black-Scholes steps, for `job` compiled into `plan`.
+    pub fn basket(job: &crate::basket::BasketJob, plan: &crate::basket::BasketPlan) -> Self {
         let d = job.assets.len();
         Self {
             workload: Workload::Pricing,
             units: job.paths as f64 * f64::from(job.steps) * d as f64 * basket_asset_step_cost(d),
             samples: job.samples(),
-            gpu_unsupported: Some("baskets have no GPU kernel yet"),
+            gpu_unsupported: crate::backend::basket_gpu_problem(plan).map(|(reason, _)| reason),
         }
     }
 

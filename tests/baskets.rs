@@ -403,18 +403,33 @@ fn a_one_asset_baskets_greeks_are_the_europeans_pathwise_greeks() {
 }
 
 #[test]
-fn the_gpu_and_bad_input_are_refused_with_the_reason() {
-    let job = BasketJob::new(pair(0.3, [1.0, 1.0]), BasketStyle::WorstOf);
-    let options = quantmc::RunOptions {
-        backend: Backend::Gpu,
-        allow_software_gpu: true,
-        ..Default::default()
+fn what_the_gpu_cannot_run_and_bad_input_are_refused_with_the_reason() {
+    let mut job = BasketJob::new(pair(0.3, [1.0, 1.0]), BasketStyle::WorstOf);
+    let gpu_problem = |job: &BasketJob| {
+        let plan = job.plan().unwrap();
+        let work = quantmc::selector::Work::basket(job, &plan);
+        let problem = quantmc::backend::basket_gpu_problem(&plan);
+        assert_eq!(
+            work.gpu_unsupported,
+            problem.as_ref().map(|(reason, _)| *reason)
+        );
+        problem.map(|(_, message)| message)
     };
-    let err = quantmc::price_basket(&job, options)
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("gpu"), "{err}");
-    let mut bad = job.clone();
+    assert_eq!(gpu_problem(&job), None);
+    // Per-asset Greeks and prices outside f32: refused with the reason, so
+    // Auto takes a CPU tier. RQMC runs on the device.
+    job.greeks = true;
+    assert!(gpu_problem(&job).unwrap().contains("Greeks"));
+    job.greeks = false;
+    job.sampler = quantmc::pricing::Sampler::Rqmc;
+    job.replicates = 4;
+    job.paths = 4096;
+    job.steps = 64;
+    assert_eq!(gpu_problem(&job), None);
+    job.sampler = quantmc::pricing::Sampler::Mc;
+    job.assets.assets[0].spot = 1e30;
+    assert!(gpu_problem(&job).unwrap().contains("f32"));
+    let mut bad = BasketJob::new(pair(0.3, [1.0, 1.0]), BasketStyle::WorstOf);
     bad.assets.correlation[0][1] = 1.5;
     bad.assets.correlation[1][0] = 1.5;
     let err = quantmc::price_basket(&bad, Backend::Scalar)

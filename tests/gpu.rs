@@ -448,6 +448,124 @@ fn ranges_with_odd_edges_count_every_sample_once() {
 
 #[test]
 #[ignore = "needs a GPU adapter"]
+fn baskets_agree_with_the_scalar_tier() {
+    let Some(_) = gpu() else { return };
+    // Every style, call and put, several steps, antithetic, the control and
+    // RQMC; the GPU has no per-asset Greeks, so they are asked of the CPU.
+    for job in common::basket_jobs() {
+        let job = quantmc::basket::BasketJob {
+            greeks: false,
+            ..job
+        };
+        let what = format!("{} {}", job.describe(), job.method());
+        let oracle = quantmc::price_basket(&job, Backend::Scalar).unwrap();
+        let device = quantmc::price_basket(&job, on_gpu()).unwrap();
+        let (d, o) = (&device.pricing, &oracle.pricing);
+        assert!(d.backend.starts_with("gpu"), "{what}: {}", d.backend);
+        assert_eq!(d.paths, o.paths, "{what}");
+        // f32 paths of a few steps through exp: a few 1e-5 relative; a
+        // control's coefficient magnifies each sample's rounding.
+        let allowed = if job.control_variate { 1e-3 } else { 2e-4 };
+        for (name, a, b) in [
+            ("price", d.price, o.price),
+            ("std_error", d.std_error, o.std_error),
+        ] {
+            assert!(
+                relative(a, b) < allowed || (a - b).abs() < 1e-6,
+                "{what}: {name} gpu {a} scalar {b}"
+            );
+        }
+        assert_eq!(device.asset_greeks, None, "{what}");
+    }
+}
+
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn basket_ranges_with_odd_edges_count_every_sample_once() {
+    let Some(gpu) = gpu() else { return };
+    let scalar =
+        quantmc::backend::build(quantmc::Tier::Scalar, None, None, false, Default::default())
+            .unwrap();
+    let control = quantmc::Control::new();
+    for (antithetic, control_variate) in [(false, false), (true, true)] {
+        let mut job = quantmc::basket::BasketJob::new(
+            common::basket_assets(3),
+            quantmc::basket::BasketStyle::Basket,
+        );
+        job.steps = 4;
+        job.antithetic = antithetic;
+        job.control_variate = control_variate;
+        let plan = job.plan().unwrap();
+        for points in [0..1, 1..2, 1..4, 3..1_001, 7..40_001] {
+            let what = format!("anti={antithetic} cv={control_variate} {points:?}");
+            let device = gpu.price_basket(&plan, points.clone(), &control).unwrap();
+            let oracle = scalar
+                .price_basket(&plan, points.clone(), &control)
+                .unwrap();
+            let (d, o) = (&device[0].moments, &oracle[0].moments);
+            assert_eq!(d.count(), points.end - points.start, "{what}");
+            assert!(
+                relative(d.payoff.mean, o.payoff.mean) < 1e-4,
+                "{what}: gpu {} scalar {}",
+                d.payoff.mean,
+                o.payoff.mean
+            );
+            if control_variate {
+                assert!(
+                    relative(d.control.mean, o.control.mean) < 1e-4,
+                    "{what}: control gpu {} scalar {}",
+                    d.control.mean,
+                    o.control.mean
+                );
+            }
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn gpu_baskets_meet_their_closed_forms_and_refuse_greeks() {
+    let Some(_) = gpu() else { return };
+    use quantmc::basket::{BasketJob, BasketStyle};
+    // Margrabe's exchange option and Stulz's worst-of and best-of, 1e6
+    // paths of one exact step each: within four standard errors.
+    for style in [
+        BasketStyle::Spread,
+        BasketStyle::WorstOf,
+        BasketStyle::BestOf,
+    ] {
+        let mut job = BasketJob::new(common::basket_assets(2), style);
+        job.paths = 1_000_000;
+        job.steps = 1;
+        job.seed = 3;
+        job.strike = 95.0;
+        job.assets.assets[0].weight = 1.0;
+        job.assets.assets[1].weight = 1.0;
+        if style == BasketStyle::Spread {
+            job.assets.assets[1].weight = -1.0;
+            job.strike = 0.0;
+        }
+        let result = quantmc::price_basket(&job, on_gpu()).unwrap();
+        let p = &result.pricing;
+        let exact = p.closed_form.expect("a closed form");
+        assert!(p.std_error > 0.0 && exact > 1.0, "{style}: {exact}");
+        assert!(
+            (p.price - exact).abs() < 4.0 * p.std_error,
+            "{style}: gpu {} against {exact} (SE {})",
+            p.price,
+            p.std_error
+        );
+    }
+    let mut job = BasketJob::new(common::basket_assets(3), BasketStyle::Basket);
+    job.greeks = true;
+    let err = quantmc::price_basket(&job, on_gpu())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Greeks") && err.contains("CPU"), "{err}");
+}
+
+#[test]
+#[ignore = "needs a GPU adapter"]
 fn a_job_past_one_dispatch_agrees_with_the_scalar_tier() {
     let Some(_) = gpu() else { return };
     // 2e7 paths: several dispatches on any adapter (three of 2^23 path-steps

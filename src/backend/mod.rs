@@ -110,8 +110,9 @@ pub trait ComputeBackend: Send + Sync {
     /// Moments of the undiscounted payoff and its control (and of each
     /// asset's delta and vega estimators, when the plan asks) over samples
     /// `points` of each group of a basket (one entry per QMC replicate, one
-    /// for plain Monte Carlo), in fixed chunks merged in chunk order. The CPU tiers
-    /// run it; a tier without a basket kernel says so.
+    /// for plain Monte Carlo), in fixed chunks merged in chunk order (the
+    /// GPU tier: in its segments, merged in order); a tier without a basket
+    /// kernel says so.
     fn price_basket(
         &self,
         plan: &BasketPlan,
@@ -121,9 +122,7 @@ pub trait ComputeBackend: Send + Sync {
         let _ = (plan, points, control);
         Err(BackendError::Unavailable {
             backend: self.tier().name(),
-            reason: "baskets run on the CPU tiers (scalar, simd, rayon) for now: the GPU tier \
-                     has no multi-asset kernel yet"
-                .to_string(),
+            reason: "this tier has no basket kernel".to_string(),
         }
         .into())
     }
@@ -799,6 +798,55 @@ pub fn f32_problem(job: &PricingJob) -> Option<String> {
             vol,
             job.option.maturity,
             1.0 / F32_LIMIT
+        ));
+    }
+    None
+}
+
+/// Why the GPU tier cannot run the basket `plan`, if it cannot: a short
+/// reason for Auto's choice, and the error's message. Its basket kernel has
+/// no per-asset Greeks (a QMC point's bridges fit its private memory: the
+/// Sobol sampler's 1,024 dimensions bound them), and computes in f32:
+/// every weighted spot,
+/// the strike and the prices a path is likely to reach (ten standard
+/// deviations of each log return either way) must lie within
+/// [`F32_LIMIT`] of 1.
+pub fn basket_gpu_problem(plan: &BasketPlan) -> Option<(&'static str, String)> {
+    if plan.greeks {
+        return Some((
+            "the GPU's basket kernel has no per-asset Greeks",
+            "the gpu tier prices baskets without per-asset Greeks for now; estimate them on a \
+             CPU tier"
+                .to_string(),
+        ));
+    }
+    let limit = F32_LIMIT.ln();
+    let steps = f64::from(plan.steps);
+    for (a, &scaled) in plan.scaled_spots.iter().enumerate() {
+        let reach = 10.0 * plan.vols[a] * plan.maturity.sqrt() + (plan.drift[a] * steps).abs();
+        if scaled != 0.0 && scaled.abs().ln().abs() + reach > limit {
+            return Some((
+                "the job's prices leave the GPU's f32 range",
+                format!(
+                    "asset {a}'s weighted spot = {scaled:e} with vol = {} over maturity = {} \
+                     reaches prices outside the f32 range the GPU kernels compute in ({:e} .. \
+                     {F32_LIMIT:e}); use a CPU tier or rescale the prices",
+                    plan.vols[a],
+                    plan.maturity,
+                    1.0 / F32_LIMIT
+                ),
+            ));
+        }
+    }
+    if plan.strike != 0.0 && plan.strike.abs().ln().abs() > limit {
+        return Some((
+            "the job's prices leave the GPU's f32 range",
+            format!(
+                "strike = {:e} is outside the f32 range the GPU kernels compute in ({:e} .. \
+                 {F32_LIMIT:e}); use a CPU tier or rescale the prices",
+                plan.strike,
+                1.0 / F32_LIMIT
+            ),
         ));
     }
     None

@@ -108,6 +108,12 @@ pub(crate) struct Kernel {
 /// and the model (its WGSL twin is part of the module).
 pub(crate) type PriceKey = (Style, bool, bool, bool, u32, u32, ModelKind);
 
+/// The basket pipeline of one asset count, way of combining the assets
+/// (`COMBINE`: 0 sum, 1 worst, 2 best), call or put, plain or antithetic,
+/// with or without the control's sums, and for randomized QMC the bridge
+/// capacity (0 for Philox streams).
+pub(crate) type BasketKey = (u32, u32, bool, bool, bool, u32);
+
 /// The VaR module's kernels.
 pub(crate) struct VarKernels {
     /// Scenario P&Ls (shocks) into a buffer.
@@ -130,6 +136,8 @@ pub(crate) struct GpuContext {
     pub price_layout: wgpu::BindGroupLayout,
     /// Pricing pipelines, compiled on first use and kept.
     price: Mutex<HashMap<PriceKey, Arc<wgpu::ComputePipeline>>>,
+    /// Basket pipelines, compiled on first use and kept.
+    basket: Mutex<HashMap<BasketKey, Arc<wgpu::ComputePipeline>>>,
     pub reduce: Kernel,
     /// The VaR kernels, compiled on the first VaR job (a pricing run never
     /// pays for them).
@@ -449,6 +457,7 @@ impl GpuContext {
             multiply,
             price_layout,
             price: Mutex::default(),
+            basket: Mutex::default(),
             reduce,
             var: OnceLock::new(),
             check: Mutex::default(),
@@ -540,20 +549,6 @@ impl GpuContext {
             return Ok(Arc::clone(pipeline));
         }
         let (style, put, antithetic, control, bridge_capacity, greeks, model) = key;
-        let device = &self.device;
-        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(style.name()),
-            source: wgpu::ShaderSource::Wgsl(
-                shader::price_module(self.multiply, style.wgsl(), model.wgsl(), bridge_capacity)
-                    .into(),
-            ),
-        });
-        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("price"),
-            bind_group_layouts: &[Some(&self.price_layout)],
-            immediate_size: 0,
-        });
         let constants = [
             ("PUT", f64::from(u8::from(put))),
             ("ANTITHETIC", f64::from(u8::from(antithetic))),
@@ -571,23 +566,75 @@ impl GpuContext {
             ("QMC", f64::from(u8::from(bridge_capacity > 0))),
             ("GREEKS", f64::from(greeks)),
         ];
+        let source =
+            shader::price_module(self.multiply, style.wgsl(), model.wgsl(), bridge_capacity);
+        let pipeline =
+            Arc::new(self.pricing_pipeline(style.name(), source, "price", &constants)?);
+        cache.insert(key, Arc::clone(&pipeline));
+        Ok(pipeline)
+    }
+
+    /// The basket pipeline for `key`, compiled the first time it is asked
+    /// for: the module of its asset count (and bridge capacity) with
+    /// COMBINE, PUT, ANTITHETIC, CONTROL and QMC fixed as overrides.
+    pub fn basket_pipeline(
+        &self,
+        key: BasketKey,
+    ) -> Result<Arc<wgpu::ComputePipeline>, BackendError> {
+        let mut cache = self.basket.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(pipeline) = cache.get(&key) {
+            return Ok(Arc::clone(pipeline));
+        }
+        let (assets, combine, put, antithetic, control, bridge_capacity) = key;
+        let constants = [
+            ("COMBINE", f64::from(combine)),
+            ("PUT", f64::from(u8::from(put))),
+            ("ANTITHETIC", f64::from(u8::from(antithetic))),
+            ("CONTROL", f64::from(u8::from(control))),
+            ("QMC", f64::from(u8::from(bridge_capacity > 0))),
+        ];
+        let source = shader::basket_module(self.multiply, assets, bridge_capacity);
+        let pipeline = Arc::new(self.pricing_pipeline("basket", source, "basket", &constants)?);
+        cache.insert(key, Arc::clone(&pipeline));
+        Ok(pipeline)
+    }
+
+    /// A pipeline of `entry` in `source` on the pricing bind group layout
+    /// (params at a dynamic offset, partials, the job's table), with
+    /// `constants` as its overrides.
+    fn pricing_pipeline(
+        &self,
+        label: &str,
+        source: String,
+        entry: &str,
+        constants: &[(&str, f64)],
+    ) -> Result<wgpu::ComputePipeline, BackendError> {
+        let device = &self.device;
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some(label),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+        let layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(label),
+            bind_group_layouts: &[Some(&self.price_layout)],
+            immediate_size: 0,
+        });
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(style.name()),
+            label: Some(label),
             layout: Some(&layout),
             module: &module,
-            entry_point: Some("price"),
+            entry_point: Some(entry),
             compilation_options: wgpu::PipelineCompilationOptions {
-                constants: &constants,
+                constants,
                 ..Default::default()
             },
             cache: None,
         });
-        if let Some(error) = pollster::block_on(scope.pop()) {
-            return Err(compile_failed(&self.adapter.name, error));
+        match pollster::block_on(scope.pop()) {
+            Some(error) => Err(compile_failed(&self.adapter.name, error)),
+            None => Ok(pipeline),
         }
-        let pipeline = Arc::new(pipeline);
-        cache.insert(key, Arc::clone(&pipeline));
-        Ok(pipeline)
     }
 
     /// A test hook's kernel (`entry` of the check module, with `multiply`),

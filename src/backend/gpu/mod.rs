@@ -34,7 +34,9 @@ use shader::{
 
 use std::ops::Range;
 
-use super::{ComputeBackend, QmcTables, gpu_problem};
+use super::{ComputeBackend, QmcTables, basket_gpu_problem, gpu_problem};
+use crate::basket::{BasketFigures, BasketPlan, BasketStyle};
+use crate::control::Control;
 use crate::error::{BackendError, Result};
 use crate::greeks::GreekSetup;
 use crate::hardware::GpuClass;
@@ -279,7 +281,66 @@ impl GpuBackend {
     /// Samples of `job` one segment covers (one dispatch): the segments a
     /// job is cut into, aligned at multiples of this from its first sample.
     pub fn block_samples(&self, job: &PricingJob) -> u64 {
-        self.plan().segment_samples(job)
+        self.plan().segment_samples(job.draws())
+    }
+
+    /// Each group's figures over samples `points`, a segment at a time
+    /// (segments of `segment` samples, aligned at its multiples from the
+    /// job's first sample), for a job of `groups` groups: each device
+    /// prepares once (`prepare`: pipeline and table), and `dispatch` sizes
+    /// each segment's dispatch. Consecutive segments go in one submission:
+    /// sixteen on one device (a third of a second of a large card), fewer on
+    /// several so that each device gets a few; a segment's figures do not
+    /// depend on the submission it is in.
+    fn run_segments(
+        &self,
+        (groups, segment): (u32, u64),
+        points: Range<u64>,
+        control: &Control,
+        prepare: &(dyn Fn(&Device) -> Result<Prepared> + Sync),
+        dispatch: &Dispatch<'_>,
+    ) -> Result<Vec<Vec<Figures>>> {
+        let segments: Vec<(u32, Range<u64>)> = (0..groups)
+            .flat_map(|group| {
+                let points = points.clone();
+                (points.start / segment..points.end.div_ceil(segment)).map(move |index| {
+                    let range = (index * segment).max(points.start)
+                        ..((index + 1) * segment).min(points.end);
+                    (group, range)
+                })
+            })
+            .filter(|(_, range)| !range.is_empty())
+            .collect();
+        let devices = self.devices.len();
+        let run = if devices == 1 {
+            DISPATCHES_PER_SUBMISSION
+        } else {
+            segments
+                .len()
+                .div_ceil(4 * devices)
+                .clamp(1, DISPATCHES_PER_SUBMISSION)
+        };
+        let runs: Vec<&[(u32, Range<u64>)]> = segments.chunks(run).collect();
+        let figures: Vec<Figures> = share_work(
+            &self.devices,
+            runs.len(),
+            prepare,
+            &|device, prepared, index| {
+                control.check()?;
+                let run = runs[index];
+                let figures = device.price_segments(prepared, dispatch, run)?;
+                control.advance(run.iter().map(|(_, r)| r.end - r.start).sum());
+                Ok(figures)
+            },
+        )?
+        .into_iter()
+        .flatten()
+        .collect();
+        let mut blocks: Vec<Vec<Figures>> = vec![Vec::new(); groups as usize];
+        for ((group, _), figures) in segments.iter().zip(figures) {
+            blocks[*group as usize].push(figures);
+        }
+        Ok(blocks)
     }
 
     /// Test hook, on the first device: Philox blocks and f32 uniform pairs
@@ -988,19 +1049,9 @@ impl Device {
                 .iter()
                 .map(|x| x.to_bits()),
         );
-        // The job's own table (a few KB), not a pooled buffer: a concurrent
-        // job on another thread must not overwrite it before these
-        // dispatches run.
-        let qmc = self.context.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("qmc"),
-            size: 4 * words.len() as u64,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        self.write(&qmc, 0, &words);
         Ok(Prepared {
             pipeline,
-            qmc,
+            qmc: self.table(&words),
             scrambles,
             bridge,
             scenarios,
@@ -1015,21 +1066,14 @@ impl Device {
     fn price_segments(
         &self,
         prepared: &Prepared,
-        job: &PricingJob,
-        plan: Plan,
+        dispatch: &Dispatch<'_>,
         segments: &[(u32, Range<u64>)],
     ) -> Result<Vec<Figures>> {
         let mut first_partial = 0;
         let dispatches: Vec<(PriceParams, u32)> = segments
             .iter()
             .map(|(group, range)| {
-                let tables = GroupTables {
-                    scrambles: prepared.scrambles + group * job.draws() as u32,
-                    bridge: prepared.bridge,
-                    scenarios: prepared.scenarios,
-                    model: prepared.model,
-                };
-                let (params, workgroups) = segment_dispatch(job, plan, range, tables);
+                let (params, workgroups) = dispatch(prepared, *group, range);
                 let dispatch = (
                     PriceParams {
                         first_partial,
@@ -1062,7 +1106,71 @@ impl Device {
             })
             .collect())
     }
+
+    /// A job's table on this device: its own buffer (a few KB), not a
+    /// pooled one, so that a concurrent job on another thread cannot
+    /// overwrite it before this job's dispatches run.
+    fn table(&self, words: &[u32]) -> wgpu::Buffer {
+        let qmc = self.context.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("qmc"),
+            size: 4 * words.len().max(1) as u64,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        self.write(&qmc, 0, words);
+        qmc
+    }
+
+    /// A basket plan's pipeline (compiled on first use) and its table on
+    /// this device: the QMC tables, then the plan's constants
+    /// (`shaders/basket.wgsl` reads them from word `model`).
+    fn prepare_basket(&self, plan: &BasketPlan) -> Result<Prepared> {
+        let tables = QmcTables::of_basket(plan);
+        let bridge_capacity = tables
+            .as_ref()
+            .map_or(0, |t| (t.dimensions as u32).next_power_of_two());
+        let combine = match plan.style {
+            BasketStyle::Basket | BasketStyle::Spread => 0,
+            BasketStyle::WorstOf => 1,
+            BasketStyle::BestOf => 2,
+        };
+        let pipeline = self.context.basket_pipeline((
+            plan.assets as u32,
+            combine,
+            plan.put,
+            plan.antithetic,
+            plan.control,
+            bridge_capacity,
+        ))?;
+        let (mut words, scrambles, bridge) = match &tables {
+            Some(tables) => qmc_table(tables),
+            None => (vec![0; 4], 0, 0),
+        };
+        let model = words.len() as u32;
+        let d = plan.assets;
+        let triangle = (0..d).flat_map(|a| &plan.diffusion[a * d..=a * d + a]);
+        let mut constants: Vec<f64> = plan.drift.iter().chain(triangle).copied().collect();
+        constants.extend(&plan.scaled_spots);
+        if plan.control {
+            constants.extend(&plan.geometric_weights);
+            constants.push(plan.geometric_log_start);
+        }
+        words.extend(constants.iter().map(|&x| (x as f32).to_bits()));
+        Ok(Prepared {
+            pipeline,
+            qmc: self.table(&words),
+            scrambles,
+            bridge,
+            scenarios: 0,
+            model,
+            greeks: false,
+        })
+    }
 }
+
+/// Each segment's dispatch, from the device's preparation, the group and
+/// the samples: its first partial is the caller's to set.
+type Dispatch<'a> = dyn Fn(&Prepared, u32, &Range<u64>) -> (PriceParams, u32) + Sync + 'a;
 
 /// How a job's pricing submissions are sized.
 #[derive(Clone, Copy)]
@@ -1074,15 +1182,16 @@ struct Plan {
 }
 
 impl Plan {
-    /// Streams one dispatch covers.
-    /// (A path's work is its draws: steps times the model's factors.)
-    fn streams_per_dispatch(self, job: &PricingJob) -> u64 {
-        (self.dispatch_work / job.draws() / 2).max(1)
+    /// Streams one dispatch covers when a path takes `draws` normals (a
+    /// path's work: steps times the model's factors, or the basket's
+    /// assets).
+    fn streams_per_dispatch(self, draws: u64) -> u64 {
+        (self.dispatch_work / draws.max(1) / 2).max(1)
     }
 
     /// Samples of one segment: one dispatch's streams.
-    fn segment_samples(self, job: &PricingJob) -> u64 {
-        2 * self.streams_per_dispatch(job)
+    fn segment_samples(self, draws: u64) -> u64 {
+        2 * self.streams_per_dispatch(draws)
     }
 }
 
@@ -1600,20 +1709,20 @@ struct GroupTables {
 }
 
 /// The dispatch of samples `samples` of one group (at most one segment:
-/// stream `s` carries samples `2 s` and `2 s + 1`), on at most
-/// `plan.max_invocations` invocations, and its workgroups; its first
-/// partial is the caller's to set.
-fn segment_dispatch(
-    job: &PricingJob,
+/// stream `s` carries samples `2 s` and `2 s + 1`) of a job whose paths
+/// take `steps` steps and `draws` normals under the key of `seed`, on at
+/// most `plan.max_invocations` invocations, and its workgroups; the
+/// product's and model's terms and the first partial are the caller's to
+/// set.
+fn dispatch_range(
     plan: Plan,
+    (steps, draws, seed): (u32, u64, u64),
     samples: &Range<u64>,
     tables: GroupTables,
 ) -> (PriceParams, u32) {
-    let setup = job.setup();
-    let terms = setup.terms::<f64>();
     let first = samples.start / 2;
     let streams = samples.end.div_ceil(2) - first;
-    debug_assert!(streams <= plan.streams_per_dispatch(job), "one segment");
+    debug_assert!(streams <= plan.streams_per_dispatch(draws), "one segment");
     let invocations = streams
         .min(plan.max_invocations)
         .next_multiple_of(u64::from(WORKGROUP));
@@ -1628,31 +1737,62 @@ fn segment_dispatch(
             base: split(first),
             streams: streams as u32,
             odd_limit: odd_limit as u32,
-            key: seed_key(job.seed),
-            round_keys: shader::round_keys(seed_key(job.seed)),
-            steps: setup.steps,
+            key: seed_key(seed),
+            round_keys: shader::round_keys(seed_key(seed)),
+            steps,
             invocations: invocations as u32,
-            first_partial: 0,
-            log_spot: setup.log_spot as f32,
-            drift: setup.drift as f32,
-            diffusion: setup.diffusion as f32,
-            strike: setup.strike as f32,
-            fixings: setup.steps as f32,
             one: 1.0,
             skip_even: u32::from(samples.start % 2 == 1),
             scrambles: tables.scrambles,
             bridge: tables.bridge,
             scenarios: tables.scenarios,
             model: tables.model,
+            ..PriceParams::default()
+        },
+        workgroups,
+    )
+}
+
+/// A single-asset job's dispatch of `samples` ([`dispatch_range`]) with
+/// its path constants and the product's terms.
+fn segment_dispatch(
+    job: &PricingJob,
+    plan: Plan,
+    samples: &Range<u64>,
+    tables: GroupTables,
+) -> (PriceParams, u32) {
+    let setup = job.setup();
+    let terms = setup.terms::<f64>();
+    let (params, workgroups) =
+        dispatch_range(plan, (setup.steps, job.draws(), job.seed), samples, tables);
+    (
+        PriceParams {
+            log_spot: setup.log_spot as f32,
+            drift: setup.drift as f32,
+            diffusion: setup.diffusion as f32,
+            strike: setup.strike as f32,
+            fixings: setup.steps as f32,
             log_barrier: terms.log_barrier as f32,
             crossing: terms.bridge as f32,
             rebate: terms.rebate as f32,
             barrier_flags: u32::from(terms.up)
                 | u32::from(terms.knock_in) << 1
                 | u32::from(terms.continuous) << 2,
+            ..params
         },
         workgroups,
     )
+}
+
+/// Where group `group`'s draws and the job's constants sit in `prepared`'s
+/// table, for paths of `draws` normals.
+fn group_tables(prepared: &Prepared, group: u32, draws: u64) -> GroupTables {
+    GroupTables {
+        scrambles: prepared.scrambles + group * draws as u32,
+        bridge: prepared.bridge,
+        scenarios: prepared.scenarios,
+        model: prepared.model,
+    }
 }
 
 /// The QMC table the pricing kernel reads: the direction numbers of the
@@ -1734,7 +1874,6 @@ impl ComputeBackend for GpuBackend {
         points: Range<u64>,
     ) -> Result<Vec<Vec<Figures>>> {
         let job = &*valid;
-        let control = valid.control();
         if let Some((_, problem)) = gpu_problem(job) {
             return Err(BackendError::Unavailable {
                 backend: "gpu",
@@ -1743,53 +1882,62 @@ impl ComputeBackend for GpuBackend {
             .into());
         }
         let plan = self.plan();
-        let segment = plan.segment_samples(job);
-        // Every group's segments, in order: the work the devices share.
-        let segments: Vec<(u32, Range<u64>)> = (0..job.groups())
-            .flat_map(|group| {
-                let points = points.clone();
-                (points.start / segment..points.end.div_ceil(segment)).map(move |index| {
-                    let range = (index * segment).max(points.start)
-                        ..((index + 1) * segment).min(points.end);
-                    (group, range)
-                })
-            })
-            .filter(|(_, range)| !range.is_empty())
-            .collect();
-        // Runs of consecutive segments, one submission each: sixteen on one
-        // device (a third of a second of a large card), fewer on several so
-        // that each device gets a few runs. A segment's figures do not
-        // depend on the run it is in.
-        let devices = self.devices.len();
-        let run = if devices == 1 {
-            DISPATCHES_PER_SUBMISSION
-        } else {
-            segments
-                .len()
-                .div_ceil(4 * devices)
-                .clamp(1, DISPATCHES_PER_SUBMISSION)
-        };
-        let runs: Vec<&[(u32, Range<u64>)]> = segments.chunks(run).collect();
-        let figures: Vec<Figures> = share_work(
-            &self.devices,
-            runs.len(),
+        let draws = job.draws();
+        self.run_segments(
+            (job.groups(), plan.segment_samples(draws)),
+            points,
+            valid.control(),
             &|device| device.prepare(job),
-            &|device, prepared, index| {
-                control.check()?;
-                let run = runs[index];
-                let figures = device.price_segments(prepared, job, plan, run)?;
-                control.advance(run.iter().map(|(_, r)| r.end - r.start).sum());
-                Ok(figures)
+            &|prepared, group, range| {
+                segment_dispatch(job, plan, range, group_tables(prepared, group, draws))
             },
-        )?
-        .into_iter()
-        .flatten()
-        .collect();
-        let mut blocks: Vec<Vec<Figures>> = vec![Vec::new(); job.groups() as usize];
-        for ((group, _), figures) in segments.iter().zip(figures) {
-            blocks[*group as usize].push(figures);
+        )
+    }
+
+    fn price_basket(
+        &self,
+        basket: &BasketPlan,
+        points: Range<u64>,
+        control: &Control,
+    ) -> Result<Vec<BasketFigures>> {
+        if let Some((_, problem)) = basket_gpu_problem(basket) {
+            return Err(BackendError::Unavailable {
+                backend: "gpu",
+                reason: problem,
+            }
+            .into());
         }
-        Ok(blocks)
+        let plan = self.plan();
+        let draws = u64::from(basket.steps) * basket.assets as u64;
+        control.expect((points.end - points.start) * u64::from(basket.groups));
+        let blocks = self.run_segments(
+            (basket.groups, plan.segment_samples(draws)),
+            points,
+            control,
+            &|device| device.prepare_basket(basket),
+            &|prepared, group, range| {
+                let (params, workgroups) = dispatch_range(
+                    plan,
+                    (basket.steps, draws, basket.seed),
+                    range,
+                    group_tables(prepared, group, draws),
+                );
+                let strike = basket.strike as f32;
+                (PriceParams { strike, ..params }, workgroups)
+            },
+        )?;
+        Ok(blocks
+            .into_iter()
+            .map(|segments| {
+                segments
+                    .into_iter()
+                    .map(|figures| BasketFigures {
+                        moments: figures.moments,
+                        greeks: Vec::new(),
+                    })
+                    .fold(BasketFigures::default(), BasketFigures::merge)
+            })
+            .collect())
     }
 
     /// The chunks' shocks computed on the devices (a batch of chunks a

@@ -26,6 +26,8 @@ const DOUBLE_F32_WGSL: &str = include_str!("../../../shaders/double_f32.wgsl");
 const PRICE_WGSL: &str = include_str!("../../../shaders/price.wgsl");
 const GREEKS_WGSL: &str = include_str!("../../../shaders/greeks.wgsl");
 const QMC_WGSL: &str = include_str!("../../../shaders/qmc.wgsl");
+const BRIDGE_WGSL: &str = include_str!("../../../shaders/bridge.wgsl");
+const BASKET_WGSL: &str = include_str!("../../../shaders/basket.wgsl");
 const REDUCE_WGSL: &str = include_str!("../../../shaders/reduce.wgsl");
 const VAR_WGSL: &str = include_str!("../../../shaders/var.wgsl");
 const VAR_TAILS_WGSL: &str = include_str!("../../../shaders/var_tails.wgsl");
@@ -340,9 +342,27 @@ pub(crate) fn price_module(
             MODELS_WGSL,
             model,
             QMC_WGSL,
+            BRIDGE_WGSL,
             PRICE_WGSL,
             GREEKS_WGSL,
         ],
+    )
+}
+
+/// The basket kernel's module for `assets` assets, with room for
+/// `bridge_capacity` Brownian values in a QMC point's bridges (every
+/// asset's; at least 1).
+pub(crate) fn basket_module(multiply: Multiply, assets: u32, bridge_capacity: u32) -> String {
+    let generated = format!(
+        "const ASSETS: u32 = {assets}u;\nconst MODEL_FACTORS: u32 = ASSETS;\n\
+         const BRIDGE_CAPACITY: u32 = {}u;\n{}",
+        bridge_capacity.max(1),
+        as241_arrays(),
+    );
+    module(
+        multiply,
+        &[PriceParams::wgsl(), generated],
+        &[DOUBLE_F32_WGSL, QMC_WGSL, BRIDGE_WGSL, BASKET_WGSL],
     )
 }
 
@@ -457,6 +477,18 @@ mod tests {
                     size_of::<PriceParams>(),
                 );
             }
+            for (assets, capacity) in [(1, 1), (2, 8), (7, 64), (100, 128)] {
+                let module = validate(
+                    &format!("basket of {assets}"),
+                    &basket_module(multiply, assets, capacity),
+                );
+                assert_layout(
+                    &module,
+                    "PriceParams",
+                    &PriceParams::offsets(),
+                    size_of::<PriceParams>(),
+                );
+            }
             let module = validate("var", &var_module(multiply));
             assert_layout(
                 &module,
@@ -521,6 +553,35 @@ mod spirv {
             let pair = keys[r / 2];
             assert_eq!([pair[2 * (r % 2)], pair[2 * (r % 2) + 1]], k, "round {r}");
             k = [k[0].wrapping_add(PHILOX_W0), k[1].wrapping_add(PHILOX_W1)];
+        }
+    }
+
+    #[test]
+    fn every_basket_module_writes_spirv() {
+        for assets in [1, 3, 100] {
+            let source = basket_module(Multiply::Int64, assets, 64);
+            let module = naga::front::wgsl::parse_str(&source).unwrap();
+            let info = naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::all(),
+            )
+            .validate(&module)
+            .unwrap();
+            for (qmc, combine) in [(false, 0), (true, 0), (false, 1), (true, 2)] {
+                let mut constants = naga::back::PipelineConstants::default();
+                constants.insert("QMC".to_string(), f64::from(u8::from(qmc)));
+                constants.insert("COMBINE".to_string(), f64::from(combine));
+                constants.insert("ANTITHETIC".to_string(), 1.0);
+                let (module, info) = naga::back::pipeline_constants::process_overrides(
+                    &module,
+                    &info,
+                    Some((naga::ShaderStage::Compute, "basket")),
+                    &constants,
+                )
+                .unwrap();
+                naga::back::spv::write_vec(&module, &info, &Default::default(), None)
+                    .unwrap_or_else(|err| panic!("{assets} assets qmc {qmc}: {err}"));
+            }
         }
     }
 
