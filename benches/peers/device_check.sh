@@ -27,3 +27,15 @@ timeout 120 python3 benches/peers/gpu_throughput.py --binary devbin/quantmc --ma
     tee "$out/throughput.txt"
 timeout 200 python3 benches/peers/gpu_scaling.py --binary devbin/quantmc --paths 1e11 --scenarios 2e8 2>&1 |
     tee "$out/scaling.txt"
+# The model axis on the device (issue 30's >= 1e11 path-steps/s target): a
+# Heston European of 64 QE steps and the four-asset example basket of 64
+# steps, warm (each run twice, the second timed); path-steps/s is paths x
+# steps (x assets) over the `elapsed` the JSON reports.
+for run in 1 2; do
+    timeout 100 ./devbin/quantmc price --model heston --v0 0.04 --kappa 1.5 --theta 0.04 \
+        --xi 0.5 --rho -0.7 --steps 64 --paths 1e9 --backend gpu --json 2>&1 |
+        tee "$out/heston_$run.json"
+    timeout 100 ./devbin/quantmc price --assets examples/basket.json --style basket \
+        --strike 220 --steps 64 --paths 2e8 --backend gpu --json 2>&1 |
+        tee "$out/basket_$run.json"
+done
