@@ -58,6 +58,7 @@ pub mod contributions;
 pub mod control;
 pub mod distributed;
 pub mod error;
+pub mod exercise;
 pub mod files;
 pub mod fit;
 pub mod greeks;
@@ -522,6 +523,87 @@ pub fn price_basket_with(
                 })
                 .collect()
         }),
+    })
+}
+
+/// Prices an option with early exercise ([`exercise`]) by Longstaff-Schwartz
+/// on the tier `options` asks for: the policy is fitted on the calibration
+/// paths, then the pricing paths follow it, in rounds toward a target as
+/// [`price`]'s. The CPU tiers run it (Auto never picks the GPU for it, and
+/// asking for the GPU is an error naming the tier).
+///
+/// The job is validated and compiled once; nothing runs on bad input.
+pub fn price_exercise(
+    job: &exercise::ExerciseJob,
+    options: impl Into<RunOptions>,
+) -> Result<exercise::ExerciseResult> {
+    price_exercise_with(job, options, &control::UNWATCHED)
+}
+
+/// [`price_exercise`], reporting progress to `control` and stopping with
+/// [`Error::Cancelled`] soon after [`Control::cancel`].
+pub fn price_exercise_with(
+    job: &exercise::ExerciseJob,
+    options: impl Into<RunOptions>,
+    control: &Control,
+) -> Result<exercise::ExerciseResult> {
+    let plan = job.plan()?;
+    let selected = resolve(&options.into(), selector::Work::exercise(job))?;
+    let tier = &*selected.tier;
+    let start = Instant::now();
+    let policy = tier.calibrate_exercise(&plan, job.degree, control)?;
+    let pricing = &job.job;
+    let mut total = stats::Figures::default();
+    let (estimate, target_reached, _) = in_rounds(
+        pricing.target,
+        pricing.sampler,
+        pricing.samples(),
+        pricing.max_samples(),
+        &mut |points| {
+            let round = tier.price_exercise(&plan, &policy, points, control)?;
+            control.check()?;
+            total = std::mem::take(&mut total).merge(round);
+            Ok(pricing::estimate_from(
+                std::slice::from_ref(&total),
+                1.0,
+                plan.control.then_some(plan.control_mean),
+                pricing.sampler,
+            ))
+        },
+    )?;
+    let elapsed_s = start.elapsed().as_secs_f64();
+    let (lattice, american) = job.references();
+    let mut warnings = selected.warnings.clone();
+    warnings.extend(pricing::spread_warning(&estimate, false));
+    if !policy.held_dates.is_empty() {
+        warnings.push(format!(
+            "{} of {} exercise dates hold (never exercise): too few of the {} calibration paths \
+             in the money to fit the {} regressors there, or regressors rank deficient (dates {:?})",
+            policy.held_dates.len(),
+            policy.dates,
+            policy.calibration_paths,
+            job.regressors(),
+            policy.held_dates
+        ));
+    }
+    let paths = estimate.samples * if pricing.antithetic { 2 } else { 1 };
+    Ok(exercise::ExerciseResult {
+        pricing: PricingResult {
+            closed_form: Some(lattice),
+            method: job.method(),
+            target_reached,
+            ..priced(
+                &estimate,
+                &selected,
+                warnings,
+                paths,
+                pricing.seed,
+                elapsed_s,
+            )
+        },
+        exercise: job.exercise,
+        american,
+        policy,
     })
 }
 

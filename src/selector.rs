@@ -75,6 +75,20 @@ impl Work {
         }
     }
 
+    /// Paths x steps of both passes (the calibration's regressions cost
+    /// about a path's steps again a date), a Black-Scholes step each. The
+    /// GPU has no early-exercise kernel.
+    pub fn exercise(job: &crate::exercise::ExerciseJob) -> Self {
+        let steps = f64::from(job.job.option.steps);
+        let calibration = job.calibration_paths() as f64 * (steps + f64::from(job.dates()));
+        Self {
+            workload: Workload::Pricing,
+            units: job.job.paths as f64 * steps + calibration,
+            samples: job.job.samples().min(job.calibration_paths()),
+            gpu_unsupported: Some("early exercise has no GPU kernel yet"),
+        }
+    }
+
     /// Scenarios x (assets + [`OPTION_UNITS`] per option), for a job whose
     /// risk model is `model`.
     pub fn risk(job: &VarJob, model: &RiskModel) -> Self {

@@ -41,6 +41,7 @@ use std::ops::Range;
 use crate::basket::{BasketFigures, BasketPlan};
 use crate::control::Control;
 use crate::error::{BackendError, Result};
+use crate::exercise::{ExercisePlan, Policy};
 use crate::greeks::GreekSetup;
 use crate::models::{Bates, Model};
 use crate::pricing::{PricingJob, Sampler, ValidPricing};
@@ -125,6 +126,33 @@ pub trait ComputeBackend: Send + Sync {
             reason: "this tier has no basket kernel".to_string(),
         }
         .into())
+    }
+
+    /// The early-exercise policy of `plan`, fitted on its calibration
+    /// paths ([`crate::exercise`]): the same on every tier and thread count.
+    /// A tier without an early-exercise kernel says so.
+    fn calibrate_exercise(
+        &self,
+        plan: &ExercisePlan,
+        degree: u32,
+        control: &Control,
+    ) -> Result<Policy> {
+        let _ = (plan, degree, control);
+        Err(no_exercise_kernel(self.tier()))
+    }
+
+    /// Moments of the discounted cash flow (and its control) of pricing
+    /// samples `points` of `plan` under `policy`, in fixed chunks merged in
+    /// chunk order.
+    fn price_exercise(
+        &self,
+        plan: &ExercisePlan,
+        policy: &Policy,
+        points: Range<u64>,
+        control: &Control,
+    ) -> Result<Figures> {
+        let _ = (plan, policy, points, control);
+        Err(no_exercise_kernel(self.tier()))
     }
 
     /// Calls `work(chunk, values)` with the P&L of each chunk of `chunks`
@@ -374,6 +402,17 @@ pub(crate) trait Executor: Sync {
     fn map_indexed<T: Send>(&self, chunks: Range<u64>, work: &(dyn Fn(u64) -> T + Sync)) -> Vec<T>;
 }
 
+/// The error of a tier without an early-exercise kernel.
+fn no_exercise_kernel(tier: Tier) -> crate::error::Error {
+    BackendError::Unavailable {
+        backend: tier.name(),
+        reason: "early exercise runs on the CPU tiers (scalar, simd, rayon) for now: this \
+                 tier has no Longstaff-Schwartz kernel yet"
+            .to_string(),
+    }
+    .into()
+}
+
 /// Samples of one block: the CPU tiers fold a job's chunks block by block
 /// (each block's chunks in order, then the blocks in order), so the blocks
 /// of a range can be computed anywhere (another process, another machine)
@@ -478,6 +517,43 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
             }
         }
         Ok(totals)
+    }
+
+    fn calibrate_exercise(
+        &self,
+        plan: &ExercisePlan,
+        degree: u32,
+        control: &Control,
+    ) -> Result<Policy> {
+        crate::exercise::calibrate(plan, degree, &self.executor, control)
+    }
+
+    fn price_exercise(
+        &self,
+        plan: &ExercisePlan,
+        policy: &Policy,
+        points: Range<u64>,
+        control: &Control,
+    ) -> Result<Figures> {
+        control.expect(points.end - points.start);
+        let chunks: Vec<Span> = spans(1, points).collect();
+        let mut total = Figures::default();
+        // A bounded batch of chunks at a time, merged in chunk order: the
+        // figures do not depend on the thread count.
+        for batch in chunks.chunks(CHUNK_GROUP) {
+            let figures = self.executor.map_indexed(0..batch.len() as u64, &|index| {
+                let span = batch[index as usize];
+                if control.is_cancelled() {
+                    return Figures::default();
+                }
+                let figures = plan.price_chunk(policy, span.start, span.end);
+                control.advance(span.end - span.start);
+                figures
+            });
+            control.check()?;
+            total = figures.into_iter().fold(total, Figures::merge);
+        }
+        Ok(total)
     }
 
     fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {

@@ -16,7 +16,9 @@ use quantmc::pricing::{GreeksMethod, Precision, Sampler, Target};
 use quantmc::selector::{self, Calibration};
 use quantmc::{
     Backend, Confidence, Gpus, Market, OptionKind, OptionSpec, Portfolio, PricingJob,
-    ReturnDistribution, RunOptions, Style, Tuning, VarJob, basket::BasketStyle,
+    ReturnDistribution, RunOptions, Style, Tuning, VarJob,
+    basket::BasketStyle,
+    exercise::{Basis, Exercise},
 };
 
 /// Where the calibration is read and written, overriding the cache directory.
@@ -294,6 +296,27 @@ struct PriceArgs {
     /// semi-definite by the nearest one that is.
     #[arg(long, requires = "assets")]
     nearest_psd: bool,
+    /// When the holder may exercise: european (at expiry), american (at
+    /// every time step: --steps dates, default 50 a year) or bermudan (at
+    /// --exercise-dates dates), priced by Longstaff-Schwartz with the
+    /// lattice's value of the same dates beside it.
+    #[arg(long, default_value = "european", value_parser = clap::builder::PossibleValuesParser::new(Exercise::NAMES).try_map(|name| name.parse::<Exercise>()))]
+    exercise: Exercise,
+    /// A bermudan option's exercise dates, equally spaced, the last at
+    /// expiry (--steps, if given, must be a multiple).
+    #[arg(long, value_parser = parse_count)]
+    exercise_dates: Option<u64>,
+    /// The regression's basis for the continuation value: laguerre
+    /// (weighted Laguerre polynomials of S/K) or monomial (powers of S/K).
+    #[arg(long, default_value = "laguerre", value_parser = clap::builder::PossibleValuesParser::new(Basis::NAMES).try_map(|name| name.parse::<Basis>()))]
+    basis: Basis,
+    /// The basis' degree (regressors: the constant and this many).
+    #[arg(long, default_value_t = quantmc::exercise::DEFAULT_DEGREE)]
+    basis_degree: u32,
+    /// Paths the exercise policy is fitted on, apart from the pricing
+    /// paths (default a quarter of --paths, within 16384 ..= 131072).
+    #[arg(long, value_parser = parse_count)]
+    calibration_paths: Option<u64>,
     /// Annualised volatility (bs and merton; default 0.2). Heston's and
     /// Bates' volatility is their variance's (--v0, --theta).
     #[arg(long, allow_hyphen_values = true)]
@@ -570,6 +593,15 @@ pub fn run() -> Result<(), CliError> {
                 plot::price_svg(path, &runs)?;
             }
             output::print_basket(&result, args.run.json)?;
+        }
+        Command::Price(args) if early_exercise(&args) => {
+            let job = exercise_job(&args)?;
+            let options = args.run.options(&env, args.executor)?;
+            let result = watch::watched(args.run.silent(), |control| {
+                quantmc::price_exercise_with(&job, options, control)
+            })?;
+            warn(&result.pricing.warnings);
+            output::print_exercise(&result, args.run.json)?;
         }
         Command::Price(args) => {
             let job = price_job(&args)?;
@@ -868,6 +900,68 @@ fn steps(args: &PriceArgs, default: u64) -> Result<u32, quantmc::InputError> {
         .map_err(|_| quantmc::InputError::invalid("steps", steps, "must be below 2^32"))
 }
 
+/// Whether `args` ask for early exercise (or give its flags).
+fn early_exercise(args: &PriceArgs) -> bool {
+    args.exercise != Exercise::European
+        || args.exercise_dates.is_some()
+        || args.calibration_paths.is_some()
+}
+
+/// Time steps a year of an American option's paths when `--steps` is not
+/// given: Longstaff and Schwartz's 50 exercise dates a year.
+const AMERICAN_STEPS_A_YEAR: f64 = 50.0;
+
+/// The early-exercise job of `args`: the single-asset job's payoff and
+/// market, with the exercise flags; what it cannot carry is refused,
+/// naming the flag.
+fn exercise_job(args: &PriceArgs) -> Result<quantmc::exercise::ExerciseJob, quantmc::Error> {
+    for (flag, given) in [
+        (
+            "strikes",
+            !args.strikes.is_empty() || !args.maturities.is_empty(),
+        ),
+        ("implied-vol", args.implied_vol),
+        ("plot", args.plot.is_some()),
+        ("executor", args.executor == Executor::Mpi),
+    ] {
+        if given {
+            return Err(quantmc::InputError::invalid(
+                flag,
+                "given",
+                &format!(
+                    "is not available with --exercise {}: strips, pictures and MPI runs of \
+                     early exercise are not written yet",
+                    args.exercise
+                ),
+            )
+            .into());
+        }
+    }
+    let dates = args
+        .exercise_dates
+        .map(|dates| {
+            u32::try_from(dates).map_err(|_| {
+                quantmc::InputError::invalid("exercise-dates", dates, "must be below 2^32")
+            })
+        })
+        .transpose()?;
+    let default_steps = match (args.exercise, dates) {
+        (Exercise::Bermudan, Some(dates)) => u64::from(dates),
+        (Exercise::American, _) => (AMERICAN_STEPS_A_YEAR * args.maturity).ceil().max(1.0) as u64,
+        _ => 1,
+    };
+    let mut pricing = price_job(args)?;
+    pricing.option.steps = steps(args, default_steps)?;
+    Ok(quantmc::exercise::ExerciseJob {
+        job: pricing,
+        exercise: args.exercise,
+        exercise_dates: dates,
+        basis: args.basis,
+        degree: args.basis_degree,
+        calibration_paths: args.calibration_paths,
+    })
+}
+
 /// The basket job of `--assets` and a basket style: every flag that only a
 /// single-asset job reads is refused, naming it.
 fn basket_job(args: &PriceArgs) -> Result<quantmc::basket::BasketJob, quantmc::Error> {
@@ -926,6 +1020,17 @@ fn basket_job(args: &PriceArgs) -> Result<quantmc::basket::BasketJob, quantmc::E
                  dividend come from the file, under Black-Scholes; its Greeks are pathwise \
                  (each asset's delta and vega); strips and MPI runs of baskets are not \
                  written yet"
+            ),
+        )
+        .into());
+    }
+    if early_exercise(args) {
+        return Err(quantmc::InputError::invalid(
+            "exercise",
+            args.exercise.name(),
+            &format!(
+                "early exercise of a {style} is not written yet; exercise applies to a \
+                 call or put on one asset"
             ),
         )
         .into());

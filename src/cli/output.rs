@@ -143,6 +143,38 @@ pub fn print_basket(result: &quantmc::basket::BasketResult, json: bool) -> anyho
     emit(&table(&rows))
 }
 
+/// An early-exercise result: the pricing table with the lattice's values
+/// and the policy.
+pub fn print_exercise(
+    result: &quantmc::exercise::ExerciseResult,
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
+        return emit(&serde_json::to_string(result)?);
+    }
+    let mut rows = price_rows(&result.pricing);
+    if let Some(row) = rows.iter_mut().find(|(name, _)| *name == "closed form") {
+        row.0 = "lattice";
+    }
+    let at = rows
+        .iter()
+        .position(|(name, _)| *name == "method")
+        .unwrap_or(0);
+    let policy = &result.policy;
+    let mut extra = vec![(
+        "exercise",
+        format!("{} ({} dates)", result.exercise, policy.dates),
+    )];
+    if let Some(american) = result.american {
+        extra.push(("american limit", format!("{american:.6} (lattice)")));
+    }
+    if !policy.held_dates.is_empty() {
+        extra.push(("dates held", format!("{:?}", policy.held_dates)));
+    }
+    rows.splice(at..at, extra);
+    emit(&table(&rows))
+}
+
 /// The rows of a priced option's table.
 fn price_rows(result: &PricingResult) -> Vec<(&'static str, String)> {
     let mut rows = vec![

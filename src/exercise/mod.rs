@@ -1,0 +1,814 @@
+//! Early exercise: American and Bermudan calls and puts by Longstaff and
+//! Schwartz's least-squares Monte Carlo, with a lattice beside the estimate.
+//!
+//! Exercise is its own axis, apart from the payoff ([`Exercise`]): a
+//! Bermudan option may be exercised at `N` equally spaced dates (the last at
+//! expiry), an American one is approximated by a Bermudan with a date at
+//! every time step (`steps` dates, reported), and a European one only at
+//! expiry. Never today: the first date is one date's length away.
+//!
+//! # Two passes, two sets of paths
+//!
+//! 1. **Calibration** ([`ExerciseJob::calibration_paths`] paths, their own
+//!    streams): every path's price at every date is stored (8 bytes a path
+//!    and date, at most [`MAX_CALIBRATION_VALUES`] values), and the dates are
+//!    visited backwards from expiry. At each date the in-the-money paths'
+//!    discounted future cash flows are regressed on the [`Basis`] of their
+//!    moneyness `S / K` (degree 3 by default: four regressors with the
+//!    constant), a path exercises where its intrinsic value beats the fitted
+//!    continuation, and its cash flow becomes that value. The regression is a
+//!    least-squares solve by QR, never the normal equations: each fixed chunk
+//!    of paths folds its rows into a triangular factor by Givens rotations
+//!    and the chunks' factors are folded in chunk order (a tall-skinny QR),
+//!    so every tier and thread count fits the same coefficients bit for bit.
+//!    A date with fewer in-the-money paths than regressors, or whose
+//!    regressors are rank deficient, holds (never exercises) and is reported.
+//! 2. **Pricing** (the job's `paths`, streams independent of the
+//!    calibration's): each path follows the fitted policy, so its discounted
+//!    cash flow is an unbiased estimate of a feasible policy's value, a
+//!    **lower** bound on the option's, with an honest standard error.
+//!    Antithetic pairs and the European payoff at expiry as a control
+//!    variate (its mean the Black-Scholes price) apply to this pass.
+//!
+//! # Stream layout
+//!
+//! Pricing sample `i` reads block `j` of stream `i / 2` at time step `j` (a
+//! European's layout with `steps` steps); calibration path `i` is sample
+//! [`CALIBRATION_FIRST_SAMPLE`] `+ i` of the same layout, far from any
+//! pricing sample.
+//!
+//! # Reference
+//!
+//! [`lattice::price`] values the same dates on a smoothed, extrapolated
+//! binomial lattice (and, for an American option, every date: the American
+//! limit), tested against QuantLib's finite-difference engine.
+
+pub mod lattice;
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::Executor;
+use crate::control::Control;
+use crate::error::{InputError, named_choices};
+use crate::market::OptionKind;
+use crate::pricing::{MAX_PATHS, PricingJob, Sampler};
+use crate::products::Style;
+use crate::rng::{CHUNK, path_normal};
+use crate::stats::{CoMoments, Figures};
+
+/// When the holder may exercise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Exercise {
+    /// At expiry only.
+    #[default]
+    European,
+    /// At any time: approximated by a date at every time step.
+    American,
+    /// At `exercise_dates` equally spaced dates, the last at expiry.
+    Bermudan,
+}
+
+named_choices!(Exercise, "exercise", [
+    Exercise::European => "european",
+    Exercise::American => "american",
+    Exercise::Bermudan => "bermudan",
+]);
+
+/// The functions of moneyness `m = S / K` the continuation value is
+/// regressed on, besides the constant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Basis {
+    /// Longstaff and Schwartz's weighted Laguerre polynomials
+    /// `e^{-m/2} L_n(m)`, `n = 0 .. degree - 1`.
+    #[default]
+    Laguerre,
+    /// The powers `m, m^2, ..., m^degree`.
+    Monomial,
+}
+
+named_choices!(Basis, "basis", [
+    Basis::Laguerre => "laguerre",
+    Basis::Monomial => "monomial",
+]);
+
+/// The default basis degree: four regressors with the constant, as
+/// Longstaff and Schwartz's put.
+pub const DEFAULT_DEGREE: u32 = 3;
+/// The largest basis degree: higher powers of moneyness are ill-conditioned
+/// however they are solved, and add nothing a vanilla payoff needs.
+pub const MAX_DEGREE: u32 = 8;
+/// Most prices the calibration pass stores (paths x dates, 8 bytes each:
+/// 256 MiB).
+pub const MAX_CALIBRATION_VALUES: u64 = 1 << 25;
+/// The first sample of the calibration paths' streams.
+pub const CALIBRATION_FIRST_SAMPLE: u64 = 1 << 62;
+/// The default calibration paths: a quarter of the pricing paths, within
+/// these bounds.
+pub const DEFAULT_CALIBRATION: std::ops::RangeInclusive<u64> = (1 << 14)..=(1 << 17);
+
+/// A call or put with early exercise, priced by Longstaff-Schwartz.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExerciseJob {
+    /// The contract (a European-style vanilla call or put: the payoff),
+    /// the market, the paths of the pricing pass, the seed, antithetic
+    /// pairs, the control variate and a target; `option.steps` is the time
+    /// steps of a path (an American option's dates).
+    pub job: PricingJob,
+    /// When the holder may exercise.
+    pub exercise: Exercise,
+    /// A Bermudan option's dates (the steps must be a multiple of them).
+    #[serde(default)]
+    pub exercise_dates: Option<u32>,
+    /// The regression's basis.
+    #[serde(default)]
+    pub basis: Basis,
+    /// The basis' degree, 1 ..= [`MAX_DEGREE`].
+    #[serde(default = "default_degree")]
+    pub degree: u32,
+    /// Paths of the calibration pass (`None`: [`DEFAULT_CALIBRATION`]).
+    #[serde(default)]
+    pub calibration_paths: Option<u64>,
+}
+
+fn default_degree() -> u32 {
+    DEFAULT_DEGREE
+}
+
+impl ExerciseJob {
+    /// `job`'s payoff with `exercise`, the default basis and calibration.
+    pub fn new(job: PricingJob, exercise: Exercise) -> Self {
+        Self {
+            job,
+            exercise,
+            exercise_dates: None,
+            basis: Basis::default(),
+            degree: DEFAULT_DEGREE,
+            calibration_paths: None,
+        }
+    }
+
+    /// The exercise dates: 1 (expiry) for a European option, the time steps
+    /// for an American one, `exercise_dates` for a Bermudan one.
+    pub fn dates(&self) -> u32 {
+        match self.exercise {
+            Exercise::European => 1,
+            Exercise::American => self.job.option.steps,
+            Exercise::Bermudan => self.exercise_dates.unwrap_or(0),
+        }
+    }
+
+    /// The calibration pass' paths: as asked, or a quarter of the pricing
+    /// paths within [`DEFAULT_CALIBRATION`].
+    pub fn calibration_paths(&self) -> u64 {
+        self.calibration_paths.unwrap_or_else(|| {
+            (self.job.paths / 4).clamp(*DEFAULT_CALIBRATION.start(), *DEFAULT_CALIBRATION.end())
+        })
+    }
+
+    /// Regressors of a date's fit: the constant and the basis' `degree`.
+    pub fn regressors(&self) -> usize {
+        self.degree as usize + 1
+    }
+
+    /// The method in words, e.g. `longstaff-schwartz (laguerre 3, 50 dates,
+    /// 65536 calibration paths) + antithetic`.
+    pub fn method(&self) -> String {
+        let mut method = format!(
+            "longstaff-schwartz ({} {}, {} dates, {} calibration paths)",
+            self.basis,
+            self.degree,
+            self.dates(),
+            self.calibration_paths()
+        );
+        if self.job.antithetic {
+            method += " + antithetic";
+        }
+        if self.job.control_variate {
+            method += " + control variate (european)";
+        }
+        method
+    }
+
+    /// Checks everything before any work: the pricing job's own checks,
+    /// then what early exercise adds, each error naming the field.
+    pub fn validate(&self) -> Result<(), InputError> {
+        let job = &self.job;
+        job.validate()?;
+        if job.option.style != Style::European {
+            return Err(InputError::invalid(
+                "style",
+                job.option.style.name(),
+                "cannot carry early exercise: exercise applies to a vanilla call or put \
+                 (--style european); an Asian, digital or barrier payoff is path-dependent \
+                 or not an exercise value",
+            ));
+        }
+        if !job.model.is_black_scholes() {
+            return Err(InputError::invalid(
+                "model",
+                job.model.kind().name(),
+                "early exercise runs under the bs model for now (Heston, Merton and Bates \
+                 paths are not written for it yet)",
+            ));
+        }
+        if job.sampler != Sampler::Mc {
+            return Err(InputError::invalid(
+                "sampler",
+                job.sampler.name(),
+                "early exercise samples by plain Monte Carlo (mc) for now",
+            ));
+        }
+        if let Some(method) = job.greeks {
+            return Err(InputError::invalid(
+                "greeks",
+                method.name(),
+                "early-exercise Greeks are not written yet",
+            ));
+        }
+        match (self.exercise, self.exercise_dates) {
+            (Exercise::Bermudan, None | Some(0)) => {
+                return Err(InputError::invalid(
+                    "exercise-dates",
+                    self.exercise_dates.unwrap_or(0),
+                    "a bermudan option needs at least one exercise date",
+                ));
+            }
+            (Exercise::Bermudan, Some(dates)) if !job.option.steps.is_multiple_of(dates) => {
+                return Err(InputError::invalid(
+                    "exercise-dates",
+                    dates,
+                    &format!(
+                        "must divide the {} time steps (the dates are every steps / dates \
+                         steps); give --steps as a multiple of the dates, or leave it out",
+                        job.option.steps
+                    ),
+                ));
+            }
+            (Exercise::European | Exercise::American, Some(dates)) => {
+                return Err(InputError::invalid(
+                    "exercise-dates",
+                    dates,
+                    &format!(
+                        "applies to a bermudan option; a {} option's dates are {}",
+                        self.exercise,
+                        if self.exercise == Exercise::American {
+                            "its time steps (--steps)"
+                        } else {
+                            "its expiry alone"
+                        }
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        if !(1..=MAX_DEGREE).contains(&self.degree) {
+            return Err(InputError::invalid(
+                "basis-degree",
+                self.degree,
+                &format!("must be 1 ..= {MAX_DEGREE}"),
+            ));
+        }
+        let calibration = self.calibration_paths();
+        if calibration < 2 * self.regressors() as u64 || calibration > MAX_PATHS {
+            return Err(InputError::invalid(
+                "calibration-paths",
+                calibration,
+                &format!(
+                    "must be {} ..= {MAX_PATHS}: at least twice the {} regressors",
+                    2 * self.regressors(),
+                    self.regressors()
+                ),
+            ));
+        }
+        let values = calibration.saturating_mul(u64::from(self.dates()));
+        if values > MAX_CALIBRATION_VALUES {
+            return Err(InputError::invalid(
+                "calibration-paths",
+                calibration,
+                &format!(
+                    "times the {} exercise dates is {values} stored prices (8 bytes each), \
+                     beyond the calibration pass' {MAX_CALIBRATION_VALUES}; use fewer \
+                     calibration paths or dates",
+                    self.dates()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The job compiled once: validated, the path constants and the
+    /// dates' discount factors.
+    pub fn plan(&self) -> Result<ExercisePlan, InputError> {
+        self.validate()?;
+        let job = &self.job;
+        let (market, option) = (&job.market, &job.option);
+        let dates = self.dates();
+        let dt = option.maturity / f64::from(option.steps);
+        let per_date = option.steps / dates;
+        let date_discounts = (1..=dates)
+            .map(|k| (-market.rate * dt * f64::from(k * per_date)).exp())
+            .collect();
+        Ok(ExercisePlan {
+            dates,
+            steps_per_date: per_date,
+            put: option.kind == OptionKind::Put,
+            strike: option.strike,
+            spot: market.spot,
+            drift: (market.rate - market.dividend - 0.5 * market.vol * market.vol) * dt,
+            diffusion: market.vol * dt.sqrt(),
+            date_discounts,
+            basis: self.basis,
+            regressors: self.regressors(),
+            calibration_paths: self.calibration_paths(),
+            seed: job.seed,
+            antithetic: job.antithetic,
+            control: job.control_variate,
+            control_mean: crate::closed_form::black_scholes_precise(
+                option.kind,
+                market,
+                option.strike,
+                option.maturity,
+            ),
+        })
+    }
+
+    /// The lattice's value of the same dates (the price the estimate is a
+    /// lower bound on, up to the policy's suboptimality), and for an
+    /// American option the lattice's American limit.
+    pub fn references(&self) -> (f64, Option<f64>) {
+        let (job, option) = (&self.job, &self.job.option);
+        let value = |dates| {
+            lattice::price(
+                option.kind,
+                &job.market,
+                option.strike,
+                option.maturity,
+                dates,
+            )
+        };
+        let american = (self.exercise == Exercise::American).then(|| value(None));
+        (value(Some(self.dates())), american)
+    }
+}
+
+/// An early-exercise job compiled once: what both passes read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExercisePlan {
+    /// Exercise dates, the last at expiry.
+    pub dates: u32,
+    /// Time steps between dates.
+    pub steps_per_date: u32,
+    /// Whether it is a put.
+    pub put: bool,
+    /// The strike.
+    pub strike: f64,
+    /// The spot today.
+    pub spot: f64,
+    /// The log price's drift a step, `(r - q - vol^2 / 2) dt`.
+    pub drift: f64,
+    /// Its diffusion a step, `vol sqrt(dt)`.
+    pub diffusion: f64,
+    /// `e^{-r t_k}` of each date `k = 1 ..= dates`.
+    pub date_discounts: Vec<f64>,
+    /// The regression's basis.
+    pub basis: Basis,
+    /// Regressors of a date's fit (the constant and the basis').
+    pub regressors: usize,
+    /// Paths of the calibration pass.
+    pub calibration_paths: u64,
+    /// The streams' seed.
+    pub seed: u64,
+    /// Mirror pairs in the pricing pass.
+    pub antithetic: bool,
+    /// The European payoff at expiry as the pricing pass' control.
+    pub control: bool,
+    /// The control's mean: the discounted European price.
+    pub control_mean: f64,
+}
+
+impl ExercisePlan {
+    /// The value of exercising at price `spot`.
+    fn intrinsic(&self, spot: f64) -> f64 {
+        if self.put {
+            (self.strike - spot).max(0.0)
+        } else {
+            (spot - self.strike).max(0.0)
+        }
+    }
+
+    /// The regressors of price `spot` into `out` (`regressors` long): the
+    /// constant, then the basis of the moneyness `spot / strike`.
+    pub fn regressors_of(&self, spot: f64, out: &mut [f64]) {
+        let m = spot / self.strike;
+        out[0] = 1.0;
+        match self.basis {
+            Basis::Monomial => {
+                let mut power = 1.0;
+                for x in &mut out[1..self.regressors] {
+                    power *= m;
+                    *x = power;
+                }
+            }
+            Basis::Laguerre => {
+                // L_0 = 1, L_1 = 1 - m, (n + 1) L_{n+1} = (2n + 1 - m) L_n - n L_{n-1},
+                // each weighted by e^{-m/2}.
+                let weight = (-0.5 * m).exp();
+                let (mut previous, mut current) = (0.0, 1.0);
+                for (k, x) in out[1..self.regressors].iter_mut().enumerate() {
+                    *x = weight * current;
+                    let k = k as f64;
+                    let next = ((2.0 * k + 1.0 - m) * current - k * previous) / (k + 1.0);
+                    (previous, current) = (current, next);
+                }
+            }
+        }
+    }
+
+    /// The fitted continuation value at price `spot` under `coefficients`.
+    fn continuation(&self, coefficients: &[f64], spot: f64, scratch: &mut [f64]) -> f64 {
+        self.regressors_of(spot, scratch);
+        self.strike
+            * coefficients
+                .iter()
+                .zip(&*scratch)
+                .map(|(b, x)| b * x)
+                .sum::<f64>()
+    }
+
+    /// Calls `visit(date, price)` at each date of sample `sample`'s path
+    /// (mirrored: `-z`), dates counted from 1, until it returns `false`.
+    fn walk(&self, sample: u64, mirror: bool, mut visit: impl FnMut(usize, f64) -> bool) {
+        let mut x = 0.0;
+        let mut step = 0;
+        for date in 1..=self.dates as usize {
+            for _ in 0..self.steps_per_date {
+                let z = path_normal(self.seed, sample, step);
+                let shock = self.diffusion * z;
+                x += if mirror {
+                    self.drift - shock
+                } else {
+                    self.drift + shock
+                };
+                step += 1;
+            }
+            if !visit(date, self.spot * x.exp()) {
+                return;
+            }
+        }
+    }
+
+    /// One pricing path's discounted cash flow under `policy`, and its
+    /// control (the discounted European payoff; 0 without one).
+    fn path_value(
+        &self,
+        policy: &Policy,
+        sample: u64,
+        mirror: bool,
+        scratch: &mut [f64],
+    ) -> (f64, f64) {
+        let last = self.dates as usize;
+        let (mut value, mut control) = (None, 0.0);
+        self.walk(sample, mirror, |date, spot| {
+            if value.is_none() {
+                let exercise = self.intrinsic(spot);
+                let take = date == last
+                    || (exercise > 0.0
+                        && policy.coefficients[date - 1]
+                            .as_ref()
+                            .is_some_and(|beta| exercise > self.continuation(beta, spot, scratch)));
+                if take {
+                    value = Some(self.date_discounts[date - 1] * exercise);
+                }
+            }
+            if date == last && self.control {
+                control = self.date_discounts[last - 1] * self.intrinsic(spot);
+            }
+            // A control needs the path to expiry.
+            value.is_none() || self.control
+        });
+        (value.unwrap_or(0.0), control)
+    }
+
+    /// Pricing samples `start .. end` under `policy`: the moments of their
+    /// discounted cash flows and controls.
+    pub fn price_chunk(&self, policy: &Policy, start: u64, end: u64) -> Figures {
+        let mut scratch = vec![0.0; self.regressors];
+        let samples: Vec<(f64, f64)> = (start..end)
+            .map(|sample| {
+                let (y, c) = self.path_value(policy, sample, false, &mut scratch);
+                if self.antithetic {
+                    let (y2, c2) = self.path_value(policy, sample, true, &mut scratch);
+                    (0.5 * (y + y2), 0.5 * (c + c2))
+                } else {
+                    (y, c)
+                }
+            })
+            .collect();
+        Figures {
+            moments: CoMoments::of(&samples),
+            greeks: None,
+        }
+    }
+}
+
+/// The fitted exercise policy: each date's continuation coefficients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    /// The regression's basis.
+    pub basis: Basis,
+    /// Its degree.
+    pub degree: u32,
+    /// The exercise dates.
+    pub dates: u32,
+    /// Paths of the calibration pass.
+    pub calibration_paths: u64,
+    /// Each date's coefficients of the continuation value over the strike
+    /// (`None` at expiry, which always exercises in the money, and at a
+    /// date that holds).
+    pub coefficients: Vec<Option<Vec<f64>>>,
+    /// Dates (from 1) that hold: too few paths in the money to fit the
+    /// regressors, or regressors that are rank deficient there.
+    pub held_dates: Vec<u32>,
+}
+
+/// A priced option with early exercise: the pricing pass' low-biased
+/// estimate (the pricing result, whose `closed_form` is the lattice's value
+/// of the same dates), the exercise style, the lattice's American limit for
+/// an American option, and the fitted policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExerciseResult {
+    /// Price, standard error, interval, the lattice beside them, provenance.
+    #[serde(flatten)]
+    pub pricing: crate::pricing::PricingResult,
+    /// When the holder may exercise.
+    pub exercise: Exercise,
+    /// The lattice's value with exercise at every node (American options):
+    /// how far the dates' count sits from the American limit.
+    pub american: Option<f64>,
+    /// The policy the pricing paths followed.
+    pub policy: Policy,
+}
+
+/// An upper-triangular factor `R` of the rows folded into it (Givens
+/// rotations: `R^T R` is their Gram matrix), `columns` wide: the
+/// regressors, then the response.
+#[derive(Debug, Clone, PartialEq)]
+struct Triangle {
+    columns: usize,
+    r: Vec<f64>,
+    rows: u64,
+}
+
+impl Triangle {
+    fn new(columns: usize) -> Self {
+        Self {
+            columns,
+            r: vec![0.0; columns * columns],
+            rows: 0,
+        }
+    }
+
+    /// Folds `row` (consumed as scratch) into the factor.
+    fn add_row(&mut self, row: &mut [f64]) {
+        let c = self.columns;
+        self.rows += 1;
+        for j in 0..c {
+            if row[j] == 0.0 {
+                continue;
+            }
+            let diagonal = self.r[j * c + j];
+            let radius = diagonal.hypot(row[j]);
+            let (cos, sin) = (diagonal / radius, row[j] / radius);
+            self.r[j * c + j] = radius;
+            row[j] = 0.0;
+            let r = &mut self.r[j * c + j + 1..(j + 1) * c];
+            for (a, b) in r.iter_mut().zip(&mut row[j + 1..]) {
+                (*a, *b) = (cos * *a + sin * *b, cos * *b - sin * *a);
+            }
+        }
+    }
+
+    /// Folds `other`'s factor in (its rows are a factor of its rows).
+    fn merge(&mut self, other: &Self) {
+        let c = self.columns;
+        let rows = self.rows + other.rows;
+        let mut row = vec![0.0; c];
+        for i in 0..c {
+            row.copy_from_slice(&other.r[i * c..(i + 1) * c]);
+            self.add_row(&mut row);
+        }
+        self.rows = rows;
+    }
+
+    /// The least-squares coefficients of the response on the regressors,
+    /// or `None` when the rows cannot identify them (fewer rows than
+    /// regressors, or a diagonal of `R` negligible against the largest).
+    fn solve(&self) -> Option<Vec<f64>> {
+        let c = self.columns;
+        let p = c - 1;
+        if self.rows < p as u64 {
+            return None;
+        }
+        let largest = (0..p).map(|j| self.r[j * c + j].abs()).fold(0.0, f64::max);
+        let negligible = |j: usize| self.r[j * c + j].abs() <= 1e-12 * largest;
+        if largest.is_nan() || (0..p).any(negligible) {
+            return None;
+        }
+        let mut beta = vec![0.0; p];
+        for j in (0..p).rev() {
+            let tail: f64 = (j + 1..p).map(|l| self.r[j * c + l] * beta[l]).sum();
+            beta[j] = (self.r[j * c + p] - tail) / self.r[j * c + j];
+        }
+        beta.iter().all(|b| b.is_finite()).then_some(beta)
+    }
+}
+
+/// One chunk of calibration paths: each path's price at each date (path
+/// by path), its cash flow and the date it arrives.
+struct CalibrationChunk {
+    prices: Vec<f64>,
+    cash: Vec<f64>,
+    date: Vec<u32>,
+}
+
+/// The calibration pass on `executor`'s threads (see the module): fixed
+/// chunks of [`CHUNK`] paths, their regressions folded in chunk order, so
+/// the policy is the same on every tier and thread count.
+pub(crate) fn calibrate<E: Executor>(
+    plan: &ExercisePlan,
+    degree: u32,
+    executor: &E,
+    control: &Control,
+) -> crate::error::Result<Policy> {
+    let m = plan.calibration_paths;
+    let dates = plan.dates as usize;
+    let chunks = m.div_ceil(CHUNK);
+    control.expect(m * 2);
+    let mut state: Vec<CalibrationChunk> = executor.map_indexed(0..chunks, &|c| {
+        let (start, end) = (c * CHUNK, ((c + 1) * CHUNK).min(m));
+        let mut prices = Vec::with_capacity((end - start) as usize * dates);
+        for path in start..end {
+            plan.walk(CALIBRATION_FIRST_SAMPLE + path, false, |_, spot| {
+                prices.push(spot);
+                true
+            });
+        }
+        let cash = prices
+            .chunks_exact(dates)
+            .map(|p| plan.intrinsic(p[dates - 1]))
+            .collect();
+        control.advance(end - start);
+        CalibrationChunk {
+            prices,
+            cash,
+            date: vec![plan.dates; (end - start) as usize],
+        }
+    });
+    control.check()?;
+    let columns = plan.regressors + 1;
+    let mut coefficients = vec![None; dates];
+    let mut held_dates = Vec::new();
+    for date in (1..dates).rev() {
+        let triangles = executor.map_indexed(0..chunks, &|c| {
+            let chunk = &state[c as usize];
+            let mut triangle = Triangle::new(columns);
+            let mut row = vec![0.0; columns];
+            for (i, prices) in chunk.prices.chunks_exact(dates).enumerate() {
+                let spot = prices[date - 1];
+                if plan.intrinsic(spot) > 0.0 {
+                    plan.regressors_of(spot, &mut row);
+                    let arrives = chunk.date[i] as usize - 1;
+                    let discount = plan.date_discounts[arrives] / plan.date_discounts[date - 1];
+                    row[columns - 1] = chunk.cash[i] * discount / plan.strike;
+                    triangle.add_row(&mut row);
+                }
+            }
+            triangle
+        });
+        let mut total = Triangle::new(columns);
+        for triangle in &triangles {
+            total.merge(triangle);
+        }
+        let Some(beta) = total.solve() else {
+            held_dates.push(date as u32);
+            continue;
+        };
+        let updates = executor.map_indexed(0..chunks, &|c| {
+            let chunk = &state[c as usize];
+            let mut scratch = vec![0.0; plan.regressors];
+            let mut cash = chunk.cash.clone();
+            let mut arrives = chunk.date.clone();
+            for (i, prices) in chunk.prices.chunks_exact(dates).enumerate() {
+                let spot = prices[date - 1];
+                let exercise = plan.intrinsic(spot);
+                if exercise > 0.0 && exercise > plan.continuation(&beta, spot, &mut scratch) {
+                    cash[i] = exercise;
+                    arrives[i] = date as u32;
+                }
+            }
+            (cash, arrives)
+        });
+        for (chunk, (cash, date)) in state.iter_mut().zip(updates) {
+            chunk.cash = cash;
+            chunk.date = date;
+        }
+        coefficients[date - 1] = Some(beta);
+        if control.is_cancelled() {
+            break;
+        }
+    }
+    control.advance(m);
+    control.check()?;
+    held_dates.reverse();
+    Ok(Policy {
+        basis: plan.basis,
+        degree,
+        dates: plan.dates,
+        calibration_paths: m,
+        coefficients,
+        held_dates,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_givens_factor_solves_least_squares_and_merges_in_any_split() {
+        // y = 1 + 2 x - 0.5 x^2 + noise, fitted on 1, x, x^2.
+        let rows: Vec<[f64; 4]> = (0..200)
+            .map(|i| {
+                let x = f64::from(i) / 50.0;
+                let noise = ((i * 7919) % 13) as f64 / 130.0 - 0.05;
+                [1.0, x, x * x, 1.0 + 2.0 * x - 0.5 * x * x + noise]
+            })
+            .collect();
+        let mut whole = Triangle::new(4);
+        for row in &rows {
+            whole.add_row(&mut row.clone());
+        }
+        let beta = whole.solve().unwrap();
+        // The normal equations' answer, solved here by Cramer's rule.
+        let gram = |a: usize, b: usize| rows.iter().map(|r| r[a] * r[b]).sum::<f64>();
+        let g = [
+            [gram(0, 0), gram(0, 1), gram(0, 2)],
+            [gram(1, 0), gram(1, 1), gram(1, 2)],
+            [gram(2, 0), gram(2, 1), gram(2, 2)],
+        ];
+        let rhs = [gram(0, 3), gram(1, 3), gram(2, 3)];
+        let det = |m: [[f64; 3]; 3]| {
+            m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+                - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+                + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+        };
+        for (j, &b) in beta.iter().enumerate() {
+            let mut m = g;
+            for i in 0..3 {
+                m[i][j] = rhs[i];
+            }
+            let cramer = det(m) / det(g);
+            assert!((b - cramer).abs() < 1e-9, "{j}: {b} {cramer}");
+        }
+        let mut split = Triangle::new(4);
+        for part in rows.chunks(37) {
+            let mut t = Triangle::new(4);
+            for row in part {
+                t.add_row(&mut row.clone());
+            }
+            split.merge(&t);
+        }
+        assert_eq!(split.rows, 200);
+        for (a, b) in split.solve().unwrap().iter().zip(&beta) {
+            assert!((a - b).abs() < 1e-10);
+        }
+        // Too few rows, or a column that is all zero: no fit.
+        let mut short = Triangle::new(4);
+        short.add_row(&mut rows[0].clone());
+        assert_eq!(short.solve(), None);
+        let mut flat = Triangle::new(4);
+        for row in &rows {
+            flat.add_row(&mut [1.0, 0.0, row[2], row[3]]);
+        }
+        assert_eq!(flat.solve(), None);
+    }
+
+    #[test]
+    fn laguerre_regressors_are_the_weighted_polynomials() {
+        let job = ExerciseJob::new(PricingJob::default(), Exercise::American);
+        let plan = ExercisePlan {
+            regressors: 4,
+            ..job.plan().unwrap()
+        };
+        let mut out = [0.0; 4];
+        let m: f64 = 0.9;
+        plan.regressors_of(0.9 * plan.strike, &mut out);
+        let w = (-m / 2.0).exp();
+        let expected = [1.0, w, w * (1.0 - m), w * (1.0 - 2.0 * m + m * m / 2.0)];
+        for (a, b) in out.iter().zip(expected) {
+            assert!((a - b).abs() < 1e-14, "{out:?} {expected:?}");
+        }
+    }
+}
