@@ -1110,3 +1110,105 @@ fn a_strike_strip_prints_every_quote_and_names_bad_strikes() {
             .stderr(predicate::str::contains(field));
     }
 }
+
+#[test]
+fn an_american_put_prints_its_lattice_and_policy_and_bad_exercise_exits_2() {
+    let base = [
+        "price",
+        "--exercise",
+        "american",
+        "--option",
+        "put",
+        "--spot",
+        "36",
+        "--strike",
+        "40",
+        "--rate",
+        "0.06",
+        "--maturity",
+        "1",
+        "--paths",
+        "20000",
+        "--backend",
+        "rayon",
+    ];
+    let out = quantmc().args(base).arg("--json").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["exercise"], "american");
+    assert_eq!(v["policy"]["dates"], 50);
+    assert_eq!(v["policy"]["basis"], "laguerre");
+    assert_eq!(v["policy"]["coefficients"].as_array().unwrap().len(), 50);
+    let (price, se) = (
+        v["price"].as_f64().unwrap(),
+        v["std_error"].as_f64().unwrap(),
+    );
+    let lattice = v["closed_form"].as_f64().unwrap();
+    assert!(
+        price < lattice + 3.0 * se && price > 0.99 * lattice,
+        "{price} {lattice}"
+    );
+    assert!((v["american"].as_f64().unwrap() - 4.4866).abs() < 1e-3);
+    quantmc()
+        .args(base)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("lattice"))
+        .stdout(predicate::str::contains("american limit"))
+        .stdout(predicate::str::contains(
+            "longstaff-schwartz (laguerre 3, 50 dates",
+        ));
+    let cases: &[(&[&str], &str)] = &[
+        (&["--exercise-dates", "3"], "exercise-dates"),
+        (&["--style", "asian-arithmetic"], "style"),
+        (&["--sampler", "rqmc"], "sampler"),
+        (&["--basis-degree", "0"], "basis-degree"),
+        (&["--basis", "chebyshev"], "chebyshev"),
+        (&["--plot", "x.svg"], "plot"),
+        (&["--strikes", "36,40"], "strikes"),
+        (&["--calibration-paths", "3"], "calibration-paths"),
+    ];
+    for (extra, needle) in cases {
+        quantmc()
+            .args(base)
+            .args(*extra)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(*needle))
+            .stderr(predicate::str::contains("panicked").not());
+    }
+    quantmc()
+        .args([
+            "price",
+            "--exercise",
+            "bermudan",
+            "--exercise-dates",
+            "4",
+            "--steps",
+            "10",
+            "--paths",
+            "1000",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("must divide the 10 time steps"));
+    quantmc()
+        .args([
+            "price",
+            "--assets",
+            "examples/basket.json",
+            "--style",
+            "basket",
+            "--exercise",
+            "american",
+            "--paths",
+            "1000",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("early exercise of a basket"));
+}

@@ -8,6 +8,7 @@ stops a long run, and bad input raises ``ValueError`` naming the field.
 
 from ._quantmc import (
     BasketResult,
+    ExerciseResult,
     PriceResult,
     StripResult,
     VarResult,
@@ -21,6 +22,7 @@ from ._quantmc import (
 
 __all__ = [
     "BasketResult",
+    "ExerciseResult",
     "PriceResult",
     "StripResult",
     "VarResult",

@@ -16,6 +16,7 @@ use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
+use quantmc::exercise::{Basis, Exercise};
 use quantmc::hardware::Isa;
 use quantmc::market::{Barrier, BarrierKind, Monitoring};
 use quantmc::models::{HestonScheme, ModelKind, ModelParameters};
@@ -458,7 +459,7 @@ fn target_of(
 #[pyfunction]
 #[pyo3(signature = (
     *, style="european", kind="call", spot=100.0, strike=100.0, maturity=1.0, rate=0.05,
-    dividend=0.0, vol=None, steps=12, paths=1_000_000, seed=42, antithetic=false,
+    dividend=0.0, vol=None, steps=None, paths=1_000_000, seed=42, antithetic=false,
     model="bs", v0=None, kappa=None, theta=None, xi=None, rho=None, scheme=None,
     jump_intensity=None, jump_mean=None, jump_vol=None,
     barrier=None, barrier_kind=None, rebate=0.0, monitoring="discrete",
@@ -466,6 +467,8 @@ fn target_of(
     replicates=16, target_se=None, target_rel_se=None, max_paths=None,
     backend="auto", threads=None, allow_software_gpu=false, gpus=None,
     strikes=None, maturities=None, implied_vol=false,
+    exercise="european", exercise_dates=None, basis="laguerre", basis_degree=3,
+    calibration_paths=None,
 ))]
 #[allow(clippy::too_many_arguments)]
 fn price<'py>(
@@ -478,7 +481,7 @@ fn price<'py>(
     rate: f64,
     dividend: f64,
     vol: Option<f64>,
-    steps: u32,
+    steps: Option<u32>,
     paths: u64,
     seed: u64,
     antithetic: bool,
@@ -511,7 +514,22 @@ fn price<'py>(
     strikes: Option<Vec<f64>>,
     maturities: Option<Vec<f64>>,
     implied_vol: bool,
+    exercise: &str,
+    exercise_dates: Option<u32>,
+    basis: &str,
+    basis_degree: u32,
+    calibration_paths: Option<u64>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let exercise = choice::<Exercise>(exercise)?;
+    let early =
+        exercise != Exercise::European || exercise_dates.is_some() || calibration_paths.is_some();
+    // The CLI's default steps: an American option's 50 dates a year, a
+    // Bermudan's dates, 12 fixings otherwise.
+    let steps = steps.unwrap_or(match (exercise, exercise_dates) {
+        (Exercise::American, _) => (50.0 * maturity).ceil().max(1.0) as u32,
+        (Exercise::Bermudan, Some(dates)) => dates,
+        _ => 12,
+    });
     let barrier = match (barrier, barrier_kind) {
         (Some(level), Some(kind)) => Some(Barrier {
             level,
@@ -575,6 +593,25 @@ fn price<'py>(
         },
     };
     let options = run_options(backend, threads, allow_software_gpu, gpus)?;
+    if early {
+        if strikes.is_some() || maturities.is_some() || implied_vol {
+            return Err(PyValueError::new_err(
+                "strikes: strips of early exercise are not written yet",
+            ));
+        }
+        let job = quantmc::exercise::ExerciseJob {
+            job,
+            exercise,
+            exercise_dates,
+            basis: choice::<Basis>(basis)?,
+            degree: basis_degree,
+            calibration_paths,
+        };
+        let inner = run_released(py, |control| {
+            quantmc::price_exercise_with(&job, options, control)
+        })?;
+        return Ok(Bound::new(py, ExerciseResult { inner })?.into_any());
+    }
     if strikes.is_some() || maturities.is_some() || implied_vol {
         let strip = quantmc::strip::Strip {
             strikes: strikes.unwrap_or_default(),
@@ -588,6 +625,91 @@ fn price<'py>(
     }
     let inner = run_released(py, |control| quantmc::price_with(&job, options, control))?;
     Ok(Bound::new(py, PriceResult { inner })?.into_any())
+}
+
+/// The result of `price(..., exercise="american" | "bermudan")`: the
+/// Longstaff-Schwartz estimate (a lower bound, with its uncertainty), the
+/// lattice's value of the same dates beside it, and the fitted policy.
+#[pyclass(frozen, module = "quantmc")]
+pub struct ExerciseResult {
+    inner: quantmc::exercise::ExerciseResult,
+}
+
+#[pymethods]
+impl ExerciseResult {
+    /// The pricing paths' discounted cash flows under the fitted policy:
+    /// a low-biased estimate.
+    #[getter]
+    fn price(&self) -> f64 {
+        self.inner.pricing.price
+    }
+    /// Its standard error.
+    #[getter]
+    fn std_error(&self) -> f64 {
+        self.inner.pricing.std_error
+    }
+    /// The 95% confidence interval `(low, high)`.
+    #[getter]
+    fn ci95(&self) -> (f64, f64) {
+        (self.inner.pricing.ci95[0], self.inner.pricing.ci95[1])
+    }
+    /// The lattice's value with the same exercise dates.
+    #[getter]
+    fn lattice(&self) -> Option<f64> {
+        self.inner.pricing.closed_form
+    }
+    /// The lattice's American limit (exercise at any time), for an
+    /// American option; else None.
+    #[getter]
+    fn american(&self) -> Option<f64> {
+        self.inner.american
+    }
+    /// european, american or bermudan.
+    #[getter]
+    fn exercise(&self) -> &'static str {
+        self.inner.exercise.name()
+    }
+    /// The policy as a dict: basis, degree, dates, calibration_paths, each
+    /// date's coefficients and the dates that hold.
+    #[getter]
+    fn policy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.policy)
+    }
+    /// The variance reduction of the control variate, else None.
+    #[getter]
+    fn variance_reduction(&self) -> Option<f64> {
+        self.inner.pricing.variance_reduction
+    }
+    /// Pricing paths the run took.
+    #[getter]
+    fn paths(&self) -> u64 {
+        self.inner.pricing.paths
+    }
+    /// The tier that ran, with what it ran on.
+    #[getter]
+    fn backend(&self) -> &str {
+        &self.inner.pricing.backend
+    }
+    /// What the caller should know about the run.
+    #[getter]
+    fn warnings(&self) -> Vec<String> {
+        self.inner.pricing.warnings.clone()
+    }
+    /// Every field as a dict, the CLI's `--json` names.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "ExerciseResult(exercise={:?}, price={:.6}, std_error={:.6}, lattice={:.6}, paths={}, backend={:?})",
+            self.inner.exercise.name(),
+            self.inner.pricing.price,
+            self.inner.pricing.std_error,
+            self.inner.pricing.closed_form.unwrap_or(f64::NAN),
+            self.inner.pricing.paths,
+            self.inner.pricing.backend
+        )
+    }
 }
 
 /// The result of `price_basket`: the estimate with its uncertainty and
@@ -1044,6 +1166,7 @@ fn _quantmc(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<VarResult>()?;
     module.add_class::<StripResult>()?;
     module.add_class::<BasketResult>()?;
+    module.add_class::<ExerciseResult>()?;
     module.add_function(wrap_pyfunction!(price, module)?)?;
     module.add_function(wrap_pyfunction!(price_basket, module)?)?;
     module.add_function(wrap_pyfunction!(var, module)?)?;

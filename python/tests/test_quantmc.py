@@ -376,3 +376,27 @@ def test_a_strike_strip_returns_numpy_columns_on_common_paths():
         quantmc.price(strikes=[90.0, -1.0], paths=1000)
     with pytest.raises(ValueError, match="implied_vol"):
         quantmc.price(style="digital", implied_vol=True, paths=1000)
+
+
+def test_an_american_put_matches_the_cli_bit_for_bit_and_its_lattice():
+    args = dict(kind="put", spot=36.0, strike=40.0, rate=0.06, vol=0.2, maturity=1.0,
+                paths=40_000, seed=5)
+    result = quantmc.price(**args, exercise="american", backend="rayon")
+    reference = cli("price", "--option", "put", "--spot", "36", "--strike", "40", "--rate",
+                    "0.06", "--vol", "0.2", "--maturity", "1", "--paths", "40000", "--seed",
+                    "5", "--exercise", "american", "--backend", "rayon")
+    assert isinstance(result, quantmc.ExerciseResult)
+    assert result.price == reference["price"]
+    assert result.std_error == reference["std_error"]
+    assert result.lattice == reference["closed_form"]
+    assert result.policy["dates"] == 50 == reference["policy"]["dates"]
+    assert result.american == pytest.approx(4.4866, abs=1e-3)
+    # A lower bound: at most the lattice's 50-date value plus noise.
+    assert result.price < result.lattice + 3 * result.std_error
+    assert result.price > 0.995 * result.lattice - 3 * result.std_error
+    bermudan = quantmc.price(**args, exercise="bermudan", exercise_dates=5)
+    assert bermudan.policy["dates"] == 5 and bermudan.american is None
+    with pytest.raises(ValueError, match="exercise-dates"):
+        quantmc.price(**args, exercise="bermudan", exercise_dates=3, steps=10)
+    with pytest.raises(ValueError, match="style"):
+        quantmc.price(**args, exercise="american", style="asian-arithmetic")
