@@ -196,6 +196,49 @@ fn check_var_against_scalar(options: RunOptions) {
     }
 }
 
+/// American and Bermudan puts and calls (plain, antithetic with the
+/// control) on `options` against the scalar oracle: the same policy bit for
+/// bit, prices and standard errors to 1e-9.
+fn check_exercise_against_scalar(options: RunOptions) {
+    use quantmc::exercise::{Exercise, ExerciseJob};
+    for (kind, exercise, antithetic) in [
+        (OptionKind::Put, Exercise::American, false),
+        (OptionKind::Call, Exercise::Bermudan, true),
+    ] {
+        let mut job = ExerciseJob::new(
+            PricingJob {
+                market: quantmc::Market {
+                    dividend: 0.06,
+                    ..pricing_job(kind, Style::European, 1, 0, false).market
+                },
+                control_variate: antithetic,
+                ..pricing_job(kind, Style::European, 8, 2 * 16384 + 38, antithetic)
+            },
+            exercise,
+        );
+        job.exercise_dates = (exercise == Exercise::Bermudan).then_some(4);
+        job.calibration_paths = Some(16384 + 9);
+        let oracle = quantmc::price_exercise(&job, Backend::Scalar).unwrap();
+        let tier = quantmc::price_exercise(&job, options).unwrap();
+        let what = job.method();
+        assert_eq!(tier.policy, oracle.policy, "{what}");
+        assert!(
+            tier.policy.coefficients.iter().flatten().count() > 0,
+            "{what}"
+        );
+        let (p, q) = (&tier.pricing, &oracle.pricing);
+        for (name, a, b) in [
+            ("price", p.price, q.price),
+            ("std_error", p.std_error, q.std_error),
+        ] {
+            assert!(
+                (a - b).abs() <= 1e-9 * b.abs(),
+                "{what}: {name} {a} against the oracle's {b}"
+            );
+        }
+    }
+}
+
 /// Every basket job of [`common::basket_jobs`] on `options` against the
 /// scalar oracle: prices and standard errors to the CPU tiers' 1e-9.
 fn check_baskets_against_scalar(options: RunOptions) {
@@ -277,6 +320,13 @@ macro_rules! tier_tests {
             fn baskets_agree_with_the_scalar_tier() {
                 if let Some(options) = $options {
                     check_baskets_against_scalar(options);
+                }
+            }
+
+            #[test]
+            fn early_exercise_agrees_with_the_scalar_tier() {
+                if let Some(options) = $options {
+                    check_exercise_against_scalar(options);
                 }
             }
 

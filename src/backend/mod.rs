@@ -201,6 +201,18 @@ pub(crate) trait CpuKernel: ChunkKernel + Sync + Sized {
     ) -> BasketFigures {
         scalar::basket_moments(plan, draws, start, end)
     }
+    /// Moments of an early-exercise job's pricing samples `start .. end`
+    /// (one chunk) under `policy`: the scalar oracle's walk unless the
+    /// kernel has its own.
+    fn exercise_chunk(
+        &self,
+        plan: &ExercisePlan,
+        policy: &Policy,
+        start: u64,
+        end: u64,
+    ) -> Figures {
+        plan.price_chunk(policy, start, end)
+    }
 }
 
 /// Where one group's normals come from.
@@ -546,7 +558,9 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
                 if control.is_cancelled() {
                     return Figures::default();
                 }
-                let figures = plan.price_chunk(policy, span.start, span.end);
+                let figures = self
+                    .kernel
+                    .exercise_chunk(plan, policy, span.start, span.end);
                 control.advance(span.end - span.start);
                 figures
             });

@@ -50,10 +50,11 @@ use serde::{Deserialize, Serialize};
 use crate::backend::Executor;
 use crate::control::Control;
 use crate::error::{InputError, named_choices};
+use crate::lane::{Lane, LaneMath};
 use crate::market::OptionKind;
 use crate::pricing::{MAX_PATHS, PricingJob, Sampler};
 use crate::products::Style;
-use crate::rng::{CHUNK, path_normal};
+use crate::rng::{CHUNK, SUBSTREAM_NORMALS, normal_pair, path_normal};
 use crate::stats::{CoMoments, Figures};
 
 /// When the holder may exercise.
@@ -390,62 +391,120 @@ pub struct ExercisePlan {
 
 impl ExercisePlan {
     /// The value of exercising at price `spot`.
-    fn intrinsic(&self, spot: f64) -> f64 {
+    #[inline(always)]
+    fn intrinsic<L: Lane>(&self, spot: L) -> L {
+        let strike = L::splat(self.strike);
         if self.put {
-            (self.strike - spot).max(0.0)
+            (strike - spot).positive_part()
         } else {
-            (spot - self.strike).max(0.0)
+            (spot - strike).positive_part()
         }
     }
 
-    /// The regressors of price `spot` into `out` (`regressors` long): the
-    /// constant, then the basis of the moneyness `spot / strike`.
-    pub fn regressors_of(&self, spot: f64, out: &mut [f64]) {
-        let m = spot / self.strike;
-        out[0] = 1.0;
+    /// Calls `visit(n, x_n)` with each regressor of price `spot`: the
+    /// constant, then the basis of the moneyness `spot / strike`. The one
+    /// definition the fit's rows and every tier's continuation value read.
+    #[inline(always)]
+    fn basis_values<L: Lane>(&self, spot: L, mut visit: impl FnMut(usize, L)) {
+        let m = spot * L::splat(1.0 / self.strike);
+        visit(0, L::splat(1.0));
         match self.basis {
             Basis::Monomial => {
-                let mut power = 1.0;
-                for x in &mut out[1..self.regressors] {
-                    power *= m;
-                    *x = power;
+                let mut power = m;
+                for n in 1..self.regressors {
+                    visit(n, power);
+                    power = power * m;
                 }
             }
             Basis::Laguerre => {
-                // L_0 = 1, L_1 = 1 - m, (n + 1) L_{n+1} = (2n + 1 - m) L_n - n L_{n-1},
+                // L_0 = 1, L_1 = 1 - m, (k + 1) L_{k+1} = (2k + 1 - m) L_k - k L_{k-1},
                 // each weighted by e^{-m/2}.
-                let weight = (-0.5 * m).exp();
-                let (mut previous, mut current) = (0.0, 1.0);
-                for (k, x) in out[1..self.regressors].iter_mut().enumerate() {
-                    *x = weight * current;
-                    let k = k as f64;
-                    let next = ((2.0 * k + 1.0 - m) * current - k * previous) / (k + 1.0);
+                let weight = (m * L::splat(-0.5)).exp();
+                let (mut previous, mut current) = (L::splat(0.0), L::splat(1.0));
+                for n in 1..self.regressors {
+                    visit(n, weight * current);
+                    let k = (n - 1) as f64;
+                    let next = ((L::splat(2.0 * k + 1.0) - m) * current - L::splat(k) * previous)
+                        * L::splat(1.0 / (k + 1.0));
                     (previous, current) = (current, next);
                 }
             }
         }
     }
 
-    /// The fitted continuation value at price `spot` under `coefficients`.
-    fn continuation(&self, coefficients: &[f64], spot: f64, scratch: &mut [f64]) -> f64 {
-        self.regressors_of(spot, scratch);
-        self.strike
-            * coefficients
-                .iter()
-                .zip(&*scratch)
-                .map(|(b, x)| b * x)
-                .sum::<f64>()
+    /// The regressors of price `spot` into `out` (`regressors` long).
+    pub fn regressors_of(&self, spot: f64, out: &mut [f64]) {
+        self.basis_values(spot, |n, x| out[n] = x);
     }
 
-    /// Calls `visit(date, price)` at each date of sample `sample`'s path
-    /// (mirrored: `-z`), dates counted from 1, until it returns `false`.
-    fn walk(&self, sample: u64, mirror: bool, mut visit: impl FnMut(usize, f64) -> bool) {
-        let mut x = 0.0;
+    /// The fitted continuation value at price `spot` under `coefficients`.
+    #[inline(always)]
+    fn continuation<L: Lane>(&self, coefficients: &[f64], spot: L) -> L {
+        let mut sum = L::splat(0.0);
+        self.basis_values(spot, |n, x| sum += L::splat(coefficients[n]) * x);
+        L::splat(self.strike) * sum
+    }
+
+    /// One date of a pricing path (or of lanes of paths) at log return `x`
+    /// under `policy`: an open path (`open` 1, else 0) exercises where the
+    /// date allows and its intrinsic value beats the fitted continuation
+    /// (always in the money at expiry), its discounted value recorded; at
+    /// expiry the control takes the discounted European payoff. The one
+    /// definition the scalar oracle and the SIMD kernels compile.
+    #[inline(always)]
+    pub fn observe<L: LaneMath>(
+        &self,
+        policy: &Policy,
+        date: usize,
+        x: L,
+        path: &mut Exercised<L>,
+    ) {
+        let spot = L::splat(self.spot) * x.exp();
+        let exercise = self.intrinsic(spot);
+        let last = date == self.dates as usize;
+        let discount = L::splat(self.date_discounts[date - 1]);
+        let take = if last {
+            path.open
+        } else if let Some(beta) = &policy.coefficients[date - 1] {
+            path.open
+                * exercise.indicator()
+                * (exercise - self.continuation(beta, spot)).indicator()
+        } else {
+            L::splat(0.0)
+        };
+        path.value = take.choose(discount * exercise, path.value);
+        path.open = path.open - take;
+        if last && self.control {
+            path.control = discount * exercise;
+        }
+    }
+
+    /// Calls `visit(date, even, odd)` at each date (counted from 1) with
+    /// the prices of the two samples of stream `stream` (calibration paths:
+    /// never mirrored): one Philox block feeds both, as in every kernel.
+    fn walk_pair(&self, stream: u64, mut visit: impl FnMut(usize, f64, f64)) {
+        let (mut even, mut odd) = (0.0, 0.0);
         let mut step = 0;
         for date in 1..=self.dates as usize {
             for _ in 0..self.steps_per_date {
-                let z = path_normal(self.seed, sample, step);
-                let shock = self.diffusion * z;
+                let (cosine, sine) = normal_pair(self.seed, SUBSTREAM_NORMALS, stream, step);
+                even += self.drift + self.diffusion * cosine;
+                odd += self.drift + self.diffusion * sine;
+                step += 1;
+            }
+            visit(date, self.spot * even.exp(), self.spot * odd.exp());
+        }
+    }
+
+    /// One pricing path's discounted cash flow under `policy` (mirrored:
+    /// `-z`), and its control (the discounted European payoff; 0 without
+    /// one).
+    fn path_value(&self, policy: &Policy, sample: u64, mirror: bool) -> (f64, f64) {
+        let mut path = Exercised::<f64>::open();
+        let (mut x, mut step) = (0.0, 0);
+        for date in 1..=self.dates as usize {
+            for _ in 0..self.steps_per_date {
+                let shock = self.diffusion * path_normal(self.seed, sample, step);
                 x += if mirror {
                     self.drift - shock
                 } else {
@@ -453,53 +512,24 @@ impl ExercisePlan {
                 };
                 step += 1;
             }
-            if !visit(date, self.spot * x.exp()) {
-                return;
+            self.observe(policy, date, x, &mut path);
+            // A control needs the path to expiry.
+            if path.open == 0.0 && !self.control {
+                break;
             }
         }
+        (path.value, path.control)
     }
 
-    /// One pricing path's discounted cash flow under `policy`, and its
-    /// control (the discounted European payoff; 0 without one).
-    fn path_value(
-        &self,
-        policy: &Policy,
-        sample: u64,
-        mirror: bool,
-        scratch: &mut [f64],
-    ) -> (f64, f64) {
-        let last = self.dates as usize;
-        let (mut value, mut control) = (None, 0.0);
-        self.walk(sample, mirror, |date, spot| {
-            if value.is_none() {
-                let exercise = self.intrinsic(spot);
-                let take = date == last
-                    || (exercise > 0.0
-                        && policy.coefficients[date - 1]
-                            .as_ref()
-                            .is_some_and(|beta| exercise > self.continuation(beta, spot, scratch)));
-                if take {
-                    value = Some(self.date_discounts[date - 1] * exercise);
-                }
-            }
-            if date == last && self.control {
-                control = self.date_discounts[last - 1] * self.intrinsic(spot);
-            }
-            // A control needs the path to expiry.
-            value.is_none() || self.control
-        });
-        (value.unwrap_or(0.0), control)
-    }
-
-    /// Pricing samples `start .. end` under `policy`: the moments of their
-    /// discounted cash flows and controls.
+    /// Pricing samples `start .. end` under `policy`, one path at a time:
+    /// the moments of their discounted cash flows and controls (the scalar
+    /// oracle; the SIMD kernels run [`ExercisePlan::observe`] on lanes).
     pub fn price_chunk(&self, policy: &Policy, start: u64, end: u64) -> Figures {
-        let mut scratch = vec![0.0; self.regressors];
         let samples: Vec<(f64, f64)> = (start..end)
             .map(|sample| {
-                let (y, c) = self.path_value(policy, sample, false, &mut scratch);
+                let (y, c) = self.path_value(policy, sample, false);
                 if self.antithetic {
-                    let (y2, c2) = self.path_value(policy, sample, true, &mut scratch);
+                    let (y2, c2) = self.path_value(policy, sample, true);
                     (0.5 * (y + y2), 0.5 * (c + c2))
                 } else {
                     (y, c)
@@ -509,6 +539,28 @@ impl ExercisePlan {
         Figures {
             moments: CoMoments::of(&samples),
             greeks: None,
+        }
+    }
+}
+
+/// A pricing path's exercise state (lanes of paths on the SIMD tiers).
+#[derive(Debug, Clone, Copy)]
+pub struct Exercised<L> {
+    /// 1 while the path has not exercised, else 0.
+    pub open: L,
+    /// Its discounted cash flow once exercised (0 before).
+    pub value: L,
+    /// The discounted European payoff at expiry (with a control).
+    pub control: L,
+}
+
+impl<L: Lane> Exercised<L> {
+    /// A path that has not exercised.
+    pub fn open() -> Self {
+        Self {
+            open: L::splat(1.0),
+            value: L::splat(0.0),
+            control: L::splat(0.0),
         }
     }
 }
@@ -648,11 +700,18 @@ pub(crate) fn calibrate<E: Executor>(
     control.expect(m * 2);
     let mut state: Vec<CalibrationChunk> = executor.map_indexed(0..chunks, &|c| {
         let (start, end) = (c * CHUNK, ((c + 1) * CHUNK).min(m));
-        let mut prices = Vec::with_capacity((end - start) as usize * dates);
-        for path in start..end {
-            plan.walk(CALIBRATION_FIRST_SAMPLE + path, false, |_, spot| {
-                prices.push(spot);
-                true
+        // Chunks start on even paths, so each stream's two samples fall in
+        // one chunk (the last odd one past `m` is dropped).
+        let mut prices = vec![0.0; (end - start) as usize * dates];
+        for even in (start..end).step_by(2) {
+            let at = (even - start) as usize * dates;
+            let odd = (even + 1 < end).then_some(at + dates);
+            let stream = (CALIBRATION_FIRST_SAMPLE + even) / 2;
+            plan.walk_pair(stream, |date, first, second| {
+                prices[at + date - 1] = first;
+                if let Some(odd) = odd {
+                    prices[odd + date - 1] = second;
+                }
             });
         }
         let cash = prices
@@ -697,13 +756,12 @@ pub(crate) fn calibrate<E: Executor>(
         };
         let updates = executor.map_indexed(0..chunks, &|c| {
             let chunk = &state[c as usize];
-            let mut scratch = vec![0.0; plan.regressors];
             let mut cash = chunk.cash.clone();
             let mut arrives = chunk.date.clone();
             for (i, prices) in chunk.prices.chunks_exact(dates).enumerate() {
                 let spot = prices[date - 1];
                 let exercise = plan.intrinsic(spot);
-                if exercise > 0.0 && exercise > plan.continuation(&beta, spot, &mut scratch) {
+                if exercise > 0.0 && exercise > plan.continuation(&beta, spot) {
                     cash[i] = exercise;
                     arrives[i] = date as u32;
                 }

@@ -14,8 +14,10 @@ use super::lanes::{RoundKeys, Streams};
 use super::lanes::{f64x8, inverse_normal_x8, normals_x8, uniform_x8};
 use crate::backend::{ChunkKernel, CpuKernel, Draws};
 use crate::basket::{BasketFigures, BasketPlan};
+use crate::exercise::{ExercisePlan, Exercised, Policy};
 use crate::greeks::model_differences;
 use crate::greeks::{GREEKS, GreekSetup};
+use crate::lane::LaneMath;
 use crate::models::{Dynamics, ModelStep, StepVisitor};
 use crate::products::{AnyProduct, PathSetup, PathState, Product, Terms, model_path_value};
 use crate::risk::RiskModel;
@@ -51,6 +53,21 @@ impl<T: Target> CpuKernel for VectorKernel<T> {
             seed,
             first,
             out,
+        })
+    }
+
+    fn exercise_chunk(
+        &self,
+        plan: &ExercisePlan,
+        policy: &Policy,
+        start: u64,
+        end: u64,
+    ) -> Figures {
+        self.target.run(ExerciseTask {
+            plan,
+            policy,
+            start,
+            end,
         })
     }
 
@@ -1010,6 +1027,88 @@ impl Task for BasketTask<'_> {
     #[inline(always)]
     fn run(self) -> BasketFigures {
         basket_moments(self.plan, self.seed, self.start, self.end)
+    }
+}
+
+/// [`CpuKernel::exercise_chunk`] as a task for the target.
+struct ExerciseTask<'a> {
+    plan: &'a ExercisePlan,
+    policy: &'a Policy,
+    start: u64,
+    end: u64,
+}
+
+impl Task for ExerciseTask<'_> {
+    type Output = Figures;
+
+    #[inline(always)]
+    fn run(self) -> Figures {
+        exercise_moments(self.plan, self.policy, self.start, self.end)
+    }
+}
+
+/// An early-exercise job's pricing samples `start .. end` under `policy`,
+/// sixteen at a time: eight streams in the lanes, each stream's block
+/// feeding an even sample (its cosine half) and an odd one (its sine half),
+/// the plan's [`ExercisePlan::observe`] at every date in `f64x8`. A group
+/// stops drawing once every lane has exercised (unless the control needs
+/// its paths to expiry).
+#[inline(always)]
+fn exercise_moments(plan: &ExercisePlan, policy: &Policy, start: u64, end: u64) -> Figures {
+    let keys = RoundKeys::for_seed(plan.seed);
+    let mut sums = Sums::new();
+    let (drift, diffusion) = (f64x8::splat(plan.drift), f64x8::splat(plan.diffusion));
+    let mirrors = if plan.antithetic { 2 } else { 1 };
+    for first in (start / 2..end.div_ceil(2)).step_by(LANES) {
+        let streams = Streams::<1>::new(&keys, first);
+        // [half][mirror]
+        let mut x = [[f64x8::ZERO; 2]; 2];
+        let mut paths = [[Exercised::<f64x8>::open(); 2]; 2];
+        let mut step = 0;
+        for date in 1..=plan.dates as usize {
+            for _ in 0..plan.steps_per_date {
+                let (cosine, sine) = normals_x8(streams.block(step, SUBSTREAM_NORMALS));
+                for (x, z) in x.iter_mut().zip([cosine, sine]) {
+                    let shock = diffusion * z;
+                    x[0] += drift + shock;
+                    x[1] += drift - shock;
+                }
+                step += 1;
+            }
+            let mut open = f64x8::ZERO;
+            for (paths, x) in paths.iter_mut().zip(&x) {
+                for (path, &x) in paths.iter_mut().zip(x).take(mirrors) {
+                    plan.observe(policy, date, x, path);
+                    open += path.open;
+                }
+            }
+            if !plan.control && !open.any_positive() {
+                break;
+            }
+        }
+        let values: [Values; 2] = array_from_fn(|half| {
+            let [up, down] = paths[half];
+            if plan.antithetic {
+                let half = f64x8::splat(0.5);
+                (
+                    (up.value + down.value) * half,
+                    (up.control + down.control) * half,
+                )
+            } else {
+                (up.value, up.control)
+            }
+        });
+        let first_half = (start % 2) as usize;
+        sums.shift_by(values[first_half], 0);
+        let whole = 2 * first >= start && 2 * (first + LANES as u64) <= end;
+        let masks = (!whole).then(|| sample_masks(first, start, end));
+        for (half, values) in values.into_iter().enumerate() {
+            sums.add::<true>(values, masks.map(|m| m[half]));
+        }
+    }
+    Figures {
+        moments: sums.finish(end - start),
+        greeks: None,
     }
 }
 
