@@ -622,6 +622,54 @@ impl Triangle {
         }
     }
 
+    /// The factor of the rows whose columns are `columns` (all as long), by
+    /// Householder reflections (a chunk's thousands of rows at the cost of
+    /// a few passes over them), its diagonal made non-negative.
+    fn of_columns(mut columns: Vec<Vec<f64>>) -> Self {
+        let c = columns.len();
+        let n = columns[0].len();
+        let mut triangle = Self::new(c);
+        triangle.rows = n as u64;
+        for j in 0..c.min(n) {
+            let (done, rest) = columns.split_at_mut(j + 1);
+            let v = &mut done[j][j..];
+            let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+            if norm == 0.0 {
+                continue;
+            }
+            // v = x - alpha e1 with alpha of the opposite sign to x[0]: no
+            // cancellation; the reflection I - 2 v v^T / v^T v maps x to
+            // alpha e1.
+            let alpha = if v[0] > 0.0 { -norm } else { norm };
+            v[0] -= alpha;
+            let scale = 2.0 / v.iter().map(|x| x * x).sum::<f64>();
+            for column in rest.iter_mut() {
+                let tail = &mut column[j..];
+                let dot: f64 = v.iter().zip(&*tail).map(|(a, b)| a * b).sum();
+                let factor = scale * dot;
+                for (x, &vi) in tail.iter_mut().zip(&*v) {
+                    *x -= factor * vi;
+                }
+            }
+            v[0] = alpha;
+        }
+        for (j, column) in columns.iter().enumerate() {
+            for (i, &x) in column.iter().enumerate().take(j + 1) {
+                triangle.r[i * c + j] = x;
+            }
+        }
+        // Rows of R may change sign freely (an orthogonal change): make the
+        // diagonal non-negative, as the Givens fold keeps it.
+        for i in 0..c.min(n) {
+            if triangle.r[i * c + i] < 0.0 {
+                for x in &mut triangle.r[i * c + i..(i + 1) * c] {
+                    *x = -*x;
+                }
+            }
+        }
+        triangle
+    }
+
     /// Folds `row` (consumed as scratch) into the factor.
     fn add_row(&mut self, row: &mut [f64]) {
         let c = self.columns;
@@ -732,19 +780,18 @@ pub(crate) fn calibrate<E: Executor>(
     for date in (1..dates).rev() {
         let triangles = executor.map_indexed(0..chunks, &|c| {
             let chunk = &state[c as usize];
-            let mut triangle = Triangle::new(columns);
-            let mut row = vec![0.0; columns];
+            // The in-the-money rows, column by column.
+            let mut columns_of: Vec<Vec<f64>> = vec![Vec::new(); columns];
             for (i, prices) in chunk.prices.chunks_exact(dates).enumerate() {
                 let spot = prices[date - 1];
                 if plan.intrinsic(spot) > 0.0 {
-                    plan.regressors_of(spot, &mut row);
+                    plan.basis_values(spot, |n, x| columns_of[n].push(x));
                     let arrives = chunk.date[i] as usize - 1;
                     let discount = plan.date_discounts[arrives] / plan.date_discounts[date - 1];
-                    row[columns - 1] = chunk.cash[i] * discount / plan.strike;
-                    triangle.add_row(&mut row);
+                    columns_of[columns - 1].push(chunk.cash[i] * discount / plan.strike);
                 }
             }
-            triangle
+            Triangle::of_columns(columns_of)
         });
         let mut total = Triangle::new(columns);
         for triangle in &triangles {
@@ -842,6 +889,22 @@ mod tests {
         for (a, b) in split.solve().unwrap().iter().zip(&beta) {
             assert!((a - b).abs() < 1e-10);
         }
+        // Householder's factor of the same rows: the same fit.
+        let columns: Vec<Vec<f64>> = (0..4)
+            .map(|j| rows.iter().map(|r| r[j]).collect())
+            .collect();
+        let householder = Triangle::of_columns(columns);
+        assert_eq!(householder.rows, 200);
+        for (a, b) in householder.solve().unwrap().iter().zip(&beta) {
+            assert!((a - b).abs() < 1e-10, "{a} {b}");
+        }
+        for (a, b) in householder.r.iter().zip(&whole.r) {
+            assert!((a - b).abs() < 1e-9 * (1.0 + b.abs()), "{a} {b}");
+        }
+        let mut merged = Triangle::new(4);
+        merged.merge(&householder);
+        merged.merge(&Triangle::of_columns(vec![Vec::new(); 4]));
+        assert_eq!(merged.rows, 200);
         // Too few rows, or a column that is all zero: no fit.
         let mut short = Triangle::new(4);
         short.add_row(&mut rows[0].clone());

@@ -556,32 +556,50 @@ mod spirv {
         }
     }
 
+    /// `source` parsed and validated, then written as SPIR-V once for each
+    /// set of `overrides` of its entry point `entry`; a failure names `label`
+    /// and the overrides.
+    fn writes_spirv(label: &str, source: &str, entry: &str, overrides: &[Vec<(&str, f64)>]) {
+        let module = naga::front::wgsl::parse_str(source).unwrap();
+        let info = naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::all(),
+        )
+        .validate(&module)
+        .unwrap();
+        for values in overrides {
+            let constants: naga::back::PipelineConstants = values
+                .iter()
+                .map(|&(name, value)| (name.to_string(), value))
+                .collect();
+            let (module, info) = naga::back::pipeline_constants::process_overrides(
+                &module,
+                &info,
+                Some((naga::ShaderStage::Compute, entry)),
+                &constants,
+            )
+            .unwrap();
+            naga::back::spv::write_vec(&module, &info, &Default::default(), None)
+                .unwrap_or_else(|err| panic!("{label} {values:?}: {err}"));
+        }
+    }
+
     #[test]
     fn every_basket_module_writes_spirv() {
         for assets in [1, 3, 100] {
+            let overrides: Vec<Vec<(&str, f64)>> = [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0), (1.0, 2.0)]
+                .iter()
+                .map(|&(qmc, combine)| {
+                    vec![("QMC", qmc), ("COMBINE", combine), ("ANTITHETIC", 1.0)]
+                })
+                .collect();
             let source = basket_module(Multiply::Int64, assets, 64);
-            let module = naga::front::wgsl::parse_str(&source).unwrap();
-            let info = naga::valid::Validator::new(
-                naga::valid::ValidationFlags::all(),
-                naga::valid::Capabilities::all(),
-            )
-            .validate(&module)
-            .unwrap();
-            for (qmc, combine) in [(false, 0), (true, 0), (false, 1), (true, 2)] {
-                let mut constants = naga::back::PipelineConstants::default();
-                constants.insert("QMC".to_string(), f64::from(u8::from(qmc)));
-                constants.insert("COMBINE".to_string(), f64::from(combine));
-                constants.insert("ANTITHETIC".to_string(), 1.0);
-                let (module, info) = naga::back::pipeline_constants::process_overrides(
-                    &module,
-                    &info,
-                    Some((naga::ShaderStage::Compute, "basket")),
-                    &constants,
-                )
-                .unwrap();
-                naga::back::spv::write_vec(&module, &info, &Default::default(), None)
-                    .unwrap_or_else(|err| panic!("{assets} assets qmc {qmc}: {err}"));
-            }
+            writes_spirv(
+                &format!("basket of {assets}"),
+                &source,
+                "basket",
+                &overrides,
+            );
         }
     }
 
@@ -592,27 +610,11 @@ mod spirv {
             // under Black-Scholes alone).
             for &model in crate::models::ModelKind::ALL {
                 let source = price_module(Multiply::Int64, style.wgsl(), model.wgsl(), 64);
-                let module = naga::front::wgsl::parse_str(&source).unwrap();
-                let info = naga::valid::Validator::new(
-                    naga::valid::ValidationFlags::all(),
-                    naga::valid::Capabilities::all(),
-                )
-                .validate(&module)
-                .unwrap();
-                for qmc in [false, true] {
-                    let mut constants = naga::back::PipelineConstants::default();
-                    constants.insert("QMC".to_string(), f64::from(u8::from(qmc)));
-                    constants.insert("ANTITHETIC".to_string(), 1.0);
-                    let (module, info) = naga::back::pipeline_constants::process_overrides(
-                        &module,
-                        &info,
-                        Some((naga::ShaderStage::Compute, "price")),
-                        &constants,
-                    )
-                    .unwrap();
-                    naga::back::spv::write_vec(&module, &info, &Default::default(), None)
-                        .unwrap_or_else(|err| panic!("{style} {model} qmc {qmc}: {err}"));
-                }
+                let overrides: Vec<Vec<(&str, f64)>> = [0.0, 1.0]
+                    .iter()
+                    .map(|&qmc| vec![("QMC", qmc), ("ANTITHETIC", 1.0)])
+                    .collect();
+                writes_spirv(&format!("{style} {model}"), &source, "price", &overrides);
             }
             let source = price_module(
                 Multiply::Int64,
@@ -620,34 +622,21 @@ mod spirv {
                 crate::models::ModelKind::BlackScholes.wgsl(),
                 64,
             );
-            let module = naga::front::wgsl::parse_str(&source).unwrap();
-            let info = naga::valid::Validator::new(
-                naga::valid::ValidationFlags::all(),
-                naga::valid::Capabilities::all(),
-            )
-            .validate(&module)
-            .unwrap();
+            // Without the control's sums on the Philox walks, with them on
+            // the QMC ones.
             let estimators = crate::greeks::DEVICE_ESTIMATORS.iter().map(|&(_, e)| e);
-            for (qmc, greeks) in std::iter::once(0)
+            let overrides: Vec<Vec<(&str, f64)>> = std::iter::once(0)
                 .chain(estimators)
-                .flat_map(|greeks| [(false, greeks), (true, greeks)])
-            {
-                let mut constants = naga::back::PipelineConstants::default();
-                constants.insert("QMC".to_string(), f64::from(u8::from(qmc)));
-                // Without the control's sums on the Philox walks, with them
-                // on the QMC ones.
-                constants.insert("CONTROL".to_string(), f64::from(u8::from(qmc)));
-                constants.insert("GREEKS".to_string(), f64::from(greeks));
-                let (module, info) = naga::back::pipeline_constants::process_overrides(
-                    &module,
-                    &info,
-                    Some((naga::ShaderStage::Compute, "price")),
-                    &constants,
-                )
-                .unwrap();
-                naga::back::spv::write_vec(&module, &info, &Default::default(), None)
-                    .unwrap_or_else(|err| panic!("{style} qmc {qmc} greeks {greeks}: {err}"));
-            }
+                .flat_map(|greeks| [(0.0, greeks), (1.0, greeks)])
+                .map(|(qmc, greeks)| {
+                    vec![
+                        ("QMC", qmc),
+                        ("CONTROL", qmc),
+                        ("GREEKS", f64::from(greeks)),
+                    ]
+                })
+                .collect();
+            writes_spirv(&format!("{style} greeks"), &source, "price", &overrides);
         }
     }
 }

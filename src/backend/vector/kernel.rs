@@ -310,6 +310,27 @@ impl Sums {
             .get_or_insert_with(|| (y.as_array()[lane], c.as_array()[lane]));
     }
 
+    /// Adds a group of sixteen samples: the two halves of eight streams
+    /// from stream `first` (even samples in half 0), the chunk `start ..
+    /// end`'s first sample the shift, the samples outside it masked. Returns
+    /// the masks of a group the chunk does not fill.
+    #[inline(always)]
+    fn add_group(
+        &mut self,
+        values: [Values; 2],
+        first: u64,
+        start: u64,
+        end: u64,
+    ) -> Option<[f64x8; 2]> {
+        self.shift_by(values[(start % 2) as usize], 0);
+        let whole = 2 * first >= start && 2 * (first + LANES as u64) <= end;
+        let masks = (!whole).then(|| sample_masks(first, start, end));
+        for (half, values) in values.into_iter().enumerate() {
+            self.add::<true>(values, masks.map(|m| m[half]));
+        }
+        masks
+    }
+
     /// Adds the lanes of `values` that `mask` keeps (all when `None`); the
     /// control's sums only when `CONTROL` (the sums of the payoff alone are
     /// measurably cheaper on a one-step European).
@@ -1098,13 +1119,7 @@ fn exercise_moments(plan: &ExercisePlan, policy: &Policy, start: u64, end: u64) 
                 (up.value, up.control)
             }
         });
-        let first_half = (start % 2) as usize;
-        sums.shift_by(values[first_half], 0);
-        let whole = 2 * first >= start && 2 * (first + LANES as u64) <= end;
-        let masks = (!whole).then(|| sample_masks(first, start, end));
-        for (half, values) in values.into_iter().enumerate() {
-            sums.add::<true>(values, masks.map(|m| m[half]));
-        }
+        sums.add_group(values, first, start, end);
     }
     Figures {
         moments: sums.finish(end - start),
@@ -1161,13 +1176,8 @@ fn basket_moments(plan: &BasketPlan, seed: u64, start: u64, end: u64) -> BasketF
             }
         }
         let values: [Values; 2] = array_from_fn(|half| plan.sample_value(&up[half], &down[half]));
+        let masks = sums.add_group(values, first, start, end);
         let first_half = (start % 2) as usize;
-        sums.shift_by(values[first_half], 0);
-        let whole = 2 * first >= start && 2 * (first + LANES as u64) <= end;
-        let masks = (!whole).then(|| sample_masks(first, start, end));
-        for (half, values) in values.into_iter().enumerate() {
-            sums.add::<true>(values, masks.map(|m| m[half]));
-        }
         if plan.greeks {
             // The first sample of the chunk is lane 0 of the first half.
             for half in [first_half, 1 - first_half] {
