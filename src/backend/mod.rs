@@ -502,33 +502,16 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
         let draws: Vec<Draws<'_>> = (0..plan.groups)
             .map(|group| QmcTables::draws(&tables, plan.seed, group))
             .collect();
-        control.expect((points.end - points.start) * u64::from(plan.groups));
-        let chunks: Vec<Span> = spans(plan.groups, points).collect();
-        let mut totals = vec![BasketFigures::default(); plan.groups as usize];
-        // A bounded batch of chunks at a time, merged in chunk order: the
-        // figures do not depend on the thread count.
-        for batch in chunks.chunks(CHUNK_GROUP) {
-            let figures = self.executor.map_indexed(0..batch.len() as u64, &|index| {
-                let span = batch[index as usize];
-                if control.is_cancelled() {
-                    return BasketFigures::default();
-                }
-                let figures = self.kernel.basket_chunk(
-                    plan,
-                    &draws[span.group as usize],
-                    span.start,
-                    span.end,
-                );
-                control.advance(span.end - span.start);
-                figures
-            });
-            control.check()?;
-            for (span, figures) in batch.iter().zip(figures) {
-                let total = &mut totals[span.group as usize];
-                *total = std::mem::take(total).merge(figures);
-            }
-        }
-        Ok(totals)
+        self.fold_chunks(
+            plan.groups,
+            points,
+            control,
+            &|span| {
+                let draws = &draws[span.group as usize];
+                self.kernel.basket_chunk(plan, draws, span.start, span.end)
+            },
+            BasketFigures::merge,
+        )
     }
 
     fn calibrate_exercise(
@@ -547,27 +530,17 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
         points: Range<u64>,
         control: &Control,
     ) -> Result<Figures> {
-        control.expect(points.end - points.start);
-        let chunks: Vec<Span> = spans(1, points).collect();
-        let mut total = Figures::default();
-        // A bounded batch of chunks at a time, merged in chunk order: the
-        // figures do not depend on the thread count.
-        for batch in chunks.chunks(CHUNK_GROUP) {
-            let figures = self.executor.map_indexed(0..batch.len() as u64, &|index| {
-                let span = batch[index as usize];
-                if control.is_cancelled() {
-                    return Figures::default();
-                }
-                let figures = self
-                    .kernel
-                    .exercise_chunk(plan, policy, span.start, span.end);
-                control.advance(span.end - span.start);
-                figures
-            });
-            control.check()?;
-            total = figures.into_iter().fold(total, Figures::merge);
-        }
-        Ok(total)
+        let mut groups = self.fold_chunks(
+            1,
+            points,
+            control,
+            &|span| {
+                self.kernel
+                    .exercise_chunk(plan, policy, span.start, span.end)
+            },
+            Figures::merge,
+        )?;
+        Ok(groups.pop().unwrap_or_default())
     }
 
     fn risk(&self, job: &ValidVar<'_>) -> Result<RiskEstimate> {
@@ -627,6 +600,40 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
 }
 
 impl<E: Executor, K: CpuKernel> CpuTier<E, K> {
+    /// `work(span)` for every fixed chunk of `points` of each of `groups`
+    /// groups, a bounded batch of chunks at a time, each group's results
+    /// merged in chunk order (so they do not depend on the thread count),
+    /// reporting progress to `control` and stopping soon after a cancel.
+    fn fold_chunks<T: Send + Default>(
+        &self,
+        groups: u32,
+        points: Range<u64>,
+        control: &Control,
+        work: &(dyn Fn(Span) -> T + Sync),
+        merge: fn(T, T) -> T,
+    ) -> Result<Vec<T>> {
+        control.expect((points.end - points.start) * u64::from(groups));
+        let chunks: Vec<Span> = spans(groups, points).collect();
+        let mut totals: Vec<T> = (0..groups).map(|_| T::default()).collect();
+        for batch in chunks.chunks(CHUNK_GROUP) {
+            let results = self.executor.map_indexed(0..batch.len() as u64, &|index| {
+                let span = batch[index as usize];
+                if control.is_cancelled() {
+                    return T::default();
+                }
+                let result = work(span);
+                control.advance(span.end - span.start);
+                result
+            });
+            control.check()?;
+            for (span, result) in batch.iter().zip(results) {
+                let total = &mut totals[span.group as usize];
+                *total = merge(std::mem::take(total), result);
+            }
+        }
+        Ok(totals)
+    }
+
     /// `chunk` of every fixed chunk of `points` of each of `groups` groups,
     /// folded block by block in order ([`ComputeBackend::price_blocks`]):
     /// the chunks go to the executor a bounded batch at a time (memory stays
