@@ -571,6 +571,18 @@ pub fn price_exercise_with(
             ))
         },
     )?;
+    let upper_bound = match job.upper_bound {
+        Some(bound) => {
+            let gaps = tier.exercise_duality_gaps(&plan, &policy, bound, control)?;
+            Some(exercise::UpperBoundResult::of(
+                estimate.price,
+                estimate.std_error,
+                &gaps,
+                bound,
+            ))
+        }
+        None => None,
+    };
     let elapsed_s = start.elapsed().as_secs_f64();
     let (lattice, american) = job.references();
     let mut warnings = selected.warnings.clone();
@@ -604,6 +616,7 @@ pub fn price_exercise_with(
         exercise: job.exercise,
         american,
         policy,
+        upper_bound,
     })
 }
 

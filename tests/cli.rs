@@ -1153,6 +1153,26 @@ fn an_american_put_prints_its_lattice_and_policy_and_bad_exercise_exits_2() {
         "{price} {lattice}"
     );
     assert!((v["american"].as_f64().unwrap() - 4.4866).abs() < 1e-3);
+    assert!(v["upper_bound"].is_null(), "{v}");
+    // The duality bound: its object in JSON, two rows in the table.
+    let bounded = ["--upper-bound", "64", "--upper-bound-paths", "16", "--json"];
+    let out = quantmc().args(base).args(bounded).output().unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bound = &v["upper_bound"];
+    assert_eq!(bound["outer_paths"], 16);
+    assert_eq!(bound["inner_paths"], 64);
+    assert_eq!(v["price"], price);
+    assert!(bound["value"].as_f64().unwrap() >= price);
+    assert!(bound["std_error"].as_f64().unwrap() > se);
+    assert_eq!(bound["bracket95"].as_array().unwrap().len(), 2);
+    quantmc()
+        .args(base)
+        .args(&bounded[..4])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("upper bound"))
+        .stdout(predicate::str::contains("95% bracket"));
     quantmc()
         .args(base)
         .assert()
@@ -1171,6 +1191,12 @@ fn an_american_put_prints_its_lattice_and_policy_and_bad_exercise_exits_2() {
         (&["--plot", "x.svg"], "plot"),
         (&["--strikes", "36,40"], "strikes"),
         (&["--calibration-paths", "3"], "calibration-paths"),
+        (&["--upper-bound", "0"], "upper-bound"),
+        (
+            &["--upper-bound", "8", "--upper-bound-paths", "1"],
+            "upper-bound-paths",
+        ),
+        (&["--upper-bound-paths", "8"], "--upper-bound"),
     ];
     for (extra, needle) in cases {
         quantmc()

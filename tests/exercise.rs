@@ -289,12 +289,25 @@ fn every_cpu_tier_and_thread_count_fits_the_same_policy_and_agrees_on_the_price(
     let mut exercise = ExerciseJob::new(pricing, Exercise::American);
     // Several calibration chunks, the last one short.
     exercise.calibration_paths = Some(3 * 16384 + 5);
+    // Outer paths in several chunks, the last short and odd; an odd count
+    // of nested paths.
+    exercise.upper_bound = Some(quantmc::exercise::UpperBound {
+        inner_paths: 33,
+        outer_paths: 21,
+    });
     let oracle = quantmc::price_exercise(&exercise, Backend::Scalar).unwrap();
     let simd = quantmc::price_exercise(&exercise, Backend::Simd).unwrap();
     // The policy is fitted on the oracle's walk on every tier: the same
     // bits. The pricing pass runs the SIMD kernels' exp: the oracle's
     // figures to 1e-9, and one set of bits for every ISA and thread count.
     assert_eq!(simd.policy, oracle.policy);
+    // The duality gap runs the oracle's walk on every tier too.
+    let gap = |result: &quantmc::exercise::ExerciseResult| {
+        let bound = result.upper_bound.as_ref().unwrap();
+        (bound.gap.to_bits(), bound.gap_std_error.to_bits())
+    };
+    assert_eq!(gap(&simd), gap(&oracle));
+    assert!(oracle.upper_bound.as_ref().unwrap().gap > 0.0);
     for (a, b) in [
         (simd.pricing.price, oracle.pricing.price),
         (simd.pricing.std_error, oracle.pricing.std_error),
@@ -316,6 +329,7 @@ fn every_cpu_tier_and_thread_count_fits_the_same_policy_and_agrees_on_the_price(
         let tier = quantmc::price_exercise(&exercise, options).unwrap();
         let what = format!("{backend:?} threads {threads:?}");
         assert_eq!(tier.policy, oracle.policy, "{what}");
+        assert_eq!(gap(&tier), gap(&oracle), "{what}");
         assert_eq!(
             tier.pricing.price.to_bits(),
             oracle.pricing.price.to_bits(),
@@ -433,6 +447,18 @@ fn bad_input_is_refused_naming_the_field() {
         },
         "calibration-paths",
     );
+    use quantmc::exercise::UpperBound;
+    let bound = |inner_paths, outer_paths| UpperBound {
+        inner_paths,
+        outer_paths,
+    };
+    refused(&|j| j.upper_bound = Some(bound(0, 64)), "upper-bound");
+    refused(&|j| j.upper_bound = Some(bound(1 << 21, 64)), "upper-bound");
+    refused(&|j| j.upper_bound = Some(bound(8, 1)), "upper-bound-paths");
+    refused(
+        &|j| j.upper_bound = Some(bound(8, 1 << 21)),
+        "upper-bound-paths",
+    );
     // The GPU has no Longstaff-Schwartz kernel: refused with the reason.
     let options = RunOptions {
         backend: Backend::Gpu,
@@ -452,4 +478,90 @@ fn bad_input_is_refused_naming_the_field() {
     assert_eq!(result.policy.dates, 1);
     let exact = quantmc::closed_form::black_scholes(OptionKind::Put, &base.job.market, 100.0, 1.0);
     assert!((result.pricing.price - exact).abs() < 3.0 * result.pricing.std_error);
+}
+
+#[test]
+fn the_duality_bound_brackets_the_value_whatever_the_policy() {
+    use quantmc::exercise::UpperBound;
+    // Two of Table 1's puts; the Laguerre cubic's policy, then a poor one
+    // (a straight line in moneyness): a policy's value is a lower bound and
+    // the duality estimate an upper one whatever the policy, the gap
+    // between them wider for the poorer policy.
+    for &(spot, vol, maturity) in &[(36.0, 0.2, 1.0), (44.0, 0.4, 1.0)] {
+        let pricing = job(
+            OptionKind::Put,
+            market(spot, 0.06, 0.0, vol),
+            40.0,
+            maturity,
+            50,
+            50_000,
+        );
+        let mut exercise = ExerciseJob::new(pricing, Exercise::American);
+        exercise.upper_bound = Some(UpperBound {
+            inner_paths: 256,
+            outer_paths: 128,
+        });
+        let mut gaps = Vec::new();
+        for (basis, degree) in [(Basis::Laguerre, 3), (Basis::Monomial, 1)] {
+            exercise.basis = basis;
+            exercise.degree = degree;
+            let result = quantmc::price_exercise(&exercise, Backend::Rayon).unwrap();
+            let p = &result.pricing;
+            let bound = result.upper_bound.as_ref().unwrap();
+            let value = p.closed_form.unwrap();
+            let what = format!(
+                "S={spot} vol={vol} {basis} {degree}: lower {} (SE {}), upper {} (SE {}), \
+                 lattice {value}",
+                p.price, p.std_error, bound.value, bound.std_error
+            );
+            assert_eq!((bound.outer_paths, bound.inner_paths), (128, 256));
+            // Every outer path's gap is at least 0 (the first date the
+            // policy exercises, or expiry, contributes 0).
+            assert!(bound.gap >= 0.0 && bound.gap_std_error > 0.0, "{what}");
+            assert_eq!(bound.value, p.price + bound.gap);
+            assert!(bound.std_error > p.std_error && bound.std_error > bound.gap_std_error);
+            assert!(
+                bound.bracket95[0] < value && value < bound.bracket95[1],
+                "{what}: bracket {:?}",
+                bound.bracket95
+            );
+            assert!(bound.value > value - 3.0 * bound.std_error, "{what}");
+            gaps.push(bound.gap);
+            if basis == Basis::Laguerre {
+                // A good policy leaves a gap of a few percent at most,
+                // nested noise included.
+                assert!(bound.gap < 0.03 * value, "{what}");
+                assert!(result.pricing.method.contains("andersen-broadie"), "{what}");
+            }
+        }
+        assert!(gaps[1] > gaps[0], "S={spot} vol={vol}: gaps {gaps:?}");
+    }
+}
+
+#[test]
+fn a_european_has_no_duality_gap() {
+    let pricing = job(
+        OptionKind::Put,
+        market(100.0, 0.05, 0.0, 0.2),
+        100.0,
+        1.0,
+        1,
+        20_000,
+    );
+    let mut exercise = ExerciseJob::new(pricing, Exercise::European);
+    exercise.upper_bound = Some(quantmc::exercise::UpperBound::new(16));
+    let result = quantmc::price_exercise(&exercise, Backend::Scalar).unwrap();
+    let bound = result.upper_bound.unwrap();
+    // One date, expiry: the policy is optimal and the martingale zero.
+    assert_eq!((bound.gap, bound.gap_std_error), (0.0, 0.0));
+    assert_eq!(bound.value, result.pricing.price);
+    assert_eq!(bound.outer_paths, quantmc::exercise::DEFAULT_OUTER_PATHS);
+    let plain = ExerciseJob {
+        upper_bound: None,
+        ..exercise
+    };
+    let result = quantmc::price_exercise(&plain, Backend::Scalar).unwrap();
+    assert!(result.upper_bound.is_none());
+    let json = serde_json::to_value(&result).unwrap();
+    assert!(json["upper_bound"].is_null(), "{json}");
 }

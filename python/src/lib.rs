@@ -468,7 +468,7 @@ fn target_of(
     backend="auto", threads=None, allow_software_gpu=false, gpus=None,
     strikes=None, maturities=None, implied_vol=false,
     exercise="european", exercise_dates=None, basis="laguerre", basis_degree=3,
-    calibration_paths=None,
+    calibration_paths=None, upper_bound=None, upper_bound_paths=None,
 ))]
 #[allow(clippy::too_many_arguments)]
 fn price<'py>(
@@ -519,10 +519,27 @@ fn price<'py>(
     basis: &str,
     basis_degree: u32,
     calibration_paths: Option<u64>,
+    upper_bound: Option<u64>,
+    upper_bound_paths: Option<u64>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let exercise = choice::<Exercise>(exercise)?;
-    let early =
-        exercise != Exercise::European || exercise_dates.is_some() || calibration_paths.is_some();
+    let early = exercise != Exercise::European
+        || exercise_dates.is_some()
+        || calibration_paths.is_some()
+        || upper_bound.is_some();
+    let upper_bound = match (upper_bound, upper_bound_paths) {
+        (Some(inner_paths), outer) => Some(quantmc::exercise::UpperBound {
+            inner_paths,
+            outer_paths: outer.unwrap_or(quantmc::exercise::DEFAULT_OUTER_PATHS),
+        }),
+        (None, Some(_)) => {
+            return Err(PyValueError::new_err(
+                "upper_bound_paths: the outer paths of an upper bound; give upper_bound \
+                 (its inner paths) too",
+            ));
+        }
+        (None, None) => None,
+    };
     // The CLI's default steps: an American option's 50 dates a year, a
     // Bermudan's dates, 12 fixings otherwise.
     let steps = steps.unwrap_or(match (exercise, exercise_dates) {
@@ -606,6 +623,7 @@ fn price<'py>(
             basis: choice::<Basis>(basis)?,
             degree: basis_degree,
             calibration_paths,
+            upper_bound,
         };
         let inner = run_released(py, |control| {
             quantmc::price_exercise_with(&job, options, control)
@@ -674,6 +692,13 @@ impl ExerciseResult {
     #[getter]
     fn policy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.inner.policy)
+    }
+    /// The duality upper bound as a dict (value, std_error, gap,
+    /// gap_std_error, bracket95, outer_paths, inner_paths) when
+    /// `upper_bound=` asked for one, else None.
+    #[getter]
+    fn upper_bound<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.upper_bound)
     }
     /// The variance reduction of the control variate, else None.
     #[getter]

@@ -394,6 +394,20 @@ def test_an_american_put_matches_the_cli_bit_for_bit_and_its_lattice():
     # A lower bound: at most the lattice's 50-date value plus noise.
     assert result.price < result.lattice + 3 * result.std_error
     assert result.price > 0.995 * result.lattice - 3 * result.std_error
+    assert result.upper_bound is None
+    bounded = quantmc.price(**args, exercise="american", backend="rayon", upper_bound=64,
+                            upper_bound_paths=16)
+    reference = cli("price", "--option", "put", "--spot", "36", "--strike", "40", "--rate",
+                    "0.06", "--vol", "0.2", "--maturity", "1", "--paths", "40000", "--seed",
+                    "5", "--exercise", "american", "--backend", "rayon", "--upper-bound", "64",
+                    "--upper-bound-paths", "16")
+    assert bounded.upper_bound == reference["upper_bound"]
+    assert bounded.upper_bound["value"] >= bounded.price
+    assert bounded.upper_bound["outer_paths"] == 16
+    with pytest.raises(ValueError, match="upper_bound"):
+        quantmc.price(**args, exercise="american", upper_bound_paths=16)
+    with pytest.raises(ValueError, match="upper-bound"):
+        quantmc.price(**args, exercise="american", upper_bound=0)
     bermudan = quantmc.price(**args, exercise="bermudan", exercise_dates=5)
     assert bermudan.policy["dates"] == 5 and bermudan.american is None
     with pytest.raises(ValueError, match="exercise-dates"):

@@ -41,7 +41,7 @@ use std::ops::Range;
 use crate::basket::{BasketFigures, BasketPlan};
 use crate::control::Control;
 use crate::error::{BackendError, Result};
-use crate::exercise::{ExercisePlan, Policy};
+use crate::exercise::{ExercisePlan, Policy, UpperBound};
 use crate::greeks::GreekSetup;
 use crate::models::{Bates, Model};
 use crate::pricing::{PricingJob, Sampler, ValidPricing};
@@ -49,7 +49,7 @@ use crate::products::{PathSetup, Product, Specialised, specialise};
 use crate::risk::{RiskEstimate, RiskModel, ValidVar};
 use crate::rng::CHUNK;
 use crate::rng::qmc::{BrownianBridge, scrambles};
-use crate::stats::{CoMoments, Figures};
+use crate::stats::{CoMoments, Figures, Moments};
 
 #[cfg(feature = "gpu")]
 pub mod gpu;
@@ -152,6 +152,20 @@ pub trait ComputeBackend: Send + Sync {
         control: &Control,
     ) -> Result<Figures> {
         let _ = (plan, policy, points, control);
+        Err(no_exercise_kernel(self.tier()))
+    }
+
+    /// The moments of the duality gap of `policy` on `bound`'s outer
+    /// paths ([`crate::exercise::UpperBound`]), in fixed chunks merged in
+    /// chunk order: the same on every tier and thread count.
+    fn exercise_duality_gaps(
+        &self,
+        plan: &ExercisePlan,
+        policy: &Policy,
+        bound: UpperBound,
+        control: &Control,
+    ) -> Result<Moments> {
+        let _ = (plan, policy, bound, control);
         Err(no_exercise_kernel(self.tier()))
     }
 
@@ -521,6 +535,16 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
         control: &Control,
     ) -> Result<Policy> {
         crate::exercise::calibrate(plan, degree, &self.executor, control)
+    }
+
+    fn exercise_duality_gaps(
+        &self,
+        plan: &ExercisePlan,
+        policy: &Policy,
+        bound: UpperBound,
+        control: &Control,
+    ) -> Result<Moments> {
+        crate::exercise::duality_gaps(plan, policy, bound, &self.executor, control)
     }
 
     fn price_exercise(

@@ -317,6 +317,13 @@ struct PriceArgs {
     /// paths (default a quarter of --paths, within 16384 ..= 131072).
     #[arg(long, value_parser = parse_count)]
     calibration_paths: Option<u64>,
+    /// An upper bound beside the price: Andersen and Broadie's duality
+    /// estimator, this many nested paths for each continuation value.
+    #[arg(long, value_parser = parse_count, value_name = "INNER_PATHS")]
+    upper_bound: Option<u64>,
+    /// Outer paths of the upper bound (default 1024).
+    #[arg(long, value_parser = parse_count, requires = "upper_bound")]
+    upper_bound_paths: Option<u64>,
     /// Annualised volatility (bs and merton; default 0.2). Heston's and
     /// Bates' volatility is their variance's (--v0, --theta).
     #[arg(long, allow_hyphen_values = true)]
@@ -905,6 +912,7 @@ fn early_exercise(args: &PriceArgs) -> bool {
     args.exercise != Exercise::European
         || args.exercise_dates.is_some()
         || args.calibration_paths.is_some()
+        || args.upper_bound.is_some()
 }
 
 /// Time steps a year of an American option's paths when `--steps` is not
@@ -959,6 +967,14 @@ fn exercise_job(args: &PriceArgs) -> Result<quantmc::exercise::ExerciseJob, quan
         basis: args.basis,
         degree: args.basis_degree,
         calibration_paths: args.calibration_paths,
+        upper_bound: args
+            .upper_bound
+            .map(|inner_paths| quantmc::exercise::UpperBound {
+                inner_paths,
+                outer_paths: args
+                    .upper_bound_paths
+                    .unwrap_or(quantmc::exercise::DEFAULT_OUTER_PATHS),
+            }),
     })
 }
 

@@ -171,6 +171,19 @@ pub fn print_exercise(
     if !policy.held_dates.is_empty() {
         extra.push(("dates held", format!("{:?}", policy.held_dates)));
     }
+    if let Some(bound) = &result.upper_bound {
+        extra.push((
+            "upper bound",
+            format!(
+                "{:.6} (SE {:.6}; gap {:.6}, SE {:.6})",
+                bound.value, bound.std_error, bound.gap, bound.gap_std_error
+            ),
+        ));
+        extra.push((
+            "95% bracket",
+            format!("[{:.6}, {:.6}]", bound.bracket95[0], bound.bracket95[1]),
+        ));
+    }
     rows.splice(at..at, extra);
     emit(&table(&rows))
 }

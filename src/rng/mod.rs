@@ -27,7 +27,9 @@
 //! scenario shocks; [`SUBSTREAM_CHI_SQUARE`] carries the draws of the Student-t
 //! mixing variable (see [`chi_square`]); [`SUBSTREAM_QMC`] carries the
 //! scrambles of randomized quasi-Monte Carlo replicates, whose points follow
-//! the QMC layout of [`qmc`] instead of the streams above. Because nothing depends on the order in
+//! the QMC layout of [`qmc`] instead of the streams above; [`SUBSTREAM_DUALITY`]
+//! carries the nested paths of early exercise's upper bound (their layout is
+//! [`crate::exercise`]'s). Because nothing depends on the order in
 //! which paths are visited, path `i` sees the same numbers on every backend, any
 //! chunking and any thread count: `--backend` changes speed, never the sample.
 //!
@@ -47,6 +49,9 @@ pub const SUBSTREAM_NORMALS: u32 = 0;
 pub const SUBSTREAM_CHI_SQUARE: u32 = 1;
 /// Substream of the Owen scrambles of randomized QMC replicates ([`qmc`]).
 pub const SUBSTREAM_QMC: u32 = 2;
+/// Substream of the nested paths of the early-exercise duality bound
+/// ([`crate::exercise`]).
+pub const SUBSTREAM_DUALITY: u32 = 3;
 
 /// Samples (paths, pairs or scenarios) per chunk: the unit of every reduction.
 /// Every tier reduces whole chunks and merges them in chunk order, and the size
