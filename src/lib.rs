@@ -571,6 +571,27 @@ pub fn price_exercise_with(
             ))
         },
     )?;
+    let greeks = match pricing.greeks {
+        Some(_) => {
+            let moments = tier.exercise_greeks(&plan, &policy, estimate.samples, control)?;
+            let greek = |i: usize| {
+                let m: stats::Moments = moments[i];
+                pricing::Greek {
+                    value: m.mean,
+                    std_error: m.std_dev() / (m.count.max(1) as f64).sqrt(),
+                }
+            };
+            Some(pricing::Greeks {
+                delta: greek(0),
+                gamma: greek(1),
+                vega: greek(2),
+                rho: greek(3),
+                theta: greek(4),
+                method: exercise::GREEKS_METHOD.to_string(),
+            })
+        }
+        None => None,
+    };
     let upper_bound = match job.upper_bound {
         Some(bound) => {
             let gaps = tier.exercise_duality_gaps(&plan, &policy, bound, control)?;
@@ -602,6 +623,7 @@ pub fn price_exercise_with(
     Ok(exercise::ExerciseResult {
         pricing: PricingResult {
             closed_form: Some(lattice),
+            greeks,
             method: job.method(),
             target_reached,
             ..priced(

@@ -286,6 +286,7 @@ fn every_cpu_tier_and_thread_count_fits_the_same_policy_and_agrees_on_the_price(
     );
     pricing.antithetic = true;
     pricing.control_variate = true;
+    pricing.greeks = Some(quantmc::pricing::GreeksMethod::Pathwise);
     let mut exercise = ExerciseJob::new(pricing, Exercise::American);
     // Several calibration chunks, the last one short.
     exercise.calibration_paths = Some(3 * 16384 + 5);
@@ -307,6 +308,9 @@ fn every_cpu_tier_and_thread_count_fits_the_same_policy_and_agrees_on_the_price(
         (bound.gap.to_bits(), bound.gap_std_error.to_bits())
     };
     assert_eq!(gap(&simd), gap(&oracle));
+    // So do the Greeks.
+    assert_eq!(simd.pricing.greeks, oracle.pricing.greeks);
+    assert!(oracle.pricing.greeks.is_some());
     assert!(oracle.upper_bound.as_ref().unwrap().gap > 0.0);
     for (a, b) in [
         (simd.pricing.price, oracle.pricing.price),
@@ -330,6 +334,7 @@ fn every_cpu_tier_and_thread_count_fits_the_same_policy_and_agrees_on_the_price(
         let what = format!("{backend:?} threads {threads:?}");
         assert_eq!(tier.policy, oracle.policy, "{what}");
         assert_eq!(gap(&tier), gap(&oracle), "{what}");
+        assert_eq!(tier.pricing.greeks, oracle.pricing.greeks, "{what}");
         assert_eq!(
             tier.pricing.price.to_bits(),
             oracle.pricing.price.to_bits(),
@@ -415,8 +420,8 @@ fn bad_input_is_refused_naming_the_field() {
         "sampler",
     );
     refused(
-        &|j| j.job.greeks = Some(quantmc::pricing::GreeksMethod::Pathwise),
-        "greeks",
+        &|j| j.job.greeks = Some(quantmc::pricing::GreeksMethod::Fd),
+        "greeks-method",
     );
     refused(
         &|j| {
@@ -564,4 +569,95 @@ fn a_european_has_no_duality_gap() {
     assert!(result.upper_bound.is_none());
     let json = serde_json::to_value(&result).unwrap();
     assert!(json["upper_bound"].is_null(), "{json}");
+}
+
+#[test]
+fn greeks_meet_the_lattices_differences() {
+    // American puts (50 dates a year) and a Bermudan call on a dividend
+    // payer, against central differences of the lattice with the same
+    // dates.
+    let cases = [
+        (
+            OptionKind::Put,
+            market(40.0, 0.06, 0.0, 0.2),
+            40.0,
+            1.0,
+            50,
+            None,
+        ),
+        (
+            OptionKind::Put,
+            market(36.0, 0.06, 0.0, 0.4),
+            40.0,
+            1.0,
+            50,
+            None,
+        ),
+        (
+            OptionKind::Call,
+            market(100.0, 0.03, 0.07, 0.25),
+            95.0,
+            1.0,
+            12,
+            Some(4),
+        ),
+    ];
+    for (kind, m, strike, maturity, steps, dates) in cases {
+        let mut pricing = job(kind, m, strike, maturity, steps, 200_000);
+        pricing.greeks = Some(quantmc::pricing::GreeksMethod::Pathwise);
+        pricing.antithetic = true;
+        let mut exercise = ExerciseJob::new(
+            pricing,
+            if dates.is_some() {
+                Exercise::Bermudan
+            } else {
+                Exercise::American
+            },
+        );
+        exercise.exercise_dates = dates;
+        let result = quantmc::price_exercise(&exercise, Backend::Rayon).unwrap();
+        let greeks = result.pricing.greeks.as_ref().unwrap();
+        let dates = Some(dates.unwrap_or(steps));
+        let value = |m: &Market, t: f64| lattice::price(kind, m, strike, t, dates);
+        let bumped = |change: &dyn Fn(&mut Market, f64), h: f64| {
+            let (mut up, mut down) = (m, m);
+            change(&mut up, h);
+            change(&mut down, -h);
+            (value(&up, maturity), value(&down, maturity))
+        };
+        let h = 0.01 * m.spot;
+        let (up, down) = bumped(&|m, h| m.spot += h, h);
+        let centre = value(&m, maturity);
+        let (vol_up, vol_down) = bumped(&|m, h| m.vol += h, 0.005);
+        let (rate_up, rate_down) = bumped(&|m, h| m.rate += h, 0.001);
+        let references = [
+            ("delta", greeks.delta, (up - down) / (2.0 * h)),
+            ("gamma", greeks.gamma, (up - 2.0 * centre + down) / (h * h)),
+            ("vega", greeks.vega, (vol_up - vol_down) / 0.01),
+            ("rho", greeks.rho, (rate_up - rate_down) / 0.002),
+            (
+                "theta",
+                greeks.theta,
+                -(value(&m, maturity + 0.01) - value(&m, maturity - 0.01)) / 0.02,
+            ),
+        ];
+        for (i, (name, greek, reference)) in references.into_iter().enumerate() {
+            let what = format!(
+                "{kind:?} S={}: {name} {} (SE {}) lattice {reference}",
+                m.spot, greek.value, greek.std_error
+            );
+            assert!(greek.std_error > 0.0, "{what}");
+            // Delta and gamma differentiate the policy's value: within
+            // noise of the lattice (and the lattice's own bumps). Vega, rho
+            // and theta hold the exercise date fixed: within the fitted
+            // boundary's error, documented as 2.5%.
+            let allowance = if i < 2 { 0.005 } else { 0.025 };
+            assert!(
+                (greek.value - reference).abs()
+                    < 4.0 * greek.std_error + allowance * reference.abs(),
+                "{what}"
+            );
+        }
+        assert!(greeks.method.contains("central differences"));
+    }
 }

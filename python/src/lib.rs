@@ -693,6 +693,13 @@ impl ExerciseResult {
     fn policy<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.inner.policy)
     }
+    /// The Greeks as a dict (delta, gamma, vega, rho, theta: each
+    /// `{"value", "std_error"}`, and the method) when `greeks=True`, else
+    /// None.
+    #[getter]
+    fn greeks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.pricing.greeks)
+    }
     /// The duality upper bound as a dict (value, std_error, gap,
     /// gap_std_error, bracket95, outer_paths, inner_paths) when
     /// `upper_bound=` asked for one, else None.

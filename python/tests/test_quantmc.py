@@ -404,6 +404,13 @@ def test_an_american_put_matches_the_cli_bit_for_bit_and_its_lattice():
     assert bounded.upper_bound == reference["upper_bound"]
     assert bounded.upper_bound["value"] >= bounded.price
     assert bounded.upper_bound["outer_paths"] == 16
+    assert result.greeks is None
+    hedged = quantmc.price(**args, exercise="american", backend="rayon", greeks=True)
+    reference = cli("price", "--option", "put", "--spot", "36", "--strike", "40", "--rate",
+                    "0.06", "--vol", "0.2", "--maturity", "1", "--paths", "40000", "--seed",
+                    "5", "--exercise", "american", "--backend", "rayon", "--greeks")
+    assert hedged.greeks == reference["greeks"]
+    assert -0.75 < hedged.greeks["delta"]["value"] < -0.5
     with pytest.raises(ValueError, match="upper_bound"):
         quantmc.price(**args, exercise="american", upper_bound_paths=16)
     with pytest.raises(ValueError, match="upper-bound"):

@@ -49,7 +49,7 @@ use crate::products::{PathSetup, Product, Specialised, specialise};
 use crate::risk::{RiskEstimate, RiskModel, ValidVar};
 use crate::rng::CHUNK;
 use crate::rng::qmc::{BrownianBridge, scrambles};
-use crate::stats::{CoMoments, Figures, Moments};
+use crate::stats::{CoMoments, Figures, GREEKS, Moments};
 
 #[cfg(feature = "gpu")]
 pub mod gpu;
@@ -152,6 +152,20 @@ pub trait ComputeBackend: Send + Sync {
         control: &Control,
     ) -> Result<Figures> {
         let _ = (plan, policy, points, control);
+        Err(no_exercise_kernel(self.tier()))
+    }
+
+    /// The moments of the Greeks of pricing samples `0 .. samples` of
+    /// `plan` under `policy` ([`crate::exercise`]'s pathwise estimators),
+    /// in fixed chunks merged in chunk order: the same on every tier.
+    fn exercise_greeks(
+        &self,
+        plan: &ExercisePlan,
+        policy: &Policy,
+        samples: u64,
+        control: &Control,
+    ) -> Result<[Moments; GREEKS]> {
+        let _ = (plan, policy, samples, control);
         Err(no_exercise_kernel(self.tier()))
     }
 
@@ -535,6 +549,16 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
         control: &Control,
     ) -> Result<Policy> {
         crate::exercise::calibrate(plan, degree, &self.executor, control)
+    }
+
+    fn exercise_greeks(
+        &self,
+        plan: &ExercisePlan,
+        policy: &Policy,
+        samples: u64,
+        control: &Control,
+    ) -> Result<[Moments; GREEKS]> {
+        crate::exercise::greeks_pass(plan, policy, samples, &self.executor, control)
     }
 
     fn exercise_duality_gaps(
