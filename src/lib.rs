@@ -571,39 +571,35 @@ pub fn price_exercise_with(
             ))
         },
     )?;
-    let greeks = match pricing.greeks {
-        Some(_) => {
-            let moments = tier.exercise_greeks(&plan, &policy, estimate.samples, control)?;
-            let greek = |i: usize| {
-                let m: stats::Moments = moments[i];
-                pricing::Greek {
-                    value: m.mean,
-                    std_error: m.std_dev() / (m.count.max(1) as f64).sqrt(),
-                }
-            };
-            Some(pricing::Greeks {
-                delta: greek(0),
-                gamma: greek(1),
-                vega: greek(2),
-                rho: greek(3),
-                theta: greek(4),
-                method: exercise::GREEKS_METHOD.to_string(),
-            })
+    let after = tier.exercise_after_pricing(
+        &plan,
+        &policy,
+        exercise::AfterPricing {
+            greeks_of: pricing.greeks.map(|_| estimate.samples),
+            upper_bound: job.upper_bound,
+        },
+        control,
+    )?;
+    let greeks = after.greeks.map(|moments| {
+        let greek = |i: usize| {
+            let m: stats::Moments = moments[i];
+            pricing::Greek {
+                value: m.mean,
+                std_error: m.std_dev() / (m.count.max(1) as f64).sqrt(),
+            }
+        };
+        pricing::Greeks {
+            delta: greek(0),
+            gamma: greek(1),
+            vega: greek(2),
+            rho: greek(3),
+            theta: greek(4),
+            method: exercise::GREEKS_METHOD.to_string(),
         }
-        None => None,
-    };
-    let upper_bound = match job.upper_bound {
-        Some(bound) => {
-            let gaps = tier.exercise_duality_gaps(&plan, &policy, bound, control)?;
-            Some(exercise::UpperBoundResult::of(
-                estimate.price,
-                estimate.std_error,
-                &gaps,
-                bound,
-            ))
-        }
-        None => None,
-    };
+    });
+    let upper_bound = job.upper_bound.zip(after.gaps).map(|(bound, gaps)| {
+        exercise::UpperBoundResult::of(estimate.price, estimate.std_error, &gaps, bound)
+    });
     let elapsed_s = start.elapsed().as_secs_f64();
     let (lattice, american) = job.references();
     let mut warnings = selected.warnings.clone();

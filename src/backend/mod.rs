@@ -41,7 +41,7 @@ use std::ops::Range;
 use crate::basket::{BasketFigures, BasketPlan};
 use crate::control::Control;
 use crate::error::{BackendError, Result};
-use crate::exercise::{ExercisePlan, Policy, UpperBound};
+use crate::exercise::{AfterPriced, AfterPricing, ExercisePlan, Policy};
 use crate::greeks::GreekSetup;
 use crate::models::{Bates, Model};
 use crate::pricing::{PricingJob, Sampler, ValidPricing};
@@ -49,7 +49,7 @@ use crate::products::{PathSetup, Product, Specialised, specialise};
 use crate::risk::{RiskEstimate, RiskModel, ValidVar};
 use crate::rng::CHUNK;
 use crate::rng::qmc::{BrownianBridge, scrambles};
-use crate::stats::{CoMoments, Figures, GREEKS, Moments};
+use crate::stats::{CoMoments, Figures};
 
 #[cfg(feature = "gpu")]
 pub mod gpu;
@@ -155,31 +155,18 @@ pub trait ComputeBackend: Send + Sync {
         Err(no_exercise_kernel(self.tier()))
     }
 
-    /// The moments of the Greeks of pricing samples `0 .. samples` of
-    /// `plan` under `policy` ([`crate::exercise`]'s pathwise estimators),
-    /// in fixed chunks merged in chunk order: the same on every tier.
-    fn exercise_greeks(
+    /// The passes after pricing, as `asked` ([`crate::exercise`]'s Greeks
+    /// and duality upper bound): the oracle's walk on the tier's threads in
+    /// fixed chunks merged in chunk order, the same bits on every tier and
+    /// thread count.
+    fn exercise_after_pricing(
         &self,
         plan: &ExercisePlan,
         policy: &Policy,
-        samples: u64,
+        asked: AfterPricing,
         control: &Control,
-    ) -> Result<[Moments; GREEKS]> {
-        let _ = (plan, policy, samples, control);
-        Err(no_exercise_kernel(self.tier()))
-    }
-
-    /// The moments of the duality gap of `policy` on `bound`'s outer
-    /// paths ([`crate::exercise::UpperBound`]), in fixed chunks merged in
-    /// chunk order: the same on every tier and thread count.
-    fn exercise_duality_gaps(
-        &self,
-        plan: &ExercisePlan,
-        policy: &Policy,
-        bound: UpperBound,
-        control: &Control,
-    ) -> Result<Moments> {
-        let _ = (plan, policy, bound, control);
+    ) -> Result<AfterPriced> {
+        let _ = (plan, policy, asked, control);
         Err(no_exercise_kernel(self.tier()))
     }
 
@@ -551,24 +538,14 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
         crate::exercise::calibrate(plan, degree, &self.executor, control)
     }
 
-    fn exercise_greeks(
+    fn exercise_after_pricing(
         &self,
         plan: &ExercisePlan,
         policy: &Policy,
-        samples: u64,
+        asked: AfterPricing,
         control: &Control,
-    ) -> Result<[Moments; GREEKS]> {
-        crate::exercise::greeks_pass(plan, policy, samples, &self.executor, control)
-    }
-
-    fn exercise_duality_gaps(
-        &self,
-        plan: &ExercisePlan,
-        policy: &Policy,
-        bound: UpperBound,
-        control: &Control,
-    ) -> Result<Moments> {
-        crate::exercise::duality_gaps(plan, policy, bound, &self.executor, control)
+    ) -> Result<AfterPriced> {
+        crate::exercise::after_pricing(plan, policy, asked, &self.executor, control)
     }
 
     fn price_exercise(

@@ -943,12 +943,51 @@ pub struct ExerciseResult {
     pub upper_bound: Option<UpperBoundResult>,
 }
 
+/// What the passes after pricing are asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AfterPricing {
+    /// The Greeks of pricing samples `0 .. samples`, when given.
+    pub greeks_of: Option<u64>,
+    /// The duality upper bound, when given.
+    pub upper_bound: Option<UpperBound>,
+}
+
+/// What the passes after pricing gave: the moments of each Greek and of
+/// the duality gap, where asked.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct AfterPriced {
+    /// Delta, gamma, vega, rho, theta.
+    pub greeks: Option<[Moments; GREEKS]>,
+    /// The duality gap.
+    pub gaps: Option<Moments>,
+}
+
+/// The passes after pricing on `executor`'s threads: [`greeks_pass`] and
+/// [`duality_gaps`] as `asked`.
+pub(crate) fn after_pricing<E: Executor>(
+    plan: &ExercisePlan,
+    policy: &Policy,
+    asked: AfterPricing,
+    executor: &E,
+    control: &Control,
+) -> crate::error::Result<AfterPriced> {
+    let greeks = match asked.greeks_of {
+        Some(samples) => Some(greeks_pass(plan, policy, samples, executor, control)?),
+        None => None,
+    };
+    let gaps = match asked.upper_bound {
+        Some(bound) => Some(duality_gaps(plan, policy, bound, executor, control)?),
+        None => None,
+    };
+    Ok(AfterPriced { greeks, gaps })
+}
+
 /// The Greeks of pricing samples `0 .. samples` under `policy` (see
 /// [`ExercisePlan::path_greeks`]; a sample of mirrored pairs averages its
 /// two paths) on `executor`'s threads: the oracle's walk in fixed
 /// [`CHUNK`]s merged in chunk order, the same bits on every tier and
 /// thread count.
-pub(crate) fn greeks_pass<E: Executor>(
+fn greeks_pass<E: Executor>(
     plan: &ExercisePlan,
     policy: &Policy,
     samples: u64,
@@ -990,7 +1029,7 @@ pub(crate) fn greeks_pass<E: Executor>(
 /// [`DUALITY_FIRST_SAMPLE`] `+ i` of the calibration's layout, in fixed
 /// chunks of [`DUALITY_CHUNK`] paths merged in chunk order, so every tier
 /// and thread count get the same moments bit for bit.
-pub(crate) fn duality_gaps<E: Executor>(
+fn duality_gaps<E: Executor>(
     plan: &ExercisePlan,
     policy: &Policy,
     bound: UpperBound,
