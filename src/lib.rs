@@ -618,7 +618,7 @@ pub fn price_exercise_with(
     let paths = estimate.samples * if pricing.antithetic { 2 } else { 1 };
     Ok(exercise::ExerciseResult {
         pricing: PricingResult {
-            closed_form: Some(lattice),
+            closed_form: lattice,
             greeks,
             method: job.method(),
             target_reached,

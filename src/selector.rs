@@ -80,10 +80,12 @@ impl Work {
     /// GPU has no early-exercise kernel.
     pub fn exercise(job: &crate::exercise::ExerciseJob) -> Self {
         let steps = f64::from(job.job.option.steps);
-        let calibration = job.calibration_paths() as f64 * (steps + f64::from(job.dates()));
+        let step_cost = job.job.model.cost_per_step();
+        let calibration =
+            job.calibration_paths() as f64 * (steps * step_cost + f64::from(job.dates()));
         Self {
             workload: Workload::Pricing,
-            units: job.job.paths as f64 * steps + calibration,
+            units: job.job.paths as f64 * steps * step_cost + calibration,
             samples: job.job.samples().min(job.calibration_paths()),
             gpu_unsupported: Some("early exercise has no GPU kernel yet"),
         }

@@ -671,13 +671,14 @@ impl ExerciseResult {
     fn ci95(&self) -> (f64, f64) {
         (self.inner.pricing.ci95[0], self.inner.pricing.ci95[1])
     }
-    /// The lattice's value with the same exercise dates.
+    /// The lattice's value with the same exercise dates (Black-Scholes
+    /// only: None under another model).
     #[getter]
     fn lattice(&self) -> Option<f64> {
         self.inner.pricing.closed_form
     }
     /// The lattice's American limit (exercise at any time), for an
-    /// American option; else None.
+    /// American option under Black-Scholes; else None.
     #[getter]
     fn american(&self) -> Option<f64> {
         self.inner.american

@@ -421,3 +421,27 @@ def test_an_american_put_matches_the_cli_bit_for_bit_and_its_lattice():
         quantmc.price(**args, exercise="bermudan", exercise_dates=3, steps=10)
     with pytest.raises(ValueError, match="style"):
         quantmc.price(**args, exercise="american", style="asian-arithmetic")
+
+
+def test_early_exercise_under_heston_matches_the_cli_bit_for_bit():
+    heston = dict(model="heston", v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
+    args = dict(kind="put", strike=100.0, rate=0.05, maturity=1.0, paths=20_000, seed=3,
+                steps=24, antithetic=True, upper_bound=32, upper_bound_paths=16)
+    result = quantmc.price(**args, **heston, exercise="american", backend="rayon")
+    reference = cli("price", "--option", "put", "--strike", "100", "--rate", "0.05",
+                    "--maturity", "1", "--paths", "20000", "--seed", "3", "--steps", "24",
+                    "--antithetic", "--upper-bound", "32", "--upper-bound-paths", "16",
+                    "--model", "heston", "--v0", "0.04", "--kappa", "1.5", "--theta", "0.04",
+                    "--xi", "0.5", "--rho", "-0.7", "--exercise", "american",
+                    "--backend", "rayon")
+    assert result.price == reference["price"]
+    assert result.std_error == reference["std_error"]
+    assert result.upper_bound == reference["upper_bound"]
+    assert result.policy == reference["policy"]
+    # The variance, its square, and each times the moneyness join the fit.
+    assert len(result.policy["coefficients"][0]) == 8
+    # No lattice off Black-Scholes; the duality bound is the check.
+    assert result.lattice is None and result.american is None
+    assert result.upper_bound["value"] >= result.price
+    with pytest.raises(ValueError, match="greeks"):
+        quantmc.price(**args, **heston, exercise="american", greeks=True)

@@ -10,12 +10,15 @@
 //! # Two passes, two sets of paths
 //!
 //! 1. **Calibration** ([`ExerciseJob::calibration_paths`] paths, their own
-//!    streams): every path's price at every date is stored (8 bytes a path
-//!    and date, at most [`MAX_CALIBRATION_VALUES`] values), and the dates are
-//!    visited backwards from expiry. At each date the in-the-money paths'
+//!    streams): every path's price at every date is stored, and its
+//!    variance where the model's is random (8 bytes a value, at most
+//!    [`MAX_CALIBRATION_VALUES`] values), and the dates are visited
+//!    backwards from expiry. At each date the in-the-money paths'
 //!    discounted future cash flows are regressed on the [`Basis`] of their
 //!    moneyness `S / K` (degree 3 by default: four regressors with the
-//!    constant), a path exercises where its intrinsic value beats the fitted
+//!    constant; under Heston and Bates also the variance, its square, and
+//!    each times the moneyness, [`VARIANCE_REGRESSORS`]), a path exercises where
+//!    its intrinsic value beats the fitted
 //!    continuation, and its cash flow becomes that value. The regression is a
 //!    least-squares solve by QR, never the normal equations: each fixed chunk
 //!    of paths folds its rows into a triangular factor by Givens rotations
@@ -27,8 +30,10 @@
 //!    calibration's): each path follows the fitted policy, so its discounted
 //!    cash flow is an unbiased estimate of a feasible policy's value, a
 //!    **lower** bound on the option's, with an honest standard error.
-//!    Antithetic pairs and the European payoff at expiry as a control
-//!    variate (its mean the Black-Scholes price) apply to this pass.
+//!    Antithetic pairs and a control variate at expiry apply to this pass:
+//!    under Black-Scholes the European payoff (its mean the formula's),
+//!    under the other models the terminal price (its mean the forward's,
+//!    as the European pricing's model-free control).
 //!
 //! 3. **Upper bound** (when asked, [`UpperBound`]): Andersen and Broadie's
 //!    duality estimator. Each of `outer_paths` independent paths builds a
@@ -42,17 +47,28 @@
 //!    ([`UpperBoundResult`]). A good policy leaves a small gap: the gap
 //!    measures how far the fitted policy is from the optimal one.
 //!
+//! # Models
+//!
+//! Every model of [`crate::models`] carries early exercise: each path is
+//! the model's own step ([`ExercisePlan::advance`], through
+//! [`crate::models::ModelStep::advance`]), so a new model needs nothing
+//! here. Black-Scholes' paths, policy and prices are those it had before
+//! the other models came, bit for bit. The lattice beside the estimate,
+//! and the Greeks, are Black-Scholes' alone; under another model the
+//! duality bound is the check.
+//!
 //! # Stream layout
 //!
-//! Pricing sample `i` reads block `j` of stream `i / 2` at time step `j` (a
-//! European's layout with `steps` steps); calibration path `i` is sample
+//! Pricing sample `i` reads block `j F + f` of stream `i / 2` for draw `f`
+//! of time step `j`, `F` the model's factors (a European's layout with
+//! `steps` steps); calibration path `i` is sample
 //! [`CALIBRATION_FIRST_SAMPLE`] `+ i` of the same layout, and outer
 //! duality path `i` sample [`DUALITY_FIRST_SAMPLE`] `+ i`, far from any
 //! pricing sample and from each other. The nested paths read the
 //! [`SUBSTREAM_DUALITY`] substream: pair `p` of the nested simulation at
 //! date `k` of outer path `o` is stream `o * 2^43 + (k - 1) * 2^19 + p`,
-//! its two paths the two halves of block `j` at the `j`-th step after the
-//! date.
+//! its two paths the two halves of block `j F + f` for draw `f` of the
+//! `j`-th step after the date.
 //!
 //! # Reference
 //!
@@ -69,6 +85,7 @@ use crate::control::Control;
 use crate::error::{InputError, named_choices};
 use crate::lane::{Lane, LaneMath};
 use crate::market::OptionKind;
+use crate::models::{Dynamics, MAX_FACTORS, ModelStep, StepVisitor};
 use crate::pricing::{GreeksMethod, MAX_PATHS, PricingJob, Sampler};
 use crate::products::Style;
 use crate::rng::{CHUNK, SUBSTREAM_DUALITY, SUBSTREAM_NORMALS, normal_pair, path_normal};
@@ -110,6 +127,18 @@ named_choices!(Basis, "basis", [
     Basis::Laguerre => "laguerre",
     Basis::Monomial => "monomial",
 ]);
+
+/// Regressors a model with a random variance adds to a date's fit: the
+/// variance over its starting value, `w = v / max(v0, VARIANCE_FLOOR)`,
+/// its square, and each times the moneyness: `w, w m, w^2, w^2 m`. On a
+/// Heston Bermudan put (tests/exercise.rs) the price rose 0.117 with the
+/// first two and 0.011 more with the squares (the lower bound closer to
+/// QuantLib's finite differences; two more powers added 0.003).
+pub const VARIANCE_REGRESSORS: usize = 4;
+/// The least variance the variance's regressor is scaled by (a 1%
+/// volatility): a variance that starts at zero still gives regressors of
+/// order one.
+pub const VARIANCE_FLOOR: f64 = 1e-4;
 
 /// The default basis degree: four regressors with the constant, as
 /// Longstaff and Schwartz's put.
@@ -236,9 +265,16 @@ impl ExerciseJob {
         })
     }
 
-    /// Regressors of a date's fit: the constant and the basis' `degree`.
+    /// Regressors of a date's fit: the constant and the basis' `degree`,
+    /// and [`VARIANCE_REGRESSORS`] more where the model's variance is
+    /// random.
     pub fn regressors(&self) -> usize {
-        self.degree as usize + 1
+        let variance = if self.job.model.stochastic_variance() {
+            VARIANCE_REGRESSORS
+        } else {
+            0
+        };
+        self.degree as usize + 1 + variance
     }
 
     /// The method in words, e.g. `longstaff-schwartz (laguerre 3, 50 dates,
@@ -255,7 +291,11 @@ impl ExerciseJob {
             method += " + antithetic";
         }
         if self.job.control_variate {
-            method += " + control variate (european)";
+            method += if self.job.model.is_black_scholes() {
+                " + control variate (european)"
+            } else {
+                " + control variate (terminal price)"
+            };
         }
         if let Some(bound) = self.upper_bound {
             method += &format!(
@@ -280,12 +320,15 @@ impl ExerciseJob {
                  or not an exercise value",
             ));
         }
-        if !job.model.is_black_scholes() {
+        if job.greeks.is_some() && !job.model.is_black_scholes() {
             return Err(InputError::invalid(
-                "model",
-                job.model.kind().name(),
-                "early exercise runs under the bs model for now (Heston, Merton and Bates \
-                 paths are not written for it yet)",
+                "greeks",
+                "given",
+                &format!(
+                    "early exercise's Greeks run under the bs model for now (their gamma, \
+                     vega, rho and theta are Black-Scholes' path derivatives), not under {}",
+                    job.model.kind().name()
+                ),
             ));
         }
         if job.sampler != Sampler::Mc {
@@ -339,6 +382,24 @@ impl ExerciseJob {
             }
             _ => {}
         }
+        let steps = job.option.steps;
+        let draws = u64::from(steps) * u64::from(job.model.factors());
+        if draws > u64::from(u32::MAX) {
+            return Err(InputError::invalid(
+                "steps",
+                steps,
+                &format!(
+                    "times the {} model's {} draws a step is past the 2^32 draws a path \
+                     streams",
+                    job.model.kind().name(),
+                    job.model.factors()
+                ),
+            ));
+        }
+        // Every exercise date is a time step: the model steps `steps` times
+        // whatever its European pricing would take.
+        job.model
+            .validate_step(job.option.maturity / f64::from(steps))?;
         if !(1..=MAX_DEGREE).contains(&self.degree) {
             return Err(InputError::invalid(
                 "basis-degree",
@@ -358,15 +419,19 @@ impl ExerciseJob {
                 ),
             ));
         }
-        let values = calibration.saturating_mul(u64::from(self.dates()));
+        // A price at each date, and a variance where the model's is random.
+        let per_date = 1 + u64::from(job.model.stochastic_variance());
+        let values = calibration
+            .saturating_mul(u64::from(self.dates()))
+            .saturating_mul(per_date);
         if values > MAX_CALIBRATION_VALUES {
             return Err(InputError::invalid(
                 "calibration-paths",
                 calibration,
                 &format!(
-                    "times the {} exercise dates is {values} stored prices (8 bytes each), \
-                     beyond the calibration pass' {MAX_CALIBRATION_VALUES}; use fewer \
-                     calibration paths or dates",
+                    "times the {} exercise dates is {values} stored values ({per_date} a path \
+                     and date, 8 bytes each), beyond the calibration pass' \
+                     {MAX_CALIBRATION_VALUES}; use fewer calibration paths or dates",
                     self.dates()
                 ),
             ));
@@ -413,6 +478,24 @@ impl ExerciseJob {
         let stock_discounts = (0..=dates)
             .map(|k| (-(market.rate - market.dividend) * dt * f64::from(k * per_date)).exp())
             .collect();
+        let dynamics = job.model.dynamics(market, dt);
+        let start_variance = dynamics.start_variance();
+        let black_scholes = job.model.is_black_scholes();
+        // Black-Scholes' control is the European payoff, its mean the
+        // formula's; any other model's the discounted terminal price, its
+        // mean the forward's (the model's European reference is not its
+        // discretisation's mean).
+        let control_mean = if black_scholes {
+            crate::closed_form::black_scholes_precise(
+                option.kind,
+                market,
+                option.strike,
+                option.maturity,
+            )
+        } else {
+            (-market.rate * option.maturity).exp()
+                * crate::products::forward(market, option.maturity)
+        };
         Ok(ExercisePlan {
             dates,
             steps_per_date: per_date,
@@ -423,8 +506,15 @@ impl ExerciseJob {
             put: option.kind == OptionKind::Put,
             strike: option.strike,
             spot: market.spot,
-            drift: (market.rate - market.dividend - 0.5 * market.vol * market.vol) * dt,
+            drift: job.model.drift(market, dt),
             diffusion: market.vol * dt.sqrt(),
+            dynamics,
+            factors: job.model.factors(),
+            start_variance,
+            variance_scale: job
+                .model
+                .stochastic_variance()
+                .then(|| 1.0 / start_variance.max(VARIANCE_FLOOR)),
             date_discounts,
             stock_discounts,
             basis: self.basis,
@@ -433,20 +523,20 @@ impl ExerciseJob {
             seed: job.seed,
             antithetic: job.antithetic,
             control: job.control_variate,
-            control_mean: crate::closed_form::black_scholes_precise(
-                option.kind,
-                market,
-                option.strike,
-                option.maturity,
-            ),
+            control_payoff: black_scholes,
+            control_mean,
         })
     }
 
     /// The lattice's value of the same dates (the price the estimate is a
     /// lower bound on, up to the policy's suboptimality), and for an
-    /// American option the lattice's American limit.
-    pub fn references(&self) -> (f64, Option<f64>) {
+    /// American option the lattice's American limit: Black-Scholes' alone
+    /// (`None` under another model).
+    pub fn references(&self) -> (Option<f64>, Option<f64>) {
         let (job, option) = (&self.job, &self.job.option);
+        if !job.model.is_black_scholes() {
+            return (None, None);
+        }
         let value = |dates| {
             lattice::price(
                 option.kind,
@@ -457,7 +547,7 @@ impl ExerciseJob {
             )
         };
         let american = (self.exercise == Exercise::American).then(|| value(None));
-        (value(Some(self.dates())), american)
+        (Some(value(Some(self.dates()))), american)
     }
 }
 
@@ -482,10 +572,21 @@ pub struct ExercisePlan {
     pub strike: f64,
     /// The spot today.
     pub spot: f64,
-    /// The log price's drift a step, `(r - q - vol^2 / 2) dt`.
+    /// The log price's drift a step ([`crate::models::Model::drift`]:
+    /// `(r - q - vol^2 / 2) dt` under Black-Scholes).
     pub drift: f64,
-    /// Its diffusion a step, `vol sqrt(dt)`.
+    /// Its diffusion a step, `vol sqrt(dt)` (read by Black-Scholes' and
+    /// Merton's step).
     pub diffusion: f64,
+    /// The model's constants for one step.
+    pub dynamics: Dynamics,
+    /// Normals one step draws (the model's factors).
+    pub factors: u32,
+    /// The variance a path starts with (0 without one).
+    pub start_variance: f64,
+    /// `1 / max(v0, VARIANCE_FLOOR)` where the model's variance is random:
+    /// the variance's regressors are scaled by it ([`VARIANCE_REGRESSORS`]).
+    pub variance_scale: Option<f64>,
     /// `e^{-r t_k}` of each date `k = 1 ..= dates`.
     pub date_discounts: Vec<f64>,
     /// `e^{-(r - q) t_k}` of each date `k = 0 ..= dates` (today first):
@@ -501,9 +602,13 @@ pub struct ExercisePlan {
     pub seed: u64,
     /// Mirror pairs in the pricing pass.
     pub antithetic: bool,
-    /// The European payoff at expiry as the pricing pass' control.
+    /// A control at expiry in the pricing pass.
     pub control: bool,
-    /// The control's mean: the discounted European price.
+    /// Whether the control is the European payoff (Black-Scholes), or the
+    /// terminal price (any other model).
+    pub control_payoff: bool,
+    /// The control's mean: the discounted European price, or the
+    /// discounted forward.
     pub control_mean: f64,
 }
 
@@ -519,17 +624,31 @@ impl ExercisePlan {
         }
     }
 
-    /// Calls `visit(n, x_n)` with each regressor of price `spot`: the
-    /// constant, then the basis of the moneyness `spot / strike`. The one
-    /// definition the fit's rows and every tier's continuation value read.
+    /// Calls `visit(n, x_n)` with each regressor of price `spot` and
+    /// variance `variance`: the constant, then the basis of the moneyness
+    /// `m = spot / strike`, then where the model's variance is random
+    /// `w = variance / max(v0, VARIANCE_FLOOR)`, `w m`, `w^2` and `w^2 m`. The one definition the fit's rows and
+    /// every tier's continuation value read.
     #[inline(always)]
-    fn basis_values<L: Lane>(&self, spot: L, mut visit: impl FnMut(usize, L)) {
+    fn basis_values<L: Lane>(&self, spot: L, variance: L, mut visit: impl FnMut(usize, L)) {
         let m = spot * L::splat(1.0 / self.strike);
         visit(0, L::splat(1.0));
+        let moneyness = match self.variance_scale {
+            Some(scale) => {
+                let w = variance * L::splat(scale);
+                let n = self.regressors - VARIANCE_REGRESSORS;
+                let w2 = w * w;
+                for (k, term) in [w, w * m, w2, w2 * m].into_iter().enumerate() {
+                    visit(n + k, term);
+                }
+                n
+            }
+            None => self.regressors,
+        };
         match self.basis {
             Basis::Monomial => {
                 let mut power = m;
-                for n in 1..self.regressors {
+                for n in 1..moneyness {
                     visit(n, power);
                     power = power * m;
                 }
@@ -539,7 +658,7 @@ impl ExercisePlan {
                 // each weighted by e^{-m/2}.
                 let weight = (m * L::splat(-0.5)).exp();
                 let (mut previous, mut current) = (L::splat(0.0), L::splat(1.0));
-                for n in 1..self.regressors {
+                for n in 1..moneyness {
                     visit(n, weight * current);
                     let k = (n - 1) as f64;
                     let next = ((L::splat(2.0 * k + 1.0) - m) * current - L::splat(k) * previous)
@@ -550,31 +669,50 @@ impl ExercisePlan {
         }
     }
 
-    /// The regressors of price `spot` into `out` (`regressors` long).
-    pub fn regressors_of(&self, spot: f64, out: &mut [f64]) {
-        self.basis_values(spot, |n, x| out[n] = x);
+    /// The regressors of price `spot` and variance `variance` into `out`
+    /// (`regressors` long; the variance is read only where the model's is
+    /// random).
+    pub fn regressors_of(&self, spot: f64, variance: f64, out: &mut [f64]) {
+        self.basis_values(spot, variance, |n, x| out[n] = x);
     }
 
-    /// The fitted continuation value at price `spot` under `coefficients`.
+    /// The fitted continuation value at price `spot` and variance
+    /// `variance` under `coefficients`.
     #[inline(always)]
-    fn continuation<L: Lane>(&self, coefficients: &[f64], spot: L) -> L {
+    fn continuation<L: Lane>(&self, coefficients: &[f64], spot: L, variance: L) -> L {
         let mut sum = L::splat(0.0);
-        self.basis_values(spot, |n, x| sum += L::splat(coefficients[n]) * x);
+        self.basis_values(spot, variance, |n, x| sum += L::splat(coefficients[n]) * x);
         L::splat(self.strike) * sum
     }
 
+    /// One step of the model from log return `x` and variance `v` on the
+    /// step's draws `z` (`factors` of them): the new log return
+    /// ([`ModelStep::advance`], so every model's walk is its own module's).
+    #[inline(always)]
+    pub fn advance<L: LaneMath>(&self, x: L, v: &mut L, z: &[L]) -> L {
+        self.dynamics.visit(Advance {
+            x,
+            v,
+            drift: L::splat(self.drift),
+            diffusion: L::splat(self.diffusion),
+            z,
+        })
+    }
+
     /// One date of a pricing path (or of lanes of paths) at log return `x`
-    /// under `policy`: an open path (`open` 1, else 0) exercises where the
-    /// date allows and its intrinsic value beats the fitted continuation
-    /// (always in the money at expiry), its discounted value recorded; at
-    /// expiry the control takes the discounted European payoff. The one
-    /// definition the scalar oracle and the SIMD kernels compile.
+    /// and variance `v` under `policy`: an open path (`open` 1, else 0)
+    /// exercises where the date allows and its intrinsic value beats the
+    /// fitted continuation (always in the money at expiry), its discounted
+    /// value recorded; at expiry the control takes the discounted European
+    /// payoff (Black-Scholes) or terminal price. The one definition the
+    /// scalar oracle and the SIMD kernels compile.
     #[inline(always)]
     pub fn observe<L: LaneMath>(
         &self,
         policy: &Policy,
         date: usize,
         x: L,
+        v: L,
         path: &mut Exercised<L>,
     ) {
         let spot = L::splat(self.spot) * x.exp();
@@ -586,52 +724,69 @@ impl ExercisePlan {
         } else if let Some(beta) = &policy.coefficients[date - 1] {
             path.open
                 * exercise.indicator()
-                * (exercise - self.continuation(beta, spot)).indicator()
+                * (exercise - self.continuation(beta, spot, v)).indicator()
         } else {
             L::splat(0.0)
         };
         path.value = take.choose(discount * exercise, path.value);
         path.open = path.open - take;
         if last && self.control {
-            path.control = discount * exercise;
+            path.control = discount * if self.control_payoff { exercise } else { spot };
         }
     }
 
-    /// Calls `visit(date, even, odd)` at each date (counted from 1) with
-    /// the log returns of the two samples of stream `stream` (calibration
-    /// and outer duality paths: never mirrored): one Philox block feeds
-    /// both, as in every kernel.
-    fn walk_pair(&self, stream: u64, mut visit: impl FnMut(usize, f64, f64)) {
-        let (mut even, mut odd) = (0.0, 0.0);
-        let mut step = 0;
-        for date in 1..=self.dates as usize {
+    /// Calls `visit(date, x, v)` at each date (counted from 1) with the log
+    /// returns and variances of the two samples of stream `stream` of
+    /// substream `substream` (calibration and outer duality paths, never
+    /// mirrored; nested paths) over `dates` from `x`, `v` on: one Philox
+    /// block feeds both, as in every kernel, the walk's `j`-th step's draw
+    /// `f` block `j F + f`. The walk stops early once `visit` returns false.
+    fn walk_pair(
+        &self,
+        substream: u32,
+        stream: u64,
+        dates: std::ops::RangeInclusive<usize>,
+        mut x: [f64; 2],
+        mut v: [f64; 2],
+        mut visit: impl FnMut(usize, [f64; 2], [f64; 2]) -> bool,
+    ) {
+        let factors = self.factors as usize;
+        let mut z = [[0.0; MAX_FACTORS as usize]; 2];
+        let mut block = 0;
+        for date in dates {
             for _ in 0..self.steps_per_date {
-                let (cosine, sine) = normal_pair(self.seed, SUBSTREAM_NORMALS, stream, step);
-                even += self.drift + self.diffusion * cosine;
-                odd += self.drift + self.diffusion * sine;
-                step += 1;
+                for f in 0..factors {
+                    (z[0][f], z[1][f]) = normal_pair(self.seed, substream, stream, block);
+                    block += 1;
+                }
+                for half in 0..2 {
+                    x[half] = self.advance(x[half], &mut v[half], &z[half][..factors]);
+                }
             }
-            visit(date, even, odd);
+            if !visit(date, x, v) {
+                break;
+            }
         }
     }
 
-    /// One pricing path's discounted cash flow under `policy` (mirrored:
-    /// `-z`), and its control (the discounted European payoff; 0 without
-    /// one).
-    fn path_value(&self, policy: &Policy, sample: u64, mirror: bool) -> (f64, f64) {
+    /// The discounted cash flow of a pricing path (mirrored: `-z`) whose
+    /// spot is scaled by `e^shift`, under `policy`, and its control (the
+    /// discounted European payoff or terminal price; 0 without one).
+    fn path_value(&self, policy: &Policy, sample: u64, mirror: bool, shift: f64) -> (f64, f64) {
         let mut path = Exercised::<f64>::open();
-        let (mut x, mut step) = (0.0, 0);
+        let sign = if mirror { -1.0 } else { 1.0 };
+        let factors = self.factors as usize;
+        let mut z = [0.0; MAX_FACTORS as usize];
+        let (mut x, mut v, mut block) = (shift, self.start_variance, 0);
         for date in 1..=self.dates as usize {
             for _ in 0..self.steps_per_date {
-                let shock = self.diffusion * path_normal(self.seed, sample, step);
-                x += if mirror {
-                    self.drift - shock
-                } else {
-                    self.drift + shock
-                };
-                step += 1;
+                for z in &mut z[..factors] {
+                    *z = sign * path_normal(self.seed, sample, block);
+                    block += 1;
+                }
+                x = self.advance(x, &mut v, &z[..factors]);
             }
-            self.observe(policy, date, x, &mut path);
+            self.observe(policy, date, x, v, &mut path);
             // A control needs the path to expiry.
             if path.open == 0.0 && !self.control {
                 break;
@@ -646,9 +801,9 @@ impl ExercisePlan {
     pub fn price_chunk(&self, policy: &Policy, start: u64, end: u64) -> Figures {
         let samples: Vec<(f64, f64)> = (start..end)
             .map(|sample| {
-                let (y, c) = self.path_value(policy, sample, false);
+                let (y, c) = self.path_value(policy, sample, false, 0.0);
                 if self.antithetic {
-                    let (y2, c2) = self.path_value(policy, sample, true);
+                    let (y2, c2) = self.path_value(policy, sample, true, 0.0);
                     (0.5 * (y + y2), 0.5 * (c + c2))
                 } else {
                     (y, c)
@@ -659,37 +814,6 @@ impl ExercisePlan {
             moments: CoMoments::of(&samples),
             greeks: None,
         }
-    }
-
-    /// One pricing path's Greeks under `policy` (mirrored: `-z`): the
-    /// pathwise derivatives of its discounted cash flow `v = D s (S - K)`
-    /// (`s` = 1 for a call, -1 for a put, `D = e^{-rt}` at the exercise
-    /// time `t`) with the exercise date held fixed, the fitted boundary's
-    /// first-order effect on the value being zero where the policy is
-    /// optimal (smooth pasting); gamma mixes the pathwise delta with the
-    /// first step's likelihood ratio, `delta (z_1 / (vol sqrt(dt)) - 1) /
-    /// S_0`. With `W` the path's Brownian motion at `t` and `mu = r - q -
-    /// vol^2 / 2`: delta `D s S / S_0`, vega `D s S (W - vol t)`, rho
-    /// `-t v + D s S t`, theta (every date scaled with the maturity `T`)
-    /// `r t v / T - D s S (mu t + vol W / 2) / T`. All zero when it expires
-    /// worthless.
-    /// The discounted cash flow of a pricing path (mirrored: `-z`) whose
-    /// spot is scaled by `e^shift`, under `policy`.
-    fn shifted_value(&self, policy: &Policy, sample: u64, mirror: bool, shift: f64) -> f64 {
-        let mut path = Exercised::<f64>::open();
-        let sign = if mirror { -1.0 } else { 1.0 };
-        let (mut x, mut step) = (shift, 0);
-        for date in 1..=self.dates as usize {
-            for _ in 0..self.steps_per_date {
-                x += self.drift + self.diffusion * sign * path_normal(self.seed, sample, step);
-                step += 1;
-            }
-            self.observe(policy, date, x, &mut path);
-            if path.open == 0.0 {
-                break;
-            }
-        }
-        path.value
     }
 
     /// One pricing path's Greeks under `policy` (mirrored: `-z`), the
@@ -713,8 +837,8 @@ impl ExercisePlan {
     ///   lattice in the tests).
     fn path_greeks(&self, policy: &Policy, sample: u64, mirror: bool) -> [f64; GREEKS] {
         let bump = DELTA_BUMP;
-        let delta = (self.shifted_value(policy, sample, mirror, bump.ln_1p())
-            - self.shifted_value(policy, sample, mirror, (-bump).ln_1p()))
+        let delta = (self.path_value(policy, sample, mirror, bump.ln_1p()).0
+            - self.path_value(policy, sample, mirror, (-bump).ln_1p()).0)
             / (2.0 * bump * self.spot);
         let sign = if mirror { -1.0 } else { 1.0 };
         let first = sign * path_normal(self.seed, sample, 0);
@@ -730,7 +854,7 @@ impl ExercisePlan {
                 step += 1;
             }
             // Expiry always closes the path.
-            self.observe(policy, date, x, &mut path);
+            self.observe(policy, date, x, 0.0, &mut path);
         }
         if path.value <= 0.0 {
             return [delta, gamma, 0.0, 0.0, 0.0];
@@ -748,63 +872,69 @@ impl ExercisePlan {
 
     /// Whether `policy` exercises at `date` (from 1) at price `spot`:
     /// [`ExercisePlan::observe`]'s rule on one open path.
-    fn exercises(&self, policy: &Policy, date: usize, spot: f64) -> bool {
+    fn exercises(&self, policy: &Policy, date: usize, spot: f64, variance: f64) -> bool {
         let exercise = self.intrinsic(spot);
         if date == self.dates as usize {
             return exercise > 0.0;
         }
-        policy.coefficients[date - 1]
-            .as_ref()
-            .is_some_and(|beta| exercise > 0.0 && exercise - self.continuation(beta, spot) > 0.0)
+        policy.coefficients[date - 1].as_ref().is_some_and(|beta| {
+            exercise > 0.0 && exercise - self.continuation(beta, spot, variance) > 0.0
+        })
     }
 
     /// Two nested paths that follow `policy` from date `from` (exclusive)
-    /// on, starting at log return `x`: the halves of the blocks of duality
-    /// stream `stream`, block `j` at the `j`-th step after the date. Each
-    /// path's discounted cash flow and its control, the stock price when it
-    /// stops (exercised, or at expiry) times `e^{-(r - q) t}`.
-    fn follow_pair(&self, policy: &Policy, from: usize, x: f64, stream: u64) -> [(f64, f64); 2] {
+    /// on, starting at log return `x` and variance `v`: the halves of the
+    /// blocks of duality stream `stream`. Each path's discounted cash flow
+    /// and its control, the stock price when it stops (exercised, or at
+    /// expiry) times `e^{-(r - q) t}`.
+    fn follow_pair(
+        &self,
+        policy: &Policy,
+        from: usize,
+        x: f64,
+        v: f64,
+        stream: u64,
+    ) -> [(f64, f64); 2] {
         let mut paths = [Exercised::<f64>::open(); 2];
         let mut controls = [0.0; 2];
-        let mut x = [x; 2];
-        let mut block = 0;
-        for date in from + 1..=self.dates as usize {
-            for _ in 0..self.steps_per_date {
-                let (cosine, sine) = normal_pair(self.seed, SUBSTREAM_DUALITY, stream, block);
-                x[0] += self.drift + self.diffusion * cosine;
-                x[1] += self.drift + self.diffusion * sine;
-                block += 1;
-            }
-            for ((path, control), &x) in paths.iter_mut().zip(&mut controls).zip(&x) {
-                if path.open != 0.0 {
-                    self.observe(policy, date, x, path);
-                    if path.open == 0.0 {
-                        *control = self.stock_discounts[date] * self.spot * x.exp();
+        let dates = from + 1..=self.dates as usize;
+        self.walk_pair(
+            SUBSTREAM_DUALITY,
+            stream,
+            dates,
+            [x; 2],
+            [v; 2],
+            |date, x, v| {
+                for half in 0..2 {
+                    let path = &mut paths[half];
+                    if path.open != 0.0 {
+                        self.observe(policy, date, x[half], v[half], path);
+                        if path.open == 0.0 {
+                            controls[half] = self.stock_discounts[date] * self.spot * x[half].exp();
+                        }
                     }
                 }
-            }
-            if paths.iter().all(|path| path.open == 0.0) {
-                break;
-            }
-        }
+                paths.iter().any(|path| path.open != 0.0)
+            },
+        );
         [(paths[0].value, controls[0]), (paths[1].value, controls[1])]
     }
 
     /// The nested estimate of the continuation value at `date` of outer
-    /// path `outer` at log return `x`: the mean discounted cash flow of
-    /// `inner` paths that follow `policy` from the next date on, less a
-    /// control variate: the stopped stock `e^{-(r - q) t} S_t`, whose mean
-    /// is its value at the date (optional stopping). The coefficient is
-    /// cross-fitted: each half of the paths (even, odd) is corrected with
-    /// the other half's coefficient, so the estimate stays unbiased, which
-    /// the bound needs. Nested path pair `p` reads duality stream
-    /// `outer * 2^43 + (date - 1) * 2^19 + p`.
+    /// path `outer` at log return `x` and variance `v`: the mean discounted
+    /// cash flow of `inner` paths that follow `policy` from the next date
+    /// on, less a control variate: the stopped stock `e^{-(r - q) t} S_t`,
+    /// whose mean is its value at the date (optional stopping, under every
+    /// model). The coefficient is cross-fitted: each half of the paths
+    /// (even, odd) is corrected with the other half's coefficient, so the
+    /// estimate stays unbiased, which the bound needs. Nested path pair `p`
+    /// reads duality stream `outer * 2^43 + (date - 1) * 2^19 + p`.
     fn nested_continuation(
         &self,
         policy: &Policy,
         outer: u64,
         date: usize,
-        x: f64,
+        [x, v]: [f64; 2],
         inner: u64,
     ) -> f64 {
         let base = (outer << 43) | ((date as u64 - 1) << 19);
@@ -812,7 +942,7 @@ impl ExercisePlan {
         // Each half's count and its sums of y, d = control - mean, d^2, y d.
         let mut halves = [[0.0; 5]; 2];
         for pair in 0..inner.div_ceil(2) {
-            let paths = self.follow_pair(policy, date, x, base | pair);
+            let paths = self.follow_pair(policy, date, x, v, base | pair);
             for (half, (y, control)) in paths.into_iter().enumerate() {
                 if 2 * pair + (half as u64) < inner {
                     let d = control - mean_control;
@@ -846,21 +976,22 @@ impl ExercisePlan {
     /// The maximum runs over the in-the-money dates and expiry: stopping
     /// out of the money pays nothing, which holding to expiry never pays
     /// less than, so the bound still holds, and the nested simulations run
-    /// only where a path is in the money. `log_returns` holds the path's
-    /// log return at each date; `None` once `control` is cancelled.
+    /// only where a path is in the money. `states` holds the path's log
+    /// return and variance at each date; `None` once `control` is
+    /// cancelled.
     fn duality_gap(
         &self,
         policy: &Policy,
         outer: u64,
-        log_returns: &[f64],
+        states: &[[f64; 2]],
         inner: u64,
         control: &Control,
     ) -> Option<f64> {
         let last = self.dates as usize;
         let (mut gap, mut adjustment) = (0.0_f64, 0.0);
-        for (date, &x) in log_returns.iter().enumerate().take(last - 1) {
+        for (date, &state) in states.iter().enumerate().take(last - 1) {
             let date = date + 1;
-            let spot = self.spot * x.exp();
+            let spot = self.spot * state[0].exp();
             let intrinsic = self.intrinsic(spot);
             if intrinsic <= 0.0 {
                 continue;
@@ -869,8 +1000,8 @@ impl ExercisePlan {
                 return None;
             }
             let exercise = self.date_discounts[date - 1] * intrinsic;
-            let continuation = self.nested_continuation(policy, outer, date, x, inner);
-            if self.exercises(policy, date, spot) {
+            let continuation = self.nested_continuation(policy, outer, date, state, inner);
+            if self.exercises(policy, date, spot, state[1]) {
                 gap = gap.max(adjustment);
                 adjustment += continuation - exercise;
             } else {
@@ -878,6 +1009,25 @@ impl ExercisePlan {
             }
         }
         Some(gap.max(adjustment))
+    }
+}
+
+/// [`ExercisePlan::advance`]'s step for the model's own step type.
+struct Advance<'a, L> {
+    x: L,
+    v: &'a mut L,
+    drift: L,
+    diffusion: L,
+    z: &'a [L],
+}
+
+impl<L: LaneMath> StepVisitor for Advance<'_, L> {
+    type Output = L;
+
+    #[inline(always)]
+    fn visit<S: ModelStep>(self, step: &S) -> L {
+        step.advance(self.x, self.v, self.drift, self.diffusion, self.z)
+            .0
     }
 }
 
@@ -1042,14 +1192,22 @@ fn duality_gaps<E: Executor>(
     let parts = executor.map_indexed(0..n.div_ceil(DUALITY_CHUNK), &|c| {
         let (start, end) = (c * DUALITY_CHUNK, ((c + 1) * DUALITY_CHUNK).min(n));
         let mut gaps = Vec::with_capacity((end - start) as usize);
-        let mut log_returns = vec![0.0; 2 * dates];
+        let mut states = vec![[0.0; 2]; 2 * dates];
         for even in (start..end).step_by(2) {
             let stream = (DUALITY_FIRST_SAMPLE + even) / 2;
-            plan.walk_pair(stream, |date, first, second| {
-                log_returns[date - 1] = first;
-                log_returns[dates + date - 1] = second;
-            });
-            for (outer, path) in (even..end.min(even + 2)).zip(log_returns.chunks_exact(dates)) {
+            plan.walk_pair(
+                SUBSTREAM_NORMALS,
+                stream,
+                1..=dates,
+                [0.0; 2],
+                [plan.start_variance; 2],
+                |date, x, v| {
+                    states[date - 1] = [x[0], v[0]];
+                    states[dates + date - 1] = [x[1], v[1]];
+                    true
+                },
+            );
+            for (outer, path) in (even..end.min(even + 2)).zip(states.chunks_exact(dates)) {
                 let Some(gap) = plan.duality_gap(policy, outer, path, bound.inner_paths, control)
                 else {
                     return Moments::default();
@@ -1232,8 +1390,22 @@ impl Triangle {
 /// by path), its cash flow and the date it arrives.
 struct CalibrationChunk {
     prices: Vec<f64>,
+    /// Each path's variance at each date, where the model's is random
+    /// (empty otherwise).
+    variances: Vec<f64>,
     cash: Vec<f64>,
     date: Vec<u32>,
+}
+
+impl CalibrationChunk {
+    /// Path `i`'s price and variance at `date` (from 1).
+    fn state(&self, i: usize, dates: usize, date: usize) -> (f64, f64) {
+        let at = i * dates + date - 1;
+        (
+            self.prices[at],
+            self.variances.get(at).copied().unwrap_or(0.0),
+        )
+    }
 }
 
 /// The calibration pass on `executor`'s threads (see the module): fixed
@@ -1248,22 +1420,36 @@ pub(crate) fn calibrate<E: Executor>(
     let m = plan.calibration_paths;
     let dates = plan.dates as usize;
     let chunks = m.div_ceil(CHUNK);
+    let keep_variance = plan.variance_scale.is_some();
     control.expect(m * 2);
     let mut state: Vec<CalibrationChunk> = executor.map_indexed(0..chunks, &|c| {
         let (start, end) = (c * CHUNK, ((c + 1) * CHUNK).min(m));
         // Chunks start on even paths, so each stream's two samples fall in
         // one chunk (the last odd one past `m` is dropped).
-        let mut prices = vec![0.0; (end - start) as usize * dates];
+        let values = (end - start) as usize * dates;
+        let mut prices = vec![0.0; values];
+        let mut variances = vec![0.0; if keep_variance { values } else { 0 }];
         for even in (start..end).step_by(2) {
             let at = (even - start) as usize * dates;
-            let odd = (even + 1 < end).then_some(at + dates);
+            let halves = if even + 1 < end { 2 } else { 1 };
             let stream = (CALIBRATION_FIRST_SAMPLE + even) / 2;
-            plan.walk_pair(stream, |date, first, second| {
-                prices[at + date - 1] = plan.spot * first.exp();
-                if let Some(odd) = odd {
-                    prices[odd + date - 1] = plan.spot * second.exp();
-                }
-            });
+            plan.walk_pair(
+                SUBSTREAM_NORMALS,
+                stream,
+                1..=dates,
+                [0.0; 2],
+                [plan.start_variance; 2],
+                |date, x, v| {
+                    for half in 0..halves {
+                        let i = at + half * dates + date - 1;
+                        prices[i] = plan.spot * x[half].exp();
+                        if keep_variance {
+                            variances[i] = v[half];
+                        }
+                    }
+                    true
+                },
+            );
         }
         let cash = prices
             .chunks_exact(dates)
@@ -1272,6 +1458,7 @@ pub(crate) fn calibrate<E: Executor>(
         control.advance(end - start);
         CalibrationChunk {
             prices,
+            variances,
             cash,
             date: vec![plan.dates; (end - start) as usize],
         }
@@ -1285,10 +1472,10 @@ pub(crate) fn calibrate<E: Executor>(
             let chunk = &state[c as usize];
             // The in-the-money rows, column by column.
             let mut columns_of: Vec<Vec<f64>> = vec![Vec::new(); columns];
-            for (i, prices) in chunk.prices.chunks_exact(dates).enumerate() {
-                let spot = prices[date - 1];
+            for i in 0..chunk.date.len() {
+                let (spot, variance) = chunk.state(i, dates, date);
                 if plan.intrinsic(spot) > 0.0 {
-                    plan.basis_values(spot, |n, x| columns_of[n].push(x));
+                    plan.basis_values(spot, variance, |n, x| columns_of[n].push(x));
                     let arrives = chunk.date[i] as usize - 1;
                     let discount = plan.date_discounts[arrives] / plan.date_discounts[date - 1];
                     columns_of[columns - 1].push(chunk.cash[i] * discount / plan.strike);
@@ -1308,10 +1495,10 @@ pub(crate) fn calibrate<E: Executor>(
             let chunk = &state[c as usize];
             let mut cash = chunk.cash.clone();
             let mut arrives = chunk.date.clone();
-            for (i, prices) in chunk.prices.chunks_exact(dates).enumerate() {
-                let spot = prices[date - 1];
+            for i in 0..chunk.date.len() {
+                let (spot, variance) = chunk.state(i, dates, date);
                 let exercise = plan.intrinsic(spot);
-                if exercise > 0.0 && exercise > plan.continuation(&beta, spot) {
+                if exercise > 0.0 && exercise > plan.continuation(&beta, spot, variance) {
                     cash[i] = exercise;
                     arrives[i] = date as u32;
                 }
@@ -1452,11 +1639,11 @@ mod tests {
         // coefficients are noisy), and the plain means of the same paths.
         let (mut controlled, mut plain) = (Vec::new(), Vec::new());
         for outer in 0..2000 {
-            controlled.push(plan.nested_continuation(&policy, outer, 1, 0.0, 16));
+            controlled.push(plan.nested_continuation(&policy, outer, 1, [0.0, 0.0], 16));
             // Date 1: the stream of pair p is outer * 2^43 + p.
             let base = outer << 43;
             let sum: f64 = (0..8)
-                .flat_map(|pair| plan.follow_pair(&policy, 1, 0.0, base | pair))
+                .flat_map(|pair| plan.follow_pair(&policy, 1, 0.0, 0.0, base | pair))
                 .map(|(y, _)| y)
                 .sum();
             plain.push(sum / 16.0);
@@ -1482,7 +1669,7 @@ mod tests {
         };
         let mut out = [0.0; 4];
         let m: f64 = 0.9;
-        plan.regressors_of(0.9 * plan.strike, &mut out);
+        plan.regressors_of(0.9 * plan.strike, 0.0, &mut out);
         let w = (-m / 2.0).exp();
         let expected = [1.0, w, w * (1.0 - m), w * (1.0 - 2.0 * m + m * m / 2.0)];
         for (a, b) in out.iter().zip(expected) {

@@ -18,7 +18,7 @@ use crate::exercise::{ExercisePlan, Exercised, Policy};
 use crate::greeks::model_differences;
 use crate::greeks::{GREEKS, GreekSetup};
 use crate::lane::LaneMath;
-use crate::models::{Dynamics, ModelStep, StepVisitor};
+use crate::models::{Dynamics, MAX_FACTORS, ModelStep, StepVisitor};
 use crate::products::{AnyProduct, PathSetup, PathState, Product, Terms, model_path_value};
 use crate::risk::RiskModel;
 use crate::rng::qmc::{BrownianBridge, directions, owen_scramble, qmc_uniform, sobol};
@@ -1078,28 +1078,40 @@ impl Task for ExerciseTask<'_> {
 fn exercise_moments(plan: &ExercisePlan, policy: &Policy, start: u64, end: u64) -> Figures {
     let keys = RoundKeys::for_seed(plan.seed);
     let mut sums = Sums::new();
-    let (drift, diffusion) = (f64x8::splat(plan.drift), f64x8::splat(plan.diffusion));
     let mirrors = if plan.antithetic { 2 } else { 1 };
+    let factors = plan.factors as usize;
+    let start_variance = f64x8::splat(plan.start_variance);
+    // [half][mirror][factor]
+    let mut z = [[[f64x8::ZERO; MAX_FACTORS as usize]; 2]; 2];
     for first in (start / 2..end.div_ceil(2)).step_by(LANES) {
         let streams = Streams::<1>::new(&keys, first);
         // [half][mirror]
         let mut x = [[f64x8::ZERO; 2]; 2];
+        let mut v = [[start_variance; 2]; 2];
         let mut paths = [[Exercised::<f64x8>::open(); 2]; 2];
-        let mut step = 0;
+        let mut block = 0;
         for date in 1..=plan.dates as usize {
             for _ in 0..plan.steps_per_date {
-                let (cosine, sine) = normals_x8(streams.block(step, SUBSTREAM_NORMALS));
-                for (x, z) in x.iter_mut().zip([cosine, sine]) {
-                    let shock = diffusion * z;
-                    x[0] += drift + shock;
-                    x[1] += drift - shock;
+                for f in 0..factors {
+                    let (cosine, sine) = normals_x8(streams.block(block, SUBSTREAM_NORMALS));
+                    for (z, draw) in z.iter_mut().zip([cosine, sine]) {
+                        z[0][f] = draw;
+                        z[1][f] = -draw;
+                    }
+                    block += 1;
                 }
-                step += 1;
+                for half in 0..2 {
+                    for mirror in 0..mirrors {
+                        let draws = &z[half][mirror][..factors];
+                        let v = &mut v[half][mirror];
+                        x[half][mirror] = plan.advance(x[half][mirror], v, draws);
+                    }
+                }
             }
             let mut open = f64x8::ZERO;
-            for (paths, x) in paths.iter_mut().zip(&x) {
-                for (path, &x) in paths.iter_mut().zip(x).take(mirrors) {
-                    plan.observe(policy, date, x, path);
+            for ((paths, x), v) in paths.iter_mut().zip(&x).zip(&v) {
+                for ((path, &x), &v) in paths.iter_mut().zip(x).zip(v).take(mirrors) {
+                    plan.observe(policy, date, x, v, path);
                     open += path.open;
                 }
             }
