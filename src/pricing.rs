@@ -172,9 +172,16 @@ impl Default for PricingJob {
 impl PricingJob {
     /// Checks every field, naming the first bad one.
     pub fn validate(&self) -> Result<(), InputError> {
+        self.validate_on(self.time_steps())
+    }
+
+    /// [`PricingJob::validate`] for paths of `time_steps` steps (an
+    /// early-exercise job steps to every date whatever its European
+    /// pricing would take).
+    pub(crate) fn validate_on(&self, time_steps: u32) -> Result<(), InputError> {
         self.market.validate()?;
         self.option.validate()?;
-        self.validate_model()?;
+        self.validate_model(time_steps)?;
         if self.antithetic && !self.paths.is_multiple_of(2) {
             return Err(InputError::invalid(
                 "paths",
@@ -224,7 +231,7 @@ impl PricingJob {
     }
 
     /// Checks the model and what it is asked to carry.
-    fn validate_model(&self) -> Result<(), InputError> {
+    fn validate_model(&self, time_steps: u32) -> Result<(), InputError> {
         self.model.validate()?;
         if self.model.is_black_scholes() {
             return Ok(());
@@ -261,7 +268,7 @@ impl PricingJob {
                 ),
             ));
         }
-        let dt = self.option.maturity / f64::from(self.time_steps());
+        let dt = self.option.maturity / f64::from(time_steps);
         self.model.validate_step(dt)
     }
 

@@ -1191,6 +1191,7 @@ fn an_american_put_prints_its_lattice_and_policy_and_bad_exercise_exits_2() {
         (&["--plot", "x.svg"], "plot"),
         (&["--strikes", "36,40"], "strikes"),
         (&["--calibration-paths", "3"], "calibration-paths"),
+        (&["--steps", "0"], "steps"),
         (&["--upper-bound", "0"], "upper-bound"),
         (
             &["--upper-bound", "8", "--upper-bound-paths", "1"],
@@ -1207,6 +1208,42 @@ fn an_american_put_prints_its_lattice_and_policy_and_bad_exercise_exits_2() {
             .stderr(predicate::str::contains(*needle))
             .stderr(predicate::str::contains("panicked").not());
     }
+    // Under another model: no lattice row, the terminal price as the
+    // control; early exercise's Greeks are Black-Scholes' alone.
+    let heston = [
+        "--model",
+        "heston",
+        "--v0",
+        "0.04",
+        "--kappa",
+        "1.5",
+        "--theta",
+        "0.04",
+        "--xi",
+        "0.5",
+        "--rho",
+        "-0.7",
+        "--steps",
+        "10",
+        "--control-variate",
+    ];
+    quantmc()
+        .args(base)
+        .args(heston)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("lattice").not())
+        .stdout(predicate::str::contains("american limit").not())
+        .stdout(predicate::str::contains("control variate (terminal price)"))
+        .stdout(predicate::str::contains("american (10 dates)"));
+    quantmc()
+        .args(base)
+        .args(heston)
+        .arg("--greeks")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("greeks"))
+        .stderr(predicate::str::contains("bs model"));
     quantmc()
         .args([
             "price",

@@ -487,7 +487,25 @@ fn bad_input_is_refused_naming_the_field() {
         },
         "greeks",
     );
-    // Merton's jump budget: more jumps a step than its table holds.
+    // The dates fall on time steps: none is refused, not a panic or a NaN.
+    refused(&|j| j.job.option.steps = 0, "steps");
+    refused(
+        &|j| {
+            j.exercise = Exercise::Bermudan;
+            j.exercise_dates = Some(2);
+            j.job.option.steps = 0;
+        },
+        "steps",
+    );
+    // Merton's jump budget is the exercise dates' steps' (ten a year
+    // here), not a European's single step: 100 jumps a year is 10 a step.
+    let mut busy = base.clone();
+    busy.job.model = quantmc::models::Model::Merton(quantmc::models::Jumps {
+        jump_intensity: 100.0,
+        ..jumps()
+    });
+    busy.validate().unwrap();
+    // More jumps a step than its table holds.
     refused(
         &|j| {
             j.job.model = quantmc::models::Model::Merton(quantmc::models::Jumps {

@@ -310,16 +310,9 @@ impl ExerciseJob {
     /// then what early exercise adds, each error naming the field.
     pub fn validate(&self) -> Result<(), InputError> {
         let job = &self.job;
-        job.validate()?;
-        if job.option.style != Style::European {
-            return Err(InputError::invalid(
-                "style",
-                job.option.style.name(),
-                "cannot carry early exercise: exercise applies to a vanilla call or put \
-                 (--style european); an Asian, digital or barrier payoff is path-dependent \
-                 or not an exercise value",
-            ));
-        }
+        // Before the pricing job's checks: those would send a Heston
+        // user's pathwise Greeks to finite differences, which early
+        // exercise refuses in turn.
         if job.greeks.is_some() && !job.model.is_black_scholes() {
             return Err(InputError::invalid(
                 "greeks",
@@ -329,6 +322,24 @@ impl ExerciseJob {
                      vega, rho and theta are Black-Scholes' path derivatives), not under {}",
                     job.model.kind().name()
                 ),
+            ));
+        }
+        if job.option.steps == 0 {
+            return Err(InputError::invalid(
+                "steps",
+                0,
+                "early exercise takes at least 1 time step (the exercise dates fall on steps)",
+            ));
+        }
+        // The model steps to every date: its checks on those steps.
+        job.validate_on(job.option.steps)?;
+        if job.option.style != Style::European {
+            return Err(InputError::invalid(
+                "style",
+                job.option.style.name(),
+                "cannot carry early exercise: exercise applies to a vanilla call or put \
+                 (--style european); an Asian, digital or barrier payoff is path-dependent \
+                 or not an exercise value",
             ));
         }
         if job.sampler != Sampler::Mc {
@@ -396,10 +407,6 @@ impl ExerciseJob {
                 ),
             ));
         }
-        // Every exercise date is a time step: the model steps `steps` times
-        // whatever its European pricing would take.
-        job.model
-            .validate_step(job.option.maturity / f64::from(steps))?;
         if !(1..=MAX_DEGREE).contains(&self.degree) {
             return Err(InputError::invalid(
                 "basis-degree",
@@ -751,17 +758,16 @@ impl ExercisePlan {
         mut visit: impl FnMut(usize, [f64; 2], [f64; 2]) -> bool,
     ) {
         let factors = self.factors as usize;
-        let mut z = [[0.0; MAX_FACTORS as usize]; 2];
+        let (mut even, mut odd) = ([0.0; MAX_FACTORS as usize], [0.0; MAX_FACTORS as usize]);
         let mut block = 0;
         for date in dates {
             for _ in 0..self.steps_per_date {
-                for f in 0..factors {
-                    (z[0][f], z[1][f]) = normal_pair(self.seed, substream, stream, block);
+                for (even, odd) in even[..factors].iter_mut().zip(&mut odd[..factors]) {
+                    (*even, *odd) = normal_pair(self.seed, substream, stream, block);
                     block += 1;
                 }
-                for half in 0..2 {
-                    x[half] = self.advance(x[half], &mut v[half], &z[half][..factors]);
-                }
+                x[0] = self.advance(x[0], &mut v[0], &even[..factors]);
+                x[1] = self.advance(x[1], &mut v[1], &odd[..factors]);
             }
             if !visit(date, x, v) {
                 break;
