@@ -1143,6 +1143,10 @@ fn an_american_put_prints_its_lattice_and_policy_and_bad_exercise_exits_2() {
     assert_eq!(v["policy"]["dates"], 50);
     assert_eq!(v["policy"]["basis"], "laguerre");
     assert_eq!(v["policy"]["coefficients"].as_array().unwrap().len(), 50);
+    // The calibration's memory: 16,384 paths (the least default) of 50
+    // prices, a cash flow and its date.
+    assert_eq!(v["policy"]["calibration_paths"], 16384);
+    assert_eq!(v["policy"]["calibration_bytes"], 16384 * (50 * 8 + 12));
     let (price, se) = (
         v["price"].as_f64().unwrap(),
         v["std_error"].as_f64().unwrap(),
@@ -1179,6 +1183,7 @@ fn an_american_put_prints_its_lattice_and_policy_and_bad_exercise_exits_2() {
         .success()
         .stdout(predicate::str::contains("lattice"))
         .stdout(predicate::str::contains("american limit"))
+        .stdout(predicate::str::contains("16384 paths, 6.4 MiB stored"))
         .stdout(predicate::str::contains(
             "longstaff-schwartz (laguerre 3, 50 dates",
         ));

@@ -358,7 +358,13 @@ fn every_tier_agrees(model: quantmc::models::Model) {
     assert_eq!(simd.pricing.greeks, oracle.pricing.greeks);
     assert_eq!(oracle.pricing.greeks.is_some(), model.is_black_scholes());
     assert!(oracle.upper_bound.as_ref().unwrap().gap > 0.0);
-    // A model's variance enters the fit: two more regressors.
+    // Stored by the calibration: prices (and variances), cash and dates.
+    let per_date = if model.stochastic_variance() { 16 } else { 8 };
+    assert_eq!(
+        oracle.policy.calibration_bytes,
+        (3 * 16384 + 5) * (10 * per_date + 12)
+    );
+    // A model's variance enters the fit: four more regressors.
     let regressors = oracle.policy.coefficients[0].as_ref().unwrap().len();
     assert_eq!(
         regressors,

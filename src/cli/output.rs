@@ -168,6 +168,14 @@ pub fn print_exercise(
     if let Some(american) = result.american {
         extra.push(("american limit", format!("{american:.6} (lattice)")));
     }
+    extra.push((
+        "calibration",
+        format!(
+            "{} paths, {:.1} MiB stored",
+            policy.calibration_paths,
+            policy.calibration_bytes as f64 / f64::from(1 << 20)
+        ),
+    ));
     if !policy.held_dates.is_empty() {
         extra.push(("dates held", format!("{:?}", policy.held_dates)));
     }

@@ -1077,6 +1077,12 @@ pub struct Policy {
     /// Dates (from 1) that hold: too few paths in the money to fit the
     /// regressors, or regressors that are rank deficient there.
     pub held_dates: Vec<u32>,
+    /// Bytes the calibration pass stored: each path's price at each date
+    /// (and variance, where the model's is random), its cash flow and the
+    /// date it arrives, 8 + 4 bytes. A date's fit adds one chunk's rows at
+    /// a time per thread.
+    #[serde(default)]
+    pub calibration_bytes: u64,
 }
 
 /// A priced option with early exercise: the pricing pass' low-biased
@@ -1523,6 +1529,7 @@ pub(crate) fn calibrate<E: Executor>(
     control.advance(m);
     control.check()?;
     held_dates.reverse();
+    let per_path = dates as u64 * if keep_variance { 16 } else { 8 } + 8 + 4;
     Ok(Policy {
         basis: plan.basis,
         degree,
@@ -1530,6 +1537,7 @@ pub(crate) fn calibrate<E: Executor>(
         calibration_paths: m,
         coefficients,
         held_dates,
+        calibration_bytes: m * per_path,
     })
 }
 
@@ -1632,6 +1640,7 @@ mod tests {
             calibration_paths: 0,
             coefficients: vec![None; 4],
             held_dates: vec![],
+            calibration_bytes: 0,
         };
         let market = &pricing.market;
         let exact = plan.date_discounts[0]
