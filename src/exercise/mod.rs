@@ -775,6 +775,25 @@ impl ExercisePlan {
         }
     }
 
+    /// [`ExercisePlan::walk_pair`] over every date from today, for the two
+    /// samples of stream `stream` of the pricing layout (calibration and
+    /// outer duality paths).
+    fn walk_samples(&self, stream: u64, mut visit: impl FnMut(usize, [f64; 2], [f64; 2])) {
+        let dates = 1..=self.dates as usize;
+        let start = [self.start_variance; 2];
+        self.walk_pair(
+            SUBSTREAM_NORMALS,
+            stream,
+            dates,
+            [0.0; 2],
+            start,
+            |date, x, v| {
+                visit(date, x, v);
+                true
+            },
+        );
+    }
+
     /// The discounted cash flow of a pricing path (mirrored: `-z`) whose
     /// spot is scaled by `e^shift`, under `policy`, and its control (the
     /// discounted European payoff or terminal price; 0 without one).
@@ -1206,19 +1225,10 @@ fn duality_gaps<E: Executor>(
         let mut gaps = Vec::with_capacity((end - start) as usize);
         let mut states = vec![[0.0; 2]; 2 * dates];
         for even in (start..end).step_by(2) {
-            let stream = (DUALITY_FIRST_SAMPLE + even) / 2;
-            plan.walk_pair(
-                SUBSTREAM_NORMALS,
-                stream,
-                1..=dates,
-                [0.0; 2],
-                [plan.start_variance; 2],
-                |date, x, v| {
-                    states[date - 1] = [x[0], v[0]];
-                    states[dates + date - 1] = [x[1], v[1]];
-                    true
-                },
-            );
+            plan.walk_samples((DUALITY_FIRST_SAMPLE + even) / 2, |date, x, v| {
+                states[date - 1] = [x[0], v[0]];
+                states[dates + date - 1] = [x[1], v[1]];
+            });
             for (outer, path) in (even..end.min(even + 2)).zip(states.chunks_exact(dates)) {
                 let Some(gap) = plan.duality_gap(policy, outer, path, bound.inner_paths, control)
                 else {
@@ -1444,24 +1454,15 @@ pub(crate) fn calibrate<E: Executor>(
         for even in (start..end).step_by(2) {
             let at = (even - start) as usize * dates;
             let halves = if even + 1 < end { 2 } else { 1 };
-            let stream = (CALIBRATION_FIRST_SAMPLE + even) / 2;
-            plan.walk_pair(
-                SUBSTREAM_NORMALS,
-                stream,
-                1..=dates,
-                [0.0; 2],
-                [plan.start_variance; 2],
-                |date, x, v| {
-                    for half in 0..halves {
-                        let i = at + half * dates + date - 1;
-                        prices[i] = plan.spot * x[half].exp();
-                        if keep_variance {
-                            variances[i] = v[half];
-                        }
+            plan.walk_samples((CALIBRATION_FIRST_SAMPLE + even) / 2, |date, x, v| {
+                for half in 0..halves {
+                    let i = at + half * dates + date - 1;
+                    prices[i] = plan.spot * x[half].exp();
+                    if keep_variance {
+                        variances[i] = v[half];
                     }
-                    true
-                },
-            );
+                }
+            });
         }
         let cash = prices
             .chunks_exact(dates)
