@@ -183,7 +183,7 @@ impl Tuning {
     /// Built-in crossovers for a run on `cores` cores: for rayon, pricing
     /// one 16,384-path chunk a core ([`BUILTIN_PRICING_RAYON_PER_CORE`]) and
     /// a VaR crossover measured with `quantmc calibrate` on the 2-core
-    /// development machine (see the README); GPU ones that grow with the
+    /// development machine (see docs/src/auto.md); GPU ones that grow with the
     /// cores the CPU would run on ([`BUILTIN_GPU_PER_CORE`]), for pricing and
     /// VaR alike.
     pub fn builtin_for(cores: usize) -> Self {

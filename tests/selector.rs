@@ -209,7 +209,7 @@ fn built_in_crossovers_use_a_discrete_gpu_for_large_jobs_only() {
         gpu_unsupported: None,
     };
     // Measured on an H100 host with 16 cores: rayon wins European 1e8 and
-    // VaR 1e7, the GPU European 1e9 and VaR 1e8 (the README's Auto table).
+    // VaR 1e7, the GPU European 1e9 and VaR 1e8 (docs/src/auto.md's table).
     let sixteen = Tuning::builtin_for(16);
     let decide16 = |work| quantmc::selector::decide(work, 16, discrete, &sixteen).tier;
     assert_eq!(decide16(pricing(1_000_000_000)), Tier::Gpu);
