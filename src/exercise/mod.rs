@@ -634,8 +634,9 @@ impl ExercisePlan {
     /// Calls `visit(n, x_n)` with each regressor of price `spot` and
     /// variance `variance`: the constant, then the basis of the moneyness
     /// `m = spot / strike`, then where the model's variance is random
-    /// `w = variance / max(v0, VARIANCE_FLOOR)`, `w m`, `w^2` and `w^2 m`. The one definition the fit's rows and
-    /// every tier's continuation value read.
+    /// `w = variance / max(v0, VARIANCE_FLOOR)`, `w m`, `w^2` and `w^2 m`.
+    /// The one definition the fit's rows and every tier's continuation
+    /// value read.
     #[inline(always)]
     fn basis_values<L: Lane>(&self, spot: L, variance: L, mut visit: impl FnMut(usize, L)) {
         let m = spot * L::splat(1.0 / self.strike);
@@ -796,8 +797,18 @@ impl ExercisePlan {
 
     /// The discounted cash flow of a pricing path (mirrored: `-z`) whose
     /// spot is scaled by `e^shift`, under `policy`, and its control (the
-    /// discounted European payoff or terminal price; 0 without one).
-    fn path_value(&self, policy: &Policy, sample: u64, mirror: bool, shift: f64) -> (f64, f64) {
+    /// discounted European payoff or terminal price; 0 unless `controlled`
+    /// and the plan has one). The walk stops once the path exercises unless
+    /// the control needs it to expiry.
+    fn path_value(
+        &self,
+        policy: &Policy,
+        sample: u64,
+        mirror: bool,
+        shift: f64,
+        controlled: bool,
+    ) -> (f64, f64) {
+        let to_expiry = controlled && self.control;
         let mut path = Exercised::<f64>::open();
         let sign = if mirror { -1.0 } else { 1.0 };
         let factors = self.factors as usize;
@@ -812,8 +823,7 @@ impl ExercisePlan {
                 x = self.advance(x, &mut v, &z[..factors]);
             }
             self.observe(policy, date, x, v, &mut path);
-            // A control needs the path to expiry.
-            if path.open == 0.0 && !self.control {
+            if path.open == 0.0 && !to_expiry {
                 break;
             }
         }
@@ -826,9 +836,9 @@ impl ExercisePlan {
     pub fn price_chunk(&self, policy: &Policy, start: u64, end: u64) -> Figures {
         let samples: Vec<(f64, f64)> = (start..end)
             .map(|sample| {
-                let (y, c) = self.path_value(policy, sample, false, 0.0);
+                let (y, c) = self.path_value(policy, sample, false, 0.0, true);
                 if self.antithetic {
-                    let (y2, c2) = self.path_value(policy, sample, true, 0.0);
+                    let (y2, c2) = self.path_value(policy, sample, true, 0.0, true);
                     (0.5 * (y + y2), 0.5 * (c + c2))
                 } else {
                     (y, c)
@@ -862,9 +872,8 @@ impl ExercisePlan {
     ///   lattice in the tests).
     fn path_greeks(&self, policy: &Policy, sample: u64, mirror: bool) -> [f64; GREEKS] {
         let bump = DELTA_BUMP;
-        let delta = (self.path_value(policy, sample, mirror, bump.ln_1p()).0
-            - self.path_value(policy, sample, mirror, (-bump).ln_1p()).0)
-            / (2.0 * bump * self.spot);
+        let value = |shift: f64| self.path_value(policy, sample, mirror, shift, false).0;
+        let delta = (value(bump.ln_1p()) - value((-bump).ln_1p())) / (2.0 * bump * self.spot);
         let sign = if mirror { -1.0 } else { 1.0 };
         let first = sign * path_normal(self.seed, sample, 0);
         let gamma = delta * (first / self.diffusion - 1.0) / self.spot;
