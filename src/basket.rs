@@ -115,6 +115,7 @@ impl Assets {
         };
         let document: serde_json::Value =
             serde_json::from_str(text).map_err(|err| malformed(err.to_string()))?;
+        crate::files::unique_keys(text).map_err(malformed)?;
         if !document.is_object() {
             return Err(malformed(
                 "the document must be a JSON object with assets and correlation".into(),
@@ -394,13 +395,14 @@ impl BasketJob {
                 "a path takes at least 1 time step",
             ));
         }
-        if self.draws() > u64::from(u32::MAX) {
+        if self.draws() > crate::pricing::MAX_PATH_DRAWS {
             return Err(InputError::invalid(
                 "steps",
                 self.steps,
                 &format!(
-                    "times the {d} assets exceeds the 2^32 blocks of a Philox stream (one draw \
-                     per asset and step)"
+                    "times the {d} assets gives {} draws a path; at most 2^20 are supported, \
+                     so that a path's buffers stay bounded",
+                    self.draws()
                 ),
             ));
         }

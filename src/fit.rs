@@ -13,6 +13,7 @@
 use std::path::Path;
 
 use crate::error::{InputError, open_unit, positive};
+use crate::portfolio::MAX_PORTFOLIO_ASSETS;
 use crate::risk::{Asset, Portfolio, cholesky};
 
 /// Largest price file read: 256 MB is decades of prices for thousands of assets.
@@ -64,6 +65,13 @@ impl PriceHistory {
             )));
         }
         let assets: Vec<String> = header.iter().skip(1).map(str::to_string).collect();
+        if assets.len() > MAX_PORTFOLIO_ASSETS {
+            return Err(bad(format!(
+                "row 1 (the header): {} asset columns; at most {MAX_PORTFOLIO_ASSETS} are supported (a book's correlation grows with their square)",
+                assets.len()
+            )));
+        }
+        let mut seen = std::collections::HashSet::with_capacity(assets.len());
         for (i, name) in assets.iter().enumerate() {
             if name.is_empty() {
                 return Err(bad(format!(
@@ -71,9 +79,10 @@ impl PriceHistory {
                     i + 2
                 )));
             }
-            if assets[..i].contains(name) {
+            if !seen.insert(name.as_str()) {
                 return Err(bad(format!(
-                    "row 1 (the header): asset '{name}' appears twice"
+                    "row 1 (the header): asset '{}' appears twice",
+                    name.escape_debug()
                 )));
             }
         }
@@ -192,7 +201,14 @@ impl Date {
         }
         let (year, month, date): (u16, u8, u8) =
             (year.parse().ok()?, month.parse().ok()?, date.parse().ok()?);
-        ((1..=12).contains(&month) && (1..=31).contains(&date)).then_some(Self(year, month, date))
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let days = match month {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        ((1..=12).contains(&month) && (1..=days).contains(&date)).then_some(Self(year, month, date))
     }
 }
 
@@ -262,11 +278,26 @@ pub struct Fit {
     pub repaired: Option<f64>,
 }
 
+/// Checks an EWMA decay lies in [0.5, 1): under one half the last return
+/// outweighs all the others together, and the estimate degenerates to one
+/// day's square (a correlation of +-1) without saying so.
+pub(crate) fn check_decay(field: &str, lambda: f64) -> Result<(), InputError> {
+    open_unit(field, lambda)?;
+    if lambda < 0.5 {
+        return Err(InputError::invalid(
+            field,
+            lambda,
+            "must be at least 0.5 (RiskMetrics' daily decay is 0.94): a smaller decay leaves the estimate to the last day's return alone",
+        ));
+    }
+    Ok(())
+}
+
 /// Fits `job`'s book to `history`.
 pub fn fit(history: &PriceHistory, job: &FitJob) -> Result<Fit, InputError> {
     positive("value", job.value)?;
     if let Weighting::Ewma { lambda } = job.weighting {
-        open_unit("ewma", lambda)?;
+        check_decay("ewma", lambda)?;
     }
     let weights = resolve_weights(&history.assets, &job.weights)?;
     let returns = history.returns();

@@ -8,7 +8,6 @@
 //! are paid back). The scalar tier is the reference, never the fastest.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -373,37 +372,8 @@ pub fn parse_calibration(text: &str, path: &Path) -> Result<Calibration, Calibra
 /// new one, never a truncated one, and a symlink at `path` is replaced, not
 /// followed.
 pub fn save_to(calibration: &Calibration, path: &Path) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if !dir.exists() {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(&dir)?;
-    }
     let text = serde_json::to_string_pretty(calibration).map_err(std::io::Error::other)?;
-    let name = path.file_name().map_or_else(
-        || "calibration".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        file.write_all(text.as_bytes())?;
-        file.write_all(b"\n")?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written
+    crate::files::write_atomic(path, (text + "\n").as_bytes())
 }
 
 /// Auto's choice and the reason, e.g.
