@@ -285,24 +285,35 @@ impl Positions {
 
 /// The P&L of scenarios `scenarios` of `job`, regenerated on the CPU (the
 /// scalar oracle's figures, in parallel over fixed chunks): for pictures and
-/// checks of a run whose sample was never stored.
-pub fn regenerate_pnl(
+/// checks of a run whose sample was never stored. The buffer is allocated
+/// fallibly: a sample that cannot be held is an error naming its size, never
+/// an abort.
+pub fn regenerate_pnl(job: &VarJob, scenarios: std::ops::Range<u64>) -> Result<Vec<f64>, Error> {
+    regenerate_pnl_with(job, scenarios, &crate::control::UNWATCHED)
+}
+
+/// [`regenerate_pnl`], stopping with [`Error::Cancelled`] within a chunk of
+/// [`Control::cancel`].
+pub fn regenerate_pnl_with(
     job: &VarJob,
     scenarios: std::ops::Range<u64>,
-) -> Result<Vec<f64>, InputError> {
+    control: &Control,
+) -> Result<Vec<f64>, Error> {
     let model = job.risk_model()?;
     let (start, end) = (scenarios.start, scenarios.end.min(job.scenarios));
-    Ok((start..end)
-        .step_by(CHUNK as usize)
-        .collect::<Vec<u64>>()
-        .into_par_iter()
-        .flat_map_iter(|first| {
+    let mut pnl = crate::backend::allocate(end.saturating_sub(start))?;
+    pnl.par_chunks_mut(CHUNK as usize)
+        .enumerate()
+        .try_for_each(|(k, values)| {
+            let first = start + k as u64 * CHUNK;
+            if control.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
             let mut normals = model.scratch();
-            (first..(first + CHUNK).min(end))
-                .map(|index| {
-                    crate::backend::scalar_scenario_pnl(&model, job.seed, index, &mut normals)
-                })
-                .collect::<Vec<f64>>()
-        })
-        .collect())
+            for (value, index) in values.iter_mut().zip(first..) {
+                *value = crate::backend::scalar_scenario_pnl(&model, job.seed, index, &mut normals);
+            }
+            Ok(())
+        })?;
+    Ok(pnl)
 }

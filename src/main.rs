@@ -12,7 +12,7 @@ fn main() -> ExitCode {
         // error: stop quietly, as ripgrep does.
         Err(err) if err.is_broken_pipe() => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("Error: {err:#}");
+            cli::to_stderr(&format!("Error: {err:#}"));
             ExitCode::from(err.exit_code())
         }
     }

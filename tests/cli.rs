@@ -1280,3 +1280,391 @@ fn an_american_put_prints_its_lattice_and_policy_and_bad_exercise_exits_2() {
         .code(2)
         .stderr(predicate::str::contains("early exercise of a basket"));
 }
+
+/// A fresh directory under the system's temporary one for test `name`.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("quantmc-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn fifos_as_input_files_are_refused_without_blocking() {
+    let dir = scratch("fifo");
+    let fifo = dir.join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|status| status.success()) {
+        return;
+    }
+    let fifo = fifo.to_str().unwrap();
+    for args in [
+        vec!["var", "--portfolio", fifo],
+        vec!["var", "--portfolio", PORTFOLIO, "--historical", fifo],
+        vec!["fit", "--prices", fifo, "--weights", "equal"],
+        vec!["price", "--assets", fifo, "--style", "basket"],
+    ] {
+        quantmc()
+            .args(&args)
+            .timeout(std::time::Duration::from_secs(30))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("not a regular file"));
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn outputs_never_replace_their_runs_inputs_and_are_written_whole() {
+    let dir = scratch("outputs");
+    let prices = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/prices.csv");
+    let book = dir.join("book.json");
+    std::fs::copy(PORTFOLIO, &book).unwrap();
+    let before = std::fs::read(&book).unwrap();
+    let book_path = book.to_str().unwrap();
+    // An in-place refit, through the same path or a link to it.
+    let link = dir.join("link.json");
+    std::os::unix::fs::symlink(&book, &link).unwrap();
+    for output in [book_path, link.to_str().unwrap()] {
+        quantmc()
+            .args(["fit", "--prices", prices, "--portfolio", book_path])
+            .args(["--output", output])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("output"))
+            .stderr(predicate::str::contains("--portfolio"));
+    }
+    assert_eq!(std::fs::read(&book).unwrap(), before);
+    let csv = dir.join("prices.csv");
+    std::fs::copy(prices, &csv).unwrap();
+    let csv = csv.to_str().unwrap();
+    quantmc()
+        .args([
+            "fit",
+            "--prices",
+            csv,
+            "--weights",
+            "equal",
+            "--output",
+            csv,
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--prices"));
+    quantmc()
+        .args(["var", "--portfolio", book_path, "--plot", book_path])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("plot"));
+    assert_eq!(std::fs::read(&book).unwrap(), before);
+    // A fit written through a symlink replaces the link, not its target,
+    // and leaves no temporary file behind.
+    let target = dir.join("target.json");
+    std::fs::write(&target, "keep").unwrap();
+    let out_link = dir.join("out.json");
+    std::os::unix::fs::symlink(&target, &out_link).unwrap();
+    quantmc()
+        .args(["fit", "--prices", prices, "--weights", "equal", "--output"])
+        .arg(&out_link)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+    let fitted: Value = serde_json::from_str(&std::fs::read_to_string(&out_link).unwrap()).unwrap();
+    assert!(fitted["assets"].is_array());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A picture that cannot be written still leaves the result printed.
+    let unwritable = dir.join("book.json/picture.svg");
+    quantmc()
+        .args([
+            "var",
+            "--portfolio",
+            PORTFOLIO,
+            "--scenarios",
+            "2000",
+            "--plot",
+        ])
+        .arg(&unwritable)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("confidence"))
+        .stderr(predicate::str::contains("picture.svg"));
+    quantmc()
+        .args(["price", "--paths", "2000", "--plot"])
+        .arg(&unwritable)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("price"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_full_stderr_never_panics_or_loses_the_result() {
+    let full = || std::fs::File::create("/dev/full").ok();
+    if full().is_none() {
+        return;
+    }
+    let run = |args: &[&str]| {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("quantmc"))
+            .args(args)
+            .stderr(full().unwrap())
+            .output()
+            .unwrap()
+    };
+    // A warning (the option is knocked out at the start) on a full stderr.
+    let out = run(&[
+        "price",
+        "--paths",
+        "1000",
+        "--style",
+        "barrier",
+        "--barrier",
+        "100",
+        "--barrier-kind",
+        "up-and-out",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("price"));
+    // An error on a full stderr keeps its exit code.
+    assert_eq!(run(&["price", "--vol=-1"]).status.code(), Some(2));
+}
+
+#[test]
+fn repeated_keys_and_names_in_input_files_are_errors_naming_them() {
+    let dir = scratch("repeated");
+    let cases = [
+        (
+            r#"{"value": 1e6, "value": 5, "assets": [{"name": "A", "weight": 1, "mu": 0, "sigma": 0.01}], "correlation": [[1]]}"#,
+            "duplicate key \"value\"",
+        ),
+        (
+            r#"{"value": 1e6, "assets": [{"name": "A", "weight": 1, "weight": 2, "mu": 0, "sigma": 0.01}], "correlation": [[1]]}"#,
+            "duplicate key \"assets[0].weight\"",
+        ),
+        (
+            r#"{"value": 1e6, "assets": [{"name": "A", "weight": 0.5, "mu": 0, "sigma": 0.01}, {"name": "A", "weight": 0.5, "mu": 0, "sigma": 0.02}], "correlation": [[1, 0], [0, 1]]}"#,
+            "assets[1].name",
+        ),
+    ];
+    for (i, (text, needle)) in cases.into_iter().enumerate() {
+        let path = dir.join(format!("book{i}.json"));
+        std::fs::write(&path, text).unwrap();
+        quantmc()
+            .args(["var", "--portfolio"])
+            .arg(&path)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(needle));
+    }
+    let assets = dir.join("assets.json");
+    std::fs::write(
+        &assets,
+        r#"{"assets": [{"name": "A", "spot": 100, "vol": 0.2, "vol": 0.3}], "correlation": [[1]]}"#,
+    )
+    .unwrap();
+    quantmc()
+        .args(["price", "--style", "basket", "--assets"])
+        .arg(&assets)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("duplicate key \"assets[0].vol\""));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn control_characters_in_names_are_escaped_in_tables() {
+    let dir = scratch("escape");
+    let book = dir.join("book.json");
+    std::fs::write(
+        &book,
+        r#"{"value": 1e6, "assets": [{"name": "A\u001b]0;pwned\u0007\u001b[2J", "weight": 1, "mu": 0, "sigma": 0.01}], "correlation": [[1]]}"#,
+    )
+    .unwrap();
+    let out = quantmc()
+        .args([
+            "var",
+            "--scenarios",
+            "1000",
+            "--contributions",
+            "--portfolio",
+        ])
+        .arg(&book)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    assert!(text.contains(r"A\u{1b}]0;pwned\u{7}\u{1b}[2J"), "{text}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn books_and_price_files_past_the_supported_width_are_refused_at_once() {
+    let dir = scratch("wide");
+    let k = 2001;
+    let assets: Vec<String> = (0..k)
+        .map(|i| format!(r#"{{"name": "A{i}", "weight": 0.0005, "mu": 0, "sigma": 0.01}}"#))
+        .collect();
+    let book = dir.join("wide.json");
+    std::fs::write(
+        &book,
+        format!(
+            r#"{{"value": 1e6, "assets": [{}], "correlation": [[1]]}}"#,
+            assets.join(",")
+        ),
+    )
+    .unwrap();
+    quantmc()
+        .args(["var", "--portfolio"])
+        .arg(&book)
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("more than 2000"));
+    let names: Vec<String> = (0..k).map(|i| format!("A{i}")).collect();
+    let row = |day: u32| format!("2025-01-0{day},{}", vec!["1"; k].join(","));
+    let csv = dir.join("wide.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "date,{}\n{}\n{}\n{}\n",
+            names.join(","),
+            row(2),
+            row(3),
+            row(6)
+        ),
+    )
+    .unwrap();
+    quantmc()
+        .args(["fit", "--weights", "equal", "--prices"])
+        .arg(&csv)
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("at most 2000"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn small_contradictions_and_degenerate_inputs_are_refused_naming_the_field() {
+    let dir = scratch("smaller");
+    let csv = dir.join("prices.csv");
+    std::fs::write(
+        &csv,
+        "date,A,B\n2025-02-27,1,2\n2025-02-28,1.1,2.1\n2025-02-30,1.2,2.0\n2025-03-03,1.1,2.2\n",
+    )
+    .unwrap();
+    let csv = csv.to_str().unwrap();
+    let prices = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/prices.csv");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["var", "--portfolio", PORTFOLIO, "--horizon-days", "1e300"],
+            "horizon_days",
+        ),
+        (
+            vec!["var", "--portfolio", PORTFOLIO, "--confidence", "1e-300"],
+            "confidence = 1e-300",
+        ),
+        (
+            vec!["var", "--portfolio", PORTFOLIO, "--scenarios", "1"],
+            "scenarios",
+        ),
+        (
+            vec!["fit", "--prices", csv, "--weights", "equal"],
+            "2025-02-30",
+        ),
+        (
+            vec![
+                "fit",
+                "--prices",
+                prices,
+                "--weights",
+                "equal",
+                "--ewma",
+                "1e-300",
+            ],
+            "ewma",
+        ),
+        (
+            vec![
+                "var",
+                "--portfolio",
+                PORTFOLIO,
+                "--historical",
+                prices,
+                "--filtered-ewma",
+                "1e-300",
+            ],
+            "filtered-ewma",
+        ),
+        (
+            vec!["price", "--style", "asian-arithmetic", "--rebate", "5"],
+            "rebate",
+        ),
+        (
+            vec!["price", "--style", "digital", "--monitoring", "continuous"],
+            "monitoring",
+        ),
+        (vec!["price", "--replicates", "8"], "replicates"),
+        (vec!["price", "--paths", "1e16"], "2^52"),
+    ];
+    for (args, needle) in cases {
+        quantmc()
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(needle))
+            .stderr(predicate::str::contains("panicked").not());
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn warnings_say_what_happened_and_closed_forms_are_never_nan() {
+    // A knocked-out option with no control variate: no word of one.
+    quantmc()
+        .args(["price", "--paths", "1000", "--style", "barrier"])
+        .args(["--barrier", "100", "--barrier-kind", "down-and-out"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("knocked out"))
+        .stderr(predicate::str::contains("control variate").not());
+    // A continuous barrier whose formula overflows: no NaN, a reason.
+    let json = json_of(&[
+        "price",
+        "--style",
+        "barrier",
+        "--barrier",
+        "130",
+        "--barrier-kind",
+        "up-and-out",
+        "--monitoring",
+        "continuous",
+        "--vol",
+        "0.006",
+        "--paths",
+        "2000",
+    ]);
+    assert!(json["closed_form"].is_null(), "{json}");
+    let warnings = json["warnings"].to_string();
+    assert!(warnings.contains("no closed form"), "{warnings}");
+    // Black-Scholes where the variance underflows: the limit, not NaN.
+    let json = json_of(&["price", "--vol", "1e-200", "--rate", "0", "--paths", "1000"]);
+    let limit = json["closed_form"].as_f64().expect("a closed form");
+    assert!(limit.abs() < 1e-9, "{json}");
+    // Greeks that cannot be resolved are an error naming the inputs.
+    quantmc()
+        .args(["price", "--paths", "1000", "--greeks", "--vol", "1e-300"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("gamma"))
+        .stderr(predicate::str::contains("vol = 1e-300"));
+}

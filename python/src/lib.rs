@@ -1072,7 +1072,7 @@ fn var(
         // The sample every CPU tier draws, regenerated (the GPU's is its f32
         // twin of the same scenarios).
         let pnl = return_pnl
-            .then(|| quantmc::contributions::regenerate_pnl(&job, 0..job.scenarios))
+            .then(|| quantmc::contributions::regenerate_pnl_with(&job, 0..job.scenarios, control))
             .transpose()?;
         Ok((result, pnl, parts))
     })?;

@@ -5,7 +5,7 @@
 /// scientific notation (`2.5e7`) and the suffixes `K`, `M`, `G`/`B` (powers of
 /// 1000, either case). Plain integers are taken exactly, up to `u64::MAX`
 /// (the job's validation then caps counts at 2^52 with a message naming the
-/// flag); every other spelling must be a whole number below 2^53.
+/// flag); every other spelling must be a whole number of at most 2^52.
 pub fn parse_count(text: &str) -> Result<u64, String> {
     let cleaned: String = text.trim().chars().filter(|&c| c != '_').collect();
     let (number, multiplier) = match cleaned.char_indices().last() {
@@ -41,8 +41,12 @@ pub fn parse_count(text: &str) -> Result<u64, String> {
     if value.fract() != 0.0 {
         return Err(format!("'{text}' is not a whole number"));
     }
-    if value >= 9_007_199_254_740_992.0 {
-        return Err(format!("'{text}' is too large (the limit is 2^53)"));
+    // 2^52 is the largest count any job takes (paths, scenarios), and
+    // every whole number up to it is exact in f64.
+    if value > 4_503_599_627_370_496.0 {
+        return Err(format!(
+            "'{text}' is too large (the largest count is 2^52 = 4503599627370496)"
+        ));
     }
     Ok(value as u64)
 }
@@ -68,6 +72,9 @@ mod tests {
         assert_eq!(parse_count("2.5e7"), Ok(25_000_000));
         assert_eq!(parse_count("0"), Ok(0));
         assert_eq!(parse_count("18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(parse_count("4.503599627370496e15"), Ok(1 << 52));
+        let past = parse_count("4.6e15").unwrap_err();
+        assert!(past.contains("2^52"), "{past}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ mod output;
 mod plot;
 mod watch;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
@@ -55,7 +55,9 @@ impl Environment {
         };
         let calibration = match (&calibration_path, load_calibration) {
             (Some(path), true) => selector::load_from(path).unwrap_or_else(|problem| {
-                eprintln!("warning: ignoring the calibration file: {problem}");
+                to_stderr(&format!(
+                    "warning: ignoring the calibration file: {problem}"
+                ));
                 None
             }),
             _ => None,
@@ -258,8 +260,18 @@ impl RunArgs {
 /// Prints the library's warnings about a run on stderr.
 fn warn(warnings: &[String]) {
     for warning in warnings {
-        eprintln!("warning: {warning}");
+        to_stderr(&format!("warning: {warning}"));
     }
+}
+
+/// Writes a line to stderr, ignoring a failure: `eprintln!` panics when
+/// stderr cannot be written (`2>/dev/full`), which would lose the result
+/// the run is about to print. Control characters other than line breaks are escaped: messages quote
+/// names read from input files.
+pub fn to_stderr(line: &str) {
+    use std::io::Write;
+    let lines: Vec<_> = line.split('\n').map(output::shown).collect();
+    let _ = writeln!(std::io::stderr().lock(), "{}", lines.join("\n"));
 }
 
 #[derive(Debug, Args)]
@@ -392,11 +404,12 @@ struct PriceArgs {
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(BarrierKind::NAMES).try_map(|name| name.parse::<BarrierKind>()))]
     barrier_kind: Option<BarrierKind>,
     /// Cash paid at expiry when the barrier option is not alive then.
-    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
-    rebate: f64,
+    #[arg(long, allow_hyphen_values = true)]
+    rebate: Option<f64>,
     /// Watch the barrier at the fixings (--steps) or continuously.
-    #[arg(long, default_value = "discrete", value_parser = clap::builder::PossibleValuesParser::new(Monitoring::NAMES).try_map(|name| name.parse::<Monitoring>()))]
-    monitoring: Monitoring,
+    /// [default: discrete]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Monitoring::NAMES).try_map(|name| name.parse::<Monitoring>()))]
+    monitoring: Option<Monitoring>,
     /// Correct the estimate with the product's control variate (European and
     /// digital: the terminal price; arithmetic Asian: the geometric Asian).
     #[arg(long)]
@@ -407,8 +420,9 @@ struct PriceArgs {
     sampler: Sampler,
     /// Independent randomizations of an rqmc run (>= 2); paths are split
     /// evenly between them.
-    #[arg(long, default_value = "16", value_parser = parse_count)]
-    replicates: u64,
+    /// [default: 16]
+    #[arg(long, value_parser = parse_count)]
+    replicates: Option<u64>,
     /// Run in rounds until the standard error is at most this (price units).
     #[arg(long, group = "target", allow_hyphen_values = true)]
     target_se: Option<f64>,
@@ -596,10 +610,12 @@ pub fn run() -> Result<(), CliError> {
                 Ok::<_, quantmc::Error>((result, runs))
             })?;
             warn(&result.pricing.warnings);
+            // The result is printed before the picture is written, so a
+            // plot that cannot be written never loses it.
+            output::print_basket(&result, args.run.json)?;
             if let (Some(path), Some(runs)) = (&args.plot, runs) {
                 plot::price_svg(path, &runs)?;
             }
-            output::print_basket(&result, args.run.json)?;
         }
         Command::Price(args) if early_exercise(&args) => {
             let job = exercise_job(&args)?;
@@ -637,10 +653,10 @@ pub fn run() -> Result<(), CliError> {
                 Ok::<_, quantmc::Error>((result, runs))
             })?;
             warn(&result.warnings);
+            output::print_price(&result, args.run.json)?;
             if let (Some(path), Some(runs)) = (&args.plot, runs) {
                 plot::price_svg(path, &runs)?;
             }
-            output::print_price(&result, args.run.json)?;
         }
         Command::Var(args) => {
             let job = var_job(&args)?;
@@ -669,18 +685,18 @@ pub fn run() -> Result<(), CliError> {
                 Ok::<_, quantmc::Error>((result, contributions))
             })?;
             warn(&result.warnings);
-            if let Some(path) = &args.plot {
-                // The first 10^6 scenarios, regenerated: the same sample
-                // whatever tier ran.
-                let sample = quantmc::contributions::regenerate_pnl(&job, 0..PLOTTED_SCENARIOS)?;
-                plot::var_svg(path, &sample, &result)?;
-            }
             output::print_var(
                 &result,
                 historical.as_ref(),
                 contributions.as_deref(),
                 args.run.json,
             )?;
+            if let Some(path) = &args.plot {
+                // The first 10^6 scenarios, regenerated: the same sample
+                // whatever tier ran.
+                let sample = quantmc::contributions::regenerate_pnl(&job, 0..PLOTTED_SCENARIOS)?;
+                plot::var_svg(path, &sample, &result)?;
+            }
         }
         Command::Fit(args) => {
             let job = fit_job(&args)?;
@@ -692,13 +708,13 @@ pub fn run() -> Result<(), CliError> {
         Command::Calibrate { json } => {
             let (calibration, timings) = quantmc::calibrate::run(|t| {
                 if !json {
-                    eprintln!(
+                    to_stderr(&format!(
                         "  {:<7} {:>5} {:>9.2e} work units  {:.6} s",
                         t.backend.name(),
                         format!("{:?}", t.workload).to_lowercase(),
                         t.units,
                         t.seconds
-                    );
+                    ));
                 }
             })?;
             let cores = quantmc::hardware::detect().logical_cores;
@@ -834,10 +850,10 @@ fn price_strip(
         },
     };
     warn(&result.warnings);
+    output::print_strip(&result, args.run.json)?;
     if let Some(path) = &args.plot {
         plot::strip_svg(path, &result)?;
     }
-    output::print_strip(&result, args.run.json)?;
     Ok(())
 }
 
@@ -981,6 +997,10 @@ fn exercise_job(args: &PriceArgs) -> Result<quantmc::exercise::ExerciseJob, quan
 /// The basket job of `--assets` and a basket style: every flag that only a
 /// single-asset job reads is refused, naming it.
 fn basket_job(args: &PriceArgs) -> Result<quantmc::basket::BasketJob, quantmc::Error> {
+    refuse_overwrite(
+        ("plot", args.plot.as_deref()),
+        &[("--assets", args.assets.as_deref())],
+    )?;
     let StyleArg::Basket(style) = args.style else {
         return Err(quantmc::InputError::invalid(
             "style",
@@ -1063,9 +1083,7 @@ fn basket_job(args: &PriceArgs) -> Result<quantmc::basket::BasketJob, quantmc::E
     job.antithetic = args.antithetic;
     job.control_variate = args.control_variate;
     job.sampler = args.sampler;
-    job.replicates = u32::try_from(args.replicates).map_err(|_| {
-        quantmc::InputError::invalid("replicates", args.replicates, "must be below 2^32")
-    })?;
+    job.replicates = replicates(args)?;
     job.nearest_psd = args.nearest_psd;
     job.greeks = args.greeks;
     job.target = target(args);
@@ -1104,9 +1122,7 @@ fn price_job(args: &PriceArgs) -> Result<PricingJob, quantmc::Error> {
         antithetic: args.antithetic,
         control_variate: args.control_variate,
         sampler: args.sampler,
-        replicates: u32::try_from(args.replicates).map_err(|_| {
-            quantmc::InputError::invalid("replicates", args.replicates, "must be below 2^32")
-        })?,
+        replicates: replicates(args)?,
         target: target(args),
         greeks: args
             .greeks
@@ -1135,16 +1151,53 @@ fn model(args: &PriceArgs) -> Result<Model, quantmc::InputError> {
     .model(args.model)
 }
 
-/// The barrier of `--barrier` and `--barrier-kind`: both or neither.
+/// The randomizations of `--replicates` (16 unless given), which only the
+/// rqmc sampler takes.
+fn replicates(args: &PriceArgs) -> Result<u32, quantmc::InputError> {
+    let Some(replicates) = args.replicates else {
+        return Ok(16);
+    };
+    if args.sampler != Sampler::Rqmc {
+        return Err(quantmc::InputError::invalid(
+            "replicates",
+            replicates,
+            &format!(
+                "only the rqmc sampler takes replicates (--sampler {} draws independent paths)",
+                args.sampler
+            ),
+        ));
+    }
+    u32::try_from(replicates)
+        .map_err(|_| quantmc::InputError::invalid("replicates", replicates, "must be below 2^32"))
+}
+
+/// The barrier of `--barrier` and `--barrier-kind`: both or neither; its
+/// `--rebate` and `--monitoring` only with them.
 fn barrier(args: &PriceArgs) -> Result<Option<Barrier>, quantmc::InputError> {
     match (args.barrier, args.barrier_kind) {
         (Some(level), Some(kind)) => Ok(Some(Barrier {
             level,
             kind,
-            rebate: args.rebate,
-            monitoring: args.monitoring,
+            rebate: args.rebate.unwrap_or(0.0),
+            monitoring: args.monitoring.unwrap_or(Monitoring::Discrete),
         })),
-        (None, None) => Ok(None),
+        (None, None) => {
+            if let Some(rebate) = args.rebate {
+                return Err(quantmc::InputError::invalid(
+                    "rebate",
+                    rebate,
+                    "only a barrier option (--barrier with --barrier-kind) pays a rebate",
+                ));
+            }
+            if let Some(monitoring) = args.monitoring {
+                return Err(quantmc::InputError::invalid(
+                    "monitoring",
+                    monitoring.to_string(),
+                    "only a barrier option (--barrier with --barrier-kind) is monitored",
+                ));
+            }
+            Ok(None)
+        }
         (Some(level), None) => Err(quantmc::InputError::invalid(
             "barrier-kind",
             "none",
@@ -1203,7 +1256,39 @@ fn running_estimates(
     Ok(runs)
 }
 
+/// Refuses an output path (`output`, the flag's name) that names one of
+/// the run's input files: `fit --portfolio book.json --output book.json`
+/// would replace the book it reads, `--output prices.csv` the price file.
+fn refuse_overwrite(
+    output: (&str, Option<&Path>),
+    inputs: &[(&str, Option<&Path>)],
+) -> Result<(), quantmc::Error> {
+    let (flag, Some(path)) = output else {
+        return Ok(());
+    };
+    for &(input, other) in inputs {
+        if other.is_some_and(|other| quantmc::files::same_file(path, other)) {
+            return Err(quantmc::InputError::invalid(
+                flag,
+                path.display().to_string(),
+                &format!(
+                    "is also the {input} file: an output may not replace an input of its own run"
+                ),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
 fn fit_job(args: &FitArgs) -> Result<quantmc::fit::FitJob, quantmc::Error> {
+    refuse_overwrite(
+        ("output", args.output.as_deref()),
+        &[
+            ("--prices", Some(&args.prices)),
+            ("--portfolio", args.portfolio.as_deref()),
+        ],
+    )?;
     use quantmc::fit::{FitJob, Weighting, Weights};
     let (weights, book_value, overlay) = match (&args.weights, &args.portfolio) {
         (_, Some(path)) => {
@@ -1263,6 +1348,13 @@ fn parse_weights(text: &str) -> Result<Vec<(String, f64)>, quantmc::InputError> 
 }
 
 fn var_job(args: &VarArgs) -> Result<VarJob, quantmc::Error> {
+    refuse_overwrite(
+        ("plot", args.plot.as_deref()),
+        &[
+            ("--portfolio", Some(&args.portfolio)),
+            ("--historical", args.historical.as_deref()),
+        ],
+    )?;
     let confidences = if args.confidence.is_empty() {
         vec![Confidence::new(0.95), Confidence::new(0.99)]
     } else {

@@ -19,6 +19,26 @@ fn emit(text: &str) -> anyhow::Result<()> {
     writeln!(stdout, "{text}").context("writing to stdout")
 }
 
+/// `text` with every control character escaped (`\u{1b}`), so a name
+/// read from an input file cannot move the cursor, retitle or clear the
+/// user's terminal when a table prints it (JSON escapes them already).
+pub fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
+}
+
 fn table(rows: &[(&str, String)]) -> String {
     let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
     rows.iter()
@@ -117,7 +137,7 @@ pub fn print_basket(result: &quantmc::basket::BasketResult, json: bool) -> anyho
         .unwrap_or(0);
     let mut extra = vec![(
         "product",
-        format!("{} on {}", result.style, result.assets.join(", ")),
+        format!("{} on {}", result.style, shown(&result.assets.join(", "))),
     )];
     if let Some(geometric) = result.geometric_basket {
         extra.push(("geometric basket", format!("{geometric:.6} (closed form)")));
@@ -128,7 +148,9 @@ pub fn print_basket(result: &quantmc::basket::BasketResult, json: bool) -> anyho
                 name,
                 format!(
                     "{:<10} {:.6} (SE {:.6})",
-                    greeks.asset, greek.value, greek.std_error
+                    shown(&greeks.asset),
+                    greek.value,
+                    greek.std_error
                 ),
             ));
         }
@@ -440,7 +462,7 @@ pub fn print_var(
         let width = level
             .positions
             .iter()
-            .map(|p| p.name.chars().count())
+            .map(|p| shown(&p.name).chars().count())
             .max()
             .unwrap_or(0)
             .max(10);
@@ -451,7 +473,10 @@ pub fn print_var(
         for p in &level.positions {
             lines.push(format!(
                 "{:<width$}  {:>14.2}  {:>14.2}  {:>14.2}",
-                p.name, p.component_var, p.component_es, p.marginal_var
+                shown(&p.name),
+                p.component_var,
+                p.component_es,
+                p.marginal_var
             ));
         }
     }
@@ -576,13 +601,13 @@ pub fn print_fit(fit: &quantmc::fit::Fit, path: Option<&std::path::Path>) -> any
     let book = &fit.portfolio;
     let text = portfolio_json(book);
     if let Some(change) = fit.repaired {
-        eprintln!(
+        super::to_stderr(&format!(
             "note: the fitted correlation was not positive semi-definite; replaced by the nearest correlation matrix (largest change of an entry {change:.3e})"
-        );
+        ));
     }
     match path {
         Some(path) => {
-            std::fs::write(path, text + "\n")
+            quantmc::files::write_atomic(path, (text + "\n").as_bytes())
                 .with_context(|| format!("writing {}", path.display()))?;
             emit(&format!(
                 "fitted {} assets to {} daily returns ({} .. {}); wrote {}",

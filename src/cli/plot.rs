@@ -11,13 +11,37 @@ use quantmc::{PricingResult, VarResult};
 
 const SIZE: (u32, u32) = (960, 560);
 
+/// Draws with `draw` into an SVG document, then writes it to `path` whole
+/// or not at all ([`quantmc::files::write_atomic`]).
+fn save(path: &Path, draw: impl FnOnce(&mut String) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    let mut svg = String::new();
+    draw(&mut svg)?;
+    quantmc::files::write_atomic(path, svg.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// [`draw_var_svg`] to `path`.
+pub fn var_svg(path: &Path, sample: &[f64], result: &VarResult) -> anyhow::Result<()> {
+    save(path, |svg| draw_var_svg(svg, sample, result))
+}
+
+/// [`draw_price_svg`] to `path`.
+pub fn price_svg(path: &Path, runs: &[PricingResult]) -> anyhow::Result<()> {
+    save(path, |svg| draw_price_svg(svg, runs))
+}
+
+/// [`draw_strip_svg`] to `path`.
+pub fn strip_svg(path: &Path, result: &quantmc::strip::StripResult) -> anyhow::Result<()> {
+    save(path, |svg| draw_strip_svg(svg, result))
+}
+
 /// Colours of the confidence levels' lines, in order.
 const LEVEL_COLOURS: [RGBColor; 4] = [RED, MAGENTA, RGBColor(230, 120, 0), RGBColor(120, 0, 160)];
 
 /// The histogram of `sample` (the first scenarios of the run, regenerated)
 /// as a density, the normal with the run's mean and spread, and a vertical
 /// line at minus each level's VaR and ES.
-pub fn var_svg(path: &Path, sample: &[f64], result: &VarResult) -> anyhow::Result<()> {
+fn draw_var_svg(svg: &mut String, sample: &[f64], result: &VarResult) -> anyhow::Result<()> {
     let mut sorted = sample.to_vec();
     sorted.sort_unstable_by(f64::total_cmp);
     if sorted.len() < 2 {
@@ -46,7 +70,7 @@ pub fn var_svg(path: &Path, sample: &[f64], result: &VarResult) -> anyhow::Resul
     };
     let top = density.iter().copied().fold(normal(result.mean), f64::max) * 1.1;
 
-    let root = SVGBackend::new(path, SIZE).into_drawing_area();
+    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
@@ -101,15 +125,15 @@ pub fn var_svg(path: &Path, sample: &[f64], result: &VarResult) -> anyhow::Resul
         .border_style(BLACK)
         .background_style(WHITE.mix(0.85))
         .draw()?;
-    root.present()
-        .with_context(|| format!("writing {}", path.display()))
+    root.present()?;
+    Ok(())
 }
 
 /// The estimate and its 95% interval at each of `runs` (the same job at
 /// growing path counts: every run extends the one before on the same
 /// streams), against the number of paths on a log scale, with the closed
 /// form where there is one.
-pub fn price_svg(path: &Path, runs: &[PricingResult]) -> anyhow::Result<()> {
+fn draw_price_svg(svg: &mut String, runs: &[PricingResult]) -> anyhow::Result<()> {
     let last = runs.last().ok_or_else(|| anyhow!("nothing to plot"))?;
     let points: Vec<(f64, f64, f64, f64)> = runs
         .iter()
@@ -124,7 +148,7 @@ pub fn price_svg(path: &Path, runs: &[PricingResult]) -> anyhow::Result<()> {
     let pad = 0.05 * (high - low).max(1e-12);
     let (first, end) = (points[0].0, last.paths as f64);
 
-    let root = SVGBackend::new(path, SIZE).into_drawing_area();
+    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
@@ -179,14 +203,14 @@ pub fn price_svg(path: &Path, runs: &[PricingResult]) -> anyhow::Result<()> {
         .border_style(BLACK)
         .background_style(WHITE.mix(0.85))
         .draw()?;
-    root.present()
-        .with_context(|| format!("writing {}", path.display()))
+    root.present()?;
+    Ok(())
 }
 
 /// A strip's smile: each maturity's implied volatilities (or, without
 /// them, prices) against strike, with 95% error bars, and the closed
 /// form's curve where the model has one.
-pub fn strip_svg(path: &Path, result: &quantmc::strip::StripResult) -> anyhow::Result<()> {
+fn draw_strip_svg(svg: &mut String, result: &quantmc::strip::StripResult) -> anyhow::Result<()> {
     let implied = result.strikes.iter().any(|q| q.implied_vol.is_some());
     // (strike, value, half-width, reference) of each quote that has a value.
     let point = |q: &quantmc::strip::StripQuote| -> Option<(f64, f64, f64, Option<f64>)> {
@@ -241,7 +265,7 @@ pub fn strip_svg(path: &Path, result: &quantmc::strip::StripResult) -> anyhow::R
         0.05 * (right - left).max(1e-9),
         0.08 * (high - low).max(1e-9),
     );
-    let root = SVGBackend::new(path, SIZE).into_drawing_area();
+    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
     let what = if implied {
         "Implied volatility"
@@ -307,6 +331,6 @@ pub fn strip_svg(path: &Path, result: &quantmc::strip::StripResult) -> anyhow::R
         .border_style(BLACK)
         .background_style(WHITE.mix(0.85))
         .draw()?;
-    root.present()
-        .with_context(|| format!("writing {}", path.display()))
+    root.present()?;
+    Ok(())
 }
