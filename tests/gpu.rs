@@ -590,7 +590,7 @@ fn var_and_es_agree_with_the_scalar_tier() {
     ] {
         // Past 2^20 scenarios the host summarises the read-back in parallel;
         // past 2^22 the tails are found on the device (options book).
-        let cases = [1, 300, 100_000, (1 << 20) + 1]
+        let cases = [2, 300, 100_000, (1 << 20) + 1]
             .map(|n| (linear, n))
             .into_iter()
             .chain([(options, 300), (options, 100_000), (options, (1 << 22) + 3)]);
@@ -639,6 +639,50 @@ fn prices_outside_f32_are_refused_not_answered() {
         assert!(err.contains("f32"), "{spot} {strike}: {err}");
         // The CPU tiers price it.
         assert!(quantmc::price(&job, Backend::Simd).is_ok());
+    }
+}
+
+#[test]
+#[ignore = "needs a GPU adapter"]
+fn steps_below_f32_resolution_are_refused_and_both_ends_of_the_range_hold() {
+    let Some(_) = gpu() else { return };
+    // A digital whose whole spread is below f32's spacing of its log price
+    // (it once priced 0.008 against 0.501, exit 0), and its delta.
+    for (vol, maturity, greeks) in [(1e-3, 1e-8, false), (1e-6, 1.0, false), (1e-6, 1.0, true)] {
+        let mut job = pricing_job(OptionKind::Call, Style::Digital, 1, 1000, false);
+        job.market.vol = vol;
+        job.option.maturity = maturity;
+        if greeks {
+            job.greeks = Some(quantmc::pricing::GreeksMethod::Pathwise);
+        }
+        let err = quantmc::price(&job, on_gpu()).unwrap_err().to_string();
+        assert!(err.contains("resolves"), "vol {vol}: {err}");
+        assert!(quantmc::price(&job, Backend::Simd).is_ok());
+    }
+    // The ends of the documented range: the standard error is the CPU's
+    // (payoffs square within f32); past them the GPU refuses (1e-22 once
+    // gave an SE 11x too small, 1e18 an overflow blamed on f64).
+    for scale in [1e-13, 1e13] {
+        let mut job = pricing_job(OptionKind::Call, Style::European, 1, 20_000, false);
+        job.market.spot = scale;
+        job.option.strike = scale;
+        let gpu = quantmc::price(&job, on_gpu()).unwrap();
+        let cpu = quantmc::price(&job, Backend::Scalar).unwrap();
+        assert!(
+            relative(gpu.std_error, cpu.std_error) < 1e-3,
+            "{scale}: {gpu:?} {cpu:?}"
+        );
+        assert!(
+            relative(gpu.price, cpu.price) < 1e-3,
+            "{scale}: {gpu:?} {cpu:?}"
+        );
+    }
+    for scale in [1e-22, 1e18] {
+        let mut job = pricing_job(OptionKind::Call, Style::European, 1, 1000, false);
+        job.market.spot = scale;
+        job.option.strike = scale;
+        let err = quantmc::price(&job, on_gpu()).unwrap_err().to_string();
+        assert!(err.contains("f32"), "{scale}: {err}");
     }
 }
 

@@ -812,6 +812,16 @@ pub fn eligible(
 /// smallest is its inverse.
 pub const F32_LIMIT: f64 = 1e30;
 
+/// The widest range of prices the GPU prices, `1e-15 .. 1e15`: a payoff's
+/// square stays a normal f32 (a spot of 1e-22 gave a standard error 11x too
+/// small, 1e-23 one of 0) and a workgroup's sum of squares stays finite (1e18
+/// overflowed).
+pub const F32_PRICE_LIMIT: f64 = 1e15;
+
+/// The least step of the log price the GPU takes, in f32 spacings of the
+/// log price's magnitude ([`f32_problem`]).
+pub const MIN_F32_SPACINGS: f64 = 100.0;
+
 /// Most assets with options on them a book revalued on the GPU may have
 /// (each scenario keeps their returns in registers).
 pub const GPU_MAX_UNDERLYINGS: usize = 64;
@@ -858,7 +868,10 @@ pub fn risk_gpu_problem(model: &RiskModel) -> Option<(&'static str, String)> {
 /// Why `job` cannot be priced faithfully in f32 (the GPU tier's arithmetic),
 /// or `None` when it can: the spot, the strike and every price a path is
 /// likely to reach (ten standard deviations of the log price either way)
-/// must lie within [`F32_LIMIT`] of 1.
+/// must lie within [`F32_PRICE_LIMIT`] of 1 (so that payoffs square, and
+/// their sums of squares add up, within f32: the standard error), and a
+/// step's diffusion must span [`MIN_F32_SPACINGS`] f32 spacings of the log
+/// price.
 pub fn f32_problem(job: &PricingJob) -> Option<String> {
     let setup = job.setup();
     let steps = f64::from(setup.steps);
@@ -891,11 +904,11 @@ pub fn f32_problem(job: &PricingJob) -> Option<String> {
             ));
         }
     }
-    let limit = F32_LIMIT.ln();
+    let limit = F32_PRICE_LIMIT.ln();
     let out = |field: &str, value: f64| {
         Some(format!(
-            "{field} = {value:e} is outside the f32 range the GPU kernels compute in ({:e} .. {F32_LIMIT:e}); use a CPU tier or rescale the prices",
-            1.0 / F32_LIMIT
+            "{field} = {value:e} is outside the f32 range the GPU kernels price in ({:e} .. {F32_PRICE_LIMIT:e}); use a CPU tier or rescale the prices",
+            1.0 / F32_PRICE_LIMIT
         ))
     };
     if setup.spot.ln().abs() > limit {
@@ -906,20 +919,38 @@ pub fn f32_problem(job: &PricingJob) -> Option<String> {
     }
     if let Some(barrier) = setup.barrier {
         let crossing = setup.terms::<f64>().bridge;
-        if crossing.abs() > F32_LIMIT || barrier.rebate > F32_LIMIT {
+        if crossing.abs() > F32_LIMIT || barrier.rebate > F32_PRICE_LIMIT {
             return Some(format!(
                 "the barrier's terms (rebate = {:e}, crossing exponent -2 / (vol^2 dt) = {crossing:e}) are outside the f32 range the GPU kernels compute in; use a CPU tier",
                 barrier.rebate
             ));
         }
     }
+    // Resolution: each step's increment is added to the log price in f32,
+    // whose spacing near |ln S| + |drift| is `eps` times that; an increment
+    // under 100 such spacings loses the spread the price depends on (a
+    // digital at vol 1e-3 over 1e-8 years priced 0.008 against 0.501).
+    let per_step = if job.model.is_black_scholes() {
+        setup.diffusion
+    } else {
+        vol * (maturity / steps.max(1.0)).sqrt()
+    };
+    let magnitude = (setup.log_spot.abs() + (setup.drift * steps).abs()).max(1.0);
+    let resolved = MIN_F32_SPACINGS * f64::from(f32::EPSILON) * magnitude;
+    if per_step < resolved {
+        return Some(format!(
+            "a step's diffusion vol sqrt(dt) = {per_step:e} is below what the GPU's f32 log \
+             price resolves beside |ln S| + |drift| = {magnitude:.3} ({resolved:e}: \
+             {MIN_F32_SPACINGS} f32 spacings); use a CPU tier"
+        ));
+    }
     if setup.log_spot.abs() + spread > limit {
         return Some(format!(
-            "paths from spot = {:e} with vol = {} over maturity = {} reach prices outside the f32 range the GPU kernels compute in ({:e} .. {F32_LIMIT:e}); use a CPU tier",
+            "paths from spot = {:e} with vol = {} over maturity = {} reach prices outside the f32 range the GPU kernels price in ({:e} .. {F32_PRICE_LIMIT:e}); use a CPU tier",
             setup.spot,
             vol,
             job.option.maturity,
-            1.0 / F32_LIMIT
+            1.0 / F32_PRICE_LIMIT
         ));
     }
     None
@@ -932,7 +963,8 @@ pub fn f32_problem(job: &PricingJob) -> Option<String> {
 /// every weighted spot,
 /// the strike and the prices a path is likely to reach (ten standard
 /// deviations of each log return either way) must lie within
-/// [`F32_LIMIT`] of 1.
+/// [`F32_PRICE_LIMIT`] of 1, and each step resolved as [`f32_problem`]
+/// says.
 pub fn basket_gpu_problem(plan: &BasketPlan) -> Option<(&'static str, String)> {
     if plan.greeks {
         return Some((
@@ -942,7 +974,7 @@ pub fn basket_gpu_problem(plan: &BasketPlan) -> Option<(&'static str, String)> {
                 .to_string(),
         ));
     }
-    let limit = F32_LIMIT.ln();
+    let limit = F32_PRICE_LIMIT.ln();
     let steps = f64::from(plan.steps);
     for (a, &scaled) in plan.scaled_spots.iter().enumerate() {
         let reach = 10.0 * plan.vols[a] * plan.maturity.sqrt() + (plan.drift[a] * steps).abs();
@@ -951,11 +983,27 @@ pub fn basket_gpu_problem(plan: &BasketPlan) -> Option<(&'static str, String)> {
                 "the job's prices leave the GPU's f32 range",
                 format!(
                     "asset {a}'s weighted spot = {scaled:e} with vol = {} over maturity = {} \
-                     reaches prices outside the f32 range the GPU kernels compute in ({:e} .. \
-                     {F32_LIMIT:e}); use a CPU tier or rescale the prices",
+                     reaches prices outside the f32 range the GPU kernels price in ({:e} .. \
+                     {F32_PRICE_LIMIT:e}); use a CPU tier or rescale the prices",
                     plan.vols[a],
                     plan.maturity,
-                    1.0 / F32_LIMIT
+                    1.0 / F32_PRICE_LIMIT
+                ),
+            ));
+        }
+    }
+    // Each asset's step is added to its log return in f32: the same
+    // resolution rule as the single-asset kernels' (see [`f32_problem`]).
+    for (a, &scaled) in plan.scaled_spots.iter().enumerate() {
+        let per_step = plan.vols[a] * (plan.maturity / steps.max(1.0)).sqrt();
+        let magnitude = (scaled.abs().ln().abs() + (plan.drift[a] * steps).abs()).max(1.0);
+        let resolved = MIN_F32_SPACINGS * f64::from(f32::EPSILON) * magnitude;
+        if scaled != 0.0 && per_step < resolved {
+            return Some((
+                "the job's steps are below the GPU's f32 resolution",
+                format!(
+                    "asset {a}'s step diffusion vol sqrt(dt) = {per_step:e} is below what the \
+                     GPU's f32 log price resolves ({resolved:e}); use a CPU tier"
                 ),
             ));
         }
@@ -964,10 +1012,10 @@ pub fn basket_gpu_problem(plan: &BasketPlan) -> Option<(&'static str, String)> {
         return Some((
             "the job's prices leave the GPU's f32 range",
             format!(
-                "strike = {:e} is outside the f32 range the GPU kernels compute in ({:e} .. \
-                 {F32_LIMIT:e}); use a CPU tier or rescale the prices",
+                "strike = {:e} is outside the f32 range the GPU kernels price in ({:e} .. \
+                 {F32_PRICE_LIMIT:e}); use a CPU tier or rescale the prices",
                 plan.strike,
-                1.0 / F32_LIMIT
+                1.0 / F32_PRICE_LIMIT
             ),
         ));
     }
