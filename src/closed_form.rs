@@ -27,6 +27,15 @@ pub(crate) fn lognormal_option_by(
 ) -> f64 {
     let sd = var.sqrt();
     let forward = (mean + 0.5 * var).exp();
+    if sd == 0.0 {
+        // The limit as the variance vanishes (or underflows): the forward
+        // is certain.
+        return discount
+            * match kind {
+                OptionKind::Call => (forward - strike).max(0.0),
+                OptionKind::Put => (strike - forward).max(0.0),
+            };
+    }
     let d1 = (mean - strike.ln() + var) / sd;
     let d2 = d1 - sd;
     match kind {

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{InputError, open_unit};
+use crate::error::InputError;
 use crate::fit::PriceHistory;
 use crate::revaluation::OptionBook;
 use crate::risk::{Confidence, Portfolio, cholesky};
@@ -77,7 +77,7 @@ pub fn historical_var(
         ));
     }
     if let Some(lambda) = filter {
-        open_unit("filtered-ewma", lambda)?;
+        crate::fit::check_decay("filtered-ewma", lambda)?;
     }
     let columns = book
         .assets

@@ -330,6 +330,10 @@ pub(crate) fn price_in_rounds(
             return Err(job.overflow(quantity, value).into());
         }
     }
+    let greeks = pricing::greeks_estimate(job, &totals);
+    if let Some((quantity, value)) = greeks.as_ref().and_then(pricing::Greeks::first_non_finite) {
+        return Err(job.overflow(&quantity, value).into());
+    }
     let paths = done * u64::from(job.groups()) * job.paths_per_sample();
     let mut warnings = selected.warnings.clone();
     let knocked = job
@@ -353,12 +357,13 @@ pub(crate) fn price_in_rounds(
         ));
     }
     warnings.extend(pricing::spread_warning(&estimate, knocked));
+    warnings.extend(job.closed_form_unavailable());
     Ok(PricingResult {
         closed_form: job.closed_form(),
         model: job.model,
         method: job.method(),
         target_reached,
-        greeks: pricing::greeks_estimate(job, &totals),
+        greeks,
         ..priced(&estimate, selected, warnings, paths, job.seed, elapsed_s)
     })
 }
@@ -492,6 +497,40 @@ pub fn price_basket_with(
         ));
     }
     let paths = estimate.samples * if job.antithetic { 2 } else { 1 };
+    let asset_greeks = plan.greeks.then(|| {
+        let d = plan.assets;
+        let greek = |i: usize| {
+            let per_group: Vec<stats::Moments> = groups
+                .iter()
+                .map(|g| g.greeks.get(i).copied().unwrap_or_default())
+                .collect();
+            pricing::pooled_greek(&per_group, job.sampler, plan.discount)
+        };
+        job.assets
+            .assets
+            .iter()
+            .enumerate()
+            .map(|(a, asset)| basket::AssetGreeks {
+                asset: asset.name.clone(),
+                delta: greek(a),
+                vega: greek(d + a),
+            })
+            .collect::<Vec<_>>()
+    });
+    for greeks in asset_greeks.iter().flatten() {
+        for (name, greek) in [("delta", &greeks.delta), ("vega", &greeks.vega)] {
+            for (quantity, value) in [
+                (name.to_string(), greek.value),
+                (format!("{name} std_error"), greek.std_error),
+            ] {
+                if !value.is_finite() {
+                    return Err(job
+                        .overflow(&format!("{} {quantity}", greeks.asset), value)
+                        .into());
+                }
+            }
+        }
+    }
     Ok(basket::BasketResult {
         pricing: PricingResult {
             closed_form: job.closed_form(),
@@ -503,26 +542,7 @@ pub fn price_basket_with(
         assets: job.assets.assets.iter().map(|a| a.name.clone()).collect(),
         geometric_basket: job.geometric_basket(),
         correlation_repaired: plan.correlation_repaired,
-        asset_greeks: plan.greeks.then(|| {
-            let d = plan.assets;
-            let greek = |i: usize| {
-                let per_group: Vec<stats::Moments> = groups
-                    .iter()
-                    .map(|g| g.greeks.get(i).copied().unwrap_or_default())
-                    .collect();
-                pricing::pooled_greek(&per_group, job.sampler, plan.discount)
-            };
-            job.assets
-                .assets
-                .iter()
-                .enumerate()
-                .map(|(a, asset)| basket::AssetGreeks {
-                    asset: asset.name.clone(),
-                    delta: greek(a),
-                    vega: greek(d + a),
-                })
-                .collect()
-        }),
+        asset_greeks,
     })
 }
 
@@ -597,6 +617,9 @@ pub fn price_exercise_with(
             method: exercise::GREEKS_METHOD.to_string(),
         }
     });
+    if let Some((quantity, value)) = greeks.as_ref().and_then(pricing::Greeks::first_non_finite) {
+        return Err(pricing.overflow(&quantity, value).into());
+    }
     let upper_bound = job.upper_bound.zip(after.gaps).map(|(bound, gaps)| {
         exercise::UpperBoundResult::of(estimate.price, estimate.std_error, &gaps, bound)
     });

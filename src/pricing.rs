@@ -68,6 +68,37 @@ pub struct Greeks {
     pub method: String,
 }
 
+impl Greeks {
+    /// The first Greek (`"gamma"`, or `"gamma std_error"`) that is not a
+    /// finite number, and its value: a result must never print one.
+    pub fn first_non_finite(&self) -> Option<(String, f64)> {
+        [
+            ("delta", &self.delta),
+            ("gamma", &self.gamma),
+            ("vega", &self.vega),
+            ("rho", &self.rho),
+            ("theta", &self.theta),
+        ]
+        .into_iter()
+        .find_map(|(name, greek)| {
+            if !greek.value.is_finite() {
+                Some((name.to_string(), greek.value))
+            } else if !greek.std_error.is_finite() {
+                Some((format!("{name} std_error"), greek.std_error))
+            } else {
+                None
+            }
+        })
+    }
+}
+
+/// Most draws one path takes (time steps times the model's factors, or
+/// times a basket's assets): the tiers hold a path's draws (and, for
+/// Greeks and QMC, per-step terms) in buffers, so a path's memory grows
+/// with its steps; 2^20 is a minute's fixings for two years, and keeps
+/// every thread's buffers under about 300 MB.
+pub const MAX_PATH_DRAWS: u64 = 1 << 20;
+
 /// Replicates of a randomized QMC run unless the job says otherwise.
 pub const DEFAULT_REPLICATES: u32 = 16;
 /// Most replicates of a randomized QMC run.
@@ -182,6 +213,20 @@ impl PricingJob {
         self.market.validate()?;
         self.option.validate()?;
         self.validate_model(time_steps)?;
+        let draws = u64::from(time_steps) * u64::from(self.model.factors());
+        if draws > MAX_PATH_DRAWS {
+            return Err(InputError::invalid(
+                "steps",
+                self.option.steps,
+                &format!(
+                    "gives {draws} draws a path ({} a step under the {} model); at most 2^20 are \
+                     supported, so that a path's buffers stay bounded (up to about 300 bytes a \
+                     draw and thread with Greeks)",
+                    self.model.factors(),
+                    self.model.kind()
+                ),
+            ));
+        }
         if self.antithetic && !self.paths.is_multiple_of(2) {
             return Err(InputError::invalid(
                 "paths",
@@ -424,7 +469,32 @@ impl PricingJob {
     /// The closed-form (or semi-analytic) price of the job's option, where
     /// one is known: every Black-Scholes product's but the arithmetic
     /// Asian's; the European and the digital under the other models.
+    /// Every such price is at least 0: a formula's rounding below it (a
+    /// barrier's `-2e-14`) reads 0, and a formula whose terms overflow f64
+    /// at these inputs gives `None` ([`PricingJob::closed_form_unavailable`]
+    /// says why).
     pub fn closed_form(&self) -> Option<f64> {
+        self.raw_closed_form()
+            .filter(|value| value.is_finite())
+            .map(|value| value.max(0.0) + 0.0)
+    }
+
+    /// Why a product that has a closed form has none at these inputs: its
+    /// formula's terms overflow f64 (a continuous barrier at a very low
+    /// volatility raises `H/S` to a power of `2 (r - q) / vol^2`).
+    pub fn closed_form_unavailable(&self) -> Option<String> {
+        self.raw_closed_form()
+            .filter(|value| !value.is_finite())
+            .map(|_| {
+                "no closed form is shown: its formula is not finite in f64 at these inputs \
+                 (a continuous barrier at a very low volatility raises H/S to the power \
+                 2 (r - q) / vol^2; an at-the-money digital at a volatility that underflows \
+                 has no limit)"
+                    .to_string()
+            })
+    }
+
+    fn raw_closed_form(&self) -> Option<f64> {
         if self.model.is_black_scholes() {
             return self.option.style.closed_form(&self.market, &self.option);
         }
@@ -623,7 +693,9 @@ pub fn spread_warning(estimate: &Estimate, expected: bool) -> Option<String> {
             estimate.samples,
             3.0 / n
         ))
-    } else if estimate.std_error == 0.0 {
+    } else if estimate.constant_payoff || estimate.std_error != 0.0 {
+        None
+    } else if estimate.control_coefficient.is_some() {
         Some(
             "the control variate explains every sample's payoff exactly (the payoff is a \
              linear function of the control on every path), so the estimate is exact up to \
@@ -631,7 +703,13 @@ pub fn spread_warning(estimate: &Estimate, expected: bool) -> Option<String> {
                 .to_string(),
         )
     } else {
-        None
+        Some(
+            "the randomized QMC replicates' means agree exactly, so their spread gives a \
+             standard error of 0 and a 95% interval of no width; the error is not 0 (a \
+             discontinuous payoff such as a digital can do this at power-of-two path counts): \
+             use more replicates, other path counts or --sampler mc for an interval"
+                .to_string(),
+        )
     }
 }
 

@@ -67,9 +67,19 @@ impl Confidence {
         }
     }
 
-    /// Checks the level lies in (0, 1).
+    /// Checks the level lies in [0.5, 1): VaR and ES measure the loss
+    /// tail, and a level under one half would measure gains (and send the
+    /// delta-gamma quantile of an options book to overflow).
     pub fn validate(&self) -> Result<(), InputError> {
-        open_unit("confidence", self.level).map(|_| ())
+        open_unit("confidence", self.level)?;
+        if self.level < 0.5 {
+            return Err(InputError::invalid(
+                "confidence",
+                self.level,
+                "must be at least 0.5: VaR and ES measure the loss tail, a lower level its gains",
+            ));
+        }
+        Ok(())
     }
 
     /// Scenarios in the tail of `scenarios` at this level,
@@ -104,12 +114,15 @@ impl fmt::Display for Confidence {
     }
 }
 
+/// Longest horizon a VaR job takes, in trading days (ten years).
+pub const MAX_HORIZON_DAYS: f64 = 2520.0;
+
 /// One VaR/ES run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VarJob {
     /// The portfolio.
     pub portfolio: Portfolio,
-    /// Number of simulated scenarios, >= 1.
+    /// Number of simulated scenarios, >= 2.
     pub scenarios: u64,
     /// Confidence levels, each in (0, 1); at least one.
     pub confidences: Vec<Confidence>,
@@ -131,11 +144,11 @@ impl VarJob {
     /// correlation factor (see [`Portfolio::correlation_factor`]).
     fn correlation_factor(&self) -> Result<Vec<Vec<f64>>, InputError> {
         let lower = self.portfolio.correlation_factor()?;
-        if self.scenarios == 0 {
+        if self.scenarios < 2 {
             return Err(InputError::invalid(
                 "scenarios",
                 self.scenarios,
-                "must be at least 1",
+                "must be at least 2: one draw has no spread to measure",
             ));
         }
         if self.scenarios > MAX_PATHS {
@@ -173,6 +186,13 @@ impl VarJob {
             }
         }
         positive("horizon_days", self.horizon_days)?;
+        if self.horizon_days > MAX_HORIZON_DAYS {
+            return Err(InputError::invalid(
+                "horizon_days",
+                self.horizon_days,
+                "must be at most 2520 (ten years of trading days): the square-root-of-time scaling of daily returns means nothing beyond",
+            ));
+        }
         self.distribution.validate()?;
         Ok(lower)
     }

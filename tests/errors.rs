@@ -286,7 +286,10 @@ fn portfolio_and_var_errors_name_the_field_and_value() {
 #[test]
 fn a_correlation_that_is_not_positive_semidefinite_is_rejected() {
     let mut job = good_var();
-    job.portfolio.assets.push(job.portfolio.assets[0].clone());
+    job.portfolio.assets.push(Asset {
+        name: "C".into(),
+        ..job.portfolio.assets[0].clone()
+    });
     job.portfolio.correlation = vec![
         vec![1.0, 0.9, -0.9],
         vec![0.9, 1.0, 0.9],

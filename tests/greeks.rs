@@ -291,3 +291,71 @@ fn auto_answers_pathwise_greeks() {
         "pathwise Greeks must not keep Auto off the GPU"
     );
 }
+
+#[test]
+fn finite_differences_size_their_bump_to_the_horizon_and_the_barrier() {
+    // A 7-day at-the-money digital and a down-and-out call 0.5% above its
+    // barrier: a 1% bump was 27 SE off the first's delta and put the
+    // second's bumped spot across the barrier.
+    let digital = PricingJob {
+        market: Market {
+            spot: 100.0,
+            rate: 0.02,
+            dividend: 0.0,
+            vol: 0.2,
+        },
+        option: OptionSpec {
+            kind: OptionKind::Call,
+            style: Style::Digital,
+            strike: 100.0,
+            maturity: 7.0 / 365.0,
+            steps: 1,
+            barrier: None,
+        },
+        paths: 400_000,
+        seed: 5,
+        greeks: Some(GreeksMethod::Fd),
+        ..Default::default()
+    };
+    let barrier = PricingJob {
+        option: OptionSpec {
+            style: Style::Barrier,
+            maturity: 0.5,
+            steps: 50,
+            barrier: Some(Barrier {
+                level: 99.5,
+                kind: BarrierKind::DownAndOut,
+                rebate: 0.0,
+                monitoring: Monitoring::Continuous,
+            }),
+            ..digital.option
+        },
+        ..digital
+    };
+    let bump = quantmc::greeks::spot_bump(&digital);
+    assert!(
+        (bump - 0.1 * 0.2 * (7.0f64 / 365.0).sqrt()).abs() < 1e-15,
+        "{bump}"
+    );
+    assert!((quantmc::greeks::spot_bump(&barrier) - 0.0025).abs() < 1e-15);
+    // The usual job keeps 1%: its bits are the golden file's.
+    assert_eq!(quantmc::greeks::spot_bump(&PricingJob::default()), 0.01);
+    for job in [digital, barrier] {
+        let result = quantmc::price(&job, Backend::Rayon).unwrap();
+        let greeks = result.greeks.unwrap();
+        assert!(
+            greeks.method.contains("spot bumped by"),
+            "{}",
+            greeks.method
+        );
+        let exact = closed_form_greeks(&job)[0];
+        let delta = greeks.delta;
+        assert!(
+            (delta.value - exact).abs() <= 4.0 * delta.std_error,
+            "{:?}: fd delta {} (SE {}) vs {exact}",
+            job.option.style,
+            delta.value,
+            delta.std_error
+        );
+    }
+}

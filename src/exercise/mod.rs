@@ -393,20 +393,6 @@ impl ExerciseJob {
             }
             _ => {}
         }
-        let steps = job.option.steps;
-        let draws = u64::from(steps) * u64::from(job.model.factors());
-        if draws > u64::from(u32::MAX) {
-            return Err(InputError::invalid(
-                "steps",
-                steps,
-                &format!(
-                    "times the {} model's {} draws a step is past the 2^32 draws a path \
-                     streams",
-                    job.model.kind().name(),
-                    job.model.factors()
-                ),
-            ));
-        }
         if !(1..=MAX_DEGREE).contains(&self.degree) {
             return Err(InputError::invalid(
                 "basis-degree",
