@@ -45,20 +45,9 @@ pub fn read_capped(path: &Path, cap: u64) -> Result<String, String> {
 /// Writes `bytes` to `path` whole or not at all: to a temporary file beside
 /// it, flushed to disk, then renamed over `path`. A full disk or a kill
 /// mid-write leaves the old file (or none), never a truncated one, and a
-/// symlink at `path` is replaced, not followed. A missing directory is
-/// created (owner-only on Unix).
+/// symlink at `path` is replaced, not followed. The folder must exist.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if !dir.exists() {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(&dir)?;
-    }
+    let dir = folder_of(path);
     let name = path
         .file_name()
         .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
@@ -76,6 +65,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&temp);
     }
     written
+}
+
+/// The folder `path` is in (`.` for a bare file name).
+pub fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }
 
 /// Whether `output` names the same file as `input` (the same path, or the

@@ -737,13 +737,15 @@ pub(crate) fn var_from(
             .into());
         }
     }
+    let mut warnings = selected.warnings.clone();
+    warnings.extend(levels.iter().flat_map(risk::level_warnings));
     Ok(VarResult {
         scenarios: job.scenarios,
         seed: job.seed,
         tier: tier.tier(),
         backend: tier.describe(),
         selection: selected.reason.clone(),
-        warnings: selected.warnings.clone(),
+        warnings,
         elapsed_s,
         mean: estimate.mean,
         std: estimate.std_dev,

@@ -114,6 +114,40 @@ impl fmt::Display for Confidence {
     }
 }
 
+/// How far the delta-gamma VaR may stray from the full revaluation's, as a
+/// fraction of the larger of the two, before a warning says the quadratic
+/// expansion has left its validity.
+pub const DELTA_GAMMA_TOLERANCE: f64 = 0.5;
+
+/// What a reader of `level` should know: a delta-gamma VaR far from the
+/// full revaluation's (one ATM call at vol 1e-6 gave 21,430 against
+/// -864,639, silently), and a negative VaR, which is a gain.
+pub fn level_warnings(level: &RiskLevel) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let label = &level.confidence.label;
+    if let Some(quadratic) = level.delta_gamma_var
+        && (quadratic - level.var).abs()
+            > DELTA_GAMMA_TOLERANCE * quadratic.abs().max(level.var.abs())
+    {
+        warnings.push(format!(
+            "at {label}: the delta-gamma VaR {quadratic:.2} is far from the full revaluation's \
+             {:.2}: the options' quadratic expansion does not hold over the horizon's moves \
+             (large moves, or a volatility so low that the payoff's kink dominates); read the \
+             full-revaluation figure",
+            level.var
+        ));
+    }
+    if level.var < 0.0 {
+        warnings.push(format!(
+            "at {label}: VaR is negative ({:.2}): even that far into the tail the simulated P&L \
+             is a gain (the book's drift over the horizon outweighs its spread), so there is no \
+             loss to report at this level",
+            level.var
+        ));
+    }
+    warnings
+}
+
 /// Longest horizon a VaR job takes, in trading days (ten years).
 pub const MAX_HORIZON_DAYS: f64 = 2520.0;
 

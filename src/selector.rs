@@ -372,6 +372,14 @@ pub fn parse_calibration(text: &str, path: &Path) -> Result<Calibration, Calibra
 /// new one, never a truncated one, and a symlink at `path` is replaced, not
 /// followed.
 pub fn save_to(calibration: &Calibration, path: &Path) -> std::io::Result<()> {
+    let dir = crate::files::folder_of(path);
+    if !dir.exists() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&dir)?;
+    }
     let text = serde_json::to_string_pretty(calibration).map_err(std::io::Error::other)?;
     crate::files::write_atomic(path, (text + "\n").as_bytes())
 }

@@ -792,3 +792,46 @@ fn the_property_tests_run_valid_jobs_too() {
     assert!(priced >= 25, "only {priced} of the pricing jobs were valid");
     assert!(measured >= 25, "only {measured} of the VaR jobs were valid");
 }
+
+#[test]
+fn var_warns_where_delta_gamma_leaves_its_validity_and_when_var_is_a_gain() {
+    // One at-the-money call at vol 1e-6: its delta-gamma VaR was -864,639
+    // against the full revaluation's 21,430, without a word.
+    let mut book = portfolio(1e6, &[0.0]);
+    book.assets[0].price = Some(100.0);
+    book.options = vec![quantmc::portfolio::OptionPosition {
+        asset: "A0".into(),
+        kind: OptionKind::Call,
+        strike: 100.0,
+        maturity: 0.5,
+        quantity: 1000.0,
+        vol: 1e-6,
+    }];
+    let result = quantmc::var(&var_job(book, 20_000, &["0.99"]), Backend::Scalar).unwrap();
+    assert!(
+        result.warnings.iter().any(|w| w.contains("delta-gamma")),
+        "{:?}",
+        result.warnings
+    );
+    // A well-behaved book says nothing of it.
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/options_book.json");
+    let job = VarJob {
+        portfolio: Portfolio::from_file(path.as_ref()).unwrap(),
+        ..var_job(portfolio(1e6, &[1.0]), 20_000, &["0.99"])
+    };
+    let result = quantmc::var(&job, Backend::Scalar).unwrap();
+    assert!(result.warnings.is_empty(), "{:?}", result.warnings);
+    // A drift far above the spread: the 95% "loss" is a gain.
+    let mut gaining = portfolio(1e6, &[1.0]);
+    gaining.assets[0].mu = 0.1;
+    let result = quantmc::var(&var_job(gaining, 20_000, &["0.95"]), Backend::Scalar).unwrap();
+    assert!(result.levels[0].var < 0.0);
+    assert!(
+        result
+            .warnings
+            .iter()
+            .any(|w| w.contains("VaR is negative")),
+        "{:?}",
+        result.warnings
+    );
+}

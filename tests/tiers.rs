@@ -166,7 +166,7 @@ fn check_var_against_scalar(options: RunOptions) {
     ] {
         for (book, scenarios) in BOOKS
             .iter()
-            .flat_map(|book| [1, 13, 1000, CHUNK + 5].map(|n| (book, n)))
+            .flat_map(|book| [2, 13, 1000, CHUNK + 5].map(|n| (book, n)))
         {
             let job = book_job(book, distribution, scenarios);
             let oracle = quantmc::var(&job, Backend::Scalar).unwrap();

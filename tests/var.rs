@@ -156,7 +156,7 @@ fn parametric_normal_var_is_the_textbook_figure() {
 #[test]
 fn the_risk_model_reproduces_the_portfolio_variance() {
     let portfolio = example_portfolio();
-    let job = job(ReturnDistribution::Normal, 1, 1.0);
+    let job = job(ReturnDistribution::Normal, 2, 1.0);
     let model = job.risk_model().unwrap();
     let k = portfolio.assets.len();
     let mut variance = 0.0;

@@ -437,7 +437,12 @@ fn target_of(
     paths: u64,
 ) -> PyResult<Option<Target>> {
     let precision = match (target_se, target_rel_se) {
-        (Some(se), _) => Precision::StdError(se),
+        (Some(_), Some(_)) => {
+            return Err(PyValueError::new_err(
+                "target_rel_se: give one target, target_se or target_rel_se, not both",
+            ));
+        }
+        (Some(se), None) => Precision::StdError(se),
         (None, Some(relative)) => Precision::RelStdError(relative),
         (None, None) if max_paths.is_some() => {
             return Err(PyValueError::new_err(
@@ -452,6 +457,20 @@ fn target_of(
     }))
 }
 
+/// The randomizations of `replicates` (16 unless given), which only the
+/// rqmc sampler takes: the CLI's rule.
+fn replicates_of(replicates: Option<u32>, sampler: &str) -> PyResult<u32> {
+    match replicates {
+        None => Ok(quantmc::pricing::DEFAULT_REPLICATES),
+        Some(_) if choice::<Sampler>(sampler)? != Sampler::Rqmc => {
+            Err(PyValueError::new_err(format!(
+                "replicates: only the rqmc sampler takes replicates (sampler={sampler:?} draws independent paths)"
+            )))
+        }
+        Some(replicates) => Ok(replicates),
+    }
+}
+
 /// Prices an option by Monte Carlo; keyword arguments and defaults as the
 /// CLI's `quantmc price`. With `strikes` (a sequence, in place of
 /// `strike`), `maturities` (in place of `maturity`) or `implied_vol`, prices
@@ -462,9 +481,9 @@ fn target_of(
     dividend=0.0, vol=None, steps=None, paths=1_000_000, seed=42, antithetic=false,
     model="bs", v0=None, kappa=None, theta=None, xi=None, rho=None, scheme=None,
     jump_intensity=None, jump_mean=None, jump_vol=None,
-    barrier=None, barrier_kind=None, rebate=0.0, monitoring="discrete",
-    greeks=false, greeks_method="pathwise", control_variate=false, sampler="mc",
-    replicates=16, target_se=None, target_rel_se=None, max_paths=None,
+    barrier=None, barrier_kind=None, rebate=None, monitoring=None,
+    greeks=false, greeks_method=None, control_variate=false, sampler="mc",
+    replicates=None, target_se=None, target_rel_se=None, max_paths=None,
     backend="auto", threads=None, allow_software_gpu=false, gpus=None,
     strikes=None, maturities=None, implied_vol=false,
     exercise="european", exercise_dates=None, basis="laguerre", basis_degree=3,
@@ -497,13 +516,13 @@ fn price<'py>(
     jump_vol: Option<f64>,
     barrier: Option<f64>,
     barrier_kind: Option<&str>,
-    rebate: f64,
-    monitoring: &str,
+    rebate: Option<f64>,
+    monitoring: Option<&str>,
     greeks: bool,
-    greeks_method: &str,
+    greeks_method: Option<&str>,
     control_variate: bool,
     sampler: &str,
-    replicates: u32,
+    replicates: Option<u32>,
     target_se: Option<f64>,
     target_rel_se: Option<f64>,
     max_paths: Option<u64>,
@@ -551,9 +570,19 @@ fn price<'py>(
         (Some(level), Some(kind)) => Some(Barrier {
             level,
             kind: choice::<BarrierKind>(kind)?,
-            rebate,
-            monitoring: choice::<Monitoring>(monitoring)?,
+            rebate: rebate.unwrap_or(0.0),
+            monitoring: monitoring.map_or(Ok(Monitoring::Discrete), choice::<Monitoring>)?,
         }),
+        (None, None) if rebate.is_some() => {
+            return Err(PyValueError::new_err(
+                "rebate: only a barrier option (barrier with barrier_kind) pays a rebate",
+            ));
+        }
+        (None, None) if monitoring.is_some() => {
+            return Err(PyValueError::new_err(
+                "monitoring: only a barrier option (barrier with barrier_kind) is monitored",
+            ));
+        }
         (None, None) => None,
         (Some(_), None) => {
             return Err(PyValueError::new_err(
@@ -601,12 +630,16 @@ fn price<'py>(
         antithetic,
         control_variate,
         sampler: choice::<Sampler>(sampler)?,
-        replicates,
+        replicates: replicates_of(replicates, sampler)?,
         target: target_of(target_se, target_rel_se, max_paths, paths)?,
-        greeks: if greeks {
-            Some(choice::<GreeksMethod>(greeks_method)?)
-        } else {
-            None
+        greeks: match (greeks, greeks_method) {
+            (true, method) => Some(method.map_or(Ok(GreeksMethod::Pathwise), choice)?),
+            (false, None) => None,
+            (false, Some(method)) => {
+                return Err(PyValueError::new_err(format!(
+                    "greeks_method: {method:?} chooses how Greeks are estimated; give greeks=True too"
+                )));
+            }
         },
     };
     let options = run_options(backend, threads, allow_software_gpu, gpus)?;
@@ -848,7 +881,7 @@ impl BasketResult {
 #[pyo3(signature = (
     assets, *, style="basket", kind="call", strike=100.0, maturity=1.0, rate=0.05, steps=1,
     paths=1_000_000, seed=42, antithetic=false, control_variate=false, sampler="mc",
-    replicates=16, greeks=false, target_se=None, target_rel_se=None, max_paths=None,
+    replicates=None, greeks=false, target_se=None, target_rel_se=None, max_paths=None,
     nearest_psd=false, backend="auto", threads=None,
 ))]
 #[allow(clippy::too_many_arguments)]
@@ -866,7 +899,7 @@ fn price_basket<'py>(
     antithetic: bool,
     control_variate: bool,
     sampler: &str,
-    replicates: u32,
+    replicates: Option<u32>,
     greeks: bool,
     target_se: Option<f64>,
     target_rel_se: Option<f64>,
@@ -899,7 +932,7 @@ fn price_basket<'py>(
     job.antithetic = antithetic;
     job.control_variate = control_variate;
     job.sampler = choice::<Sampler>(sampler)?;
-    job.replicates = replicates;
+    job.replicates = replicates_of(replicates, sampler)?;
     job.nearest_psd = nearest_psd;
     job.greeks = greeks;
     job.target = target_of(target_se, target_rel_se, max_paths, paths)?;
@@ -1123,7 +1156,11 @@ fn fit<'py>(
             };
             (Weights::Named(named.collect()), Some(book.value), overlay)
         }
-        (None, None) => (Weights::Equal, None, Overlay::default()),
+        (None, None) => {
+            return Err(PyValueError::new_err(
+                "weights: give weights (\"equal\" or a dict of name: weight) or portfolio",
+            ));
+        }
         (Some(weights), None) => {
             let weights = if let Ok(text) = weights.extract::<String>() {
                 if text != "equal" {

@@ -181,6 +181,21 @@ def test_an_options_book_reports_its_shortcuts_and_contributions():
         (lambda: quantmc.price(backend="gpu", gpus="0,x", paths=1000), "gpus"),
         (lambda: quantmc.var(str(EXAMPLES / "portfolio.json"), backend="simd", gpus="0"),
          "gpus"),
+        # Contradictions the CLI refuses are refused here too, not ignored.
+        (lambda: quantmc.price(target_se=0.01, target_rel_se=1e-3, paths=1000), "target_rel_se"),
+        (lambda: quantmc.price(max_paths=10_000, paths=1000), "max_paths"),
+        (lambda: quantmc.price(greeks_method="bogus", paths=1000), "greeks_method"),
+        (lambda: quantmc.price(greeks=True, greeks_method="bogus", paths=1000), "bogus"),
+        (lambda: quantmc.price(style="asian-arithmetic", rebate=5.0, paths=1000), "rebate"),
+        (lambda: quantmc.price(style="digital", monitoring="continuous", paths=1000),
+         "monitoring"),
+        (lambda: quantmc.price(replicates=8, paths=1000), "replicates"),
+        (lambda: quantmc.price_basket(str(EXAMPLES / "basket.json"), replicates=8, paths=1000),
+         "replicates"),
+        (lambda: quantmc.fit(str(EXAMPLES / "prices.csv")), "weights"),
+        (lambda: quantmc.var(str(EXAMPLES / "portfolio.json"), scenarios=1), "scenarios"),
+        (lambda: quantmc.var(str(EXAMPLES / "portfolio.json"), horizon_days=1e300),
+         "horizon_days"),
     ],
 )
 def test_bad_input_raises_value_error_naming_the_field(call, field):
@@ -445,3 +460,11 @@ def test_early_exercise_under_heston_matches_the_cli_bit_for_bit():
     assert result.upper_bound["value"] >= result.price
     with pytest.raises(ValueError, match="greeks"):
         quantmc.price(**args, **heston, exercise="american", greeks=True)
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    # It used to block in open() forever, holding the interpreter lock.
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="not a regular file"):
+        quantmc.var(str(fifo))
