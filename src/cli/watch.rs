@@ -1,7 +1,9 @@
 //! A long run, watched: a progress bar on stderr (only on a terminal, only
 //! past the first second, never with `--json` or `--quiet`) and Ctrl-C,
 //! which cancels the run through the library's [`Control`] (exit 130); a
-//! second Ctrl-C exits at once.
+//! run that has not wound down [`GRACE`] later (the library checks between
+//! chunks, and a chunk of very long paths takes minutes), or a second
+//! Ctrl-C, exits at once.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,9 +19,14 @@ static CONTROL: Control = Control::new();
 const QUIET_START: Duration = Duration::from_secs(1);
 /// How often the bar is redrawn.
 const TICK: Duration = Duration::from_millis(100);
+/// How long a cancelled run may take to wind down before the process exits
+/// without it. Every file the CLI writes is written whole or not at all, so
+/// leaving mid-run loses nothing that was not asked to stop.
+const GRACE: Duration = Duration::from_millis(300);
 
 /// Installs the Ctrl-C handler (once per process): the first press cancels
-/// the run, the second exits with 130 without waiting for it.
+/// the run and exits with 130 if it is still running [`GRACE`] later, the
+/// second exits with 130 without waiting for it.
 fn install_handler() {
     static INSTALLED: AtomicBool = AtomicBool::new(false);
     if INSTALLED.swap(true, Ordering::SeqCst) {
@@ -32,6 +39,11 @@ fn install_handler() {
             std::process::exit(130);
         }
         CONTROL.cancel();
+        std::thread::spawn(|| {
+            std::thread::sleep(GRACE);
+            super::to_stderr("Error: interrupted");
+            std::process::exit(130);
+        });
     });
 }
 
