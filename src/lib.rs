@@ -358,6 +358,7 @@ pub(crate) fn price_in_rounds(
     }
     warnings.extend(pricing::spread_warning(&estimate, knocked));
     warnings.extend(job.closed_form_unavailable());
+    warnings.extend(greeks::warning(job));
     Ok(PricingResult {
         closed_form: job.closed_form(),
         model: job.model,

@@ -359,3 +359,32 @@ fn finite_differences_size_their_bump_to_the_horizon_and_the_barrier() {
         );
     }
 }
+
+#[test]
+fn continuous_barrier_pathwise_greeks_at_many_steps_carry_a_warning() {
+    // At 1e5 steps and 400 paths delta was 9 SE off with no word.
+    let job = |steps: u32| PricingJob {
+        option: OptionSpec {
+            style: Style::Barrier,
+            steps,
+            barrier: Some(Barrier {
+                level: 120.0,
+                kind: BarrierKind::UpAndOut,
+                rebate: 0.0,
+                monitoring: Monitoring::Continuous,
+            }),
+            ..PricingJob::default().option
+        },
+        paths: 400,
+        greeks: Some(GreeksMethod::Pathwise),
+        ..Default::default()
+    };
+    let many = quantmc::price(&job(5000), Backend::Simd).unwrap();
+    assert!(
+        many.warnings.iter().any(|w| w.contains("heavy-tailed")),
+        "{:?}",
+        many.warnings
+    );
+    let few = quantmc::price(&job(50), Backend::Simd).unwrap();
+    assert!(few.warnings.is_empty(), "{:?}", few.warnings);
+}
