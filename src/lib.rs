@@ -70,6 +70,7 @@ pub mod models;
 pub mod portfolio;
 pub mod pricing;
 pub mod products;
+pub mod report;
 pub mod revaluation;
 pub mod risk;
 pub mod rng;

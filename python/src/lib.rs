@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
-use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyMemoryError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -36,6 +36,13 @@ const DEFAULT_MAX_PATHS: u64 = 1_000_000_000;
 fn py_error(err: quantmc::Error) -> PyErr {
     match err {
         quantmc::Error::Input(err) => PyValueError::new_err(err.to_string()),
+        // A sample that does not fit (`return_pnl` at 4e8 scenarios under
+        // `ulimit -v`): the exception Python raises for it.
+        quantmc::Error::Backend(
+            err @ quantmc::error::BackendError::Failed {
+                backend: "memory", ..
+            },
+        ) => PyMemoryError::new_err(err.to_string()),
         quantmc::Error::Backend(err) => PyRuntimeError::new_err(err.to_string()),
         quantmc::Error::Cancelled => PyKeyboardInterrupt::new_err("the run was cancelled"),
     }
@@ -371,9 +378,16 @@ impl VarResult {
     fn historical<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.historical)
     }
-    /// Every field as a dict, with `levels` as the library reports them.
+    /// Every field as a dict: the CLI's `--json` document, the same
+    /// definition (figures keyed by level; `historical` and
+    /// `contributions` where the run computed them).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.inner)
+        let document = quantmc::report::var_document(
+            &self.inner,
+            self.historical.as_ref(),
+            self.contributions.as_deref(),
+        );
+        to_python(py, &document)
     }
     fn __repr__(&self) -> String {
         let levels: Vec<String> = self

@@ -159,6 +159,9 @@ def test_an_options_book_reports_its_shortcuts_and_contributions():
     assert result.delta_gamma_var["0.99"] > 0
     names = [p["name"] for p in result.contributions[0]["positions"]]
     assert "AAPL call K=250 T=0.25" in names
+    document = result.to_dict()
+    assert set(document["contributions"]) == {"0.95", "0.99"}
+    assert document["delta_gamma_var"]["0.99"] == result.delta_gamma_var["0.99"]
 
 
 @pytest.mark.parametrize(
@@ -291,6 +294,12 @@ def test_fit_and_historical_simulation_match_the_cli(tmp_path):
                     "--historical", prices, "--confidence", "0.95")
     assert result.historical["levels"][0]["var"] == reference["historical"]["var"]["0.95"]
     assert result.var == reference["var"]
+    # to_dict() is the CLI's document, one definition for both.
+    document = result.to_dict()
+    for timing in ("elapsed_s", "backend", "selection", "tier"):
+        document.pop(timing)
+        reference.pop(timing)
+    assert document == reference
     equal = quantmc.fit(prices, weights="equal")
     assert all(a["weight"] == pytest.approx(1 / 6) for a in equal["assets"])
     with pytest.raises(ValueError, match="weights"):

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::Context;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
 use quantmc::Tier;
 use quantmc::calibrate::Timing;
@@ -11,7 +11,7 @@ use quantmc::selector::{self, Calibration, Work, Workload};
 
 use super::Environment;
 use quantmc::contributions::LevelContributions;
-use quantmc::historical::{HistoricalLevel, HistoricalResult};
+use quantmc::historical::HistoricalResult;
 use quantmc::{Portfolio, PricingResult, VarResult, hardware};
 
 fn emit(text: &str) -> anyhow::Result<()> {
@@ -287,15 +287,6 @@ fn price_rows(result: &PricingResult) -> Vec<(&'static str, String)> {
 }
 
 /// `{"0.95": x, "0.99": y}` keyed by the levels as the user wrote them.
-fn by_level(result: &VarResult, pick: impl Fn(&quantmc::RiskLevel) -> f64) -> Value {
-    let map: Map<String, Value> = result
-        .levels
-        .iter()
-        .map(|level| (level.confidence.label.clone(), json!(pick(level))))
-        .collect();
-    Value::Object(map)
-}
-
 /// A portfolio as JSON with one line per asset, option and correlation row.
 fn portfolio_json(book: &Portfolio) -> String {
     let lines = |items: Vec<String>| {
@@ -342,54 +333,7 @@ pub fn print_var(
 ) -> anyhow::Result<()> {
     let options_book = result.levels.iter().any(|l| l.delta_gamma_var.is_some());
     if json {
-        let mut object = json!({
-            "scenarios": result.scenarios,
-            "seed": result.seed,
-            "tier": result.tier,
-            "backend": result.backend,
-            "selection": result.selection,
-            "warnings": result.warnings,
-            "elapsed_s": result.elapsed_s,
-            "mean": result.mean,
-            "std": result.std,
-            "var": by_level(result, |l| l.var),
-            "es": by_level(result, |l| l.es),
-            "parametric_var": by_level(result, |l| l.parametric_var),
-            "parametric_es": by_level(result, |l| l.parametric_es),
-        });
-        if options_book {
-            object["delta_gamma_var"] = by_level(result, |l| l.delta_gamma_var.unwrap_or(0.0));
-            object["delta_gamma_es"] = by_level(result, |l| l.delta_gamma_es.unwrap_or(0.0));
-        }
-        if let Some(h) = historical {
-            let pick = |f: fn(&HistoricalLevel) -> f64| -> Value {
-                Value::Object(
-                    h.levels
-                        .iter()
-                        .map(|l| (l.confidence.label.clone(), json!(f(l))))
-                        .collect(),
-                )
-            };
-            object["historical"] = json!({
-                "method": h.method,
-                "windows": h.windows,
-                "from": h.dates.0,
-                "to": h.dates.1,
-                "mean": h.mean,
-                "std": h.std,
-                "var": pick(|l| l.var),
-                "es": pick(|l| l.es),
-            });
-        }
-        if let Some(levels) = contributions {
-            object["contributions"] = Value::Object(
-                levels
-                    .iter()
-                    .map(|level| (level.confidence.label.clone(), json!(level.positions)))
-                    .collect(),
-            );
-        }
-        return emit(&object.to_string());
+        return emit(&quantmc::report::var_document(result, historical, contributions).to_string());
     }
     let header = table(&[
         ("scenarios", result.scenarios.to_string()),

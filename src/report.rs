@@ -1,0 +1,80 @@
+//! The JSON document of a VaR run: one definition the CLI's `--json` and the
+//! Python package's `VarResult.to_dict()` both print, so the two cannot
+//! drift apart.
+
+use serde_json::{Map, Value, json};
+
+use crate::contributions::LevelContributions;
+use crate::historical::{HistoricalLevel, HistoricalResult};
+use crate::risk::{RiskLevel, VarResult};
+
+/// `{"0.95": pick(level), ...}`, keyed by the levels as the user wrote them.
+fn by_level(result: &VarResult, pick: impl Fn(&RiskLevel) -> f64) -> Value {
+    let map: Map<String, Value> = result
+        .levels
+        .iter()
+        .map(|level| (level.confidence.label.clone(), json!(pick(level))))
+        .collect();
+    Value::Object(map)
+}
+
+/// The document of `result`, with the historical-simulation figures and the
+/// contributions where the run computed them: `scenarios, seed, tier,
+/// backend, selection, warnings, elapsed_s, mean, std`, then `var, es,
+/// parametric_var, parametric_es` (and for a book with options
+/// `delta_gamma_var, delta_gamma_es`) keyed by level, then `historical`
+/// and `contributions` (keyed by level) when present.
+pub fn var_document(
+    result: &VarResult,
+    historical: Option<&HistoricalResult>,
+    contributions: Option<&[LevelContributions]>,
+) -> Value {
+    let mut object = json!({
+        "scenarios": result.scenarios,
+        "seed": result.seed,
+        "tier": result.tier,
+        "backend": result.backend,
+        "selection": result.selection,
+        "warnings": result.warnings,
+        "elapsed_s": result.elapsed_s,
+        "mean": result.mean,
+        "std": result.std,
+        "var": by_level(result, |l| l.var),
+        "es": by_level(result, |l| l.es),
+        "parametric_var": by_level(result, |l| l.parametric_var),
+        "parametric_es": by_level(result, |l| l.parametric_es),
+    });
+    if result.levels.iter().any(|l| l.delta_gamma_var.is_some()) {
+        object["delta_gamma_var"] = by_level(result, |l| l.delta_gamma_var.unwrap_or(0.0));
+        object["delta_gamma_es"] = by_level(result, |l| l.delta_gamma_es.unwrap_or(0.0));
+    }
+    if let Some(h) = historical {
+        let pick = |f: fn(&HistoricalLevel) -> f64| -> Value {
+            Value::Object(
+                h.levels
+                    .iter()
+                    .map(|l| (l.confidence.label.clone(), json!(f(l))))
+                    .collect(),
+            )
+        };
+        object["historical"] = json!({
+            "method": h.method,
+            "windows": h.windows,
+            "from": h.dates.0,
+            "to": h.dates.1,
+            "mean": h.mean,
+            "std": h.std,
+            "var": pick(|l| l.var),
+            "es": pick(|l| l.es),
+        });
+    }
+    if let Some(levels) = contributions {
+        object["contributions"] = Value::Object(
+            levels
+                .iter()
+                .map(|level| (level.confidence.label.clone(), json!(level.positions)))
+                .collect(),
+        );
+    }
+    object
+}
