@@ -1281,6 +1281,22 @@ fn an_american_put_prints_its_lattice_and_policy_and_bad_exercise_exits_2() {
         .stderr(predicate::str::contains("early exercise of a basket"));
 }
 
+/// Runs `quantmc` with `args` and checks it exits 2 naming `needle`, within
+/// 60 s and without a panic.
+fn assert_refused<I, S>(args: I, needle: &str)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    quantmc()
+        .args(args)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(needle))
+        .stderr(predicate::str::contains("panicked").not());
+}
+
 /// A fresh directory under the system's temporary one for test `name`.
 fn scratch(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("quantmc-{name}-{}", std::process::id()));
@@ -1303,12 +1319,7 @@ fn fifos_as_input_files_are_refused_without_blocking() {
         vec!["fit", "--prices", fifo, "--weights", "equal"],
         vec!["price", "--assets", fifo, "--style", "basket"],
     ] {
-        quantmc()
-            .args(&args)
-            .timeout(std::time::Duration::from_secs(30))
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains("not a regular file"));
+        assert_refused(&args, "not a regular file");
     }
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -1337,8 +1348,8 @@ fn outputs_never_replace_their_runs_inputs_and_are_written_whole() {
     let csv = dir.join("prices.csv");
     std::fs::copy(prices, &csv).unwrap();
     let csv = csv.to_str().unwrap();
-    quantmc()
-        .args([
+    assert_refused(
+        [
             "fit",
             "--prices",
             csv,
@@ -1346,15 +1357,13 @@ fn outputs_never_replace_their_runs_inputs_and_are_written_whole() {
             "equal",
             "--output",
             csv,
-        ])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("--prices"));
-    quantmc()
-        .args(["var", "--portfolio", book_path, "--plot", book_path])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("plot"));
+        ],
+        "--prices",
+    );
+    assert_refused(
+        ["var", "--portfolio", book_path, "--plot", book_path],
+        "plot",
+    );
     assert_eq!(std::fs::read(&book).unwrap(), before);
     // A fit written through a symlink replaces the link, not its target,
     // and leaves no temporary file behind.
@@ -1452,12 +1461,7 @@ fn repeated_keys_and_names_in_input_files_are_errors_naming_them() {
     for (i, (text, needle)) in cases.into_iter().enumerate() {
         let path = dir.join(format!("book{i}.json"));
         std::fs::write(&path, text).unwrap();
-        quantmc()
-            .args(["var", "--portfolio"])
-            .arg(&path)
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains(needle));
+        assert_refused(["var", "--portfolio", path.to_str().unwrap()], needle);
     }
     let assets = dir.join("assets.json");
     std::fs::write(
@@ -1465,12 +1469,16 @@ fn repeated_keys_and_names_in_input_files_are_errors_naming_them() {
         r#"{"assets": [{"name": "A", "spot": 100, "vol": 0.2, "vol": 0.3}], "correlation": [[1]]}"#,
     )
     .unwrap();
-    quantmc()
-        .args(["price", "--style", "basket", "--assets"])
-        .arg(&assets)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("duplicate key \"assets[0].vol\""));
+    assert_refused(
+        [
+            "price",
+            "--style",
+            "basket",
+            "--assets",
+            assets.to_str().unwrap(),
+        ],
+        "duplicate key \"assets[0].vol\"",
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -1522,13 +1530,10 @@ fn books_and_price_files_past_the_supported_width_are_refused_at_once() {
         ),
     )
     .unwrap();
-    quantmc()
-        .args(["var", "--portfolio"])
-        .arg(&book)
-        .timeout(std::time::Duration::from_secs(30))
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("more than 2000"));
+    assert_refused(
+        ["var", "--portfolio", book.to_str().unwrap()],
+        "more than 2000",
+    );
     let names: Vec<String> = (0..k).map(|i| format!("A{i}")).collect();
     let row = |day: u32| format!("2025-01-0{day},{}", vec!["1"; k].join(","));
     let csv = dir.join("wide.csv");
@@ -1543,13 +1548,16 @@ fn books_and_price_files_past_the_supported_width_are_refused_at_once() {
         ),
     )
     .unwrap();
-    quantmc()
-        .args(["fit", "--weights", "equal", "--prices"])
-        .arg(&csv)
-        .timeout(std::time::Duration::from_secs(30))
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("at most 2000"));
+    assert_refused(
+        [
+            "fit",
+            "--weights",
+            "equal",
+            "--prices",
+            csv.to_str().unwrap(),
+        ],
+        "at most 2000",
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -1617,12 +1625,7 @@ fn small_contradictions_and_degenerate_inputs_are_refused_naming_the_field() {
         (vec!["price", "--paths", "1e16"], "2^52"),
     ];
     for (args, needle) in cases {
-        quantmc()
-            .args(&args)
-            .assert()
-            .code(2)
-            .stderr(predicate::str::contains(needle))
-            .stderr(predicate::str::contains("panicked").not());
+        assert_refused(&args, needle);
     }
     std::fs::remove_dir_all(&dir).ok();
 }
