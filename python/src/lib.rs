@@ -957,16 +957,71 @@ fn price_basket<'py>(
     Ok(BasketResult { inner })
 }
 
+/// `value` (argument `name`) as float64 numbers of `dimensions` axes, the
+/// way NumPy users expect: lists, float32 and integer arrays and pandas
+/// objects convert (`numpy.asarray(value, dtype=float64)`); a masked array
+/// is refused (its mask would be silently dropped), and every error names
+/// the argument.
+fn float_array<'py>(
+    py: Python<'py>,
+    name: &str,
+    value: &Bound<'py, PyAny>,
+    dimensions: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let numpy = py.import("numpy")?;
+    if numpy
+        .getattr("ma")?
+        .call_method1("isMaskedArray", (value,))?
+        .is_truthy()?
+    {
+        return Err(PyValueError::new_err(format!(
+            "{name}: a masked array; fill or drop the masked values first (its mask would be ignored)"
+        )));
+    }
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("dtype", "float64")?;
+    let array = numpy
+        .call_method("asarray", (value,), Some(&kwargs))
+        .map_err(|err| PyValueError::new_err(format!("{name}: not an array of numbers ({err})")))?;
+    let ndim: usize = array.getattr("ndim")?.extract()?;
+    if ndim != dimensions {
+        return Err(PyValueError::new_err(format!(
+            "{name}: {ndim}-dimensional; expected {dimensions} dimension{}",
+            if dimensions == 1 { "" } else { "s" }
+        )));
+    }
+    Ok(array)
+}
+
+/// [`float_array`] of one axis, as a vector.
+fn float_vector(py: Python<'_>, name: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<f64>> {
+    let array = float_array(py, name, value, 1)?;
+    let array: PyReadonlyArray1<'_, f64> = array.extract()?;
+    Ok(array.as_array().to_vec())
+}
+
+/// [`float_array`] of two axes, as rows.
+fn float_matrix(py: Python<'_>, name: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<f64>>> {
+    let array = float_array(py, name, value, 2)?;
+    let array: PyReadonlyArray2<'_, f64> = array.extract()?;
+    Ok(array
+        .as_array()
+        .rows()
+        .into_iter()
+        .map(|row| row.to_vec())
+        .collect())
+}
+
 /// The portfolio argument: a path, a dict in the JSON layout, or None with
 /// NumPy arrays (`weights`, `mu`, `sigma`, `corr`, and `value`).
 #[allow(clippy::too_many_arguments)]
 fn portfolio_of(
     py: Python<'_>,
     portfolio: Option<&Bound<'_, PyAny>>,
-    weights: Option<PyReadonlyArray1<'_, f64>>,
-    mu: Option<PyReadonlyArray1<'_, f64>>,
-    sigma: Option<PyReadonlyArray1<'_, f64>>,
-    corr: Option<PyReadonlyArray2<'_, f64>>,
+    weights: Option<&Bound<'_, PyAny>>,
+    mu: Option<&Bound<'_, PyAny>>,
+    sigma: Option<&Bound<'_, PyAny>>,
+    corr: Option<&Bound<'_, PyAny>>,
     value: f64,
     names: Option<Vec<String>>,
 ) -> PyResult<Portfolio> {
@@ -990,7 +1045,9 @@ fn portfolio_of(
             "portfolio: give a path or dict, or all of weights, mu, sigma and corr",
         ));
     };
-    let (weights, mu, sigma) = (weights.as_array(), mu.as_array(), sigma.as_array());
+    let weights = float_vector(py, "weights", weights)?;
+    let mu = float_vector(py, "mu", mu)?;
+    let sigma = float_vector(py, "sigma", sigma)?;
     let k = weights.len();
     for (field, len) in [("mu", mu.len()), ("sigma", sigma.len())] {
         if len != k {
@@ -999,11 +1056,12 @@ fn portfolio_of(
             )));
         }
     }
-    let corr = corr.as_array();
-    if corr.shape() != [k, k] {
+    let corr = float_matrix(py, "corr", corr)?;
+    if corr.len() != k || corr.first().is_some_and(|row| row.len() != k) {
         return Err(PyValueError::new_err(format!(
-            "corr: shape {:?}, expected ({k}, {k})",
-            corr.shape()
+            "corr: shape ({}, {}), expected ({k}, {k})",
+            corr.len(),
+            corr.first().map_or(0, Vec::len)
         )));
     }
     let names = names.unwrap_or_else(|| (0..k).map(|i| format!("A{i}")).collect());
@@ -1024,7 +1082,7 @@ fn portfolio_of(
                 ..Default::default()
             })
             .collect(),
-        correlation: corr.rows().into_iter().map(|row| row.to_vec()).collect(),
+        correlation: corr,
         ..Default::default()
     };
     portfolio.validate().map_err(input_error)?;
@@ -1054,10 +1112,10 @@ fn var(
     threads: Option<usize>,
     return_pnl: bool,
     contributions: bool,
-    weights: Option<PyReadonlyArray1<'_, f64>>,
-    mu: Option<PyReadonlyArray1<'_, f64>>,
-    sigma: Option<PyReadonlyArray1<'_, f64>>,
-    corr: Option<PyReadonlyArray2<'_, f64>>,
+    weights: Option<&Bound<'_, PyAny>>,
+    mu: Option<&Bound<'_, PyAny>>,
+    sigma: Option<&Bound<'_, PyAny>>,
+    corr: Option<&Bound<'_, PyAny>>,
     value: f64,
     names: Option<Vec<String>>,
     historical: Option<std::path::PathBuf>,

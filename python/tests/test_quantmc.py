@@ -477,3 +477,25 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(ValueError, match="not a regular file"):
         quantmc.var(str(fifo))
+
+
+def test_var_takes_lists_and_any_numeric_dtype_and_refuses_masked_arrays():
+    args = dict(scenarios=20_000, backend="scalar", value=1e6)
+    weights, mu, sigma = [0.5, 0.5], [0.0, 0.0], [0.01, 0.02]
+    corr = [[1.0, 0.3], [0.3, 1.0]]
+    reference = quantmc.var(weights=np.array(weights), mu=np.array(mu),
+                            sigma=np.array(sigma), corr=np.array(corr), **args)
+    # Lists, and float32 values that are exact in both widths.
+    as_lists = quantmc.var(weights=weights, mu=mu, sigma=sigma, corr=corr, **args)
+    assert as_lists.var == reference.var
+    exact = quantmc.var(weights=np.array(weights, dtype=np.float32),
+                        mu=np.zeros(2, dtype=np.int64), sigma=np.array(sigma),
+                        corr=np.array(corr), **args)
+    assert exact.var == reference.var
+    with pytest.raises(ValueError, match="weights: a masked array"):
+        quantmc.var(weights=np.ma.masked_array(weights, mask=[0, 1]), mu=mu, sigma=sigma,
+                    corr=corr, **args)
+    with pytest.raises(ValueError, match="sigma: not an array of numbers"):
+        quantmc.var(weights=weights, mu=mu, sigma=["a", "b"], corr=corr, **args)
+    with pytest.raises(ValueError, match="corr: 1-dimensional"):
+        quantmc.var(weights=weights, mu=mu, sigma=sigma, corr=[1.0, 0.3], **args)
