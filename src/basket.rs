@@ -113,9 +113,9 @@ impl Assets {
             path: origin.to_path_buf(),
             message,
         };
+        crate::files::unique_keys(text).map_err(malformed)?;
         let document: serde_json::Value =
             serde_json::from_str(text).map_err(|err| malformed(err.to_string()))?;
-        crate::files::unique_keys(text).map_err(malformed)?;
         if !document.is_object() {
             return Err(malformed(
                 "the document must be a JSON object with assets and correlation".into(),

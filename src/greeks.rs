@@ -56,6 +56,13 @@ pub const SPOT_BUMP_PER_SD: f64 = 0.1;
 /// lose more to rounding than a smaller bump saves in bias.
 pub const MIN_SPOT_BUMP: f64 = 1e-6;
 
+/// Relative volatility bump of the finite differences.
+pub const VOL_BUMP: f64 = 0.01;
+/// Absolute rate bump of the finite differences.
+pub const RATE_BUMP: f64 = 1e-4;
+/// Relative maturity bump of the finite differences.
+pub const MATURITY_BUMP: f64 = 0.005;
+
 /// The relative spot bump of `job`'s finite differences: [`SPOT_BUMP`]
 /// unless that is coarse for the job. A value turns over a few standard
 /// deviations of the log price (a 7-day at-the-money digital's fd delta
@@ -79,12 +86,6 @@ pub fn spot_bump(job: &PricingJob) -> f64 {
     }
     bump.max(MIN_SPOT_BUMP)
 }
-/// Relative volatility bump of the finite differences.
-pub const VOL_BUMP: f64 = 0.01;
-/// Absolute rate bump of the finite differences.
-pub const RATE_BUMP: f64 = 1e-4;
-/// Relative maturity bump of the finite differences.
-pub const MATURITY_BUMP: f64 = 0.005;
 
 /// The GPU kernel's estimators, its `GREEKS` override (0: no Greeks); the
 /// WGSL constants of the same names are generated from these.

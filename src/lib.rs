@@ -358,10 +358,11 @@ pub(crate) fn price_in_rounds(
         ));
     }
     warnings.extend(pricing::spread_warning(&estimate, knocked));
-    warnings.extend(job.closed_form_unavailable());
+    let (closed_form, why_none) = job.closed_form_or_why();
+    warnings.extend(why_none);
     warnings.extend(greeks::warning(job));
     Ok(PricingResult {
-        closed_form: job.closed_form(),
+        closed_form,
         model: job.model,
         method: job.method(),
         target_reached,
@@ -520,17 +521,11 @@ pub fn price_basket_with(
             .collect::<Vec<_>>()
     });
     for greeks in asset_greeks.iter().flatten() {
-        for (name, greek) in [("delta", &greeks.delta), ("vega", &greeks.vega)] {
-            for (quantity, value) in [
-                (name.to_string(), greek.value),
-                (format!("{name} std_error"), greek.std_error),
-            ] {
-                if !value.is_finite() {
-                    return Err(job
-                        .overflow(&format!("{} {quantity}", greeks.asset), value)
-                        .into());
-                }
-            }
+        let name = |greek: &str| format!("{} {greek}", greeks.asset);
+        let bad = (greeks.delta.non_finite(&name("delta")))
+            .or_else(|| greeks.vega.non_finite(&name("vega")));
+        if let Some((quantity, value)) = bad {
+            return Err(job.overflow(&quantity, value).into());
         }
     }
     Ok(basket::BasketResult {

@@ -68,9 +68,23 @@ pub struct Greeks {
     pub method: String,
 }
 
+impl Greek {
+    /// The quantity of Greek `name` (`"gamma"`, or `"gamma std_error"`)
+    /// that is not a finite number, and its value.
+    pub fn non_finite(&self, name: &str) -> Option<(String, f64)> {
+        if !self.value.is_finite() {
+            Some((name.to_string(), self.value))
+        } else if !self.std_error.is_finite() {
+            Some((format!("{name} std_error"), self.std_error))
+        } else {
+            None
+        }
+    }
+}
+
 impl Greeks {
-    /// The first Greek (`"gamma"`, or `"gamma std_error"`) that is not a
-    /// finite number, and its value: a result must never print one.
+    /// The first Greek ([`Greek::non_finite`]) that is not a finite number,
+    /// and its value: a result must never print one.
     pub fn first_non_finite(&self) -> Option<(String, f64)> {
         [
             ("delta", &self.delta),
@@ -80,15 +94,7 @@ impl Greeks {
             ("theta", &self.theta),
         ]
         .into_iter()
-        .find_map(|(name, greek)| {
-            if !greek.value.is_finite() {
-                Some((name.to_string(), greek.value))
-            } else if !greek.std_error.is_finite() {
-                Some((format!("{name} std_error"), greek.std_error))
-            } else {
-                None
-            }
-        })
+        .find_map(|(name, greek)| greek.non_finite(name))
     }
 }
 
@@ -471,27 +477,32 @@ impl PricingJob {
     /// Asian's; the European and the digital under the other models.
     /// Every such price is at least 0: a formula's rounding below it (a
     /// barrier's `-2e-14`) reads 0, and a formula whose terms overflow f64
-    /// at these inputs gives `None` ([`PricingJob::closed_form_unavailable`]
+    /// at these inputs gives `None` ([`PricingJob::closed_form_or_why`]
     /// says why).
     pub fn closed_form(&self) -> Option<f64> {
-        self.raw_closed_form()
-            .filter(|value| value.is_finite())
-            .map(|value| value.max(0.0) + 0.0)
+        self.closed_form_or_why().0
     }
 
-    /// Why a product that has a closed form has none at these inputs: its
-    /// formula's terms overflow f64 (a continuous barrier at a very low
-    /// volatility raises `H/S` to a power of `2 (r - q) / vol^2`).
-    pub fn closed_form_unavailable(&self) -> Option<String> {
-        self.raw_closed_form()
-            .filter(|value| !value.is_finite())
-            .map(|_| {
-                "no closed form is shown: its formula is not finite in f64 at these inputs \
-                 (a continuous barrier at a very low volatility raises H/S to the power \
-                 2 (r - q) / vol^2; an at-the-money digital at a volatility that underflows \
-                 has no limit)"
-                    .to_string()
-            })
+    /// [`PricingJob::closed_form`], evaluated once (under Heston and Bates
+    /// it is a quadrature), and why a product that has a closed form has
+    /// none at these inputs: its formula's terms overflow f64 (a continuous
+    /// barrier at a very low volatility raises `H/S` to a power of
+    /// `2 (r - q) / vol^2`).
+    pub fn closed_form_or_why(&self) -> (Option<f64>, Option<String>) {
+        match self.raw_closed_form() {
+            Some(value) if value.is_finite() => (Some(value.max(0.0) + 0.0), None),
+            Some(_) => (
+                None,
+                Some(
+                    "no closed form is shown: its formula is not finite in f64 at these inputs \
+                     (a continuous barrier at a very low volatility raises H/S to the power \
+                     2 (r - q) / vol^2; an at-the-money digital at a volatility that underflows \
+                     has no limit)"
+                        .to_string(),
+                ),
+            ),
+            None => (None, None),
+        }
     }
 
     fn raw_closed_form(&self) -> Option<f64> {

@@ -822,6 +822,13 @@ pub const F32_PRICE_LIMIT: f64 = 1e15;
 /// log price's magnitude ([`f32_problem`]).
 pub const MIN_F32_SPACINGS: f64 = 100.0;
 
+/// The least step an f32 log price of `magnitude` resolves
+/// ([`MIN_F32_SPACINGS`] of its spacings), where `per_step` is below it.
+fn f32_unresolved(per_step: f64, magnitude: f64) -> Option<f64> {
+    let resolved = MIN_F32_SPACINGS * f64::from(f32::EPSILON) * magnitude;
+    (per_step < resolved).then_some(resolved)
+}
+
 /// Most assets with options on them a book revalued on the GPU may have
 /// (each scenario keeps their returns in registers).
 pub const GPU_MAX_UNDERLYINGS: usize = 64;
@@ -936,8 +943,7 @@ pub fn f32_problem(job: &PricingJob) -> Option<String> {
         vol * (maturity / steps.max(1.0)).sqrt()
     };
     let magnitude = (setup.log_spot.abs() + (setup.drift * steps).abs()).max(1.0);
-    let resolved = MIN_F32_SPACINGS * f64::from(f32::EPSILON) * magnitude;
-    if per_step < resolved {
+    if let Some(resolved) = f32_unresolved(per_step, magnitude) {
         return Some(format!(
             "a step's diffusion vol sqrt(dt) = {per_step:e} is below what the GPU's f32 log \
              price resolves beside |ln S| + |drift| = {magnitude:.3} ({resolved:e}: \
@@ -997,8 +1003,7 @@ pub fn basket_gpu_problem(plan: &BasketPlan) -> Option<(&'static str, String)> {
     for (a, &scaled) in plan.scaled_spots.iter().enumerate() {
         let per_step = plan.vols[a] * (plan.maturity / steps.max(1.0)).sqrt();
         let magnitude = (scaled.abs().ln().abs() + (plan.drift[a] * steps).abs()).max(1.0);
-        let resolved = MIN_F32_SPACINGS * f64::from(f32::EPSILON) * magnitude;
-        if scaled != 0.0 && per_step < resolved {
+        if let Some(resolved) = f32_unresolved(per_step, magnitude).filter(|_| scaled != 0.0) {
             return Some((
                 "the job's steps are below the GPU's f32 resolution",
                 format!(

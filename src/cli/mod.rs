@@ -266,8 +266,8 @@ fn warn(warnings: &[String]) {
 
 /// Writes a line to stderr, ignoring a failure: `eprintln!` panics when
 /// stderr cannot be written (`2>/dev/full`), which would lose the result
-/// the run is about to print. Control characters other than line breaks are escaped: messages quote
-/// names read from input files.
+/// the run is about to print. Control characters other than line breaks
+/// are escaped: messages quote names read from input files.
 pub fn to_stderr(line: &str) {
     use std::io::Write;
     let lines: Vec<_> = line.split('\n').map(output::shown).collect();

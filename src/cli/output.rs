@@ -286,7 +286,6 @@ fn price_rows(result: &PricingResult) -> Vec<(&'static str, String)> {
     rows
 }
 
-/// `{"0.95": x, "0.99": y}` keyed by the levels as the user wrote them.
 /// A portfolio as JSON with one line per asset, option and correlation row.
 fn portfolio_json(book: &Portfolio) -> String {
     let lines = |items: Vec<String>| {
