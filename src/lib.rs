@@ -2,11 +2,17 @@
 //!
 //! Reproducible Monte Carlo option pricing and portfolio risk.
 //!
-//! * Prices European, arithmetic-Asian and geometric-Asian calls and puts under
-//!   Black-Scholes dynamics, with standard errors, 95% intervals, antithetic
-//!   sampling and the closed form beside the estimate where one exists.
-//! * Measures portfolio Value-at-Risk and Expected Shortfall under Gaussian or
-//!   Student-t returns, with the parametric figures beside the simulated ones.
+//! * Prices European, arithmetic- and geometric-Asian, digital and barrier
+//!   calls and puts ([`price`]) under Black-Scholes, Heston, Merton or Bates
+//!   ([`models`]); baskets, worst-of, best-of and spreads on correlated
+//!   assets ([`price_basket`]); American and Bermudan options of both by
+//!   Longstaff-Schwartz with a duality upper bound ([`price_exercise`],
+//!   [`price_basket_exercise`]). Each with its standard error, 95% interval,
+//!   Greeks where asked, variance reduction, and the closed form or lattice
+//!   beside the estimate where one exists.
+//! * Measures portfolio Value-at-Risk and Expected Shortfall ([`var`]) under
+//!   Gaussian or Student-t returns, or historical scenarios, with options in
+//!   the book, the parametric figures beside the simulated ones.
 //! * Every draw is a pure function of `(seed, path, draw)` through Philox4x32-10
 //!   ([`rng`]), so every tier and any thread count sees the same sample.
 //! * Products defined once ([`products`]) and run by every compute tier
@@ -566,38 +572,25 @@ pub fn price_exercise_with(
 ) -> Result<exercise::ExerciseResult> {
     let plan = job.plan()?;
     let selected = resolve(&options.into(), selector::Work::exercise(job))?;
-    let tier = &*selected.tier;
-    let start = Instant::now();
-    let policy = tier.calibrate_exercise(&plan, job.degree, control)?;
     let pricing = &job.job;
-    let mut total = stats::Figures::default();
-    let (estimate, target_reached, _) = in_rounds(
-        pricing.target,
-        pricing.sampler,
-        pricing.samples(),
-        pricing.max_samples(),
-        &mut |points| {
-            let round = tier.price_exercise(&plan, &policy, points, control)?;
-            control.check()?;
-            total = std::mem::take(&mut total).merge(round);
-            Ok(pricing::estimate_from(
-                std::slice::from_ref(&total),
-                1.0,
-                plan.control.then_some(plan.control_mean),
-                pricing.sampler,
-            ))
-        },
-    )?;
-    let after = tier.exercise_after_pricing(
-        &plan,
-        &policy,
-        exercise::AfterPricing {
-            greeks_of: pricing.greeks.map(|_| estimate.samples),
+    let run = exercise_passes(
+        &selected,
+        exercise::PlanRef::Asset(&plan),
+        ExerciseTerms {
+            degree: job.degree,
+            regressors: job.regressors(),
+            target: pricing.target,
+            sampler: pricing.sampler,
+            samples: pricing.samples(),
+            max_samples: pricing.max_samples(),
+            antithetic: pricing.antithetic,
+            control_mean: plan.control.then_some(plan.control_mean),
+            greeks: pricing.greeks.is_some(),
             upper_bound: job.upper_bound,
         },
         control,
     )?;
-    let greeks = after.greeks.map(|moments| {
+    let greeks = run.after.greeks.map(|moments| {
         let greek = |i: usize| {
             let m: stats::Moments = moments[i];
             pricing::Greek {
@@ -617,11 +610,156 @@ pub fn price_exercise_with(
     if let Some((quantity, value)) = greeks.as_ref().and_then(pricing::Greeks::first_non_finite) {
         return Err(pricing.overflow(&quantity, value).into());
     }
-    let upper_bound = job.upper_bound.zip(after.gaps).map(|(bound, gaps)| {
+    let (lattice, american) = job.references();
+    Ok(exercise::ExerciseResult {
+        pricing: PricingResult {
+            closed_form: lattice,
+            greeks,
+            method: job.method(),
+            ..run.pricing
+        },
+        exercise: job.exercise,
+        american,
+        policy: run.policy,
+        upper_bound: run.upper_bound,
+    })
+}
+
+/// Prices a basket, worst-of, best-of or spread with early exercise
+/// ([`exercise::basket`]) by Longstaff-Schwartz, as [`price_exercise`]
+/// prices one asset: the same two passes and duality bound, each path a
+/// basket's correlated walk. The CPU tiers run it; there is no lattice
+/// beside it (the duality bound is the check).
+///
+/// The job is validated and compiled once; nothing runs on bad input.
+pub fn price_basket_exercise(
+    job: &exercise::ExerciseJob<basket::BasketJob>,
+    options: impl Into<RunOptions>,
+) -> Result<exercise::ExerciseResult> {
+    price_basket_exercise_with(job, options, &control::UNWATCHED)
+}
+
+/// [`price_basket_exercise`], reporting progress to `control` and stopping
+/// with [`Error::Cancelled`] soon after [`Control::cancel`].
+pub fn price_basket_exercise_with(
+    job: &exercise::ExerciseJob<basket::BasketJob>,
+    options: impl Into<RunOptions>,
+    control: &Control,
+) -> Result<exercise::ExerciseResult> {
+    let plan = job.plan()?;
+    let selected = resolve(&options.into(), selector::Work::basket_exercise(job))?;
+    let basket = &job.job;
+    let mut run = exercise_passes(
+        &selected,
+        exercise::PlanRef::Basket(&plan),
+        ExerciseTerms {
+            degree: job.degree,
+            regressors: job.regressors(),
+            target: basket.target,
+            sampler: basket.sampler,
+            samples: basket.samples(),
+            max_samples: basket.max_samples(),
+            antithetic: basket.antithetic,
+            control_mean: plan.control.then_some(plan.control_mean),
+            greeks: false,
+            upper_bound: job.upper_bound,
+        },
+        control,
+    )?;
+    for (quantity, value) in [
+        ("price", run.pricing.price),
+        ("std_error", run.pricing.std_error),
+    ] {
+        if !value.is_finite() {
+            return Err(basket.overflow(quantity, value).into());
+        }
+    }
+    if let Some(change) = plan.basket.correlation_repaired {
+        run.pricing.warnings.push(format!(
+            "the correlation matrix was not positive semi-definite; priced with the nearest one \
+             that is (largest change of an entry {change:.3e})"
+        ));
+    }
+    Ok(exercise::ExerciseResult {
+        pricing: PricingResult {
+            method: job.method(),
+            ..run.pricing
+        },
+        exercise: job.exercise,
+        american: None,
+        policy: run.policy,
+        upper_bound: run.upper_bound,
+    })
+}
+
+/// What the early-exercise passes read of a job besides its plan.
+struct ExerciseTerms {
+    degree: u32,
+    regressors: usize,
+    target: Option<pricing::Target>,
+    sampler: pricing::Sampler,
+    samples: u64,
+    max_samples: u64,
+    antithetic: bool,
+    control_mean: Option<f64>,
+    greeks: bool,
+    upper_bound: Option<exercise::UpperBound>,
+}
+
+/// What the early-exercise passes gave: the pricing result (no reference,
+/// Greeks or method yet), the policy, the passes after pricing and the
+/// upper bound.
+struct ExerciseRun {
+    pricing: PricingResult,
+    policy: exercise::Policy,
+    after: exercise::AfterPriced,
+    upper_bound: Option<exercise::UpperBoundResult>,
+}
+
+/// The passes of an early-exercise job on the selected tier: the policy
+/// fitted on the calibration paths, the pricing paths following it in
+/// rounds toward a target as [`price`]'s, then the Greeks and the duality
+/// bound as asked; a warning for each date that holds.
+fn exercise_passes(
+    selected: &Selected,
+    plan: exercise::PlanRef<'_>,
+    terms: ExerciseTerms,
+    control: &Control,
+) -> Result<ExerciseRun> {
+    let tier = &*selected.tier;
+    let start = Instant::now();
+    let policy = tier.calibrate_exercise(plan, terms.degree, control)?;
+    let mut total = stats::Figures::default();
+    let (estimate, target_reached, _) = in_rounds(
+        terms.target,
+        terms.sampler,
+        terms.samples,
+        terms.max_samples,
+        &mut |points| {
+            let round = tier.price_exercise(plan, &policy, points, control)?;
+            control.check()?;
+            total = std::mem::take(&mut total).merge(round);
+            Ok(pricing::estimate_from(
+                std::slice::from_ref(&total),
+                1.0,
+                terms.control_mean,
+                terms.sampler,
+            ))
+        },
+    )?;
+    let after = tier.exercise_after_pricing(
+        plan,
+        &policy,
+        exercise::AfterPricing {
+            greeks_of: terms.greeks.then_some(estimate.samples),
+            upper_bound: terms.upper_bound,
+        },
+        control,
+    )?;
+    let upper_bound = terms.upper_bound.zip(after.gaps).map(|(bound, gaps)| {
         exercise::UpperBoundResult::of(estimate.price, estimate.std_error, &gaps, bound)
     });
     let elapsed_s = start.elapsed().as_secs_f64();
-    let (lattice, american) = job.references();
     let mut warnings = selected.warnings.clone();
     warnings.extend(pricing::spread_warning(&estimate, false));
     if !policy.held_dates.is_empty() {
@@ -631,29 +769,22 @@ pub fn price_exercise_with(
             policy.held_dates.len(),
             policy.dates,
             policy.calibration_paths,
-            job.regressors(),
+            terms.regressors,
             policy.held_dates
         ));
     }
-    let paths = estimate.samples * if pricing.antithetic { 2 } else { 1 };
-    Ok(exercise::ExerciseResult {
+    let paths = estimate.samples * if terms.antithetic { 2 } else { 1 };
+    let seed = match plan {
+        exercise::PlanRef::Asset(plan) => plan.seed,
+        exercise::PlanRef::Basket(plan) => plan.seed,
+    };
+    Ok(ExerciseRun {
         pricing: PricingResult {
-            closed_form: lattice,
-            greeks,
-            method: job.method(),
             target_reached,
-            ..priced(
-                &estimate,
-                &selected,
-                warnings,
-                paths,
-                pricing.seed,
-                elapsed_s,
-            )
+            ..priced(&estimate, selected, warnings, paths, seed, elapsed_s)
         },
-        exercise: job.exercise,
-        american,
         policy,
+        after,
         upper_bound,
     })
 }

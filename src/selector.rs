@@ -90,6 +90,22 @@ impl Work {
         }
     }
 
+    /// A basket's early exercise: paths x steps x assets of both passes,
+    /// as [`Work::exercise`]'s. The GPU has no early-exercise kernel.
+    pub fn basket_exercise(job: &crate::exercise::ExerciseJob<crate::basket::BasketJob>) -> Self {
+        let basket = &job.job;
+        let d = basket.assets.len();
+        let steps = f64::from(basket.steps) * d as f64 * basket_asset_step_cost(d);
+        let calibration =
+            job.calibration_paths() as f64 * (steps + f64::from(job.dates()) * d as f64);
+        Self {
+            workload: Workload::Pricing,
+            units: basket.paths as f64 * steps + calibration,
+            samples: basket.samples().min(job.calibration_paths()),
+            gpu_unsupported: Some("early exercise has no GPU kernel yet"),
+        }
+    }
+
     /// Scenarios x (assets + [`OPTION_UNITS`] per option), for a job whose
     /// risk model is `model`.
     pub fn risk(job: &VarJob, model: &RiskModel) -> Self {

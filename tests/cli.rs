@@ -1112,6 +1112,71 @@ fn a_strike_strip_prints_every_quote_and_names_bad_strikes() {
 }
 
 #[test]
+fn a_bermudan_best_of_on_the_assets_file_prints_its_policy_and_bound() {
+    let base = [
+        "price",
+        "--assets",
+        "examples/basket.json",
+        "--style",
+        "best-of",
+        "--strike",
+        "120",
+        "--exercise",
+        "bermudan",
+        "--exercise-dates",
+        "4",
+        "--paths",
+        "20000",
+        "--backend",
+        "rayon",
+    ];
+    let out = quantmc()
+        .args(base)
+        .args(["--upper-bound", "32", "--upper-bound-paths", "16", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["exercise"], "bermudan");
+    assert_eq!(v["policy"]["dates"], 4);
+    // Four assets: 1 + 3 of the level, 3 other assets, 2 cross terms.
+    assert_eq!(
+        v["policy"]["coefficients"][0].as_array().unwrap().len(),
+        9,
+        "{v}"
+    );
+    // Each asset's log return at each date, a cash flow and its date.
+    assert_eq!(v["policy"]["calibration_bytes"], 16384 * (4 * 4 * 8 + 12));
+    assert!(v["closed_form"].is_null());
+    let price = v["price"].as_f64().unwrap();
+    assert!(price > 0.0);
+    assert!(v["upper_bound"]["value"].as_f64().unwrap() >= price);
+    // The table, and the flags early exercise of a basket cannot take.
+    quantmc()
+        .args(base)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("bermudan (4 dates)"))
+        .stdout(predicate::str::contains("best-of's level"));
+    for (flag, field) in [
+        (["--sampler", "rqmc"], "sampler"),
+        (["--plot", "x.svg"], "plot"),
+        (["--steps", "6"], "exercise-dates"),
+    ] {
+        quantmc()
+            .args(base)
+            .args(flag)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(field));
+    }
+}
+
+#[test]
 fn an_american_put_prints_its_lattice_and_policy_and_bad_exercise_exits_2() {
     let base = [
         "price",
@@ -1273,12 +1338,15 @@ fn an_american_put_prints_its_lattice_and_policy_and_bad_exercise_exits_2() {
             "basket",
             "--exercise",
             "american",
+            "--greeks",
             "--paths",
             "1000",
         ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("early exercise of a basket"));
+        .stderr(predicate::str::contains(
+            "early exercise of a basket has no Greeks",
+        ));
 }
 
 /// Runs `quantmc` with `args` and checks it exits 2 naming `needle`, within

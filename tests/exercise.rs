@@ -868,3 +868,332 @@ fn a_merton_put_is_bracketed_and_worth_more_than_without_jumps() {
     // A small duality gap: the fitted policy is close to the optimal one.
     assert!(bound.gap >= 0.0 && bound.gap < 0.05, "{}", bound.gap);
 }
+
+/// `d` uncorrelated assets at `spot`, vol 0.2, dividend 0.10: Andersen and
+/// Broadie's max-call market.
+fn max_call_assets(d: usize, spot: f64) -> quantmc::basket::Assets {
+    quantmc::basket::Assets {
+        assets: (0..d)
+            .map(|a| quantmc::basket::BasketAsset {
+                name: format!("S{a}"),
+                spot,
+                vol: 0.2,
+                dividend: 0.1,
+                weight: 1.0,
+            })
+            .collect(),
+        correlation: (0..d)
+            .map(|i| (0..d).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
+            .collect(),
+    }
+}
+
+/// Andersen and Broadie's Bermudan max-call (K = 100, r = 0.05, T = 3, 9
+/// dates) on `d` assets at `spot`.
+fn max_call(d: usize, spot: f64, paths: u64) -> ExerciseJob<quantmc::basket::BasketJob> {
+    use quantmc::basket::{BasketJob, BasketStyle};
+    let mut basket = BasketJob::new(max_call_assets(d, spot), BasketStyle::BestOf);
+    basket.strike = 100.0;
+    basket.rate = 0.05;
+    basket.maturity = 3.0;
+    basket.steps = 9;
+    basket.paths = paths;
+    basket.seed = 2004;
+    let mut job = ExerciseJob::new(basket, Exercise::Bermudan);
+    job.exercise_dates = Some(9);
+    job
+}
+
+#[test]
+fn andersen_and_broadies_max_calls_are_bracketed() {
+    // Their Table 2 (and Broadie and Glasserman's binomial values for two
+    // assets): the Bermudan max-call's value at S = 100.
+    for (d, reference) in [(2, 13.902), (5, 26.16)] {
+        let mut job = max_call(d, 100.0, 1_000_000);
+        job.upper_bound = Some(quantmc::exercise::UpperBound {
+            inner_paths: 500,
+            outer_paths: 256,
+        });
+        let result = quantmc::price_basket_exercise(&job, Backend::Rayon).unwrap();
+        let price = &result.pricing;
+        let bound = result.upper_bound.as_ref().unwrap();
+        eprintln!(
+            "{d} assets: lower {} (SE {}), upper {} (SE {}), {}",
+            price.price, price.std_error, bound.value, bound.std_error, price.method
+        );
+        // A lower bound: below the value but for noise, and a good policy
+        // close to it (26.137 and 13.892 here; Andersen and Broadie's own
+        // regression policies gave 26.15 and 13.89).
+        assert!(price.price < reference + 3.0 * price.std_error, "{d}");
+        assert!(price.price > reference * 0.99, "{d}: {}", price.price);
+        // The bracket holds the value.
+        assert!(
+            bound.bracket95[0] < reference && reference < bound.bracket95[1],
+            "{d}"
+        );
+        // The gap: 0.10 for five assets, 0.02 for two.
+        assert!(
+            bound.gap >= 0.0 && bound.gap < 0.01 * reference,
+            "{d}: gap {}",
+            bound.gap
+        );
+        assert!(result.policy.held_dates.is_empty());
+        assert_eq!(result.policy.dates, 9);
+        assert_eq!(result.policy.calibration_paths, 131_072);
+        // No lattice beside a basket: the bound is the check.
+        assert_eq!(result.pricing.closed_form, None);
+    }
+}
+
+#[test]
+fn a_one_asset_basket_is_the_single_asset_job_bit_for_bit() {
+    use quantmc::basket::{Assets, BasketAsset, BasketJob, BasketStyle};
+    let single = {
+        let mut pricing = job(
+            OptionKind::Put,
+            market(36.0, 0.06, 0.02, 0.3),
+            40.0,
+            1.0,
+            20,
+            2 * 16384 + 10,
+        );
+        pricing.antithetic = true;
+        pricing.control_variate = true;
+        let mut exercise = ExerciseJob::new(pricing, Exercise::Bermudan);
+        exercise.exercise_dates = Some(10);
+        exercise.calibration_paths = Some(16384 + 7);
+        exercise.upper_bound = Some(quantmc::exercise::UpperBound {
+            inner_paths: 21,
+            outer_paths: 11,
+        });
+        exercise
+    };
+    let pricing = &single.job;
+    let mut basket = BasketJob::new(
+        Assets {
+            assets: vec![BasketAsset {
+                name: "S".into(),
+                spot: 36.0,
+                vol: 0.3,
+                dividend: 0.02,
+                weight: 1.0,
+            }],
+            correlation: vec![vec![1.0]],
+        },
+        BasketStyle::Basket,
+    );
+    basket.kind = OptionKind::Put;
+    basket.strike = 40.0;
+    basket.rate = 0.06;
+    basket.maturity = 1.0;
+    basket.steps = pricing.option.steps;
+    basket.paths = pricing.paths;
+    basket.seed = pricing.seed;
+    basket.antithetic = true;
+    basket.control_variate = true;
+    let basket = ExerciseJob {
+        job: basket,
+        exercise: single.exercise,
+        exercise_dates: single.exercise_dates,
+        basis: single.basis,
+        degree: single.degree,
+        calibration_paths: single.calibration_paths,
+        upper_bound: single.upper_bound,
+    };
+    let one = quantmc::price_exercise(&single, Backend::Scalar).unwrap();
+    for backend in [Backend::Scalar, Backend::Simd, Backend::Rayon] {
+        let many = quantmc::price_basket_exercise(&basket, backend).unwrap();
+        assert_eq!(many.policy, one.policy, "{backend:?}");
+        assert_eq!(many.upper_bound, one.upper_bound, "{backend:?}");
+        assert_eq!(
+            many.pricing.price.to_bits(),
+            one.pricing.price.to_bits(),
+            "{backend:?}"
+        );
+        assert_eq!(
+            many.pricing.std_error.to_bits(),
+            one.pricing.std_error.to_bits()
+        );
+    }
+}
+
+#[test]
+fn every_cpu_tier_and_thread_count_prices_a_basket_the_same() {
+    use quantmc::basket::BasketStyle;
+    for (style, kind) in [
+        (BasketStyle::BestOf, OptionKind::Call),
+        (BasketStyle::WorstOf, OptionKind::Put),
+        (BasketStyle::Basket, OptionKind::Put),
+    ] {
+        let mut job = max_call(3, 100.0, 2 * 16384 + 34);
+        job.job.style = style;
+        job.job.kind = kind;
+        job.job.antithetic = true;
+        job.job.control_variate = true;
+        if style == BasketStyle::Basket {
+            // An equally weighted basket at the money.
+            for asset in &mut job.job.assets.assets {
+                asset.weight = 1.0 / 3.0;
+            }
+        }
+        job.job.assets.correlation = vec![
+            vec![1.0, 0.5, 0.3],
+            vec![0.5, 1.0, 0.4],
+            vec![0.3, 0.4, 1.0],
+        ];
+        job.exercise = Exercise::American;
+        job.exercise_dates = None;
+        job.calibration_paths = Some(2 * 16384 + 5);
+        job.upper_bound = Some(quantmc::exercise::UpperBound {
+            inner_paths: 9,
+            outer_paths: 13,
+        });
+        let oracle = quantmc::price_basket_exercise(&job, Backend::Scalar).unwrap();
+        assert!(oracle.policy.held_dates.is_empty(), "{style:?}");
+        // 1 + 3 of the level, 2 other assets, 2 cross terms.
+        let regressors = oracle.policy.coefficients[0].as_ref().unwrap().len();
+        assert_eq!(regressors, 8, "{style:?}");
+        assert_eq!(
+            oracle.policy.calibration_bytes,
+            (2 * 16384 + 5) * (9 * 3 * 8 + 12)
+        );
+        for (backend, threads) in [
+            (Backend::Simd, None),
+            (Backend::Rayon, Some(1)),
+            (Backend::Rayon, Some(3)),
+        ] {
+            let options = RunOptions {
+                backend,
+                threads,
+                ..RunOptions::default()
+            };
+            let tier = quantmc::price_basket_exercise(&job, options).unwrap();
+            let what = format!("{style:?} {backend:?} {threads:?}");
+            assert_eq!(tier.policy, oracle.policy, "{what}");
+            assert_eq!(tier.upper_bound, oracle.upper_bound, "{what}");
+            assert_eq!(
+                tier.pricing.price.to_bits(),
+                oracle.pricing.price.to_bits(),
+                "{what}"
+            );
+        }
+        // Early exercise is worth at least the European.
+        let mut european = job.job.clone();
+        european.paths = 1 << 18;
+        european.control_variate = false;
+        let european = quantmc::price_basket(&european, Backend::Rayon).unwrap();
+        assert!(
+            oracle.pricing.price > european.pricing.price - 3.0 * european.pricing.std_error,
+            "{style:?}: {} against the european {}",
+            oracle.pricing.price,
+            european.pricing.price
+        );
+    }
+}
+
+#[test]
+fn a_basket_with_early_exercise_refuses_what_it_cannot_carry() {
+    let refused = |change: &dyn Fn(&mut ExerciseJob<quantmc::basket::BasketJob>), field: &str| {
+        let mut job = max_call(2, 100.0, 1000);
+        change(&mut job);
+        let err = quantmc::price_basket_exercise(&job, Backend::Scalar).unwrap_err();
+        assert!(err.to_string().contains(field), "{field}: {err}");
+    };
+    refused(&|j| j.job.greeks = true, "greeks");
+    refused(
+        &|j| j.job.sampler = quantmc::pricing::Sampler::Rqmc,
+        "sampler",
+    );
+    refused(&|j| j.exercise_dates = Some(4), "exercise-dates");
+    refused(&|j| j.calibration_paths = Some(5), "calibration-paths");
+    refused(&|j| j.degree = 0, "basis-degree");
+    refused(&|j| j.job.assets = max_call_assets(17, 100.0), "assets");
+    refused(&|j| j.job.strike = -1.0, "strike");
+    // The GPU has no early-exercise kernel: asked for by name, it says so.
+    let job = max_call(2, 100.0, 1000);
+    let err = quantmc::price_basket_exercise(&job, Backend::Gpu).unwrap_err();
+    assert!(err.to_string().contains("gpu"), "{err}");
+}
+
+#[test]
+fn early_exercise_gives_the_pinned_numbers_bit_for_bit() {
+    // Pinned before the walks were shared with baskets (and the policy's
+    // fit, the pricing oracle, the Greeks' pass and the duality bound
+    // were written over `Underlying`): one asset's results must not move.
+    use quantmc::exercise::UpperBound;
+    let mut put = job(
+        OptionKind::Put,
+        market(36.0, 0.06, 0.0, 0.2),
+        40.0,
+        1.0,
+        25,
+        20_000,
+    );
+    put.seed = 7;
+    let bits = |r: &quantmc::exercise::ExerciseResult| {
+        (
+            r.pricing.price.to_bits(),
+            r.pricing.std_error.to_bits(),
+            r.upper_bound
+                .as_ref()
+                .map(|u| (u.value.to_bits(), u.gap.to_bits())),
+            r.pricing.greeks.as_ref().map(|g| {
+                [g.delta.value, g.gamma.value, g.vega.value, g.theta.value].map(f64::to_bits)
+            }),
+        )
+    };
+    let mut american = ExerciseJob::new(put, Exercise::American);
+    american.upper_bound = Some(UpperBound {
+        inner_paths: 64,
+        outer_paths: 32,
+    });
+    let result = quantmc::price_exercise(&american, Backend::Rayon).unwrap();
+    assert_eq!(
+        bits(&result),
+        (
+            0x4011d6e9dac2972c,
+            0x3f959a1e29f71c80,
+            Some((4616812332037249067, 4591380524334858157)),
+            None
+        )
+    );
+    let mut greeks = put;
+    greeks.antithetic = true;
+    greeks.control_variate = true;
+    greeks.greeks = Some(quantmc::pricing::GreeksMethod::Pathwise);
+    let mut bermudan = ExerciseJob::new(greeks, Exercise::Bermudan);
+    bermudan.exercise_dates = Some(5);
+    let result = quantmc::price_exercise(&bermudan, Backend::Rayon).unwrap();
+    assert_eq!(
+        bits(&result),
+        (
+            0x40117e2ba5d42a77,
+            0x3f8b3993400d1168,
+            None,
+            Some([
+                13827680184302559463,
+                4590505679818896489,
+                4622650286652567066,
+                13824036363532541866
+            ])
+        )
+    );
+    let mut stochastic = put;
+    stochastic.model = quantmc::models::Model::Heston(heston());
+    let mut bermudan = ExerciseJob::new(stochastic, Exercise::Bermudan);
+    bermudan.exercise_dates = Some(5);
+    bermudan.upper_bound = Some(UpperBound {
+        inner_paths: 32,
+        outer_paths: 16,
+    });
+    let result = quantmc::price_exercise(&bermudan, Backend::Rayon).unwrap();
+    assert_eq!(
+        bits(&result),
+        (
+            0x400fc04da15ebea7,
+            0x3f9a50db739a27d2,
+            Some((4616149635026160122, 4578847009494749952)),
+            None
+        )
+    );
+}

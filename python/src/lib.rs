@@ -555,31 +555,18 @@ fn price<'py>(
     upper_bound: Option<u64>,
     upper_bound_paths: Option<u64>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let exercise = choice::<Exercise>(exercise)?;
-    let early = exercise != Exercise::European
-        || exercise_dates.is_some()
-        || calibration_paths.is_some()
-        || upper_bound.is_some();
-    let upper_bound = match (upper_bound, upper_bound_paths) {
-        (Some(inner_paths), outer) => Some(quantmc::exercise::UpperBound {
-            inner_paths,
-            outer_paths: outer.unwrap_or(quantmc::exercise::DEFAULT_OUTER_PATHS),
-        }),
-        (None, Some(_)) => {
-            return Err(PyValueError::new_err(
-                "upper_bound_paths: the outer paths of an upper bound; give upper_bound \
-                 (its inner paths) too",
-            ));
-        }
-        (None, None) => None,
-    };
+    let exercise = ExerciseArgs::parse(
+        exercise,
+        exercise_dates,
+        basis,
+        basis_degree,
+        calibration_paths,
+        upper_bound,
+        upper_bound_paths,
+    )?;
     // The CLI's default steps: an American option's 50 dates a year, a
     // Bermudan's dates, 12 fixings otherwise.
-    let steps = steps.unwrap_or(match (exercise, exercise_dates) {
-        (Exercise::American, _) => (50.0 * maturity).ceil().max(1.0) as u32,
-        (Exercise::Bermudan, Some(dates)) => dates,
-        _ => 12,
-    });
+    let steps = steps.unwrap_or_else(|| exercise.default_steps(maturity, 12));
     let barrier = match (barrier, barrier_kind) {
         (Some(level), Some(kind)) => Some(Barrier {
             level,
@@ -657,21 +644,13 @@ fn price<'py>(
         },
     };
     let options = run_options(backend, threads, allow_software_gpu, gpus)?;
-    if early {
+    if exercise.early {
         if strikes.is_some() || maturities.is_some() || implied_vol {
             return Err(PyValueError::new_err(
                 "strikes: strips of early exercise are not written yet",
             ));
         }
-        let job = quantmc::exercise::ExerciseJob {
-            job,
-            exercise,
-            exercise_dates,
-            basis: choice::<Basis>(basis)?,
-            degree: basis_degree,
-            calibration_paths,
-            upper_bound,
-        };
+        let job = exercise.job(job);
         let inner = run_released(py, |control| {
             quantmc::price_exercise_with(&job, options, control)
         })?;
@@ -690,6 +669,80 @@ fn price<'py>(
     }
     let inner = run_released(py, |control| quantmc::price_with(&job, options, control))?;
     Ok(Bound::new(py, PriceResult { inner })?.into_any())
+}
+
+/// The early-exercise arguments `price` and `price_basket` share, checked.
+struct ExerciseArgs {
+    /// Whether they ask for early exercise (or give its terms).
+    early: bool,
+    exercise: Exercise,
+    exercise_dates: Option<u32>,
+    basis: Basis,
+    degree: u32,
+    calibration_paths: Option<u64>,
+    upper_bound: Option<quantmc::exercise::UpperBound>,
+}
+
+impl ExerciseArgs {
+    fn parse(
+        exercise: &str,
+        exercise_dates: Option<u32>,
+        basis: &str,
+        degree: u32,
+        calibration_paths: Option<u64>,
+        upper_bound: Option<u64>,
+        upper_bound_paths: Option<u64>,
+    ) -> PyResult<Self> {
+        let exercise = choice::<Exercise>(exercise)?;
+        let upper_bound = match (upper_bound, upper_bound_paths) {
+            (Some(inner_paths), outer) => Some(quantmc::exercise::UpperBound {
+                inner_paths,
+                outer_paths: outer.unwrap_or(quantmc::exercise::DEFAULT_OUTER_PATHS),
+            }),
+            (None, Some(_)) => {
+                return Err(PyValueError::new_err(
+                    "upper_bound_paths: the outer paths of an upper bound; give upper_bound \
+                     (its inner paths) too",
+                ));
+            }
+            (None, None) => None,
+        };
+        Ok(Self {
+            early: exercise != Exercise::European
+                || exercise_dates.is_some()
+                || calibration_paths.is_some()
+                || upper_bound.is_some(),
+            exercise,
+            exercise_dates,
+            basis: choice::<Basis>(basis)?,
+            degree,
+            calibration_paths,
+            upper_bound,
+        })
+    }
+
+    /// The CLI's default time steps: an American option's 50 dates a
+    /// year, a Bermudan's dates, `otherwise` for a European.
+    fn default_steps(&self, maturity: f64, otherwise: u32) -> u32 {
+        match (self.exercise, self.exercise_dates) {
+            (Exercise::American, _) => (50.0 * maturity).ceil().max(1.0) as u32,
+            (Exercise::Bermudan, Some(dates)) => dates,
+            _ => otherwise,
+        }
+    }
+
+    /// `job` with these terms.
+    fn job<J>(self, job: J) -> quantmc::exercise::ExerciseJob<J> {
+        quantmc::exercise::ExerciseJob {
+            job,
+            exercise: self.exercise,
+            exercise_dates: self.exercise_dates,
+            basis: self.basis,
+            degree: self.degree,
+            calibration_paths: self.calibration_paths,
+            upper_bound: self.upper_bound,
+        }
+    }
 }
 
 /// The result of `price(..., exercise="american" | "bermudan")`: the
@@ -886,17 +939,23 @@ impl BasketResult {
     }
 }
 
-/// Prices a European option on several correlated assets by Monte Carlo:
-/// the CLI's `quantmc price --assets FILE --style basket|worst-of|best-of|
+/// Prices an option on several correlated assets by Monte Carlo: the
+/// CLI's `quantmc price --assets FILE --style basket|worst-of|best-of|
 /// spread`. `assets` is the assets file's path or a dict in its layout
 /// (`{"assets": [{"name", "spot", "vol", "dividend", "weight"}, ...],
-/// "correlation": [[...], ...]}`).
+/// "correlation": [[...], ...]}`). A European option returns a
+/// `BasketResult`; `exercise="bermudan"` (with `exercise_dates`) or
+/// `"american"` prices early exercise by Longstaff-Schwartz as `price`
+/// does and returns an `ExerciseResult` (`upper_bound=` adds the duality
+/// bound).
 #[pyfunction]
 #[pyo3(signature = (
-    assets, *, style="basket", kind="call", strike=100.0, maturity=1.0, rate=0.05, steps=1,
+    assets, *, style="basket", kind="call", strike=100.0, maturity=1.0, rate=0.05, steps=None,
     paths=1_000_000, seed=42, antithetic=false, control_variate=false, sampler="mc",
     replicates=None, greeks=false, target_se=None, target_rel_se=None, max_paths=None,
     nearest_psd=false, backend="auto", threads=None,
+    exercise="european", exercise_dates=None, basis="laguerre", basis_degree=3,
+    calibration_paths=None, upper_bound=None, upper_bound_paths=None,
 ))]
 #[allow(clippy::too_many_arguments)]
 fn price_basket<'py>(
@@ -907,7 +966,7 @@ fn price_basket<'py>(
     strike: f64,
     maturity: f64,
     rate: f64,
-    steps: u32,
+    steps: Option<u32>,
     paths: u64,
     seed: u64,
     antithetic: bool,
@@ -921,7 +980,23 @@ fn price_basket<'py>(
     nearest_psd: bool,
     backend: &str,
     threads: Option<usize>,
-) -> PyResult<BasketResult> {
+    exercise: &str,
+    exercise_dates: Option<u32>,
+    basis: &str,
+    basis_degree: u32,
+    calibration_paths: Option<u64>,
+    upper_bound: Option<u64>,
+    upper_bound_paths: Option<u64>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let exercise = ExerciseArgs::parse(
+        exercise,
+        exercise_dates,
+        basis,
+        basis_degree,
+        calibration_paths,
+        upper_bound,
+        upper_bound_paths,
+    )?;
     let assets = if assets.is_instance_of::<PyDict>() {
         let text: String = py
             .import("json")?
@@ -940,7 +1015,7 @@ fn price_basket<'py>(
     job.strike = strike;
     job.maturity = maturity;
     job.rate = rate;
-    job.steps = steps;
+    job.steps = steps.unwrap_or_else(|| exercise.default_steps(maturity, 1));
     job.paths = paths;
     job.seed = seed;
     job.antithetic = antithetic;
@@ -951,10 +1026,17 @@ fn price_basket<'py>(
     job.greeks = greeks;
     job.target = target_of(target_se, target_rel_se, max_paths, paths)?;
     let options = run_options(backend, threads, false, None)?;
+    if exercise.early {
+        let job = exercise.job(job);
+        let inner = run_released(py, |control| {
+            quantmc::price_basket_exercise_with(&job, options, control)
+        })?;
+        return Ok(Bound::new(py, ExerciseResult { inner })?.into_any());
+    }
     let inner = run_released(py, |control| {
         quantmc::price_basket_with(&job, options, control)
     })?;
-    Ok(BasketResult { inner })
+    Ok(Bound::new(py, BasketResult { inner })?.into_any())
 }
 
 /// `value` (argument `name`) as float64 numbers of `dimensions` axes, the

@@ -471,6 +471,34 @@ def test_early_exercise_under_heston_matches_the_cli_bit_for_bit():
         quantmc.price(**args, **heston, exercise="american", greeks=True)
 
 
+def test_a_bermudan_max_call_matches_the_cli_bit_for_bit(tmp_path):
+    assets = {"assets": [{"name": n, "spot": 100.0, "vol": 0.2, "dividend": 0.1}
+                         for n in ("A", "B")],
+              "correlation": [[1.0, 0.0], [0.0, 1.0]]}
+    args = dict(style="best-of", strike=100.0, rate=0.05, maturity=3.0, paths=20_000,
+                seed=5, backend="rayon")
+    result = quantmc.price_basket(assets, **args, exercise="bermudan", exercise_dates=9,
+                                  upper_bound=16, upper_bound_paths=8)
+    assert isinstance(result, quantmc.ExerciseResult)
+    path = tmp_path / "max_call.json"
+    path.write_text(json.dumps(assets))
+    reference = cli("price", "--assets", str(path), "--style", "best-of", "--strike", "100",
+                    "--rate", "0.05", "--maturity", "3", "--paths", "20000", "--seed", "5",
+                    "--exercise", "bermudan", "--exercise-dates", "9", "--upper-bound", "16",
+                    "--upper-bound-paths", "8", "--backend", "rayon")
+    assert result.price == reference["price"]
+    assert result.upper_bound == reference["upper_bound"]
+    assert result.policy == reference["policy"]
+    # Two assets: 1 + 3 of the largest, the other, and two cross terms.
+    assert len(result.policy["coefficients"][0]) == 7
+    assert result.lattice is None
+    # Worth more than the European max-call (Stulz's formula, 11.3).
+    european = quantmc.price_basket(assets, **args)
+    assert result.price > european.closed_form
+    with pytest.raises(ValueError, match="greeks"):
+        quantmc.price_basket(assets, **args, exercise="american", greeks=True)
+
+
 def test_a_fifo_is_refused_without_blocking(tmp_path):
     # It used to block in open() forever, holding the interpreter lock.
     fifo = tmp_path / "fifo"

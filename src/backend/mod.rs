@@ -41,7 +41,7 @@ use std::ops::Range;
 use crate::basket::{BasketFigures, BasketPlan};
 use crate::control::Control;
 use crate::error::{BackendError, Result};
-use crate::exercise::{AfterPriced, AfterPricing, ExercisePlan, Policy};
+use crate::exercise::{AfterPriced, AfterPricing, ExercisePlan, PlanRef, Policy};
 use crate::greeks::GreekSetup;
 use crate::models::{Bates, Model};
 use crate::pricing::{PricingJob, Sampler, ValidPricing};
@@ -133,7 +133,7 @@ pub trait ComputeBackend: Send + Sync {
     /// A tier without an early-exercise kernel says so.
     fn calibrate_exercise(
         &self,
-        plan: &ExercisePlan,
+        plan: PlanRef<'_>,
         degree: u32,
         control: &Control,
     ) -> Result<Policy> {
@@ -146,7 +146,7 @@ pub trait ComputeBackend: Send + Sync {
     /// chunk order.
     fn price_exercise(
         &self,
-        plan: &ExercisePlan,
+        plan: PlanRef<'_>,
         policy: &Policy,
         points: Range<u64>,
         control: &Control,
@@ -161,7 +161,7 @@ pub trait ComputeBackend: Send + Sync {
     /// thread count.
     fn exercise_after_pricing(
         &self,
-        plan: &ExercisePlan,
+        plan: PlanRef<'_>,
         policy: &Policy,
         asked: AfterPricing,
         control: &Control,
@@ -531,16 +531,16 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
 
     fn calibrate_exercise(
         &self,
-        plan: &ExercisePlan,
+        plan: PlanRef<'_>,
         degree: u32,
         control: &Control,
     ) -> Result<Policy> {
-        crate::exercise::calibrate(plan, degree, &self.executor, control)
+        crate::exercise::calibrate_plan(plan, degree, &self.executor, control)
     }
 
     fn exercise_after_pricing(
         &self,
-        plan: &ExercisePlan,
+        plan: PlanRef<'_>,
         policy: &Policy,
         asked: AfterPricing,
         control: &Control,
@@ -550,7 +550,7 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
 
     fn price_exercise(
         &self,
-        plan: &ExercisePlan,
+        plan: PlanRef<'_>,
         policy: &Policy,
         points: Range<u64>,
         control: &Control,
@@ -559,9 +559,14 @@ impl<E: Executor + Send, K: CpuKernel + Send> ComputeBackend for CpuTier<E, K> {
             1,
             points,
             control,
-            &|span| {
-                self.kernel
-                    .exercise_chunk(plan, policy, span.start, span.end)
+            &|span| match plan {
+                PlanRef::Asset(plan) => self
+                    .kernel
+                    .exercise_chunk(plan, policy, span.start, span.end),
+                // The oracle's walk: no lane kernel for baskets yet.
+                PlanRef::Basket(plan) => {
+                    crate::exercise::walk::price_chunk(plan, policy, span.start, span.end)
+                }
             },
             Figures::merge,
         )?;

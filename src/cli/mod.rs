@@ -584,6 +584,18 @@ pub fn run() -> Result<(), CliError> {
     let env = Environment::read(!matches!(cli.command, Command::Calibrate { .. }));
     match cli.command {
         Command::Price(args)
+            if (args.assets.is_some() || matches!(args.style, StyleArg::Basket(_)))
+                && early_exercise(&args) =>
+        {
+            let job = exercise_job_of(&args, basket_job(&args)?, |job, steps| job.steps = steps)?;
+            let options = args.run.options(&env, args.executor)?;
+            let result = watch::watched(args.run.silent(), |control| {
+                quantmc::price_basket_exercise_with(&job, options, control)
+            })?;
+            warn(&result.pricing.warnings);
+            output::print_exercise(&result, args.run.json)?;
+        }
+        Command::Price(args)
             if args.assets.is_some() || matches!(args.style, StyleArg::Basket(_)) =>
         {
             let job = basket_job(&args)?;
@@ -936,9 +948,20 @@ fn early_exercise(args: &PriceArgs) -> bool {
 const AMERICAN_STEPS_A_YEAR: f64 = 50.0;
 
 /// The early-exercise job of `args`: the single-asset job's payoff and
-/// market, with the exercise flags; what it cannot carry is refused,
-/// naming the flag.
+/// market, with the exercise flags.
 fn exercise_job(args: &PriceArgs) -> Result<quantmc::exercise::ExerciseJob, quantmc::Error> {
+    let pricing = price_job(args)?;
+    exercise_job_of(args, pricing, |job, steps| job.option.steps = steps)
+}
+
+/// `job` (one asset's, or a basket's) with the exercise flags of `args`,
+/// its time steps (`set_steps`) defaulted to the dates; what early
+/// exercise cannot carry is refused, naming the flag.
+fn exercise_job_of<J: quantmc::exercise::Exercisable>(
+    args: &PriceArgs,
+    mut job: J,
+    set_steps: impl FnOnce(&mut J, u32),
+) -> Result<quantmc::exercise::ExerciseJob<J>, quantmc::Error> {
     for (flag, given) in [
         (
             "strikes",
@@ -974,10 +997,9 @@ fn exercise_job(args: &PriceArgs) -> Result<quantmc::exercise::ExerciseJob, quan
         (Exercise::American, _) => (AMERICAN_STEPS_A_YEAR * args.maturity).ceil().max(1.0) as u64,
         _ => 1,
     };
-    let mut pricing = price_job(args)?;
-    pricing.option.steps = steps(args, default_steps)?;
+    set_steps(&mut job, steps(args, default_steps)?);
     Ok(quantmc::exercise::ExerciseJob {
-        job: pricing,
+        job,
         exercise: args.exercise,
         exercise_dates: dates,
         basis: args.basis,
@@ -1056,17 +1078,6 @@ fn basket_job(args: &PriceArgs) -> Result<quantmc::basket::BasketJob, quantmc::E
                  dividend come from the file, under Black-Scholes; its Greeks are pathwise \
                  (each asset's delta and vega); strips and MPI runs of baskets are not \
                  written yet"
-            ),
-        )
-        .into());
-    }
-    if early_exercise(args) {
-        return Err(quantmc::InputError::invalid(
-            "exercise",
-            args.exercise.name(),
-            &format!(
-                "early exercise of a {style} is not written yet; exercise applies to a \
-                 call or put on one asset"
             ),
         )
         .into());

@@ -57,6 +57,15 @@
 //! and the Greeks, are Black-Scholes' alone; under another model the
 //! duality bound is the check.
 //!
+//! # Baskets
+//!
+//! The walks are written once over [`walk::Underlying`]: one asset under a
+//! model ([`ExercisePlan`]) and a basket, worst-of, best-of or spread on
+//! correlated assets ([`basket::BasketExercisePlan`], its regressors the
+//! style's level and the other assets' prices) run the same calibration,
+//! pricing oracle and duality bound. A one-asset basket is one asset's job,
+//! bit for bit.
+//!
 //! # Stream layout
 //!
 //! Pricing sample `i` reads block `j F + f` of stream `i / 2` for draw `f`
@@ -76,7 +85,9 @@
 //! binomial lattice (and, for an American option, every date: the American
 //! limit), tested against QuantLib's finite-difference engine.
 
+pub mod basket;
 pub mod lattice;
+pub mod walk;
 
 use serde::{Deserialize, Serialize};
 
@@ -85,11 +96,12 @@ use crate::control::Control;
 use crate::error::{InputError, named_choices};
 use crate::lane::{Lane, LaneMath};
 use crate::market::OptionKind;
-use crate::models::{Dynamics, MAX_FACTORS, ModelStep, StepVisitor};
+use crate::models::{Dynamics, ModelStep, StepVisitor};
 use crate::pricing::{GreeksMethod, MAX_PATHS, PricingJob, Sampler};
 use crate::products::Style;
-use crate::rng::{CHUNK, SUBSTREAM_DUALITY, SUBSTREAM_NORMALS, normal_pair, path_normal};
-use crate::stats::{CoMoments, Figures, GREEKS, Moments};
+use crate::rng::{CHUNK, path_normal};
+use crate::stats::{Figures, GREEKS, Moments};
+use walk::{MAX_STATE, Schedule, State, Underlying};
 
 /// When the holder may exercise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -204,12 +216,13 @@ impl UpperBound {
 
 /// A call or put with early exercise, priced by Longstaff-Schwartz.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExerciseJob {
-    /// The contract (a European-style vanilla call or put: the payoff),
-    /// the market, the paths of the pricing pass, the seed, antithetic
-    /// pairs, the control variate and a target; `option.steps` is the time
-    /// steps of a path (an American option's dates).
-    pub job: PricingJob,
+pub struct ExerciseJob<J = PricingJob> {
+    /// The contract and its market: one asset's [`PricingJob`] (a
+    /// European-style vanilla call or put: the payoff, under any model) or
+    /// a [`crate::basket::BasketJob`]; the paths of the pricing pass, the
+    /// seed, antithetic pairs, the control variate and a target; its steps
+    /// are the time steps of a path (an American option's dates).
+    pub job: J,
     /// When the holder may exercise.
     pub exercise: Exercise,
     /// A Bermudan option's dates (the steps must be a multiple of them).
@@ -233,9 +246,36 @@ fn default_degree() -> u32 {
     DEFAULT_DEGREE
 }
 
-impl ExerciseJob {
+/// What the exercise terms read of the payoff's job: its time steps and
+/// its pricing paths.
+pub trait Exercisable {
+    /// Time steps of a path.
+    fn steps(&self) -> u32;
+    /// Paths of the pricing pass.
+    fn paths(&self) -> u64;
+}
+
+impl Exercisable for PricingJob {
+    fn steps(&self) -> u32 {
+        self.option.steps
+    }
+    fn paths(&self) -> u64 {
+        self.paths
+    }
+}
+
+impl Exercisable for crate::basket::BasketJob {
+    fn steps(&self) -> u32 {
+        self.steps
+    }
+    fn paths(&self) -> u64 {
+        self.paths
+    }
+}
+
+impl<J: Exercisable> ExerciseJob<J> {
     /// `job`'s payoff with `exercise`, the default basis and calibration.
-    pub fn new(job: PricingJob, exercise: Exercise) -> Self {
+    pub fn new(job: J, exercise: Exercise) -> Self {
         Self {
             job,
             exercise,
@@ -252,7 +292,7 @@ impl ExerciseJob {
     pub fn dates(&self) -> u32 {
         match self.exercise {
             Exercise::European => 1,
-            Exercise::American => self.job.option.steps,
+            Exercise::American => self.job.steps(),
             Exercise::Bermudan => self.exercise_dates.unwrap_or(0),
         }
     }
@@ -261,10 +301,126 @@ impl ExerciseJob {
     /// paths within [`DEFAULT_CALIBRATION`].
     pub fn calibration_paths(&self) -> u64 {
         self.calibration_paths.unwrap_or_else(|| {
-            (self.job.paths / 4).clamp(*DEFAULT_CALIBRATION.start(), *DEFAULT_CALIBRATION.end())
+            (self.job.paths() / 4).clamp(*DEFAULT_CALIBRATION.start(), *DEFAULT_CALIBRATION.end())
         })
     }
 
+    /// The upper bound's part of the method in words (empty without one).
+    fn bound_method(&self) -> String {
+        self.upper_bound.map_or_else(String::new, |bound| {
+            format!(
+                ", andersen-broadie upper bound ({} outer x {} inner paths)",
+                bound.outer_paths, bound.inner_paths
+            )
+        })
+    }
+
+    /// The exercise terms' checks on `steps` time steps, `regressors`
+    /// regressors and `per_date` values stored a calibration path and date,
+    /// each error naming the field.
+    fn validate_terms(
+        &self,
+        steps: u32,
+        regressors: usize,
+        per_date: u64,
+    ) -> Result<(), InputError> {
+        match (self.exercise, self.exercise_dates) {
+            (Exercise::Bermudan, None | Some(0)) => {
+                return Err(InputError::invalid(
+                    "exercise-dates",
+                    self.exercise_dates.unwrap_or(0),
+                    "a bermudan option needs at least one exercise date",
+                ));
+            }
+            (Exercise::Bermudan, Some(dates)) if !steps.is_multiple_of(dates) => {
+                return Err(InputError::invalid(
+                    "exercise-dates",
+                    dates,
+                    &format!(
+                        "must divide the {steps} time steps (the dates are every steps / dates \
+                         steps); give --steps as a multiple of the dates, or leave it out"
+                    ),
+                ));
+            }
+            (Exercise::European | Exercise::American, Some(dates)) => {
+                return Err(InputError::invalid(
+                    "exercise-dates",
+                    dates,
+                    &format!(
+                        "applies to a bermudan option; a {} option's dates are {}",
+                        self.exercise,
+                        if self.exercise == Exercise::American {
+                            "its time steps (--steps)"
+                        } else {
+                            "its expiry alone"
+                        }
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        if !(1..=MAX_DEGREE).contains(&self.degree) {
+            return Err(InputError::invalid(
+                "basis-degree",
+                self.degree,
+                &format!("must be 1 ..= {MAX_DEGREE}"),
+            ));
+        }
+        let calibration = self.calibration_paths();
+        if calibration < 2 * regressors as u64 || calibration > MAX_PATHS {
+            return Err(InputError::invalid(
+                "calibration-paths",
+                calibration,
+                &format!(
+                    "must be {} ..= {MAX_PATHS}: at least twice the {regressors} regressors",
+                    2 * regressors,
+                ),
+            ));
+        }
+        let values = calibration
+            .saturating_mul(u64::from(self.dates()))
+            .saturating_mul(per_date);
+        if values > MAX_CALIBRATION_VALUES {
+            return Err(InputError::invalid(
+                "calibration-paths",
+                calibration,
+                &format!(
+                    "times the {} exercise dates is {values} stored values ({per_date} a path \
+                     and date, 8 bytes each), beyond the calibration pass' \
+                     {MAX_CALIBRATION_VALUES}; use fewer calibration paths or dates",
+                    self.dates()
+                ),
+            ));
+        }
+        if let Some(bound) = self.upper_bound {
+            for (field, paths, least) in [
+                ("upper-bound", bound.inner_paths, 1),
+                ("upper-bound-paths", bound.outer_paths, 2),
+            ] {
+                if !(least..=MAX_DUALITY_PATHS).contains(&paths) {
+                    return Err(InputError::invalid(
+                        field,
+                        paths,
+                        &format!("must be {least} ..= {MAX_DUALITY_PATHS}"),
+                    ));
+                }
+            }
+            if self.dates() > MAX_DUALITY_DATES {
+                return Err(InputError::invalid(
+                    "upper-bound",
+                    bound.inner_paths,
+                    &format!(
+                        "takes at most {MAX_DUALITY_DATES} exercise dates, not {}",
+                        self.dates()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ExerciseJob {
     /// Regressors of a date's fit: the constant and the basis' `degree`,
     /// and [`VARIANCE_REGRESSORS`] more where the model's variance is
     /// random.
@@ -297,12 +453,7 @@ impl ExerciseJob {
                 " + control variate (terminal price)"
             };
         }
-        if let Some(bound) = self.upper_bound {
-            method += &format!(
-                ", andersen-broadie upper bound ({} outer x {} inner paths)",
-                bound.outer_paths, bound.inner_paths
-            );
-        }
+        method += &self.bound_method();
         method
     }
 
@@ -357,103 +508,9 @@ impl ExerciseJob {
                  fixed (gamma mixed with a likelihood ratio): use --greeks-method pathwise",
             ));
         }
-        match (self.exercise, self.exercise_dates) {
-            (Exercise::Bermudan, None | Some(0)) => {
-                return Err(InputError::invalid(
-                    "exercise-dates",
-                    self.exercise_dates.unwrap_or(0),
-                    "a bermudan option needs at least one exercise date",
-                ));
-            }
-            (Exercise::Bermudan, Some(dates)) if !job.option.steps.is_multiple_of(dates) => {
-                return Err(InputError::invalid(
-                    "exercise-dates",
-                    dates,
-                    &format!(
-                        "must divide the {} time steps (the dates are every steps / dates \
-                         steps); give --steps as a multiple of the dates, or leave it out",
-                        job.option.steps
-                    ),
-                ));
-            }
-            (Exercise::European | Exercise::American, Some(dates)) => {
-                return Err(InputError::invalid(
-                    "exercise-dates",
-                    dates,
-                    &format!(
-                        "applies to a bermudan option; a {} option's dates are {}",
-                        self.exercise,
-                        if self.exercise == Exercise::American {
-                            "its time steps (--steps)"
-                        } else {
-                            "its expiry alone"
-                        }
-                    ),
-                ));
-            }
-            _ => {}
-        }
-        if !(1..=MAX_DEGREE).contains(&self.degree) {
-            return Err(InputError::invalid(
-                "basis-degree",
-                self.degree,
-                &format!("must be 1 ..= {MAX_DEGREE}"),
-            ));
-        }
-        let calibration = self.calibration_paths();
-        if calibration < 2 * self.regressors() as u64 || calibration > MAX_PATHS {
-            return Err(InputError::invalid(
-                "calibration-paths",
-                calibration,
-                &format!(
-                    "must be {} ..= {MAX_PATHS}: at least twice the {} regressors",
-                    2 * self.regressors(),
-                    self.regressors()
-                ),
-            ));
-        }
         // A price at each date, and a variance where the model's is random.
         let per_date = 1 + u64::from(job.model.stochastic_variance());
-        let values = calibration
-            .saturating_mul(u64::from(self.dates()))
-            .saturating_mul(per_date);
-        if values > MAX_CALIBRATION_VALUES {
-            return Err(InputError::invalid(
-                "calibration-paths",
-                calibration,
-                &format!(
-                    "times the {} exercise dates is {values} stored values ({per_date} a path \
-                     and date, 8 bytes each), beyond the calibration pass' \
-                     {MAX_CALIBRATION_VALUES}; use fewer calibration paths or dates",
-                    self.dates()
-                ),
-            ));
-        }
-        if let Some(bound) = self.upper_bound {
-            for (field, paths, least) in [
-                ("upper-bound", bound.inner_paths, 1),
-                ("upper-bound-paths", bound.outer_paths, 2),
-            ] {
-                if !(least..=MAX_DUALITY_PATHS).contains(&paths) {
-                    return Err(InputError::invalid(
-                        field,
-                        paths,
-                        &format!("must be {least} ..= {MAX_DUALITY_PATHS}"),
-                    ));
-                }
-            }
-            if self.dates() > MAX_DUALITY_DATES {
-                return Err(InputError::invalid(
-                    "upper-bound",
-                    bound.inner_paths,
-                    &format!(
-                        "takes at most {MAX_DUALITY_DATES} exercise dates, not {}",
-                        self.dates()
-                    ),
-                ));
-            }
-        }
-        Ok(())
+        self.validate_terms(job.option.steps, self.regressors(), per_date)
     }
 
     /// The job compiled once: validated, the path constants and the
@@ -541,6 +598,36 @@ impl ExerciseJob {
         };
         let american = (self.exercise == Exercise::American).then(|| value(None));
         (Some(value(Some(self.dates()))), american)
+    }
+}
+
+/// Calls `visit(n, b_n(m))` for `n = 1 .. end` with the basis' functions
+/// of the level `m` (a moneyness: one asset's `S / K`, a basket's level
+/// over its scale): the powers `m^n`, or the weighted Laguerre polynomials
+/// `e^{-m/2} L_{n-1}(m)`.
+#[inline(always)]
+fn level_terms<L: Lane>(basis: Basis, m: L, end: usize, mut visit: impl FnMut(usize, L)) {
+    match basis {
+        Basis::Monomial => {
+            let mut power = m;
+            for n in 1..end {
+                visit(n, power);
+                power = power * m;
+            }
+        }
+        Basis::Laguerre => {
+            // L_0 = 1, L_1 = 1 - m, (k + 1) L_{k+1} = (2k + 1 - m) L_k - k L_{k-1},
+            // each weighted by e^{-m/2}.
+            let weight = (m * L::splat(-0.5)).exp();
+            let (mut previous, mut current) = (L::splat(0.0), L::splat(1.0));
+            for n in 1..end {
+                visit(n, weight * current);
+                let k = (n - 1) as f64;
+                let next = ((L::splat(2.0 * k + 1.0) - m) * current - L::splat(k) * previous)
+                    * L::splat(1.0 / (k + 1.0));
+                (previous, current) = (current, next);
+            }
+        }
     }
 }
 
@@ -639,28 +726,7 @@ impl ExercisePlan {
             }
             None => self.regressors,
         };
-        match self.basis {
-            Basis::Monomial => {
-                let mut power = m;
-                for n in 1..moneyness {
-                    visit(n, power);
-                    power = power * m;
-                }
-            }
-            Basis::Laguerre => {
-                // L_0 = 1, L_1 = 1 - m, (k + 1) L_{k+1} = (2k + 1 - m) L_k - k L_{k-1},
-                // each weighted by e^{-m/2}.
-                let weight = (m * L::splat(-0.5)).exp();
-                let (mut previous, mut current) = (L::splat(0.0), L::splat(1.0));
-                for n in 1..moneyness {
-                    visit(n, weight * current);
-                    let k = (n - 1) as f64;
-                    let next = ((L::splat(2.0 * k + 1.0) - m) * current - L::splat(k) * previous)
-                        * L::splat(1.0 / (k + 1.0));
-                    (previous, current) = (current, next);
-                }
-            }
-        }
+        level_terms(self.basis, m, moneyness, visit);
     }
 
     /// The regressors of price `spot` and variance `variance` into `out`
@@ -713,128 +779,24 @@ impl ExercisePlan {
         let exercise = self.intrinsic(spot);
         let last = date == self.dates as usize;
         let discount = L::splat(self.date_discounts[date - 1]);
-        let take = if last {
-            path.open
-        } else if let Some(beta) = &policy.coefficients[date - 1] {
-            path.open
-                * exercise.indicator()
-                * (exercise - self.continuation(beta, spot, v)).indicator()
+        let fitted = if last {
+            None
         } else {
-            L::splat(0.0)
+            policy.coefficients[date - 1]
+                .as_ref()
+                .map(|beta| self.continuation(beta, spot, v))
         };
-        path.value = take.choose(discount * exercise, path.value);
-        path.open = path.open - take;
+        path.settle(exercise, fitted, last, discount);
         if last && self.control {
             path.control = discount * if self.control_payoff { exercise } else { spot };
         }
     }
 
-    /// Calls `visit(date, x, v)` at each date (counted from 1) with the log
-    /// returns and variances of the two samples of stream `stream` of
-    /// substream `substream` (calibration and outer duality paths, never
-    /// mirrored; nested paths) over `dates` from `x`, `v` on: one Philox
-    /// block feeds both, as in every kernel, the walk's `j`-th step's draw
-    /// `f` block `j F + f`. The walk stops early once `visit` returns false.
-    fn walk_pair(
-        &self,
-        substream: u32,
-        stream: u64,
-        dates: std::ops::RangeInclusive<usize>,
-        mut x: [f64; 2],
-        mut v: [f64; 2],
-        mut visit: impl FnMut(usize, [f64; 2], [f64; 2]) -> bool,
-    ) {
-        let factors = self.factors as usize;
-        let (mut even, mut odd) = ([0.0; MAX_FACTORS as usize], [0.0; MAX_FACTORS as usize]);
-        let mut block = 0;
-        for date in dates {
-            for _ in 0..self.steps_per_date {
-                for (even, odd) in even[..factors].iter_mut().zip(&mut odd[..factors]) {
-                    (*even, *odd) = normal_pair(self.seed, substream, stream, block);
-                    block += 1;
-                }
-                x[0] = self.advance(x[0], &mut v[0], &even[..factors]);
-                x[1] = self.advance(x[1], &mut v[1], &odd[..factors]);
-            }
-            if !visit(date, x, v) {
-                break;
-            }
-        }
-    }
-
-    /// [`ExercisePlan::walk_pair`] over every date from today, for the two
-    /// samples of stream `stream` of the pricing layout (calibration and
-    /// outer duality paths).
-    fn walk_samples(&self, stream: u64, mut visit: impl FnMut(usize, [f64; 2], [f64; 2])) {
-        let dates = 1..=self.dates as usize;
-        let start = [self.start_variance; 2];
-        self.walk_pair(
-            SUBSTREAM_NORMALS,
-            stream,
-            dates,
-            [0.0; 2],
-            start,
-            |date, x, v| {
-                visit(date, x, v);
-                true
-            },
-        );
-    }
-
-    /// The discounted cash flow of a pricing path (mirrored: `-z`) whose
-    /// spot is scaled by `e^shift`, under `policy`, and its control (the
-    /// discounted European payoff or terminal price; 0 unless `controlled`
-    /// and the plan has one). The walk stops once the path exercises unless
-    /// the control needs it to expiry.
-    fn path_value(
-        &self,
-        policy: &Policy,
-        sample: u64,
-        mirror: bool,
-        shift: f64,
-        controlled: bool,
-    ) -> (f64, f64) {
-        let to_expiry = controlled && self.control;
-        let mut path = Exercised::<f64>::open();
-        let sign = if mirror { -1.0 } else { 1.0 };
-        let factors = self.factors as usize;
-        let mut z = [0.0; MAX_FACTORS as usize];
-        let (mut x, mut v, mut block) = (shift, self.start_variance, 0);
-        for date in 1..=self.dates as usize {
-            for _ in 0..self.steps_per_date {
-                for z in &mut z[..factors] {
-                    *z = sign * path_normal(self.seed, sample, block);
-                    block += 1;
-                }
-                x = self.advance(x, &mut v, &z[..factors]);
-            }
-            self.observe(policy, date, x, v, &mut path);
-            if path.open == 0.0 && !to_expiry {
-                break;
-            }
-        }
-        (path.value, path.control)
-    }
-
-    /// Pricing samples `start .. end` under `policy`, one path at a time:
-    /// the moments of their discounted cash flows and controls (the scalar
-    /// oracle; the SIMD kernels run [`ExercisePlan::observe`] on lanes).
+    /// Pricing samples `start .. end` under `policy`, one path at a time
+    /// (the scalar oracle, [`walk::price_chunk`]; the SIMD kernels run
+    /// [`ExercisePlan::observe`] on lanes).
     pub fn price_chunk(&self, policy: &Policy, start: u64, end: u64) -> Figures {
-        let samples: Vec<(f64, f64)> = (start..end)
-            .map(|sample| {
-                let (y, c) = self.path_value(policy, sample, false, 0.0, true);
-                if self.antithetic {
-                    let (y2, c2) = self.path_value(policy, sample, true, 0.0, true);
-                    (0.5 * (y + y2), 0.5 * (c + c2))
-                } else {
-                    (y, c)
-                }
-            })
-            .collect();
-        Figures {
-            moments: CoMoments::of(&samples),
-            greeks: None,
-        }
+        walk::price_chunk(self, policy, start, end)
     }
 
     /// One pricing path's Greeks under `policy` (mirrored: `-z`), the
@@ -858,7 +820,7 @@ impl ExercisePlan {
     ///   lattice in the tests).
     fn path_greeks(&self, policy: &Policy, sample: u64, mirror: bool) -> [f64; GREEKS] {
         let bump = DELTA_BUMP;
-        let value = |shift: f64| self.path_value(policy, sample, mirror, shift, false).0;
+        let value = |shift: f64| walk::path_value(self, policy, sample, mirror, shift, false).0;
         let delta = (value(bump.ln_1p()) - value((-bump).ln_1p())) / (2.0 * bump * self.spot);
         let sign = if mirror { -1.0 } else { 1.0 };
         let first = sign * path_normal(self.seed, sample, 0);
@@ -889,146 +851,70 @@ impl ExercisePlan {
         let theta = (self.rate * t * v - stock * (mu * t + 0.5 * self.vol * w)) / self.maturity;
         [delta, gamma, vega, rho, theta]
     }
+}
 
-    /// Whether `policy` exercises at `date` (from 1) at price `spot`:
-    /// [`ExercisePlan::observe`]'s rule on one open path.
-    fn exercises(&self, policy: &Policy, date: usize, spot: f64, variance: f64) -> bool {
-        let exercise = self.intrinsic(spot);
-        if date == self.dates as usize {
-            return exercise > 0.0;
+impl Underlying for ExercisePlan {
+    fn schedule(&self) -> Schedule<'_> {
+        Schedule {
+            dates: self.dates as usize,
+            steps_per_date: self.steps_per_date,
+            draws: self.factors as usize,
+            seed: self.seed,
+            date_discounts: &self.date_discounts,
+            regressors: self.regressors,
+            calibration_paths: self.calibration_paths,
+            antithetic: self.antithetic,
+            control: self.control,
+            basis: self.basis,
         }
-        policy.coefficients[date - 1].as_ref().is_some_and(|beta| {
-            exercise > 0.0 && exercise - self.continuation(beta, spot, variance) > 0.0
-        })
     }
 
-    /// Two nested paths that follow `policy` from date `from` (exclusive)
-    /// on, starting at log return `x` and variance `v`: the halves of the
-    /// blocks of duality stream `stream`. Each path's discounted cash flow
-    /// and its control, the stock price when it stops (exercised, or at
-    /// expiry) times `e^{-(r - q) t}`.
-    fn follow_pair(
-        &self,
-        policy: &Policy,
-        from: usize,
-        x: f64,
-        v: f64,
-        stream: u64,
-    ) -> [(f64, f64); 2] {
-        let mut paths = [Exercised::<f64>::open(); 2];
-        let mut controls = [0.0; 2];
-        let dates = from + 1..=self.dates as usize;
-        self.walk_pair(
-            SUBSTREAM_DUALITY,
-            stream,
-            dates,
-            [x; 2],
-            [v; 2],
-            |date, x, v| {
-                for half in 0..2 {
-                    let path = &mut paths[half];
-                    if path.open != 0.0 {
-                        self.observe(policy, date, x[half], v[half], path);
-                        if path.open == 0.0 {
-                            controls[half] = self.stock_discounts[date] * self.spot * x[half].exp();
-                        }
-                    }
-                }
-                paths.iter().any(|path| path.open != 0.0)
-            },
-        );
-        [(paths[0].value, controls[0]), (paths[1].value, controls[1])]
+    /// The log return, and the variance where the model's is random.
+    fn stored(&self) -> usize {
+        1 + usize::from(self.variance_scale.is_some())
     }
 
-    /// The nested estimate of the continuation value at `date` of outer
-    /// path `outer` at log return `x` and variance `v`: the mean discounted
-    /// cash flow of `inner` paths that follow `policy` from the next date
-    /// on, less a control variate: the stopped stock `e^{-(r - q) t} S_t`,
-    /// whose mean is its value at the date (optional stopping, under every
-    /// model). The coefficient is cross-fitted: each half of the paths
-    /// (even, odd) is corrected with the other half's coefficient, so the
-    /// estimate stays unbiased, which the bound needs. Nested path pair `p`
-    /// reads duality stream `outer * 2^43 + (date - 1) * 2^19 + p`.
-    fn nested_continuation(
-        &self,
-        policy: &Policy,
-        outer: u64,
-        date: usize,
-        [x, v]: [f64; 2],
-        inner: u64,
-    ) -> f64 {
-        let base = (outer << 43) | ((date as u64 - 1) << 19);
-        let mean_control = self.stock_discounts[date] * self.spot * x.exp();
-        // Each half's count and its sums of y, d = control - mean, d^2, y d.
-        let mut halves = [[0.0; 5]; 2];
-        for pair in 0..inner.div_ceil(2) {
-            let paths = self.follow_pair(policy, date, x, v, base | pair);
-            for (half, (y, control)) in paths.into_iter().enumerate() {
-                if 2 * pair + (half as u64) < inner {
-                    let d = control - mean_control;
-                    let sums = &mut halves[half];
-                    sums[0] += 1.0;
-                    sums[1] += y;
-                    sums[2] += d;
-                    sums[3] += d * d;
-                    sums[4] += y * d;
-                }
-            }
-        }
-        let slope = |[n, y, d, dd, yd]: [f64; 5]| {
-            let spread = dd - d * d / n;
-            if n >= 2.0 && spread > 0.0 {
-                (yd - y * d / n) / spread
-            } else {
-                0.0
-            }
-        };
-        let (even, odd) = (halves[0], halves[1]);
-        let corrected = |[_, y, d, ..]: [f64; 5], beta: f64| y - beta * d;
-        (corrected(even, slope(odd)) + corrected(odd, slope(even))) / inner as f64
+    /// `[x, v]`: the log return `shift`, the model's starting variance.
+    fn start(&self, shift: f64) -> State {
+        let mut state = [0.0; MAX_STATE];
+        state[0] = shift;
+        state[1] = self.start_variance;
+        state
     }
 
-    /// One outer path's sample of the duality gap (Andersen and Broadie):
-    /// with `L_k` the policy's discounted value from date `k` (the
-    /// intrinsic value where the policy exercises, else the nested
-    /// continuation `Q_k`), the martingale `M_k = L_k - L_0 - sum over the
-    /// exercise dates j < k of (Q_j - h_j)` gives `max_k (h_k - M_k) - L_0`.
-    /// The maximum runs over the in-the-money dates and expiry: stopping
-    /// out of the money pays nothing, which holding to expiry never pays
-    /// less than, so the bound still holds, and the nested simulations run
-    /// only where a path is in the money. `states` holds the path's log
-    /// return and variance at each date; `None` once `control` is
-    /// cancelled.
-    fn duality_gap(
-        &self,
-        policy: &Policy,
-        outer: u64,
-        states: &[[f64; 2]],
-        inner: u64,
-        control: &Control,
-    ) -> Option<f64> {
-        let last = self.dates as usize;
-        let (mut gap, mut adjustment) = (0.0_f64, 0.0);
-        for (date, &state) in states.iter().enumerate().take(last - 1) {
-            let date = date + 1;
-            let spot = self.spot * state[0].exp();
-            let intrinsic = self.intrinsic(spot);
-            if intrinsic <= 0.0 {
-                continue;
-            }
-            if control.is_cancelled() {
-                return None;
-            }
-            let exercise = self.date_discounts[date - 1] * intrinsic;
-            let continuation = self.nested_continuation(policy, outer, date, state, inner);
-            if self.exercises(policy, date, spot, state[1]) {
-                gap = gap.max(adjustment);
-                adjustment += continuation - exercise;
-            } else {
-                gap = gap.max(exercise - continuation + adjustment);
-            }
+    #[inline(always)]
+    fn step(&self, state: &mut State, z: &[f64]) {
+        let mut v = state[1];
+        state[0] = self.advance(state[0], &mut v, z);
+        state[1] = v;
+    }
+
+    #[inline(always)]
+    fn intrinsic(&self, state: &State) -> f64 {
+        self.intrinsic(self.spot * state[0].exp())
+    }
+
+    #[inline(always)]
+    fn regressors(&self, state: &State, visit: impl FnMut(usize, f64)) {
+        self.basis_values(self.spot * state[0].exp(), state[1], visit);
+    }
+
+    fn scale(&self) -> f64 {
+        self.strike
+    }
+
+    /// The European payoff (Black-Scholes) or the terminal price.
+    fn terminal_control(&self, state: &State, exercise: f64) -> f64 {
+        if self.control_payoff {
+            exercise
+        } else {
+            self.spot * state[0].exp()
         }
-        Some(gap.max(adjustment))
+    }
+
+    /// `e^{-(r - q) t} S_t`.
+    fn martingale(&self, state: &State, date: usize) -> f64 {
+        self.stock_discounts[date] * self.spot * state[0].exp()
     }
 }
 
@@ -1070,6 +956,27 @@ impl<L: Lane> Exercised<L> {
             value: L::splat(0.0),
             control: L::splat(0.0),
         }
+    }
+}
+
+impl<L: LaneMath> Exercised<L> {
+    /// One date of the path: it exercises where it is open and either the
+    /// date is expiry (`last`: in the money or not, the value is the
+    /// payoff) or the fitted continuation value is given and the exercise
+    /// value is positive and beats it; its value becomes the exercise
+    /// value discounted by `discount`. The one rule of every underlying
+    /// and tier.
+    #[inline(always)]
+    pub fn settle(&mut self, exercise: L, fitted: Option<L>, last: bool, discount: L) {
+        let take = if last {
+            self.open
+        } else if let Some(continuation) = fitted {
+            self.open * exercise.indicator() * (exercise - continuation).indicator()
+        } else {
+            L::splat(0.0)
+        };
+        self.value = take.choose(discount * exercise, self.value);
+        self.open = self.open - take;
     }
 }
 
@@ -1138,24 +1045,54 @@ pub struct AfterPriced {
     pub gaps: Option<Moments>,
 }
 
-/// The passes after pricing on `executor`'s threads: [`greeks_pass`] and
-/// [`duality_gaps`] as `asked`.
+/// A compiled early-exercise job as the tiers take it: one asset under a
+/// model, or a basket of correlated assets.
+#[derive(Debug, Clone, Copy)]
+pub enum PlanRef<'a> {
+    /// One asset ([`ExercisePlan`]).
+    Asset(&'a ExercisePlan),
+    /// A basket, worst-of, best-of or spread ([`basket::BasketExercisePlan`]).
+    Basket(&'a basket::BasketExercisePlan),
+}
+
+/// The passes after pricing on `executor`'s threads: [`greeks_pass`] (one
+/// asset's; a basket's job refuses Greeks) and [`duality_gaps`] as `asked`.
 pub(crate) fn after_pricing<E: Executor>(
-    plan: &ExercisePlan,
+    plan: PlanRef<'_>,
     policy: &Policy,
     asked: AfterPricing,
     executor: &E,
     control: &Control,
 ) -> crate::error::Result<AfterPriced> {
-    let greeks = match asked.greeks_of {
-        Some(samples) => Some(greeks_pass(plan, policy, samples, executor, control)?),
-        None => None,
+    let greeks = match (asked.greeks_of, plan) {
+        (Some(samples), PlanRef::Asset(plan)) => {
+            Some(greeks_pass(plan, policy, samples, executor, control)?)
+        }
+        _ => None,
     };
-    let gaps = match asked.upper_bound {
-        Some(bound) => Some(duality_gaps(plan, policy, bound, executor, control)?),
-        None => None,
+    let gaps = match (asked.upper_bound, plan) {
+        (Some(bound), PlanRef::Asset(plan)) => {
+            Some(duality_gaps(plan, policy, bound, executor, control)?)
+        }
+        (Some(bound), PlanRef::Basket(plan)) => {
+            Some(duality_gaps(plan, policy, bound, executor, control)?)
+        }
+        (None, _) => None,
     };
     Ok(AfterPriced { greeks, gaps })
+}
+
+/// [`calibrate`] for either underlying.
+pub(crate) fn calibrate_plan<E: Executor>(
+    plan: PlanRef<'_>,
+    degree: u32,
+    executor: &E,
+    control: &Control,
+) -> crate::error::Result<Policy> {
+    match plan {
+        PlanRef::Asset(plan) => calibrate(plan, degree, executor, control),
+        PlanRef::Basket(plan) => calibrate(plan, degree, executor, control),
+    }
 }
 
 /// The Greeks of pricing samples `0 .. samples` under `policy` (see
@@ -1205,27 +1142,28 @@ fn greeks_pass<E: Executor>(
 /// [`DUALITY_FIRST_SAMPLE`] `+ i` of the calibration's layout, in fixed
 /// chunks of [`DUALITY_CHUNK`] paths merged in chunk order, so every tier
 /// and thread count get the same moments bit for bit.
-fn duality_gaps<E: Executor>(
-    plan: &ExercisePlan,
+fn duality_gaps<E: Executor, U: Underlying>(
+    plan: &U,
     policy: &Policy,
     bound: UpperBound,
     executor: &E,
     control: &Control,
 ) -> crate::error::Result<Moments> {
     let n = bound.outer_paths;
-    let dates = plan.dates as usize;
+    let dates = plan.schedule().dates;
     control.expect(n);
     let parts = executor.map_indexed(0..n.div_ceil(DUALITY_CHUNK), &|c| {
         let (start, end) = (c * DUALITY_CHUNK, ((c + 1) * DUALITY_CHUNK).min(n));
         let mut gaps = Vec::with_capacity((end - start) as usize);
-        let mut states = vec![[0.0; 2]; 2 * dates];
+        let mut states = vec![[0.0; MAX_STATE]; 2 * dates];
         for even in (start..end).step_by(2) {
-            plan.walk_samples((DUALITY_FIRST_SAMPLE + even) / 2, |date, x, v| {
-                states[date - 1] = [x[0], v[0]];
-                states[dates + date - 1] = [x[1], v[1]];
+            walk::walk_samples(plan, (DUALITY_FIRST_SAMPLE + even) / 2, |date, pair| {
+                states[date - 1] = pair[0];
+                states[dates + date - 1] = pair[1];
             });
             for (outer, path) in (even..end.min(even + 2)).zip(states.chunks_exact(dates)) {
-                let Some(gap) = plan.duality_gap(policy, outer, path, bound.inner_paths, control)
+                let Some(gap) =
+                    walk::duality_gap(plan, policy, outer, path, bound.inner_paths, control)
                 else {
                     return Moments::default();
                 };
@@ -1403,76 +1341,70 @@ impl Triangle {
     }
 }
 
-/// One chunk of calibration paths: each path's price at each date (path
-/// by path), its cash flow and the date it arrives.
+/// One chunk of calibration paths: each path's state at each date (path
+/// by path, [`Underlying::stored`] values a date), its cash flow and the
+/// date it arrives.
 struct CalibrationChunk {
-    prices: Vec<f64>,
-    /// Each path's variance at each date, where the model's is random
-    /// (empty otherwise).
-    variances: Vec<f64>,
+    states: Vec<f64>,
     cash: Vec<f64>,
     date: Vec<u32>,
 }
 
 impl CalibrationChunk {
-    /// Path `i`'s price and variance at `date` (from 1).
-    fn state(&self, i: usize, dates: usize, date: usize) -> (f64, f64) {
-        let at = i * dates + date - 1;
-        (
-            self.prices[at],
-            self.variances.get(at).copied().unwrap_or(0.0),
-        )
+    /// Path `i`'s state at `date` (from 1), `stored` values a date.
+    fn state(&self, i: usize, dates: usize, stored: usize, date: usize) -> State {
+        let at = (i * dates + date - 1) * stored;
+        let mut state = [0.0; MAX_STATE];
+        state[..stored].copy_from_slice(&self.states[at..at + stored]);
+        state
     }
 }
 
 /// The calibration pass on `executor`'s threads (see the module): fixed
 /// chunks of [`CHUNK`] paths, their regressions folded in chunk order, so
 /// the policy is the same on every tier and thread count.
-pub(crate) fn calibrate<E: Executor>(
-    plan: &ExercisePlan,
+pub(crate) fn calibrate<E: Executor, U: Underlying>(
+    plan: &U,
     degree: u32,
     executor: &E,
     control: &Control,
 ) -> crate::error::Result<Policy> {
-    let m = plan.calibration_paths;
-    let dates = plan.dates as usize;
+    let s = plan.schedule();
+    let m = s.calibration_paths;
+    let dates = s.dates;
+    let stored = plan.stored();
     let chunks = m.div_ceil(CHUNK);
-    let keep_variance = plan.variance_scale.is_some();
     control.expect(m * 2);
     let mut state: Vec<CalibrationChunk> = executor.map_indexed(0..chunks, &|c| {
         let (start, end) = (c * CHUNK, ((c + 1) * CHUNK).min(m));
         // Chunks start on even paths, so each stream's two samples fall in
         // one chunk (the last odd one past `m` is dropped).
-        let values = (end - start) as usize * dates;
-        let mut prices = vec![0.0; values];
-        let mut variances = vec![0.0; if keep_variance { values } else { 0 }];
+        let paths = (end - start) as usize;
+        let mut states = vec![0.0; paths * dates * stored];
         for even in (start..end).step_by(2) {
-            let at = (even - start) as usize * dates;
+            let first = (even - start) as usize;
             let halves = if even + 1 < end { 2 } else { 1 };
-            plan.walk_samples((CALIBRATION_FIRST_SAMPLE + even) / 2, |date, x, v| {
-                for half in 0..halves {
-                    let i = at + half * dates + date - 1;
-                    prices[i] = plan.spot * x[half].exp();
-                    if keep_variance {
-                        variances[i] = v[half];
-                    }
+            walk::walk_samples(plan, (CALIBRATION_FIRST_SAMPLE + even) / 2, |date, pair| {
+                for (half, path_state) in pair.iter().enumerate().take(halves) {
+                    let at = ((first + half) * dates + date - 1) * stored;
+                    states[at..at + stored].copy_from_slice(&path_state[..stored]);
                 }
             });
         }
-        let cash = prices
-            .chunks_exact(dates)
-            .map(|p| plan.intrinsic(p[dates - 1]))
+        let mut chunk = CalibrationChunk {
+            states,
+            cash: Vec::with_capacity(paths),
+            date: vec![s.dates as u32; paths],
+        };
+        chunk.cash = (0..paths)
+            .map(|i| plan.intrinsic(&chunk.state(i, dates, stored, dates)))
             .collect();
         control.advance(end - start);
-        CalibrationChunk {
-            prices,
-            variances,
-            cash,
-            date: vec![plan.dates; (end - start) as usize],
-        }
+        chunk
     });
     control.check()?;
-    let columns = plan.regressors + 1;
+    let columns = s.regressors + 1;
+    let unit = plan.scale();
     let mut coefficients = vec![None; dates];
     let mut held_dates = Vec::new();
     for date in (1..dates).rev() {
@@ -1481,12 +1413,12 @@ pub(crate) fn calibrate<E: Executor>(
             // The in-the-money rows, column by column.
             let mut columns_of: Vec<Vec<f64>> = vec![Vec::new(); columns];
             for i in 0..chunk.date.len() {
-                let (spot, variance) = chunk.state(i, dates, date);
-                if plan.intrinsic(spot) > 0.0 {
-                    plan.basis_values(spot, variance, |n, x| columns_of[n].push(x));
+                let path = chunk.state(i, dates, stored, date);
+                if plan.intrinsic(&path) > 0.0 {
+                    plan.regressors(&path, |n, x| columns_of[n].push(x));
                     let arrives = chunk.date[i] as usize - 1;
-                    let discount = plan.date_discounts[arrives] / plan.date_discounts[date - 1];
-                    columns_of[columns - 1].push(chunk.cash[i] * discount / plan.strike);
+                    let discount = s.date_discounts[arrives] / s.date_discounts[date - 1];
+                    columns_of[columns - 1].push(chunk.cash[i] * discount / unit);
                 }
             }
             Triangle::of_columns(columns_of)
@@ -1504,9 +1436,9 @@ pub(crate) fn calibrate<E: Executor>(
             let mut cash = chunk.cash.clone();
             let mut arrives = chunk.date.clone();
             for i in 0..chunk.date.len() {
-                let (spot, variance) = chunk.state(i, dates, date);
-                let exercise = plan.intrinsic(spot);
-                if exercise > 0.0 && exercise > plan.continuation(&beta, spot, variance) {
+                let path = chunk.state(i, dates, stored, date);
+                let exercise = plan.intrinsic(&path);
+                if exercise > 0.0 && exercise > walk::continuation(plan, &beta, &path) {
                     cash[i] = exercise;
                     arrives[i] = date as u32;
                 }
@@ -1525,11 +1457,11 @@ pub(crate) fn calibrate<E: Executor>(
     control.advance(m);
     control.check()?;
     held_dates.reverse();
-    let per_path = dates as u64 * if keep_variance { 16 } else { 8 } + 8 + 4;
+    let per_path = (dates * stored) as u64 * 8 + 8 + 4;
     Ok(Policy {
-        basis: plan.basis,
+        basis: s.basis,
         degree,
-        dates: plan.dates,
+        dates: dates as u32,
         calibration_paths: m,
         coefficients,
         held_dates,
@@ -1650,11 +1582,14 @@ mod tests {
         // coefficients are noisy), and the plain means of the same paths.
         let (mut controlled, mut plain) = (Vec::new(), Vec::new());
         for outer in 0..2000 {
-            controlled.push(plan.nested_continuation(&policy, outer, 1, [0.0, 0.0], 16));
+            let today = [0.0; MAX_STATE];
+            controlled.push(walk::nested_continuation(
+                &plan, &policy, outer, 1, &today, 16,
+            ));
             // Date 1: the stream of pair p is outer * 2^43 + p.
             let base = outer << 43;
             let sum: f64 = (0..8)
-                .flat_map(|pair| plan.follow_pair(&policy, 1, 0.0, 0.0, base | pair))
+                .flat_map(|pair| walk::follow_pair(&plan, &policy, 1, &today, base | pair))
                 .map(|(y, _)| y)
                 .sum();
             plain.push(sum / 16.0);
