@@ -867,6 +867,11 @@ pub(crate) fn var_from(
     }
     let mut warnings = selected.warnings.clone();
     warnings.extend(levels.iter().flat_map(risk::level_warnings));
+    if let Some(dof) = model.dof
+        && levels.iter().any(|l| l.delta_gamma_var.is_some())
+    {
+        warnings.push(risk::normal_delta_gamma_warning(dof));
+    }
     Ok(VarResult {
         scenarios: job.scenarios,
         seed: job.seed,

@@ -22,7 +22,8 @@ fn by_level(result: &VarResult, pick: impl Fn(&RiskLevel) -> f64) -> Value {
 /// contributions where the run computed them: `scenarios, seed, tier,
 /// backend, selection, warnings, elapsed_s, mean, std`, then `var, es,
 /// parametric_var, parametric_es` (and for a book with options
-/// `delta_gamma_var, delta_gamma_es`) keyed by level, then `historical`
+/// `delta_gamma_var, delta_gamma_es` and `delta_gamma_returns: "normal"`)
+/// keyed by level, then `historical`
 /// and `contributions` (keyed by level) when present.
 pub fn var_document(
     result: &VarResult,
@@ -47,6 +48,9 @@ pub fn var_document(
     if result.levels.iter().any(|l| l.delta_gamma_var.is_some()) {
         object["delta_gamma_var"] = by_level(result, |l| l.delta_gamma_var.unwrap_or(0.0));
         object["delta_gamma_es"] = by_level(result, |l| l.delta_gamma_es.unwrap_or(0.0));
+        // Cornish-Fisher on the normal cumulants, whatever the job's
+        // distribution.
+        object["delta_gamma_returns"] = json!("normal");
     }
     if let Some(h) = historical {
         let pick = |f: fn(&HistoricalLevel) -> f64| -> Value {

@@ -119,6 +119,19 @@ impl fmt::Display for Confidence {
 /// expansion has left its validity.
 pub const DELTA_GAMMA_TOLERANCE: f64 = 0.5;
 
+/// The warning of a book with options under Student-t returns with `dof`
+/// degrees of freedom: the delta-gamma figures are normal returns'
+/// (Cornish-Fisher on the normal quadratic form's cumulants, which a
+/// t's heavier tails do not share), unlike the full revaluation and the
+/// delta shortcut beside them.
+pub fn normal_delta_gamma_warning(dof: f64) -> String {
+    format!(
+        "the delta-gamma VaR and ES are normal returns' (Cornish-Fisher on the quadratic \
+         form's cumulants under normal returns), not the Student-t's ({dof} dof) of the full \
+         revaluation and the delta figures beside them: they understate the t's tail"
+    )
+}
+
 /// What a reader of `level` should know: a delta-gamma VaR far from the
 /// full revaluation's (one ATM call at vol 1e-6 gave 21,430 against
 /// -864,639, silently), and a negative VaR, which is a gain.
@@ -520,7 +533,9 @@ pub struct RiskLevel {
     /// Closed-form ES, as `parametric_var`.
     pub parametric_es: f64,
     /// A book with options: the delta-gamma VaR (Cornish-Fisher, normal
-    /// returns).
+    /// returns whatever the job's distribution: labelled so in the CLI's
+    /// table and JSON, `delta_gamma_returns: "normal"`, with a warning under
+    /// Student-t returns).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delta_gamma_var: Option<f64>,
     /// A book with options: the delta-gamma ES (the Cornish-Fisher

@@ -548,3 +548,36 @@ fn a_book_past_the_gpu_kernels_reach_is_refused_there_with_the_reason() {
     let result = quantmc::var(&job, Backend::Auto).unwrap();
     assert_ne!(result.tier, quantmc::Tier::Gpu);
 }
+
+#[test]
+fn delta_gamma_figures_say_they_are_normal_returns_under_a_student_t() {
+    // They are Cornish-Fisher on the normal quadratic form's cumulants
+    // whatever the distribution: a fresh Student-t book's 272,612 beside a
+    // full revaluation of 312,271 carried no label.
+    let book = short_gamma_book();
+    let normal = quantmc::var(&job(book.clone(), 20_000, 10.0), Backend::Simd).unwrap();
+    assert!(
+        normal.warnings.iter().all(|w| !w.contains("normal returns'")),
+        "{:?}",
+        normal.warnings
+    );
+    let t = VarJob {
+        distribution: ReturnDistribution::StudentT { dof: 3.5 },
+        ..job(book, 20_000, 10.0)
+    };
+    let result = quantmc::var(&t, Backend::Simd).unwrap();
+    assert!(
+        result
+            .warnings
+            .iter()
+            .any(|w| w.contains("normal returns'") && w.contains("3.5 dof")),
+        "{:?}",
+        result.warnings
+    );
+    // The same figures as under normal returns, and the JSON says whose.
+    for (a, b) in result.levels.iter().zip(&normal.levels) {
+        assert_eq!(a.delta_gamma_var, b.delta_gamma_var);
+    }
+    let document = quantmc::report::var_document(&result, None, None);
+    assert_eq!(document["delta_gamma_returns"], "normal");
+}

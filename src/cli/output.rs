@@ -347,7 +347,7 @@ pub fn print_var(
     if options_book {
         lines.push(
             "VaR/ES: full revaluation; delta: the linear shortcut's closed form; \
-             delta-gamma: Cornish-Fisher"
+             delta-gamma: Cornish-Fisher under normal returns"
                 .to_string(),
         );
         lines.push(format!(
