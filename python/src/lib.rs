@@ -9,6 +9,7 @@
 //! the boundary (PyO3 turns one into `PanicException`, and the library has
 //! none on any input).
 
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
@@ -58,30 +59,64 @@ fn choice<T: std::str::FromStr<Err = quantmc::InputError>>(text: &str) -> PyResu
     text.parse().map_err(input_error)
 }
 
+/// How often a waiting caller checks for signals (Ctrl-C) while the worker
+/// runs. The wait ends the moment the worker finishes, whatever this is.
+const SIGNAL_CHECK: Duration = Duration::from_millis(20);
+
 /// Runs `work` on a worker thread with the GIL released; checks for signals
 /// (Ctrl-C) on this thread meanwhile and cancels the run when one arrives.
+/// The caller waits on the worker's outcome, so a small job returns as soon
+/// as it is done (it slept in whole 20 ms slices before: every call cost at
+/// least 20 ms).
 fn run_released<T: Send>(
     py: Python<'_>,
     work: impl FnOnce(&Control) -> quantmc::Result<T> + Send,
 ) -> PyResult<T> {
     let control = Control::new();
+    // The worker's outcome (its panic caught), and the signal that it is in.
+    let outcome = (Mutex::new(None), Condvar::new());
+    let panicked = || PyRuntimeError::new_err("the quantmc worker thread panicked");
+    // Waits up to `limit` for the outcome, without the GIL.
+    let wait = |limit: Option<Duration>| {
+        py.detach(|| {
+            let (slot, ready) = &outcome;
+            let guard = slot.lock().unwrap_or_else(|poison| poison.into_inner());
+            let mut guard = match limit {
+                Some(limit) => {
+                    ready
+                        .wait_timeout_while(guard, limit, |o| o.is_none())
+                        .unwrap_or_else(|poison| poison.into_inner())
+                        .0
+                }
+                None => ready
+                    .wait_while(guard, |o| o.is_none())
+                    .unwrap_or_else(|poison| poison.into_inner()),
+            };
+            guard.take()
+        })
+    };
     std::thread::scope(|scope| {
-        let handle = scope.spawn(|| work(&control));
-        while !handle.is_finished() {
-            py.detach(|| std::thread::sleep(Duration::from_millis(20)));
+        scope.spawn(|| {
+            // A panic is caught here and reported as an error: the scope
+            // would otherwise re-raise it in the caller.
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(&control)));
+            let (slot, ready) = &outcome;
+            *slot.lock().unwrap_or_else(|poison| poison.into_inner()) = Some(result);
+            ready.notify_one();
+        });
+        loop {
+            match wait(Some(SIGNAL_CHECK)) {
+                Some(Ok(result)) => return result.map_err(py_error),
+                Some(Err(_)) => return Err(panicked()),
+                None => {}
+            }
             if let Err(signal) = py.check_signals() {
                 control.cancel();
                 // The run stops within a fraction of a second; wait for it
                 // without the GIL, then raise the signal's exception.
-                let _ = py.detach(|| handle.join());
+                let _ = wait(None);
                 return Err(signal);
             }
-        }
-        match py.detach(|| handle.join()) {
-            Ok(result) => result.map_err(py_error),
-            Err(_) => Err(PyRuntimeError::new_err(
-                "the quantmc worker thread panicked",
-            )),
         }
     })
 }
