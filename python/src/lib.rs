@@ -12,7 +12,7 @@
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyMemoryError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -58,6 +58,36 @@ fn input_error(err: quantmc::InputError) -> PyErr {
 fn choice<T: std::str::FromStr<Err = quantmc::InputError>>(text: &str) -> PyResult<T> {
     text.parse().map_err(input_error)
 }
+
+/// A count (paths, scenarios) as Python users write it: an int, or a whole
+/// float such as `1e6`, as the CLI takes `1e6`; `None` when not given.
+/// Anything else is a `ValueError` naming the argument.
+fn count(name: &str, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+    if let Ok(count) = value.extract::<u64>() {
+        return Ok(Some(count));
+    }
+    match value.extract::<f64>() {
+        Ok(whole)
+            if whole.is_finite() && whole >= 0.0 && whole.fract() == 0.0 && whole <= MAX_COUNT =>
+        {
+            Ok(Some(whole as u64))
+        }
+        _ => Err(PyValueError::new_err(format!(
+            "{name}: expected a count, a non-negative int or a whole float such as 1e6 below \
+             2^52, not {}",
+            value.repr()?
+        ))),
+    }
+}
+
+/// The largest count a float gives exactly (the CLI's limit too).
+const MAX_COUNT: f64 = (1u64 << 52) as f64;
+
+/// Paths and scenarios when not given (`None`): the CLI's 1e6.
+const DEFAULT_COUNT: u64 = 1_000_000;
 
 /// How often a waiting caller checks for signals (Ctrl-C) while the worker
 /// runs. The wait ends the moment the worker finishes, whatever this is.
@@ -126,6 +156,93 @@ fn to_python<'py>(py: Python<'py>, value: &impl serde::Serialize) -> PyResult<Bo
     let text = serde_json::to_string(value)
         .map_err(|err| PyRuntimeError::new_err(format!("serialising a result: {err}")))?;
     py.import("json")?.call_method1("loads", (text,))
+}
+
+/// What `__reduce__` gives pickle: `_restore` and its arguments, the
+/// class's name and its state as JSON (exact: the floats round-trip).
+type Reduced<'py> = (Bound<'py, PyAny>, (&'static str, String));
+
+/// Pickles a result of `class` whose state is `state` (see [`Reduced`]), so
+/// `multiprocessing`, `joblib` and `copy` take results.
+fn reduce<'py>(
+    py: Python<'py>,
+    class: &'static str,
+    state: &impl serde::Serialize,
+) -> PyResult<Reduced<'py>> {
+    let text = serde_json::to_string(state)
+        .map_err(|err| PyRuntimeError::new_err(format!("pickling a {class}: {err}")))?;
+    Ok((
+        py.import("quantmc._quantmc")?.getattr("_restore")?,
+        (class, text),
+    ))
+}
+
+/// A `VarResult`'s pickled state: the result, its P&L sample, the
+/// contributions and the historical figures.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct VarState {
+    inner: quantmc::VarResult,
+    pnl: Option<Vec<f64>>,
+    contributions: Option<Vec<quantmc::contributions::LevelContributions>>,
+    historical: Option<quantmc::historical::HistoricalResult>,
+}
+
+/// Rebuilds a pickled result (each result's `__reduce__` names this).
+#[pyfunction]
+fn _restore<'py>(py: Python<'py>, class: &str, state: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn parse<T: serde::de::DeserializeOwned>(class: &str, state: &str) -> PyResult<T> {
+        serde_json::from_str(state).map_err(|err| {
+            PyValueError::new_err(format!("state: not a pickled quantmc {class}: {err}"))
+        })
+    }
+    Ok(match class {
+        "PriceResult" => Bound::new(
+            py,
+            PriceResult {
+                inner: parse(class, state)?,
+            },
+        )?
+        .into_any(),
+        "StripResult" => Bound::new(
+            py,
+            StripResult {
+                inner: parse(class, state)?,
+            },
+        )?
+        .into_any(),
+        "ExerciseResult" => Bound::new(
+            py,
+            ExerciseResult {
+                inner: parse(class, state)?,
+            },
+        )?
+        .into_any(),
+        "BasketResult" => Bound::new(
+            py,
+            BasketResult {
+                inner: parse(class, state)?,
+            },
+        )?
+        .into_any(),
+        "VarResult" => {
+            let state: VarState = parse(class, state)?;
+            Bound::new(
+                py,
+                VarResult {
+                    inner: state.inner,
+                    pnl: state.pnl.map(|pnl| PyArray1::from_vec(py, pnl).unbind()),
+                    contributions: state.contributions,
+                    historical: state.historical,
+                },
+            )?
+            .into_any()
+        }
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "class: {class:?} is not a quantmc result"
+            )));
+        }
+    })
 }
 
 /// The result of `price`: the estimate, its uncertainty and provenance.
@@ -198,6 +315,10 @@ impl PriceResult {
         to_python(py, &self.inner.greeks)
     }
     /// Every field as a dict, the CLI's `--json` names.
+    /// Pickles the result (`multiprocessing`, `joblib`, `copy`).
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
+        reduce(py, "PriceResult", &self.inner)
+    }
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.inner)
     }
@@ -288,6 +409,10 @@ impl StripResult {
     }
     /// Every field as a dict, the CLI's `--json` names (`strikes`: a list
     /// of quotes).
+    /// Pickles the result (`multiprocessing`, `joblib`, `copy`).
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
+        reduce(py, "StripResult", &self.inner)
+    }
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.inner)
     }
@@ -413,6 +538,20 @@ impl VarResult {
     fn historical<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.historical)
     }
+    /// Pickles the result (`multiprocessing`, `joblib`, `copy`), its P&L
+    /// sample included.
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
+        let state = VarState {
+            inner: self.inner.clone(),
+            pnl: match &self.pnl {
+                Some(pnl) => Some(pnl.bind(py).to_vec()?),
+                None => None,
+            },
+            contributions: self.contributions.clone(),
+            historical: self.historical.clone(),
+        };
+        reduce(py, "VarResult", &state)
+    }
     /// Every field as a dict: the CLI's `--json` document, the same
     /// definition (figures keyed by level; `historical` and
     /// `contributions` where the run computed them).
@@ -521,13 +660,14 @@ fn replicates_of(replicates: Option<u32>, sampler: &str) -> PyResult<u32> {
 }
 
 /// Prices an option by Monte Carlo; keyword arguments and defaults as the
-/// CLI's `quantmc price`. With `strikes` (a sequence, in place of
+/// CLI's `quantmc price` (`paths`: 1e6 when None; counts take an int or a
+/// whole float such as `1e6`). With `strikes` (a sequence, in place of
 /// `strike`), `maturities` (in place of `maturity`) or `implied_vol`, prices
 /// the strip on common random numbers and returns a `StripResult`.
 #[pyfunction]
 #[pyo3(signature = (
     *, style="european", kind="call", spot=100.0, strike=100.0, maturity=1.0, rate=0.05,
-    dividend=0.0, vol=None, steps=None, paths=1_000_000, seed=42, antithetic=false,
+    dividend=0.0, vol=None, steps=None, paths=None, seed=42, antithetic=false,
     model="bs", v0=None, kappa=None, theta=None, xi=None, rho=None, scheme=None,
     jump_intensity=None, jump_mean=None, jump_vol=None,
     barrier=None, barrier_kind=None, rebate=None, monitoring=None,
@@ -550,7 +690,7 @@ fn price<'py>(
     dividend: f64,
     vol: Option<f64>,
     steps: Option<u32>,
-    paths: u64,
+    paths: Option<&Bound<'py, PyAny>>,
     seed: u64,
     antithetic: bool,
     model: &str,
@@ -574,7 +714,7 @@ fn price<'py>(
     replicates: Option<u32>,
     target_se: Option<f64>,
     target_rel_se: Option<f64>,
-    max_paths: Option<u64>,
+    max_paths: Option<&Bound<'py, PyAny>>,
     backend: &str,
     threads: Option<usize>,
     allow_software_gpu: bool,
@@ -586,18 +726,20 @@ fn price<'py>(
     exercise_dates: Option<u32>,
     basis: &str,
     basis_degree: u32,
-    calibration_paths: Option<u64>,
-    upper_bound: Option<u64>,
-    upper_bound_paths: Option<u64>,
+    calibration_paths: Option<&Bound<'py, PyAny>>,
+    upper_bound: Option<&Bound<'py, PyAny>>,
+    upper_bound_paths: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let paths = count("paths", paths)?.unwrap_or(DEFAULT_COUNT);
+    let max_paths = count("max_paths", max_paths)?;
     let exercise = ExerciseArgs::parse(
         exercise,
         exercise_dates,
         basis,
         basis_degree,
-        calibration_paths,
-        upper_bound,
-        upper_bound_paths,
+        count("calibration_paths", calibration_paths)?,
+        count("upper_bound", upper_bound)?,
+        count("upper_bound_paths", upper_bound_paths)?,
     )?;
     // The CLI's default steps: an American option's 50 dates a year, a
     // Bermudan's dates, 12 fixings otherwise.
@@ -864,6 +1006,10 @@ impl ExerciseResult {
         self.inner.pricing.warnings.clone()
     }
     /// Every field as a dict, the CLI's `--json` names.
+    /// Pickles the result (`multiprocessing`, `joblib`, `copy`).
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
+        reduce(py, "ExerciseResult", &self.inner)
+    }
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.inner)
     }
@@ -959,6 +1105,10 @@ impl BasketResult {
         to_python(py, &self.inner.asset_greeks)
     }
     /// Every field as a dict, the CLI's `--json` names.
+    /// Pickles the result (`multiprocessing`, `joblib`, `copy`).
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
+        reduce(py, "BasketResult", &self.inner)
+    }
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.inner)
     }
@@ -986,7 +1136,7 @@ impl BasketResult {
 #[pyfunction]
 #[pyo3(signature = (
     assets, *, style="basket", kind="call", strike=100.0, maturity=1.0, rate=0.05, steps=None,
-    paths=1_000_000, seed=42, antithetic=false, control_variate=false, sampler="mc",
+    paths=None, seed=42, antithetic=false, control_variate=false, sampler="mc",
     replicates=None, greeks=false, target_se=None, target_rel_se=None, max_paths=None,
     nearest_psd=false, backend="auto", threads=None,
     exercise="european", exercise_dates=None, basis="laguerre", basis_degree=3,
@@ -1002,7 +1152,7 @@ fn price_basket<'py>(
     maturity: f64,
     rate: f64,
     steps: Option<u32>,
-    paths: u64,
+    paths: Option<&Bound<'py, PyAny>>,
     seed: u64,
     antithetic: bool,
     control_variate: bool,
@@ -1011,7 +1161,7 @@ fn price_basket<'py>(
     greeks: bool,
     target_se: Option<f64>,
     target_rel_se: Option<f64>,
-    max_paths: Option<u64>,
+    max_paths: Option<&Bound<'py, PyAny>>,
     nearest_psd: bool,
     backend: &str,
     threads: Option<usize>,
@@ -1019,18 +1169,20 @@ fn price_basket<'py>(
     exercise_dates: Option<u32>,
     basis: &str,
     basis_degree: u32,
-    calibration_paths: Option<u64>,
-    upper_bound: Option<u64>,
-    upper_bound_paths: Option<u64>,
+    calibration_paths: Option<&Bound<'py, PyAny>>,
+    upper_bound: Option<&Bound<'py, PyAny>>,
+    upper_bound_paths: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let paths = count("paths", paths)?.unwrap_or(DEFAULT_COUNT);
+    let max_paths = count("max_paths", max_paths)?;
     let exercise = ExerciseArgs::parse(
         exercise,
         exercise_dates,
         basis,
         basis_degree,
-        calibration_paths,
-        upper_bound,
-        upper_bound_paths,
+        count("calibration_paths", calibration_paths)?,
+        count("upper_bound", upper_bound)?,
+        count("upper_bound_paths", upper_bound_paths)?,
     )?;
     let assets = if assets.is_instance_of::<PyDict>() {
         let text: String = py
@@ -1207,10 +1359,11 @@ fn portfolio_of(
 }
 
 /// Portfolio VaR and ES by Monte Carlo; keyword arguments and defaults as
-/// the CLI's `quantmc var`.
+/// the CLI's `quantmc var` (`scenarios`: 1e6 when None, an int or a whole
+/// float such as `1e6`).
 #[pyfunction]
 #[pyo3(signature = (
-    portfolio=None, *, scenarios=1_000_000, confidence=vec![0.95, 0.99], horizon_days=1.0,
+    portfolio=None, *, scenarios=None, confidence=vec![0.95, 0.99], horizon_days=1.0,
     dist="normal", dof=None, seed=42, backend="auto", threads=None, return_pnl=false,
     contributions=false, weights=None, mu=None, sigma=None, corr=None, value=1_000_000.0,
     names=None, historical=None, filtered_ewma=None, allow_software_gpu=false, gpus=None,
@@ -1219,7 +1372,7 @@ fn portfolio_of(
 fn var(
     py: Python<'_>,
     portfolio: Option<&Bound<'_, PyAny>>,
-    scenarios: u64,
+    scenarios: Option<&Bound<'_, PyAny>>,
     confidence: Vec<f64>,
     horizon_days: f64,
     dist: &str,
@@ -1262,7 +1415,7 @@ fn var(
     };
     let job = VarJob {
         portfolio,
-        scenarios,
+        scenarios: count("scenarios", scenarios)?.unwrap_or(DEFAULT_COUNT),
         confidences: confidence.into_iter().map(Confidence::new).collect(),
         horizon_days,
         distribution,
@@ -1431,5 +1584,6 @@ fn _quantmc(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(var, module)?)?;
     module.add_function(wrap_pyfunction!(info, module)?)?;
     module.add_function(wrap_pyfunction!(fit, module)?)?;
+    module.add_function(wrap_pyfunction!(_restore, module)?)?;
     Ok(())
 }

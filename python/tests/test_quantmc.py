@@ -527,3 +527,38 @@ def test_var_takes_lists_and_any_numeric_dtype_and_refuses_masked_arrays():
         quantmc.var(weights=weights, mu=mu, sigma=["a", "b"], corr=corr, **args)
     with pytest.raises(ValueError, match="corr: 1-dimensional"):
         quantmc.var(weights=weights, mu=mu, sigma=sigma, corr=[1.0, 0.3], **args)
+
+
+def test_results_pickle_and_come_back_bit_for_bit():
+    import copy
+    import pickle
+    results = [
+        quantmc.price(paths=4096, greeks=True),
+        quantmc.price(paths=4096, strikes=[95.0, 105.0]),
+        quantmc.price(kind="put", spot=36, strike=40, rate=0.06, paths=4096,
+                      exercise="bermudan", exercise_dates=4, upper_bound=8, upper_bound_paths=4),
+        quantmc.price_basket(str(EXAMPLES / "basket.json"), paths=4096, strike=220.0),
+        quantmc.var(str(EXAMPLES / "portfolio.json"), scenarios=4096, return_pnl=True,
+                    contributions=True),
+    ]
+    for result in results:
+        back = pickle.loads(pickle.dumps(result))
+        assert type(back) is type(result)
+        assert back.to_dict() == result.to_dict()
+        assert copy.deepcopy(result).to_dict() == result.to_dict()
+    var = results[-1]
+    back = pickle.loads(pickle.dumps(var))
+    assert np.array_equal(back.pnl, var.pnl)
+    assert back.contributions == var.contributions
+    with pytest.raises(ValueError, match="class"):
+        quantmc._quantmc._restore("Nothing", "{}")
+
+
+def test_counts_take_whole_floats_as_the_cli_does():
+    assert quantmc.price(paths=1e4, seed=3).price == quantmc.price(paths=10_000, seed=3).price
+    assert quantmc.price(paths=1e4).paths == 10_000
+    result = quantmc.var(str(EXAMPLES / "portfolio.json"), scenarios=2e4)
+    assert result.scenarios == 20_000
+    for bad in (1.5, -1.0, float("nan"), 1e300, "many"):
+        with pytest.raises(ValueError, match="paths: expected a count"):
+            quantmc.price(paths=bad)
