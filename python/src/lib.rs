@@ -661,13 +661,15 @@ fn replicates_of(replicates: Option<u32>, sampler: &str) -> PyResult<u32> {
 
 /// Prices an option by Monte Carlo; keyword arguments and defaults as the
 /// CLI's `quantmc price` (`paths`: 1e6 when None; counts take an int or a
-/// whole float such as `1e6`). With `strikes` (a sequence, in place of
+/// whole float such as `1e6`). The market may come by position, in
+/// Black-Scholes' order: `price(spot, strike, maturity, rate, vol)`, e.g.
+/// `price(100, 105, 1, 0.05, 0.2, kind="put")`. With `strikes` (a sequence, in place of
 /// `strike`), `maturities` (in place of `maturity`) or `implied_vol`, prices
 /// the strip on common random numbers and returns a `StripResult`.
 #[pyfunction]
 #[pyo3(signature = (
-    *, style="european", kind="call", spot=100.0, strike=100.0, maturity=1.0, rate=0.05,
-    dividend=0.0, vol=None, steps=None, paths=None, seed=42, antithetic=false,
+    spot=100.0, strike=100.0, maturity=1.0, rate=0.05, vol=None, *, style="european",
+    kind="call", dividend=0.0, steps=None, paths=None, seed=42, antithetic=false,
     model="bs", v0=None, kappa=None, theta=None, xi=None, rho=None, scheme=None,
     jump_intensity=None, jump_mean=None, jump_vol=None,
     barrier=None, barrier_kind=None, rebate=None, monitoring=None,
@@ -681,14 +683,14 @@ fn replicates_of(replicates: Option<u32>, sampler: &str) -> PyResult<u32> {
 #[allow(clippy::too_many_arguments)]
 fn price<'py>(
     py: Python<'py>,
-    style: &str,
-    kind: &str,
     spot: f64,
     strike: f64,
     maturity: f64,
     rate: f64,
-    dividend: f64,
     vol: Option<f64>,
+    style: &str,
+    kind: &str,
+    dividend: f64,
     steps: Option<u32>,
     paths: Option<&Bound<'py, PyAny>>,
     seed: u64,

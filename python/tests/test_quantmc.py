@@ -562,3 +562,13 @@ def test_counts_take_whole_floats_as_the_cli_does():
     for bad in (1.5, -1.0, float("nan"), 1e300, "many"):
         with pytest.raises(ValueError, match="paths: expected a count"):
             quantmc.price(paths=bad)
+
+
+def test_the_market_comes_by_position_in_black_scholes_order():
+    by_position = quantmc.price(100, 105, 0.5, 0.03, 0.25, kind="put", paths=1e4)
+    by_name = quantmc.price(spot=100, strike=105, maturity=0.5, rate=0.03, vol=0.25,
+                            kind="put", paths=10_000)
+    timing = {"elapsed_s": 0, "paths_per_sec": 0}
+    assert by_position.to_dict() | timing == by_name.to_dict() | timing
+    with pytest.raises(TypeError):
+        quantmc.price(100, 105, 0.5, 0.03, 0.25, "put")
