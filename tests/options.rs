@@ -557,7 +557,10 @@ fn delta_gamma_figures_say_they_are_normal_returns_under_a_student_t() {
     let book = short_gamma_book();
     let normal = quantmc::var(&job(book.clone(), 20_000, 10.0), Backend::Simd).unwrap();
     assert!(
-        normal.warnings.iter().all(|w| !w.contains("normal returns'")),
+        normal
+            .warnings
+            .iter()
+            .all(|w| !w.contains("normal returns'")),
         "{:?}",
         normal.warnings
     );

@@ -74,7 +74,7 @@
 //! [`CALIBRATION_FIRST_SAMPLE`] `+ i` of the same layout, and outer
 //! duality path `i` sample [`DUALITY_FIRST_SAMPLE`] `+ i`, far from any
 //! pricing sample and from each other. The nested paths read the
-//! [`SUBSTREAM_DUALITY`] substream: pair `p` of the nested simulation at
+//! [`SUBSTREAM_DUALITY`](crate::rng::SUBSTREAM_DUALITY) substream: pair `p` of the nested simulation at
 //! date `k` of outer path `o` is stream `o * 2^43 + (k - 1) * 2^19 + p`,
 //! its two paths the two halves of block `j F + f` for draw `f` of the
 //! `j`-th step after the date.
