@@ -439,47 +439,49 @@ pub struct VarResult {
 }
 
 impl VarResult {
-    /// `{"0.95": f(level), ...}` keyed by the levels as given.
+    /// `{"0.95": f(level), ...}` keyed by the levels as given, a
+    /// `quantmc.Levels` (the level as a number finds its entry too).
     fn by_level<'py>(
         &self,
         py: Python<'py>,
         pick: impl Fn(&quantmc::RiskLevel) -> Option<f64>,
-    ) -> PyResult<Bound<'py, PyDict>> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let dict = PyDict::new(py);
         for level in &self.inner.levels {
             dict.set_item(level.confidence.label.clone(), pick(level))?;
         }
-        Ok(dict)
+        py.import("quantmc")?.getattr("Levels")?.call1((dict,))
     }
 }
 
 #[pymethods]
 impl VarResult {
-    /// Simulated VaR by confidence level (`{"0.95": ..., "0.99": ...}`).
+    /// Simulated VaR by confidence level (`{"0.95": ..., "0.99": ...}`;
+    /// `result.var[0.99]` finds the same entry as `result.var["0.99"]`).
     #[getter]
-    fn var<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    fn var<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.by_level(py, |l| Some(l.var))
     }
     /// Simulated ES by confidence level.
     #[getter]
-    fn es<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    fn es<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.by_level(py, |l| Some(l.es))
     }
     /// Closed-form VaR (a linear book's exact one; the delta shortcut for a
     /// book with options).
     #[getter]
-    fn parametric_var<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    fn parametric_var<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.by_level(py, |l| Some(l.parametric_var))
     }
     /// Closed-form ES, as `parametric_var`.
     #[getter]
-    fn parametric_es<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    fn parametric_es<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.by_level(py, |l| Some(l.parametric_es))
     }
     /// Delta-gamma Cornish-Fisher VaR of a book with options (None values
     /// for a linear book).
     #[getter]
-    fn delta_gamma_var<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    fn delta_gamma_var<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.by_level(py, |l| l.delta_gamma_var)
     }
     /// Mean simulated P&L.

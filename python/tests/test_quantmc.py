@@ -572,3 +572,19 @@ def test_the_market_comes_by_position_in_black_scholes_order():
     assert by_position.to_dict() | timing == by_name.to_dict() | timing
     with pytest.raises(TypeError):
         quantmc.price(100, 105, 0.5, 0.03, 0.25, "put")
+
+
+def test_levels_are_found_by_their_number_too():
+    result = quantmc.var(str(EXAMPLES / "portfolio.json"), scenarios=1e4,
+                         confidence=[0.95, 0.99])
+    assert isinstance(result.var, quantmc.Levels) and isinstance(result.var, dict)
+    assert list(result.var) == ["0.95", "0.99"]
+    assert result.var[0.99] == result.var["0.99"]
+    assert result.es[0.95] == result.es["0.95"]
+    assert 0.95 in result.es and "0.99" in result.es and 0.9 not in result.es
+    assert result.parametric_var.get(0.99) == result.parametric_var["0.99"]
+    assert result.var.get(0.975) is None
+    with pytest.raises(KeyError):
+        result.var[0.9]
+    with pytest.raises(KeyError):
+        result.var["0.9"]
