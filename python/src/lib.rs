@@ -530,10 +530,22 @@ impl VarResult {
     fn pnl<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyArray1<f64>>> {
         self.pnl.as_ref().map(|pnl| pnl.bind(py).clone())
     }
-    /// Per-position contributions by level (`contributions=True`), else None.
+    /// Per-position contributions by level (`contributions=True`), else
+    /// None: a `quantmc.Levels` dict as `var` and `es` (and the JSON
+    /// document's `contributions`), each level's positions a list of dicts.
     #[getter]
     fn contributions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_python(py, &self.contributions)
+        let Some(levels) = &self.contributions else {
+            return Ok(py.None().into_bound(py));
+        };
+        let dict = PyDict::new(py);
+        for level in levels {
+            dict.set_item(
+                level.confidence.label.clone(),
+                to_python(py, &level.positions)?,
+            )?;
+        }
+        py.import("quantmc")?.getattr("Levels")?.call1((dict,))
     }
     /// Historical-simulation figures (`historical=PRICES.csv`), else None.
     #[getter]

@@ -157,7 +157,10 @@ def test_an_options_book_reports_its_shortcuts_and_contributions():
     result = quantmc.var(str(EXAMPLES / "options_book.json"), scenarios=50_000,
                          contributions=True)
     assert result.delta_gamma_var["0.99"] > 0
-    names = [p["name"] for p in result.contributions[0]["positions"]]
+    names = [p["name"] for p in result.contributions["0.95"]]
+    # Keyed by level as var and es are, and as the JSON document is.
+    assert list(result.contributions) == list(result.var)
+    assert result.contributions[0.99] == result.to_dict()["contributions"]["0.99"]
     assert "AAPL call K=250 T=0.25" in names
     document = result.to_dict()
     assert set(document["contributions"]) == {"0.95", "0.99"}
