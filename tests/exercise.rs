@@ -907,9 +907,15 @@ fn max_call(d: usize, spot: f64, paths: u64) -> ExerciseJob<quantmc::basket::Bas
 #[test]
 fn andersen_and_broadies_max_calls_are_bracketed() {
     // Their Table 2 (and Broadie and Glasserman's binomial values for two
-    // assets): the Bermudan max-call's value at S = 100.
-    for (d, reference) in [(2, 13.902), (5, 26.16)] {
-        let mut job = max_call(d, 100.0, 1_000_000);
+    // assets): the Bermudan max-call's value at S = 100, and for two assets
+    // at 90 and 110.
+    for (d, spot, reference) in [
+        (2, 100.0, 13.902),
+        (5, 100.0, 26.16),
+        (2, 90.0, 8.075),
+        (2, 110.0, 21.345),
+    ] {
+        let mut job = max_call(d, spot, 1_000_000);
         job.upper_bound = Some(quantmc::exercise::UpperBound {
             inner_paths: 500,
             outer_paths: 256,
@@ -918,7 +924,7 @@ fn andersen_and_broadies_max_calls_are_bracketed() {
         let price = &result.pricing;
         let bound = result.upper_bound.as_ref().unwrap();
         eprintln!(
-            "{d} assets: lower {} (SE {}), upper {} (SE {}), {}",
+            "{d} assets at {spot}: lower {} (SE {}), upper {} (SE {}), {}",
             price.price, price.std_error, bound.value, bound.std_error, price.method
         );
         // A lower bound: below the value but for noise, and a good policy
@@ -931,7 +937,7 @@ fn andersen_and_broadies_max_calls_are_bracketed() {
             bound.bracket95[0] < reference && reference < bound.bracket95[1],
             "{d}"
         );
-        // The gap: 0.10 for five assets, 0.02 for two.
+        // The gap: 0.10 for five assets, 0.02 to 0.06 for two.
         assert!(
             bound.gap >= 0.0 && bound.gap < 0.01 * reference,
             "{d}: gap {}",
