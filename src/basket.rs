@@ -239,8 +239,8 @@ pub struct BasketJob {
     pub sampler: Sampler,
     /// Replicates of a randomized QMC run (>= 2).
     pub replicates: u32,
-    /// Keep adding paths until this precision is reached (in rounds, as a
-    /// single-asset job's); `None` runs exactly `paths`.
+    /// Run to this precision by a single-asset job's two-stage rule
+    /// ([`crate::stopping`]); `None` runs exactly `paths`.
     #[serde(default)]
     pub target: Option<crate::pricing::Target>,
     /// Estimate each asset's delta and vega in the same pass, pathwise

@@ -14,7 +14,7 @@
 //! tier, and every process gathers every block's figures in process order
 //! ([`Communicator::all_gather`]), then folds them exactly as one process
 //! would. Every process therefore holds the same figures, takes the same
-//! decisions (a target's next round) and returns the same result; callers
+//! decisions (a target's next stage) and returns the same result; callers
 //! print it on one (rank 0). A process that fails sends its reason instead
 //! of its blocks, and every process then returns an error naming it: no
 //! process waits on one that gave up.
@@ -83,7 +83,7 @@ pub fn price_with(
         communicator,
     )?;
     let tier = &*selected.tier;
-    let mut result = crate::price_in_rounds(valid, &selected, &|points| {
+    let mut result = crate::price_in_rounds(valid, &selected, &|valid, points| {
         round(tier, valid, points, communicator)
     })?;
     result.backend = on_processes(&result.backend, communicator);

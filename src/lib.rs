@@ -83,6 +83,7 @@ pub mod rng;
 pub mod selector;
 pub mod simd;
 pub mod stats;
+pub mod stopping;
 pub mod strip;
 pub mod tier;
 
@@ -244,14 +245,13 @@ pub(crate) fn resolve(options: &RunOptions, work: selector::Work) -> Result<Sele
 ///
 /// The job is validated first; nothing runs on bad input.
 ///
-/// With a [`pricing::Target`], the run goes in rounds: the first is the job's
-/// `paths`; after each, if the standard error is still above the target and
-/// paths remain, the next round takes the samples that the variance so far
-/// says are needed (plain Monte Carlo: rounded up to whole first rounds, at
-/// least one more; randomized QMC, whose error falls faster than `n^-1/2`:
-/// twice the points), capped at `max_paths`. Every round is a fixed range of
-/// samples and the decision depends only on the figures, which do not depend
-/// on the thread count, so a seed gives one answer.
+/// With a [`pricing::Target`], the run has two stages ([`stopping`]): a
+/// pilot of the job's `paths` (doubled while it says too little) sizes a
+/// final stage of fresh paths (fresh scrambles for randomized QMC), and the
+/// estimate comes from the final stage alone, so stopping at the target
+/// does not bias it; `max_paths` caps both together. Every round is a fixed
+/// range of samples and the decisions depend only on the figures, which do
+/// not depend on the thread count, so a seed gives one answer.
 pub fn price(job: &PricingJob, options: impl Into<RunOptions>) -> Result<PricingResult> {
     price_with(job, options, &control::UNWATCHED)
 }
@@ -266,7 +266,7 @@ pub fn price_with(
     let valid = pricing::ValidPricing::new(job)?.watched(control);
     let selected = resolve(&options.into(), selector::Work::pricing(job))?;
     let tier = &*selected.tier;
-    price_in_rounds(valid, &selected, &|points| tier.price(valid, points))
+    price_in_rounds(valid, &selected, &|valid, points| tier.price(valid, points))
 }
 
 /// Prices `job` at every strike and maturity of `strip` on common random
@@ -302,35 +302,61 @@ pub fn price_strip_with(
     let tier = &*selected.tier;
     strip.price_by(job, |quote| {
         let valid = pricing::ValidPricing::new(quote)?.watched(control);
-        price_in_rounds(valid, &selected, &|points| tier.price(valid, points))
+        price_in_rounds(valid, &selected, &|valid, points| tier.price(valid, points))
     })
 }
 
+/// A round of a pricing run: the figures of a range of points of every
+/// group of a job.
+type PricingRound<'r> =
+    dyn Fn(pricing::ValidPricing<'_>, std::ops::Range<u64>) -> Result<Vec<stats::Figures>> + 'r;
+
 /// The rounds of a pricing run (see [`price`]) on `selected`'s tier, each
 /// round's figures from `round` (the samples of a range of points of every
-/// group): the tier's own `price`, or the blocks of several processes folded
+/// group of a job that is `valid`'s but for its seed, [`stopping`]): the
+/// tier's own `price`, or the blocks of several processes folded
 /// ([`distributed`]).
 pub(crate) fn price_in_rounds(
     valid: pricing::ValidPricing<'_>,
     selected: &Selected,
-    round: &dyn Fn(std::ops::Range<u64>) -> Result<Vec<stats::Figures>>,
+    round: &PricingRound<'_>,
 ) -> Result<PricingResult> {
     let job = &*valid;
     let control = valid.control();
     let start = Instant::now();
     let first = job.points_per_replicate(job.samples());
     let most = job.points_per_replicate(job.max_samples());
+    let final_stage = PricingJob {
+        seed: stopping::final_seed(job.seed),
+        ..*job
+    };
     let mut totals = vec![stats::Figures::default(); job.groups() as usize];
-    let (estimate, target_reached, done) =
-        in_rounds(job.target, job.sampler, first, most, &mut |points| {
-            control.expect((points.end - points.start) * u64::from(job.groups()));
-            let round = round(points)?;
-            control.check()?;
-            for (total, round) in totals.iter_mut().zip(round) {
-                *total = total.merge(round);
-            }
-            Ok(pricing::estimate(job, &totals))
-        })?;
+    let stages = stopping::Stages {
+        target: job.target,
+        sampler: job.sampler,
+        groups: job.groups(),
+        seed: job.seed,
+        first,
+        most,
+    };
+    let stopped = stopping::run(stages, &mut |stage| {
+        let at = if stage.seed == job.seed {
+            valid
+        } else {
+            valid.reseeded(&final_stage)
+        };
+        control.expect((stage.points.end - stage.points.start) * u64::from(job.groups()));
+        let round = round(at, stage.points)?;
+        control.check()?;
+        if stage.fresh {
+            totals.fill(stats::Figures::default());
+        }
+        for (total, round) in totals.iter_mut().zip(round) {
+            *total = total.merge(round);
+        }
+        Ok(pricing::estimate(job, &totals))
+    })?;
+    let estimate = stopped.estimate;
     let elapsed_s = start.elapsed().as_secs_f64();
     for (quantity, value) in [("price", estimate.price), ("std_error", estimate.std_error)] {
         if !value.is_finite() {
@@ -341,7 +367,7 @@ pub(crate) fn price_in_rounds(
     if let Some((quantity, value)) = greeks.as_ref().and_then(pricing::Greeks::first_non_finite) {
         return Err(job.overflow(&quantity, value).into());
     }
-    let paths = done * u64::from(job.groups()) * job.paths_per_sample();
+    let per_sample = u64::from(job.groups()) * job.paths_per_sample();
     let mut warnings = selected.warnings.clone();
     let knocked = job
         .option
@@ -364,6 +390,7 @@ pub(crate) fn price_in_rounds(
         ));
     }
     warnings.extend(pricing::spread_warning(&estimate, knocked));
+    warnings.extend(stopped.miss_warning(most));
     let (closed_form, why_none) = job.closed_form_or_why();
     warnings.extend(why_none);
     warnings.extend(greeks::warning(job));
@@ -371,37 +398,18 @@ pub(crate) fn price_in_rounds(
         closed_form,
         model: job.model,
         method: job.method(),
-        target_reached,
+        target_reached: stopped.target_reached,
+        pilot_paths: stopped.target_reached.map(|_| stopped.pilot * per_sample),
         greeks,
-        ..priced(&estimate, selected, warnings, paths, job.seed, elapsed_s)
+        ..priced(
+            &estimate,
+            selected,
+            warnings,
+            stopped.taken() * per_sample,
+            job.seed,
+            elapsed_s,
+        )
     })
-}
-
-/// The rounds of a run (see [`price`]): `round(points)` prices samples
-/// `points` of every group and returns the estimate of everything so far;
-/// the first round is `first` samples a group, later ones follow
-/// [`pricing::next_round`] up to `most` while `target` is unmet. Returns
-/// the last estimate, whether the target was reached (`None` without
-/// one) and the samples each group took.
-fn in_rounds(
-    target: Option<pricing::Target>,
-    sampler: pricing::Sampler,
-    first: u64,
-    most: u64,
-    round: &mut dyn FnMut(std::ops::Range<u64>) -> Result<pricing::Estimate>,
-) -> Result<(pricing::Estimate, Option<bool>, u64)> {
-    let (mut done, mut next) = (0, first);
-    loop {
-        let estimate = round(done..next)?;
-        done = next;
-        let Some(target) = target else {
-            return Ok((estimate, None, done));
-        };
-        match pricing::next_round(&target, &estimate, sampler, done, first, most) {
-            Ok(more) => next = more,
-            Err(reached) => return Ok((estimate, Some(reached), done)),
-        }
-    }
 }
 
 /// A result's figures from `estimate` and its provenance from the tier
@@ -430,6 +438,7 @@ fn priced(
         variance_reduction: estimate.variance_reduction,
         control_coefficient: estimate.control_coefficient,
         target_reached: None,
+        pilot_paths: None,
         greeks: None,
         seed,
         tier: tier.tier(),
@@ -467,30 +476,50 @@ pub fn price_basket_with(
     let tier = &*selected.tier;
     let start = Instant::now();
     // Rounds as a single-asset job's (see `price`): each a fixed range of
-    // every group's samples, the decision on the figures alone.
+    // every group's samples, the decisions on the figures alone.
     let (first, most) = (plan.samples, job.max_samples() / u64::from(job.groups()));
+    let final_plan = basket::BasketPlan {
+        seed: stopping::final_seed(plan.seed),
+        ..plan.clone()
+    };
     let mut groups = vec![basket::BasketFigures::default(); job.groups() as usize];
-    let (estimate, target_reached, _) =
-        in_rounds(job.target, job.sampler, first, most, &mut |points| {
-            let round = tier.price_basket(&plan, points, control)?;
-            control.check()?;
-            for (total, round) in groups.iter_mut().zip(round) {
-                *total = std::mem::take(total).merge(round);
-            }
-            let moments: Vec<stats::Figures> = groups
-                .iter()
-                .map(|g| stats::Figures {
-                    moments: g.moments,
-                    greeks: None,
-                })
-                .collect();
-            Ok(pricing::estimate_from(
-                &moments,
-                plan.discount,
-                plan.control.then_some(plan.control_mean),
-                job.sampler,
-            ))
-        })?;
+    let stages = stopping::Stages {
+        target: job.target,
+        sampler: job.sampler,
+        groups: job.groups(),
+        seed: plan.seed,
+        first,
+        most,
+    };
+    let stopped = stopping::run(stages, &mut |stage| {
+        let at = if stage.seed == plan.seed {
+            &plan
+        } else {
+            &final_plan
+        };
+        let round = tier.price_basket(at, stage.points, control)?;
+        control.check()?;
+        if stage.fresh {
+            groups.fill(basket::BasketFigures::default());
+        }
+        for (total, round) in groups.iter_mut().zip(round) {
+            *total = std::mem::take(total).merge(round);
+        }
+        let moments: Vec<stats::Figures> = groups
+            .iter()
+            .map(|g| stats::Figures {
+                moments: g.moments,
+                greeks: None,
+            })
+            .collect();
+        Ok(pricing::estimate_from(
+            &moments,
+            plan.discount,
+            plan.control.then_some(plan.control_mean),
+            job.sampler,
+        ))
+    })?;
+    let estimate = stopped.estimate;
     let elapsed_s = start.elapsed().as_secs_f64();
     for (quantity, value) in [("price", estimate.price), ("std_error", estimate.std_error)] {
         if !value.is_finite() {
@@ -499,13 +528,14 @@ pub fn price_basket_with(
     }
     let mut warnings = selected.warnings.clone();
     warnings.extend(pricing::spread_warning(&estimate, false));
+    warnings.extend(stopped.miss_warning(most));
     if let Some(change) = plan.correlation_repaired {
         warnings.push(format!(
             "the correlation matrix was not positive semi-definite; priced with the nearest one \
              that is (largest change of an entry {change:.3e})"
         ));
     }
-    let paths = estimate.samples * if job.antithetic { 2 } else { 1 };
+    let per_sample = u64::from(job.groups()) * if job.antithetic { 2 } else { 1 };
     let asset_greeks = plan.greeks.then(|| {
         let d = plan.assets;
         let greek = |i: usize| {
@@ -538,8 +568,16 @@ pub fn price_basket_with(
         pricing: PricingResult {
             closed_form: job.closed_form(),
             method: job.method(),
-            target_reached,
-            ..priced(&estimate, &selected, warnings, paths, job.seed, elapsed_s)
+            target_reached: stopped.target_reached,
+            pilot_paths: stopped.target_reached.map(|_| stopped.pilot * per_sample),
+            ..priced(
+                &estimate,
+                &selected,
+                warnings,
+                stopped.taken() * per_sample,
+                job.seed,
+                elapsed_s,
+            )
         },
         style: job.style,
         assets: job.assets.assets.iter().map(|a| a.name.clone()).collect(),
@@ -729,26 +767,44 @@ fn exercise_passes(
     let tier = &*selected.tier;
     let start = Instant::now();
     let policy = tier.calibrate_exercise(plan, terms.degree, control)?;
+    let final_plan = plan.reseeded(stopping::final_seed(plan.seed()));
     let mut total = stats::Figures::default();
-    let (estimate, target_reached, _) = in_rounds(
-        terms.target,
-        terms.sampler,
-        terms.samples,
-        terms.max_samples,
-        &mut |points| {
-            let round = tier.price_exercise(plan, &policy, points, control)?;
-            control.check()?;
-            total = std::mem::take(&mut total).merge(round);
-            Ok(pricing::estimate_from(
-                std::slice::from_ref(&total),
-                1.0,
-                terms.control_mean,
-                terms.sampler,
-            ))
-        },
-    )?;
+    let stages = stopping::Stages {
+        target: terms.target,
+        sampler: terms.sampler,
+        groups: 1,
+        seed: plan.seed(),
+        first: terms.samples,
+        most: terms.max_samples,
+    };
+    let stopped = stopping::run(stages, &mut |stage| {
+        let at = if stage.seed == plan.seed() {
+            plan
+        } else {
+            final_plan.as_ref()
+        };
+        let round = tier.price_exercise(at, &policy, stage.points, control)?;
+        control.check()?;
+        if stage.fresh {
+            total = stats::Figures::default();
+        }
+        total = std::mem::take(&mut total).merge(round);
+        Ok(pricing::estimate_from(
+            std::slice::from_ref(&total),
+            1.0,
+            terms.control_mean,
+            terms.sampler,
+        ))
+    })?;
+    let estimate = stopped.estimate;
+    // The Greeks re-walk the estimate's paths, on its streams.
+    let priced_plan = if stopped.seed == plan.seed() {
+        plan
+    } else {
+        final_plan.as_ref()
+    };
     let after = tier.exercise_after_pricing(
-        plan,
+        priced_plan,
         &policy,
         exercise::AfterPricing {
             greeks_of: terms.greeks.then_some(estimate.samples),
@@ -762,6 +818,7 @@ fn exercise_passes(
     let elapsed_s = start.elapsed().as_secs_f64();
     let mut warnings = selected.warnings.clone();
     warnings.extend(pricing::spread_warning(&estimate, false));
+    warnings.extend(stopped.miss_warning(terms.max_samples));
     if !policy.held_dates.is_empty() {
         warnings.push(format!(
             "{} of {} exercise dates hold (never exercise): too few of the {} calibration paths \
@@ -773,15 +830,19 @@ fn exercise_passes(
             policy.held_dates
         ));
     }
-    let paths = estimate.samples * if terms.antithetic { 2 } else { 1 };
-    let seed = match plan {
-        exercise::PlanRef::Asset(plan) => plan.seed,
-        exercise::PlanRef::Basket(plan) => plan.seed,
-    };
+    let per_sample = if terms.antithetic { 2 } else { 1 };
     Ok(ExerciseRun {
         pricing: PricingResult {
-            target_reached,
-            ..priced(&estimate, selected, warnings, paths, seed, elapsed_s)
+            target_reached: stopped.target_reached,
+            pilot_paths: stopped.target_reached.map(|_| stopped.pilot * per_sample),
+            ..priced(
+                &estimate,
+                selected,
+                warnings,
+                stopped.taken() * per_sample,
+                plan.seed(),
+                elapsed_s,
+            )
         },
         policy,
         after,

@@ -124,15 +124,17 @@ pub enum Precision {
     RelStdError(f64),
 }
 
-/// Run in rounds until the standard error reaches `precision` or the run
-/// has taken `max_paths` paths. The first round is the job's `paths`; each
-/// later round is a fixed range of further paths chosen from the figures so
-/// far (see [`crate::price`]), so a seed still gives one answer.
+/// Run until the standard error reaches `precision`, within `max_paths`
+/// paths: a pilot of the job's `paths` sizes a final stage of fresh paths,
+/// whose samples alone make the estimate ([`crate::stopping`]); every
+/// stage is a fixed range of paths chosen from the figures before it, so a
+/// seed still gives one answer.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Target {
     /// The standard error to reach.
     pub precision: Precision,
-    /// The most paths the run may take, at least the first round's.
+    /// The most paths the run may take, pilot and final stage together: at
+    /// least two first rounds.
     pub max_paths: u64,
 }
 
@@ -564,6 +566,25 @@ impl<'a> ValidPricing<'a> {
         Self { control, ..self }
     }
 
+    /// `job`, this job drawn from other streams (a stopping rule's final
+    /// stage, [`crate::stopping`]): valid as this one is, since any seed is.
+    pub(crate) fn reseeded<'b>(&self, job: &'b PricingJob) -> ValidPricing<'b>
+    where
+        'a: 'b,
+    {
+        debug_assert_eq!(
+            PricingJob {
+                seed: self.job.seed,
+                ..*job
+            },
+            *self.job
+        );
+        ValidPricing {
+            job,
+            control: self.control,
+        }
+    }
+
     /// Where the tier reports progress and finds cancellation.
     pub fn control(&self) -> &'a Control {
         self.control
@@ -751,7 +772,8 @@ pub fn greeks_estimate(job: &PricingJob, groups: &[Figures]) -> Option<Greeks> {
 }
 
 /// Checks a target: a positive, finite standard error, and a path cap of
-/// at least one round (`paths`) and at most 2^52.
+/// at least two rounds of `paths` (the pilot and the final stage,
+/// [`crate::stopping`]) and at most 2^52.
 pub fn validate_target(target: &Target, paths: u64) -> Result<(), InputError> {
     let (field, value) = match target.precision {
         Precision::StdError(value) => ("target-se", value),
@@ -764,11 +786,14 @@ pub fn validate_target(target: &Target, paths: u64) -> Result<(), InputError> {
             "must be a positive, finite standard error",
         ));
     }
-    if target.max_paths < paths {
+    if target.max_paths < paths.saturating_mul(2) {
         return Err(InputError::invalid(
             "max-paths",
             target.max_paths,
-            &format!("is below one round (paths = {paths})"),
+            &format!(
+                "is below two rounds of paths = {paths}: a target's run is a pilot round \
+                 that sizes it and a final stage of fresh paths, at least a round each"
+            ),
         ));
     }
     if target.max_paths > MAX_PATHS {
@@ -779,41 +804,6 @@ pub fn validate_target(target: &Target, paths: u64) -> Result<(), InputError> {
         ));
     }
     Ok(())
-}
-
-/// After a round that brought a run to `done` samples a group: the end of
-/// the next round (`Ok`), or whether the target was reached when the run
-/// stops (`Err`). Plain Monte Carlo takes the samples the variance so far
-/// says are needed, rounded up to whole first rounds (`first`), at least
-/// one more; randomized QMC, whose error falls faster than `n^-1/2`,
-/// doubles; neither beyond `most`.
-pub fn next_round(
-    target: &Target,
-    estimate: &Estimate,
-    sampler: Sampler,
-    done: u64,
-    first: u64,
-    most: u64,
-) -> Result<u64, bool> {
-    let goal = match target.precision {
-        Precision::StdError(se) => se,
-        Precision::RelStdError(relative) => relative * estimate.price.abs(),
-    };
-    if estimate.std_error <= goal {
-        return Err(true);
-    }
-    if done >= most || !estimate.std_error.is_finite() {
-        return Err(false);
-    }
-    Ok(match sampler {
-        Sampler::Mc => {
-            let needed = done as f64 * (estimate.std_error / goal).powi(2);
-            let rounds = (needed / first as f64).ceil().min(most as f64) as u64;
-            (rounds * first).max(done + first)
-        }
-        Sampler::Rqmc => 2 * done,
-    }
-    .min(most))
 }
 
 /// A Greek from its per-sample estimator's moments in each group, times
@@ -881,8 +871,14 @@ pub struct PricingResult {
     pub variance_reduction: Option<f64>,
     /// The fitted control-variate coefficient, when one was used.
     pub control_coefficient: Option<f64>,
-    /// With a target: whether the run reached it within `max_paths`.
+    /// With a target: whether the estimate's standard error is within it
+    /// (the run stops at `max_paths` whether or not it is).
     pub target_reached: Option<bool>,
+    /// With a target: the paths of the pilot that sized the run
+    /// ([`crate::stopping`]), counted in `paths` but not in the estimate,
+    /// which rests on `paths - pilot_paths`.
+    #[serde(default)]
+    pub pilot_paths: Option<u64>,
     /// Delta, gamma, vega, rho and theta with their standard errors, when
     /// asked for.
     pub greeks: Option<Greeks>,

@@ -260,7 +260,7 @@ fn a_one_asset_basket_is_the_single_asset_european_on_the_same_streams() {
 }
 
 #[test]
-fn a_target_adds_rounds_until_it_is_met_or_the_cap_is_reached() {
+fn a_target_sizes_a_fresh_final_stage_within_the_cap() {
     use quantmc::pricing::{Precision, Target};
     let mut job = BasketJob::new(pair(0.3, [1.0, 1.0]), BasketStyle::BestOf);
     job.strike = 98.0;
@@ -275,16 +275,19 @@ fn a_target_adds_rounds_until_it_is_met_or_the_cap_is_reached() {
     let reached = quantmc::price_basket(&job, Backend::Rayon).unwrap().pricing;
     assert_eq!(reached.target_reached, Some(true));
     assert!(reached.std_error <= goal, "{} > {goal}", reached.std_error);
+    let estimated = reached.paths - reached.pilot_paths.unwrap();
     assert!(
-        reached.paths > 4096 && reached.paths.is_multiple_of(4096),
+        estimated > 4096 && estimated.is_multiple_of(4096),
         "{}",
         reached.paths
     );
-    // The rounds are the first paths of the same streams: a fixed run of
-    // as many paths gives the same figures, on any tier.
+    // The estimate is the final stage's alone, fresh paths of streams of
+    // its own: a fixed run of as many paths on them gives the same
+    // figures, on any tier.
     let mut fixed = job.clone();
     fixed.target = None;
-    fixed.paths = reached.paths;
+    fixed.paths = estimated;
+    fixed.seed = quantmc::stopping::final_seed(job.seed);
     let same = quantmc::price_basket(&fixed, Backend::Scalar)
         .unwrap()
         .pricing;
@@ -299,10 +302,11 @@ fn a_target_adds_rounds_until_it_is_met_or_the_cap_is_reached() {
     let capped = quantmc::price_basket(&job, Backend::Simd).unwrap().pricing;
     assert_eq!(capped.target_reached, Some(false));
     assert_eq!(capped.paths, 3 * 4096);
-    // And a cap below one round is refused, naming it.
+    // And a cap below two rounds (the pilot and the final stage) is
+    // refused, naming it.
     job.target = Some(Target {
         precision: Precision::StdError(0.01),
-        max_paths: 100,
+        max_paths: 2 * 4096 - 1,
     });
     let err = job.validate().unwrap_err().to_string();
     assert!(err.contains("max-paths"), "{err}");

@@ -73,7 +73,7 @@ fn price_json_reports_the_method_its_gain_and_the_paths_used() {
         "--sampler",
         "rqmc",
         "--replicates",
-        "8",
+        "16",
         "--control-variate",
         "--target-rel-se",
         "1e-5",
@@ -82,16 +82,21 @@ fn price_json_reports_the_method_its_gain_and_the_paths_used() {
     ]);
     let method = v["method"].as_str().unwrap();
     assert!(
-        method.starts_with("rqmc") && method.contains("8 replicates"),
+        method.starts_with("rqmc") && method.contains("16 replicates"),
         "{method}"
     );
     assert!(method.contains("control variate"), "{method}");
     assert!(v["variance_reduction"].as_f64().unwrap() > 100.0, "{v}");
     assert!(v["control_coefficient"].as_f64().unwrap() > 0.5, "{v}");
     assert_eq!(v["target_reached"], true, "{v}");
-    let paths = v["paths"].as_u64().unwrap();
-    // Rounds double the points: 4096 paths, then 8192, 16384, ...
-    assert!(paths > 4096 && (paths / 4096).is_power_of_two(), "{paths}");
+    // A pilot of 4096 paths (doubled while it says too little) and a final
+    // stage of a power-of-two multiple of them.
+    let (paths, pilot) = (
+        v["paths"].as_u64().unwrap(),
+        v["pilot_paths"].as_u64().unwrap(),
+    );
+    assert!((pilot / 4096).is_power_of_two() && pilot % 4096 == 0, "{v}");
+    assert!(((paths - pilot) / 4096).is_power_of_two(), "{v}");
     let price = v["price"].as_f64().unwrap();
     assert!(v["std_error"].as_f64().unwrap() <= 1e-5 * price);
     // Plain Monte Carlo reports no reduction and no target.

@@ -171,7 +171,7 @@ fn market_and_contract_errors_name_the_field_and_value() {
                     max_paths: 999,
                 })
             },
-            &["max-paths", "999", "below one round"],
+            &["max-paths", "999", "below two rounds"],
         ),
         (
             |j| {

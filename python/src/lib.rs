@@ -273,10 +273,22 @@ impl PriceResult {
     fn closed_form(&self) -> Option<f64> {
         self.inner.closed_form
     }
-    /// Paths the run took.
+    /// Paths the run took (with a target, the pilot's among them).
     #[getter]
     fn paths(&self) -> u64 {
         self.inner.paths
+    }
+    /// With a target: whether the estimate's standard error is within it;
+    /// else None.
+    #[getter]
+    fn target_reached(&self) -> Option<bool> {
+        self.inner.target_reached
+    }
+    /// With a target: the paths of the pilot that sized the run, in
+    /// `paths` but not in the estimate; else None.
+    #[getter]
+    fn pilot_paths(&self) -> Option<u64> {
+        self.inner.pilot_paths
     }
     /// The tier that ran, for scripts: scalar, simd, rayon or gpu.
     #[getter]
@@ -314,11 +326,11 @@ impl PriceResult {
     fn greeks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.inner.greeks)
     }
-    /// Every field as a dict, the CLI's `--json` names.
     /// Pickles the result (`multiprocessing`, `joblib`, `copy`).
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
         reduce(py, "PriceResult", &self.inner)
     }
+    /// Every field as a dict, the CLI's `--json` names.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.inner)
     }
@@ -407,12 +419,12 @@ impl StripResult {
     fn backend(&self) -> &str {
         &self.inner.backend
     }
-    /// Every field as a dict, the CLI's `--json` names (`strikes`: a list
-    /// of quotes).
     /// Pickles the result (`multiprocessing`, `joblib`, `copy`).
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
         reduce(py, "StripResult", &self.inner)
     }
+    /// Every field as a dict, the CLI's `--json` names (`strikes`: a list
+    /// of quotes).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.inner)
     }
@@ -631,7 +643,7 @@ fn run_options(
 }
 
 /// The target of `target_se` or `target_rel_se` (the first given), capped
-/// at `max_paths` (default 1e9 and at least `paths`), as the CLI's.
+/// at `max_paths` (default 1e9 and at least two rounds of `paths`), as the CLI's.
 fn target_of(
     target_se: Option<f64>,
     target_rel_se: Option<f64>,
@@ -655,7 +667,7 @@ fn target_of(
     };
     Ok(Some(Target {
         precision,
-        max_paths: max_paths.unwrap_or_else(|| DEFAULT_MAX_PATHS.max(paths)),
+        max_paths: max_paths.unwrap_or_else(|| DEFAULT_MAX_PATHS.max(paths.saturating_mul(2))),
     }))
 }
 
@@ -1021,11 +1033,11 @@ impl ExerciseResult {
     fn warnings(&self) -> Vec<String> {
         self.inner.pricing.warnings.clone()
     }
-    /// Every field as a dict, the CLI's `--json` names.
     /// Pickles the result (`multiprocessing`, `joblib`, `copy`).
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
         reduce(py, "ExerciseResult", &self.inner)
     }
+    /// Every field as a dict, the CLI's `--json` names.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.inner)
     }
@@ -1120,11 +1132,11 @@ impl BasketResult {
     fn greeks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.inner.asset_greeks)
     }
-    /// Every field as a dict, the CLI's `--json` names.
     /// Pickles the result (`multiprocessing`, `joblib`, `copy`).
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
         reduce(py, "BasketResult", &self.inner)
     }
+    /// Every field as a dict, the CLI's `--json` names.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.inner)
     }

@@ -119,6 +119,11 @@ def test_greeks_barriers_and_targets_are_reachable():
     assert abs(barrier.price - barrier.closed_form) < 5 * barrier.std_error
     target = quantmc.price(target_rel_se=1e-3, paths=10_000, control_variate=True)
     assert target.std_error <= 1e-3 * target.price
+    # A pilot of the first round sized a final stage of fresh paths, which
+    # alone make the estimate.
+    assert target.target_reached is True
+    assert target.pilot_paths >= 10_000 and target.paths > target.pilot_paths
+    assert quantmc.price(paths=10_000).pilot_paths is None
 
 
 def test_var_from_a_path_a_dict_and_numpy_arrays_agree():

@@ -423,15 +423,17 @@ struct PriceArgs {
     /// [default: 16]
     #[arg(long, value_parser = parse_count)]
     replicates: Option<u64>,
-    /// Run in rounds until the standard error is at most this (price units).
+    /// Run to a standard error of at most this (price units): a pilot of
+    /// --paths sizes a final stage of fresh paths, which alone make the
+    /// estimate.
     #[arg(long, group = "target", allow_hyphen_values = true)]
     target_se: Option<f64>,
-    /// Run in rounds until the standard error is at most this fraction of
-    /// the price.
+    /// Run to a standard error of at most this fraction of the price (a
+    /// pilot and a final stage, as --target-se).
     #[arg(long, group = "target", allow_hyphen_values = true)]
     target_rel_se: Option<f64>,
-    /// The most paths a run with a target may take (default 1e9, and at
-    /// least --paths).
+    /// The most paths a run with a target may take, pilot and final stage
+    /// together (default 1e9, and at least twice --paths).
     #[arg(long, requires = "target", value_parser = parse_count)]
     max_paths: Option<u64>,
     /// A strike strip: price every one of these strikes (comma-separated)
@@ -1235,7 +1237,7 @@ fn target(args: &PriceArgs) -> Option<Target> {
         precision,
         max_paths: args
             .max_paths
-            .unwrap_or_else(|| DEFAULT_MAX_PATHS.max(args.paths)),
+            .unwrap_or_else(|| DEFAULT_MAX_PATHS.max(args.paths.saturating_mul(2))),
     })
 }
 

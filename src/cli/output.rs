@@ -267,16 +267,21 @@ fn price_rows(result: &PricingResult) -> Vec<(&'static str, String)> {
     if let Some(reached) = result.target_reached {
         rows.push((
             "target",
-            if reached {
-                "reached"
-            } else {
-                "NOT reached within --max-paths"
-            }
-            .to_string(),
+            if reached { "reached" } else { "NOT reached" }.to_string(),
         ));
     }
     rows.extend([
-        ("paths", result.paths.to_string()),
+        (
+            "paths",
+            match result.pilot_paths {
+                Some(pilot) => format!(
+                    "{} (a pilot of {pilot} sized the run; the estimate rests on {})",
+                    result.paths,
+                    result.paths - pilot
+                ),
+                None => result.paths.to_string(),
+            },
+        ),
         ("seed", result.seed.to_string()),
         ("backend", result.backend.clone()),
         ("selection", result.selection.clone()),

@@ -1055,6 +1055,48 @@ pub enum PlanRef<'a> {
     Basket(&'a basket::BasketExercisePlan),
 }
 
+impl PlanRef<'_> {
+    /// The seed of the plan's streams.
+    pub fn seed(self) -> u64 {
+        match self {
+            PlanRef::Asset(plan) => plan.seed,
+            PlanRef::Basket(plan) => plan.seed,
+        }
+    }
+
+    /// The plan drawing from the streams of `seed` (a stopping rule's final
+    /// stage, [`crate::stopping`]).
+    pub(crate) fn reseeded(self, seed: u64) -> OwnedPlan {
+        match self {
+            PlanRef::Asset(plan) => OwnedPlan::Asset(Box::new(ExercisePlan {
+                seed,
+                ..plan.clone()
+            })),
+            PlanRef::Basket(plan) => OwnedPlan::Basket(Box::new(basket::BasketExercisePlan {
+                seed,
+                ..plan.clone()
+            })),
+        }
+    }
+}
+
+/// A compiled early-exercise job owned ([`PlanRef`] borrows one).
+#[derive(Debug, Clone)]
+pub(crate) enum OwnedPlan {
+    Asset(Box<ExercisePlan>),
+    Basket(Box<basket::BasketExercisePlan>),
+}
+
+impl OwnedPlan {
+    /// The plan as the tiers take it.
+    pub(crate) fn as_ref(&self) -> PlanRef<'_> {
+        match self {
+            OwnedPlan::Asset(plan) => PlanRef::Asset(plan),
+            OwnedPlan::Basket(plan) => PlanRef::Basket(plan),
+        }
+    }
+}
+
 /// The passes after pricing on `executor`'s threads: [`greeks_pass`] (one
 /// asset's; a basket's job refuses Greeks) and [`duality_gaps`] as `asked`.
 pub(crate) fn after_pricing<E: Executor>(
