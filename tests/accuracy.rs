@@ -259,6 +259,33 @@ fn the_stopping_rule_stops_where_it_says() {
     assert!(err.contains("max-paths") && err.contains("pilot"), "{err}");
 }
 
+/// The targets of the stopping rule's tests: an absolute and a relative
+/// standard error `goal` (of a price `truth`) with plain Monte Carlo, and
+/// the absolute one with randomized QMC over 8 and 16 replicates.
+fn target_methods(goal: f64, truth: f64) -> [(&'static str, Precision, Sampler, u32); 4] {
+    [
+        ("mc, target-se", Precision::StdError(goal), Sampler::Mc, 0),
+        (
+            "mc, target-rel-se",
+            Precision::RelStdError(goal / truth),
+            Sampler::Mc,
+            0,
+        ),
+        (
+            "rqmc 8, target-se",
+            Precision::StdError(goal),
+            Sampler::Rqmc,
+            8,
+        ),
+        (
+            "rqmc 16, target-se",
+            Precision::StdError(goal),
+            Sampler::Rqmc,
+            16,
+        ),
+    ]
+}
+
 /// Runs `base` (a European call) with a target of a third of its first
 /// round's standard error over `seeds` seeds, plain and randomized QMC:
 /// each method's name, errors against the closed form and intervals
@@ -273,28 +300,9 @@ fn stopped_runs(base: PricingJob, seeds: u64) -> Vec<(&'static str, Vec<f64>, us
         quantmc::price(&wide, Backend::Simd).unwrap().std_error * 2000.0
     };
     let goal = spread / (base.paths as f64).sqrt() / 3.0;
-    let methods: [(&str, Precision, Sampler, u32); 3] = [
-        (
-            "plain, target-se",
-            Precision::StdError(goal),
-            Sampler::Mc,
-            0,
-        ),
-        (
-            "plain, target-rel-se",
-            Precision::RelStdError(goal / truth),
-            Sampler::Mc,
-            0,
-        ),
-        (
-            "rqmc, 8 replicates",
-            Precision::StdError(goal),
-            Sampler::Rqmc,
-            8,
-        ),
-    ];
-    methods
+    target_methods(goal, truth)
         .into_iter()
+        .take(3)
         .map(|(what, precision, sampler, replicates)| {
             let (mut errors, mut covered) = (Vec::new(), 0);
             for seed in 0..seeds {
@@ -451,28 +459,7 @@ fn stopping_rule_experiment() {
         .std_error
             * 2000.0;
         let goal = spread / (first as f64).sqrt() / 3.0;
-        let methods: [(&str, Precision, Sampler, u32); 4] = [
-            ("mc, target-se", Precision::StdError(goal), Sampler::Mc, 0),
-            (
-                "mc, target-rel-se",
-                Precision::RelStdError(goal / truth),
-                Sampler::Mc,
-                0,
-            ),
-            (
-                "rqmc 8, target-se",
-                Precision::StdError(goal),
-                Sampler::Rqmc,
-                8,
-            ),
-            (
-                "rqmc 16, target-se",
-                Precision::StdError(goal),
-                Sampler::Rqmc,
-                16,
-            ),
-        ];
-        for (what, precision, sampler, replicates) in methods {
+        for (what, precision, sampler, replicates) in target_methods(goal, truth) {
             let job = PricingJob {
                 sampler,
                 replicates,
