@@ -620,6 +620,11 @@ pub struct Estimate {
     pub samples: u64,
     /// Whether every sample paid the same (the spread cannot be estimated).
     pub constant_payoff: bool,
+    /// Randomized QMC whose replicate means agree up to rounding though
+    /// the samples vary: their spread cannot estimate the error, and the
+    /// standard error and interval are plain Monte Carlo's over every
+    /// sample instead ([`estimate_from`]).
+    pub replicates_agree: bool,
 }
 
 /// The price estimate of `job` from the moments of its groups (one per QMC
@@ -636,7 +641,13 @@ pub struct Estimate {
 ///   95% interval is normal.
 /// * Randomized QMC: the estimate is the mean of the `R` replicate means and
 ///   its standard error their standard deviation over `sqrt R`; the interval
-///   uses Student's t with `R - 1` degrees of freedom.
+///   uses Student's t with `R - 1` degrees of freedom. Where the replicate
+///   means agree up to rounding though the samples vary (a digital's
+///   in-the-money counts can agree exactly across scrambles at power-of-two
+///   sizes), their spread says nothing of the error: the standard error is
+///   then plain Monte Carlo's over every sample (the residual's with a
+///   control), an upper bound in practice on randomized QMC's, with the
+///   normal interval, and [`Estimate::replicates_agree`] says so.
 pub fn estimate(job: &PricingJob, groups: &[Figures]) -> Estimate {
     let control_mean = job.control_variate.then(|| job.control_mean());
     estimate_from(groups, job.discount(), control_mean, job.sampler)
@@ -665,18 +676,24 @@ pub fn estimate_from(
         _ => g.payoff.mean,
     };
     let plain_variance = pooled.payoff.std_dev().powi(2);
+    // A sample's variance as plain Monte Carlo estimates it: the payoff's,
+    // or the residual's about the control.
+    let sample_variance = match coefficient {
+        Some(b) => ((syy - b * syc) / (n.saturating_sub(2)).max(1) as f64).max(0.0),
+        None => plain_variance,
+    };
+    let mut replicates_agree = false;
     let (mean, variance_of_mean, half_width_factor, reduction) = match sampler {
         Sampler::Mc => {
-            let mean = corrected(&pooled);
-            match coefficient {
-                Some(b) => {
-                    let residual = ((syy - b * syc) / (n.saturating_sub(2)).max(1) as f64).max(0.0);
-                    let reduction =
-                        (residual > 0.0 && plain_variance > 0.0).then(|| plain_variance / residual);
-                    (mean, residual / n as f64, Z_95, reduction)
-                }
-                None => (mean, plain_variance / n as f64, Z_95, None),
-            }
+            let reduction =
+                (coefficient.is_some() && sample_variance > 0.0 && plain_variance > 0.0)
+                    .then(|| plain_variance / sample_variance);
+            (
+                corrected(&pooled),
+                sample_variance / n as f64,
+                Z_95,
+                reduction,
+            )
         }
         Sampler::Rqmc => {
             let means: Vec<f64> = groups.iter().map(corrected).collect();
@@ -684,16 +701,24 @@ pub fn estimate_from(
             let mean = means.iter().sum::<f64>() / r;
             let spread = means.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (r - 1.0);
             let variance_of_mean = spread / r;
-            // Undefined when the payoff never varied (the spread of the means
-            // is then rounding).
-            let reduction = (variance_of_mean > 0.0 && plain_variance > 0.0)
-                .then(|| plain_variance / (variance_of_mean * n as f64));
-            (
-                mean,
-                variance_of_mean,
-                t_quantile_975(means.len() - 1),
-                reduction,
-            )
+            // Means that agree to a few ulps of the mean while the samples
+            // vary: rounding, not a measure of the error.
+            let rounding = (16.0 * f64::EPSILON * mean.abs()).powi(2);
+            if variance_of_mean <= rounding && sample_variance > 0.0 {
+                replicates_agree = true;
+                (mean, sample_variance / n as f64, Z_95, None)
+            } else {
+                // Undefined when the payoff never varied (the spread of the
+                // means is then rounding).
+                let reduction = (variance_of_mean > 0.0 && plain_variance > 0.0)
+                    .then(|| plain_variance / (variance_of_mean * n as f64));
+                (
+                    mean,
+                    variance_of_mean,
+                    t_quantile_975(means.len() - 1),
+                    reduction,
+                )
+            }
         }
     };
     let std_error = discount * variance_of_mean.sqrt();
@@ -705,6 +730,7 @@ pub fn estimate_from(
         control_coefficient: coefficient,
         samples: n,
         constant_payoff: pooled.payoff.m2 == 0.0,
+        replicates_agree,
     }
 }
 
@@ -725,23 +751,28 @@ pub fn spread_warning(estimate: &Estimate, expected: bool) -> Option<String> {
             estimate.samples,
             3.0 / n
         ))
-    } else if estimate.constant_payoff || estimate.std_error != 0.0 {
-        None
-    } else if estimate.control_coefficient.is_some() {
+    } else if estimate.replicates_agree {
         Some(
-            "the control variate explains every sample's payoff exactly (the payoff is a \
-             linear function of the control on every path), so the estimate is exact up to \
-             rounding and its standard error is 0"
+            "the randomized QMC replicates' means agree up to rounding though the samples vary \
+             (a discontinuous payoff such as a digital can do this at power-of-two path \
+             counts), so their spread cannot measure the error: the standard error and the \
+             95% interval shown are plain Monte Carlo's over every sample, in practice an \
+             upper bound on randomized QMC's; other path counts or more replicates give \
+             randomized QMC's own"
                 .to_string(),
         )
     } else {
-        Some(
-            "the randomized QMC replicates' means agree exactly, so their spread gives a \
-             standard error of 0 and a 95% interval of no width; the error is not 0 (a \
-             discontinuous payoff such as a digital can do this at power-of-two path counts): \
-             use more replicates, other path counts or --sampler mc for an interval"
-                .to_string(),
-        )
+        // A zero standard error of samples that vary: only a control that
+        // explains every one (the replicates that agree are above).
+        (!estimate.constant_payoff
+            && estimate.std_error == 0.0
+            && estimate.control_coefficient.is_some())
+        .then(|| {
+            "the control variate explains every sample's payoff exactly (the payoff is a \
+             linear function of the control on every path), so the estimate is exact up to \
+             rounding and its standard error is 0"
+                .to_string()
+        })
     }
 }
 

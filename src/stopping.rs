@@ -279,6 +279,7 @@ mod tests {
             control_coefficient: None,
             samples: 0,
             constant_payoff: std_error == 0.0,
+            replicates_agree: false,
         }
     }
 

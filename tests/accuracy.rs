@@ -535,3 +535,65 @@ fn stopping_rule_experiment() {
         }
     }
 }
+
+/// A randomized QMC digital whose replicates' in-the-money counts agree
+/// (power-of-two path counts) reports plain Monte Carlo's standard error,
+/// says why, and never a zero-width interval; a target is not "reached" on
+/// such a zero.
+#[test]
+fn randomized_qmc_never_reports_a_zero_error_for_samples_that_vary() {
+    let digital = |paths, seed| PricingJob {
+        sampler: Sampler::Rqmc,
+        seed,
+        ..job(Style::Digital, 1, paths)
+    };
+    // The case that printed 0.535067 with SE 0, 0.5% from the closed form.
+    let issue = digital(1024, 6);
+    let result = quantmc::price(&issue, Backend::Simd).unwrap();
+    let closed = result.closed_form.unwrap();
+    assert!(
+        result.std_error > 0.0 && result.ci95[1] > result.ci95[0],
+        "{result:?}"
+    );
+    assert!(
+        (result.price - closed).abs() < 4.0 * result.std_error,
+        "{result:?}"
+    );
+    assert!(
+        result
+            .warnings
+            .iter()
+            .any(|w| w.contains("agree up to rounding")),
+        "{:?}",
+        result.warnings
+    );
+    // Every seed and power-of-two count: a positive error, and an interval
+    // that covers the closed form as often as a 95% one should at least.
+    let (mut runs, mut covered) = (0, 0);
+    for paths in [1024u64, 4096, 65_536] {
+        for seed in 0..100 {
+            let result = quantmc::price(&digital(paths, seed), Backend::Simd).unwrap();
+            assert!(
+                result.std_error > 0.0,
+                "paths {paths} seed {seed}: {result:?}"
+            );
+            runs += 1;
+            covered += usize::from(result.ci95[0] <= closed && closed <= result.ci95[1]);
+        }
+    }
+    assert!(covered as f64 >= 0.93 * runs as f64, "{covered} of {runs}");
+    // A target far below what the run can reach is not met on a zero.
+    let targeted = PricingJob {
+        target: Some(Target {
+            precision: Precision::RelStdError(1e-6),
+            max_paths: 1 << 20,
+        }),
+        ..issue
+    };
+    let result = quantmc::price(&targeted, Backend::Simd).unwrap();
+    assert_eq!(result.target_reached, Some(false), "{result:?}");
+    assert!(
+        result.paths <= 1 << 20 && result.paths > 1 << 19,
+        "{result:?}"
+    );
+}
