@@ -79,32 +79,9 @@ pub fn historical_var(
     if let Some(lambda) = filter {
         crate::fit::check_decay("filtered-ewma", lambda)?;
     }
-    let columns = book
-        .assets
-        .iter()
-        .map(|asset| {
-            history
-                .assets
-                .iter()
-                .position(|name| *name == asset.name)
-                .ok_or_else(|| {
-                    InputError::invalid(
-                        "historical",
-                        &asset.name,
-                        &format!(
-                            "this asset of the portfolio has no column in the price file (columns: {})",
-                            history.assets.join(", ")
-                        ),
-                    )
-                })
-        })
-        .collect::<Result<Vec<usize>, _>>()?;
+    let columns = book_columns(book, history, "historical")?;
     let horizon = horizon_days as usize;
-    let mut daily: Vec<Vec<f64>> = history
-        .returns()
-        .into_iter()
-        .map(|r| columns.iter().map(|&c| r[c]).collect())
-        .collect();
+    let mut daily = book_returns(history, &columns);
     if let Some(lambda) = filter {
         daily = filtered(&daily, lambda);
     }
@@ -118,34 +95,10 @@ pub fn historical_var(
             ),
         ));
     }
-    // Options are revalued at each window's prices, their maturity shortened
-    // by the horizon, as in the Monte Carlo scenarios.
-    let options = OptionBook::new(book, &cholesky(&book.correlation)?, horizon_days);
-    let mut option_returns = vec![0.0; options.as_ref().map_or(0, |o| o.underlyings.len())];
-    // Growth over each window of `horizon` days, compounded from the daily
-    // returns (for the plain method, exactly P_{t+h} / P_t).
+    let mut revalue = BookPnl::new(book, horizon_days)?;
     let mut pnl: Vec<f64> = daily
         .windows(horizon)
-        .map(|window| {
-            let growth: Vec<f64> = (0..book.assets.len())
-                .map(|i| window.iter().map(|r| 1.0 + r[i]).product())
-                .collect();
-            let linear: f64 = book
-                .assets
-                .iter()
-                .zip(&growth)
-                .map(|(asset, g)| book.value * asset.weight * (g - 1.0))
-                .sum();
-            match &options {
-                None => linear,
-                Some(options) => {
-                    for (out, underlying) in option_returns.iter_mut().zip(&options.underlyings) {
-                        *out = growth[underlying.asset] - 1.0;
-                    }
-                    linear + options.horizon_value(&option_returns) - options.value_now
-                }
-            }
-        })
+        .map(|window| revalue.over(window))
         .collect();
     let moments = Moments::of(&pnl);
     let counts: Vec<usize> = confidences
@@ -173,6 +126,91 @@ pub fn historical_var(
             })
             .collect(),
     })
+}
+
+/// The column of `history` of each asset of `book` (matched by name); an
+/// asset without one is an error naming `field`.
+pub(crate) fn book_columns(
+    book: &Portfolio,
+    history: &PriceHistory,
+    field: &str,
+) -> Result<Vec<usize>, InputError> {
+    book.assets
+        .iter()
+        .map(|asset| {
+            history
+                .assets
+                .iter()
+                .position(|name| *name == asset.name)
+                .ok_or_else(|| {
+                    InputError::invalid(
+                        field,
+                        &asset.name,
+                        &format!(
+                            "this asset of the portfolio has no column in the price file (columns: {})",
+                            history.assets.join(", ")
+                        ),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// The daily simple returns of the book's `columns` of `history`, one row
+/// per date after the first, in the book's asset order.
+pub(crate) fn book_returns(history: &PriceHistory, columns: &[usize]) -> Vec<Vec<f64>> {
+    history
+        .returns()
+        .into_iter()
+        .map(|r| columns.iter().map(|&c| r[c]).collect())
+        .collect()
+}
+
+/// A book's P&L over a window of daily returns: its linear positions, and
+/// its options revalued at the window's prices with their maturity
+/// shortened by the horizon, as in the Monte Carlo scenarios.
+pub(crate) struct BookPnl<'a> {
+    book: &'a Portfolio,
+    options: Option<OptionBook>,
+    option_returns: Vec<f64>,
+}
+
+impl<'a> BookPnl<'a> {
+    /// The P&L of a validated `book` over windows of `horizon_days`.
+    pub(crate) fn new(book: &'a Portfolio, horizon_days: f64) -> Result<Self, InputError> {
+        let options = OptionBook::new(book, &cholesky(&book.correlation)?, horizon_days);
+        let option_returns = vec![0.0; options.as_ref().map_or(0, |o| o.underlyings.len())];
+        Ok(Self {
+            book,
+            options,
+            option_returns,
+        })
+    }
+
+    /// The P&L over `window`'s days (rows of the book's daily returns):
+    /// each asset's growth compounded from them (for a plain history,
+    /// exactly `P_{t+h} / P_t`).
+    pub(crate) fn over(&mut self, window: &[Vec<f64>]) -> f64 {
+        let book = self.book;
+        let growth: Vec<f64> = (0..book.assets.len())
+            .map(|i| window.iter().map(|r| 1.0 + r[i]).product())
+            .collect();
+        let linear: f64 = book
+            .assets
+            .iter()
+            .zip(&growth)
+            .map(|(asset, g)| book.value * asset.weight * (g - 1.0))
+            .sum();
+        match &self.options {
+            None => linear,
+            Some(options) => {
+                for (out, underlying) in self.option_returns.iter_mut().zip(&options.underlyings) {
+                    *out = growth[underlying.asset] - 1.0;
+                }
+                linear + options.horizon_value(&self.option_returns) - options.value_now
+            }
+        }
+    }
 }
 
 /// Each daily return rescaled to today's volatility: `r_t sigma_{n+1} /

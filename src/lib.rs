@@ -57,6 +57,7 @@
 // products -> pricing, risk -> backend (kernels and executors) -> selector ->
 // this file (the library API) -> calibrate. DESIGN.md draws the graph.
 pub mod backend;
+pub mod backtest;
 pub mod basket;
 pub mod calibrate;
 pub mod closed_form;

@@ -217,3 +217,346 @@ fn bad_historical_input_is_refused_naming_the_field() {
         .code(2)
         .stderr(predicate::str::contains("cannot read price file"));
 }
+
+// ---- Backtesting (quantmc::backtest) ----
+
+use quantmc::backtest::{
+    BacktestJob, Method, Zone, backtest, christoffersen, kupiec, traffic_light,
+};
+
+/// Relative agreement to 1e-10 (absolute below 1e-10).
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-10 * b.abs().max(1.0)
+}
+
+#[test]
+fn kupiec_and_christoffersen_equal_scipy_on_the_same_exceptions() {
+    // scipy.stats.chi2.sf of the textbook likelihood ratios (NumPy, the
+    // convention 0 ln 0 = 0), computed once and written here.
+    let cases: [(u64, u64, f64, f64, f64); 6] = [
+        (0, 250, 0.01, 5.025167926750726, 0.02498150305344973),
+        (4, 250, 0.01, 0.7691383643858458, 0.380483738238954),
+        (7, 250, 0.01, 5.496990447792683, 0.019049230890526535),
+        (25, 1000, 0.01, 16.042965938670278, 6.192122972318636e-05),
+        (250, 250, 0.01, 2302.5850929940457, 0.0),
+        (60, 1000, 0.05, 1.9842212738651028, 0.15894640979402513),
+    ];
+    for (x, n, p, lr, p_value) in cases {
+        let test = kupiec(x, n, p);
+        assert!(close(test.lr, lr), "{x}/{n}: {} against {lr}", test.lr);
+        assert!(
+            (test.p_value - p_value).abs() < 1e-10,
+            "{x}/{n}: {}",
+            test.p_value
+        );
+    }
+    // Christoffersen on a 500-day series with a run of three.
+    let series = "00000000000000000000100000000000000000000000000000000000000000000000000000000000000000000000000000001110100000000000000000000000000000000000000000000000000000000000001000000000000000000010000000000000000000000000000000000000010000000000000000000000000000000010000000000000000000000000000000000000000000001000000000000000100000000000000000000000000000000000000000000000000000000000100000000000000000000000000000000000000000000000000000000000000000000000000000000000000000001000000000000000000000000000";
+    let hits: Vec<bool> = series.bytes().map(|b| b == b'1').collect();
+    assert_eq!(hits.len(), 500);
+    let test = christoffersen(&hits, 0.01);
+    assert!(close(test.independence.lr, 4.242996667733138));
+    assert!((test.independence.p_value - 0.03941254295540836).abs() < 1e-10);
+    assert!(close(test.conditional_coverage.lr, 13.21628937898457));
+    assert!((test.conditional_coverage.p_value - 0.0013493332607024961).abs() < 1e-10);
+}
+
+#[test]
+fn the_traffic_light_is_the_basel_table() {
+    // 250 days at 99%: green 0-4, yellow 5-9 with plus factors 0.40, 0.50,
+    // 0.65, 0.75, 0.85, red from 10 with 1.
+    let plus = [0.0, 0.0, 0.0, 0.0, 0.0, 0.40, 0.50, 0.65, 0.75, 0.85];
+    for x in 0..=250u64 {
+        let light = traffic_light(x, 250, 0.01);
+        let zone = match x {
+            0..=4 => Zone::Green,
+            5..=9 => Zone::Yellow,
+            _ => Zone::Red,
+        };
+        assert_eq!(light.zone, zone, "{x} exceptions");
+        assert_eq!(
+            light.plus_factor,
+            Some(plus.get(x as usize).copied().unwrap_or(1.0))
+        );
+    }
+    // Off the table: the zone by the same binomial probabilities, no factor.
+    let light = traffic_light(3, 100, 0.01);
+    assert_eq!((light.zone, light.plus_factor), (Zone::Yellow, None));
+}
+
+/// A price history of `days` returns of `assets` assets, each day's log
+/// returns `vol_t z` from the Philox normals of `seed`; with `garch` the
+/// volatility follows a GARCH(1,1) (`omega, alpha, beta`) and the shocks
+/// are Student-t with 4 degrees of freedom (scaled to unit variance), else
+/// it is `vol` throughout.
+fn synthetic(
+    days: usize,
+    assets: usize,
+    vol: f64,
+    seed: u64,
+    garch: Option<(f64, f64, f64)>,
+) -> PriceHistory {
+    let mut prices = vec![vec![100.0; assets]];
+    let mut variance = vec![vol * vol; assets];
+    for t in 0..days {
+        let row: Vec<f64> = (0..assets)
+            .map(|a| {
+                let stream = (t * assets + a) as u64;
+                let (z, w) = quantmc::rng::normal_pair(seed, 0, stream, 0);
+                let shock = if garch.is_some() {
+                    // A t(4) variable from normals: z / sqrt(chi2_4 / 4), unit variance.
+                    let (u, v) = quantmc::rng::normal_pair(seed, 0, stream, 1);
+                    let chi = w * w
+                        + u * u
+                        + v * v
+                        + quantmc::rng::normal_pair(seed, 0, stream, 2).0.powi(2);
+                    z / (chi / 4.0).sqrt() / 2f64.sqrt()
+                } else {
+                    z
+                };
+                let r = variance[a].sqrt() * shock;
+                if let Some((omega, alpha, beta)) = garch {
+                    variance[a] = omega + alpha * r * r + beta * variance[a];
+                }
+                prices[t][a] * r.exp()
+            })
+            .collect();
+        prices.push(row);
+    }
+    PriceHistory {
+        dates: (0..=days).map(|t| format!("day {t}")).collect(),
+        assets: (0..assets).map(|a| format!("A{a}")).collect(),
+        prices,
+    }
+}
+
+/// An equal-weighted book of `assets` uncorrelated assets of daily
+/// volatility `vol`.
+fn synthetic_book(assets: usize, vol: f64) -> Portfolio {
+    Portfolio {
+        value: 1e6,
+        assets: (0..assets)
+            .map(|a| quantmc::portfolio::Asset {
+                name: format!("A{a}"),
+                weight: 1.0 / assets as f64,
+                sigma: vol,
+                ..Default::default()
+            })
+            .collect(),
+        correlation: (0..assets)
+            .map(|i| {
+                (0..assets)
+                    .map(|j| if i == j { 1.0 } else { 0.0 })
+                    .collect()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_forecast_reads_nothing_at_or_after_its_day() {
+    let history = synthetic(400, 3, 0.01, 1, None);
+    let book = synthetic_book(3, 0.01);
+    for method in [
+        Method::Historical,
+        Method::Filtered { lambda: 0.94 },
+        Method::Parametric,
+    ] {
+        let job = BacktestJob {
+            window: 100,
+            method,
+            ..Default::default()
+        };
+        let before = backtest(&book, &history, &job).unwrap();
+        // Rewrite every price from row 250 on: returns 249 on change, so
+        // the forecasts of days 100 ..= 249 (backtest days 0 ..= 149) and
+        // the P&L of days before 249 must not move.
+        let mut future = history.clone();
+        for (t, row) in future.prices.iter_mut().enumerate().skip(250) {
+            for price in row.iter_mut() {
+                *price *= 1.0 + 0.3 * ((t as f64).sin());
+            }
+        }
+        let after = backtest(&book, &future, &job).unwrap();
+        assert_eq!(before.var[..150], after.var[..150], "{method:?}");
+        assert_eq!(before.es[..150], after.es[..150], "{method:?}");
+        assert_eq!(before.pnl[..149], after.pnl[..149], "{method:?}");
+        assert_ne!(before.var[150..], after.var[150..], "{method:?}");
+    }
+}
+
+#[test]
+fn a_historical_forecast_is_var_historical_on_its_window() {
+    let (book, history) = book();
+    let job = BacktestJob {
+        window: 120,
+        confidence: Confidence::new(0.95),
+        ..Default::default()
+    };
+    let result = backtest(&book, &history, &job).unwrap();
+    assert_eq!(result.days, history.prices.len() - 1 - 120);
+    for day in [0, 7, result.days - 1] {
+        // The window's 120 returns are rows day ..= day + 120 of the prices.
+        let window = PriceHistory {
+            dates: history.dates[day..=day + 120].to_vec(),
+            assets: history.assets.clone(),
+            prices: history.prices[day..=day + 120].to_vec(),
+        };
+        let alone = historical_var(&book, &window, &[job.confidence.clone()], 1.0, None).unwrap();
+        assert_eq!(result.var[day], alone.levels[0].var);
+        assert_eq!(result.es[day], alone.levels[0].es);
+        assert_eq!(result.dates[day], history.dates[day + 121]);
+    }
+    // The exceptions are the days whose P&L is below minus their VaR.
+    let expected: Vec<&str> = (0..result.days)
+        .filter(|&d| result.pnl[d] < -result.var[d])
+        .map(|d| result.dates[d].as_str())
+        .collect();
+    let listed: Vec<&str> = result.exceptions.iter().map(|e| e.date.as_str()).collect();
+    assert_eq!(listed, expected);
+    assert_eq!(result.exception_count as usize, expected.len());
+}
+
+#[test]
+fn a_right_model_passes_and_a_clustered_fat_tailed_history_fails() {
+    // Returns drawn from the very model (normal, constant volatility), and
+    // a window long enough that the forecast is the model (2,500 days: the
+    // volatility within 1.4%): the exceptions are near their rate and
+    // Kupiec's p-values uniform over seeds (a KS distance under the 1%
+    // critical value 1.63 / sqrt(seeds)). At a 250-day window the count is
+    // under-dispersed (its variance about half the binomial's: an
+    // exception's return raises the next forecasts' volatility) and
+    // Kupiec's test is conservative, which docs/src/risk.md says.
+    let book = synthetic_book(2, 0.01);
+    let job = BacktestJob {
+        window: 2500,
+        confidence: Confidence::new(0.95),
+        method: Method::Parametric,
+        es_simulations: 100,
+        ..Default::default()
+    };
+    let seeds = 100;
+    let mut p_values = Vec::new();
+    let (mut exceptions, mut days) = (0, 0);
+    for seed in 0..seeds {
+        let result = backtest(&book, &synthetic(3500, 2, 0.01, seed, None), &job).unwrap();
+        p_values.push(result.kupiec.p_value);
+        exceptions += result.exception_count;
+        days += result.days as u64;
+    }
+    let rate = exceptions as f64 / days as f64;
+    assert!(
+        (rate - 0.05).abs() < 4.0 * (0.05 * 0.95 / days as f64).sqrt(),
+        "{rate}"
+    );
+    p_values.sort_by(f64::total_cmp);
+    let ks = p_values
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            ((i + 1) as f64 / seeds as f64 - p)
+                .abs()
+                .max((p - i as f64 / seeds as f64).abs())
+        })
+        .fold(0.0, f64::max);
+    assert!(ks < 1.63 / (seeds as f64).sqrt(), "KS distance {ks}");
+    // A GARCH(1,1) history with Student-t shocks: the normal model's 99%
+    // VaR sees too many exceptions, in clusters; conditional coverage
+    // rejects at 5% in most seeds, and the ES test finds the tail too thin.
+    let job = BacktestJob {
+        window: 250,
+        method: Method::Parametric,
+        es_simulations: 200,
+        ..Default::default()
+    };
+    let (mut rejected, mut es_rejected) = (0, 0);
+    for seed in 0..20 {
+        let history = synthetic(2750, 2, 0.01, seed, Some((2e-6, 0.1, 0.88)));
+        let result = backtest(&book, &history, &job).unwrap();
+        rejected += usize::from(result.christoffersen.conditional_coverage.p_value < 0.05);
+        es_rejected += usize::from(result.es_test.p_value < 0.05);
+    }
+    assert!(
+        rejected >= 16 && es_rejected >= 16,
+        "conditional coverage rejected {rejected} of 20, the ES test {es_rejected}"
+    );
+}
+
+#[test]
+fn bad_backtests_are_refused_naming_the_field() {
+    let (book, history) = book();
+    let refused = |job: BacktestJob, book: &Portfolio, field: &str| {
+        let err = backtest(book, &history, &job).unwrap_err().to_string();
+        assert!(err.contains(field), "{field}: {err}");
+    };
+    let job = BacktestJob::default;
+    // 250 returns: a 250-day window leaves nothing, 249 one day.
+    refused(job(), &book, "window");
+    refused(
+        BacktestJob {
+            window: 249,
+            ..job()
+        },
+        &book,
+        "window",
+    );
+    refused(BacktestJob { window: 1, ..job() }, &book, "window");
+    refused(
+        BacktestJob {
+            window: 100,
+            horizon_days: 10.0,
+            ..job()
+        },
+        &book,
+        "horizon-days",
+    );
+    refused(
+        BacktestJob {
+            window: 100,
+            method: Method::Filtered { lambda: 1.5 },
+            ..job()
+        },
+        &book,
+        "ewma",
+    );
+    refused(
+        BacktestJob {
+            window: 100,
+            confidence: Confidence::new(1.0),
+            ..job()
+        },
+        &book,
+        "confidence",
+    );
+    refused(
+        BacktestJob {
+            window: 100,
+            es_simulations: 5,
+            ..job()
+        },
+        &book,
+        "es-simulations",
+    );
+    let mut unknown = book.clone();
+    unknown.assets[0].name = "XYZ".to_string();
+    refused(
+        BacktestJob {
+            window: 100,
+            ..job()
+        },
+        &unknown,
+        "XYZ",
+    );
+    assert!(
+        backtest(
+            &book,
+            &history,
+            &BacktestJob {
+                window: 247,
+                ..job()
+            }
+        )
+        .is_ok()
+    );
+}

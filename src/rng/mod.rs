@@ -52,6 +52,9 @@ pub const SUBSTREAM_QMC: u32 = 2;
 /// Substream of the nested paths of the early-exercise duality bound
 /// ([`crate::exercise`]).
 pub const SUBSTREAM_DUALITY: u32 = 3;
+/// Substream of the ES backtest's simulations under the model
+/// ([`crate::backtest`]).
+pub const SUBSTREAM_BACKTEST: u32 = 4;
 
 /// Samples (paths, pairs or scenarios) per chunk: the unit of every reduction.
 /// Every tier reduces whole chunks and merges them in chunk order, and the size
