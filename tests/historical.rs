@@ -560,3 +560,120 @@ fn bad_backtests_are_refused_naming_the_field() {
         .is_ok()
     );
 }
+
+#[test]
+fn quantmc_backtest_prints_the_tests_and_draws_the_days() {
+    let dir = std::env::temp_dir().join(format!("quantmc-backtest-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (book, history) = book();
+    let book_path = dir.join("book.json");
+    std::fs::write(&book_path, serde_json::to_string(&book).unwrap()).unwrap();
+    let plot = dir.join("backtest.svg");
+    let output = quantmc()
+        .args(["backtest", "--portfolio"])
+        .arg(&book_path)
+        .args([
+            "--prices",
+            PRICES,
+            "--window",
+            "120",
+            "--confidence",
+            "0.95",
+            "--json",
+            "--plot",
+        ])
+        .arg(&plot)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    // The library's result, field for field.
+    let job = BacktestJob {
+        window: 120,
+        confidence: "0.95".parse().unwrap(),
+        ..Default::default()
+    };
+    // The book as the CLI read it (serde_json's float parsing is not a
+    // round trip to the last bit).
+    let read = Portfolio::from_file(&book_path).unwrap();
+    let text = serde_json::to_string(&backtest(&read, &history, &job).unwrap()).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v, expected);
+    for field in [
+        "days",
+        "exception_count",
+        "exceptions",
+        "kupiec",
+        "christoffersen",
+        "traffic_light",
+        "es_test",
+    ] {
+        assert!(!v[field].is_null(), "{field}: {v}");
+    }
+    assert!(v["christoffersen"]["conditional_coverage"]["p_value"].is_f64());
+    assert_eq!(
+        v["exceptions"].as_array().unwrap().len() as u64,
+        v["exception_count"].as_u64().unwrap()
+    );
+    let svg = std::fs::read_to_string(&plot).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("exception"),
+        "{}",
+        &svg[..200]
+    );
+    // The table names the tests and the zone.
+    let table = quantmc()
+        .args(["backtest", "--portfolio"])
+        .arg(&book_path)
+        .args([
+            "--prices", PRICES, "--window", "120", "--method", "filtered",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(table.stdout).unwrap();
+    for label in [
+        "Kupiec POF",
+        "cond. coverage",
+        "traffic light",
+        "ES test (Z2)",
+        "filtered historical",
+    ] {
+        assert!(text.contains(label), "{label}: {text}");
+    }
+    // Bad input: exit 2, naming the field.
+    for (args, field) in [
+        (vec!["--window", "400"], "window"),
+        (vec!["--horizon-days", "10"], "horizon-days"),
+        (vec!["--confidence", "1.2"], "confidence"),
+        (vec!["--method", "filtered", "--ewma", "2"], "ewma"),
+        (vec!["--es-simulations", "10"], "es-simulations"),
+    ] {
+        quantmc()
+            .args(["backtest", "--portfolio"])
+            .arg(&book_path)
+            .args(["--prices", PRICES])
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(field));
+    }
+    let portfolio = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portfolio.json");
+    quantmc()
+        .args([
+            "backtest",
+            "--portfolio",
+            portfolio,
+            "--prices",
+            PRICES,
+            "--window",
+            "100",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no column in the price file"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

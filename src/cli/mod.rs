@@ -170,6 +170,10 @@ enum Command {
     Var(VarArgs),
     /// Fit a portfolio (means, volatilities, correlations) to a price history.
     Fit(FitArgs),
+    /// Backtest the book's VaR and ES on a price history: each day's forecast
+    /// from the trailing window against that day's P&L; Kupiec,
+    /// Christoffersen, the Basel traffic light and the ES test.
+    Backtest(BacktestArgs),
     /// Show the detected hardware, the available backends and Auto's choices.
     Info,
     /// Time each tier at a few sizes and store where each starts to win, for Auto.
@@ -536,6 +540,48 @@ struct VarArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+struct BacktestArgs {
+    /// Portfolio JSON file (see examples/portfolio.json): the book whose
+    /// P&L is tested, its assets matched to the price file's columns by name.
+    #[arg(long)]
+    portfolio: PathBuf,
+    /// CSV of closing prices (the layout `quantmc fit` reads).
+    #[arg(long)]
+    prices: PathBuf,
+    /// Days of returns each day's forecast reads (Basel: 250).
+    #[arg(long, default_value = "250", value_parser = parse_count)]
+    window: u64,
+    /// The VaR and ES level in [0.5, 1).
+    #[arg(long, default_value = "0.99")]
+    confidence: String,
+    /// How each day's forecast is made: historical (the window's P&L),
+    /// filtered (its returns rescaled to the window's end's EWMA
+    /// volatility) or parametric (a normal P&L, the window's mean and
+    /// spread).
+    #[arg(long, default_value = "historical", value_parser = ["historical", "filtered", "parametric"])]
+    method: String,
+    /// The filtered method's EWMA decay.
+    #[arg(long, default_value_t = 0.94, allow_hyphen_values = true)]
+    ewma: f64,
+    /// Horizon in days: a backtest compares a day's P&L, so 1.
+    #[arg(long, default_value_t = 1.0, allow_hyphen_values = true)]
+    horizon_days: f64,
+    /// Simulations of the ES test's p-value under the model.
+    #[arg(long, default_value = "1000", value_parser = parse_count)]
+    es_simulations: u64,
+    /// Seed of the ES test's simulations.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Draw the realised P&L against the VaR line, exceptions marked, as SVG.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
 struct FitArgs {
     /// CSV of closing prices: a date column (YYYY-MM-DD), then one column per
     /// asset named in the header (see examples/prices.csv).
@@ -717,6 +763,23 @@ pub fn run() -> Result<(), CliError> {
             let history = quantmc::fit::PriceHistory::from_file(&args.prices)?;
             let fitted = quantmc::fit::fit(&history, &job)?;
             output::print_fit(&fitted, args.output.as_deref())?;
+        }
+        Command::Backtest(args) => {
+            refuse_overwrite(
+                ("plot", args.plot.as_deref()),
+                &[
+                    ("--portfolio", Some(&args.portfolio)),
+                    ("--prices", Some(&args.prices)),
+                ],
+            )?;
+            let job = backtest_job(&args)?;
+            let book = Portfolio::from_file(&args.portfolio)?;
+            let history = quantmc::fit::PriceHistory::from_file(&args.prices)?;
+            let result = quantmc::backtest::backtest(&book, &history, &job)?;
+            output::print_backtest(&result, args.json)?;
+            if let Some(path) = &args.plot {
+                plot::backtest_svg(path, &result)?;
+            }
         }
         Command::Info => output::print_info(&env)?,
         Command::Calibrate { json } => {
@@ -1358,6 +1421,29 @@ fn parse_weights(text: &str) -> Result<Vec<(String, f64)>, quantmc::InputError> 
             Ok((name.trim().to_string(), weight))
         })
         .collect()
+}
+
+fn backtest_job(args: &BacktestArgs) -> Result<quantmc::backtest::BacktestJob, quantmc::Error> {
+    use quantmc::backtest::{BacktestJob, Method};
+    let method = match args.method.as_str() {
+        "filtered" => Method::Filtered { lambda: args.ewma },
+        "parametric" => Method::Parametric,
+        _ => Method::Historical,
+    };
+    let too_many = |field: &str, value: u64| {
+        quantmc::InputError::invalid(field, value, "is past the largest supported count")
+    };
+    let job = BacktestJob {
+        window: usize::try_from(args.window).map_err(|_| too_many("window", args.window))?,
+        confidence: args.confidence.parse()?,
+        method,
+        horizon_days: args.horizon_days,
+        es_simulations: u32::try_from(args.es_simulations)
+            .map_err(|_| too_many("es-simulations", args.es_simulations))?,
+        seed: args.seed,
+    };
+    job.validate()?;
+    Ok(job)
 }
 
 fn var_job(args: &VarArgs) -> Result<VarJob, quantmc::Error> {

@@ -545,6 +545,82 @@ pub fn print_calibration(
 /// The fitted book as portfolio JSON, one asset and one correlation row a
 /// line, to `path` (with a one-line summary on stdout) or to stdout. A
 /// repaired correlation is said on stderr.
+/// A backtest: the tests, the traffic light and the exceptions (table), or
+/// the whole result (JSON, the series included).
+pub fn print_backtest(
+    result: &quantmc::backtest::BacktestResult,
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
+        return emit(&serde_json::to_string(result)?);
+    }
+    let test = |t: &quantmc::backtest::LrTest| format!("LR {:.3}, p-value {:.4}", t.lr, t.p_value);
+    let light = &result.traffic_light;
+    let mut lines = vec![table(&[
+        (
+            "method",
+            format!("{} ({}-day window)", result.method, result.window),
+        ),
+        ("confidence", result.confidence.label.clone()),
+        (
+            "days",
+            format!(
+                "{} ({} .. {})",
+                result.days,
+                shown(result.dates.first().map_or("", String::as_str)),
+                shown(result.dates.last().map_or("", String::as_str))
+            ),
+        ),
+        (
+            "exceptions",
+            format!(
+                "{} ({:.2}%; expected {:.2}%)",
+                result.exception_count,
+                100.0 * result.exception_rate,
+                100.0 * result.expected_rate
+            ),
+        ),
+        ("Kupiec POF", test(&result.kupiec)),
+        ("independence", test(&result.christoffersen.independence)),
+        (
+            "cond. coverage",
+            test(&result.christoffersen.conditional_coverage),
+        ),
+        (
+            "traffic light",
+            format!(
+                "{}: {} exceptions in the last {} days{}",
+                light.zone,
+                light.exceptions,
+                light.days,
+                light
+                    .plus_factor
+                    .map_or(String::new(), |plus| format!(", plus factor {plus:.2}"))
+            ),
+        ),
+        (
+            "ES test (Z2)",
+            format!(
+                "{:.4}, p-value {:.4} ({} simulations)",
+                result.es_test.z2, result.es_test.p_value, result.es_test.simulations
+            ),
+        ),
+    ])];
+    if !result.exceptions.is_empty() {
+        lines.push(String::new());
+        lines.push(format!("{:<12}  {:>14}  {:>14}", "exception", "P&L", "VaR"));
+        for exception in &result.exceptions {
+            lines.push(format!(
+                "{:<12}  {:>14.2}  {:>14.2}",
+                shown(&exception.date),
+                exception.pnl,
+                exception.var
+            ));
+        }
+    }
+    emit(&lines.join("\n"))
+}
+
 pub fn print_fit(fit: &quantmc::fit::Fit, path: Option<&std::path::Path>) -> anyhow::Result<()> {
     let book = &fit.portfolio;
     let text = portfolio_json(book);

@@ -35,6 +35,11 @@ pub fn strip_svg(path: &Path, result: &quantmc::strip::StripResult) -> anyhow::R
     save(path, |svg| draw_strip_svg(svg, result))
 }
 
+/// [`draw_backtest_svg`] to `path`.
+pub fn backtest_svg(path: &Path, result: &quantmc::backtest::BacktestResult) -> anyhow::Result<()> {
+    save(path, |svg| draw_backtest_svg(svg, result))
+}
+
 /// Colours of the confidence levels' lines, in order.
 const LEVEL_COLOURS: [RGBColor; 4] = [RED, MAGENTA, RGBColor(230, 120, 0), RGBColor(120, 0, 160)];
 
@@ -328,6 +333,102 @@ fn draw_strip_svg(svg: &mut String, result: &quantmc::strip::StripResult) -> any
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.85))
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// The realised P&L of each backtested day (points), minus the VaR and ES
+/// forecasts (lines), and the exceptions marked in red, against the day.
+fn draw_backtest_svg(
+    svg: &mut String,
+    result: &quantmc::backtest::BacktestResult,
+) -> anyhow::Result<()> {
+    if result.days < 2 {
+        return Err(anyhow!("too few days to plot"));
+    }
+    let values = result
+        .pnl
+        .iter()
+        .chain(&result.var.iter().map(|v| -v).collect::<Vec<f64>>())
+        .chain(&result.es.iter().map(|e| -e).collect::<Vec<f64>>())
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect::<Vec<f64>>();
+    let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let pad = 0.05 * (high - low).max(f64::MIN_POSITIVE);
+    let days = result.days as f64;
+
+    let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!(
+                "Backtest: {} at {}, {}-day window; {} exceptions in {} days ({} zone)",
+                result.method,
+                result.confidence.label,
+                result.window,
+                result.exception_count,
+                result.days,
+                result.traffic_light.zone
+            ),
+            ("sans-serif", 16),
+        )
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..days, (low - pad)..(high + pad))?;
+    let dates = &result.dates;
+    chart
+        .configure_mesh()
+        .x_desc("day")
+        .x_label_formatter(&|x| {
+            dates.get(*x as usize).map_or_else(String::new, |d| {
+                d.chars().filter(|c| !c.is_control()).collect()
+            })
+        })
+        .y_desc("one day's P&L")
+        .draw()?;
+    chart
+        .draw_series(
+            result
+                .pnl
+                .iter()
+                .enumerate()
+                .map(|(t, &x)| Circle::new((t as f64, x), 2, BLUE.mix(0.5).filled())),
+        )?
+        .label("realised P&L")
+        .legend(|(x, y)| Circle::new((x + 9, y), 3, BLUE.mix(0.5).filled()));
+    for (name, series, style) in [
+        ("-VaR", &result.var, BLACK.stroke_width(2)),
+        ("-ES", &result.es, MAGENTA.stroke_width(1)),
+    ] {
+        chart
+            .draw_series(LineSeries::new(
+                series.iter().enumerate().map(|(t, &v)| (t as f64, -v)),
+                style,
+            ))?
+            .label(format!("{name} forecast"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+    }
+    chart
+        .draw_series(
+            result
+                .pnl
+                .iter()
+                .zip(&result.var)
+                .enumerate()
+                .filter(|(_, (x, v))| **x < -**v)
+                .map(|(t, (&x, _))| TriangleMarker::new((t as f64, x), 6, RED.filled())),
+        )?
+        .label("exception")
+        .legend(|(x, y)| TriangleMarker::new((x + 9, y), 6, RED.filled()));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerLeft)
         .border_style(BLACK)
         .background_style(WHITE.mix(0.85))
         .draw()?;
