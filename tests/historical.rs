@@ -403,7 +403,14 @@ fn a_historical_forecast_is_var_historical_on_its_window() {
             assets: history.assets.clone(),
             prices: history.prices[day..=day + 120].to_vec(),
         };
-        let alone = historical_var(&book, &window, &[job.confidence.clone()], 1.0, None).unwrap();
+        let alone = historical_var(
+            &book,
+            &window,
+            std::slice::from_ref(&job.confidence),
+            1.0,
+            None,
+        )
+        .unwrap();
         assert_eq!(result.var[day], alone.levels[0].var);
         assert_eq!(result.es[day], alone.levels[0].es);
         assert_eq!(result.dates[day], history.dates[day + 121]);

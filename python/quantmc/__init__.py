@@ -33,12 +33,14 @@ class Levels(dict):
 
 
 from ._quantmc import (
+    BacktestResult,
     BasketResult,
     ExerciseResult,
     PriceResult,
     StripResult,
     VarResult,
     __version__,
+    backtest,
     fit,
     info,
     price,
@@ -47,6 +49,7 @@ from ._quantmc import (
 )
 
 __all__ = [
+    "BacktestResult",
     "BasketResult",
     "Levels",
     "ExerciseResult",
@@ -54,6 +57,7 @@ __all__ = [
     "StripResult",
     "VarResult",
     "__version__",
+    "backtest",
     "fit",
     "info",
     "price",

@@ -224,6 +224,13 @@ fn _restore<'py>(py: Python<'py>, class: &str, state: &str) -> PyResult<Bound<'p
             },
         )?
         .into_any(),
+        "BacktestResult" => Bound::new(
+            py,
+            BacktestResult {
+                inner: parse(class, state)?,
+            },
+        )?
+        .into_any(),
         "VarResult" => {
             let state: VarState = parse(class, state)?;
             Bound::new(
@@ -1573,6 +1580,159 @@ fn fit<'py>(
 
 /// The version, the tiers this build can run and why not, and the GPU
 /// adapters present.
+/// The result of `backtest`: the tests as attributes, each day's series as
+/// NumPy arrays.
+#[pyclass(frozen, module = "quantmc")]
+pub struct BacktestResult {
+    inner: quantmc::backtest::BacktestResult,
+}
+
+#[pymethods]
+impl BacktestResult {
+    /// The forecast method, in words.
+    #[getter]
+    fn method(&self) -> &str {
+        &self.inner.method
+    }
+    /// Days backtested.
+    #[getter]
+    fn days(&self) -> usize {
+        self.inner.days
+    }
+    /// Days whose loss exceeded their VaR.
+    #[getter]
+    fn exception_count(&self) -> u64 {
+        self.inner.exception_count
+    }
+    /// `exception_count / days`, beside `expected_rate` (1 - confidence).
+    #[getter]
+    fn exception_rate(&self) -> f64 {
+        self.inner.exception_rate
+    }
+    /// The rate a right model has, 1 - confidence.
+    #[getter]
+    fn expected_rate(&self) -> f64 {
+        self.inner.expected_rate
+    }
+    /// The exceptions: a list of {"date", "pnl", "var"}.
+    #[getter]
+    fn exceptions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.exceptions)
+    }
+    /// Kupiec's proportion-of-failures test: {"lr", "p_value"}.
+    #[getter]
+    fn kupiec<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.kupiec)
+    }
+    /// Christoffersen's tests: {"independence": {"lr", "p_value"},
+    /// "conditional_coverage": {"lr", "p_value"}}.
+    #[getter]
+    fn christoffersen<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.christoffersen)
+    }
+    /// The Basel traffic light: {"zone", "exceptions", "days", "plus_factor"}.
+    #[getter]
+    fn traffic_light<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.traffic_light)
+    }
+    /// Acerbi and Szekely's Z2 ES test: {"z2", "p_value", "simulations"}.
+    #[getter]
+    fn es_test<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner.es_test)
+    }
+    /// Each backtested day, as the price file writes it.
+    #[getter]
+    fn dates(&self) -> Vec<String> {
+        self.inner.dates.clone()
+    }
+    /// The book's P&L each day (a NumPy array).
+    #[getter]
+    fn pnl<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice(py, &self.inner.pnl)
+    }
+    /// Each day's VaR forecast, a positive loss (a NumPy array).
+    #[getter]
+    fn var<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice(py, &self.inner.var)
+    }
+    /// Each day's ES forecast (a NumPy array).
+    #[getter]
+    fn es<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        PyArray1::from_slice(py, &self.inner.es)
+    }
+    /// Pickles the result (`multiprocessing`, `joblib`, `copy`).
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
+        reduce(py, "BacktestResult", &self.inner)
+    }
+    /// Every field as a dict, the CLI's `--json` names.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        to_python(py, &self.inner)
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "BacktestResult({} days, {} exceptions, kupiec p={:.4}, {} zone)",
+            self.inner.days,
+            self.inner.exception_count,
+            self.inner.kupiec.p_value,
+            self.inner.traffic_light.zone
+        )
+    }
+}
+
+/// Backtests a book's VaR and ES on a price file (the CLI's `quantmc
+/// backtest`): each day's forecast from the trailing `window` days of
+/// returns alone, against the book's P&L that day; Kupiec's and
+/// Christoffersen's tests, the Basel traffic light and the ES test.
+///
+/// `portfolio` is a path or a dict in the portfolio-file layout; `prices` a
+/// price CSV (the layout `fit` reads); `method` is "historical", "filtered"
+/// (returns rescaled to the window's end's EWMA volatility, decay `ewma`)
+/// or "parametric" (a normal P&L, the window's mean and spread).
+#[pyfunction]
+#[pyo3(signature = (
+    portfolio, prices, *, window=250, confidence=0.99, method="historical", ewma=0.94,
+    horizon_days=1.0, es_simulations=1000, seed=42,
+))]
+#[allow(clippy::too_many_arguments)]
+fn backtest(
+    py: Python<'_>,
+    portfolio: &Bound<'_, PyAny>,
+    prices: std::path::PathBuf,
+    window: usize,
+    confidence: f64,
+    method: &str,
+    ewma: f64,
+    horizon_days: f64,
+    es_simulations: u32,
+    seed: u64,
+) -> PyResult<BacktestResult> {
+    use quantmc::backtest::{BacktestJob, Method};
+    let book = portfolio_of(py, Some(portfolio), None, None, None, None, 0.0, None)?;
+    let method = match method {
+        "historical" => Method::Historical,
+        "filtered" => Method::Filtered { lambda: ewma },
+        "parametric" => Method::Parametric,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "method: {other:?} is not one of historical, filtered, parametric"
+            )));
+        }
+    };
+    let job = BacktestJob {
+        window,
+        confidence: Confidence::new(confidence),
+        method,
+        horizon_days,
+        es_simulations,
+        seed,
+    };
+    let history = quantmc::fit::PriceHistory::from_file(&prices).map_err(input_error)?;
+    let inner = py
+        .detach(|| quantmc::backtest::backtest(&book, &history, &job))
+        .map_err(input_error)?;
+    Ok(BacktestResult { inner })
+}
+
 #[pyfunction]
 #[pyo3(signature = (*, allow_software_gpu=false))]
 fn info(py: Python<'_>, allow_software_gpu: bool) -> PyResult<Bound<'_, PyDict>> {
@@ -1607,11 +1767,13 @@ fn _quantmc(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<StripResult>()?;
     module.add_class::<BasketResult>()?;
     module.add_class::<ExerciseResult>()?;
+    module.add_class::<BacktestResult>()?;
     module.add_function(wrap_pyfunction!(price, module)?)?;
     module.add_function(wrap_pyfunction!(price_basket, module)?)?;
     module.add_function(wrap_pyfunction!(var, module)?)?;
     module.add_function(wrap_pyfunction!(info, module)?)?;
     module.add_function(wrap_pyfunction!(fit, module)?)?;
+    module.add_function(wrap_pyfunction!(backtest, module)?)?;
     module.add_function(wrap_pyfunction!(_restore, module)?)?;
     Ok(())
 }

@@ -7,6 +7,7 @@ import _thread
 import json
 import os
 import pathlib
+import pickle
 import signal
 import subprocess
 import sys
@@ -596,3 +597,33 @@ def test_levels_are_found_by_their_number_too():
         result.var[0.9]
     with pytest.raises(KeyError):
         result.var["0.9"]
+
+
+def test_backtest_gives_the_tests_and_numpy_series():
+    prices = str(EXAMPLES / "prices.csv")
+    book = quantmc.fit(prices, weights="equal")
+    result = quantmc.backtest(book, prices, window=120, confidence=0.95)
+    assert result.days == 249 - 120
+    assert isinstance(result.pnl, np.ndarray) and result.pnl.shape == (result.days,)
+    assert result.var.shape == result.es.shape == (result.days,)
+    # The exceptions are the days whose loss exceeds their VaR.
+    hits = result.pnl < -result.var
+    assert result.exception_count == int(hits.sum()) == len(result.exceptions)
+    assert [e["date"] for e in result.exceptions] == [d for d, h in zip(result.dates, hits) if h]
+    assert 0.0 <= result.kupiec["p_value"] <= 1.0
+    assert set(result.christoffersen) == {"independence", "conditional_coverage"}
+    assert result.traffic_light["zone"] in {"green", "yellow", "red"}
+    assert result.es_test["simulations"] == 1000
+    # The same as the CLI's JSON document, and pickled whole.
+    assert result.to_dict()["kupiec"] == result.kupiec
+    again = pickle.loads(pickle.dumps(result))
+    assert again.to_dict() == result.to_dict()
+    parametric = quantmc.backtest(book, prices, window=120, method="parametric")
+    assert "parametric" in parametric.method
+    for kwargs, field in [
+        (dict(window=400), "window"),
+        (dict(method="monte-carlo"), "method"),
+        (dict(horizon_days=10.0), "horizon-days"),
+    ]:
+        with pytest.raises(ValueError, match=field):
+            quantmc.backtest(book, prices, **kwargs)
