@@ -576,28 +576,20 @@ fn quantmc_backtest_prints_the_tests_and_draws_the_days() {
     let book_path = dir.join("book.json");
     std::fs::write(&book_path, serde_json::to_string(&book).unwrap()).unwrap();
     let plot = dir.join("backtest.svg");
-    let output = quantmc()
-        .args(["backtest", "--portfolio"])
-        .arg(&book_path)
-        .args([
-            "--prices",
-            PRICES,
-            "--window",
-            "120",
-            "--confidence",
-            "0.95",
-            "--json",
-            "--plot",
-        ])
-        .arg(&plot)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let v = common::cli_json([
+        "backtest".as_ref(),
+        "--portfolio".as_ref(),
+        book_path.as_os_str(),
+        "--prices".as_ref(),
+        PRICES.as_ref(),
+        "--window".as_ref(),
+        "120".as_ref(),
+        "--confidence".as_ref(),
+        "0.95".as_ref(),
+        "--json".as_ref(),
+        "--plot".as_ref(),
+        plot.as_os_str(),
+    ] as [&std::ffi::OsStr; 12]);
     // The library's result, field for field.
     let job = BacktestJob {
         window: 120,
