@@ -45,6 +45,9 @@ pub struct HistoricalResult {
     pub std: f64,
     /// VaR and ES per confidence level, in the given order.
     pub levels: Vec<HistoricalLevel>,
+    /// The stressed VaR and ES, when asked for ([`stressed_var`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stressed: Option<Stressed>,
 }
 
 /// The historical (or, with `filter = Some(lambda)`, filtered historical)
@@ -58,6 +61,47 @@ pub fn historical_var(
     horizon_days: f64,
     filter: Option<f64>,
 ) -> Result<HistoricalResult, InputError> {
+    let mut pnl = window_pnl(book, history, confidences, horizon_days, filter)?;
+    let moments = Moments::of(&pnl);
+    let counts: Vec<usize> = confidences
+        .iter()
+        .map(|c| c.tail_count(pnl.len()))
+        .collect();
+    let tails: Vec<TailMeasure> = tails_of_counts(&mut pnl, &counts);
+    Ok(HistoricalResult {
+        method: filter.map_or("historical".to_string(), |lambda| {
+            format!("filtered historical (EWMA {lambda})")
+        }),
+        windows: moments.count as usize,
+        dates: history.date_range(),
+        mean: moments.mean,
+        std: moments.std_dev(),
+        levels: confidences
+            .iter()
+            .zip(tails)
+            .zip(counts)
+            .map(|((confidence, tail), count)| HistoricalLevel {
+                confidence: confidence.clone(),
+                var: tail.var,
+                es: tail.es,
+                tail: count,
+            })
+            .collect(),
+        stressed: None,
+    })
+}
+
+/// The checks of a historical run (the book, the levels, a whole horizon,
+/// the filter's decay) and the book's P&L over every window of
+/// `horizon_days` days of `history` (overlapping), its returns filtered
+/// first with `filter`.
+fn window_pnl(
+    book: &Portfolio,
+    history: &PriceHistory,
+    confidences: &[Confidence],
+    horizon_days: f64,
+    filter: Option<f64>,
+) -> Result<Vec<f64>, InputError> {
     book.validate()?;
     for confidence in confidences {
         confidence.validate()?;
@@ -96,24 +140,150 @@ pub fn historical_var(
         ));
     }
     let mut revalue = BookPnl::new(book, horizon_days)?;
-    let mut pnl: Vec<f64> = daily
+    Ok(daily
         .windows(horizon)
         .map(|window| revalue.over(window))
-        .collect();
-    let moments = Moments::of(&pnl);
+        .collect())
+}
+
+/// Which stretch of the history a stressed VaR reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StressWindow {
+    /// The stretch of this many days of returns where the book's VaR is
+    /// largest (at the highest level asked), found by trying every one.
+    Worst {
+        /// Days of returns (Basel: 250, a year).
+        days: usize,
+    },
+    /// The stretch between these dates of the price file (inclusive), as it
+    /// writes them.
+    Dates {
+        /// The first date (its price is the first one read).
+        from: String,
+        /// The last date.
+        to: String,
+    },
+}
+
+/// A stretch of the history, by its first and last dates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DateRange {
+    /// The first date, as the price file writes it.
+    pub from: String,
+    /// The last date.
+    pub to: String,
+}
+
+/// A stressed VaR: historical VaR and ES of today's book over a stretch of
+/// the history (Basel 2.5's stressed VaR, BCBS "Revisions to the Basel II
+/// market risk framework", 2009: a continuous 12-month period of
+/// significant financial stress).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stressed {
+    /// The stretch read.
+    pub window: DateRange,
+    /// Days of returns in it.
+    pub days: usize,
+    /// Stretches compared (1 for given dates).
+    pub searched: usize,
+    /// VaR and ES per confidence level, in the given order.
+    pub levels: Vec<HistoricalLevel>,
+}
+
+/// The stressed VaR and ES of `book` at each level over `horizon_days`:
+/// plain historical simulation (no filter: the stress is the period's own
+/// volatility) over the stretch `window` picks, each level's tail by the
+/// rank rule of [`historical_var`]. Searching, every stretch of `days`
+/// consecutive days of returns is tried, and the one with the largest VaR
+/// at the highest level (the earliest of equals) is kept.
+pub fn stressed_var(
+    book: &Portfolio,
+    history: &PriceHistory,
+    confidences: &[Confidence],
+    horizon_days: f64,
+    window: &StressWindow,
+) -> Result<Stressed, InputError> {
+    let pnl = window_pnl(book, history, confidences, horizon_days, None)?;
+    let horizon = horizon_days as usize;
+    let returns = history.prices.len().saturating_sub(1);
+    // Stretches as ranges of returns: `start .. start + days`.
+    let (starts, days) = match window {
+        StressWindow::Worst { days } => {
+            if *days < horizon + 1 || *days > returns {
+                return Err(InputError::invalid(
+                    "stress-days",
+                    days,
+                    &format!(
+                        "must hold more than one horizon ({horizon} days) and at most the price \
+                         file's {returns} daily returns"
+                    ),
+                ));
+            }
+            (0..=returns - days, *days)
+        }
+        StressWindow::Dates { from, to } => {
+            let row = |field: &str, date: &str| {
+                history.dates.iter().position(|d| d == date).ok_or_else(|| {
+                    InputError::invalid(
+                        field,
+                        date,
+                        &format!(
+                            "is not a date of the price file ({} .. {})",
+                            history.dates.first().map_or("", String::as_str),
+                            history.dates.last().map_or("", String::as_str)
+                        ),
+                    )
+                })
+            };
+            let (first, last) = (row("stress-window", from)?, row("stress-window", to)?);
+            let days = last.saturating_sub(first);
+            if days < horizon + 1 {
+                return Err(InputError::invalid(
+                    "stress-window",
+                    format!("{from}..{to}"),
+                    &format!(
+                        "must run forward over more than one horizon ({horizon} days of returns)"
+                    ),
+                ));
+            }
+            (first..=first, days)
+        }
+    };
     let counts: Vec<usize> = confidences
         .iter()
-        .map(|c| c.tail_count(pnl.len()))
+        .map(|c| c.tail_count(days + 1 - horizon))
         .collect();
-    let tails: Vec<TailMeasure> = tails_of_counts(&mut pnl, &counts);
-    Ok(HistoricalResult {
-        method: filter.map_or("historical".to_string(), |lambda| {
-            format!("filtered historical (EWMA {lambda})")
-        }),
-        windows: moments.count as usize,
-        dates: history.date_range(),
-        mean: moments.mean,
-        std: moments.std_dev(),
+    let highest = (0..confidences.len())
+        .max_by(|&a, &b| {
+            confidences[a]
+                .level
+                .total_cmp(&confidences[b].level)
+                .then(b.cmp(&a))
+        })
+        .unwrap_or(0);
+    let searched = starts.clone().count();
+    let mut scratch = Vec::with_capacity(days);
+    let mut best: Option<(usize, Vec<TailMeasure>)> = None;
+    for start in starts {
+        scratch.clear();
+        scratch.extend_from_slice(&pnl[start..start + days + 1 - horizon]);
+        let tails = tails_of_counts(&mut scratch, &counts);
+        if best
+            .as_ref()
+            .is_none_or(|(_, kept)| tails[highest].var > kept[highest].var)
+        {
+            best = Some((start, tails));
+        }
+    }
+    let (start, tails) = best.expect("at least one stretch");
+    Ok(Stressed {
+        window: DateRange {
+            from: history.dates[start].clone(),
+            to: history.dates[start + days].clone(),
+        },
+        days,
+        searched,
         levels: confidences
             .iter()
             .zip(tails)

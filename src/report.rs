@@ -53,14 +53,7 @@ pub fn var_document(
         object["delta_gamma_returns"] = json!("normal");
     }
     if let Some(h) = historical {
-        let pick = |f: fn(&HistoricalLevel) -> f64| -> Value {
-            Value::Object(
-                h.levels
-                    .iter()
-                    .map(|l| (l.confidence.label.clone(), json!(f(l))))
-                    .collect(),
-            )
-        };
+        let pick = |f: fn(&HistoricalLevel) -> f64| historical_by_level(&h.levels, f);
         object["historical"] = json!({
             "method": h.method,
             "windows": h.windows,
@@ -71,6 +64,16 @@ pub fn var_document(
             "var": pick(|l| l.var),
             "es": pick(|l| l.es),
         });
+        if let Some(stressed) = &h.stressed {
+            let pick = |f: fn(&HistoricalLevel) -> f64| historical_by_level(&stressed.levels, f);
+            object["stressed"] = json!({
+                "var": pick(|l| l.var),
+                "es": pick(|l| l.es),
+                "window": stressed.window,
+                "days": stressed.days,
+                "searched": stressed.searched,
+            });
+        }
     }
     if let Some(levels) = contributions {
         object["contributions"] = Value::Object(
@@ -81,4 +84,14 @@ pub fn var_document(
         );
     }
     object
+}
+
+/// A figure of each historical level, keyed by the level as written.
+fn historical_by_level(levels: &[HistoricalLevel], f: fn(&HistoricalLevel) -> f64) -> Value {
+    Value::Object(
+        levels
+            .iter()
+            .map(|l| (l.confidence.label.clone(), json!(f(l))))
+            .collect(),
+    )
 }

@@ -676,3 +676,145 @@ fn quantmc_backtest_prints_the_tests_and_draws_the_days() {
         .stderr(predicate::str::contains("no column in the price file"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn stressed_var_is_the_worst_stretch_of_the_history() {
+    use quantmc::historical::{StressWindow, stressed_var};
+    let (book, history) = book();
+    let levels = [Confidence::new(0.95), Confidence::new(0.99)];
+    let slice = |first: usize, last: usize| PriceHistory {
+        dates: history.dates[first..=last].to_vec(),
+        assets: history.assets.clone(),
+        prices: history.prices[first..=last].to_vec(),
+    };
+    for horizon in [1usize, 5] {
+        let days = 100;
+        let stressed = stressed_var(
+            &book,
+            &history,
+            &levels,
+            horizon as f64,
+            &StressWindow::Worst { days },
+        )
+        .unwrap();
+        // Every stretch by historical_var on its own rows: the kept one has
+        // the largest 99% VaR (the earliest of equals), to the bit.
+        let runs: Vec<_> = (0..=history.prices.len() - 1 - days)
+            .map(|start| {
+                historical_var(
+                    &book,
+                    &slice(start, start + days),
+                    &levels,
+                    horizon as f64,
+                    None,
+                )
+                .unwrap()
+            })
+            .collect();
+        assert_eq!(stressed.searched, runs.len());
+        let worst = runs
+            .iter()
+            .map(|r| r.levels[1].var)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let start = runs.iter().position(|r| r.levels[1].var == worst).unwrap();
+        assert_eq!(stressed.levels, runs[start].levels, "horizon {horizon}");
+        assert_eq!(
+            (stressed.window.from.as_str(), stressed.window.to.as_str()),
+            (
+                history.dates[start].as_str(),
+                history.dates[start + days].as_str()
+            )
+        );
+        // Worse than (or as bad as) the whole history's.
+        let whole = historical_var(&book, &history, &levels, horizon as f64, None).unwrap();
+        assert!(stressed.levels[1].var >= whole.levels[1].var * 0.999);
+    }
+    // Given dates: that stretch alone.
+    let window = StressWindow::Dates {
+        from: history.dates[30].clone(),
+        to: history.dates[130].clone(),
+    };
+    let given = stressed_var(&book, &history, &levels, 1.0, &window).unwrap();
+    assert_eq!((given.days, given.searched), (100, 1));
+    assert_eq!(
+        given.levels,
+        historical_var(&book, &slice(30, 130), &levels, 1.0, None)
+            .unwrap()
+            .levels
+    );
+    // Bad stretches, naming the field.
+    for (window, field) in [
+        (StressWindow::Worst { days: 400 }, "stress-days"),
+        (StressWindow::Worst { days: 1 }, "stress-days"),
+        (
+            StressWindow::Dates {
+                from: "2025-13-01".into(),
+                to: history.dates[100].clone(),
+            },
+            "stress-window",
+        ),
+        (
+            StressWindow::Dates {
+                from: history.dates[100].clone(),
+                to: history.dates[30].clone(),
+            },
+            "stress-window",
+        ),
+    ] {
+        let err = stressed_var(&book, &history, &levels, 1.0, &window)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(field), "{field}: {err}");
+    }
+    // Through the CLI: the JSON's `stressed`, and its bad input exits 2.
+    let portfolio =
+        std::env::temp_dir().join(format!("quantmc-stressed-{}.json", std::process::id()));
+    std::fs::write(&portfolio, serde_json::to_string(&book).unwrap()).unwrap();
+    let v = common::cli_json([
+        "var".as_ref(),
+        "--portfolio".as_ref(),
+        portfolio.as_os_str(),
+        "--scenarios".as_ref(),
+        "1e4".as_ref(),
+        "--historical".as_ref(),
+        PRICES.as_ref(),
+        "--stressed".as_ref(),
+        "--stress-days".as_ref(),
+        "100".as_ref(),
+        "--json".as_ref(),
+    ] as [&std::ffi::OsStr; 11]);
+    let stressed = &v["stressed"];
+    assert!(stressed["var"]["0.99"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(stressed["es"]["0.95"].as_f64().unwrap() > 0.0, "{v}");
+    assert!(
+        stressed["window"]["from"].is_string() && stressed["window"]["to"].is_string(),
+        "{v}"
+    );
+    for (args, field) in [
+        (
+            vec![
+                "--historical",
+                PRICES,
+                "--stressed",
+                "--stress-window",
+                "2025-01-02",
+            ],
+            "stress-window",
+        ),
+        (
+            vec!["--historical", PRICES, "--stressed", "--stress-days", "1e4"],
+            "stress-days",
+        ),
+        (vec!["--stressed"], "--historical"),
+    ] {
+        quantmc()
+            .args(["var", "--portfolio"])
+            .arg(&portfolio)
+            .args(["--scenarios", "1e4"])
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(field));
+    }
+    std::fs::remove_file(&portfolio).unwrap();
+}

@@ -1401,7 +1401,8 @@ fn portfolio_of(
     portfolio=None, *, scenarios=None, confidence=vec![0.95, 0.99], horizon_days=1.0,
     dist="normal", dof=None, seed=42, backend="auto", threads=None, return_pnl=false,
     contributions=false, weights=None, mu=None, sigma=None, corr=None, value=1_000_000.0,
-    names=None, historical=None, filtered_ewma=None, allow_software_gpu=false, gpus=None,
+    names=None, historical=None, filtered_ewma=None, stressed=false, stress_days=250,
+    stress_window=None, allow_software_gpu=false, gpus=None,
 ))]
 #[allow(clippy::too_many_arguments)]
 fn var(
@@ -1425,6 +1426,9 @@ fn var(
     names: Option<Vec<String>>,
     historical: Option<std::path::PathBuf>,
     filtered_ewma: Option<f64>,
+    stressed: bool,
+    stress_days: usize,
+    stress_window: Option<(String, String)>,
     allow_software_gpu: bool,
     gpus: Option<&str>,
 ) -> PyResult<VarResult> {
@@ -1432,6 +1436,11 @@ fn var(
     if filtered_ewma.is_some() && historical.is_none() {
         return Err(PyValueError::new_err(
             "filtered_ewma: only with historical=PRICES.csv",
+        ));
+    }
+    if (stressed || stress_window.is_some()) && historical.is_none() {
+        return Err(PyValueError::new_err(
+            "stressed: only with historical=PRICES.csv",
         ));
     }
     let distribution = match (dist, dof) {
@@ -1461,16 +1470,31 @@ fn var(
     let historical = match historical {
         Some(path) => {
             let history = quantmc::fit::PriceHistory::from_file(&path).map_err(input_error)?;
-            Some(
-                quantmc::historical::historical_var(
-                    &job.portfolio,
-                    &history,
-                    &job.confidences,
-                    job.horizon_days,
-                    filtered_ewma,
-                )
-                .map_err(input_error)?,
+            let mut result = quantmc::historical::historical_var(
+                &job.portfolio,
+                &history,
+                &job.confidences,
+                job.horizon_days,
+                filtered_ewma,
             )
+            .map_err(input_error)?;
+            if stressed || stress_window.is_some() {
+                let window = match stress_window {
+                    Some((from, to)) => quantmc::historical::StressWindow::Dates { from, to },
+                    None => quantmc::historical::StressWindow::Worst { days: stress_days },
+                };
+                result.stressed = Some(
+                    quantmc::historical::stressed_var(
+                        &job.portfolio,
+                        &history,
+                        &job.confidences,
+                        job.horizon_days,
+                        &window,
+                    )
+                    .map_err(input_error)?,
+                );
+            }
+            Some(result)
         }
         None => None,
     };

@@ -627,3 +627,19 @@ def test_backtest_gives_the_tests_and_numpy_series():
     ]:
         with pytest.raises(ValueError, match=field):
             quantmc.backtest(book, prices, **kwargs)
+
+
+def test_stressed_var_is_the_worst_stretch():
+    prices = str(EXAMPLES / "prices.csv")
+    book = quantmc.fit(prices, weights="equal")
+    risk = quantmc.var(book, scenarios=10_000, historical=prices, stressed=True, stress_days=100)
+    stressed = risk.to_dict()["stressed"]
+    assert stressed["days"] == 100 and stressed["searched"] == 150
+    assert stressed["var"]["0.99"] >= risk.to_dict()["historical"]["var"]["0.99"] * 0.999
+    given = quantmc.var(book, scenarios=10_000, historical=prices,
+                        stress_window=(stressed["window"]["from"], stressed["window"]["to"]))
+    assert given.to_dict()["stressed"]["var"] == stressed["var"]
+    with pytest.raises(ValueError, match="stress-days"):
+        quantmc.var(book, scenarios=10_000, historical=prices, stressed=True, stress_days=1000)
+    with pytest.raises(ValueError, match="stressed"):
+        quantmc.var(book, scenarios=10_000, stressed=True)

@@ -520,6 +520,18 @@ struct VarArgs {
     /// EWMA volatility with this decay (e.g. 0.94).
     #[arg(long, requires = "historical", allow_hyphen_values = true)]
     filtered_ewma: Option<f64>,
+    /// Also the stressed VaR and ES: historical simulation of today's book
+    /// over the --stress-days stretch of the price file where its VaR is
+    /// largest (every stretch tried), or over --stress-window.
+    #[arg(long, requires = "historical")]
+    stressed: bool,
+    /// Days of returns of the stressed stretch searched for.
+    #[arg(long, default_value = "250", value_parser = parse_count, requires = "stressed")]
+    stress_days: u64,
+    /// The stressed stretch by its dates, FROM..TO (as the price file writes
+    /// them), in place of the search.
+    #[arg(long, requires = "stressed")]
+    stress_window: Option<String>,
     /// Per-position component VaR and ES (Euler allocation from the tail
     /// scenarios, regenerated on the CPU) and marginal VaR.
     #[arg(long)]
@@ -722,13 +734,26 @@ pub fn run() -> Result<(), CliError> {
             let job = var_job(&args)?;
             // The price file is read and checked before any simulation.
             let historical = match &args.historical {
-                Some(path) => Some(quantmc::historical::historical_var(
-                    &job.portfolio,
-                    &quantmc::fit::PriceHistory::from_file(path)?,
-                    &job.confidences,
-                    job.horizon_days,
-                    args.filtered_ewma,
-                )?),
+                Some(path) => {
+                    let history = quantmc::fit::PriceHistory::from_file(path)?;
+                    let mut result = quantmc::historical::historical_var(
+                        &job.portfolio,
+                        &history,
+                        &job.confidences,
+                        job.horizon_days,
+                        args.filtered_ewma,
+                    )?;
+                    if args.stressed {
+                        result.stressed = Some(quantmc::historical::stressed_var(
+                            &job.portfolio,
+                            &history,
+                            &job.confidences,
+                            job.horizon_days,
+                            &stress_window(&args)?,
+                        )?);
+                    }
+                    Some(result)
+                }
                 None => None,
             };
             let options = args.run.options(&env, args.executor)?;
@@ -1421,6 +1446,32 @@ fn parse_weights(text: &str) -> Result<Vec<(String, f64)>, quantmc::InputError> 
             Ok((name.trim().to_string(), weight))
         })
         .collect()
+}
+
+/// The stretch of `--stressed`: `--stress-window FROM..TO`, else the worst
+/// of `--stress-days`.
+fn stress_window(args: &VarArgs) -> Result<quantmc::historical::StressWindow, quantmc::Error> {
+    use quantmc::historical::StressWindow;
+    Ok(match &args.stress_window {
+        Some(text) => {
+            let (from, to) = text.split_once("..").ok_or_else(|| {
+                quantmc::InputError::invalid("stress-window", text, "must be FROM..TO")
+            })?;
+            StressWindow::Dates {
+                from: from.trim().to_string(),
+                to: to.trim().to_string(),
+            }
+        }
+        None => StressWindow::Worst {
+            days: usize::try_from(args.stress_days).map_err(|_| {
+                quantmc::InputError::invalid(
+                    "stress-days",
+                    args.stress_days,
+                    "is past the largest supported count",
+                )
+            })?,
+        },
+    })
 }
 
 fn backtest_job(args: &BacktestArgs) -> Result<quantmc::backtest::BacktestJob, quantmc::Error> {

@@ -393,15 +393,17 @@ pub fn print_var(
             "{} over {} windows ({} .. {}): mean P&L {:.2}, std {:.2}",
             h.method, h.windows, h.dates.0, h.dates.1, h.mean, h.std
         ));
-        lines.push(format!(
-            "{:>10}  {:>14}  {:>14}  {:>8}",
-            "confidence", "VaR", "ES", "tail"
-        ));
-        for level in &h.levels {
+        historical_levels(&mut lines, &h.levels);
+        if let Some(stressed) = &h.stressed {
+            lines.push(String::new());
             lines.push(format!(
-                "{:>10}  {:>14.2}  {:>14.2}  {:>8}",
-                level.confidence.label, level.var, level.es, level.tail
+                "stressed (historical) over {} .. {}: {} days of returns, the worst of {} stretches",
+                shown(&stressed.window.from),
+                shown(&stressed.window.to),
+                stressed.days,
+                stressed.searched
             ));
+            historical_levels(&mut lines, &stressed.levels);
         }
     }
     for level in contributions.unwrap_or_default() {
@@ -619,6 +621,20 @@ pub fn print_backtest(
         }
     }
     emit(&lines.join("\n"))
+}
+
+/// The table of a historical run's levels: VaR, ES and the tail's size.
+fn historical_levels(lines: &mut Vec<String>, levels: &[quantmc::historical::HistoricalLevel]) {
+    lines.push(format!(
+        "{:>10}  {:>14}  {:>14}  {:>8}",
+        "confidence", "VaR", "ES", "tail"
+    ));
+    for level in levels {
+        lines.push(format!(
+            "{:>10}  {:>14.2}  {:>14.2}  {:>8}",
+            level.confidence.label, level.var, level.es, level.tail
+        ));
+    }
 }
 
 pub fn print_fit(fit: &quantmc::fit::Fit, path: Option<&std::path::Path>) -> anyhow::Result<()> {
