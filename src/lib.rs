@@ -87,6 +87,7 @@ pub mod stats;
 pub mod stopping;
 pub mod strip;
 pub mod tier;
+pub mod whatif;
 
 use std::time::Instant;
 

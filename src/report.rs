@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use crate::contributions::LevelContributions;
 use crate::historical::{HistoricalLevel, HistoricalResult};
 use crate::risk::{RiskLevel, VarResult};
+use crate::whatif::WhatIf;
 
 /// `{"0.95": pick(level), ...}`, keyed by the levels as the user wrote them.
 fn by_level(result: &VarResult, pick: impl Fn(&RiskLevel) -> f64) -> Value {
@@ -18,18 +19,29 @@ fn by_level(result: &VarResult, pick: impl Fn(&RiskLevel) -> f64) -> Value {
     Value::Object(map)
 }
 
-/// The document of `result`, with the historical-simulation figures and the
-/// contributions where the run computed them: `scenarios, seed, tier,
-/// backend, selection, warnings, elapsed_s, mean, std`, then `var, es,
-/// parametric_var, parametric_es` (and for a book with options
+/// What a VaR run computed beside the simulation, each when asked for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VarExtras<'a> {
+    /// The historical-simulation figures (with the stressed ones).
+    pub historical: Option<&'a HistoricalResult>,
+    /// The positions' contributions.
+    pub contributions: Option<&'a [LevelContributions]>,
+    /// A trade's incremental VaR and ES.
+    pub what_if: Option<&'a WhatIf>,
+}
+
+/// The document of `result`, with the extras the run computed: `scenarios,
+/// seed, tier, backend, selection, warnings, elapsed_s, mean, std`, then
+/// `var, es, parametric_var, parametric_es` (and for a book with options
 /// `delta_gamma_var, delta_gamma_es` and `delta_gamma_returns: "normal"`)
-/// keyed by level, then `historical`
-/// and `contributions` (keyed by level) when present.
-pub fn var_document(
-    result: &VarResult,
-    historical: Option<&HistoricalResult>,
-    contributions: Option<&[LevelContributions]>,
-) -> Value {
+/// keyed by level, then `historical` (and `stressed`), `contributions` and
+/// `what_if` (keyed by level) when present.
+pub fn var_document(result: &VarResult, extras: VarExtras<'_>) -> Value {
+    let VarExtras {
+        historical,
+        contributions,
+        what_if,
+    } = extras;
     let mut object = json!({
         "scenarios": result.scenarios,
         "seed": result.seed,
@@ -82,6 +94,32 @@ pub fn var_document(
                 .map(|level| (level.confidence.label.clone(), json!(level.positions)))
                 .collect(),
         );
+    }
+    if let Some(what_if) = what_if {
+        object["what_if"] = Value::Object(
+            what_if
+                .levels
+                .iter()
+                .map(|level| {
+                    (
+                        level.confidence.label.clone(),
+                        json!({
+                            "var_before": level.var_before,
+                            "var_after": level.var_after,
+                            "var_change": level.var_change,
+                            "var_change_std_error": level.var_change_std_error,
+                            "es_before": level.es_before,
+                            "es_after": level.es_after,
+                            "es_change": level.es_change,
+                            "es_change_std_error": level.es_change_std_error,
+                            "independent_std_error": level.independent_std_error,
+                            "es_independent_std_error": level.es_independent_std_error,
+                        }),
+                    )
+                })
+                .collect(),
+        );
+        object["what_if_batches"] = json!(what_if.batches);
     }
     object
 }

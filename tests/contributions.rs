@@ -157,3 +157,173 @@ fn the_cli_prints_contributions_keyed_by_level() {
         assert!(positions[0]["component_var"].is_f64() && positions[0]["marginal_var"].is_f64());
     }
 }
+
+// ---- Incremental VaR (quantmc::whatif) ----
+
+use quantmc::whatif::{Trade, TradePosition, what_if};
+
+fn buy(asset: &str, weight: f64) -> Trade {
+    Trade {
+        positions: vec![TradePosition {
+            asset: asset.to_string(),
+            weight,
+        }],
+        options: Vec::new(),
+    }
+}
+
+#[test]
+fn a_what_if_reads_the_same_scenarios_and_its_change_is_precise() {
+    let job = VarJob {
+        scenarios: 200_000,
+        ..job(ReturnDistribution::Normal)
+    };
+    let control = quantmc::control::Control::new();
+    let trade = buy("AAPL", 0.01);
+    let found = what_if(&job, &trade, &control).unwrap();
+    // Before: the book's own VaR on the scalar oracle, to the bit, and its
+    // ES to rounding (the tail summed in another order); after: the traded
+    // book's.
+    let before = quantmc::var(&job, Backend::Scalar).unwrap();
+    let traded = VarJob {
+        portfolio: trade.apply(&job.portfolio).unwrap(),
+        ..job.clone()
+    };
+    let after = quantmc::var(&traded, Backend::Scalar).unwrap();
+    for ((level, b), a) in found.levels.iter().zip(&before.levels).zip(&after.levels) {
+        assert_eq!((level.var_before, level.var_after), (b.var, a.var));
+        assert!((level.es_before - b.es).abs() < 1e-12 * b.es, "{level:?}");
+        assert!((level.es_after - a.es).abs() < 1e-12 * a.es, "{level:?}");
+        assert_eq!(level.var_change, a.var - b.var);
+        // A small trade on common random numbers: the change's standard
+        // error at least 5x below two independent runs'.
+        assert!(
+            5.0 * level.var_change_std_error < level.independent_std_error,
+            "{level:?}"
+        );
+        assert!(
+            5.0 * level.es_change_std_error < level.es_independent_std_error,
+            "{level:?}"
+        );
+    }
+    // In the limit, a what-if is the marginal VaR of --contributions:
+    // dVaR/dw_i times the weight added, within a few of its standard errors
+    // and the second-order term.
+    let result = quantmc::var(&job, Backend::Scalar).unwrap();
+    let parts = contributions(&job, &result).unwrap();
+    for (asset, i) in [("AAPL", 0), ("TLT", 7)] {
+        let eps = 1e-3;
+        let small = what_if(&job, &buy(asset, eps), &control).unwrap();
+        for (level, contributed) in small.levels.iter().zip(&parts) {
+            let marginal = contributed.positions[i].marginal_var;
+            let slope = level.var_change / eps;
+            assert!(
+                (slope - marginal).abs()
+                    < 4.0 * level.var_change_std_error / eps + 0.02 * marginal.abs(),
+                "{asset} at {}: what-if {slope} against marginal {marginal}",
+                level.confidence.label
+            );
+        }
+    }
+}
+
+#[test]
+fn a_trade_on_an_unknown_asset_or_an_empty_one_is_refused() {
+    let job = job(ReturnDistribution::Normal);
+    let control = quantmc::control::Control::new();
+    let err = what_if(&job, &buy("IBM", 0.1), &control)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("positions[0].asset") && err.contains("IBM"),
+        "{err}"
+    );
+    let err = what_if(&job, &Trade::default(), &control)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("what-if"), "{err}");
+    let few = VarJob {
+        scenarios: 1000,
+        ..job.clone()
+    };
+    let err = what_if(&few, &buy("AAPL", 0.1), &control)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("scenarios"), "{err}");
+    let text = r#"{"positions": [{"asset": "AAPL", "weight": 0.01, "extra": 1}]}"#;
+    let err = Trade::from_json(text, "trade.json".as_ref())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("what-if") && err.contains("extra"), "{err}");
+    // An option on a book without prices: the book's own check, naming it.
+    let text = r#"{"options": [{"asset": "AAPL", "kind": "put", "strike": 90, "maturity": 0.25, "quantity": 100, "vol": 0.3}]}"#;
+    let trade = Trade::from_json(text, "trade.json".as_ref()).unwrap();
+    let err = trade.apply(&job.portfolio).unwrap_err().to_string();
+    assert!(err.contains("price"), "{err}");
+}
+
+#[test]
+fn var_what_if_prints_the_changes_by_level() {
+    let dir = std::env::temp_dir().join(format!("quantmc-whatif-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trade = dir.join("trade.json");
+    std::fs::write(
+        &trade,
+        r#"{"positions": [{"asset": "TLT", "weight": -0.05}]}"#,
+    )
+    .unwrap();
+    let portfolio = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portfolio.json");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_quantmc"))
+        .args([
+            "var",
+            "--portfolio",
+            portfolio,
+            "--scenarios",
+            "1e5",
+            "--json",
+            "--what-if",
+        ])
+        .arg(&trade)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for level in ["0.95", "0.99"] {
+        let w = &v["what_if"][level];
+        for field in [
+            "var_before",
+            "var_after",
+            "var_change",
+            "var_change_std_error",
+            "es_change",
+            "es_change_std_error",
+            "independent_std_error",
+        ] {
+            assert!(w[field].is_f64(), "{field}: {v}");
+        }
+    }
+    std::fs::write(
+        &trade,
+        r#"{"positions": [{"asset": "IBM", "weight": 0.1}]}"#,
+    )
+    .unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_quantmc"))
+        .args([
+            "var",
+            "--portfolio",
+            portfolio,
+            "--scenarios",
+            "1e5",
+            "--what-if",
+        ])
+        .arg(&trade)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("IBM"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

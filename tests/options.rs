@@ -581,6 +581,6 @@ fn delta_gamma_figures_say_they_are_normal_returns_under_a_student_t() {
     for (a, b) in result.levels.iter().zip(&normal.levels) {
         assert_eq!(a.delta_gamma_var, b.delta_gamma_var);
     }
-    let document = quantmc::report::var_document(&result, None, None);
+    let document = quantmc::report::var_document(&result, Default::default());
     assert_eq!(document["delta_gamma_returns"], "normal");
 }

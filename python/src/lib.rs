@@ -185,6 +185,8 @@ struct VarState {
     pnl: Option<Vec<f64>>,
     contributions: Option<Vec<quantmc::contributions::LevelContributions>>,
     historical: Option<quantmc::historical::HistoricalResult>,
+    #[serde(default)]
+    what_if: Option<quantmc::whatif::WhatIf>,
 }
 
 /// Rebuilds a pickled result (each result's `__reduce__` names this).
@@ -240,6 +242,7 @@ fn _restore<'py>(py: Python<'py>, class: &str, state: &str) -> PyResult<Bound<'p
                     pnl: state.pnl.map(|pnl| PyArray1::from_vec(py, pnl).unbind()),
                     contributions: state.contributions,
                     historical: state.historical,
+                    what_if: state.what_if,
                 },
             )?
             .into_any()
@@ -455,6 +458,7 @@ pub struct VarResult {
     pnl: Option<Py<PyArray1<f64>>>,
     contributions: Option<Vec<quantmc::contributions::LevelContributions>>,
     historical: Option<quantmc::historical::HistoricalResult>,
+    what_if: Option<quantmc::whatif::WhatIf>,
 }
 
 impl VarResult {
@@ -571,6 +575,24 @@ impl VarResult {
     fn historical<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         to_python(py, &self.historical)
     }
+    /// A trade's incremental VaR and ES (`what_if=`), keyed by level as
+    /// `var` is: `{"0.99": {"var_before", "var_after", "var_change",
+    /// "var_change_std_error", "es_change", ...}}`; else None.
+    #[getter]
+    fn what_if<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let Some(what_if) = &self.what_if else {
+            return Ok(py.None().into_bound(py));
+        };
+        let document = quantmc::report::var_document(
+            &self.inner,
+            quantmc::report::VarExtras {
+                what_if: Some(what_if),
+                ..Default::default()
+            },
+        );
+        let dict = to_python(py, &document["what_if"])?;
+        py.import("quantmc")?.getattr("Levels")?.call1((dict,))
+    }
     /// Pickles the result (`multiprocessing`, `joblib`, `copy`), its P&L
     /// sample included.
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Reduced<'py>> {
@@ -582,6 +604,7 @@ impl VarResult {
             },
             contributions: self.contributions.clone(),
             historical: self.historical.clone(),
+            what_if: self.what_if.clone(),
         };
         reduce(py, "VarResult", &state)
     }
@@ -591,8 +614,11 @@ impl VarResult {
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let document = quantmc::report::var_document(
             &self.inner,
-            self.historical.as_ref(),
-            self.contributions.as_deref(),
+            quantmc::report::VarExtras {
+                historical: self.historical.as_ref(),
+                contributions: self.contributions.as_deref(),
+                what_if: self.what_if.as_ref(),
+            },
         );
         to_python(py, &document)
     }
@@ -1393,6 +1419,22 @@ fn portfolio_of(
     Ok(portfolio)
 }
 
+/// The `what_if` argument: a trade file's path, or a dict in its layout.
+fn trade_of(py: Python<'_>, trade: &Bound<'_, PyAny>) -> PyResult<quantmc::whatif::Trade> {
+    if trade.is_instance_of::<PyDict>() {
+        let text: String = py
+            .import("json")?
+            .call_method1("dumps", (trade,))?
+            .extract()?;
+        return quantmc::whatif::Trade::from_json(&text, "what_if (dict)".as_ref())
+            .map_err(input_error);
+    }
+    let path: std::path::PathBuf = trade.extract().map_err(|_| {
+        PyValueError::new_err("what_if: expected a trade file's path or a dict in its layout")
+    })?;
+    quantmc::whatif::Trade::from_file(&path).map_err(input_error)
+}
+
 /// Portfolio VaR and ES by Monte Carlo; keyword arguments and defaults as
 /// the CLI's `quantmc var` (`scenarios`: 1e6 when None, an int or a whole
 /// float such as `1e6`).
@@ -1402,7 +1444,7 @@ fn portfolio_of(
     dist="normal", dof=None, seed=42, backend="auto", threads=None, return_pnl=false,
     contributions=false, weights=None, mu=None, sigma=None, corr=None, value=1_000_000.0,
     names=None, historical=None, filtered_ewma=None, stressed=false, stress_days=250,
-    stress_window=None, allow_software_gpu=false, gpus=None,
+    stress_window=None, what_if=None, allow_software_gpu=false, gpus=None,
 ))]
 #[allow(clippy::too_many_arguments)]
 fn var(
@@ -1429,6 +1471,7 @@ fn var(
     stressed: bool,
     stress_days: usize,
     stress_window: Option<(String, String)>,
+    what_if: Option<&Bound<'_, PyAny>>,
     allow_software_gpu: bool,
     gpus: Option<&str>,
 ) -> PyResult<VarResult> {
@@ -1498,23 +1541,37 @@ fn var(
         }
         None => None,
     };
-    let (inner, pnl, parts) = run_released(py, |control| {
+    // The trade is read and checked against the book before any simulation.
+    let trade = match what_if {
+        Some(trade) => {
+            let trade = trade_of(py, trade)?;
+            trade.apply(&job.portfolio).map_err(input_error)?;
+            Some(trade)
+        }
+        None => None,
+    };
+    let (inner, pnl, parts, what_if) = run_released(py, |control| {
         let result = quantmc::var_with(&job, options, control)?;
         let parts = contributions
             .then(|| quantmc::contributions::contributions_with(&job, &result, control))
+            .transpose()?;
+        let what_if = trade
+            .as_ref()
+            .map(|trade| quantmc::whatif::what_if(&job, trade, control))
             .transpose()?;
         // The sample every CPU tier draws, regenerated (the GPU's is its f32
         // twin of the same scenarios).
         let pnl = return_pnl
             .then(|| quantmc::contributions::regenerate_pnl_with(&job, 0..job.scenarios, control))
             .transpose()?;
-        Ok((result, pnl, parts))
+        Ok((result, pnl, parts, what_if))
     })?;
     Ok(VarResult {
         inner,
         pnl: pnl.map(|pnl| PyArray1::from_vec(py, pnl).unbind()),
         contributions: parts,
         historical,
+        what_if,
     })
 }
 

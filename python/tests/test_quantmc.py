@@ -643,3 +643,18 @@ def test_stressed_var_is_the_worst_stretch():
         quantmc.var(book, scenarios=10_000, historical=prices, stressed=True, stress_days=1000)
     with pytest.raises(ValueError, match="stressed"):
         quantmc.var(book, scenarios=10_000, stressed=True)
+
+
+def test_what_if_reads_the_same_scenarios():
+    book = str(EXAMPLES / "portfolio.json")
+    trade = {"positions": [{"asset": "AAPL", "weight": 0.01}]}
+    risk = quantmc.var(book, scenarios=100_000, what_if=trade)
+    change = risk.what_if[0.99]
+    assert change["var_before"] == pytest.approx(risk.var[0.99], rel=1e-9)
+    assert change["var_change"] == change["var_after"] - change["var_before"]
+    assert 5 * change["var_change_std_error"] < change["independent_std_error"]
+    assert risk.to_dict()["what_if"]["0.99"] == change
+    assert pickle.loads(pickle.dumps(risk)).what_if == risk.what_if
+    assert quantmc.var(book, scenarios=10_000).what_if is None
+    with pytest.raises(ValueError, match="IBM"):
+        quantmc.var(book, scenarios=10_000, what_if={"positions": [{"asset": "IBM", "weight": 1}]})

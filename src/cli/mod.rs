@@ -536,6 +536,12 @@ struct VarArgs {
     /// scenarios, regenerated on the CPU) and marginal VaR.
     #[arg(long)]
     contributions: bool,
+    /// Incremental VaR and ES of the trade in this JSON file (positions and
+    /// options on the book's assets: see docs): the book with and without
+    /// it on the same scenarios (regenerated on the CPU), each change with
+    /// its standard error beside two independent runs'.
+    #[arg(long)]
+    what_if: Option<PathBuf>,
     /// Draw the run as an SVG picture (price: the running estimate and its
     /// 95% band against paths; var: the P&L histogram with the VaR and ES
     /// lines).
@@ -756,6 +762,16 @@ pub fn run() -> Result<(), CliError> {
                 }
                 None => None,
             };
+            // The trade is read and checked against the book before any
+            // simulation.
+            let trade = match &args.what_if {
+                Some(path) => {
+                    let trade = quantmc::whatif::Trade::from_file(path)?;
+                    trade.apply(&job.portfolio)?;
+                    Some(trade)
+                }
+                None => None,
+            };
             let options = args.run.options(&env, args.executor)?;
             if args.executor == Executor::Mpi {
                 return var_on_mpi(&job, options, &args, historical.as_ref());
@@ -767,13 +783,21 @@ pub fn run() -> Result<(), CliError> {
                     .contributions
                     .then(|| quantmc::contributions::contributions_with(&job, &result, control))
                     .transpose()?;
-                Ok::<_, quantmc::Error>((result, contributions))
+                let what_if = trade
+                    .as_ref()
+                    .map(|trade| quantmc::whatif::what_if(&job, trade, control))
+                    .transpose()?;
+                Ok::<_, quantmc::Error>((result, (contributions, what_if)))
             })?;
+            let (contributions, what_if) = contributions;
             warn(&result.warnings);
             output::print_var(
                 &result,
-                historical.as_ref(),
-                contributions.as_deref(),
+                quantmc::report::VarExtras {
+                    historical: historical.as_ref(),
+                    contributions: contributions.as_deref(),
+                    what_if: what_if.as_ref(),
+                },
                 args.run.json,
             )?;
             if let Some(path) = &args.plot {
@@ -866,6 +890,10 @@ fn var_on_mpi(
         "contributions",
         args.contributions.then(|| "true".to_string()),
     )?;
+    not_under_mpi(
+        "what-if",
+        args.what_if.as_ref().map(|p| p.display().to_string()),
+    )?;
     let world = quantmc::distributed::mpi::World::initialize()?;
     let options = RunOptions {
         gpus: args.run.gpus(Some(world.local_rank()))?,
@@ -874,7 +902,14 @@ fn var_on_mpi(
     let result = quantmc::distributed::var(job, options, &world)?;
     if world.rank() == 0 {
         warn(&result.warnings);
-        output::print_var(&result, historical, None, args.run.json)?;
+        output::print_var(
+            &result,
+            quantmc::report::VarExtras {
+                historical,
+                ..Default::default()
+            },
+            args.run.json,
+        )?;
     }
     Ok(())
 }

@@ -10,8 +10,6 @@ use quantmc::calibrate::Timing;
 use quantmc::selector::{self, Calibration, Work, Workload};
 
 use super::Environment;
-use quantmc::contributions::LevelContributions;
-use quantmc::historical::HistoricalResult;
 use quantmc::{Portfolio, PricingResult, VarResult, hardware};
 
 fn emit(text: &str) -> anyhow::Result<()> {
@@ -331,14 +329,18 @@ fn portfolio_json(book: &Portfolio) -> String {
 /// Prints a VaR/ES run.
 pub fn print_var(
     result: &VarResult,
-    historical: Option<&HistoricalResult>,
-    contributions: Option<&[LevelContributions]>,
+    extras: quantmc::report::VarExtras<'_>,
     json: bool,
 ) -> anyhow::Result<()> {
     let options_book = result.levels.iter().any(|l| l.delta_gamma_var.is_some());
     if json {
-        return emit(&quantmc::report::var_document(result, historical, contributions).to_string());
+        return emit(&quantmc::report::var_document(result, extras).to_string());
     }
+    let quantmc::report::VarExtras {
+        historical,
+        contributions,
+        what_if,
+    } = extras;
     let header = table(&[
         ("scenarios", result.scenarios.to_string()),
         ("seed", result.seed.to_string()),
@@ -427,6 +429,36 @@ pub fn print_var(
                 p.component_var,
                 p.component_es,
                 p.marginal_var
+            ));
+        }
+    }
+    if let Some(what_if) = what_if {
+        lines.push(String::new());
+        lines.push(format!(
+            "what if (the same {} scenarios with and without the trade; SEs from {} batches)",
+            what_if.scenarios, what_if.batches
+        ));
+        lines.push(format!(
+            "{:>10}  {:>12}  {:>12}  {:>22}  {:>22}  {:>14}",
+            "confidence",
+            "VaR before",
+            "VaR after",
+            "VaR change (SE)",
+            "ES change (SE)",
+            "indep. SE"
+        ));
+        for level in &what_if.levels {
+            lines.push(format!(
+                "{:>10}  {:>12.2}  {:>12.2}  {:>22}  {:>22}  {:>14.2}",
+                level.confidence.label,
+                level.var_before,
+                level.var_after,
+                format!(
+                    "{:.2} ({:.2})",
+                    level.var_change, level.var_change_std_error
+                ),
+                format!("{:.2} ({:.2})", level.es_change, level.es_change_std_error),
+                level.independent_std_error
             ));
         }
     }
