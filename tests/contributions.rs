@@ -273,19 +273,23 @@ fn var_what_if_prints_the_changes_by_level() {
     )
     .unwrap();
     let portfolio = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/portfolio.json");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_quantmc"))
-        .args([
+    let run = |json: bool| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_quantmc"));
+        command.args([
             "var",
             "--portfolio",
             portfolio,
             "--scenarios",
             "1e5",
-            "--json",
             "--what-if",
-        ])
-        .arg(&trade)
-        .output()
-        .unwrap();
+        ]);
+        command.arg(&trade);
+        if json {
+            command.arg("--json");
+        }
+        command.output().unwrap()
+    };
+    let output = run(true);
     assert!(
         output.status.success(),
         "{}",
@@ -311,18 +315,7 @@ fn var_what_if_prints_the_changes_by_level() {
         r#"{"positions": [{"asset": "IBM", "weight": 0.1}]}"#,
     )
     .unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_quantmc"))
-        .args([
-            "var",
-            "--portfolio",
-            portfolio,
-            "--scenarios",
-            "1e5",
-            "--what-if",
-        ])
-        .arg(&trade)
-        .output()
-        .unwrap();
+    let output = run(false);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("IBM"));
     std::fs::remove_dir_all(&dir).unwrap();
