@@ -338,6 +338,7 @@ pub fn fit(history: &PriceHistory, job: &FitJob) -> Result<Fit, InputError> {
                     .iter()
                     .find(|(name, _)| *name == history.assets[i])
                     .map_or(0.0, |&(_, d)| d),
+                ..Default::default()
             })
             .collect(),
         correlation,

@@ -48,6 +48,9 @@ pub struct HistoricalResult {
     /// The stressed VaR and ES, when asked for ([`stressed_var`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stressed: Option<Stressed>,
+    /// FRTB's expected shortfall, when asked for ([`crate::frtb`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frtb: Option<crate::frtb::Frtb>,
 }
 
 /// The historical (or, with `filter = Some(lambda)`, filtered historical)
@@ -88,6 +91,7 @@ pub fn historical_var(
             })
             .collect(),
         stressed: None,
+        frtb: None,
     })
 }
 
@@ -206,50 +210,7 @@ pub fn stressed_var(
 ) -> Result<Stressed, InputError> {
     let pnl = window_pnl(book, history, confidences, horizon_days, None)?;
     let horizon = horizon_days as usize;
-    let returns = history.prices.len().saturating_sub(1);
-    // Stretches as ranges of returns: `start .. start + days`.
-    let (starts, days) = match window {
-        StressWindow::Worst { days } => {
-            if *days < horizon + 1 || *days > returns {
-                return Err(InputError::invalid(
-                    "stress-days",
-                    days,
-                    &format!(
-                        "must hold more than one horizon ({horizon} days) and at most the price \
-                         file's {returns} daily returns"
-                    ),
-                ));
-            }
-            (0..=returns - days, *days)
-        }
-        StressWindow::Dates { from, to } => {
-            let row = |field: &str, date: &str| {
-                history.dates.iter().position(|d| d == date).ok_or_else(|| {
-                    InputError::invalid(
-                        field,
-                        date,
-                        &format!(
-                            "is not a date of the price file ({} .. {})",
-                            history.dates.first().map_or("", String::as_str),
-                            history.dates.last().map_or("", String::as_str)
-                        ),
-                    )
-                })
-            };
-            let (first, last) = (row("stress-window", from)?, row("stress-window", to)?);
-            let days = last.saturating_sub(first);
-            if days < horizon + 1 {
-                return Err(InputError::invalid(
-                    "stress-window",
-                    format!("{from}..{to}"),
-                    &format!(
-                        "must run forward over more than one horizon ({horizon} days of returns)"
-                    ),
-                ));
-            }
-            (first..=first, days)
-        }
-    };
+    let (starts, days) = stretches(history, horizon, window)?;
     let counts: Vec<usize> = confidences
         .iter()
         .map(|c| c.tail_count(days + 1 - horizon))
@@ -296,6 +257,60 @@ pub fn stressed_var(
             })
             .collect(),
     })
+}
+
+/// The stretches `window` picks among, as the first return of each (every
+/// start of a search, or the one of given dates), and their length in days
+/// of returns; a stretch must hold more than one horizon of `horizon`
+/// days.
+pub(crate) fn stretches(
+    history: &PriceHistory,
+    horizon: usize,
+    window: &StressWindow,
+) -> Result<(std::ops::RangeInclusive<usize>, usize), InputError> {
+    let returns = history.prices.len().saturating_sub(1);
+    match window {
+        StressWindow::Worst { days } => {
+            if *days < horizon + 1 || *days > returns {
+                return Err(InputError::invalid(
+                    "stress-days",
+                    days,
+                    &format!(
+                        "must hold more than one horizon ({horizon} days) and at most the price \
+                         file's {returns} daily returns"
+                    ),
+                ));
+            }
+            Ok((0..=returns - days, *days))
+        }
+        StressWindow::Dates { from, to } => {
+            let row = |date: &str| {
+                history.dates.iter().position(|d| d == date).ok_or_else(|| {
+                    InputError::invalid(
+                        "stress-window",
+                        date,
+                        &format!(
+                            "is not a date of the price file ({} .. {})",
+                            history.dates.first().map_or("", String::as_str),
+                            history.dates.last().map_or("", String::as_str)
+                        ),
+                    )
+                })
+            };
+            let (first, last) = (row(from)?, row(to)?);
+            let days = last.saturating_sub(first);
+            if days < horizon + 1 {
+                return Err(InputError::invalid(
+                    "stress-window",
+                    format!("{from}..{to}"),
+                    &format!(
+                        "must run forward over more than one horizon ({horizon} days of returns)"
+                    ),
+                ));
+            }
+            Ok((first..=first, days))
+        }
+    }
 }
 
 /// The column of `history` of each asset of `book` (matched by name); an

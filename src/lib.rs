@@ -68,6 +68,7 @@ pub mod error;
 pub mod exercise;
 pub mod files;
 pub mod fit;
+pub mod frtb;
 pub mod greeks;
 pub mod hardware;
 pub mod historical;

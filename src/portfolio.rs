@@ -29,6 +29,20 @@ pub struct Asset {
     /// given.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dividend: f64,
+    /// FRTB's liquidity horizon of the asset's risk factor in days (10,
+    /// 20, 40, 60 or 120; [`crate::frtb`]); 10 unless given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liquidity_horizon: Option<u32>,
+    /// Whether the asset is in FRTB's reduced set of risk factors, the set
+    /// a stressed period's ES is measured on.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub reduced: bool,
+}
+
+/// Whether an optional flag holds its default, false, and is left out of
+/// JSON.
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// Whether an optional field holds its default, 0, and is left out of JSON.
@@ -172,6 +186,15 @@ impl Portfolio {
             finite(&format!("assets[{i}].weight"), asset.weight)?;
             finite(&format!("assets[{i}].mu"), asset.mu)?;
             positive(&format!("assets[{i}].sigma"), asset.sigma)?;
+            if let Some(horizon) = asset.liquidity_horizon
+                && !crate::frtb::LIQUIDITY_HORIZONS.contains(&horizon)
+            {
+                return Err(InputError::invalid(
+                    format!("assets[{i}].liquidity_horizon"),
+                    horizon,
+                    "must be one of FRTB's 10, 20, 40, 60 or 120 days",
+                ));
+            }
             if let Some(price) = asset.price {
                 positive(&format!("assets[{i}].price"), price)?;
             }

@@ -86,6 +86,9 @@ pub fn var_document(result: &VarResult, extras: VarExtras<'_>) -> Value {
                 "searched": stressed.searched,
             });
         }
+        if let Some(frtb) = &h.frtb {
+            object["frtb"] = json!(frtb);
+        }
     }
     if let Some(levels) = contributions {
         object["contributions"] = Value::Object(

@@ -818,3 +818,99 @@ fn stressed_var_is_the_worst_stretch_of_the_history() {
     }
     std::fs::remove_file(&portfolio).unwrap();
 }
+
+#[test]
+fn frtb_es_is_the_liquidity_cascade_of_ten_day_historical_es() {
+    use quantmc::frtb::frtb_es;
+    use quantmc::historical::StressWindow;
+    let (mut book, history) = book();
+    let horizons = [10u32, 20, 40, 60, 120, 20];
+    for (asset, horizon) in book.assets.iter_mut().zip(horizons) {
+        asset.liquidity_horizon = Some(horizon);
+    }
+    book.assets[0].reduced = true;
+    book.assets[4].reduced = true;
+    // Straight from the price columns: 10-day returns P_{t+10} / P_t - 1 of
+    // the shocked assets, the 97.5% ES by the rank rule.
+    let es = |shocked: &dyn Fn(usize) -> bool, rows: std::ops::Range<usize>| {
+        let pnl: Vec<f64> = (rows.start..rows.end - 10)
+            .map(|t| {
+                book.assets
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| shocked(*i))
+                    .map(|(_, a)| {
+                        let c = history.assets.iter().position(|n| *n == a.name).unwrap();
+                        book.value
+                            * a.weight
+                            * (history.prices[t + 10][c] / history.prices[t][c] - 1.0)
+                    })
+                    .sum()
+            })
+            .collect();
+        // The tail's size from the level's decimal, 0.025 n exactly (the
+        // f64 1 - 0.975 is a hair above 0.025).
+        let mut pnl = pnl;
+        pnl.sort_by(f64::total_cmp);
+        let m = Confidence::new(0.975).tail_count(pnl.len());
+        -pnl[..m].iter().sum::<f64>() / m as f64
+    };
+    let cascade = |subset: &dyn Fn(usize) -> bool, rows: std::ops::Range<usize>| {
+        let lh = [10u32, 20, 40, 60, 120];
+        let mut sum = 0.0;
+        let mut buckets = Vec::new();
+        for (j, &h) in lh.iter().enumerate() {
+            let shocked = |i: usize| subset(i) && horizons[i] >= h;
+            let value = if (0..6).any(shocked) {
+                es(&shocked, rows.clone())
+            } else {
+                0.0
+            };
+            let scale = if j == 0 {
+                1.0
+            } else {
+                (f64::from(h - lh[j - 1]) / 10.0).sqrt()
+            };
+            sum += (value * scale).powi(2);
+            buckets.push(value);
+        }
+        (sum.sqrt(), buckets)
+    };
+    let rows = 0..history.prices.len();
+    let (expected, buckets) = cascade(&|_| true, rows.clone());
+    let window = StressWindow::Dates {
+        from: history.dates[100].clone(),
+        to: history.dates[200].clone(),
+    };
+    let found = frtb_es(&book, &history, Some(&window)).unwrap();
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+    assert!(close(found.es, expected), "{} against {expected}", found.es);
+    assert_eq!(found.windows, history.prices.len() - 10);
+    for (bucket, value) in found.buckets.iter().zip(&buckets) {
+        assert!(close(bucket.es, *value), "{bucket:?} against {value}");
+    }
+    // The stressed calibration: ES_R,S x max(1, ES_F,C / ES_R,C).
+    let reduced = |i: usize| i == 0 || i == 4;
+    let (stressed, _) = cascade(&reduced, 100..201);
+    let (reduced_current, _) = cascade(&reduced, rows);
+    let scaling = found.stressed_scaling.unwrap();
+    assert!(close(scaling.es_reduced_stressed, stressed));
+    assert!(close(scaling.es_reduced_current, reduced_current));
+    assert!(close(
+        scaling.es,
+        stressed * (expected / reduced_current).max(1.0)
+    ));
+    assert_eq!(scaling.window.from, history.dates[100]);
+    // The search keeps the stretch where the reduced set's ES is largest.
+    let searched = frtb_es(&book, &history, Some(&StressWindow::Worst { days: 100 })).unwrap();
+    let scaling = searched.stressed_scaling.unwrap();
+    let worst = (0..=history.prices.len() - 101)
+        .map(|s| cascade(&reduced, s..s + 101).0)
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert!(close(scaling.es_reduced_stressed, worst));
+    assert_eq!(scaling.searched, history.prices.len() - 100);
+    // A horizon outside FRTB's list is refused, naming the asset's field.
+    book.assets[2].liquidity_horizon = Some(30);
+    let err = frtb_es(&book, &history, None).unwrap_err().to_string();
+    assert!(err.contains("assets[2].liquidity_horizon"), "{err}");
+}

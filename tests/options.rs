@@ -25,6 +25,7 @@ fn asset(name: &str, weight: f64, sigma: f64, price: f64) -> Asset {
         sigma,
         price: Some(price),
         dividend: 0.01,
+        ..Default::default()
     }
 }
 

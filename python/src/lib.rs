@@ -1444,7 +1444,7 @@ fn trade_of(py: Python<'_>, trade: &Bound<'_, PyAny>) -> PyResult<quantmc::whati
     dist="normal", dof=None, seed=42, backend="auto", threads=None, return_pnl=false,
     contributions=false, weights=None, mu=None, sigma=None, corr=None, value=1_000_000.0,
     names=None, historical=None, filtered_ewma=None, stressed=false, stress_days=250,
-    stress_window=None, what_if=None, allow_software_gpu=false, gpus=None,
+    stress_window=None, frtb=false, what_if=None, allow_software_gpu=false, gpus=None,
 ))]
 #[allow(clippy::too_many_arguments)]
 fn var(
@@ -1471,6 +1471,7 @@ fn var(
     stressed: bool,
     stress_days: usize,
     stress_window: Option<(String, String)>,
+    frtb: bool,
     what_if: Option<&Bound<'_, PyAny>>,
     allow_software_gpu: bool,
     gpus: Option<&str>,
@@ -1484,6 +1485,11 @@ fn var(
     if (stressed || stress_window.is_some()) && historical.is_none() {
         return Err(PyValueError::new_err(
             "stressed: only with historical=PRICES.csv",
+        ));
+    }
+    if frtb && historical.is_none() {
+        return Err(PyValueError::new_err(
+            "frtb: only with historical=PRICES.csv",
         ));
     }
     let distribution = match (dist, dof) {
@@ -1521,20 +1527,26 @@ fn var(
                 filtered_ewma,
             )
             .map_err(input_error)?;
-            if stressed || stress_window.is_some() {
-                let window = match stress_window {
-                    Some((from, to)) => quantmc::historical::StressWindow::Dates { from, to },
-                    None => quantmc::historical::StressWindow::Worst { days: stress_days },
-                };
+            let stress = (stressed || stress_window.is_some()).then(|| match stress_window {
+                Some((from, to)) => quantmc::historical::StressWindow::Dates { from, to },
+                None => quantmc::historical::StressWindow::Worst { days: stress_days },
+            });
+            if let Some(window) = &stress {
                 result.stressed = Some(
                     quantmc::historical::stressed_var(
                         &job.portfolio,
                         &history,
                         &job.confidences,
                         job.horizon_days,
-                        &window,
+                        window,
                     )
                     .map_err(input_error)?,
+                );
+            }
+            if frtb {
+                result.frtb = Some(
+                    quantmc::frtb::frtb_es(&job.portfolio, &history, stress.as_ref())
+                        .map_err(input_error)?,
                 );
             }
             Some(result)

@@ -658,3 +658,37 @@ def test_what_if_reads_the_same_scenarios():
     assert quantmc.var(book, scenarios=10_000).what_if is None
     with pytest.raises(ValueError, match="IBM"):
         quantmc.var(book, scenarios=10_000, what_if={"positions": [{"asset": "IBM", "weight": 1}]})
+
+
+def test_frtb_es_equals_a_numpy_cascade():
+    prices_path = str(EXAMPLES / "prices.csv")
+    book = quantmc.fit(prices_path, weights="equal")
+    horizons = {"AAPL": 10, "MSFT": 20, "NVDA": 40, "JPM": 60, "TLT": 120, "GLD": 20}
+    for asset in book["assets"]:
+        asset["liquidity_horizon"] = horizons[asset["name"]]
+    risk = quantmc.var(book, scenarios=10_000, historical=prices_path, frtb=True)
+    frtb = risk.to_dict()["frtb"]
+    # NumPy, from the CSV: overlapping 10-day returns, the 97.5% ES of the
+    # ceil(0.025 n) worst P&Ls, the liquidity-horizon cascade.
+    with open(prices_path) as f:
+        header = f.readline().strip().split(",")[1:]
+    prices = np.loadtxt(prices_path, delimiter=",", skiprows=1, usecols=range(1, len(header) + 1))
+    columns = [header.index(a["name"]) for a in book["assets"]]
+    weights = np.array([a["weight"] for a in book["assets"]])
+    lh = np.array([a["liquidity_horizon"] for a in book["assets"]])
+    returns = prices[10:, columns] / prices[:-10, columns] - 1.0
+
+    def es(mask):
+        pnl = np.sort(book["value"] * returns @ (weights * mask))
+        m = int(np.ceil(round(0.025 * len(pnl), 9)))
+        return -pnl[:m].mean()
+
+    levels = [10, 20, 40, 60, 120]
+    buckets = [es(lh >= h) if (lh >= h).any() else 0.0 for h in levels]
+    total = np.sqrt(buckets[0] ** 2 + sum(
+        (buckets[j] * np.sqrt((levels[j] - levels[j - 1]) / 10)) ** 2 for j in range(1, 5)))
+    assert frtb["es"] == pytest.approx(total, rel=1e-9)
+    assert [b["es"] for b in frtb["buckets"]] == pytest.approx(buckets, rel=1e-9)
+    assert frtb["stressed_scaling"] is None
+    with pytest.raises(ValueError, match="frtb"):
+        quantmc.var(book, scenarios=10_000, frtb=True)

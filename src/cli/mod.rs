@@ -532,6 +532,12 @@ struct VarArgs {
     /// them), in place of the search.
     #[arg(long, requires = "stressed")]
     stress_window: Option<String>,
+    /// Also FRTB's expected shortfall from the price file: 97.5% over
+    /// overlapping 10-day returns, scaled through the assets'
+    /// liquidity_horizon buckets; with --stressed and assets marked
+    /// "reduced", the stressed calibration.
+    #[arg(long, requires = "historical")]
+    frtb: bool,
     /// Per-position component VaR and ES (Euler allocation from the tail
     /// scenarios, regenerated on the CPU) and marginal VaR.
     #[arg(long)]
@@ -749,13 +755,21 @@ pub fn run() -> Result<(), CliError> {
                         job.horizon_days,
                         args.filtered_ewma,
                     )?;
-                    if args.stressed {
+                    let stress = args.stressed.then(|| stress_window(&args)).transpose()?;
+                    if let Some(window) = &stress {
                         result.stressed = Some(quantmc::historical::stressed_var(
                             &job.portfolio,
                             &history,
                             &job.confidences,
                             job.horizon_days,
-                            &stress_window(&args)?,
+                            window,
+                        )?);
+                    }
+                    if args.frtb {
+                        result.frtb = Some(quantmc::frtb::frtb_es(
+                            &job.portfolio,
+                            &history,
+                            stress.as_ref(),
                         )?);
                     }
                     Some(result)

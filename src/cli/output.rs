@@ -407,6 +407,32 @@ pub fn print_var(
             ));
             historical_levels(&mut lines, &stressed.levels);
         }
+        if let Some(frtb) = &h.frtb {
+            lines.push(String::new());
+            lines.push(format!(
+                "FRTB ES (97.5%, 10-day base horizon, {} overlapping windows): {:.2}",
+                frtb.windows, frtb.es
+            ));
+            lines.push(format!("{:>18}  {:>14}", "liquidity horizon", "ES_T(P, j)"));
+            for bucket in &frtb.buckets {
+                lines.push(format!(
+                    "{:>18}  {:>14.2}",
+                    format!("{} days", bucket.liquidity_horizon),
+                    bucket.es
+                ));
+            }
+            if let Some(scaling) = &frtb.stressed_scaling {
+                lines.push(format!(
+                    "stressed: ES_R,S {:.2} over {} .. {} x max(1, ES_F,C {:.2} / ES_R,C {:.2}) = {:.2}",
+                    scaling.es_reduced_stressed,
+                    shown(&scaling.window.from),
+                    shown(&scaling.window.to),
+                    scaling.es_full_current,
+                    scaling.es_reduced_current,
+                    scaling.es
+                ));
+            }
+        }
     }
     for level in contributions.unwrap_or_default() {
         lines.push(String::new());
