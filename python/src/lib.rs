@@ -1527,10 +1527,11 @@ fn var(
                 filtered_ewma,
             )
             .map_err(input_error)?;
-            let stress = (stressed || stress_window.is_some()).then(|| match stress_window {
-                Some((from, to)) => quantmc::historical::StressWindow::Dates { from, to },
-                None => quantmc::historical::StressWindow::Worst { days: stress_days },
-            });
+            let stress = match stress_window {
+                Some((from, to)) => Some(quantmc::historical::StressWindow::Dates { from, to }),
+                None => stressed
+                    .then_some(quantmc::historical::StressWindow::Worst { days: stress_days }),
+            };
             if let Some(window) = &stress {
                 result.stressed = Some(
                     quantmc::historical::stressed_var(
