@@ -263,6 +263,29 @@ pub struct Overlay {
     pub rate: f64,
     /// Dividend yields by asset name.
     pub dividends: Vec<(String, f64)>,
+    /// FRTB's liquidity horizon and reduced-set flag by asset name.
+    pub frtb: Vec<(String, Option<u32>, bool)>,
+}
+
+impl Overlay {
+    /// What a fit keeps of an existing `book`: its options, rate, and each
+    /// asset's dividend yield, liquidity horizon and reduced-set flag.
+    pub fn of(book: &crate::risk::Portfolio) -> Self {
+        Self {
+            options: book.options.clone(),
+            rate: book.rate,
+            dividends: book
+                .assets
+                .iter()
+                .map(|a| (a.name.clone(), a.dividend))
+                .collect(),
+            frtb: book
+                .assets
+                .iter()
+                .map(|a| (a.name.clone(), a.liquidity_horizon, a.reduced))
+                .collect(),
+        }
+    }
 }
 
 /// A fitted book and how it was fitted.
@@ -323,6 +346,12 @@ pub fn fit(history: &PriceHistory, job: &FitJob) -> Result<Fit, InputError> {
     // this guards the rounding of nearly dependent assets.
     let (correlation, repaired) = checked_correlation(correlation, job.nearest_psd)?;
     let last = history.last_prices();
+    let frtb = |i: usize| {
+        job.overlay
+            .frtb
+            .iter()
+            .find(|(name, _, _)| *name == history.assets[i])
+    };
     let portfolio = Portfolio {
         value: job.value,
         assets: (0..k)
@@ -338,6 +367,8 @@ pub fn fit(history: &PriceHistory, job: &FitJob) -> Result<Fit, InputError> {
                     .iter()
                     .find(|(name, _)| *name == history.assets[i])
                     .map_or(0.0, |&(_, d)| d),
+                liquidity_horizon: frtb(i).and_then(|&(_, horizon, _)| horizon),
+                reduced: frtb(i).is_some_and(|&(_, _, reduced)| reduced),
                 ..Default::default()
             })
             .collect(),

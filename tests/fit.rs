@@ -408,3 +408,36 @@ fn bad_fit_arguments_exit_2_naming_the_field() {
         .code(2)
         .stderr(predicate::str::contains("--weights"));
 }
+
+#[test]
+fn refitting_a_book_keeps_its_liquidity_horizons_and_reduced_set() {
+    let overlay = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/overlay.json");
+    let mut given = Portfolio::from_file(overlay.as_ref()).unwrap();
+    given.assets[0].liquidity_horizon = Some(40);
+    given.assets[1].reduced = true;
+    let job = FitJob {
+        weighting: Weighting::Sample,
+        nearest_psd: false,
+        value: given.value,
+        weights: Weights::Named(
+            given
+                .assets
+                .iter()
+                .map(|a| (a.name.clone(), a.weight))
+                .collect(),
+        ),
+        overlay: quantmc::fit::Overlay::of(&given),
+    };
+    let refit = fit(&history(), &job).unwrap().portfolio;
+    for before in &given.assets {
+        let asset = refit.assets.iter().find(|a| a.name == before.name).unwrap();
+        assert_eq!(
+            (asset.liquidity_horizon, asset.reduced),
+            (before.liquidity_horizon, before.reduced),
+            "{}",
+            before.name
+        );
+    }
+    assert!(refit.assets.iter().any(|a| a.liquidity_horizon == Some(40)));
+    assert!(refit.assets.iter().any(|a| a.reduced));
+}

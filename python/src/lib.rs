@@ -1616,15 +1616,7 @@ fn fit<'py>(
         (_, Some(book)) => {
             let book = portfolio_of(py, Some(book), None, None, None, None, 0.0, None)?;
             let named = book.assets.iter().map(|a| (a.name.clone(), a.weight));
-            let overlay = Overlay {
-                dividends: book
-                    .assets
-                    .iter()
-                    .map(|a| (a.name.clone(), a.dividend))
-                    .collect(),
-                options: book.options.clone(),
-                rate: book.rate,
-            };
+            let overlay = Overlay::of(&book);
             (Weights::Named(named.collect()), Some(book.value), overlay)
         }
         (None, None) => {

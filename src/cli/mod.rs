@@ -1444,15 +1444,7 @@ fn fit_job(args: &FitArgs) -> Result<quantmc::fit::FitJob, quantmc::Error> {
         (_, Some(path)) => {
             let book = Portfolio::from_file(path)?;
             let named = book.assets.iter().map(|a| (a.name.clone(), a.weight));
-            let overlay = quantmc::fit::Overlay {
-                dividends: book
-                    .assets
-                    .iter()
-                    .map(|a| (a.name.clone(), a.dividend))
-                    .collect(),
-                options: book.options,
-                rate: book.rate,
-            };
+            let overlay = quantmc::fit::Overlay::of(&book);
             (Weights::Named(named.collect()), Some(book.value), overlay)
         }
         (Some(text), None) if text.trim() == "equal" => (Weights::Equal, None, Default::default()),
