@@ -369,7 +369,6 @@ pub fn fit(history: &PriceHistory, job: &FitJob) -> Result<Fit, InputError> {
                     .map_or(0.0, |&(_, d)| d),
                 liquidity_horizon: frtb(i).and_then(|&(_, horizon, _)| horizon),
                 reduced: frtb(i).is_some_and(|&(_, _, reduced)| reduced),
-                ..Default::default()
             })
             .collect(),
         correlation,
