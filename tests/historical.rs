@@ -914,3 +914,31 @@ fn frtb_es_is_the_liquidity_cascade_of_ten_day_historical_es() {
     let err = frtb_es(&book, &history, None).unwrap_err().to_string();
     assert!(err.contains("assets[2].liquidity_horizon"), "{err}");
 }
+
+/// The backtest's cost at a desk's size, printed (run by hand: `cargo test
+/// --test historical -- --ignored --nocapture backtest_timing`): 2,500 days
+/// of a 10-asset book after a 250-day window, each method.
+#[test]
+#[ignore = "prints timings"]
+fn backtest_timing() {
+    let history = synthetic(2750, 10, 0.01, 3, Some((2e-6, 0.1, 0.88)));
+    let book = synthetic_book(10, 0.01);
+    for method in [
+        Method::Historical,
+        Method::Filtered { lambda: 0.94 },
+        Method::Parametric,
+    ] {
+        let job = BacktestJob {
+            method,
+            ..Default::default()
+        };
+        let start = std::time::Instant::now();
+        let result = backtest(&book, &history, &job).unwrap();
+        println!(
+            "{method:?}: {} days in {:.3} s ({} exceptions)",
+            result.days,
+            start.elapsed().as_secs_f64(),
+            result.exception_count
+        );
+    }
+}
