@@ -614,11 +614,23 @@ fn a_corrupt_calibration_file_warns_and_falls_back() {
 #[test]
 fn calibrate_writes_the_file_that_info_and_auto_then_read() {
     let path = std::env::temp_dir().join(format!("quantmc-cal-{}/cal.json", std::process::id()));
-    let out = quantmc()
-        .args(["calibrate", "--json"])
-        .env("QUANTMC_CALIBRATION", &path)
-        .output()
-        .unwrap();
+    // Calibration refuses to save timings taken on a busy machine, and the
+    // other tests of this binary run beside it: a few tries.
+    let calibrate = || {
+        quantmc()
+            .args(["calibrate", "--json"])
+            .env("QUANTMC_CALIBRATION", &path)
+            .output()
+            .unwrap()
+    };
+    let mut out = calibrate();
+    for _ in 0..4 {
+        if out.status.success() || !String::from_utf8_lossy(&out.stderr).contains("busy") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        out = calibrate();
+    }
     assert!(
         out.status.success(),
         "{}",
