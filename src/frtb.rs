@@ -83,11 +83,7 @@ pub struct Frtb {
 
 /// The book's 10-day P&L on every overlapping window of `daily` (the
 /// book's daily returns) with only the assets `shocked` moving.
-fn masked_pnl(
-    book: &Portfolio,
-    daily: &[Vec<f64>],
-    shocked: &[bool],
-) -> Result<Vec<f64>, InputError> {
+fn masked_pnl(revalue: &mut BookPnl<'_>, daily: &[Vec<f64>], shocked: &[bool]) -> Vec<f64> {
     let masked: Vec<Vec<f64>> = daily
         .iter()
         .map(|r| {
@@ -97,11 +93,10 @@ fn masked_pnl(
                 .collect()
         })
         .collect();
-    let mut revalue = BookPnl::new(book, BASE_HORIZON as f64)?;
-    Ok(masked
+    masked
         .windows(BASE_HORIZON)
         .map(|w| revalue.over(w))
-        .collect())
+        .collect()
 }
 
 /// The 97.5% ES of `pnl` by the rank rule (0 for no windows).
@@ -114,14 +109,14 @@ fn es_of(pnl: &[f64]) -> f64 {
 }
 
 /// The cascade of `subset`'s factors (a set of assets; the others never
-/// shocked) over windows `from .. to` of the 10-day P&L series: each
-/// bucket's ES, and the liquidity-adjusted ES.
+/// shocked) over the 10-day windows of `daily`, the book revalued by
+/// `revalue`: each bucket's ES, and the liquidity-adjusted ES.
 fn cascade(
-    book: &Portfolio,
+    revalue: &mut BookPnl<'_>,
     daily: &[Vec<f64>],
     horizons: &[u32],
     subset: &[bool],
-) -> Result<(f64, Vec<Bucket>), InputError> {
+) -> (f64, Vec<Bucket>) {
     let mut buckets = Vec::with_capacity(LIQUIDITY_HORIZONS.len());
     let mut sum = 0.0;
     for (j, &horizon) in LIQUIDITY_HORIZONS.iter().enumerate() {
@@ -131,7 +126,7 @@ fn cascade(
             .map(|(&h, &on)| on && h >= horizon)
             .collect();
         let es = if shocked.iter().any(|&on| on) {
-            es_of(&masked_pnl(book, daily, &shocked)?)
+            es_of(&masked_pnl(revalue, daily, &shocked))
         } else {
             0.0
         };
@@ -146,7 +141,7 @@ fn cascade(
             es,
         });
     }
-    Ok((sum.sqrt(), buckets))
+    (sum.sqrt(), buckets)
 }
 
 /// FRTB's ES of `book` on `history` (every asset of the book needs a
@@ -176,7 +171,10 @@ pub fn frtb_es(
         .map(|a| a.liquidity_horizon.unwrap_or(LIQUIDITY_HORIZONS[0]))
         .collect();
     let everything = vec![true; book.assets.len()];
-    let (es, buckets) = cascade(book, &daily, &horizons, &everything)?;
+    // Compiled once: the book's options (and the correlation's factor they
+    // read) serve every bucket of every stretch.
+    let mut revalue = BookPnl::new(book, BASE_HORIZON as f64)?;
+    let (es, buckets) = cascade(&mut revalue, &daily, &horizons, &everything);
     let reduced: Vec<bool> = book.assets.iter().map(|a| a.reduced).collect();
     let stressed_scaling = match stress {
         // The calibration needs both a period and a reduced set.
@@ -185,23 +183,25 @@ pub fn frtb_es(
             let searched = starts.clone().count();
             let mut best: Option<(usize, f64)> = None;
             for start in starts {
-                let (es, _) = cascade(book, &daily[start..start + days], &horizons, &reduced)?;
+                let (es, _) = cascade(
+                    &mut revalue,
+                    &daily[start..start + days],
+                    &horizons,
+                    &reduced,
+                );
                 if best.is_none_or(|(_, kept)| es > kept) {
                     best = Some((start, es));
                 }
             }
             let (start, es_reduced_stressed) = best.expect("at least one stretch");
-            let (es_reduced_current, _) = cascade(book, &daily, &horizons, &reduced)?;
+            let (es_reduced_current, _) = cascade(&mut revalue, &daily, &horizons, &reduced);
             let ratio = if es_reduced_current > 0.0 {
                 (es / es_reduced_current).max(1.0)
             } else {
                 1.0
             };
             Some(StressedScaling {
-                window: DateRange {
-                    from: history.dates[start].clone(),
-                    to: history.dates[start + days].clone(),
-                },
+                window: DateRange::of_stretch(history, start, days),
                 searched,
                 es_reduced_stressed,
                 es_full_current: es,

@@ -79,17 +79,7 @@ pub fn historical_var(
         dates: history.date_range(),
         mean: moments.mean,
         std: moments.std_dev(),
-        levels: confidences
-            .iter()
-            .zip(tails)
-            .zip(counts)
-            .map(|((confidence, tail), count)| HistoricalLevel {
-                confidence: confidence.clone(),
-                var: tail.var,
-                es: tail.es,
-                tail: count,
-            })
-            .collect(),
+        levels: levels_of(confidences, tails, counts),
         stressed: None,
         frtb: None,
     })
@@ -179,6 +169,37 @@ pub struct DateRange {
     pub to: String,
 }
 
+impl DateRange {
+    /// The dates of the stretch of `days` returns from return `start`
+    /// ([`stretches`]): the prices of rows `start` and `start + days`.
+    pub(crate) fn of_stretch(history: &PriceHistory, start: usize, days: usize) -> Self {
+        Self {
+            from: history.dates[start].clone(),
+            to: history.dates[start + days].clone(),
+        }
+    }
+}
+
+/// Each level's figures from its tail (in the levels' order) and the
+/// tail's size.
+fn levels_of(
+    confidences: &[Confidence],
+    tails: Vec<TailMeasure>,
+    counts: Vec<usize>,
+) -> Vec<HistoricalLevel> {
+    confidences
+        .iter()
+        .zip(tails)
+        .zip(counts)
+        .map(|((confidence, tail), count)| HistoricalLevel {
+            confidence: confidence.clone(),
+            var: tail.var,
+            es: tail.es,
+            tail: count,
+        })
+        .collect()
+}
+
 /// A stressed VaR: historical VaR and ES of today's book over a stretch of
 /// the history (Basel 2.5's stressed VaR, BCBS "Revisions to the Basel II
 /// market risk framework", 2009: a continuous 12-month period of
@@ -239,23 +260,10 @@ pub fn stressed_var(
     }
     let (start, tails) = best.expect("at least one stretch");
     Ok(Stressed {
-        window: DateRange {
-            from: history.dates[start].clone(),
-            to: history.dates[start + days].clone(),
-        },
+        window: DateRange::of_stretch(history, start, days),
         days,
         searched,
-        levels: confidences
-            .iter()
-            .zip(tails)
-            .zip(counts)
-            .map(|((confidence, tail), count)| HistoricalLevel {
-                confidence: confidence.clone(),
-                var: tail.var,
-                es: tail.es,
-                tail: count,
-            })
-            .collect(),
+        levels: levels_of(confidences, tails, counts),
     })
 }
 
